@@ -1,0 +1,193 @@
+"""The data categories and purposes: one table, used by deployment, the bureau and the gateway.
+
+Codes are stable and match the on-chain registry (category codes 1..63, purpose codes 1..65535).
+The contract holds which codes exist; this module holds the names and the seed that a fresh
+deployment registers. Categories 12 and 13 are known to governance but not seeded: the regulator
+adds them when the bureau starts to supply them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+
+from consentledger.errors import ConsentLedgerError
+
+DAY = 24 * 60 * 60
+
+
+class Category(IntEnum):
+    """Data categories of the city credit bureau (domain.md)."""
+
+    BUSINESS_REGISTRATION = 1
+    SOCIAL_INSURANCE = 2
+    HIGH_TECH_QUALIFICATION = 3
+    TAX = 4
+    HOUSING_PROVIDENT_FUND = 5
+    INTELLECTUAL_PROPERTY = 6
+    JUDICIAL = 7
+    ADMINISTRATIVE_PENALTIES = 8
+    UTILITIES = 9
+    CUSTOMS = 10
+    AUDITED_FINANCIAL_STATEMENTS = 11
+    GOVERNMENT_PROCUREMENT = 12
+    LOCAL_FINANCIAL_ORGANISATIONS = 13
+
+    @property
+    def slug(self) -> str:
+        """The lower-case name used in APIs and documents, e.g. ``social_insurance``."""
+        return self.name.lower()
+
+    @property
+    def bit(self) -> int:
+        """The category's bit in a consent's category mask."""
+        return 1 << self.value
+
+
+#: Categories a fresh deployment registers (codes 1-11).
+SEEDED_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c <= 11)
+
+
+class UnknownCategoryError(ConsentLedgerError, ValueError):
+    """A category named by code or name that does not exist."""
+
+    code = "unknown_category"
+
+    def __init__(self, given: object) -> None:
+        self.given = given
+        names = ", ".join(f"{c.value} {c.slug}" for c in Category)
+        super().__init__(f"unknown data category {given!r}; known categories: {names}")
+
+
+def parse_category(value: int | str) -> Category:
+    """A category from its code (``2``, ``"2"``) or name (``"social_insurance"``, any case)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return Category(value)
+        except ValueError:
+            raise UnknownCategoryError(value) from None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return parse_category(int(text))
+        try:
+            return Category[text.upper().replace("-", "_").replace(" ", "_")]
+        except KeyError:
+            raise UnknownCategoryError(value) from None
+    raise UnknownCategoryError(value)
+
+
+def mask_of(categories: Iterable[Category | int]) -> int:
+    """The bitmask of a set of categories (bit i: code i)."""
+    mask = 0
+    for category in categories:
+        mask |= 1 << int(category)
+    return mask
+
+
+def categories_of(mask: int) -> tuple[Category, ...]:
+    """The categories in a bitmask, in code order. Unknown bits raise UnknownCategoryError."""
+    found: list[Category] = []
+    code = 0
+    rest = mask
+    while rest:
+        if rest & 1:
+            found.append(parse_category(code))
+        rest >>= 1
+        code += 1
+    return tuple(found)
+
+
+class Purpose(IntEnum):
+    """Purposes a consent may name."""
+
+    CREDIT_UNDERWRITING = 1
+    POST_LOAN_MONITORING = 2
+    CREDIT_LIMIT_REVIEW = 3
+    ACCOUNT_OPENING_DUE_DILIGENCE = 4
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeCaps:
+    """A purpose's caps on every consent granted for it (Account Aggregator fair-use style)."""
+
+    purpose: Purpose
+    allowed: tuple[Category, ...]
+    max_duration: int  # seconds, at most 365 days
+    max_reads: int
+    max_history_months: int
+
+    @property
+    def allowed_mask(self) -> int:
+        return mask_of(self.allowed)
+
+
+_ALL_SEEDED = SEEDED_CATEGORIES
+_C = Category
+
+#: Purposes a fresh deployment defines, with their caps.
+SEEDED_PURPOSES: tuple[PurposeCaps, ...] = (
+    # A loan decision: everything the bureau has, for a short window.
+    PurposeCaps(Purpose.CREDIT_UNDERWRITING, _ALL_SEEDED, 90 * DAY, 50, 36),
+    # Monitoring a loan on the books: the signals that move (headcount, tax, arrears, courts).
+    PurposeCaps(
+        Purpose.POST_LOAN_MONITORING,
+        (
+            _C.BUSINESS_REGISTRATION,
+            _C.SOCIAL_INSURANCE,
+            _C.TAX,
+            _C.HOUSING_PROVIDENT_FUND,
+            _C.JUDICIAL,
+            _C.ADMINISTRATIVE_PENALTIES,
+            _C.UTILITIES,
+            _C.AUDITED_FINANCIAL_STATEMENTS,
+        ),
+        365 * DAY,
+        400,
+        12,
+    ),
+    # Reviewing a credit line: the underwriting view, renewed yearly.
+    PurposeCaps(Purpose.CREDIT_LIMIT_REVIEW, _ALL_SEEDED, 180 * DAY, 24, 24),
+    # Know-your-business at account opening: identity and red flags only.
+    PurposeCaps(
+        Purpose.ACCOUNT_OPENING_DUE_DILIGENCE,
+        (_C.BUSINESS_REGISTRATION, _C.JUDICIAL, _C.ADMINISTRATIVE_PENALTIES),
+        30 * DAY,
+        5,
+        12,
+    ),
+)
+
+
+class UnknownPurposeError(ConsentLedgerError, ValueError):
+    """A purpose named by code or name that does not exist."""
+
+    code = "unknown_purpose"
+
+    def __init__(self, given: object) -> None:
+        self.given = given
+        names = ", ".join(f"{p.value} {p.slug}" for p in Purpose)
+        super().__init__(f"unknown purpose {given!r}; known purposes: {names}")
+
+
+def parse_purpose(value: int | str) -> Purpose:
+    """A purpose from its code or name (any case)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return Purpose(value)
+        except ValueError:
+            raise UnknownPurposeError(value) from None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return parse_purpose(int(text))
+        try:
+            return Purpose[text.upper().replace("-", "_").replace(" ", "_")]
+        except KeyError:
+            raise UnknownPurposeError(value) from None
+    raise UnknownPurposeError(value)
