@@ -7,6 +7,7 @@ the package's own errors into a clear message and a non-zero exit, never a trace
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -32,3 +33,19 @@ class _Group(click.Group):
 @click.version_option(package_name="consentledger")
 def main() -> None:
     """ConsentLedger: consented, recorded access to enterprise credit data."""
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Directory for the deployment record and reports.",
+)
+def demo(out_dir: Path) -> None:
+    """Run the demo on the embedded chain."""
+    from consentledger.demo import run_demo
+
+    run_demo(console, out_dir)

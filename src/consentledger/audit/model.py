@@ -1,0 +1,598 @@
+"""The consent rules, once, as a pure state model.
+
+This module is the single Python statement of what the ConsentLedger contract decides: which
+signed action it accepts (and, if not, which custom error it reverts with, in the same order of
+checks), and for every recorded read whether it is granted or denied and why. It is the oracle of
+the contract tests and the engine of the auditor's replay; nothing else in the package re-states
+these rules.
+
+The model does no cryptography: a signed action arrives with the signer addresses already recovered
+from its signatures (the chain client and the auditor do that), so the model sees exactly what the
+contract's signature loop sees.
+
+Time is always passed in explicitly (``now``: the block timestamp of the transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from consentledger.errors import ConsentLedgerError
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+MAX_CONTROLLERS = 16
+MAX_CATEGORY_CODE = 63
+MAX_CONSENT_DURATION = 365 * 24 * 60 * 60
+UINT32_MAX = 2**32 - 1
+
+ROLE_REGULATOR = keccak(text="REGULATOR_ROLE")
+ROLE_BUREAU = keccak(text="BUREAU_ROLE")
+ROLE_BANK = keccak(text="BANK_ROLE")
+ROLE_AUDITOR = keccak(text="AUDITOR_ROLE")
+
+
+class ConsentStatus(IntEnum):
+    """A consent's lifecycle status as the chain reports it (``IConsents.Status``)."""
+
+    NONE = 0
+    ACTIVE = 1
+    PAUSED = 2
+    REVOKED = 3
+    EXPIRED = 4
+
+
+class DenialReason(IntEnum):
+    """Why the chain denied a read (``IAccessLedger.DenialReason``); NONE means granted."""
+
+    NONE = 0
+    NO_CONSENT = 1
+    NOT_YET_VALID = 2
+    EXPIRED = 3
+    REVOKED = 4
+    PAUSED = 5
+    BANK_MISMATCH = 6
+    CATEGORY_NOT_CONSENTED = 7
+    PURPOSE_MISMATCH = 8
+    READS_EXHAUSTED = 9
+    BANK_SUSPENDED = 10
+
+
+class LedgerRevertError(ConsentLedgerError, ValueError):
+    """The ledger refuses an action: ``error`` is the contract's custom error name, ``args`` its
+    arguments in declaration order. The chain client raises the same class for a real revert, so
+    the model's prediction and the chain's answer compare with ``==``."""
+
+    code = "ledger_rejected"
+
+    def __init__(self, error: str, *args: Any) -> None:
+        self.error = error
+        self.error_args: tuple[Any, ...] = tuple(args)
+        rendered = ", ".join(_render(a) for a in args)
+        super().__init__(f"{error}({rendered})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LedgerRevertError):
+            return NotImplemented
+        return (self.error, _normalise(self.error_args)) == (
+            other.error,
+            _normalise(other.error_args),
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.error, _normalise(self.error_args)))
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, IntEnum):
+        return value.name
+    return str(value)
+
+
+def _normalise(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for arg in args:
+        if isinstance(arg, str) and arg.startswith("0x") and len(arg) == 42:
+            out.append(arg.lower())
+        elif isinstance(arg, IntEnum):
+            out.append(int(arg))
+        else:
+            out.append(arg)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentTerms:
+    """The EIP-712 ``Consent`` message, field for field."""
+
+    subject: bytes
+    bank: str
+    categories: int
+    purpose: int
+    not_before: int
+    expires_at: int
+    max_reads: int
+    history_months: int
+    receipt_hash: bytes
+    nonce: int
+    deadline: int
+
+    def message(self) -> dict[str, Any]:
+        """The message as EIP-712 typed data names it."""
+        return {
+            "subject": self.subject,
+            "bank": self.bank,
+            "categories": self.categories,
+            "purpose": self.purpose,
+            "notBefore": self.not_before,
+            "expiresAt": self.expires_at,
+            "maxReads": self.max_reads,
+            "historyMonths": self.history_months,
+            "receiptHash": self.receipt_hash,
+            "nonce": self.nonce,
+            "deadline": self.deadline,
+        }
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ABI tuple for ``grantConsent``."""
+        return tuple(self.message().values())
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One read the bureau asks the chain to judge (``IAccessLedger.AccessEntry``)."""
+
+    query_id: int
+    consent_id: bytes
+    bank: str
+    categories: int
+    purpose: int
+    response_hash: bytes
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.query_id,
+            self.consent_id,
+            self.bank,
+            self.categories,
+            self.purpose,
+            self.response_hash,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The chain's verdict on one entry."""
+
+    entry: AccessEntry
+    reason: DenialReason
+
+    @property
+    def granted(self) -> bool:
+        return self.reason is DenialReason.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeCaps:
+    """A purpose as the registry holds it."""
+
+    active: bool
+    allowed_categories: int
+    max_duration: int
+    max_reads: int
+    max_history_months: int
+
+
+@dataclass(slots=True)
+class ConsentState:
+    """A consent as stored (``state`` is the stored lifecycle; EXPIRED derives from time)."""
+
+    consent_id: bytes
+    subject: bytes
+    bank: str
+    categories: int
+    purpose: int
+    not_before: int
+    expires_at: int
+    max_reads: int
+    history_months: int
+    receipt_hash: bytes
+    reads_used: int = 0
+    state: ConsentStatus = ConsentStatus.ACTIVE
+
+    def status(self, now: int) -> ConsentStatus:
+        """The status as the chain reports it at time ``now``."""
+        if self.state is ConsentStatus.REVOKED:
+            return ConsentStatus.REVOKED
+        if now >= self.expires_at:
+            return ConsentStatus.EXPIRED
+        return self.state
+
+
+@dataclass(slots=True)
+class EnterpriseState:
+    controllers: tuple[str, ...]
+    threshold: int
+
+
+@dataclass(slots=True)
+class BankState:
+    member: bool = True
+    suspended: bool = False
+
+
+def nonce_account(subject: bytes) -> str:
+    """The address that holds a subject's nonces on the chain (its low 160 bits)."""
+    return to_checksum_address(subject[-20:])
+
+
+def split_nonce(key_nonce: int) -> tuple[int, int]:
+    """(key, sequence) of a NoncesKeyed nonce."""
+    return key_nonce >> 64, key_nonce & (2**64 - 1)
+
+
+@dataclass(slots=True)
+class LedgerModel:
+    """Everything the contract stores that its decisions depend on."""
+
+    roles: dict[bytes, set[str]] = field(default_factory=dict)
+    categories: int = 0
+    purposes: dict[int, PurposeCaps] = field(default_factory=dict)
+    banks: dict[str, BankState] = field(default_factory=dict)
+    enterprises: dict[bytes, EnterpriseState] = field(default_factory=dict)
+    consents: dict[bytes, ConsentState] = field(default_factory=dict)
+    nonces: dict[tuple[str, int], int] = field(default_factory=dict)
+    last_query_id: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def deployed(cls, regulator: str) -> LedgerModel:
+        """The state right after the constructor."""
+        model = cls()
+        model.roles[ROLE_REGULATOR] = {_addr(regulator)}
+        return model
+
+    # ----------------------------------------------------------------- roles
+
+    def has_role(self, role: bytes, account: str) -> bool:
+        return _addr(account) in self.roles.get(role, set())
+
+    def _only(self, role: bytes, caller: str) -> None:
+        if not self.has_role(role, caller):
+            raise LedgerRevertError("AccessControlUnauthorizedAccount", _addr(caller), role)
+
+    @staticmethod
+    def role_admin(role: bytes) -> bytes:
+        """The role that administers ``role``: the regulator for the ledger's four roles."""
+        known = (ROLE_REGULATOR, ROLE_BUREAU, ROLE_BANK, ROLE_AUDITOR)
+        return ROLE_REGULATOR if role in known else bytes(32)
+
+    def grant_role(self, caller: str, role: bytes, account: str) -> bool:
+        """``grantRole``. Returns whether anything changed."""
+        self._only(self.role_admin(role), caller)
+        account = _addr(account)
+        holders = self.roles.setdefault(role, set())
+        if account in holders:
+            return False
+        holders.add(account)
+        if role == ROLE_BANK:
+            self.banks.setdefault(account, BankState(member=False)).member = True
+        return True
+
+    def revoke_role(self, caller: str, role: bytes, account: str) -> bool:
+        """``revokeRole``."""
+        self._only(self.role_admin(role), caller)
+        account = _addr(account)
+        holders = self.roles.setdefault(role, set())
+        if account not in holders:
+            return False
+        holders.discard(account)
+        if role == ROLE_BANK:
+            self.banks[account].member = False
+        return True
+
+    # ----------------------------------------------------------- membership
+
+    def suspend_bank(self, caller: str, bank: str) -> None:
+        self._only(ROLE_REGULATOR, caller)
+        bank = _addr(bank)
+        if not self.has_role(ROLE_BANK, bank):
+            raise LedgerRevertError("MembershipNotABank", bank)
+        record = self.banks[bank]
+        if record.suspended:
+            raise LedgerRevertError("MembershipBankAlreadySuspended", bank)
+        record.suspended = True
+
+    def reinstate_bank(self, caller: str, bank: str) -> None:
+        self._only(ROLE_REGULATOR, caller)
+        bank = _addr(bank)
+        record = self.banks.get(bank)
+        if record is None or not record.suspended:
+            raise LedgerRevertError("MembershipBankNotSuspended", bank)
+        record.suspended = False
+
+    def bank_active(self, bank: str) -> bool:
+        bank = _addr(bank)
+        record = self.banks.get(bank)
+        return self.has_role(ROLE_BANK, bank) and record is not None and not record.suspended
+
+    def register_enterprise(
+        self, caller: str, subject: bytes, controllers: Sequence[str], threshold: int
+    ) -> None:
+        self._only(ROLE_BUREAU, caller)
+        if subject == bytes(32):
+            raise LedgerRevertError("MembershipZeroSubject")
+        if subject in self.enterprises:
+            raise LedgerRevertError("MembershipEnterpriseAlreadyRegistered", subject)
+        self.enterprises[subject] = _controller_set(controllers, threshold)
+
+    def change_controllers(
+        self,
+        subject: bytes,
+        controllers: Sequence[str],
+        threshold: int,
+        nonce: int,
+        deadline: int,
+        signers: Sequence[str],
+        now: int,
+    ) -> None:
+        self._authorize(subject, nonce, deadline, signers, now)
+        self.enterprises[subject] = _controller_set(controllers, threshold)
+
+    def nonce(self, subject: bytes, key: int = 0) -> int:
+        """The next unused nonce of ``subject`` under ``key`` (key prefix included)."""
+        return (key << 64) | self.nonces.get((nonce_account(subject), key), 0)
+
+    def _authorize(
+        self, subject: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
+    ) -> None:
+        if now > deadline:
+            raise LedgerRevertError("MembershipSignatureExpired", deadline, now)
+        enterprise = self.enterprises.get(subject)
+        if enterprise is None:
+            raise LedgerRevertError("MembershipUnknownEnterprise", subject)
+        account = nonce_account(subject)
+        key, sequence = split_nonce(nonce)
+        current = self.nonces.get((account, key), 0)
+        if sequence != current:
+            raise LedgerRevertError("InvalidAccountNonce", account, (key << 64) | current)
+        if len(signers) < enterprise.threshold:
+            raise LedgerRevertError("MembershipThresholdNotMet", len(signers), enterprise.threshold)
+        seen: set[str] = set()
+        controllers = {_addr(c) for c in enterprise.controllers}
+        for raw in signers:
+            signer = _addr(raw)
+            if signer not in controllers:
+                raise LedgerRevertError("MembershipSignerNotController", subject, signer)
+            if signer in seen:
+                raise LedgerRevertError("MembershipDuplicateSigner", signer)
+            seen.add(signer)
+        self.nonces[(account, key)] = current + 1
+
+    # ------------------------------------------------------------ registries
+
+    def register_category(self, caller: str, code: int, name: str) -> None:
+        self._only(ROLE_REGULATOR, caller)
+        if code == 0 or code > MAX_CATEGORY_CODE:
+            raise LedgerRevertError("RegistriesInvalidCategoryCode", code)
+        if self.categories & (1 << code):
+            raise LedgerRevertError("RegistriesCategoryAlreadyRegistered", code)
+        if not name:
+            raise LedgerRevertError("RegistriesEmptyName")
+        self.categories |= 1 << code
+
+    def define_purpose(
+        self,
+        caller: str,
+        code: int,
+        name: str,
+        allowed_categories: int,
+        max_duration: int,
+        max_reads: int,
+        max_history_months: int,
+    ) -> None:
+        self._only(ROLE_REGULATOR, caller)
+        if code == 0:
+            raise LedgerRevertError("RegistriesInvalidPurposeCode")
+        if not name:
+            raise LedgerRevertError("RegistriesEmptyName")
+        if max_duration == 0 or max_duration > MAX_CONSENT_DURATION:
+            raise LedgerRevertError(
+                "RegistriesDurationCapOutOfRange", max_duration, MAX_CONSENT_DURATION
+            )
+        if max_reads == 0:
+            raise LedgerRevertError("RegistriesZeroReadCap")
+        if allowed_categories == 0 or allowed_categories & ~self.categories:
+            raise LedgerRevertError(
+                "RegistriesInvalidCategoryMask", allowed_categories, self.categories
+            )
+        self.purposes[code] = PurposeCaps(
+            True, allowed_categories, max_duration, max_reads, max_history_months
+        )
+
+    def retire_purpose(self, caller: str, code: int) -> None:
+        self._only(ROLE_REGULATOR, caller)
+        caps = self.purposes.get(code)
+        if caps is None or not caps.active:
+            raise LedgerRevertError("RegistriesUnknownPurpose", code)
+        self.purposes[code] = replace(caps, active=False)
+
+    # --------------------------------------------------------------- consents
+
+    def grant_consent(
+        self, terms: ConsentTerms, consent_id: bytes, signers: Sequence[str], now: int
+    ) -> ConsentState:
+        """``grantConsent``: ``consent_id`` is the EIP-712 digest the signers signed."""
+        self._authorize(terms.subject, terms.nonce, terms.deadline, signers, now)
+        if not self.bank_active(terms.bank):
+            raise LedgerRevertError("ConsentsBankNotActive", _addr(terms.bank))
+        caps = self.purposes.get(terms.purpose)
+        if caps is None or not caps.active:
+            raise LedgerRevertError("ConsentsUnknownPurpose", terms.purpose)
+        if terms.categories == 0 or terms.categories & ~self.categories:
+            raise LedgerRevertError("ConsentsInvalidCategories", terms.categories, self.categories)
+        disallowed = terms.categories & ~caps.allowed_categories
+        if disallowed:
+            raise LedgerRevertError("ConsentsCategoriesNotAllowed", terms.purpose, disallowed)
+        if terms.not_before >= terms.expires_at:
+            raise LedgerRevertError("ConsentsInvalidWindow", terms.not_before, terms.expires_at)
+        if terms.expires_at <= now:
+            raise LedgerRevertError("ConsentsExpiryInPast", terms.expires_at, now)
+        duration = terms.expires_at - terms.not_before
+        if duration > caps.max_duration:
+            raise LedgerRevertError("ConsentsDurationExceedsCap", duration, caps.max_duration)
+        latest = now + caps.max_duration
+        if terms.expires_at > latest:
+            raise LedgerRevertError("ConsentsExpiryTooFar", terms.expires_at, latest)
+        if terms.max_reads > caps.max_reads:
+            raise LedgerRevertError("ConsentsReadsExceedCap", terms.max_reads, caps.max_reads)
+        if terms.history_months > caps.max_history_months:
+            raise LedgerRevertError(
+                "ConsentsHistoryExceedsCap", terms.history_months, caps.max_history_months
+            )
+        consent = ConsentState(
+            consent_id=consent_id,
+            subject=terms.subject,
+            bank=_addr(terms.bank),
+            categories=terms.categories,
+            purpose=terms.purpose,
+            not_before=terms.not_before,
+            expires_at=terms.expires_at,
+            max_reads=terms.max_reads or caps.max_reads,
+            history_months=terms.history_months,
+            receipt_hash=terms.receipt_hash,
+        )
+        self.consents[consent_id] = consent
+        return consent
+
+    def pause_consent(
+        self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
+    ) -> None:
+        consent = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
+        self._require_status(consent, now, ConsentStatus.ACTIVE)
+        consent.state = ConsentStatus.PAUSED
+
+    def resume_consent(
+        self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
+    ) -> None:
+        consent = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
+        self._require_status(consent, now, ConsentStatus.PAUSED)
+        consent.state = ConsentStatus.ACTIVE
+
+    def revoke_consent(
+        self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
+    ) -> None:
+        consent = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
+        self._require_status(consent, now, ConsentStatus.ACTIVE, ConsentStatus.PAUSED)
+        consent.state = ConsentStatus.REVOKED
+
+    def consent_status(self, consent_id: bytes, now: int) -> ConsentStatus:
+        consent = self.consents.get(consent_id)
+        return ConsentStatus.NONE if consent is None else consent.status(now)
+
+    def _authorize_on_consent(
+        self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
+    ) -> ConsentState:
+        consent = self.consents.get(consent_id)
+        if consent is None:
+            raise LedgerRevertError("ConsentsUnknownConsent", consent_id)
+        self._authorize(consent.subject, nonce, deadline, signers, now)
+        return consent
+
+    @staticmethod
+    def _require_status(consent: ConsentState, now: int, *allowed: ConsentStatus) -> None:
+        status = consent.status(now)
+        if status not in allowed:
+            raise LedgerRevertError("ConsentsInvalidTransition", consent.consent_id, status)
+
+    # ---------------------------------------------------------- access ledger
+
+    def judge(self, entry: AccessEntry, now: int) -> DenialReason:
+        """The decision for one entry at time ``now``, without counting the read."""
+        consent = self.consents.get(entry.consent_id)
+        if consent is None:
+            return DenialReason.NO_CONSENT
+        if _addr(entry.bank) != consent.bank:
+            return DenialReason.BANK_MISMATCH
+        if not self.bank_active(entry.bank):
+            return DenialReason.BANK_SUSPENDED
+        if consent.state is ConsentStatus.REVOKED:
+            return DenialReason.REVOKED
+        if now >= consent.expires_at:
+            return DenialReason.EXPIRED
+        if consent.state is ConsentStatus.PAUSED:
+            return DenialReason.PAUSED
+        if now < consent.not_before:
+            return DenialReason.NOT_YET_VALID
+        if entry.purpose != consent.purpose:
+            return DenialReason.PURPOSE_MISMATCH
+        if entry.categories == 0 or entry.categories & ~consent.categories:
+            return DenialReason.CATEGORY_NOT_CONSENTED
+        if consent.reads_used >= consent.max_reads:
+            return DenialReason.READS_EXHAUSTED
+        return DenialReason.NONE
+
+    def record_accesses(
+        self, caller: str, entries: Sequence[AccessEntry], now: int
+    ) -> list[Decision]:
+        """``recordAccesses``: judge and count each entry in order; all or nothing."""
+        self._only(ROLE_BUREAU, caller)
+        if not entries:
+            raise LedgerRevertError("AccessLedgerEmptyBatch")
+        relayer = _addr(caller)
+        last = self.last_query_id.get(relayer, 0)
+        prefix = int(relayer, 16)
+        for entry in entries:
+            if entry.query_id >> 96 != prefix:
+                raise LedgerRevertError("AccessLedgerForeignQueryId", entry.query_id, relayer)
+            if entry.query_id <= last:
+                raise LedgerRevertError("AccessLedgerStaleQueryId", entry.query_id, last)
+            last = entry.query_id
+        decisions = [self.apply_access(entry, now) for entry in entries]
+        self.last_query_id[relayer] = last
+        return decisions
+
+    def apply_access(self, entry: AccessEntry, now: int) -> Decision:
+        """Judge one entry and count it if granted (what the contract does per entry)."""
+        reason = self.judge(entry, now)
+        if reason is DenialReason.NONE:
+            self.consents[entry.consent_id].reads_used += 1
+        return Decision(entry, reason)
+
+    def record_export(self, caller: str, subject: bytes, categories: int) -> None:
+        self._only(ROLE_BUREAU, caller)
+        if subject not in self.enterprises:
+            raise LedgerRevertError("MembershipUnknownEnterprise", subject)
+        if categories == 0 or categories & ~self.categories:
+            raise LedgerRevertError("RegistriesInvalidCategoryMask", categories, self.categories)
+
+
+def first_query_id(relayer: str) -> int:
+    """The smallest query id ``relayer`` may ever record (its address in the top 160 bits)."""
+    return int(_addr(relayer), 16) << 96
+
+
+def _addr(address: str) -> str:
+    return to_checksum_address(address)
+
+
+def _controller_set(controllers: Iterable[str], threshold: int) -> EnterpriseState:
+    listed = list(controllers)
+    if not listed or len(listed) > MAX_CONTROLLERS or threshold == 0 or threshold > len(listed):
+        raise LedgerRevertError("MembershipInvalidControllerSet", len(listed), threshold)
+    seen: list[str] = []
+    for raw in listed:
+        controller = _addr(raw)
+        if controller == ZERO_ADDRESS:
+            raise LedgerRevertError("MembershipZeroController")
+        if controller in seen:
+            raise LedgerRevertError("MembershipDuplicateController", controller)
+        seen.append(controller)
+    return EnterpriseState(tuple(seen), threshold)

@@ -1,0 +1,1 @@
+"""The chain side: compile, deploy, typed contract client, EIP-712 typed data, log decoding."""

@@ -1,0 +1,155 @@
+"""Deploy a ConsentLedger, seed its registries, and keep the deployment record.
+
+The record (chain id, address, deploy block and transaction, artifact hash, compiler) is what the
+gateway and the auditor are pointed at: it names the ledger and proves which bytecode it runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from web3 import Web3
+
+from consentledger.categories import SEEDED_CATEGORIES, SEEDED_PURPOSES
+from consentledger.chain.artifacts import artifact_hash, load_artifact
+from consentledger.chain.client import GAS_HEADROOM, LedgerClient, TransactionFailedError
+from consentledger.errors import ConsentLedgerError
+
+CONTRACT = "ConsentLedger"
+
+
+class DeploymentRecordError(ConsentLedgerError, ValueError):
+    """A deployment record that cannot be read, or that does not match the chain."""
+
+    code = "bad_deployment_record"
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Where a ConsentLedger lives and what it runs."""
+
+    chain_id: int
+    address: str
+    deploy_block: int
+    deploy_tx: str
+    artifact_hash: str
+    compiler: str
+    regulator: str
+    relayers: tuple[str, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"contract": CONTRACT, **asdict(self)}, indent=2) + "\n"
+
+    def save(self, path: Path) -> None:
+        """Write the record atomically (a partial file never replaces a good one)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Deployment:
+        try:
+            return cls(
+                chain_id=int(data["chain_id"]),
+                address=to_checksum_address(data["address"]),
+                deploy_block=int(data["deploy_block"]),
+                deploy_tx=str(data["deploy_tx"]),
+                artifact_hash=str(data["artifact_hash"]),
+                compiler=str(data["compiler"]),
+                regulator=to_checksum_address(data["regulator"]),
+                relayers=tuple(to_checksum_address(r) for r in data["relayers"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DeploymentRecordError(
+                f"deployment record is incomplete or malformed: {exc}"
+            ) from exc
+
+    @classmethod
+    def load(cls, path: Path) -> Deployment:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DeploymentRecordError(f"cannot read deployment record {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise DeploymentRecordError(f"deployment record {path} is not a JSON object")
+        return cls.from_dict(data)
+
+
+def deploy_ledger(
+    w3: Web3,
+    regulator: LocalAccount,
+    *,
+    relayers: Sequence[str] = (),
+    seed_registries: bool = True,
+) -> tuple[Deployment, LedgerClient]:
+    """Deploy as ``regulator``; register the seeded categories and purposes and the relayers.
+
+    Returns the record and a client that sends as the regulator.
+    """
+    artifact = load_artifact(CONTRACT)
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    constructor = factory.constructor(regulator.address)
+    gas = w3.eth.estimate_gas({"from": regulator.address, "data": constructor.data_in_transaction})
+    tx = constructor.build_transaction(
+        {
+            "from": regulator.address,
+            "nonce": w3.eth.get_transaction_count(regulator.address, "pending"),
+            "gas": int(gas * GAS_HEADROOM),
+            "gasPrice": w3.eth.gas_price,
+            "chainId": w3.eth.chain_id,
+        }
+    )
+    signed = regulator.sign_transaction(dict(tx))
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+    if receipt["status"] != 1 or receipt["contractAddress"] is None:
+        raise TransactionFailedError(bytes(tx_hash), int(receipt["blockNumber"]))
+    client = LedgerClient(w3, receipt["contractAddress"], regulator)
+    if seed_registries:
+        for category in SEEDED_CATEGORIES:
+            client.register_category(category.value, category.slug)
+        for caps in SEEDED_PURPOSES:
+            client.define_purpose(
+                caps.purpose.value,
+                caps.purpose.slug,
+                caps.allowed_mask,
+                caps.max_duration,
+                caps.max_reads,
+                caps.max_history_months,
+            )
+    for relayer in relayers:
+        client.add_relayer(relayer)
+    deployment = Deployment(
+        chain_id=int(w3.eth.chain_id),
+        address=client.address,
+        deploy_block=int(receipt["blockNumber"]),
+        deploy_tx="0x" + bytes(tx_hash).hex(),
+        artifact_hash=artifact_hash(CONTRACT),
+        compiler=str(artifact["compiler"]["version"]),
+        regulator=regulator.address,
+        relayers=tuple(to_checksum_address(r) for r in relayers),
+    )
+    return deployment, client
+
+
+def verify_deployment(w3: Web3, deployment: Deployment) -> None:
+    """Check that the record names this chain and that the code there is our artifact's."""
+    chain_id = int(w3.eth.chain_id)
+    if chain_id != deployment.chain_id:
+        raise DeploymentRecordError(
+            f"chain id mismatch: the record says {deployment.chain_id}, the node says {chain_id}"
+        )
+    code = bytes(w3.eth.get_code(to_checksum_address(deployment.address)))
+    expected = bytes.fromhex(load_artifact(CONTRACT)["deployedBytecode"][2:])
+    if code != expected:
+        raise DeploymentRecordError(
+            f"the code at {deployment.address} is not this package's {CONTRACT} "
+            f"({len(code)} bytes there, {len(expected)} expected)"
+        )

@@ -1,0 +1,97 @@
+"""The embedded chain: eth-tester on py-evm, in process, answering like a real node.
+
+web3.py's own eth-tester provider turns a revert into a Python exception whose message holds the
+revert bytes as text, so custom errors cannot be decoded the way they are from a real node. The
+:class:`EmbeddedProvider` here answers a revert the way geth and anvil do (JSON-RPC error code 3,
+``data`` = the revert bytes as hex), so the same client code handles every chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.exceptions import TransactionFailed
+from eth_utils.conversions import to_hex
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+from web3.types import RPCEndpoint, RPCResponse
+
+#: eth-tester's chain id (fixed by eth-tester's py-evm chain class).
+EMBEDDED_CHAIN_ID = 131277322940537
+
+
+def _revert_data(exc: TransactionFailed) -> str | None:
+    """The revert bytes carried by an eth-tester failure, as hex, if it carries bytes."""
+    first = exc.args[0] if exc.args else None
+    if isinstance(first, Exception) and first.args:
+        first = first.args[0]
+    if isinstance(first, bytes | bytearray):
+        return to_hex(bytes(first))
+    return None
+
+
+class EmbeddedProvider(EthereumTesterProvider):
+    """eth-tester provider whose reverts look like a real node's (code 3, hex ``data``)."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        namespace, _, endpoint = method.partition("_")
+        delegator = (self.api_endpoints or {}).get(namespace, {}).get(endpoint)
+        if delegator is None:
+            return super().make_request(method, params)
+        request_id = self._current_request_id
+        self._current_request_id += 1
+        try:
+            result = delegator(self.ethereum_tester, params)
+        except TransactionFailed as exc:
+            data = _revert_data(exc)
+            if data is None:
+                return super().make_request(method, params)
+            error = {"code": 3, "message": "execution reverted", "data": data}
+            return cast(RPCResponse, {"id": request_id, "jsonrpc": "2.0", "error": error})
+        except NotImplementedError:
+            return super().make_request(method, params)
+        return cast(RPCResponse, {"id": request_id, "jsonrpc": "2.0", "result": result})
+
+
+class EmbeddedChain:
+    """An in-process chain with snapshot, revert and time travel, and a Web3 bound to it."""
+
+    def __init__(self) -> None:
+        self.tester = EthereumTester(PyEVMBackend())
+        self.w3 = Web3(EmbeddedProvider(self.tester))
+        self._faucet = self.tester.get_accounts()[0]
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    def fund(self, address: str, wei: int = 10**21) -> None:
+        """Give ``address`` ether from the chain's pre-funded faucet account."""
+        self.tester.send_transaction(
+            {"from": self._faucet, "to": address, "value": wei, "gas": 21_000}
+        )
+
+    def new_account(self, wei: int = 10**21) -> LocalAccount:
+        """A fresh key pair, funded."""
+        account: LocalAccount = Account.create()
+        self.fund(account.address, wei)
+        return account
+
+    def snapshot(self) -> int:
+        """Remember the current head; :meth:`revert` returns to it."""
+        return int(self.tester.take_snapshot())
+
+    def revert(self, snapshot_id: int) -> None:
+        """Return the chain to a snapshot."""
+        self.tester.revert_to_snapshot(snapshot_id)
+
+    def now(self) -> int:
+        """The timestamp the next block will carry at the earliest (the latest block's + 1)."""
+        return int(self.w3.eth.get_block("latest")["timestamp"]) + 1
+
+    def time_travel(self, to_timestamp: int) -> None:
+        """Mine a block at ``to_timestamp`` (must be later than the latest block)."""
+        self.tester.time_travel(to_timestamp)
