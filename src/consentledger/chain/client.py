@@ -17,6 +17,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3Exception
@@ -145,6 +146,10 @@ class LedgerClient:
     def transact(self, fn_name: str, *args: Any) -> Mined:
         """Simulate, sign, send and wait for ``fn_name(*args)``; raise the contract's error if the
         simulation reverts."""
+        return self.wait(self.send(fn_name, *args))
+
+    def send(self, fn_name: str, *args: Any) -> bytes:
+        """Simulate, sign and send ``fn_name(*args)`` without waiting; returns the tx hash."""
         data = self.contract.encode_abi(fn_name, list(args))
         call: TxParams = {"from": self.account.address, "to": self.address, "data": data}
         try:
@@ -163,7 +168,7 @@ class LedgerClient:
                 "chainId": self.chain_id,
                 "nonce": self._nonce,
                 "gas": int(gas * GAS_HEADROOM),
-                "gasPrice": self._rpc(lambda: self.w3.eth.gas_price),
+                **self._fees(),
             }
             signed = self.account.sign_transaction(tx)
             try:
@@ -174,8 +179,37 @@ class LedgerClient:
                 self._nonce = None  # resynchronise from the node next time
                 raise
             self._nonce += 1
-        receipt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60))
+        return bytes(tx_hash)
+
+    def wait(self, tx_hash: bytes, timeout: float = 60) -> Mined:
+        """Wait for a sent transaction; raise if it failed."""
+        receipt = self._rpc(
+            lambda: self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout)
+        )
         return self._mined(receipt)
+
+    def _fees(self) -> dict[str, int]:
+        """EIP-1559 fees: twice the node's suggested price as the cap, a tip of at most 1 gwei."""
+        price = int(self._rpc(lambda: self.w3.eth.gas_price))
+        return {"maxFeePerGas": 2 * price, "maxPriorityFeePerGas": min(price, 10**9)}
+
+    def forget_nonce(self) -> None:
+        """Read the account's nonce from the node again before the next send (after a chain
+        revert, or when another process sent with the same key)."""
+        with self._lock:
+            self._nonce = None
+
+    def batch_decisions(self, entries: Sequence[AccessEntry], mined: Mined) -> BatchResult:
+        """The chain's decisions for ``entries`` from a mined ``recordAccesses`` transaction."""
+        by_query = {e.query_id: e for e in entries}
+        decisions: list[Decision] = []
+        for event in mined.events:
+            if event.event == "DataAccessed":
+                decisions.append(Decision(by_query[event.args["queryId"]], DenialReason.NONE))
+            elif event.event == "AccessDenied":
+                reason = DenialReason(event.args["reason"])
+                decisions.append(Decision(by_query[event.args["queryId"]], reason))
+        return BatchResult(mined, tuple(decisions))
 
     def _mined(self, receipt: TxReceipt) -> Mined:
         if receipt["status"] != 1:
@@ -311,15 +345,7 @@ class LedgerClient:
     def record_accesses(self, entries: Sequence[AccessEntry]) -> BatchResult:
         """Record a batch; the decisions come from the events, in entry order."""
         mined = self.transact("recordAccesses", [e.as_tuple() for e in entries])
-        by_query = {e.query_id: e for e in entries}
-        decisions: list[Decision] = []
-        for event in mined.events:
-            if event.event == "DataAccessed":
-                decisions.append(Decision(by_query[event.args["queryId"]], DenialReason.NONE))
-            elif event.event == "AccessDenied":
-                reason = DenialReason(event.args["reason"])
-                decisions.append(Decision(by_query[event.args["queryId"]], reason))
-        return BatchResult(mined, tuple(decisions))
+        return self.batch_decisions(entries, mined)
 
     def record_export(self, subject: bytes, categories: int, export_hash: bytes) -> Mined:
         return self.transact("recordExport", subject, categories, export_hash)

@@ -102,7 +102,8 @@ def deploy_ledger(
             "from": regulator.address,
             "nonce": w3.eth.get_transaction_count(regulator.address, "pending"),
             "gas": int(gas * GAS_HEADROOM),
-            "gasPrice": w3.eth.gas_price,
+            "maxFeePerGas": 2 * w3.eth.gas_price,
+            "maxPriorityFeePerGas": min(w3.eth.gas_price, 10**9),
             "chainId": w3.eth.chain_id,
         }
     )
