@@ -56,11 +56,37 @@ class EmbeddedProvider(EthereumTesterProvider):
         return cast(RPCResponse, {"id": request_id, "jsonrpc": "2.0", "result": result})
 
 
+def single_run_gas_estimate(state: Any, transaction: Any) -> int:
+    """Estimate gas from one execution at the block gas limit.
+
+    py-evm's default estimator binary-searches with ~9 executions (~100 ms a call here); one run
+    gives the gas used before refunds, which is what the limit must cover. 64/63 covers the
+    EIP-150 reserve of the one external call the ledger makes (the ecrecover precompile).
+    """
+    from eth.vm.spoof import SpoofTransaction
+
+    trial = SpoofTransaction(transaction, gas=state.gas_limit, gas_price=0)
+    snapshot = state.snapshot()
+    try:
+        computation = state.apply_transaction(trial)
+        if computation.is_error:
+            raise computation.error
+        used = int(state.gas_limit) - int(computation.get_gas_remaining())
+    finally:
+        state.revert(snapshot)
+    return min(int(state.gas_limit), used * 64 // 63 + 1)
+
+
 class EmbeddedChain:
     """An in-process chain with snapshot, revert and time travel, and a Web3 bound to it."""
 
     def __init__(self) -> None:
         self.tester = EthereumTester(PyEVMBackend())
+        # The class attribute covers chain objects eth-tester re-creates on revert; the instance
+        # attribute replaces the default the constructor already chose.
+        chain = self.tester.backend.chain
+        type(chain).gas_estimator = staticmethod(single_run_gas_estimate)
+        chain.gas_estimator = single_run_gas_estimate
         self.w3 = Web3(EmbeddedProvider(self.tester))
         self._faucet = self.tester.get_accounts()[0]
 
