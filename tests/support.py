@@ -72,8 +72,8 @@ class World:
         return self.chain.now()
 
     def travel(self, seconds: int) -> None:
-        """Mine an empty block ``seconds`` after the latest one."""
-        self.chain.time_travel(self.chain.now() - 1 + seconds)
+        """Mine an empty block ``seconds`` after the next block's time (``now()``)."""
+        self.chain.time_travel(self.chain.now() + seconds)
 
     # --------------------------------------------------------------- helpers
 

@@ -15,7 +15,7 @@ import os
 import secrets
 
 from eth_account.signers.local import LocalAccount
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -76,12 +76,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # -------------------------------------------------------------- helpers
 
-    def _attempt(self, action: object) -> bool:
+    def _attempt(self, action: object, label: str = "action") -> bool:
         """Run a chain+model action; a refusal is fine as long as both refused alike."""
         try:
             action()  # type: ignore[operator]
-        except LedgerRevertError:
+        except LedgerRevertError as exc:
+            event(f"{label} refused: {exc.error}")
             return False
+        event(f"{label} accepted")
         return True
 
     def _check(self, consent_id: bytes) -> None:
@@ -153,7 +155,7 @@ class LedgerMachine(RuleBasedStateMachine):
         document = world.bureau.consent_document(terms)
         signatures = enterprise.sign(document, _signers(enterprise, signers, world.stranger))
         consent_id = typed_data.digest(document)
-        if self._attempt(lambda: world.grant(terms, signatures, enterprise)):
+        if self._attempt(lambda: world.grant(terms, signatures, enterprise), "grant"):
             self.granted.append(consent_id)
             self._check(consent_id)
         return consent_id
@@ -162,19 +164,18 @@ class LedgerMachine(RuleBasedStateMachine):
         consent=consents,
         action=st.sampled_from(["Pause", "Resume", "Revocation"]),
         signers=signer_modes,
-        replay=st.booleans(),
+        nonce_mode=st.sampled_from(["fresh_key", "sequential", "sequential", "replayed"]),
     )
-    def consent_action(self, consent: bytes, action: str, signers: str, replay: bool) -> None:
+    def consent_action(self, consent: bytes, action: str, signers: str, nonce_mode: str) -> None:
         world = self.world
         state = world.model.consents.get(consent)
-        if state is None:
-            enterprise = self._enterprise(0)
-        else:
-            enterprise = world.enterprise_of(state.subject)
-        nonce = None
-        if replay:
-            used = world.model.nonce(enterprise.subject, 0)
-            nonce = used - 1 if used > 0 else 1
+        enterprise = self._enterprise(0) if state is None else world.enterprise_of(state.subject)
+        nonce = None  # fresh_key: a random key, sequence 0
+        if nonce_mode == "sequential":
+            nonce = world.model.nonce(enterprise.subject, 0)
+        elif nonce_mode == "replayed":
+            next_nonce = world.model.nonce(enterprise.subject, 0)
+            nonce = next_nonce - 1 if next_nonce > 0 else next_nonce + 1
         self._attempt(
             lambda: world.consent_action(
                 action,  # type: ignore[arg-type]
@@ -182,7 +183,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 enterprise,
                 nonce=nonce,
                 signers=_signers(enterprise, signers, world.stranger),
-            )
+            ),
+            action,
         )
         if state is not None:
             self._check(consent)
@@ -267,7 +269,8 @@ class LedgerMachine(RuleBasedStateMachine):
                         consent, self.readers[bank], categories=sorted(categories), purpose=purpose
                     )
                 )
-        world.record(entries)
+        for decision in world.record(entries).decisions:
+            event(f"read {decision.reason.name}")
         for consent in {e.consent_id for e in entries} & set(self.granted):
             self._check(consent)
 
@@ -309,8 +312,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 def test_contract_matches_state_model(world: World) -> None:
+    class BoundMachine(LedgerMachine):
+        def __init__(self) -> None:
+            super().__init__(world)
+
     run_state_machine_as_test(
-        lambda: LedgerMachine(world),
+        BoundMachine,
         settings=settings(
             max_examples=EXAMPLES,
             stateful_step_count=STEPS,

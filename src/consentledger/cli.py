@@ -14,9 +14,6 @@ from rich.console import Console
 
 from consentledger.errors import ConsentLedgerError
 
-console = Console()
-err_console = Console(stderr=True)
-
 
 class _Group(click.Group):
     """A click group that reports ConsentLedgerError as a message and exit code 2."""
@@ -25,7 +22,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ConsentLedgerError as exc:
-            err_console.print(f"[bold red]error[/] [dim]({exc.code})[/]: {exc}")
+            Console(stderr=True).print(f"[bold red]error[/] [dim]({exc.code})[/]: {exc}")
             sys.exit(2)
 
 
@@ -48,4 +45,4 @@ def demo(out_dir: Path) -> None:
     """Run the demo on the embedded chain."""
     from consentledger.demo import run_demo
 
-    run_demo(console, out_dir)
+    run_demo(Console(), out_dir)

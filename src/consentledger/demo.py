@@ -51,7 +51,7 @@ def run_demo(console: Console, out_dir: Path) -> Deployment:
 
     purposes = Table(title="Purposes and their caps, as the chain holds them")
     for column in ("code", "purpose", "max days", "max reads", "history months", "categories"):
-        purposes.add_column(column)
+        purposes.add_column(column, overflow="fold")
     for seeded in SEEDED_PURPOSES:
         caps = client.purpose(seeded.purpose.value)
         allowed = [str(c.value) for c in SEEDED_CATEGORIES if caps.allowed_categories & c.bit]

@@ -28,7 +28,16 @@ CONTRACTS: tuple[str, ...] = ("ConsentLedger",)
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 1000},
     "evmVersion": "cancun",
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    "outputSelection": {
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "evm.deployedBytecode.immutableReferences",
+            ]
+        }
+    },
 }
 
 ARTIFACTS_DIR = Path(__file__).parent / "artifacts"
@@ -114,6 +123,12 @@ def compile_checkout(checkout: Checkout) -> dict[str, dict[str, Any]]:
             "abi": compiled["abi"],
             "bytecode": "0x" + compiled["evm"]["bytecode"]["object"],
             "deployedBytecode": "0x" + compiled["evm"]["deployedBytecode"]["object"],
+            # Byte ranges of the runtime code that the constructor fills in (EIP712's cache).
+            "immutableRanges": sorted(
+                (ref["start"], ref["length"])
+                for refs in compiled["evm"]["deployedBytecode"]["immutableReferences"].values()
+                for ref in refs
+            ),
             "compiler": {"name": "solcjs", "version": version, "settings": SETTINGS},
             "toolchain": checkout.pinned_toolchain(),
             "sourceFingerprint": fingerprint,

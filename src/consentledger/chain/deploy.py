@@ -148,9 +148,18 @@ def verify_deployment(w3: Web3, deployment: Deployment) -> None:
             f"chain id mismatch: the record says {deployment.chain_id}, the node says {chain_id}"
         )
     code = bytes(w3.eth.get_code(to_checksum_address(deployment.address)))
-    expected = bytes.fromhex(load_artifact(CONTRACT)["deployedBytecode"][2:])
-    if code != expected:
+    artifact = load_artifact(CONTRACT)
+    expected = bytes.fromhex(artifact["deployedBytecode"][2:])
+    if _mask(code, artifact["immutableRanges"]) != _mask(expected, artifact["immutableRanges"]):
         raise DeploymentRecordError(
             f"the code at {deployment.address} is not this package's {CONTRACT} "
             f"({len(code)} bytes there, {len(expected)} expected)"
         )
+
+
+def _mask(code: bytes, ranges: list[list[int]]) -> bytes:
+    """``code`` with the immutable ranges zeroed (they hold values the constructor computed)."""
+    masked = bytearray(code)
+    for start, length in ranges:
+        masked[start : start + length] = bytes(length)
+    return bytes(masked)
