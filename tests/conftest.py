@@ -1,4 +1,8 @@
-"""Shared fixtures: one deployment per session, snapshot and revert around every test."""
+"""Shared fixtures: one deployment per backend and session, snapshot and revert around every test.
+
+``world`` runs a test on every backend (the embedded chain and a real anvil process);
+``embedded_world`` only on the embedded chain, for tests that use eth-tester's own controls.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,47 @@ from collections.abc import Iterator
 
 import pytest
 
+from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.chain.embedded import EmbeddedChain
 from tests.support import World, build_world
 
 
 @pytest.fixture(scope="session")
-def world_base() -> World:
-    return build_world()
+def anvil_url() -> Iterator[str]:
+    with AnvilProcess() as node:
+        yield node.url
+
+
+@pytest.fixture(scope="session")
+def embedded_base() -> World:
+    return build_world(EmbeddedChain())
+
+
+@pytest.fixture(scope="session")
+def anvil_base(anvil_url: str) -> World:
+    return build_world(AnvilChain(anvil_url))
+
+
+def _isolated(base: World) -> Iterator[World]:
+    snapshot = base.chain.snapshot()
+    model = copy.deepcopy(base.model)
+    enterprises = dict(base.enterprises)
+    try:
+        yield base
+    finally:
+        base.chain.revert(snapshot)
+        base.model = model
+        base.enterprises = enterprises
+        base.regulator.forget_nonce()
+        base.bureau.forget_nonce()
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """The session's world on one backend, returned to its starting state after the test."""
+    yield from _isolated(request.getfixturevalue(f"{request.param}_base"))
 
 
 @pytest.fixture
-def world(world_base: World) -> Iterator[World]:
-    """The session's world, returned to its starting state after the test."""
-    snapshot = world_base.chain.snapshot()
-    model = copy.deepcopy(world_base.model)
-    enterprises = dict(world_base.enterprises)
-    try:
-        yield world_base
-    finally:
-        world_base.chain.revert(snapshot)
-        world_base.model = model
-        world_base.enterprises = enterprises
-        world_base.regulator.forget_nonce()
-        world_base.bureau.forget_nonce()
+def embedded_world(embedded_base: World) -> Iterator[World]:
+    yield from _isolated(embedded_base)

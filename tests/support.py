@@ -28,7 +28,7 @@ from consentledger.categories import SEEDED_CATEGORIES, SEEDED_PURPOSES, Categor
 from consentledger.chain import typed_data
 from consentledger.chain.client import BatchResult, LedgerClient, Mined
 from consentledger.chain.deploy import Deployment, deploy_ledger
-from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.devchain import DevChain
 
 DAY = 24 * 60 * 60
 T = TypeVar("T")
@@ -55,7 +55,7 @@ class Enterprise:
 class World:
     """The chain, the deployment, the actors and the model."""
 
-    chain: EmbeddedChain
+    chain: DevChain
     deployment: Deployment
     regulator: LedgerClient
     bureau: LedgerClient
@@ -238,10 +238,9 @@ class World:
         return enterprise
 
 
-def build_world() -> World:
+def build_world(chain: DevChain) -> World:
     """Deploy, seed, admit two banks and the bureau, and register two enterprises: ``solo``
     (1-of-1) and ``board`` (2-of-3)."""
-    chain = EmbeddedChain()
     regulator_key = chain.new_account()
     relayer_key = chain.new_account()
     deployment, regulator = deploy_ledger(chain.w3, regulator_key, relayers=[relayer_key.address])

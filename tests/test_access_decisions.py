@@ -184,8 +184,7 @@ def test_revocation_applies_to_reads_later_in_the_same_block(world: World) -> No
     deadline = world.now() + DAY
     document = world.bureau.action_document("Revocation", consent, nonce, deadline)
     entry = world.entry(consent, bank)
-    tester = world.chain.tester
-    tester.disable_auto_mine_transactions()
+    world.chain.set_automine(False)
     try:
         # Anyone may relay a signed revocation; a second sender lets eth-tester queue both.
         revoker = world.bureau.with_account(world.stranger)
@@ -193,9 +192,9 @@ def test_revocation_applies_to_reads_later_in_the_same_block(world: World) -> No
         # The simulation of the batch runs before the revocation is mined, so it would pass;
         # the chain must still judge the entry after the revocation in the same block.
         batch_hash = world.bureau.send("recordAccesses", [entry.as_tuple()])
-        tester.mine_blocks(1)
+        world.chain.mine()
     finally:
-        tester.enable_auto_mine_transactions()
+        world.chain.set_automine(True)
     revoke = revoker.wait(revoke_hash)
     batch = world.bureau.batch_decisions([entry], world.bureau.wait(batch_hash))
     assert revoke.block_number == batch.mined.block_number

@@ -39,7 +39,8 @@ def _measure(world: World, consents: list[bytes], purpose: Purpose) -> tuple[int
 
 
 @pytest.mark.slow
-def test_gas_per_recorded_read(world: World) -> None:
+def test_gas_per_recorded_read(embedded_world: World) -> None:
+    world = embedded_world
     solo = world.enterprises["solo"]
 
     def monitoring(max_reads: int = 0) -> bytes:

@@ -311,7 +311,9 @@ class LedgerMachine(RuleBasedStateMachine):
         )
 
 
-def test_contract_matches_state_model(world: World) -> None:
+def test_contract_matches_state_model(embedded_world: World) -> None:
+    world = embedded_world
+
     class BoundMachine(LedgerMachine):
         def __init__(self) -> None:
             super().__init__(world)

@@ -153,7 +153,9 @@ class LedgerClient:
         data = self.contract.encode_abi(fn_name, list(args))
         call: TxParams = {"from": self.account.address, "to": self.address, "data": data}
         try:
-            gas = self._rpc(lambda: self.w3.eth.estimate_gas(call))
+            # Simulate in the pending block: the environment (time above all) the transaction
+            # will most likely be mined in.
+            gas = self._rpc(lambda: self.w3.eth.estimate_gas(call, "pending"))
         except ContractLogicError as exc:
             raise self.reverts.decode(_revert_data(exc)) from None
         with self._lock:

@@ -96,7 +96,9 @@ def deploy_ledger(
     artifact = load_artifact(CONTRACT)
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     constructor = factory.constructor(regulator.address)
-    gas = w3.eth.estimate_gas({"from": regulator.address, "data": constructor.data_in_transaction})
+    gas = w3.eth.estimate_gas(
+        {"from": regulator.address, "data": constructor.data_in_transaction}, "pending"
+    )
     tx = constructor.build_transaction(
         {
             "from": regulator.address,

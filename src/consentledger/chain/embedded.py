@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from eth.vm.forks.prague import PragueVM
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester import EthereumTester, PyEVMBackend
@@ -37,6 +38,10 @@ class EmbeddedProvider(EthereumTesterProvider):
     """eth-tester provider whose reverts look like a real node's (code 3, hex ``data``)."""
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        if method == "eth_estimateGas" and len(params) > 1 and params[1] == "pending":
+            # eth-tester estimates in a child of the latest block, which is what "pending" means
+            # on a node that mines every transaction at once; it refuses the "pending" tag itself.
+            params = [params[0], "latest", *params[2:]]
         namespace, _, endpoint = method.partition("_")
         delegator = (self.api_endpoints or {}).get(namespace, {}).get(endpoint)
         if delegator is None:
@@ -77,11 +82,28 @@ def single_run_gas_estimate(state: Any, transaction: Any) -> int:
     return min(int(state.gas_limit), used * 64 // 63 + 1)
 
 
+class SteadyClockPragueVM(PragueVM):
+    """Prague, with every new block one second after its parent unless told otherwise.
+
+    py-evm stamps a new header with max(parent + 1, wall clock), and stamps the temporary block an
+    ``eth_call`` or ``eth_estimateGas`` runs in with the wall clock at that moment, so a simulation
+    and the block that later includes the same transaction can see different times. A steady clock
+    makes both see ``parent + 1``: block time is then decided by the chain alone (and by explicit
+    time travel), as on a node that sets each block's timestamp.
+    """
+
+    @classmethod
+    def create_header_from_parent(cls, parent_header: Any, **header_params: Any) -> Any:
+        if parent_header is not None:  # None: the genesis header, stamped with the wall clock
+            header_params.setdefault("timestamp", parent_header.timestamp + 1)
+        return super().create_header_from_parent(parent_header, **header_params)
+
+
 class EmbeddedChain:
     """An in-process chain with snapshot, revert and time travel, and a Web3 bound to it."""
 
     def __init__(self) -> None:
-        self.tester = EthereumTester(PyEVMBackend())
+        self.tester = EthereumTester(PyEVMBackend(vm_configuration=((0, SteadyClockPragueVM),)))
         # The class attribute covers chain objects eth-tester re-creates on revert; the instance
         # attribute replaces the default the constructor already chose.
         chain = self.tester.backend.chain
@@ -121,3 +143,18 @@ class EmbeddedChain:
     def time_travel(self, to_timestamp: int) -> None:
         """Mine a block at ``to_timestamp`` (must be later than the latest block)."""
         self.tester.time_travel(to_timestamp)
+
+    def set_automine(self, enabled: bool) -> None:
+        """Mine each transaction as it arrives (default), or queue them until :meth:`mine`.
+
+        With automine off, eth-tester can only queue one transaction per sender (it validates each
+        against the latest state), so queue transactions from different senders.
+        """
+        if enabled:
+            self.tester.enable_auto_mine_transactions()
+        else:
+            self.tester.disable_auto_mine_transactions()
+
+    def mine(self) -> None:
+        """Mine one block with whatever is queued."""
+        self.tester.mine_blocks(1)

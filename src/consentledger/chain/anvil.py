@@ -1,0 +1,183 @@
+"""anvil, a real node process, for the tests, the benchmarks and local runs.
+
+The binary comes from the npm package ``@foundry-rs/anvil-linux-amd64`` (in ``node_modules``) or
+from PATH. :class:`AnvilChain` offers the same development controls as the embedded chain
+(snapshot, revert, time travel, funding), through anvil's own JSON-RPC methods, so a test can run
+unchanged on either.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.providers.rpc import HTTPProvider
+
+from consentledger.errors import ConsentLedgerError
+
+ANVIL_PACKAGE = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+
+#: anvil's chain id by default.
+ANVIL_CHAIN_ID = 31337
+
+
+class AnvilNotFoundError(ConsentLedgerError, FileNotFoundError):
+    """No anvil binary in node_modules or on PATH."""
+
+    code = "anvil_not_found"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "anvil not found: run `npm ci` (it installs @foundry-rs/anvil-linux-amd64) "
+            "or put anvil on PATH"
+        )
+
+
+class AnvilStartError(ConsentLedgerError, RuntimeError):
+    """anvil did not start or did not answer."""
+
+    code = "anvil_start_failed"
+
+
+def find_anvil(start: Path | None = None) -> Path:
+    """The anvil binary: in a node_modules at or above ``start`` (default: cwd), else on PATH."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / ANVIL_PACKAGE
+        if candidate.is_file():
+            return candidate
+    on_path = shutil.which("anvil")
+    if on_path:
+        return Path(on_path)
+    raise AnvilNotFoundError
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AnvilProcess:
+    """An anvil process on a free loopback port; a context manager that stops it."""
+
+    def __init__(
+        self,
+        *,
+        binary: Path | None = None,
+        port: int | None = None,
+        block_time_interval: int | None = 1,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.binary = binary or find_anvil(Path(__file__).parent)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.block_time_interval = block_time_interval
+        self.extra_args = extra_args
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> AnvilProcess:
+        """Start anvil and wait until it answers."""
+        args = [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
+        self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            [*args, *self.extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        w3 = Web3(HTTPProvider(self.url, request_kwargs={"timeout": 5}))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                err = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise AnvilStartError(f"anvil exited with {self._process.returncode}: {err}")
+            try:
+                if w3.is_connected():
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        else:
+            self.stop()
+            raise AnvilStartError(f"anvil did not answer on {self.url} within {timeout} s")
+        if self.block_time_interval is not None:
+            w3.provider.make_request("anvil_setBlockTimestampInterval", [self.block_time_interval])  # type: ignore[arg-type]
+        return self
+
+    def stop(self) -> None:
+        """Stop anvil (terminate, then kill if it does not exit)."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def __enter__(self) -> AnvilProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class AnvilChain:
+    """Development controls over a running anvil, mirroring :class:`EmbeddedChain`'s."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in response:
+            raise AnvilStartError(f"{method} failed: {response['error']}")
+        return response.get("result")
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    def fund(self, address: str, wei: int = 10**21) -> None:
+        self._rpc("anvil_setBalance", [address, hex(wei)])
+
+    def new_account(self, wei: int = 10**21) -> LocalAccount:
+        account: LocalAccount = Account.create()
+        self.fund(account.address, wei)
+        return account
+
+    def snapshot(self) -> int:
+        return int(self._rpc("evm_snapshot", []), 16)
+
+    def revert(self, snapshot_id: int) -> None:
+        if not self._rpc("evm_revert", [hex(snapshot_id)]):
+            raise AnvilStartError(f"evm_revert to snapshot {snapshot_id} failed")
+
+    def now(self) -> int:
+        """The next block's timestamp (the latest's plus the block timestamp interval of 1 s)."""
+        return int(self.w3.eth.get_block("latest")["timestamp"]) + 1
+
+    def time_travel(self, to_timestamp: int) -> None:
+        """Mine a block at ``to_timestamp``."""
+        self._rpc("evm_mine", [to_timestamp])
+
+    def set_automine(self, enabled: bool) -> None:
+        """Mine each transaction as it arrives (default), or queue them until :meth:`mine`."""
+        self._rpc("evm_setAutomine", [enabled])
+
+    def mine(self) -> None:
+        """Mine one block with whatever is queued."""
+        self._rpc("evm_mine", [])
