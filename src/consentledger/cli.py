@@ -46,3 +46,57 @@ def demo(out_dir: Path) -> None:
     from consentledger.demo import run_demo
 
     run_demo(Console(), out_dir)
+
+
+@main.command()
+@click.option("--rpc", "rpc_url", required=True, help="JSON-RPC URL of the node to deploy to.")
+@click.option(
+    "--regulator-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the regulator's private key (hex). "
+    "Default: the CONSENTLEDGER_REGULATOR_KEY environment variable.",
+)
+@click.option(
+    "--relayer",
+    "relayers",
+    multiple=True,
+    help="Address of a bureau relayer key to admit (BUREAU role); repeatable.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("deployment.json"),
+    show_default=True,
+    help="Where to write the deployment record.",
+)
+def deploy(
+    rpc_url: str, regulator_key_file: Path | None, relayers: tuple[str, ...], out: Path
+) -> None:
+    """Deploy a ConsentLedger to a node, seed its registries, write the deployment record."""
+    from eth_utils.address import is_address
+    from web3 import Web3
+    from web3.providers.rpc import HTTPProvider
+
+    from consentledger.chain.client import ChainUnavailableError
+    from consentledger.chain.deploy import deploy_ledger
+    from consentledger.keys import load_key
+
+    for relayer in relayers:
+        if not is_address(relayer):
+            raise click.BadParameter(f"{relayer!r} is not an address", param_hint="--relayer")
+    regulator = load_key(regulator_key_file, "CONSENTLEDGER_REGULATOR_KEY")
+    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    try:
+        connected = w3.is_connected()
+    except Exception as exc:
+        raise ChainUnavailableError(f"cannot reach {rpc_url}: {exc}") from exc
+    if not connected:
+        raise ChainUnavailableError(f"cannot reach a JSON-RPC node at {rpc_url}")
+    deployment, _client = deploy_ledger(w3, regulator, relayers=list(relayers))
+    deployment.save(out)
+    console = Console()
+    console.print(
+        f"ConsentLedger deployed at [bold]{deployment.address}[/] "
+        f"(chain {deployment.chain_id}, block {deployment.deploy_block})"
+    )
+    console.print(f"deployment record written to [bold]{out}[/]")
