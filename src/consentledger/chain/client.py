@@ -20,7 +20,7 @@ from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError, Web3Exception
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
 from web3.types import BlockIdentifier, TxParams, TxReceipt
 
 from consentledger.audit.model import (
@@ -47,6 +47,16 @@ class ChainUnavailableError(ConsentLedgerError, ConnectionError):
     """The node could not be reached or did not answer."""
 
     code = "chain_unavailable"
+
+
+class TransactionTimeoutError(ConsentLedgerError, TimeoutError):
+    """A sent transaction was not mined in time (it may still be, later)."""
+
+    code = "transaction_timeout"
+
+    def __init__(self, tx_hash: bytes, timeout: float) -> None:
+        self.tx_hash = tx_hash
+        super().__init__(f"transaction 0x{tx_hash.hex()} was not mined within {timeout:g} s")
 
 
 class TransactionFailedError(ConsentLedgerError, RuntimeError):
@@ -185,9 +195,12 @@ class LedgerClient:
 
     def wait(self, tx_hash: bytes, timeout: float = 60) -> Mined:
         """Wait for a sent transaction; raise if it failed."""
-        receipt = self._rpc(
-            lambda: self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout)
-        )
+        try:
+            receipt = self._rpc(
+                lambda: self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout)
+            )
+        except TimeExhausted:
+            raise TransactionTimeoutError(tx_hash, timeout) from None
         return self._mined(receipt)
 
     def _fees(self) -> dict[str, int]:
