@@ -11,8 +11,13 @@ the size of the run; e.g. ``CONSENTLEDGER_STATE_EXAMPLES=5000 pytest tests/test_
 from __future__ import annotations
 
 import copy
+import json
+import logging
 import os
 import secrets
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from hypothesis import HealthCheck, event, settings
@@ -25,20 +30,75 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from consentledger.audit.model import ROLE_BANK, LedgerRevertError
+from consentledger.audit.model import ROLE_BANK, ConsentTerms, LedgerRevertError, PurposeCaps
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from tests.support import DAY, Enterprise, World
 
 EXAMPLES = int(os.environ.get("CONSENTLEDGER_STATE_EXAMPLES", "200"))
+#: What the runs did, by outcome ("grant accepted", "read REVOKED", ...).
+OUTCOMES: Counter[str] = Counter()
 STEPS = int(os.environ.get("CONSENTLEDGER_STATE_STEPS", "20"))
 
 category_sets = st.sets(st.sampled_from(list(Category)), max_size=4)
-purposes = st.sampled_from([*Purpose, 77])
 signer_modes = st.sampled_from(["ok", "ok", "ok", "short", "outsider", "duplicate"])
-start_offsets = st.sampled_from([-DAY, -1, 0, 50, DAY])
-durations = st.sampled_from([1, 100, DAY, 30 * DAY, 89 * DAY, 200 * DAY, 400 * DAY])
 pauses = st.sampled_from([1, 30, 3600, DAY, 10 * DAY, 45 * DAY])
+FLAWS = [
+    "bank",
+    "purpose",
+    "categories",
+    "unregistered_category",
+    "window",
+    "expired",
+    "too_long",
+    "too_far",
+    "reads",
+    "history",
+    "deadline",
+    "signers_short",
+    "signers_outsider",
+    "signers_dup",
+    "nonce_replay",
+]
+flaws = st.one_of(st.just("none"), st.sampled_from(FLAWS))
+
+
+def _with_flaw(
+    terms: ConsentTerms, flaw: str, world: World, caps: PurposeCaps | None, now: int
+) -> ConsentTerms:
+    """``terms`` with one thing wrong (or unchanged for "none" and the signer flaws)."""
+    max_duration = caps.max_duration if caps else DAY
+    if flaw == "bank":
+        return replace(terms, bank=world.stranger.address)
+    if flaw == "purpose":
+        return replace(terms, purpose=77)
+    if flaw == "categories":
+        return replace(terms, categories=0)
+    if flaw == "unregistered_category":
+        return replace(terms, categories=terms.categories | (1 << 40))
+    if flaw == "window":
+        return replace(terms, not_before=terms.expires_at)
+    if flaw == "expired":
+        return replace(terms, not_before=now - 100, expires_at=now)
+    if flaw == "too_long":
+        return replace(terms, not_before=now - max_duration, expires_at=now + 10)
+    if flaw == "too_far":
+        return replace(terms, not_before=now + 10, expires_at=now + max_duration + 20)
+    if flaw == "reads":
+        return replace(terms, max_reads=(caps.max_reads if caps else 0) + 1)
+    if flaw == "history":
+        return replace(terms, history_months=(caps.max_history_months if caps else 0) + 1)
+    if flaw == "deadline":
+        return replace(terms, deadline=now - 1)
+    if flaw == "nonce_replay":
+        sequence = world.model.nonce(terms.subject, 0)
+        return replace(terms, nonce=sequence - 1 if sequence else sequence + 1)
+    return terms
+
+
+def _outcome(name: str) -> None:
+    event(name)
+    OUTCOMES[name] += 1
 
 
 def _signers(enterprise: Enterprise, mode: str, outsider: LocalAccount) -> list[LocalAccount]:
@@ -81,9 +141,9 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             action()  # type: ignore[operator]
         except LedgerRevertError as exc:
-            event(f"{label} refused: {exc.error}")
+            _outcome(f"{label} refused: {exc.error}")
             return False
-        event(f"{label} accepted")
+        _outcome(f"{label} accepted")
         return True
 
     def _check(self, consent_id: bytes) -> None:
@@ -112,48 +172,52 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(
         target=consents,
         which=st.integers(0, 50),
-        bank=st.integers(0, 2),
-        categories=category_sets,
-        purpose=purposes,
-        start=start_offsets,
-        duration=durations,
-        max_reads=st.sampled_from([0, 1, 2, 3, 60]),
-        history=st.sampled_from([0, 12, 40]),
-        signers=signer_modes,
-        deadline=st.sampled_from([DAY, DAY, -5]),
+        bank=st.sampled_from([0, 0, 0, 1]),
+        purpose=st.sampled_from(list(Purpose)),
+        flaw=flaws,
+        data=st.data(),
     )
     def grant(
-        self,
-        which: int,
-        bank: int,
-        categories: set[Category],
-        purpose: int,
-        start: int,
-        duration: int,
-        max_reads: int,
-        history: int,
-        signers: str,
-        deadline: int,
+        self, which: int, bank: int, purpose: Purpose, flaw: str, data: st.DataObject
     ) -> bytes:
+        return self._grant(which, bank, purpose, flaw, data)
+
+    def _grant(
+        self, which: int, bank: int, purpose: Purpose, flaw: str, data: st.DataObject
+    ) -> bytes:
+        """A consent that satisfies the purpose's caps as the model holds them now, with at most
+        one flaw, so that most grants pass and each refusal has one cause."""
         world = self.world
         enterprise = self._enterprise(which)
         now = world.now()
+        caps = world.model.purposes.get(int(purpose))
+        allowed = caps.allowed_categories & world.model.categories if caps else Category.TAX.bit
+        pool = [c for c in Category if c.bit & allowed] or [Category.TAX]
+        categories = data.draw(st.sets(st.sampled_from(pool), min_size=1, max_size=3))
+        max_duration = caps.max_duration if caps else DAY
+        start = data.draw(st.sampled_from([-DAY, -1, 0, 50]))
+        length = data.draw(st.integers(2, max(2, max_duration - max(start, 0))))
+        max_reads = data.draw(st.sampled_from([0, 1, 2, 3]))
+        history = data.draw(st.integers(0, caps.max_history_months if caps else 0))
         terms = world.terms(
             enterprise,
             self.readers[bank],
             categories=sorted(categories),
-            purpose=Purpose.CREDIT_UNDERWRITING,
+            purpose=purpose,
             not_before=now + start,
-            expires_at=now + start + duration,
+            expires_at=now + start + length,
             max_reads=max_reads,
             history_months=history,
-            deadline=now + deadline,
         )
-        from dataclasses import replace
-
-        terms = replace(terms, purpose=int(purpose))
+        terms = _with_flaw(terms, flaw, world, caps, now)
         document = world.bureau.consent_document(terms)
-        signatures = enterprise.sign(document, _signers(enterprise, signers, world.stranger))
+        mode = {
+            "signers_short": "short",
+            "signers_outsider": "outsider",
+            "signers_dup": "duplicate",
+        }
+        signers = _signers(enterprise, mode.get(flaw, "ok"), world.stranger)
+        signatures = enterprise.sign(document, signers)
         consent_id = typed_data.digest(document)
         if self._attempt(lambda: world.grant(terms, signatures, enterprise), "grant"):
             self.granted.append(consent_id)
@@ -189,11 +253,45 @@ class LedgerMachine(RuleBasedStateMachine):
         if state is not None:
             self._check(consent)
 
+    @rule(
+        target=consents,
+        which=st.integers(0, 50),
+        bank=st.sampled_from([0, 0, 0, 1]),
+        purpose=st.sampled_from(list(Purpose)),
+        flaw=flaws,
+        data=st.data(),
+    )
+    def grant_more(
+        self, which: int, bank: int, purpose: Purpose, flaw: str, data: st.DataObject
+    ) -> bytes:
+        """The same as :meth:`grant`: a second rule doubles how often grants are drawn."""
+        return self._grant(which, bank, purpose, flaw, data)
+
+    @rule(
+        kind=st.sampled_from(["suspension", "bank_role", "category", "purpose"]),
+        bank=st.integers(0, 2),
+        flag=st.booleans(),
+        purpose=st.sampled_from([*Purpose, 77]),
+        categories=category_sets,
+    )
+    def govern(
+        self, kind: str, bank: int, flag: bool, purpose: int, categories: set[Category]
+    ) -> None:
+        """The regulator's moves, one rule so that they are a small share of the steps."""
+        if kind == "suspension":
+            self.suspension(bank, flag)
+        elif kind == "bank_role":
+            # Mostly (re)admit: a revoked bank makes every later grant to it fail.
+            self.bank_role(bank, admit=flag or bank == 2)
+        elif kind == "category":
+            self.register_category(12 if flag else 13)
+        else:
+            self.govern_purpose(purpose, flag, categories)
+
     @rule(seconds=pauses)
     def travel(self, seconds: int) -> None:
         self.world.travel(seconds)
 
-    @rule(bank=st.integers(0, 2), suspend=st.booleans())
     def suspension(self, bank: int, suspend: bool) -> None:
         world = self.world
         address = self.readers[bank].address
@@ -213,7 +311,6 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
             )
 
-    @rule(bank=st.integers(0, 2), admit=st.booleans())
     def bank_role(self, bank: int, admit: bool) -> None:
         world = self.world
         address = self.readers[bank].address
@@ -244,6 +341,9 @@ class LedgerMachine(RuleBasedStateMachine):
         )
     )
     def record(self, reads: list[tuple[int, int, set[Category], Purpose, int]]) -> None:
+        self._record(reads)
+
+    def _record(self, reads: list[tuple[int, int, set[Category], Purpose, int]]) -> None:
         world = self.world
         entries = []
         for index, bank, categories, purpose, unknown in reads:
@@ -270,11 +370,28 @@ class LedgerMachine(RuleBasedStateMachine):
                     )
                 )
         for decision in world.record(entries).decisions:
-            event(f"read {decision.reason.name}")
+            _outcome(f"read {decision.reason.name}")
         for consent in {e.consent_id for e in entries} & set(self.granted):
             self._check(consent)
 
-    @rule(code=st.sampled_from([12, 13]))
+    @precondition(lambda self: bool(self.granted))
+    @rule(
+        reads=st.lists(
+            st.tuples(
+                st.integers(0, 1000),
+                st.integers(0, 2),
+                category_sets,
+                st.sampled_from([*Purpose]),
+                st.integers(0, 9),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    def record_more(self, reads: list[tuple[int, int, set[Category], Purpose, int]]) -> None:
+        """The same as :meth:`record`, drawn as often again."""
+        self._record(reads)
+
     def register_category(self, code: int) -> None:
         world = self.world
         caller = world.regulator.account.address
@@ -285,7 +402,6 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         )
 
-    @rule(purpose=st.sampled_from([*Purpose, 77]), retire=st.booleans(), categories=category_sets)
     def govern_purpose(self, purpose: int, retire: bool, categories: set[Category]) -> None:
         world = self.world
         caller = world.regulator.account.address
@@ -327,3 +443,14 @@ def test_contract_matches_state_model(embedded_world: World) -> None:
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+
+    # The run must have exercised the ledger, not just been refused everywhere.
+    report = Path(__file__).resolve().parent.parent / "out" / "state-machine-outcomes.json"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(json.dumps(dict(sorted(OUTCOMES.items())), indent=2) + "\n")
+    logging.getLogger(__name__).warning("state machine outcomes: %s", dict(OUTCOMES))
+    assert OUTCOMES["grant accepted"] > 0
+    assert OUTCOMES["read NONE"] > 0
+    assert OUTCOMES["Pause accepted"] + OUTCOMES["Revocation accepted"] > 0
+    read_reasons = {name for name in OUTCOMES if name.startswith("read ")}
+    assert len(read_reasons) >= (8 if EXAMPLES >= 100 else 3)
