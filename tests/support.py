@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from eth_account import Account
@@ -24,7 +25,7 @@ from consentledger.audit.model import (
     LedgerRevertError,
     first_query_id,
 )
-from consentledger.categories import SEEDED_CATEGORIES, SEEDED_PURPOSES, Category, Purpose
+from consentledger.categories import Category, Purpose, seed_registries
 from consentledger.chain import typed_data
 from consentledger.chain.client import BatchResult, LedgerClient, Mined
 from consentledger.chain.deploy import Deployment, deploy_ledger
@@ -245,18 +246,10 @@ def build_world(chain: DevChain) -> World:
     relayer_key = chain.new_account()
     deployment, regulator = deploy_ledger(chain.w3, regulator_key, relayers=[relayer_key.address])
     model = LedgerModel.deployed(regulator_key.address)
-    for category in SEEDED_CATEGORIES:
-        model.register_category(regulator_key.address, category.value, category.slug)
-    for caps in SEEDED_PURPOSES:
-        model.define_purpose(
-            regulator_key.address,
-            caps.purpose.value,
-            caps.purpose.slug,
-            caps.allowed_mask,
-            caps.max_duration,
-            caps.max_reads,
-            caps.max_history_months,
-        )
+    seed_registries(
+        partial(model.register_category, regulator_key.address),
+        partial(model.define_purpose, regulator_key.address),
+    )
     model.grant_role(regulator_key.address, ROLE_BUREAU, relayer_key.address)
     banks = [chain.new_account(), chain.new_account()]
     for bank in banks:

@@ -61,6 +61,28 @@ FLAWS = [
     "nonce_replay",
 ]
 flaws = st.one_of(st.just("none"), st.sampled_from(FLAWS))
+CONSENTS: Bundle[bytes] = Bundle("consents")
+#: The rule decorator of both grant rules (drawn twice as often as other rules).
+GRANT_RULE = rule(
+    target=CONSENTS,
+    which=st.integers(0, 50),
+    bank=st.sampled_from([0, 0, 0, 1]),
+    purpose=st.sampled_from(list(Purpose)),
+    flaw=flaws,
+    data=st.data(),
+)
+#: Batches of reads: (consent index, bank index, categories, purpose, 0 = unknown consent).
+READS = st.lists(
+    st.tuples(
+        st.integers(0, 1000),
+        st.integers(0, 2),
+        category_sets,
+        st.sampled_from([*Purpose]),
+        st.integers(0, 9),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 def _with_flaw(
@@ -113,7 +135,7 @@ def _signers(enterprise: Enterprise, mode: str, outsider: LocalAccount) -> list[
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    consents = Bundle("consents")
+    consents = CONSENTS
 
     def __init__(self, world: World) -> None:
         super().__init__()
@@ -169,14 +191,7 @@ class LedgerMachine(RuleBasedStateMachine):
         threshold = data.draw(st.integers(1, controllers))
         self.world.new_enterprise(f"e{len(self.world.enterprises)}", controllers, threshold)
 
-    @rule(
-        target=consents,
-        which=st.integers(0, 50),
-        bank=st.sampled_from([0, 0, 0, 1]),
-        purpose=st.sampled_from(list(Purpose)),
-        flaw=flaws,
-        data=st.data(),
-    )
+    @GRANT_RULE
     def grant(
         self, which: int, bank: int, purpose: Purpose, flaw: str, data: st.DataObject
     ) -> bytes:
@@ -253,14 +268,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if state is not None:
             self._check(consent)
 
-    @rule(
-        target=consents,
-        which=st.integers(0, 50),
-        bank=st.sampled_from([0, 0, 0, 1]),
-        purpose=st.sampled_from(list(Purpose)),
-        flaw=flaws,
-        data=st.data(),
-    )
+    @GRANT_RULE
     def grant_more(
         self, which: int, bank: int, purpose: Purpose, flaw: str, data: st.DataObject
     ) -> bytes:
@@ -327,19 +335,7 @@ class LedgerMachine(RuleBasedStateMachine):
             )
 
     @precondition(lambda self: bool(self.granted))
-    @rule(
-        reads=st.lists(
-            st.tuples(
-                st.integers(0, 1000),
-                st.integers(0, 2),
-                category_sets,
-                st.sampled_from([*Purpose]),
-                st.integers(0, 9),
-            ),
-            min_size=1,
-            max_size=6,
-        )
-    )
+    @rule(reads=READS)
     def record(self, reads: list[tuple[int, int, set[Category], Purpose, int]]) -> None:
         self._record(reads)
 
@@ -375,19 +371,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self._check(consent)
 
     @precondition(lambda self: bool(self.granted))
-    @rule(
-        reads=st.lists(
-            st.tuples(
-                st.integers(0, 1000),
-                st.integers(0, 2),
-                category_sets,
-                st.sampled_from([*Purpose]),
-                st.integers(0, 9),
-            ),
-            min_size=1,
-            max_size=6,
-        )
-    )
+    @rule(reads=READS)
     def record_more(self, reads: list[tuple[int, int, set[Category], Purpose, int]]) -> None:
         """The same as :meth:`record`, drawn as often again."""
         self._record(reads)

@@ -8,7 +8,7 @@ adds them when the bureau starts to supply them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -191,3 +191,23 @@ def parse_purpose(value: int | str) -> Purpose:
         except KeyError:
             raise UnknownPurposeError(value) from None
     raise UnknownPurposeError(value)
+
+
+def seed_registries(
+    register_category: Callable[[int, str], object],
+    define_purpose: Callable[[int, str, int, int, int, int], object],
+) -> None:
+    """Apply the seed through two callbacks (a chain client's, or the state model's):
+    ``register_category(code, name)`` per seeded category, then
+    ``define_purpose(code, name, allowed_mask, max_duration, max_reads, max_history_months)``."""
+    for category in SEEDED_CATEGORIES:
+        register_category(category.value, category.slug)
+    for caps in SEEDED_PURPOSES:
+        define_purpose(
+            caps.purpose.value,
+            caps.purpose.slug,
+            caps.allowed_mask,
+            caps.max_duration,
+            caps.max_reads,
+            caps.max_history_months,
+        )

@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 
-from consentledger.categories import SEEDED_CATEGORIES, SEEDED_PURPOSES
+from consentledger.categories import seed_registries
 from consentledger.chain.artifacts import artifact_hash, load_artifact
 from consentledger.chain.client import GAS_HEADROOM, LedgerClient, TransactionFailedError
 from consentledger.errors import ConsentLedgerError
@@ -87,7 +87,7 @@ def deploy_ledger(
     regulator: LocalAccount,
     *,
     relayers: Sequence[str] = (),
-    seed_registries: bool = True,
+    seed: bool = True,
 ) -> tuple[Deployment, LedgerClient]:
     """Deploy as ``regulator``; register the seeded categories and purposes and the relayers.
 
@@ -115,18 +115,8 @@ def deploy_ledger(
     if receipt["status"] != 1 or receipt["contractAddress"] is None:
         raise TransactionFailedError(bytes(tx_hash), int(receipt["blockNumber"]))
     client = LedgerClient(w3, receipt["contractAddress"], regulator)
-    if seed_registries:
-        for category in SEEDED_CATEGORIES:
-            client.register_category(category.value, category.slug)
-        for caps in SEEDED_PURPOSES:
-            client.define_purpose(
-                caps.purpose.value,
-                caps.purpose.slug,
-                caps.allowed_mask,
-                caps.max_duration,
-                caps.max_reads,
-                caps.max_history_months,
-            )
+    if seed:
+        seed_registries(client.register_category, client.define_purpose)
     for relayer in relayers:
         client.add_relayer(relayer)
     deployment = Deployment(
