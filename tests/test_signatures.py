@@ -256,3 +256,23 @@ def test_controller_change_needs_the_threshold(world: World) -> None:
     with pytest.raises(LedgerRevertError) as raised:
         world.bureau.change_controllers(board.subject, controllers, 1, nonce, deadline, one)
     assert _error(raised) == ("MembershipThresholdNotMet", (1, 2))
+
+
+def test_a_refused_grant_does_not_use_its_nonce(world: World) -> None:
+    solo = world.enterprises["solo"]
+    refused = world.terms(solo, world.stranger, key=21)  # not a bank: refused after the nonce check
+    with pytest.raises(LedgerRevertError) as raised:
+        world.grant(refused)
+    assert raised.value.error == "ConsentsBankNotActive"
+    assert world.bureau.nonce(solo.subject, 21) == world.model.nonce(solo.subject, 21) == 21 << 64
+    world.grant(world.terms(solo, world.banks[0], nonce=21 << 64))
+
+
+def test_a_refused_pause_does_not_use_its_nonce(world: World) -> None:
+    solo = world.enterprises["solo"]
+    consent = world.grant(world.terms(solo, world.banks[0]))
+    with pytest.raises(LedgerRevertError) as raised:
+        world.consent_action("Resume", consent, solo, nonce=22 << 64)  # active: cannot resume
+    assert raised.value.error == "ConsentsInvalidTransition"
+    assert world.bureau.nonce(solo.subject, 22) == world.model.nonce(solo.subject, 22) == 22 << 64
+    world.consent_action("Pause", consent, solo, nonce=22 << 64)

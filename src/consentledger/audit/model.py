@@ -11,11 +11,14 @@ from its signatures (the chain client and the auditor do that), so the model see
 contract's signature loop sees.
 
 Time is always passed in explicitly (``now``: the block timestamp of the transaction).
+
+Every action is all or nothing, like a transaction: it checks everything before it changes
+anything, so a refused action leaves the model exactly as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
@@ -343,8 +346,9 @@ class LedgerModel:
         signers: Sequence[str],
         now: int,
     ) -> None:
-        self._authorize(subject, nonce, deadline, signers, now)
+        use_nonce = self._authorize(subject, nonce, deadline, signers, now)
         self.enterprises[subject] = _controller_set(controllers, threshold)
+        use_nonce()
 
     def nonce(self, subject: bytes, key: int = 0) -> int:
         """The next unused nonce of ``subject`` under ``key`` (key prefix included)."""
@@ -352,7 +356,10 @@ class LedgerModel:
 
     def _authorize(
         self, subject: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
-    ) -> None:
+    ) -> Callable[[], None]:
+        """Check a signed action like the contract's ``_authorize``. Changes nothing: returns the
+        nonce use, for the caller to commit once every later check has passed too (a revert
+        undoes the contract's nonce use, so the model must not make it early)."""
         if now > deadline:
             raise LedgerRevertError("MembershipSignatureExpired", deadline, now)
         enterprise = self.enterprises.get(subject)
@@ -374,7 +381,11 @@ class LedgerModel:
             if signer in seen:
                 raise LedgerRevertError("MembershipDuplicateSigner", signer)
             seen.add(signer)
-        self.nonces[(account, key)] = current + 1
+
+        def use_nonce() -> None:
+            self.nonces[(account, key)] = current + 1
+
+        return use_nonce
 
     # ------------------------------------------------------------ registries
 
@@ -430,7 +441,7 @@ class LedgerModel:
         self, terms: ConsentTerms, consent_id: bytes, signers: Sequence[str], now: int
     ) -> ConsentState:
         """``grantConsent``: ``consent_id`` is the EIP-712 digest the signers signed."""
-        self._authorize(terms.subject, terms.nonce, terms.deadline, signers, now)
+        use_nonce = self._authorize(terms.subject, terms.nonce, terms.deadline, signers, now)
         if not self.bank_active(terms.bank):
             raise LedgerRevertError("ConsentsBankNotActive", _addr(terms.bank))
         caps = self.purposes.get(terms.purpose)
@@ -469,28 +480,32 @@ class LedgerModel:
             history_months=terms.history_months,
             receipt_hash=terms.receipt_hash,
         )
+        use_nonce()
         self.consents[consent_id] = consent
         return consent
 
     def pause_consent(
         self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
     ) -> None:
-        consent = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
+        consent, use_nonce = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
         self._require_status(consent, now, ConsentStatus.ACTIVE)
+        use_nonce()
         consent.state = ConsentStatus.PAUSED
 
     def resume_consent(
         self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
     ) -> None:
-        consent = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
+        consent, use_nonce = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
         self._require_status(consent, now, ConsentStatus.PAUSED)
+        use_nonce()
         consent.state = ConsentStatus.ACTIVE
 
     def revoke_consent(
         self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
     ) -> None:
-        consent = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
+        consent, use_nonce = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
         self._require_status(consent, now, ConsentStatus.ACTIVE, ConsentStatus.PAUSED)
+        use_nonce()
         consent.state = ConsentStatus.REVOKED
 
     def consent_status(self, consent_id: bytes, now: int) -> ConsentStatus:
@@ -499,12 +514,11 @@ class LedgerModel:
 
     def _authorize_on_consent(
         self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
-    ) -> ConsentState:
+    ) -> tuple[ConsentState, Callable[[], None]]:
         consent = self.consents.get(consent_id)
         if consent is None:
             raise LedgerRevertError("ConsentsUnknownConsent", consent_id)
-        self._authorize(consent.subject, nonce, deadline, signers, now)
-        return consent
+        return consent, self._authorize(consent.subject, nonce, deadline, signers, now)
 
     @staticmethod
     def _require_status(consent: ConsentState, now: int, *allowed: ConsentStatus) -> None:
