@@ -1,0 +1,201 @@
+"""Loading synthetic data into a store: one call, optionally with the generator in a second process.
+
+Generation (pure Python) and insertion (SQLAlchemy and the database) take about the same time, so
+for large runs the generator runs in a child process and hands batches over a bounded queue while
+this process inserts them: both cores work. The child runs the very same
+:class:`~consentledger.bureau.synthetic.SyntheticBureau` with the same arguments, so the data are
+identical either way (the tests check this).
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import queue
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from consentledger.bureau.models import Enterprise
+from consentledger.bureau.rows import Row
+from consentledger.bureau.showcase import SHOWCASE_USCCS
+from consentledger.bureau.store import Batch, BureauAlreadySeededError, BureauStore
+from consentledger.bureau.synthetic import (
+    DEFAULT_AS_OF,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_ENTERPRISES,
+    DEFAULT_MONTHS,
+    DEFAULT_SEED,
+    GENERATOR_VERSION,
+    SyntheticBureau,
+)
+from consentledger.errors import ConsentLedgerError
+
+#: From this many enterprises on, the generator runs in its own process by default.
+PARALLEL_THRESHOLD = 20_000
+_QUEUE_DEPTH = 4
+_POLL_SECONDS = 1.0
+
+
+class SyntheticWorkerError(ConsentLedgerError, RuntimeError):
+    """The generator process failed or died before it finished."""
+
+    code = "synthetic_worker_failed"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"the synthetic-data generator process failed: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class SeedReport:
+    """What a seeding run wrote and how long it took."""
+
+    enterprises: int
+    rows: int
+    seconds: float
+    seed: int
+    as_of: date
+    parallel: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    failure: str | None = None
+
+
+def _produce(
+    out: Any, seed: int, as_of: date, months: int, enterprises: int, batch_size: int
+) -> None:
+    """The child process: generate every batch into ``out``, then a :class:`_Done`."""
+    gc.disable()
+    try:
+        for batch in SyntheticBureau(seed, as_of, months).batches(enterprises, batch_size):
+            out.put(batch)
+    except BaseException as exc:
+        out.put(_Done(f"{type(exc).__name__}: {exc}"))
+        raise
+    out.put(_Done())
+
+
+def _from_worker(
+    seed: int, as_of: date, months: int, enterprises: int, batch_size: int
+) -> Iterator[dict[str, list[Row]]]:
+    """Batches generated in a spawned child process, in order."""
+    context = multiprocessing.get_context("spawn")
+    channel = context.Queue(maxsize=_QUEUE_DEPTH)
+    worker = context.Process(
+        target=_produce,
+        args=(channel, seed, as_of, months, enterprises, batch_size),
+        name="consentledger-synthetic",
+        daemon=True,
+    )
+    worker.start()
+    try:
+        while True:
+            try:
+                item = channel.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if not worker.is_alive():
+                    raise SyntheticWorkerError(f"it exited with code {worker.exitcode}") from None
+                continue
+            if isinstance(item, _Done):
+                if item.failure is not None:
+                    raise SyntheticWorkerError(item.failure)
+                return
+            yield item
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+        channel.close()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a bulk load (reference counting still frees
+    the batches); a load allocates millions of short-lived rows, and collections would scan
+    them again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _progress_wanted(progress: bool | None) -> bool:
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def seed_store(
+    store: BureauStore,
+    *,
+    enterprises: int = DEFAULT_ENTERPRISES,
+    seed: int = DEFAULT_SEED,
+    as_of: date = DEFAULT_AS_OF,
+    months: int = DEFAULT_MONTHS,
+    replace: bool = False,
+    progress: bool | None = None,
+    parallel: bool | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> SeedReport:
+    """Create the schema and load the showcase plus ``enterprises`` synthetic enterprises.
+
+    Refuses (:class:`~consentledger.bureau.store.BureauAlreadySeededError`) a database that
+    already holds enterprises unless ``replace`` drops the bureau's tables first. ``progress``
+    shows a rich progress bar on stderr (default: only when stderr is a terminal). ``parallel``
+    runs the generator in a second process (default: from :data:`PARALLEL_THRESHOLD`
+    enterprises on); the data are the same either way.
+    """
+    if enterprises < 0:
+        raise ValueError(f"number of enterprises must be >= 0, got {enterprises}")
+    started = time.perf_counter()
+    if replace:
+        store.drop_schema()
+    store.create_schema()
+    existing = store.enterprise_count()
+    if existing:
+        raise BureauAlreadySeededError(store.url, existing)
+    use_worker = enterprises >= PARALLEL_THRESHOLD if parallel is None else parallel
+    total = enterprises + len(SHOWCASE_USCCS)
+    with _gc_paused():
+        batches: Iterator[dict[str, list[Row]]]
+        if use_worker:
+            batches = _from_worker(seed, as_of, months, enterprises, batch_size)
+        else:
+            batches = SyntheticBureau(seed, as_of, months).batches(enterprises, batch_size)
+        if _progress_wanted(progress):
+            columns = (
+                TextColumn("seeding the bureau"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=Console(stderr=True)) as bar:
+                task = bar.add_task("seed", total=total)
+
+                def advance(batch: Batch) -> None:
+                    bar.advance(task, len(batch.get(Enterprise.__tablename__, ())))
+
+                rows = store.bulk_insert(batches, on_batch=advance)
+        else:
+            rows = store.bulk_insert(batches)
+    store.set_meta(
+        {
+            "as_of": as_of.isoformat(),
+            "seed": str(seed),
+            "enterprises": str(total),
+            "months": str(months),
+            "generator": f"consentledger.bureau.synthetic/{GENERATOR_VERSION}",
+        }
+    )
+    return SeedReport(total, rows, time.perf_counter() - started, seed, as_of, use_worker)
