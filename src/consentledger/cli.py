@@ -11,6 +11,7 @@ import sys
 import click
 from rich.console import Console
 
+from consentledger.bureau.cli import bureau
 from consentledger.errors import ConsentLedgerError
 
 console = Console()
@@ -32,3 +33,6 @@ class _Group(click.Group):
 @click.version_option(package_name="consentledger")
 def main() -> None:
     """ConsentLedger: consented, recorded access to enterprise credit data."""
+
+
+main.add_command(bureau)
