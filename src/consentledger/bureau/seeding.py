@@ -104,7 +104,11 @@ def _from_worker(
                 item = channel.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 if not worker.is_alive():
-                    raise SyntheticWorkerError(f"it exited with code {worker.exitcode}") from None
+                    raise SyntheticWorkerError(
+                        f"it exited with code {worker.exitcode} (a script that seeds with "
+                        "parallel=True must guard its entry point with "
+                        "`if __name__ == '__main__':`, as multiprocessing's spawn requires)"
+                    ) from None
                 continue
             if isinstance(item, _Done):
                 if item.failure is not None:
@@ -153,8 +157,10 @@ def seed_store(
     Refuses (:class:`~consentledger.bureau.store.BureauAlreadySeededError`) a database that
     already holds enterprises unless ``replace`` drops the bureau's tables first. ``progress``
     shows a rich progress bar on stderr (default: only when stderr is a terminal). ``parallel``
-    runs the generator in a second process (default: from :data:`PARALLEL_THRESHOLD`
-    enterprises on); the data are the same either way.
+    runs the generator in a second, spawned process (default: from :data:`PARALLEL_THRESHOLD`
+    enterprises on); the data are the same either way. As with any use of multiprocessing's
+    spawn, a script that seeds in parallel must guard its entry point with
+    ``if __name__ == "__main__":``.
     """
     if enterprises < 0:
         raise ValueError(f"number of enterprises must be >= 0, got {enterprises}")
