@@ -139,10 +139,13 @@ def month_label(index: int) -> str:
 
 def parse_month_label(text: str) -> int:
     """The index of an ISO 8601 month ``YYYY-MM`` (raises ValueError if malformed)."""
-    parsed = date.fromisoformat(f"{text}-01")
-    if month_label(month_index(parsed)) != text:
+    year, dash, month = text.partition("-")
+    digits = year + month
+    if not (dash and len(year) == 4 and len(month) == 2 and digits.isascii() and digits.isdigit()):
         raise ValueError(f"not a YYYY-MM month: {text!r}")
-    return month_index(parsed)
+    if not 1 <= int(month) <= 12:
+        raise ValueError(f"not a YYYY-MM month: {text!r}")
+    return int(year) * 12 + int(month) - 1
 
 
 def last_complete_month(as_of: date) -> int:

@@ -148,11 +148,11 @@ def _series(values: Sequence[int], count: int) -> list[int]:
 
 
 def _yearly(table: dict[int, int], frame: _Frame) -> Callable[[int], int]:
-    """Revenue in fen by calendar year from offsets to the latest tax year."""
-    oldest = min(table)
+    """Revenue in fen by calendar year from offsets to the latest tax year (clamped at the ends)."""
+    low, high = min(table), max(table)
 
     def revenue(year: int) -> int:
-        return table.get(year - frame.tax_year, table[oldest])
+        return table[min(max(year - frame.tax_year, low), high)]
 
     return revenue
 

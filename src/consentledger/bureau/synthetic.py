@@ -257,7 +257,7 @@ class SyntheticBureau:
         rng = self.rng
         length = 2
         while True:
-            trade = "".join(rng.choice(_TRADE_CHARS) for _ in range(length))
+            trade = "".join(rng.sample(_TRADE_CHARS, length))
             name = f"深圳市{trade}{suffix}{legal_form}"
             if name not in self._names:
                 self._names.add(name)
@@ -433,10 +433,8 @@ class SyntheticBureau:
         count = 1 + (rng.random() < 0.55) + (rng.random() < 0.25)
         remaining = capital_fen
         for seq in range(1, count + 1):
-            if seq == count:
-                share = remaining
-            else:
-                share = int(remaining * self._between(0.5, 0.85)) // 100 * 100
+            # Each founder but the last takes 50 %, 55 %, ..., 85 % of what is left.
+            share = remaining if seq == count else remaining * (50 + 5 * rng.randrange(8)) // 100
             remaining -= share
             if seq == 1:
                 name, kind = legal_representative, "natural_person"
@@ -516,7 +514,9 @@ class SyntheticBureau:
             enterprise=eid,
             first_month=first,
             insured_headcount=headcounts,
-            housing_fund_headcount=[int(h * coverage) for h in headcounts] if coverage else None,
+            housing_fund_headcount=(
+                [int(h * coverage + 0.5) for h in headcounts] if coverage else None
+            ),
             tax_paid_fen=tax,
             water_fen=water,
             water_on_time=water_ok,
@@ -615,6 +615,8 @@ class SyntheticBureau:
         if innovative and rng.random() < (0.15 if size is SizeClass.MICRO else 0.5):
             patents = rng.randrange(1, 4 if size is SizeClass.MICRO else 15)
         start = founded + timedelta(days=200)
+        if start > self.as_of:
+            return
         for _ in range(patents):
             granted = self._date_between(start, self.as_of)
             kind = rng.choice(("invention", "utility_model", "utility_model", "design"))
