@@ -27,7 +27,7 @@ from consentledger.bureau.models import (
     MonthlyFigures,
 )
 from consentledger.bureau.rows import Row
-from consentledger.bureau.seeding import seed_store
+from consentledger.bureau.seeding import SyntheticWorkerError, _from_worker, seed_store
 from consentledger.bureau.showcase import SHOWCASE, SHOWCASE_USCCS
 from consentledger.bureau.store import BureauStore
 from consentledger.bureau.synthetic import DISTRICTS, SyntheticBureau
@@ -157,3 +157,29 @@ def test_patent_check_digit_matches_the_published_example() -> None:
     assert patent_check_digit("201710601862") == "3"
     with pytest.raises(ValueError, match="12 digits"):
         patent_check_digit("2017106018")
+
+
+def test_a_failing_generator_process_is_reported() -> None:
+    batches = _from_worker(seed=1, as_of=date(2025, 6, 30), months=0, enterprises=5, batch_size=5)
+    with pytest.raises(SyntheticWorkerError, match="months of history must be >= 1"):
+        list(batches)
+
+
+@pytest.mark.parametrize(
+    ("enterprises", "months", "message"),
+    [(-1, 24, "number of enterprises"), (10, 0, "months of history")],
+    ids=["negative-count", "no-history"],
+)
+def test_seed_arguments_are_checked(
+    empty_store: BureauStore, enterprises: int, months: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        seed_store(empty_store, enterprises=enterprises, months=months, progress=False)
+
+
+def test_the_dataset_records_its_facts(seeded: BureauStore) -> None:
+    meta = seeded.meta()
+    assert seeded.dataset_as_of() == date(2025, 6, 30)
+    assert meta["enterprises"] == str(SHARED_ENTERPRISES + len(SHOWCASE_USCCS))
+    assert meta["months"] == "24"
+    assert meta["generator"].startswith("consentledger.bureau.synthetic/")

@@ -14,16 +14,17 @@ import multiprocessing
 import queue
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from consentledger.bureau.models import Enterprise
+from consentledger.bureau.models import DatasetMeta, Enterprise
 from consentledger.bureau.rows import Row
 from consentledger.bureau.showcase import SHOWCASE_USCCS
 from consentledger.bureau.store import Batch, BureauAlreadySeededError, BureauStore
@@ -87,7 +88,7 @@ def _produce(
 
 def _from_worker(
     seed: int, as_of: date, months: int, enterprises: int, batch_size: int
-) -> Iterator[dict[str, list[Row]]]:
+) -> Generator[dict[str, list[Row]], None, None]:
     """Batches generated in a spawned child process, in order."""
     context = multiprocessing.get_context("spawn")
     channel = context.Queue(maxsize=_QUEUE_DEPTH)
@@ -123,7 +124,7 @@ def _from_worker(
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def _gc_paused() -> Generator[None, None, None]:
     """Pause the cyclic garbage collector during a bulk load (reference counting still frees
     the batches); a load allocates millions of short-lived rows, and collections would scan
     them again and again."""
@@ -164,6 +165,8 @@ def seed_store(
     """
     if enterprises < 0:
         raise ValueError(f"number of enterprises must be >= 0, got {enterprises}")
+    if months < 1:
+        raise ValueError(f"months of history must be >= 1, got {months}")
     started = time.perf_counter()
     if replace:
         store.drop_schema()
@@ -173,35 +176,42 @@ def seed_store(
         raise BureauAlreadySeededError(store.url, existing)
     use_worker = enterprises >= PARALLEL_THRESHOLD if parallel is None else parallel
     total = enterprises + len(SHOWCASE_USCCS)
-    with _gc_paused():
-        batches: Iterator[dict[str, list[Row]]]
-        if use_worker:
-            batches = _from_worker(seed, as_of, months, enterprises, batch_size)
-        else:
-            batches = SyntheticBureau(seed, as_of, months).batches(enterprises, batch_size)
-        if _progress_wanted(progress):
-            columns = (
-                TextColumn("seeding the bureau"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=Console(stderr=True)) as bar:
-                task = bar.add_task("seed", total=total)
-
-                def advance(batch: Batch) -> None:
-                    bar.advance(task, len(batch.get(Enterprise.__tablename__, ())))
-
-                rows = store.bulk_insert(batches, on_batch=advance)
-        else:
-            rows = store.bulk_insert(batches)
-    store.set_meta(
-        {
-            "as_of": as_of.isoformat(),
-            "seed": str(seed),
-            "enterprises": str(total),
-            "months": str(months),
-            "generator": f"consentledger.bureau.synthetic/{GENERATOR_VERSION}",
-        }
+    meta = {
+        "as_of": as_of.isoformat(),
+        "seed": str(seed),
+        "enterprises": str(total),
+        "months": str(months),
+        "generator": f"consentledger.bureau.synthetic/{GENERATOR_VERSION}",
+    }
+    # The dataset's facts go in the same transaction as its rows: a seed is all or nothing.
+    meta_batch = {DatasetMeta.__tablename__: [{"key": k, "value": v} for k, v in meta.items()]}
+    generated = (
+        _from_worker(seed, as_of, months, enterprises, batch_size)
+        if use_worker
+        else SyntheticBureau(seed, as_of, months).batches(enterprises, batch_size)
     )
+    try:
+        with _gc_paused():
+            rows = _load(store, chain(generated, [meta_batch]), total, progress)
+    finally:
+        generated.close()  # stops the generator process if loading failed half-way
     return SeedReport(total, rows, time.perf_counter() - started, seed, as_of, use_worker)
+
+
+def _load(store: BureauStore, batches: Iterable[Batch], total: int, progress: bool | None) -> int:
+    """Insert the batches, with a progress bar over ``total`` enterprises if wanted."""
+    if not _progress_wanted(progress):
+        return store.bulk_insert(batches)
+    columns = (
+        TextColumn("seeding the bureau"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("seed", total=total)
+
+        def advance(batch: Batch) -> None:
+            bar.advance(task, len(batch.get(Enterprise.__tablename__, ())))
+
+        return store.bulk_insert(batches, on_batch=advance)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate
@@ -288,7 +288,7 @@ class SyntheticBureau:
 
     def batches(
         self, enterprises: int, batch_size: int = DEFAULT_BATCH_SIZE
-    ) -> Iterator[dict[str, list[Row]]]:
+    ) -> Generator[dict[str, list[Row]], None, None]:
         """Batches of rows: data sources and showcase enterprises first, then ``enterprises``
         synthetic ones, ``batch_size`` enterprises per batch."""
         if enterprises < 0:
