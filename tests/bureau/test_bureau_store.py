@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -162,6 +162,13 @@ def test_window_is_the_last_n_months_before_as_of(seeded: BureauStore) -> None:
     points = _list(_section(document, Category.SOCIAL_INSURANCE), "insured_headcount")
     assert [p["month"] for p in points if isinstance(p, dict)] == ["2024-12", "2025-01", "2025-02"]
     assert document["last_complete_month"] == "2025-02"
+
+
+def test_a_datetime_as_of_counts_by_its_date(seeded: BureauStore) -> None:
+    moment = datetime(2025, 3, 20, 23, 59, tzinfo=UTC)
+    by_moment = seeded.fetch(CHIP_DISTRIBUTOR_USCC, ALL, 3, as_of=moment)
+    by_day = seeded.fetch(CHIP_DISTRIBUTOR_USCC, ALL, 3, as_of=date(2025, 3, 20))
+    assert by_moment == by_day
 
 
 def test_records_after_as_of_are_left_out(seeded: BureauStore) -> None:

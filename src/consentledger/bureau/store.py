@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from types import TracebackType
@@ -119,7 +119,7 @@ class BureauAlreadySeededError(ConsentLedgerError, FileExistsError):
         self.count = count
         super().__init__(
             f"the bureau database {url} already holds {count} enterprises; "
-            "pass --replace to drop them and seed anew"
+            "seed with --replace (replace=True) to drop them and seed anew"
         )
 
 
@@ -333,13 +333,16 @@ class BureauStore:
 
         ``categories`` are codes or names of supplied categories (1-11); ``history_months`` is
         the consent's history window (0: latest point of each series only, see
-        :mod:`~consentledger.bureau.history`); ``as_of`` defaults to the dataset's as-of date.
+        :mod:`~consentledger.bureau.history`); ``as_of`` defaults to the dataset's as-of date
+        (a datetime counts by its date).
         Raises ``InvalidUSCCError``, ``UnknownCategoryError``, ``UnsuppliedCategoryError``,
         :class:`InvalidHistoryWindowError`, :class:`UnknownEnterpriseError`.
         """
         code = validate_uscc(uscc)
         wanted = sorted({check_supplied(parse_category(c)) for c in categories})
         months = check_history_months(history_months)
+        if isinstance(as_of, datetime):
+            as_of = as_of.date()
         with Session(self.engine) as session:
             when = as_of or self._default_as_of(session)
             enterprise = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
