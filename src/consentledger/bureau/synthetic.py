@@ -73,7 +73,6 @@ DISTRICTS: tuple[District, ...] = (
     District("440310", "坪山区", "Pingshan", 30, ("坪山街道", "坑梓街道"), "0310"),
     District("440311", "光明区", "Guangming", 40, ("光明街道", "公明街道", "凤凰街道"), "0311"),
 )
-DISTRICT_BY_CODE = {d.code: d for d in DISTRICTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,9 +225,6 @@ class SyntheticBureau:
     def _skewed(self, low: float, high: float) -> float:
         u = self.rng.random()
         return low + (high - low) * u * u
-
-    def _chance(self, p: float) -> bool:
-        return self.rng.random() < p
 
     def _pick(self, weighted: Sequence[tuple[str, int]]) -> str:
         total = sum(w for _, w in weighted)
