@@ -249,7 +249,7 @@ def test_canonical_bytes_equal_across_processes(seeded: BureauStore, seeded_url:
     )
     for hash_seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        completed = subprocess.run(  # noqa: S603 (fixed program, our own interpreter)
+        completed = subprocess.run(
             [sys.executable, "-c", program], capture_output=True, text=True, check=True, env=env
         )
         digest, data = completed.stdout.split()
