@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from consentledger.bureau.cli import bureau
 from consentledger.errors import ConsentLedgerError
 
 
@@ -100,3 +101,6 @@ def deploy(
         f"(chain {deployment.chain_id}, block {deployment.deploy_block})"
     )
     console.print(f"deployment record written to [bold]{out}[/]")
+
+
+main.add_command(bureau)

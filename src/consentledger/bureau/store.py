@@ -1,0 +1,701 @@
+"""The bureau's data store: enterprise records per category, read out as consented documents.
+
+:meth:`BureauStore.fetch` is the one call the gateway makes: it returns the JSON-ready document for
+one enterprise, the consented categories only, time series cut to the consent's history window
+(see :mod:`consentledger.bureau.history`). :func:`consentledger.bureau.documents.canonicalize`
+gives the document's RFC 8785 bytes and SHA-256. Document layout (version ``SCHEMA``)::
+
+    {"schema": "consentledger.bureau.enterprise/1", "uscc": "9144...", "as_of": "2025-06-30",
+     "history_months": 12, "last_complete_month": "2025-06", "currency": "CNY",
+     "categories": {"social_insurance": {"category": 2, "source": "...", "as_of": "2025-06-30",
+                                         "insured_headcount": [{"month": "2025-06",
+                                                                "headcount": 46}, ...],
+                                         "arrears": {"amount": "0.00", "since": null}}, ...}}
+
+Amounts are yuan decimal strings, dates ISO 8601; lists are ordered oldest first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import rfc8785
+from sqlalchemy import Engine, create_engine, func, insert, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from consentledger.bureau.classification import SizeClassification, classify_document
+from consentledger.bureau.documents import (
+    CanonicalDocument,
+    JSONArray,
+    JSONObject,
+    JSONValue,
+    canonicalize,
+    format_fen,
+    last_complete_month,
+    month_index,
+    month_label,
+    month_start,
+)
+from consentledger.bureau.history import check_history_months, select_window
+from consentledger.bureau.models import (
+    TABLES,
+    AdministrativeRecord,
+    Arrears,
+    Base,
+    CourtRecord,
+    CustomsRegistration,
+    CustomsYear,
+    DatasetMeta,
+    DataSource,
+    Enterprise,
+    EnterpriseRecord,
+    FinancialStatement,
+    HighTechCertificate,
+    IntellectualProperty,
+    MonthlyFigures,
+    Shareholder,
+    TaxYear,
+)
+from consentledger.bureau.sources import SOURCE_DEPARTMENTS, check_supplied
+from consentledger.bureau.uscc import validate_uscc
+from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
+from consentledger.errors import ConsentLedgerError
+
+#: Version tag of the document layout.
+SCHEMA = "consentledger.bureau.enterprise/1"
+#: Where the bureau lives unless told otherwise (a SQLite file in the working directory).
+DEFAULT_DATABASE_URL = "sqlite:///consentledger-bureau.db"
+#: Environment variable naming the database URL.
+DATABASE_URL_ENV = "CONSENTLEDGER_DATABASE_URL"
+
+_ONE_CENT = Decimal("0.01")
+
+R = TypeVar("R", bound=EnterpriseRecord)
+
+Rows = Sequence[Mapping[str, Any]]
+#: Rows to insert, by table name.
+Batch = Mapping[str, Rows]
+
+
+class BureauDatabaseError(ConsentLedgerError, ConnectionError):
+    """The database URL is malformed, its driver is missing, or it cannot be reached."""
+
+    code = "bureau_database_unavailable"
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot use the bureau database {url}: {reason}")
+
+
+class BureauNotSeededError(ConsentLedgerError, LookupError):
+    """The database holds no bureau data."""
+
+    code = "bureau_not_seeded"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"no bureau data at {url}; create it with `consentledger bureau seed --db {url}`"
+        )
+
+
+class BureauAlreadySeededError(ConsentLedgerError, FileExistsError):
+    """Seeding into a database that already holds enterprises."""
+
+    code = "bureau_already_seeded"
+
+    def __init__(self, url: str, count: int) -> None:
+        self.url = url
+        self.count = count
+        super().__init__(
+            f"the bureau database {url} already holds {count} enterprises; "
+            "seed with --replace (replace=True) to drop them and seed anew"
+        )
+
+
+class UnknownEnterpriseError(ConsentLedgerError, LookupError):
+    """A valid USCC the bureau holds no enterprise for."""
+
+    code = "unknown_enterprise"
+
+    def __init__(self, uscc: str) -> None:
+        self.uscc = uscc
+        super().__init__(f"the bureau holds no enterprise with USCC {uscc}")
+
+
+class MissingAsOfError(ConsentLedgerError, ValueError):
+    """No as-of date given and the dataset records none."""
+
+    code = "missing_as_of"
+
+    def __init__(self) -> None:
+        super().__init__("no as-of date given and the bureau dataset records none; pass as_of")
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: ``url`` if given, else ``$CONSENTLEDGER_DATABASE_URL``, else the default."""
+    return url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _fen(amount: int | None) -> str | None:
+    return None if amount is None else format_fen(amount)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _arrears(rows: Mapping[int, Arrears], category: Category) -> JSONObject:
+    row = rows.get(category.value)
+    if row is None:
+        return {"amount": "0.00", "since": None}
+    return {"amount": format_fen(row.amount_fen), "since": row.since.isoformat()}
+
+
+class BureauStore:
+    """The bureau's database: seeding, consented reads (:meth:`fetch`), size classification."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None, *, must_exist: bool = False) -> BureauStore:
+        """Open the store at ``url`` (see :func:`database_url`) and check that it can be reached.
+
+        With ``must_exist`` the database must already hold bureau data (a missing SQLite file is
+        not created). Raises :class:`BureauDatabaseError` or :class:`BureauNotSeededError`.
+        """
+        resolved = database_url(url)
+        shown = _safe_url(resolved)
+        try:
+            sqlite_file = _sqlite_file(resolved)
+        except ArgumentError:
+            raise BureauDatabaseError(shown, "not a valid SQLAlchemy database URL") from None
+        if must_exist and sqlite_file is not None and not sqlite_file.is_file():
+            raise BureauNotSeededError(shown)
+        try:
+            engine = create_engine(resolved)
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise BureauDatabaseError(shown, f"not a usable database URL ({exc})") from None
+        except ImportError as exc:
+            raise BureauDatabaseError(
+                shown, f"its database driver is not installed ({exc})"
+            ) from None
+        store = cls(engine)
+        try:
+            with engine.connect() as conn:
+                has_schema = inspect(conn).has_table(Enterprise.__tablename__)
+        except (DBAPIError, SQLAlchemyError) as exc:
+            engine.dispose()
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise BureauDatabaseError(shown, reason) from None
+        if must_exist and not has_schema:
+            engine.dispose()
+            raise BureauNotSeededError(shown)
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- schema and writing -------------------------------------------------------------------
+
+    def create_schema(self) -> None:
+        """Create the bureau's tables where they do not exist."""
+        Base.metadata.create_all(self.engine)
+
+    def drop_schema(self) -> None:
+        """Drop the bureau's tables (and every row in them)."""
+        Base.metadata.drop_all(self.engine)
+
+    def enterprise_count(self) -> int:
+        """How many enterprises the store holds (0 if it has no schema yet)."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table(Enterprise.__tablename__):
+                return 0
+            return conn.execute(select(func.count()).select_from(Enterprise)).scalar_one()
+
+    def bulk_insert(
+        self, batches: Iterable[Batch], *, on_batch: Callable[[Batch], None] | None = None
+    ) -> int:
+        """Insert batches of rows in one transaction (Core ``insert()`` executemany per table).
+
+        Each batch maps table names to row dicts; tables are written parents first. Returns the
+        number of rows written. ``on_batch`` is called after each batch (for progress display).
+        """
+        by_name = {table.name: table for table in TABLES}
+        written = 0
+        with self.engine.begin() as conn:
+            for batch in batches:
+                unknown = set(batch) - set(by_name)
+                if unknown:
+                    raise ValueError(f"no such bureau tables: {sorted(unknown)}")
+                for table in TABLES:
+                    rows = batch.get(table.name)
+                    if rows:
+                        conn.execute(insert(table), rows)
+                        written += len(rows)
+                if on_batch is not None:
+                    on_batch(batch)
+        return written
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        """Record dataset facts (``as_of``, ``seed``, ...), replacing earlier values."""
+        with Session(self.engine) as session, session.begin():
+            for key, value in values.items():
+                session.merge(DatasetMeta(key=key, value=value))
+
+    def meta(self) -> dict[str, str]:
+        """The recorded dataset facts."""
+        with Session(self.engine) as session:
+            return {m.key: m.value for m in session.scalars(select(DatasetMeta))}
+
+    def dataset_as_of(self) -> date | None:
+        """The as-of date of the loaded dataset, if recorded."""
+        value = self.meta().get("as_of")
+        return date.fromisoformat(value) if value else None
+
+    def usccs(self, limit: int | None = None) -> list[str]:
+        """USCCs held, in load order (at most ``limit``)."""
+        with Session(self.engine) as session:
+            query = select(Enterprise.uscc).order_by(Enterprise.id).limit(limit)
+            return list(session.scalars(query))
+
+    def content_digest(self) -> str:
+        """SHA-256 over every row of every bureau table, in table and primary-key order.
+
+        Equal digests mean equal data, whichever back-end or process wrote it.
+        """
+        digest = hashlib.sha256()
+        with self.engine.connect() as conn:
+            for table in sorted(TABLES, key=lambda t: t.name):
+                digest.update(f"table {table.name}\n".encode())
+                query = select(table).order_by(*table.primary_key.columns)
+                for row in conn.execute(query):
+                    values = [v.isoformat() if isinstance(v, date) else v for v in tuple(row)]
+                    digest.update(rfc8785.dumps(values) + b"\n")
+        return digest.hexdigest()
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def fetch(
+        self,
+        uscc: str,
+        categories: Iterable[Category | int | str],
+        history_months: int,
+        *,
+        as_of: date | None = None,
+    ) -> JSONObject:
+        """The JSON-ready document of one enterprise: consented categories, windowed history.
+
+        ``categories`` are codes or names of supplied categories (1-11); ``history_months`` is
+        the consent's history window (0: latest point of each series only, see
+        :mod:`~consentledger.bureau.history`); ``as_of`` defaults to the dataset's as-of date
+        (a datetime counts by its date).
+        Raises ``InvalidUSCCError``, ``UnknownCategoryError``, ``UnsuppliedCategoryError``,
+        :class:`InvalidHistoryWindowError`, :class:`UnknownEnterpriseError`.
+        """
+        code = validate_uscc(uscc)
+        wanted = sorted({check_supplied(parse_category(c)) for c in categories})
+        months = check_history_months(history_months)
+        if isinstance(as_of, datetime):
+            as_of = as_of.date()
+        with Session(self.engine) as session:
+            when = as_of or self._default_as_of(session)
+            enterprise = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
+            if enterprise is None:
+                raise UnknownEnterpriseError(code)
+            reader = _Reader(session, enterprise, when, months)
+            sections: JSONObject = {c.slug: reader.section(c) for c in wanted}
+        return {
+            "schema": SCHEMA,
+            "uscc": code,
+            "as_of": when.isoformat(),
+            "history_months": months,
+            "last_complete_month": month_label(last_complete_month(when)),
+            "currency": "CNY",
+            "categories": sections,
+        }
+
+    def fetch_canonical(
+        self,
+        uscc: str,
+        categories: Iterable[Category | int | str],
+        history_months: int,
+        *,
+        as_of: date | None = None,
+    ) -> CanonicalDocument:
+        """:meth:`fetch`, then its RFC 8785 canonical bytes and SHA-256."""
+        return canonicalize(self.fetch(uscc, categories, history_months, as_of=as_of))
+
+    def classify(self, uscc: str, *, as_of: date | None = None) -> SizeClassification:
+        """The enterprise's size class from everything the bureau holds on it as of ``as_of``.
+
+        Equivalent to classifying the document of all categories with a window of 0 months
+        (:func:`~consentledger.bureau.classification.classify_document`).
+        """
+        return classify_document(self.fetch(uscc, SEEDED_CATEGORIES, 0, as_of=as_of))
+
+    def _default_as_of(self, session: Session) -> date:
+        value = session.get(DatasetMeta, "as_of")
+        if value is None:
+            raise MissingAsOfError()
+        return date.fromisoformat(value.value)
+
+
+class _Reader:
+    """Builds the sections of one enterprise's document inside one session."""
+
+    def __init__(self, session: Session, enterprise: Enterprise, as_of: date, months: int) -> None:
+        self.session = session
+        self.enterprise = enterprise
+        self.id = enterprise.id
+        self.as_of = as_of
+        self.months = months
+        self._monthly: list[MonthlyFigures] | None = None
+        self._arrears: dict[int, Arrears] | None = None
+        self._sources = {s.category: s for s in session.scalars(select(DataSource))}
+
+    def section(self, category: Category) -> JSONObject:
+        source = self._sources.get(category.value)
+        department = source.department if source else SOURCE_DEPARTMENTS[category]
+        section_as_of = min(source.as_of, self.as_of) if source else None
+        head: JSONObject = {
+            "category": category.value,
+            "source": department,
+            "as_of": _iso(section_as_of),
+        }
+        head.update(self._builders[category](self))
+        return head
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _rows(self, model: type[R], *order: Any) -> list[R]:
+        query = select(model).where(model.enterprise_id == self.id).order_by(*order)
+        return list(self.session.scalars(query))
+
+    def monthly(self) -> list[MonthlyFigures]:
+        if self._monthly is None:
+            last = month_start(last_complete_month(self.as_of))
+            query = (
+                select(MonthlyFigures)
+                .where(MonthlyFigures.enterprise_id == self.id, MonthlyFigures.month <= last)
+                .order_by(MonthlyFigures.month)
+            )
+            self._monthly = list(self.session.scalars(query))
+        return self._monthly
+
+    def series(self, column: str, render: Callable[[MonthlyFigures], JSONObject]) -> JSONArray:
+        points = [m for m in self.monthly() if getattr(m, column) is not None]
+        chosen = select_window(points, lambda m: month_index(m.month), self.as_of, self.months)
+        return [{"month": month_label(month_index(m.month)), **render(m)} for m in chosen]
+
+    def yearly(self, rows: Sequence[R], year: Callable[[R], int]) -> list[R]:
+        return select_window(rows, lambda r: year(r) * 12 + 11, self.as_of, self.months)
+
+    def arrears(self, category: Category) -> JSONObject:
+        if self._arrears is None:
+            self._arrears = {
+                a.category: a
+                for a in self._rows(Arrears, Arrears.category)
+                if a.since <= self.as_of
+            }
+        return _arrears(self._arrears, category)
+
+    # -- sections -----------------------------------------------------------------------------
+
+    def registration(self) -> JSONObject:
+        e = self.enterprise
+        shareholders: JSONArray = []
+        for s in self._rows(Shareholder, Shareholder.seq):
+            share: str | None = None
+            if e.registered_capital_fen > 0:
+                ratio = Decimal(100 * s.subscribed_capital_fen) / Decimal(e.registered_capital_fen)
+                share = str(ratio.quantize(_ONE_CENT, rounding=ROUND_HALF_EVEN))
+            shareholders.append(
+                {
+                    "name": s.name,
+                    "kind": s.kind,
+                    "subscribed_capital": format_fen(s.subscribed_capital_fen),
+                    "share_percent": share,
+                }
+            )
+        return {
+            "name": e.name,
+            "uscc": e.uscc,
+            "legal_representative": e.legal_representative,
+            "registered_capital": format_fen(e.registered_capital_fen),
+            "founded": e.founded.isoformat(),
+            "status": e.status,
+            "industry_code": e.industry_code,
+            "district_code": e.district_code,
+            "address": e.address,
+            "shareholders": shareholders,
+        }
+
+    def social_insurance(self) -> JSONObject:
+        return {
+            "insured_headcount": self.series(
+                "insured_headcount", lambda m: {"headcount": m.insured_headcount}
+            ),
+            "arrears": self.arrears(Category.SOCIAL_INSURANCE),
+        }
+
+    def high_tech(self) -> JSONObject:
+        certificates: JSONArray = [
+            {
+                "certificate_no": c.certificate_no,
+                "valid_from": c.valid_from.isoformat(),
+                "valid_to": c.valid_to.isoformat(),
+                "issuing_body": c.issuing_body,
+                "valid_on_as_of": c.valid_from <= self.as_of <= c.valid_to,
+            }
+            for c in self._rows(HighTechCertificate, HighTechCertificate.valid_from)
+            if c.valid_from <= self.as_of
+        ]
+        return {"certificates": certificates}
+
+    def tax(self) -> JSONObject:
+        years = self.yearly(self._rows(TaxYear, TaxYear.year), lambda t: t.year)
+        annual: JSONArray = [
+            {
+                "year": t.year,
+                "credit_grade": t.credit_grade,
+                "taxable_revenue": format_fen(t.taxable_revenue_fen),
+            }
+            for t in years
+        ]
+        return {
+            "annual": annual,
+            "monthly_tax_paid": self.series(
+                "tax_paid_fen", lambda m: {"amount": _fen(m.tax_paid_fen)}
+            ),
+            "arrears": self.arrears(Category.TAX),
+        }
+
+    def housing_fund(self) -> JSONObject:
+        return {
+            "covered_headcount": self.series(
+                "housing_fund_headcount", lambda m: {"headcount": m.housing_fund_headcount}
+            ),
+            "arrears": self.arrears(Category.HOUSING_PROVIDENT_FUND),
+        }
+
+    def intellectual_property(self) -> JSONObject:
+        patents: JSONArray = []
+        trademarks: JSONArray = []
+        copyrights: JSONArray = []
+        rows = self._rows(
+            IntellectualProperty, IntellectualProperty.registered_on, IntellectualProperty.number
+        )
+        for ip in rows:
+            if ip.registered_on > self.as_of:
+                continue
+            if ip.kind.endswith("_patent"):
+                patents.append(
+                    {
+                        "number": ip.number,
+                        "kind": ip.kind.removesuffix("_patent"),
+                        "title": ip.title,
+                        "granted_on": ip.registered_on.isoformat(),
+                    }
+                )
+            elif ip.kind == "trademark":
+                trademarks.append(
+                    {
+                        "registration_no": ip.number,
+                        "mark": ip.title,
+                        "nice_class": ip.nice_class,
+                        "registered_on": ip.registered_on.isoformat(),
+                    }
+                )
+            else:
+                copyrights.append(
+                    {
+                        "registration_no": ip.number,
+                        "title": ip.title,
+                        "registered_on": ip.registered_on.isoformat(),
+                    }
+                )
+        return {"patents": patents, "trademarks": trademarks, "software_copyrights": copyrights}
+
+    def judicial(self) -> JSONObject:
+        lawsuits: JSONArray = []
+        enforcements: JSONArray = []
+        listings: JSONArray = []
+        for r in self._rows(CourtRecord, CourtRecord.filed_on, CourtRecord.case_no):
+            if r.filed_on > self.as_of:
+                continue
+            if r.kind == "lawsuit":
+                lawsuits.append(
+                    {
+                        "case_no": r.case_no,
+                        "court": r.court,
+                        "role": r.role,
+                        "cause": r.cause,
+                        "amount": _fen(r.amount_fen),
+                        "filed_on": r.filed_on.isoformat(),
+                        "status": r.status,
+                        "closed_on": _iso(r.closed_on),
+                    }
+                )
+            elif r.kind == "enforcement":
+                enforcements.append(
+                    {
+                        "case_no": r.case_no,
+                        "court": r.court,
+                        "amount": _fen(r.amount_fen),
+                        "filed_on": r.filed_on.isoformat(),
+                        "status": r.status,
+                        "closed_on": _iso(r.closed_on),
+                    }
+                )
+            else:
+                listings.append(
+                    {
+                        "case_no": r.case_no,
+                        "court": r.court,
+                        "listed_on": r.filed_on.isoformat(),
+                        "removed_on": _iso(r.closed_on),
+                    }
+                )
+        return {
+            "lawsuits": lawsuits,
+            "enforcements": enforcements,
+            "dishonest_debtor_listings": listings,
+        }
+
+    def penalties(self) -> JSONObject:
+        penalties: JSONArray = []
+        abnormal: JSONArray = []
+        rows = self._rows(
+            AdministrativeRecord, AdministrativeRecord.dated_on, AdministrativeRecord.reference
+        )
+        for r in rows:
+            if r.dated_on > self.as_of:
+                continue
+            if r.kind == "penalty":
+                penalties.append(
+                    {
+                        "decision_no": r.reference,
+                        "authority": r.authority,
+                        "reason": r.reason,
+                        "amount": _fen(r.amount_fen),
+                        "decided_on": r.dated_on.isoformat(),
+                    }
+                )
+            else:
+                abnormal.append(
+                    {
+                        "decision_no": r.reference,
+                        "authority": r.authority,
+                        "reason": r.reason,
+                        "listed_on": r.dated_on.isoformat(),
+                        "removed_on": _iso(r.removed_on),
+                    }
+                )
+        return {"penalties": penalties, "abnormal_operation_listings": abnormal}
+
+    def utilities(self) -> JSONObject:
+        def payments(kind: str) -> JSONArray:
+            return self.series(
+                f"{kind}_fen",
+                lambda m: {
+                    "amount": _fen(getattr(m, f"{kind}_fen")),
+                    "on_time": getattr(m, f"{kind}_on_time"),
+                },
+            )
+
+        return {"water": payments("water"), "power": payments("power"), "gas": payments("gas")}
+
+    def customs(self) -> JSONObject:
+        registration = self.session.get(CustomsRegistration, self.id)
+        reg: JSONValue = None
+        if registration is not None and registration.registered_on <= self.as_of:
+            reg = {
+                "customs_code": registration.customs_code,
+                "credit_grade": registration.credit_grade,
+                "registered_on": registration.registered_on.isoformat(),
+            }
+        years = self.yearly(self._rows(CustomsYear, CustomsYear.year), lambda y: y.year)
+        annual: JSONArray = [
+            {
+                "year": y.year,
+                "import_value": format_fen(y.import_fen),
+                "export_value": format_fen(y.export_fen),
+            }
+            for y in years
+        ]
+        return {"registration": reg, "annual": annual}
+
+    def audited_statements(self) -> JSONObject:
+        rows = self._rows(FinancialStatement, FinancialStatement.fiscal_year)
+        statements: JSONArray = [
+            {
+                "fiscal_year": s.fiscal_year,
+                "revenue": format_fen(s.revenue_fen),
+                "total_assets": format_fen(s.total_assets_fen),
+                "net_profit": format_fen(s.net_profit_fen),
+                "audit_opinion": s.audit_opinion,
+                "auditor": s.auditor,
+            }
+            for s in self.yearly(rows, lambda s: s.fiscal_year)
+        ]
+        return {"statements": statements}
+
+    _builders: Mapping[Category, Callable[[_Reader], JSONObject]] = {
+        Category.BUSINESS_REGISTRATION: registration,
+        Category.SOCIAL_INSURANCE: social_insurance,
+        Category.HIGH_TECH_QUALIFICATION: high_tech,
+        Category.TAX: tax,
+        Category.HOUSING_PROVIDENT_FUND: housing_fund,
+        Category.INTELLECTUAL_PROPERTY: intellectual_property,
+        Category.JUDICIAL: judicial,
+        Category.ADMINISTRATIVE_PENALTIES: penalties,
+        Category.UTILITIES: utilities,
+        Category.CUSTOMS: customs,
+        Category.AUDITED_FINANCIAL_STATEMENTS: audited_statements,
+    }
