@@ -20,7 +20,12 @@ from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
+from web3.exceptions import (
+    ContractLogicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3Exception,
+)
 from web3.types import BlockIdentifier, TxParams, TxReceipt
 
 from consentledger.audit.model import (
@@ -92,6 +97,15 @@ class ConsentView:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedCall:
+    """A signed transaction, ready to broadcast (and to rebroadcast after a restart)."""
+
+    raw: bytes
+    tx_hash: bytes
+    nonce: int
+
+
+@dataclass(frozen=True, slots=True)
 class Mined:
     """Where a transaction landed and what it emitted."""
 
@@ -160,6 +174,14 @@ class LedgerClient:
 
     def send(self, fn_name: str, *args: Any) -> bytes:
         """Simulate, sign and send ``fn_name(*args)`` without waiting; returns the tx hash."""
+        return self.broadcast(self.prepare(fn_name, *args))
+
+    def prepare(self, fn_name: str, *args: Any) -> SignedCall:
+        """Simulate and sign ``fn_name(*args)``, taking the next nonce; nothing is sent.
+
+        Keep the result (the relayer journals it) and :meth:`broadcast` it; a prepared call that
+        is never broadcast leaves a nonce gap, so call :meth:`forget_nonce` if it is abandoned.
+        """
         data = self.contract.encode_abi(fn_name, list(args))
         call: TxParams = {"from": self.account.address, "to": self.address, "data": data}
         try:
@@ -183,15 +205,27 @@ class LedgerClient:
                 **self._fees(),
             }
             signed = self.account.sign_transaction(tx)
-            try:
-                tx_hash = self._rpc(
-                    lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction)
-                )
-            except (Web3Exception, ValueError, ChainUnavailableError):
-                self._nonce = None  # resynchronise from the node next time
-                raise
             self._nonce += 1
-        return bytes(tx_hash)
+        return SignedCall(bytes(signed.raw_transaction), bytes(signed.hash), int(tx["nonce"]))
+
+    def broadcast(self, signed: SignedCall) -> bytes:
+        """Send a prepared transaction (again, after a restart: the node dedupes by hash)."""
+        try:
+            self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw))
+        except (Web3Exception, ValueError, ChainUnavailableError) as exc:
+            if _already_known(exc):
+                return signed.tx_hash
+            self.forget_nonce()  # resynchronise from the node next time
+            raise
+        return signed.tx_hash
+
+    def receipt(self, tx_hash: bytes) -> Mined | None:
+        """The mined transaction, or None if the node does not know it (yet)."""
+        try:
+            receipt = self._rpc(lambda: self.w3.eth.get_transaction_receipt(HexBytes(tx_hash)))
+        except TransactionNotFound:
+            return None
+        return self._mined(receipt)
 
     def wait(self, tx_hash: bytes, timeout: float = 60) -> Mined:
         """Wait for a sent transaction; raise if it failed."""
@@ -419,3 +453,9 @@ def _revert_data(exc: ContractLogicError) -> str | None:
         inner = data.get("data")
         return inner if isinstance(inner, str) else None
     return data
+
+
+def _already_known(exc: Exception) -> bool:
+    """Whether a send failed only because the node already has this exact transaction."""
+    text = str(exc).lower()
+    return "already known" in text or "already imported" in text or "known transaction" in text

@@ -1,0 +1,152 @@
+"""The gateway's own database (SQLAlchemy 2.x): banks' API keys, the read journal, batches, and
+sign-in nonces. SQLite by default, any SQLAlchemy URL; nothing here is SQLite-only.
+
+The journal is written before anything is sent to the chain, and every write is committed
+(SQLite: synchronous=FULL) before the gateway answers, so a crash never loses an acknowledged read
+and never leaves a release without its on-chain record.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from consentledger.errors import ConsentLedgerError
+
+
+class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
+    """The gateway's database cannot be opened or written."""
+
+    code = "gateway_database_error"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Bank(Base):
+    """A bank the bureau serves: its on-chain address and its API key (hashed)."""
+
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    #: The public half of the API key (``clk_<key_id>_<secret>``), for lookup.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    #: SHA-256 of the secret half, hex. Compared in constant time.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReadStatus(StrEnum):
+    PENDING = "pending"  # journaled, not yet in a batch
+    BATCHED = "batched"  # in a batch transaction that was (or is about to be) sent
+    GRANTED = "granted"  # DataAccessed: released
+    DENIED = "denied"  # AccessDenied: nothing released
+    FAILED = "failed"  # never recorded on the chain: nothing released
+
+
+class Batch(Base):
+    """One recordAccesses transaction: kept signed, so a restart can rebroadcast it."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | mined | failed
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JournalEntry(Base):
+    """One bank read: what was asked, what would be released, and what the chain decided."""
+
+    __tablename__ = "journal"
+    __table_args__ = (UniqueConstraint("bank_address", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 of the request body's canonical form: same key with another body is a conflict.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    bank_address: Mapped[str] = mapped_column(String(42), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="query")  # query | size_class
+    uscc: Mapped[str] = mapped_column(String(18))
+    subject: Mapped[str] = mapped_column(String(66), index=True)
+    consent_id: Mapped[str] = mapped_column(String(66), index=True)
+    categories: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[int] = mapped_column(Integer)
+    history_months: Mapped[int] = mapped_column(Integer)
+    #: RFC 8785 canonical bytes of the data that is released if the chain grants.
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    response_hash: Mapped[str] = mapped_column(String(66))
+    status: Mapped[str] = mapped_column(String(16), default=ReadStatus.PENDING, index=True)
+    #: uint256 as 0x-hex (64 digits): query ids exceed every SQL integer type.
+    query_id: Mapped[str | None] = mapped_column(String(66), unique=True, nullable=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    log_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SignInNonce(Base):
+    """A single-use nonce of an EIP-4361 sign-in challenge."""
+
+    __tablename__ = "signin_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18))
+    address: Mapped[str] = mapped_column(String(42))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Database:
+    """The engine and a session factory; creates the schema on open."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            self.engine: Engine = create_engine(url)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_durable)
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise GatewayDatabaseError(f"cannot open the gateway database {url}: {exc}") from exc
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_durable(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,178 @@
+"""Errors as RFC 9457 problem details, with a stable machine ``code``.
+
+Everything the package raises on purpose is a :class:`ConsentLedgerError` with a ``code``; this
+module maps it to an HTTP status once. A contract revert (:class:`LedgerRevertError`) keeps the
+contract's error name and arguments in the problem, so a client sees exactly what the chain said.
+Nothing reaches a client as a bare 500: an unexpected failure is a 500 problem without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from consentledger.audit.model import LedgerRevertError
+from consentledger.errors import ConsentLedgerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail. Extension members (``reason``, ``receipt``, ``errors``,
+    ``contract_error``...) appear next to the standard ones."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+
+
+class ProblemError(ConsentLedgerError):
+    """Raised inside the gateway to answer with a given problem."""
+
+    def __init__(self, status: int, code: str, detail: str, **extensions: Any) -> None:
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extensions = extensions
+        super().__init__(detail)
+
+
+#: Contract errors that are not 422 (the signed request cannot be processed).
+_REVERT_STATUS = {
+    "MembershipUnknownEnterprise": 404,
+    "ConsentsUnknownConsent": 404,
+    "ConsentsInvalidTransition": 409,
+    "AccessControlUnauthorizedAccount": 503,  # the gateway's own key lacks a role: misconfigured
+}
+
+#: Package errors by code, where 422 (bad input) is not the answer.
+_CODE_STATUS = {
+    "unknown_enterprise": 404,
+    "chain_unavailable": 503,
+    "transaction_timeout": 504,
+    "transaction_failed": 502,
+    "bureau_database_error": 503,
+    "bureau_not_seeded": 503,
+}
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def snake_case(name: str) -> str:
+    """``ConsentsReadsExceedCap`` -> ``consents_reads_exceed_cap``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def problem(status: int, code: str, detail: str, **extensions: Any) -> Problem:
+    return Problem(
+        type=f"urn:consentledger:problem:{code}",
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        code=code,
+        **extensions,
+    )
+
+
+def problem_for(exc: ConsentLedgerError) -> Problem:
+    """The problem a package error answers with."""
+    if isinstance(exc, ProblemError):
+        return problem(exc.status, exc.code, exc.detail, **exc.extensions)
+    if isinstance(exc, LedgerRevertError):
+        arguments = [_jsonable(a) for a in exc.error_args]
+        return problem(
+            _REVERT_STATUS.get(exc.error, 422),
+            snake_case(exc.error),
+            f"the ledger refused: {exc}",
+            contract_error=exc.error,
+            arguments=arguments,
+        )
+    return problem(_CODE_STATUS.get(exc.code, 422), exc.code, str(exc))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)
+    return value
+
+
+def respond(p: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        p.model_dump(exclude_none=True),
+        status_code=p.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error with a problem."""
+
+    @app.exception_handler(ConsentLedgerError)
+    async def _package_error(request: Request, exc: ConsentLedgerError) -> JSONResponse:
+        return respond(problem_for(exc).model_copy(update={"instance": request.url.path}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"location": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        p = problem(422, "invalid_request", "the request does not match its schema", errors=errors)
+        return respond(p.model_copy(update={"instance": request.url.path}))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        p = problem(exc.status_code, code, str(exc.detail))
+        return respond(p.model_copy(update={"instance": request.url.path}), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        p = problem(500, "internal_error", "the gateway failed unexpectedly; nothing was released")
+        return respond(p.model_copy(update={"instance": request.url.path}))
+
+
+#: OpenAPI description of the problem responses, for ``responses=`` on routes.
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "model": Problem,
+            "description": _TITLES.get(status, "Error"),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,75 @@
+"""The gateway's settings, from ``CONSENTLEDGER_*`` environment variables (pydantic-settings).
+
+Secrets (the relayer and regulator keys, the operator token, the subject key) are ``SecretStr``:
+never logged, never echoed, never part of a repr. Outside development the gateway refuses to start
+with a missing or default secret.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from consentledger.errors import ConsentLedgerError
+
+#: The operator token a development gateway uses when none is set.
+DEVELOPMENT_ADMIN_TOKEN = "development-admin-token"  # noqa: S105 - refused outside development
+#: The subject key a development gateway uses when none is set (refused outside development).
+DEVELOPMENT_SUBJECT_KEY = "development-subject-key-0123456789"
+
+
+class SettingsError(ConsentLedgerError, ValueError):
+    """Settings that cannot work (a missing key, a default secret in production, ...)."""
+
+    code = "bad_settings"
+
+
+class Settings(BaseSettings):
+    """Everything the gateway needs to know, with safe defaults for development."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSENTLEDGER_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    #: "embedded" (an in-process eth-tester chain, deployed at start) or a JSON-RPC URL.
+    chain: str = "embedded"
+    rpc_token: SecretStr | None = None
+    #: The deployment record (required with an RPC chain; written there in embedded mode).
+    deployment_file: Path | None = None
+    relayer_key: SecretStr | None = None
+    relayer_key_file: Path | None = None
+    #: The regulator's key, for the admin endpoints that need the regulator's role.
+    regulator_key: SecretStr | None = None
+    regulator_key_file: Path | None = None
+    admin_token: SecretStr = SecretStr(DEVELOPMENT_ADMIN_TOKEN)
+    subject_key: SecretStr = SecretStr(DEVELOPMENT_SUBJECT_KEY)
+    #: The gateway's own database: journal, bank API keys, sign-in nonces.
+    database_url: str = "sqlite:///consentledger-gateway.db"
+    #: The bureau's data (see ``consentledger bureau seed``).
+    bureau_database_url: str | None = None
+    #: The host[:port] that sign-in messages (EIP-4361) must name.
+    domain: str = "127.0.0.1:8000"
+    batch_max_entries: int = Field(default=200, ge=1, le=1000)
+    batch_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    #: Requests larger than this are refused with 413.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    siwe_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.admin_token.get_secret_value() == DEVELOPMENT_ADMIN_TOKEN:
+                raise ValueError("set CONSENTLEDGER_ADMIN_TOKEN: the default is for development")
+            if self.subject_key.get_secret_value() == DEVELOPMENT_SUBJECT_KEY:
+                raise ValueError("set CONSENTLEDGER_SUBJECT_KEY: the default is for development")
+        if len(self.admin_token.get_secret_value()) < 16:
+            raise ValueError("CONSENTLEDGER_ADMIN_TOKEN must be at least 16 characters")
+        if self.chain != "embedded" and not self.chain.startswith(("http://", "https://")):
+            raise ValueError("CONSENTLEDGER_CHAIN must be 'embedded' or an http(s) JSON-RPC URL")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.chain == "embedded"
