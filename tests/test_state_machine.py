@@ -244,9 +244,14 @@ class LedgerMachine(RuleBasedStateMachine):
         action=st.sampled_from(["Pause", "Resume", "Revocation"]),
         signers=signer_modes,
         nonce_mode=st.sampled_from(["fresh_key", "sequential", "sequential", "replayed"]),
+        pick=st.integers(0, 1000),
     )
-    def consent_action(self, consent: bytes, action: str, signers: str, nonce_mode: str) -> None:
+    def consent_action(
+        self, consent: bytes, action: str, signers: str, nonce_mode: str, pick: int
+    ) -> None:
         world = self.world
+        if self.granted and pick % 4:
+            consent = self.granted[pick % len(self.granted)]  # mostly a consent that exists
         state = world.model.consents.get(consent)
         enterprise = self._enterprise(0) if state is None else world.enterprise_of(state.subject)
         nonce = None  # fresh_key: a random key, sequence 0
@@ -309,14 +314,16 @@ class LedgerMachine(RuleBasedStateMachine):
                 lambda: world.both(
                     lambda: world.regulator.suspend_bank(address),
                     lambda _n: world.model.suspend_bank(caller, address),
-                )
+                ),
+                "suspend",
             )
         else:
             self._attempt(
                 lambda: world.both(
                     lambda: world.regulator.reinstate_bank(address),
                     lambda _n: world.model.reinstate_bank(caller, address),
-                )
+                ),
+                "reinstate",
             )
 
     def bank_role(self, bank: int, admit: bool) -> None:

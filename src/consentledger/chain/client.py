@@ -143,7 +143,7 @@ class LedgerClient:
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = int(self._rpc(lambda: self.w3.eth.chain_id))
+            self._chain_id = int(self.rpc(lambda: self.w3.eth.chain_id))
         return self._chain_id
 
     @property
@@ -155,7 +155,9 @@ class LedgerClient:
         """A client for the same deployment sending as another account."""
         return LedgerClient(self.w3, self.address, account)
 
-    def _rpc(self, call: Any) -> Any:
+    def rpc(self, call: Any) -> Any:
+        """Run ``call()`` (anything that talks to the node); a transport failure becomes
+        ChainUnavailableError."""
         try:
             return call()
         except (ConnectionError, TimeoutError, OSError) as exc:
@@ -163,7 +165,7 @@ class LedgerClient:
 
     def _call(self, fn_name: str, *args: Any) -> Any:
         try:
-            return self._rpc(getattr(self.contract.functions, fn_name)(*args).call)
+            return self.rpc(getattr(self.contract.functions, fn_name)(*args).call)
         except ContractLogicError as exc:
             raise self.reverts.decode(_revert_data(exc)) from None
 
@@ -187,13 +189,13 @@ class LedgerClient:
         try:
             # Simulate in the pending block: the environment (time above all) the transaction
             # will most likely be mined in.
-            gas = self._rpc(lambda: self.w3.eth.estimate_gas(call, "pending"))
+            gas = self.rpc(lambda: self.w3.eth.estimate_gas(call, "pending"))
         except ContractLogicError as exc:
             raise self.reverts.decode(_revert_data(exc)) from None
         with self._lock:
             if self._nonce is None:
                 self._nonce = int(
-                    self._rpc(
+                    self.rpc(
                         lambda: self.w3.eth.get_transaction_count(self.account.address, "pending")
                     )
                 )
@@ -211,7 +213,7 @@ class LedgerClient:
     def broadcast(self, signed: SignedCall) -> bytes:
         """Send a prepared transaction (again, after a restart: the node dedupes by hash)."""
         try:
-            self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw))
+            self.rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw))
         except (Web3Exception, ValueError, ChainUnavailableError) as exc:
             if _already_known(exc):
                 return signed.tx_hash
@@ -222,7 +224,7 @@ class LedgerClient:
     def receipt(self, tx_hash: bytes) -> Mined | None:
         """The mined transaction, or None if the node does not know it (yet)."""
         try:
-            receipt = self._rpc(lambda: self.w3.eth.get_transaction_receipt(HexBytes(tx_hash)))
+            receipt = self.rpc(lambda: self.w3.eth.get_transaction_receipt(HexBytes(tx_hash)))
         except TransactionNotFound:
             return None
         return self._mined(receipt)
@@ -230,7 +232,7 @@ class LedgerClient:
     def wait(self, tx_hash: bytes, timeout: float = 60) -> Mined:
         """Wait for a sent transaction; raise if it failed."""
         try:
-            receipt = self._rpc(
+            receipt = self.rpc(
                 lambda: self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout)
             )
         except TimeExhausted:
@@ -239,7 +241,7 @@ class LedgerClient:
 
     def _fees(self) -> dict[str, int]:
         """EIP-1559 fees: twice the node's suggested price as the cap, a tip of at most 1 gwei."""
-        price = int(self._rpc(lambda: self.w3.eth.gas_price))
+        price = int(self.rpc(lambda: self.w3.eth.gas_price))
         return {"maxFeePerGas": 2 * price, "maxPriorityFeePerGas": min(price, 10**9)}
 
     def forget_nonce(self) -> None:
@@ -420,7 +422,7 @@ class LedgerClient:
     def nonce(self, subject: bytes, key: int = 0) -> int:
         """The next unused nonce of ``subject`` under ``key`` (key prefix included)."""
         fn = self.contract.get_function_by_signature("nonces(address,uint192)")
-        return int(self._rpc(fn(nonce_account(subject), key).call))
+        return int(self.rpc(fn(nonce_account(subject), key).call))
 
     def enterprise(self, subject: bytes) -> tuple[tuple[str, ...], int]:
         """(controllers, threshold); threshold 0 means not registered."""
@@ -444,7 +446,7 @@ class LedgerClient:
         return PurposeCaps(bool(active), allowed, max_duration, max_reads, max_history)
 
     def block_timestamp(self, block_number: BlockIdentifier = "latest") -> int:
-        return int(self._rpc(lambda: self.w3.eth.get_block(block_number))["timestamp"])
+        return int(self.rpc(lambda: self.w3.eth.get_block(block_number))["timestamp"])
 
 
 def _revert_data(exc: ContractLogicError) -> str | None:

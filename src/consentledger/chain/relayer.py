@@ -144,7 +144,6 @@ class BatchRelayer:
         runner: ChainRunner,
         journal: BatchJournal,
         *,
-        last_sequence: int,
         max_entries: int = 200,
         max_wait: float = 0.005,
         receipt_timeout: float = 60.0,
@@ -156,8 +155,11 @@ class BatchRelayer:
         self.max_wait = max_wait
         self.receipt_timeout = receipt_timeout
         self._prefix = first_query_id(client.account.address)
-        self._sequence = last_sequence & SEQUENCE_MASK
+        self._sequence = 0
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
+        #: Held from signing to broadcasting a transaction of this key, by the relayer and by
+        #: every other writer with the same key, so nonces reach the node in order.
+        self.send_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.batches_in_flight = 0
         self.batches_sent = 0
@@ -166,7 +168,10 @@ class BatchRelayer:
     def relayer(self) -> str:
         return self.client.account.address
 
-    def start(self) -> None:
+    def start(self, after_sequence: int) -> None:
+        """Start batching; query id sequences continue after ``after_sequence`` (the highest the
+        chain or the journal has seen for this relayer)."""
+        self._sequence = after_sequence & SEQUENCE_MASK
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="relayer")
 
@@ -229,19 +234,20 @@ class BatchRelayer:
                 )
             )
         journal_ids = [request.journal_id for request, _ in batch]
-        try:
-            signed = await self.runner.run(
-                self.client.prepare, "recordAccesses", [e.as_tuple() for e in entries]
-            )
-        except (LedgerRevertError, ChainUnavailableError) as exc:
-            # Nothing was signed or sent: these reads are certainly not on the chain.
-            await asyncio.to_thread(self.journal.failed, journal_ids, str(exc))
-            _fail_all(batch, NotRecordedError(f"the read could not be recorded: {exc}"))
-            return
-        await asyncio.to_thread(self.journal.batch_signed, signed, assignments)
         self.batches_in_flight += 1
         try:
-            await self.runner.run(self.client.broadcast, signed)
+            async with self.send_lock:
+                try:
+                    signed = await self.runner.run(
+                        self.client.prepare, "recordAccesses", [e.as_tuple() for e in entries]
+                    )
+                except (LedgerRevertError, ChainUnavailableError) as exc:
+                    # Nothing was signed or sent: these reads are certainly not on the chain.
+                    await asyncio.to_thread(self.journal.failed, journal_ids, str(exc))
+                    _fail_all(batch, NotRecordedError(f"the read could not be recorded: {exc}"))
+                    return
+                await asyncio.to_thread(self.journal.batch_signed, signed, assignments)
+                await self.runner.run(self.client.broadcast, signed)
             self.batches_sent += 1
             mined = await self.runner.run(self.client.wait, signed.tx_hash, self.receipt_timeout)
         except TransactionFailedError as exc:

@@ -1,0 +1,64 @@
+"""Banks and their API keys.
+
+A key is ``clk_<key id>_<secret>``: the key id finds the bank, the secret is stored only as its
+SHA-256 and compared in constant time. An unknown key id costs the same comparison, so a caller
+cannot tell a wrong id from a wrong secret by timing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from consentledger.gateway.db import Bank, Database
+from consentledger.gateway.problems import ProblemError
+
+_PREFIX = "clk_"
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_bank(db: Database, name: str, address: str) -> tuple[Bank, str]:
+    """Store a bank; returns it and its API key (shown once, never stored)."""
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    bank = Bank(name=name, address=address, key_id=key_id, key_hash=_hash(secret))
+    try:
+        with db.session() as session, session.begin():
+            session.add(bank)
+    except IntegrityError:
+        raise ProblemError(
+            409, "bank_exists", f"a bank named {name!r} or with address {address} exists"
+        ) from None
+    return bank, f"{_PREFIX}{key_id}_{secret}"
+
+
+def authenticate(db: Database, api_key: str) -> Bank | None:
+    """The bank an API key belongs to, or None."""
+    key_id, secret = "", api_key
+    if api_key.startswith(_PREFIX) and api_key.count("_") >= 2:
+        key_id, secret = api_key[len(_PREFIX) :].split("_", 1)
+    with db.session() as session:
+        bank = (
+            session.scalars(select(Bank).where(Bank.key_id == key_id)).first() if key_id else None
+        )
+    expected = bank.key_hash if bank is not None else _DUMMY_HASH
+    matches = hmac.compare_digest(_hash(secret), expected)
+    return bank if bank is not None and matches else None
+
+
+def list_banks(db: Database) -> list[Bank]:
+    with db.session() as session:
+        return list(session.scalars(select(Bank).order_by(Bank.id)))
+
+
+def bank_by_address(db: Database, address: str) -> Bank | None:
+    with db.session() as session:
+        return session.scalars(select(Bank).where(Bank.address == address)).first()

@@ -1,0 +1,172 @@
+"""Everything a running gateway holds: the chain, its clients, the bureau, the journal, the relayer.
+
+Built once at start (:meth:`GatewayContext.start`) and closed at shutdown. With the embedded chain
+the gateway deploys a fresh ledger in process; with an RPC URL it joins the deployment named in the
+deployment file and checks that the code there is ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.providers.rpc import HTTPProvider
+
+from consentledger.audit.model import ROLE_BUREAU
+from consentledger.bureau.store import BureauStore
+from consentledger.bureau.uscc import parse_uscc
+from consentledger.chain.client import LedgerClient, Mined
+from consentledger.chain.deploy import Deployment, deploy_ledger, verify_deployment
+from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.relayer import BatchRelayer, ChainRunner
+from consentledger.gateway.db import Database
+from consentledger.gateway.journal import Journal, reconcile
+from consentledger.gateway.settings import Settings, SettingsError
+from consentledger.keys import load_key, parse_key
+from consentledger.subject import subject_id
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _key(settings_value: object, path: Path | None, env_var: str) -> LocalAccount | None:
+    """A key from a SecretStr setting or a key file; None when neither is set."""
+    secret = getattr(settings_value, "get_secret_value", None)
+    if secret is not None:
+        return parse_key(secret(), f"the setting {env_var}")
+    if path is not None:
+        return load_key(path, env_var)
+    return None
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    w3: Web3
+    chain: EmbeddedChain | None
+    deployment: Deployment
+    bureau: LedgerClient
+    regulator: LedgerClient | None
+    runner: ChainRunner
+    store: BureauStore
+    db: Database
+    journal: Journal
+    relayer: BatchRelayer
+    subject_key: bytes
+    #: SHA-256 of the operator token: the token itself is not kept.
+    admin_token_hash: bytes
+
+    @classmethod
+    def build(cls, settings: Settings) -> GatewayContext:
+        """Connect (or deploy, on the embedded chain) and open the databases. Blocking."""
+        relayer_key = _key(
+            settings.relayer_key, settings.relayer_key_file, "CONSENTLEDGER_RELAYER_KEY"
+        )
+        regulator_key = _key(
+            settings.regulator_key, settings.regulator_key_file, "CONSENTLEDGER_REGULATOR_KEY"
+        )
+        chain: EmbeddedChain | None = None
+        regulator: LedgerClient | None
+        if settings.embedded:
+            chain = EmbeddedChain()
+            w3 = chain.w3
+            regulator_key = regulator_key or chain.new_account()
+            relayer_key = relayer_key or chain.new_account()
+            chain.fund(regulator_key.address)
+            chain.fund(relayer_key.address)
+            deployment, regulator = deploy_ledger(w3, regulator_key, relayers=[relayer_key.address])
+            if settings.deployment_file is not None:
+                deployment.save(settings.deployment_file)
+        else:
+            if relayer_key is None:
+                raise SettingsError(
+                    "set CONSENTLEDGER_RELAYER_KEY or CONSENTLEDGER_RELAYER_KEY_FILE"
+                )
+            if settings.deployment_file is None:
+                raise SettingsError("set CONSENTLEDGER_DEPLOYMENT_FILE for a JSON-RPC chain")
+            headers = {}
+            if settings.rpc_token is not None:
+                headers["Authorization"] = f"Bearer {settings.rpc_token.get_secret_value()}"
+            w3 = Web3(
+                HTTPProvider(settings.chain, request_kwargs={"timeout": 30, "headers": headers})
+            )
+            deployment = Deployment.load(settings.deployment_file)
+            verify_deployment(w3, deployment)
+            regulator = (
+                LedgerClient(w3, deployment.address, regulator_key) if regulator_key else None
+            )
+        bureau = LedgerClient(w3, deployment.address, relayer_key)
+        if not bureau.has_role(ROLE_BUREAU, relayer_key.address):
+            raise SettingsError(
+                f"the relayer key {relayer_key.address} does not hold the bureau role on the ledger"
+            )
+        db = Database(settings.database_url)
+        journal = Journal(db)
+        runner = ChainRunner()
+        relayer = BatchRelayer(
+            bureau,
+            runner,
+            journal,
+            max_entries=settings.batch_max_entries,
+            max_wait=settings.batch_max_wait_ms / 1000,
+        )
+        return cls(
+            settings=settings,
+            w3=w3,
+            chain=chain,
+            deployment=deployment,
+            bureau=bureau,
+            regulator=regulator,
+            runner=runner,
+            store=BureauStore.open(settings.bureau_database_url),
+            db=db,
+            journal=journal,
+            relayer=relayer,
+            subject_key=settings.subject_key.get_secret_value().encode(),
+            admin_token_hash=hashlib.sha256(
+                settings.admin_token.get_secret_value().encode()
+            ).digest(),
+        )
+
+    async def start(self) -> None:
+        """Settle what a previous run left open, then start the relayer."""
+        report = await self.on_chain(reconcile, self.journal, self.bureau)
+        if report.granted or report.denied or report.failed or report.still_open:
+            log.warning("journal reconciled at start: %s", report)
+        chain_last = await self.on_chain(self.bureau.last_query_id, self.bureau.account.address)
+        self.relayer.start(after_sequence=max(chain_last, self.journal.last_sequence()))
+
+    async def stop(self) -> None:
+        await self.relayer.stop()
+        self.runner.close()
+        self.store.close()
+        self.db.close()
+
+    async def on_chain(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking chain call on the chain thread."""
+        return await self.runner.run(fn, *args)
+
+    async def in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """Run blocking database or bureau work off the event loop."""
+        return await asyncio.to_thread(fn, *args)
+
+    async def bureau_transact(self, fn_name: str, *args: object) -> Mined:
+        """Send ``fn_name(*args)`` (a contract function) with the bureau's key and wait for it.
+
+        Signing and sending happen under the relayer's send lock, in order with its batches (one
+        writer per key); waiting for the receipt does not hold the lock. A contract refusal
+        raises LedgerRevertError before anything is sent."""
+        async with self.relayer.send_lock:
+            tx_hash = await self.runner.run(self.bureau.send, fn_name, *args)
+        return await self.runner.run(self.bureau.wait, tx_hash)
+
+    def subject_of(self, uscc: str) -> bytes:
+        """The subject id of a USCC (validated first: a bad code raises InvalidUSCCError)."""
+        return subject_id(parse_uscc(uscc).code, self.subject_key)

@@ -1,0 +1,51 @@
+"""Dependencies of the routes: the gateway context, the calling bank, the operator."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from consentledger.gateway.banks import authenticate
+from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.db import Bank
+from consentledger.gateway.problems import ProblemError
+
+_bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
+
+
+def get_context(request: Request) -> GatewayContext:
+    context: GatewayContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[GatewayContext, Depends(get_context)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+async def current_bank(context: ContextDep, credentials: Credentials) -> Bank:
+    """The bank whose API key is in ``Authorization: Bearer``."""
+    if credentials is None:
+        raise ProblemError(401, "missing_api_key", "send the bank's API key as a Bearer token")
+    bank = await context.in_thread(authenticate, context.db, credentials.credentials)
+    if bank is None:
+        raise ProblemError(401, "invalid_api_key", "the API key is not valid")
+    return bank
+
+
+async def operator(context: ContextDep, credentials: Credentials) -> None:
+    """The bureau operator, by the admin token (compared as SHA-256 digests, in constant time)."""
+    if credentials is None:
+        raise ProblemError(401, "missing_admin_token", "send the operator token as a Bearer token")
+    given = hashlib.sha256(credentials.credentials.encode()).digest()
+    if not hmac.compare_digest(given, context.admin_token_hash):
+        raise ProblemError(401, "invalid_admin_token", "the operator token is not valid")
+
+
+CurrentBank = Annotated[Bank, Depends(current_bank)]
+Operator = Depends(operator)

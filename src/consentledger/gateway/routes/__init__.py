@@ -1,0 +1,1 @@
+"""One small route module per resource."""
