@@ -1,0 +1,56 @@
+"""The gateway's pre-check of a read: the state model's own judgement, on the chain's view now.
+
+The pre-check decides only what to fetch: data is fetched when the read would be granted, nothing
+otherwise. It is never trusted alone: every read is recorded, and the chain's event decides what
+is released.
+"""
+
+from __future__ import annotations
+
+from consentledger.audit.model import (
+    ROLE_BANK,
+    AccessEntry,
+    BankState,
+    ConsentState,
+    ConsentStatus,
+    DenialReason,
+    LedgerModel,
+)
+from consentledger.chain.client import ConsentView
+
+
+def predicted_reason(
+    consent_id: bytes,
+    view: ConsentView,
+    bank: str,
+    bank_active: bool,
+    categories: int,
+    purpose: int,
+    now: int,
+) -> DenialReason:
+    """What the chain would decide at ``now`` for this read, from views of the consent and bank."""
+    model = LedgerModel()
+    if bank_active:
+        model.roles[ROLE_BANK] = {bank}
+        model.banks[bank] = BankState()
+    if view.status is not ConsentStatus.NONE:
+        stored = {
+            ConsentStatus.REVOKED: ConsentStatus.REVOKED,
+            ConsentStatus.PAUSED: ConsentStatus.PAUSED,
+        }.get(view.status, ConsentStatus.ACTIVE)  # EXPIRED follows from the time
+        model.consents[consent_id] = ConsentState(
+            consent_id=consent_id,
+            subject=view.subject,
+            bank=view.bank,
+            categories=view.categories,
+            purpose=view.purpose,
+            not_before=view.not_before,
+            expires_at=view.expires_at,
+            max_reads=view.max_reads,
+            history_months=view.history_months,
+            receipt_hash=b"",
+            reads_used=view.reads_used,
+            state=stored,
+        )
+    entry = AccessEntry(0, consent_id, bank, categories, purpose, b"")
+    return model.judge(entry, now)

@@ -1,0 +1,299 @@
+"""Bank reads: ``POST /v1/queries``, ``GET /v1/queries/{query_id}``, and the size class.
+
+A read: validate -> pre-check the consent on the chain's view -> fetch only the asked categories
+within the consent's history window (nothing if the pre-check says the chain will deny) -> a
+random salt and ``response_hash = keccak256(salt || RFC 8785 bytes of the data)`` -> a pending
+journal entry -> the relayer's batch -> the entry's event decides: ``DataAccessed`` releases the
+data with its receipt, ``AccessDenied`` answers 403 with the reason and the same receipt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import secrets
+from typing import Annotated, Any
+
+import rfc8785
+from eth_utils.crypto import keccak
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from consentledger.audit.model import ConsentStatus, DenialReason
+from consentledger.bureau.classification import classify_document
+from consentledger.bureau.documents import JSONObject
+from consentledger.bureau.uscc import parse_uscc
+from consentledger.categories import Category, mask_of, parse_category, parse_purpose
+from consentledger.chain.relayer import NotRecordedError, OutcomePendingError, ReadRequest
+from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.db import JournalEntry, ReadStatus
+from consentledger.gateway.deps import ContextDep, CurrentBank
+from consentledger.gateway.journal import hex32, query_hex, reason_of
+from consentledger.gateway.precheck import predicted_reason
+from consentledger.gateway.problems import ProblemError, problem, problem_responses, respond
+
+router = APIRouter(prefix="/v1", tags=["bank reads"])
+
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32])]
+
+#: The categories the size classification reads.
+SIZE_CATEGORIES = (
+    Category.BUSINESS_REGISTRATION,
+    Category.SOCIAL_INSURANCE,
+    Category.TAX,
+    Category.AUDITED_FINANCIAL_STATEMENTS,
+)
+
+
+class QueryRequest(BaseModel):
+    """A bank's read of an enterprise's data under a consent."""
+
+    uscc: str = Field(min_length=1, max_length=64, examples=["91440305MA5DKW7Q1B"])
+    consent_id: Hex32
+    categories: list[int | str] = Field(min_length=1, max_length=64)
+    purpose: int | str
+
+
+class Receipt(BaseModel):
+    """Where the chain recorded this read; anyone can check it against the chain."""
+
+    query_id: str = Field(description="uint256 as 0x-hex: the relayer's address, then a sequence")
+    consent_id: str
+    tx_hash: str
+    block_number: int
+    log_index: int
+    response_hash: str = Field(description="keccak256(salt || RFC 8785 bytes of `data`)")
+    salt: str
+
+
+class QueryResult(BaseModel):
+    """A granted read: the data and its receipt."""
+
+    status: str = "granted"
+    data: dict[str, Any]
+    receipt: Receipt
+
+
+def _receipt(entry: JournalEntry) -> Receipt:
+    return Receipt(
+        query_id=entry.query_id or "",
+        consent_id=entry.consent_id,
+        tx_hash=entry.tx_hash or "",
+        block_number=entry.block_number or 0,
+        log_index=entry.log_index or 0,
+        response_hash=entry.response_hash,
+        salt="0x" + entry.salt.hex(),
+    )
+
+
+def _answer(entry: JournalEntry) -> JSONResponse:
+    """The stored outcome of a journal entry, as the original request got it."""
+    if entry.status == ReadStatus.GRANTED:
+        result = QueryResult(data=rfc8785_load(entry.document), receipt=_receipt(entry))
+        return JSONResponse(result.model_dump())
+    if entry.status == ReadStatus.DENIED:
+        reason = reason_of(entry) or DenialReason.NONE
+        p = problem(
+            403,
+            "access_denied",
+            f"the chain denied this read: {reason.name}",
+            reason=reason.name,
+            receipt=_receipt(entry).model_dump(),
+        )
+        return respond(p)
+    if entry.status == ReadStatus.FAILED:
+        p = problem(
+            503, "not_recorded", "the read was not recorded on the chain; nothing was released"
+        )
+        return respond(p)
+    p = problem(
+        503,
+        "outcome_pending",
+        "the read's batch is on its way to the chain; ask again with the same Idempotency-Key",
+    )
+    return respond(p, headers={"Retry-After": "1"})
+
+
+def rfc8785_load(data: bytes) -> dict[str, Any]:
+    """The released document back from its canonical bytes."""
+    loaded: dict[str, Any] = json.loads(data)
+    return loaded
+
+
+async def _record(context: GatewayContext, entry: JournalEntry) -> JSONResponse:
+    """Journal the entry, put it in a batch, and answer from the chain's decision."""
+    await context.in_thread(context.journal.add, entry)
+    request = ReadRequest(
+        journal_id=entry.id,
+        consent_id=bytes.fromhex(entry.consent_id[2:]),
+        bank=entry.bank_address,
+        categories=entry.categories,
+        purpose=entry.purpose,
+        response_hash=bytes.fromhex(entry.response_hash[2:]),
+    )
+    # The journal holds the outcome (or that there is none yet); _answer turns it into the reply.
+    with contextlib.suppress(NotRecordedError, OutcomePendingError):
+        await context.relayer.submit(request)
+    stored = await context.in_thread(context.journal.get, entry.id)
+    assert stored is not None
+    return _answer(stored)
+
+
+async def _prepare(
+    context: GatewayContext,
+    bank_address: str,
+    uscc: str,
+    consent_id: bytes,
+    categories: int,
+    purpose: int,
+    document_of: Any,
+) -> tuple[bytes, int, bytes]:
+    """Pre-check and fetch: (canonical bytes of what would be released, history window, subject)."""
+    subject = context.subject_of(uscc)
+    view = await context.on_chain(context.bureau.consent, consent_id)
+    if view.status is not ConsentStatus.NONE and view.subject != subject:
+        raise ProblemError(
+            403,
+            "consent_not_for_this_enterprise",
+            "this consent was given by another enterprise; nothing was read or recorded",
+        )
+    bank_active = await context.on_chain(context.bureau.is_bank_active, bank_address)
+    now = await context.on_chain(context.bureau.block_timestamp) + 1
+    reason = predicted_reason(consent_id, view, bank_address, bank_active, categories, purpose, now)
+    history = view.history_months if view.status is not ConsentStatus.NONE else 0
+    if reason is DenialReason.NONE:
+        document = await context.in_thread(document_of, uscc, history)
+    else:
+        document = {}  # the chain will deny: fetch nothing
+    return rfc8785.dumps(document), history, subject
+
+
+@router.post(
+    "/queries",
+    response_model=QueryResult,
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 503),
+)
+async def query(
+    body: QueryRequest,
+    context: ContextDep,
+    bank: CurrentBank,
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+) -> JSONResponse:
+    """Read an enterprise's data under a consent. Answers once the chain has recorded the read:
+    200 with the data and receipt if granted, 403 with the reason and receipt if denied."""
+    uscc = parse_uscc(body.uscc).code
+    categories = mask_of(parse_category(c) for c in body.categories)
+    purpose = int(parse_purpose(body.purpose))
+    consent_id = bytes.fromhex(body.consent_id[2:])
+    request_hash = hashlib.sha256(
+        rfc8785.dumps(
+            {
+                "uscc": uscc,
+                "consent_id": hex32(consent_id),
+                "categories": categories,
+                "purpose": purpose,
+            }
+        )
+    ).hexdigest()
+    existing = await context.in_thread(context.journal.find, bank.address, idempotency_key)
+    if existing is not None:
+        if existing.request_hash != request_hash:
+            raise ProblemError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different request",
+            )
+        return _answer(existing)
+    asked = [parse_category(c) for c in body.categories]
+
+    def fetch(code: str, history: int) -> JSONObject:
+        return context.store.fetch(code, asked, history)
+
+    document, history, subject = await _prepare(
+        context, bank.address, uscc, consent_id, categories, purpose, fetch
+    )
+    salt = secrets.token_bytes(32)
+    entry = JournalEntry(
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        bank_address=bank.address,
+        kind="query",
+        uscc=uscc,
+        subject=hex32(subject),
+        consent_id=hex32(consent_id),
+        categories=categories,
+        purpose=purpose,
+        history_months=history,
+        document=document,
+        salt=salt,
+        response_hash=hex32(keccak(salt + document)),
+    )
+    return await _record(context, entry)
+
+
+@router.get(
+    "/queries/{query_id}",
+    response_model=QueryResult,
+    responses=problem_responses(401, 403, 404, 503),
+)
+async def stored_query(query_id: str, context: ContextDep, bank: CurrentBank) -> JSONResponse:
+    """The stored outcome of one of this bank's reads."""
+    try:
+        number = int(query_id, 16) if query_id.startswith("0x") else int(query_id)
+    except ValueError:
+        raise ProblemError(422, "invalid_query_id", "a query id is an integer or 0x-hex") from None
+    entry = await context.in_thread(context.journal.by_query_id, number)
+    if entry is None or entry.bank_address != bank.address:
+        raise ProblemError(404, "unknown_query", f"no read {query_hex(number)} of this bank")
+    return _answer(entry)
+
+
+@router.get(
+    "/enterprises/{uscc}/size-class",
+    response_model=QueryResult,
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def size_class(
+    uscc: str,
+    context: ContextDep,
+    bank: CurrentBank,
+    consent_id: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{64}$")],
+) -> JSONResponse:
+    """The enterprise's size class (2011 SME rules), itself a consented, recorded read of the
+    categories it uses (those of registration, social insurance, tax and audited statements
+    that the consent grants). Released: the classification with every figure and its source."""
+    code = parse_uscc(uscc).code
+    consent = bytes.fromhex(consent_id[2:])
+    view = await context.on_chain(context.bureau.consent, consent)
+    granted = {c for c in SIZE_CATEGORIES if c.bit & view.categories}
+    asked = sorted(granted or set(SIZE_CATEGORIES))
+    categories = mask_of(asked)
+    purpose = view.purpose if view.status is not ConsentStatus.NONE else 0
+
+    def classify(uscc_code: str, history: int) -> JSONObject:
+        document = context.store.fetch(uscc_code, asked, 0)
+        result: JSONObject = classify_document(document).to_json()
+        return result
+
+    document, history, subject = await _prepare(
+        context, bank.address, code, consent, categories, purpose, classify
+    )
+    salt = secrets.token_bytes(32)
+    entry = JournalEntry(
+        idempotency_key="size-class:" + secrets.token_hex(16),
+        request_hash=hashlib.sha256(document).hexdigest(),
+        bank_address=bank.address,
+        kind="size_class",
+        uscc=code,
+        subject=hex32(subject),
+        consent_id=hex32(consent),
+        categories=categories,
+        purpose=purpose,
+        history_months=history,
+        document=document,
+        salt=salt,
+        response_hash=hex32(keccak(salt + document)),
+    )
+    return await _record(context, entry)
