@@ -1,0 +1,347 @@
+"""Bank reads through HTTP: granted with a checkable receipt, each denial reason, idempotency,
+bad input, concurrency. The chain decides; nothing is released without its record."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import rfc8785
+from eth_utils.crypto import keccak
+
+from consentledger.categories import Category, Purpose
+from consentledger.gateway.db import JournalEntry, ReadStatus
+from tests.reads.conftest import ADMIN, DAY, Bank, Enterprise, Gateway, make_gateway
+
+REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_INSURANCE.bit
+
+
+def _assert_on_chain(gateway: Gateway, receipt: dict[str, object], event: str) -> None:
+    """The receipt names a transaction whose log at log_index is this read."""
+    mined = gateway.context.bureau.receipt(bytes.fromhex(str(receipt["tx_hash"])[2:]))
+    assert mined is not None
+    assert mined.block_number == receipt["block_number"]
+    logs = [e for e in mined.events if e.log_index == receipt["log_index"]]
+    assert len(logs) == 1
+    assert logs[0].event == event
+    assert logs[0].args["queryId"] == int(str(receipt["query_id"]), 16)
+    assert "0x" + logs[0].args["consentId"].hex() == receipt["consent_id"]
+    if event == "DataAccessed":
+        assert "0x" + logs[0].args["responseHash"].hex() == receipt["response_hash"]
+
+
+def test_granted_read_releases_the_data_with_a_checkable_receipt(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    response = gateway.read(bank, chip, consent, ["business_registration", 2])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body["data"]["categories"]) == {"business_registration", "social_insurance"}
+    assert body["data"]["uscc"] == chip.uscc
+    receipt = body["receipt"]
+    salt = bytes.fromhex(receipt["salt"][2:])
+    assert "0x" + keccak(salt + rfc8785.dumps(body["data"])).hex() == receipt["response_hash"]
+    _assert_on_chain(gateway, receipt, "DataAccessed")
+    view = gateway.context.bureau.consent(consent)
+    assert view.reads_used == 1
+
+
+def test_the_history_window_of_the_consent_applies(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    short = gateway.grant(chip, bank, Category.SOCIAL_INSURANCE.bit, history_months=0)
+    long = gateway.grant(chip, bank, Category.SOCIAL_INSURANCE.bit, history_months=24)
+    latest = gateway.read(bank, chip, short, [2]).json()["data"]
+    everything = gateway.read(bank, chip, long, [2]).json()["data"]
+    assert latest["history_months"] == 0
+    assert everything["history_months"] == 24
+    assert len(str(latest)) < len(str(everything))
+
+
+def _denied(gateway: Gateway, response: object, reason: str) -> None:
+    assert response.status_code == 403, response.text  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    assert body["code"] == "access_denied"
+    assert body["reason"] == reason
+    assert "data" not in body
+    _assert_on_chain(gateway, body["receipt"], "AccessDenied")
+
+
+def test_no_consent(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    _denied(gateway, gateway.read(bank, chip, secrets.token_bytes(32), [1]), "NO_CONSENT")
+
+
+def test_bank_mismatch(gateway: Gateway, bank: Bank, other_bank: Bank, chip: Enterprise) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    _denied(gateway, gateway.read(other_bank, chip, consent, [1]), "BANK_MISMATCH")
+
+
+def test_category_not_consented(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    _denied(gateway, gateway.read(bank, chip, consent, ["tax"]), "CATEGORY_NOT_CONSENTED")
+
+
+def test_purpose_mismatch(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    response = gateway.read(bank, chip, consent, [1], purpose="credit_limit_review")
+    _denied(gateway, response, "PURPOSE_MISMATCH")
+
+
+def test_reads_exhausted(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF, max_reads=1)
+    assert gateway.read(bank, chip, consent, [1]).status_code == 200
+    _denied(gateway, gateway.read(bank, chip, consent, [1]), "READS_EXHAUSTED")
+
+
+def test_revoked(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    gateway.action("Revocation", consent, chip)
+    _denied(gateway, gateway.read(bank, chip, consent, [1]), "REVOKED")
+
+
+def test_paused_then_resumed(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    gateway.action("Pause", consent, chip)
+    _denied(gateway, gateway.read(bank, chip, consent, [1]), "PAUSED")
+    gateway.action("Resume", consent, chip)
+    assert gateway.read(bank, chip, consent, [1]).status_code == 200
+
+
+def test_not_yet_valid(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    now = gateway.now()
+    consent = gateway.grant(
+        chip, bank, REGISTRATION_AND_STAFF, not_before=now + DAY, expires_at=now + 2 * DAY
+    )
+    _denied(gateway, gateway.read(bank, chip, consent, [1]), "NOT_YET_VALID")
+
+
+def test_expired(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF, expires_at=gateway.now() + 60)
+    chain = gateway.context.chain
+    assert chain is not None
+    chain.time_travel(chain.now() + 120)
+    _denied(gateway, gateway.read(bank, chip, consent, [1]), "EXPIRED")
+
+
+def test_bank_suspended_then_reinstated(gateway: Gateway, chip: Enterprise) -> None:
+    bank = gateway.add_bank()
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    suspended = gateway.http.post(f"/v1/admin/banks/{bank.address}/suspend", headers=ADMIN)
+    assert suspended.status_code == 200, suspended.text
+    assert suspended.json()["active_on_chain"] is False
+    _denied(gateway, gateway.read(bank, chip, consent, [1]), "BANK_SUSPENDED")
+    gateway.http.post(f"/v1/admin/banks/{bank.address}/reinstate", headers=ADMIN)
+    assert gateway.read(bank, chip, consent, [1]).status_code == 200
+
+
+def test_consent_of_another_enterprise_is_refused_before_anything(
+    gateway: Gateway, bank: Bank, chip: Enterprise, catering: Enterprise
+) -> None:
+    consent = gateway.grant(catering, bank, REGISTRATION_AND_STAFF)
+    sent_before = gateway.context.relayer.batches_sent
+    response = gateway.read(bank, chip, consent, [1])
+    assert response.status_code == 403
+    assert response.json()["code"] == "consent_not_for_this_enterprise"
+    assert gateway.context.relayer.batches_sent == sent_before
+
+
+def test_idempotent_replay_returns_the_stored_outcome(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    first = gateway.read(bank, chip, consent, [1], key="read-42")
+    again = gateway.read(bank, chip, consent, [1], key="read-42")
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert gateway.context.bureau.consent(consent).reads_used == 1
+    conflict = gateway.read(bank, chip, consent, [2], key="read-42")
+    assert conflict.status_code == 422
+    assert conflict.json()["code"] == "idempotency_key_reused"
+
+
+def test_stored_outcome_is_for_the_asking_bank_only(
+    gateway: Gateway, bank: Bank, other_bank: Bank, chip: Enterprise
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    query_id = gateway.read(bank, chip, consent, [1]).json()["receipt"]["query_id"]
+    mine = gateway.http.get(f"/v1/queries/{query_id}", headers=bank.headers)
+    assert mine.status_code == 200
+    assert mine.json()["receipt"]["query_id"] == query_id
+    theirs = gateway.http.get(f"/v1/queries/{query_id}", headers=other_bank.headers)
+    assert theirs.status_code == 404
+    assert theirs.json()["code"] == "unknown_query"
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [({}, "missing_api_key"), ({"Authorization": "Bearer clk_nope_nope"}, "invalid_api_key")],
+    ids=["missing", "wrong"],
+)
+def test_bank_key_is_required(
+    gateway: Gateway, chip: Enterprise, headers: dict[str, str], code: str
+) -> None:
+    response = gateway.http.post(
+        "/v1/queries",
+        json={"uscc": chip.uscc, "consent_id": "0x" + "00" * 32, "categories": [1], "purpose": 1},
+        headers={**headers, "Idempotency-Key": "k"},
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (
+            {"uscc": "91440305MA5DKW7Q1A", "categories": [1], "purpose": 1},
+            "invalid_uscc_check_character",
+        ),
+        ({"uscc": "123", "categories": [1], "purpose": 1}, "invalid_uscc_length"),
+        ({"uscc": "91440305MA5DKW7QIB", "categories": [1], "purpose": 1}, "invalid_uscc_character"),
+        ({"categories": ["gossip"], "purpose": 1}, "unknown_category"),
+        ({"categories": [1], "purpose": "fun"}, "unknown_purpose"),
+        ({"categories": [], "purpose": 1}, "invalid_request"),
+        ({"consent_id": "0x12", "categories": [1], "purpose": 1}, "invalid_request"),
+    ],
+    ids=[
+        "bad_check_character",
+        "bad_length",
+        "bad_character",
+        "unknown_category",
+        "unknown_purpose",
+        "no_category",
+        "short_consent_id",
+    ],
+)
+def test_bad_input_is_a_named_problem(
+    gateway: Gateway, bank: Bank, chip: Enterprise, body: dict[str, object], code: str
+) -> None:
+    payload = {"uscc": chip.uscc, "consent_id": "0x" + "11" * 32, **body}
+    response = gateway.http.post(
+        "/v1/queries",
+        json=payload,
+        headers={**bank.headers, "Idempotency-Key": secrets.token_hex(4)},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == code
+
+
+def test_missing_idempotency_key_is_a_problem(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    response = gateway.http.post(
+        "/v1/queries",
+        json={"uscc": chip.uscc, "consent_id": "0x" + "11" * 32, "categories": [1], "purpose": 1},
+        headers=bank.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "code"),
+    [
+        (b"{" + b'"a":' * 1 + b"1}" + b" " * 70_000, 413, "body_too_large"),
+        (b"[" * 5000 + b"]" * 5000, 400, "body_too_deep"),
+        (b"{not json", 422, "invalid_request"),
+    ],
+    ids=["oversized", "deeply_nested", "malformed_json"],
+)
+def test_hostile_bodies_are_refused(
+    gateway: Gateway, bank: Bank, content: bytes, status: int, code: str
+) -> None:
+    response = gateway.http.post(
+        "/v1/queries",
+        content=content,
+        headers={**bank.headers, "Idempotency-Key": "x", "Content-Type": "application/json"},
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+def test_size_class_is_a_recorded_read(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    categories = (
+        Category.BUSINESS_REGISTRATION.bit
+        | Category.SOCIAL_INSURANCE.bit
+        | Category.TAX.bit
+        | Category.AUDITED_FINANCIAL_STATEMENTS.bit
+    )
+    consent = gateway.grant(chip, bank, categories)
+    response = gateway.http.get(
+        f"/v1/enterprises/{chip.uscc}/size-class",
+        params={"consent_id": "0x" + consent.hex()},
+        headers=bank.headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["data"]["size"] == "medium"
+    _assert_on_chain(gateway, body["receipt"], "DataAccessed")
+    assert gateway.context.bureau.consent(consent).reads_used == 1
+
+
+def test_size_class_without_the_categories_is_denied(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    consent = gateway.grant(chip, bank, Category.JUDICIAL.bit)
+    response = gateway.http.get(
+        f"/v1/enterprises/{chip.uscc}/size-class",
+        params={"consent_id": "0x" + consent.hex()},
+        headers=bank.headers,
+    )
+    _denied(gateway, response, "CATEGORY_NOT_CONSENTED")
+
+
+def test_concurrent_reads_share_transactions(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    consents = [
+        gateway.grant(chip, bank, REGISTRATION_AND_STAFF, purpose=int(Purpose.POST_LOAN_MONITORING))
+        for _ in range(4)
+    ]
+    sent_before = gateway.context.relayer.batches_sent
+
+    def read(i: int) -> int:
+        response = gateway.read(bank, chip, consents[i % 4], [1], purpose="post_loan_monitoring")
+        return int(response.status_code)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(read, range(200)))
+    assert statuses == [200] * 200
+    batches = gateway.context.relayer.batches_sent - sent_before
+    assert batches < 50, f"{batches} transactions for 200 reads"
+    assert sum(gateway.context.bureau.consent(c).reads_used for c in consents) == 200
+
+
+def test_revocation_between_pre_check_and_batch_releases_nothing(
+    tmp_path_factory: pytest.TempPathFactory, bureau_url: str
+) -> None:
+    """The batch waits a full second; the consent is revoked meanwhile; the chain denies."""
+    for slow in make_gateway(tmp_path_factory.mktemp("slow"), bureau_url, batch_max_wait_ms=1000):
+        bank = slow.add_bank("patient bank")
+        chip = slow.register("91440305MA5DKW7Q1B")
+        consent = slow.grant(chip, bank, REGISTRATION_AND_STAFF)
+        result: dict[str, object] = {}
+
+        def read() -> None:
+            result["response"] = slow.read(bank, chip, consent, [1])
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        deadline = time.monotonic() + 5
+        while slow.context.journal.open_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the read is journaled: its pre-check passed, its batch is open
+        assert slow.context.journal.open_count() == 1
+        slow.action("Revocation", consent, chip)
+        reader.join(timeout=10)
+        response = result["response"]
+        _denied(slow, response, "REVOKED")
+        with slow.context.db.session() as session:
+            entry = session.query(JournalEntry).one()
+            assert entry.status == ReadStatus.DENIED
+            assert entry.document != b"{}"  # the data was fetched but never released
