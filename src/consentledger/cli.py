@@ -14,6 +14,7 @@ from rich.console import Console
 
 from consentledger.bureau.cli import bureau
 from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.admin_cli import admin
 
 
 class _Group(click.Group):
@@ -104,3 +105,4 @@ def deploy(
 
 
 main.add_command(bureau)
+main.add_command(admin)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,7 +205,9 @@ class Gateway:
         )
 
 
-def make_gateway(tmp: Path, bureau_url: str, **settings: Any) -> Iterator[Gateway]:
+@contextmanager
+def running_gateway(tmp: Path, bureau_url: str, **settings: Any) -> Iterator[Gateway]:
+    """A gateway on a fresh embedded chain, stopped when the block exits."""
     app = create_app(
         Settings(
             chain="embedded",
@@ -223,7 +226,8 @@ def make_gateway(tmp: Path, bureau_url: str, **settings: Any) -> Iterator[Gatewa
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, bureau_url: str) -> Iterator[Gateway]:
-    yield from make_gateway(tmp_path_factory.mktemp("gateway"), bureau_url)
+    with running_gateway(tmp_path_factory.mktemp("gateway"), bureau_url) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

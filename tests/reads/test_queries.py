@@ -14,7 +14,7 @@ from eth_utils.crypto import keccak
 
 from consentledger.categories import Category, Purpose
 from consentledger.gateway.db import JournalEntry, ReadStatus
-from tests.reads.conftest import ADMIN, DAY, Bank, Enterprise, Gateway, make_gateway
+from tests.reads.conftest import ADMIN, DAY, Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_INSURANCE.bit
 
@@ -322,7 +322,9 @@ def test_revocation_between_pre_check_and_batch_releases_nothing(
     tmp_path_factory: pytest.TempPathFactory, bureau_url: str
 ) -> None:
     """The batch waits a full second; the consent is revoked meanwhile; the chain denies."""
-    for slow in make_gateway(tmp_path_factory.mktemp("slow"), bureau_url, batch_max_wait_ms=1000):
+    with running_gateway(
+        tmp_path_factory.mktemp("slow"), bureau_url, batch_max_wait_ms=1000
+    ) as slow:
         bank = slow.add_bank("patient bank")
         chip = slow.register("91440305MA5DKW7Q1B")
         consent = slow.grant(chip, bank, REGISTRATION_AND_STAFF)
