@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Consented reads of enterprise credit data, recorded on the chain before release.",
         lifespan=lifespan,
+        responses=problems.problem_responses(500),
     )
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)

@@ -89,8 +89,9 @@ _TITLES = {
 
 
 def snake_case(name: str) -> str:
-    """``ConsentsReadsExceedCap`` -> ``consents_reads_exceed_cap``."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    """``ConsentsReadsExceedCap`` -> ``consents_reads_exceed_cap``; ``MembershipNotABank`` ->
+    ``membership_not_a_bank``; ``ECDSAInvalidSignatureS`` -> ``ecdsa_invalid_signature_s``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def problem(status: int, code: str, detail: str, **extensions: Any) -> Problem:

@@ -24,7 +24,7 @@ from consentledger.gateway.problems import ProblemError, problem_responses
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
 
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
-ERRORS = problem_responses(401, 404, 409, 422, 503)
+ERRORS = problem_responses(401, 404, 409, 413, 422, 503)
 
 
 def _regulator(context: GatewayContext) -> LedgerClient:

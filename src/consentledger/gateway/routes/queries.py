@@ -236,7 +236,7 @@ async def query(
 @router.get(
     "/queries/{query_id}",
     response_model=QueryResult,
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def stored_query(query_id: str, context: ContextDep, bank: CurrentBank) -> JSONResponse:
     """The stored outcome of one of this bank's reads."""
