@@ -91,12 +91,13 @@ class GatewayContext:
                 )
             if settings.deployment_file is None:
                 raise SettingsError("set CONSENTLEDGER_DEPLOYMENT_FILE for a JSON-RPC chain")
-            headers = {}
+            request_kwargs: dict[str, object] = {"timeout": 30}
             if settings.rpc_token is not None:
-                headers["Authorization"] = f"Bearer {settings.rpc_token.get_secret_value()}"
-            w3 = Web3(
-                HTTPProvider(settings.chain, request_kwargs={"timeout": 30, "headers": headers})
-            )
+                request_kwargs["headers"] = {
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {settings.rpc_token.get_secret_value()}",
+                }
+            w3 = Web3(HTTPProvider(settings.chain, request_kwargs=request_kwargs))
             deployment = Deployment.load(settings.deployment_file)
             verify_deployment(w3, deployment)
             regulator = (

@@ -1,0 +1,267 @@
+"""Crash safety: the gateway as a real process on a real anvil node, SIGKILLed with reads in
+flight, then restarted. Every journal entry ends resolved, and no read is released (journaled
+granted) without its DataAccessed on the chain, nor recorded on the chain without its entry."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from hexbytes import HexBytes
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from consentledger.audit.model import ConsentTerms
+from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
+from consentledger.categories import Category
+from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
+from consentledger.chain.client import LedgerClient
+from consentledger.chain.deploy import deploy_ledger
+from consentledger.gateway.db import JournalEntry, ReadStatus
+from tests.reads.conftest import ADMIN, CONSENT_TYPE, DAY, DOMAIN_TYPE
+
+
+@dataclass
+class GatewayProcess:
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "consentledger.gateway.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise AssertionError(f"gateway exited: {err[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("gateway did not become healthy")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture
+def node() -> Iterator[AnvilChain]:
+    with AnvilProcess() as anvil:
+        yield AnvilChain(anvil.url)
+
+
+@pytest.mark.slow
+def test_sigkill_with_reads_in_flight_loses_nothing(
+    node: AnvilChain, bureau_url: str, tmp_path: Path
+) -> None:
+    regulator, relayer, relay = node.new_account(), node.new_account(), node.new_account()
+    deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
+    deployment_file = tmp_path / "deployment.json"
+    deployment.save(deployment_file)
+    (tmp_path / "relayer.key").write_text(bytes(relayer.key).hex())
+    (tmp_path / "regulator.key").write_text(bytes(regulator.key).hex())
+    journal_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    env = {
+        **os.environ,
+        "CONSENTLEDGER_CHAIN": node.url,
+        "CONSENTLEDGER_DEPLOYMENT_FILE": str(deployment_file),
+        "CONSENTLEDGER_RELAYER_KEY_FILE": str(tmp_path / "relayer.key"),
+        "CONSENTLEDGER_REGULATOR_KEY_FILE": str(tmp_path / "regulator.key"),
+        "CONSENTLEDGER_DATABASE_URL": journal_url,
+        "CONSENTLEDGER_BUREAU_DATABASE_URL": bureau_url,
+        "CONSENTLEDGER_BATCH_MAX_WAIT_MS": "20",
+        "CONSENTLEDGER_BATCH_MAX_ENTRIES": "8",
+    }
+    gateway = GatewayProcess(env, free_port())
+    try:
+        gateway.start()
+        bank = httpx.post(f"{gateway.url}/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
+        controller = Account.create()
+        enterprise = httpx.post(
+            f"{gateway.url}/v1/admin/enterprises",
+            json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
+            headers=ADMIN,
+        ).json()
+        consent_id = _grant(
+            LedgerClient(node.w3, deployment.address, relay),
+            bytes.fromhex(enterprise["subject"][2:]),
+            bank["address"],
+            controller.key,
+            node.now(),
+        )
+        headers = {"Authorization": f"Bearer {bank['api_key']}"}
+        body = {
+            "uscc": CHIP_DISTRIBUTOR_USCC,
+            "consent_id": "0x" + consent_id.hex(),
+            "categories": [1],
+            "purpose": "post_loan_monitoring",
+        }
+        warm = httpx.post(
+            f"{gateway.url}/v1/queries",
+            json=body,
+            headers={**headers, "Idempotency-Key": "warm-up"},
+            timeout=30,
+        )
+        assert warm.status_code == 200, warm.text
+        keys = [f"crash-{i}" for i in range(120)]
+
+        def read(key: str) -> int | None:
+            try:
+                response = httpx.post(
+                    f"{gateway.url}/v1/queries",
+                    json=body,
+                    headers={**headers, "Idempotency-Key": key},
+                    timeout=30,
+                )
+            except httpx.HTTPError:
+                return None
+            return response.status_code
+
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            futures = [pool.submit(read, key) for key in keys]
+            deadline = time.monotonic() + 20
+            while len(_journal(journal_url)) < 10 and time.monotonic() < deadline:
+                time.sleep(0.02)  # let batches get going, then kill at a random moment
+            time.sleep(secrets.randbelow(200) / 1000)
+            gateway.kill()
+            answered = [f.result() for f in futures]
+        assert None in answered, "the gateway died after every read was answered"
+        assert all(status in (None, 200) for status in answered)
+
+        at_kill = _journal(journal_url)
+        open_at_kill = sum(e.status in (ReadStatus.PENDING, ReadStatus.BATCHED) for e in at_kill)
+        logging.getLogger(__name__).warning(
+            "killed with %d of %d journal entries open", open_at_kill, len(at_kill)
+        )
+        gateway.start()  # reconciliation runs before the gateway answers
+        entries = _journal(journal_url)
+        assert len(entries) > 1, "no read beyond the warm-up was journaled before the kill"
+        assert {e.status for e in entries} <= {ReadStatus.GRANTED, ReadStatus.FAILED}
+        recorded = _recorded_reads(node, deployment.address, relayer.address)
+        granted = {
+            int(e.query_id or "0x0", 16): e for e in entries if e.status == ReadStatus.GRANTED
+        }
+        assert set(granted) == set(recorded), "a release without its record, or the reverse"
+        for query_id, entry in granted.items():
+            assert recorded[query_id] == entry.response_hash
+        for key, status in zip(keys, answered, strict=True):
+            if status == 200:  # what was answered is what the journal says
+                replay = httpx.post(
+                    f"{gateway.url}/v1/queries",
+                    json=body,
+                    headers={**headers, "Idempotency-Key": key},
+                    timeout=30,
+                )
+                assert replay.status_code == 200
+    finally:
+        gateway.stop()
+
+
+def _grant(client: LedgerClient, subject: bytes, bank: str, key: bytes, now: int) -> bytes:
+    terms = ConsentTerms(
+        subject=subject,
+        bank=bank,
+        categories=Category.BUSINESS_REGISTRATION.bit,
+        purpose=2,
+        not_before=now - 1,
+        expires_at=now + 30 * DAY,
+        max_reads=400,
+        history_months=12,
+        receipt_hash=secrets.token_bytes(32),
+        nonce=0,
+        deadline=now + DAY,
+    )
+    document = {
+        "types": {"EIP712Domain": DOMAIN_TYPE, "Consent": CONSENT_TYPE},
+        "primaryType": "Consent",
+        "domain": {
+            "name": "ConsentLedger",
+            "version": "1",
+            "chainId": client.chain_id,
+            "verifyingContract": client.address,
+        },
+        "message": terms.message(),
+    }
+    signature = Account.sign_message(encode_typed_data(full_message=document), key).signature
+    mined = client.grant_consent(terms, [bytes(signature)])
+    consent_id: bytes = next(e for e in mined.events if e.event == "ConsentGranted").args[
+        "consentId"
+    ]
+    return consent_id
+
+
+def _journal(url: str) -> list[JournalEntry]:
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            return list(session.scalars(select(JournalEntry)))
+    finally:
+        engine.dispose()
+
+
+def _recorded_reads(node: AnvilChain, contract: str, relayer: str) -> dict[int, str]:
+    """query id -> response hash of every DataAccessed of this relayer on the chain."""
+    client = LedgerClient(node.w3, contract, Account.create())
+    logs = node.w3.eth.get_logs(
+        {
+            "address": client.address,
+            "fromBlock": 0,
+            "toBlock": "latest",
+            "topics": [HexBytes(client.logs.topics["DataAccessed"])],
+        }
+    )
+    found: dict[int, str] = {}
+    prefix = int(relayer, 16)
+    for log in logs:
+        decoded = client.logs.decode(log)
+        assert decoded is not None
+        query_id = int(decoded.args["queryId"])
+        if query_id >> 96 == prefix:
+            found[query_id] = "0x" + decoded.args["responseHash"].hex()
+    return found
