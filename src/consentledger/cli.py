@@ -104,5 +104,48 @@ def deploy(
     console.print(f"deployment record written to [bold]{out}[/]")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8545, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("node-state"),
+    show_default=True,
+    help="Where anvil keeps its state between runs (written every 5 s and on exit).",
+)
+@click.option("--chain-id", type=int, default=None, help="Default: anvil's 31337.")
+def node(host: str, port: int, state_dir: Path, chain_id: int | None) -> None:
+    """Run a local anvil node (from node_modules) that keeps its state between runs."""
+    import signal
+    import subprocess
+
+    from consentledger.chain.anvil import find_anvil
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        str(find_anvil()),
+        *("--host", host, "--port", str(port)),
+        *("--state", str(state_dir / "state.json"), "--state-interval", "5"),
+        "--preserve-historical-states",
+    ]
+    if chain_id is not None:
+        args += ["--chain-id", str(chain_id)]
+    Console().print(f"anvil on http://{host}:{port}, state in {state_dir} (Ctrl-C to stop)")
+    process = subprocess.Popen(args)  # noqa: S603 - our binary, our arguments
+
+    def forward(signum: int, _frame: object) -> None:
+        process.send_signal(signum)  # anvil writes its state when it stops
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    sys.exit(process.wait())
+
+
 main.add_command(bureau)
 main.add_command(admin)
+
+
+if __name__ == "__main__":
+    main()
