@@ -12,6 +12,7 @@ import pytest
 import rfc8785
 from eth_utils.crypto import keccak
 
+from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.categories import Category, Purpose
 from consentledger.gateway.db import JournalEntry, ReadStatus
 from tests.reads.conftest import ADMIN, DAY, Bank, Enterprise, Gateway, running_gateway
@@ -347,3 +348,19 @@ def test_revocation_between_pre_check_and_batch_releases_nothing(
             entry = session.query(JournalEntry).one()
             assert entry.status == ReadStatus.DENIED
             assert entry.document != b"{}"  # the data was fetched but never released
+
+
+def test_relayer_recovers_when_another_writer_moved_its_query_ids(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    relayer = gateway.context.bureau.account.address
+    ahead = first_query_id(relayer) + 10**9
+    outside = AccessEntry(ahead, consent, bank.address, 2, 1, secrets.token_bytes(32))
+    gateway.context.bureau.record_accesses([outside])  # as a second process with the same key
+    refused = gateway.read(bank, chip, consent, [1])
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "not_recorded"
+    recovered = gateway.read(bank, chip, consent, [1])
+    assert recovered.status_code == 200, recovered.text
+    assert int(recovered.json()["receipt"]["query_id"], 16) > ahead

@@ -245,6 +245,14 @@ class BatchRelayer:
                     # Nothing was signed or sent: these reads are certainly not on the chain.
                     await asyncio.to_thread(self.journal.failed, journal_ids, str(exc))
                     _fail_all(batch, NotRecordedError(f"the read could not be recorded: {exc}"))
+                    if (
+                        isinstance(exc, LedgerRevertError)
+                        and exc.error == "AccessLedgerStaleQueryId"
+                    ):
+                        # Another writer with this key moved the chain's last query id on:
+                        # continue after it, so the next batch is accepted.
+                        last = await self.runner.run(self.client.last_query_id, self.relayer)
+                        self._sequence = max(self._sequence, last & SEQUENCE_MASK)
                     return
                 await asyncio.to_thread(self.journal.batch_signed, signed, assignments)
                 await self.runner.run(self.client.broadcast, signed)
