@@ -13,6 +13,8 @@ import contextlib
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import rfc8785
@@ -141,33 +143,72 @@ async def _record(context: GatewayContext, entry: JournalEntry) -> JSONResponse:
     return _answer(stored)
 
 
-async def _prepare(
-    context: GatewayContext,
-    bank_address: str,
-    uscc: str,
-    consent_id: bytes,
-    categories: int,
-    purpose: int,
-    document_of: Any,
-) -> tuple[bytes, int, bytes]:
-    """Pre-check and fetch: (canonical bytes of what would be released, history window, subject)."""
-    subject = context.subject_of(uscc)
-    view = await context.on_chain(context.bureau.consent, consent_id)
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One read to make: who asks what, under which consent."""
+
+    bank_address: str
+    uscc: str
+    consent_id: bytes
+    categories: int
+    purpose: int
+    kind: str
+    idempotency_key: str
+    request_hash: str
+
+
+async def _read(
+    context: GatewayContext, read: _Read, document_of: Callable[[str, int], JSONObject]
+) -> JSONResponse:
+    """Pre-check, fetch (only when the chain will grant), journal, record, answer."""
+    subject = context.subject_of(read.uscc)
+    view = await context.on_chain(context.bureau.consent, read.consent_id)
     if view.status is not ConsentStatus.NONE and view.subject != subject:
         raise ProblemError(
             403,
             "consent_not_for_this_enterprise",
             "this consent was given by another enterprise; nothing was read or recorded",
         )
-    bank_active = await context.on_chain(context.bureau.is_bank_active, bank_address)
+    bank_active = await context.on_chain(context.bureau.is_bank_active, read.bank_address)
     now = await context.on_chain(context.bureau.block_timestamp) + 1
-    reason = predicted_reason(consent_id, view, bank_address, bank_active, categories, purpose, now)
+    reason = predicted_reason(
+        read.consent_id, view, read.bank_address, bank_active, read.categories, read.purpose, now
+    )
     history = view.history_months if view.status is not ConsentStatus.NONE else 0
+    data: JSONObject = {}  # the chain will deny: fetch nothing
     if reason is DenialReason.NONE:
-        document = await context.in_thread(document_of, uscc, history)
-    else:
-        document = {}  # the chain will deny: fetch nothing
-    return rfc8785.dumps(document), history, subject
+        data = await context.in_thread(document_of, read.uscc, history)
+    document = rfc8785.dumps(data)
+    salt = secrets.token_bytes(32)
+    entry = JournalEntry(
+        idempotency_key=read.idempotency_key,
+        request_hash=read.request_hash,
+        bank_address=read.bank_address,
+        kind=read.kind,
+        uscc=read.uscc,
+        subject=hex32(subject),
+        consent_id=hex32(read.consent_id),
+        categories=read.categories,
+        purpose=read.purpose,
+        history_months=history,
+        document=document,
+        salt=salt,
+        response_hash=hex32(keccak(salt + document)),
+    )
+    return await _record(context, entry)
+
+
+def _request_hash(uscc: str, consent_id: bytes, categories: int, purpose: int) -> str:
+    """SHA-256 of a read's canonical form (what an Idempotency-Key is bound to)."""
+    canonical = rfc8785.dumps(
+        {
+            "uscc": uscc,
+            "consent_id": hex32(consent_id),
+            "categories": categories,
+            "purpose": purpose,
+        }
+    )
+    return hashlib.sha256(canonical).hexdigest()
 
 
 @router.post(
@@ -187,16 +228,7 @@ async def query(
     categories = mask_of(parse_category(c) for c in body.categories)
     purpose = int(parse_purpose(body.purpose))
     consent_id = bytes.fromhex(body.consent_id[2:])
-    request_hash = hashlib.sha256(
-        rfc8785.dumps(
-            {
-                "uscc": uscc,
-                "consent_id": hex32(consent_id),
-                "categories": categories,
-                "purpose": purpose,
-            }
-        )
-    ).hexdigest()
+    request_hash = _request_hash(uscc, consent_id, categories, purpose)
     existing = await context.in_thread(context.journal.find, bank.address, idempotency_key)
     if existing is not None:
         if existing.request_hash != request_hash:
@@ -211,26 +243,10 @@ async def query(
     def fetch(code: str, history: int) -> JSONObject:
         return context.store.fetch(code, asked, history)
 
-    document, history, subject = await _prepare(
-        context, bank.address, uscc, consent_id, categories, purpose, fetch
+    read = _Read(
+        bank.address, uscc, consent_id, categories, purpose, "query", idempotency_key, request_hash
     )
-    salt = secrets.token_bytes(32)
-    entry = JournalEntry(
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-        bank_address=bank.address,
-        kind="query",
-        uscc=uscc,
-        subject=hex32(subject),
-        consent_id=hex32(consent_id),
-        categories=categories,
-        purpose=purpose,
-        history_months=history,
-        document=document,
-        salt=salt,
-        response_hash=hex32(keccak(salt + document)),
-    )
-    return await _record(context, entry)
+    return await _read(context, read, fetch)
 
 
 @router.get(
@@ -277,23 +293,14 @@ async def size_class(
         result: JSONObject = classify_document(document).to_json()
         return result
 
-    document, history, subject = await _prepare(
-        context, bank.address, code, consent, categories, purpose, classify
+    read = _Read(
+        bank.address,
+        code,
+        consent,
+        categories,
+        purpose,
+        "size_class",
+        "size-class:" + secrets.token_hex(16),
+        _request_hash(code, consent, categories, purpose),
     )
-    salt = secrets.token_bytes(32)
-    entry = JournalEntry(
-        idempotency_key="size-class:" + secrets.token_hex(16),
-        request_hash=hashlib.sha256(document).hexdigest(),
-        bank_address=bank.address,
-        kind="size_class",
-        uscc=code,
-        subject=hex32(subject),
-        consent_id=hex32(consent),
-        categories=categories,
-        purpose=purpose,
-        history_months=history,
-        document=document,
-        salt=salt,
-        response_hash=hex32(keccak(salt + document)),
-    )
-    return await _record(context, entry)
+    return await _read(context, read, classify)
