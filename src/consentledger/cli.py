@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from consentledger.audit.cli import audit
 from consentledger.bureau.cli import bureau
 from consentledger.errors import ConsentLedgerError
 
@@ -104,3 +105,4 @@ def deploy(
 
 
 main.add_command(bureau)
+main.add_command(audit)
