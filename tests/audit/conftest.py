@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ import pytest
 from consentledger.audit.recorded import RecordedJsonRpc
 from consentledger.audit.report import audit_report, portability_report
 from consentledger.audit.runner import Audit, AuditResult
+from consentledger.chain.anvil import AnvilChain, AnvilProcess
 from consentledger.chain.deploy import Deployment
-from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.embedded import EMBEDDED_CHAIN_ID, EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, JsonRpc
 from tests.audit.scenario import Scenario, build_ledger
 
@@ -26,6 +28,16 @@ def scripted() -> tuple[EmbeddedChain, Scenario]:
     """The scripted ledger on a fresh embedded chain. Tests must not add to this chain."""
     chain = EmbeddedChain()
     return chain, build_ledger(chain)
+
+
+@pytest.fixture(scope="session")
+def anvil_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Scenario, Path]]:
+    """The scripted ledger on a real anvil with the embedded chain's id, and its record file."""
+    with AnvilProcess(extra_args=("--chain-id", str(EMBEDDED_CHAIN_ID))) as node:
+        scenario = build_ledger(AnvilChain(node.url))
+        record = tmp_path_factory.mktemp("anvil") / "deployment.json"
+        scenario.world.deployment.save(record)
+        yield node.url, scenario, record
 
 
 @pytest.fixture(scope="session")
