@@ -122,6 +122,12 @@ def _checksum(raw: bytes) -> str:
     return str(to_checksum_address(raw))
 
 
+@lru_cache(maxsize=256)
+def _checksum_text(address: str) -> str:
+    """A log's emitting address, checksummed (a ledger's logs all come from one address)."""
+    return str(to_checksum_address(address))
+
+
 def _padding_error(kind: str) -> NonEmptyPaddingBytes:
     return NonEmptyPaddingBytes(f"non-empty padding bytes in a {kind} word")
 
@@ -237,7 +243,7 @@ class LogDecoder:
         return DecodedLog(
             event=spec.name,
             args=args,
-            address=to_checksum_address(log["address"]),
+            address=_checksum_text(str(log["address"])),
             block_number=_to_int(log["blockNumber"]),
             block_hash=_to_bytes(log["blockHash"]),
             transaction_hash=_to_bytes(log["transactionHash"]),
