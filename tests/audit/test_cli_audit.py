@@ -253,3 +253,9 @@ def test_to_block_beyond_the_head(tmp_path: Path) -> None:
     result = _recorded(tmp_path, "--to-block", "100000")
     assert result.exit_code == 2
     assert "beyond the chain's latest block" in _text(result)
+
+
+def test_cli_default_block_range_is_the_readers() -> None:
+    from consentledger.audit import cli, reader
+
+    assert cli.DEFAULT_BLOCK_RANGE == reader.DEFAULT_BLOCK_RANGE

@@ -9,18 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from consentledger.audit.output import write_reports
-from consentledger.audit.reader import DEFAULT_BLOCK_RANGE
-from consentledger.audit.runner import Audit, AuditResult, ProgressHook, follow
 from consentledger.errors import ConsentLedgerError
+
+if TYPE_CHECKING:
+    from consentledger.audit.runner import AuditResult, ProgressHook
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
+#: ``consentledger.audit.reader.DEFAULT_BLOCK_RANGE``, repeated so that ``consentledger --help``
+#: need not import the chain stack (a test keeps the two equal).
+DEFAULT_BLOCK_RANGE = 1000
 
 
 class AuditArgumentError(ConsentLedgerError, ValueError):
@@ -173,7 +177,9 @@ def audit(
 
     Exit code 0: clean; 1: findings (listed in the reports); 2: could not audit.
     """
+    from consentledger.audit.output import write_reports
     from consentledger.audit.recorded import RecordedJsonRpc
+    from consentledger.audit.runner import Audit, follow
     from consentledger.chain.deploy import Deployment
     from consentledger.chain.jsonrpc import HttpJsonRpc, JsonRpc
 
