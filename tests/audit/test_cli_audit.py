@@ -259,3 +259,9 @@ def test_cli_default_block_range_is_the_readers() -> None:
     from consentledger.audit import cli, reader
 
     assert cli.DEFAULT_BLOCK_RANGE == reader.DEFAULT_BLOCK_RANGE
+
+
+def test_from_block_beyond_the_head(tmp_path: Path) -> None:
+    result = _recorded(tmp_path, "--from-block", "100000")
+    assert result.exit_code == 2
+    assert "first audited block 100000 is beyond the last block to audit" in _text(result)

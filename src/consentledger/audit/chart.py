@@ -34,7 +34,7 @@ def reads_per_day_svg(days: Sequence[tuple[str, int, int]]) -> Markup:
     plot_w = WIDTH - _MARGIN_LEFT - 8
     plot_h = HEIGHT - _MARGIN_TOP - _MARGIN_BOTTOM
     slot = plot_w / len(days)
-    bar = max(1.0, slot * 0.8)
+    bar = min(48.0, max(1.0, slot * 0.8))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="Reads per day">',

@@ -100,7 +100,13 @@ class Audit:
     def run(self, confirmations: int = 0) -> AuditResult:
         """Verify the node, then audit through ``to_block`` (default: the head less
         ``confirmations``)."""
-        self.advance(self.target(confirmations))
+        last = self.target(confirmations)
+        if last < self.window_first:
+            raise AuditRangeError(
+                f"the first audited block {self.window_first} is beyond the last block to audit "
+                f"{last} (the chain's head less {confirmations} confirmations)"
+            )
+        self.advance(last)
         return self.result()
 
     def target(self, confirmations: int = 0) -> int:
