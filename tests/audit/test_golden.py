@@ -161,6 +161,12 @@ def _truncated_data(recording: Recording) -> dict[str, Any]:
     return log
 
 
+def _not_hex(recording: Recording) -> dict[str, Any]:
+    log = _find(recording, "DataAccessed")
+    log["data"] = "0xnot-hex"
+    return log
+
+
 Tamper = Callable[[Recording], dict[str, Any]]
 #: (tampering, the finding it must produce, the rule that finding names)
 CASES: list[tuple[str, Tamper, FindingCode, str | None]] = [
@@ -181,6 +187,7 @@ CASES: list[tuple[str, Tamper, FindingCode, str | None]] = [
      "AccessLedgerStaleQueryId"),
     ("unknown_event", _unknown_topic, FindingCode.UNKNOWN_EVENT, None),
     ("truncated_log_data", _truncated_data, FindingCode.MALFORMED_LOG, None),
+    ("log_data_not_hex", _not_hex, FindingCode.MALFORMED_LOG, None),
 ]  # fmt: skip
 
 

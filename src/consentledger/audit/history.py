@@ -96,8 +96,6 @@ class WindowFigures:
     denials_by_reason: Counter[str] = field(default_factory=Counter)
     consents_granted: int = 0
     exports: int = 0
-    first_block: int | None = None
-    last_block: int | None = None
 
     def reads(self, granted: bool | None = None) -> int:
         return sum(n for (_, g), n in self.reads_by_bank.items() if granted is None or g == granted)
@@ -115,12 +113,8 @@ class LedgerHistory:
     subject_reads: list[ReadRecord] = field(default_factory=list)
     subject_exports: list[ExportRecord] = field(default_factory=list)
 
-    def count_event(self, name: str, block: int) -> None:
-        figures = self.figures
-        figures.events[name] += 1
-        if figures.first_block is None:
-            figures.first_block = block
-        figures.last_block = block
+    def count_event(self, name: str) -> None:
+        self.figures.events[name] += 1
 
     def count_read(
         self, bank: str, categories: int, granted: bool, reason: DenialReason, timestamp: int

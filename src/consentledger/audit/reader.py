@@ -150,6 +150,8 @@ class LedgerReader:
         for number, answer in zip(missing, answers, strict=True):
             if answer is None:
                 raise ChainReorganisedError(number)
+            if not isinstance(answer, dict):
+                raise NodeAnswerError(f"the node answered block {number} with {answer!r:.80}")
             self._blocks[number] = BlockHeader(
                 number=_quantity(answer.get("number"), "a block number"),
                 hash=str(answer.get("hash")).lower(),
@@ -204,6 +206,10 @@ class LedgerReader:
                 decoded = self.decoder.decode(log)
             except LogDecodeError as problem:
                 yield self._undecoded(log, block, log_index, header, problem)
+                continue
+            except (ValueError, TypeError, KeyError) as exc:  # not even hex where hex belongs
+                malformed = LogDecodeError("log", f"not a well-formed log: {exc!r}")
+                yield self._undecoded(log, block, log_index, header, malformed)
                 continue
             if decoded is None:
                 yield self._undecoded(log, block, log_index, header, None)

@@ -57,6 +57,8 @@ class RecordedJsonRpc:
             self.head = int(recording["head"], 16)
             self.code: dict[str, str] = {k.lower(): v for k, v in recording["code"].items()}
             self.logs: list[dict[str, Any]] = list(recording["logs"])
+            for log in self.logs:
+                int(log["blockNumber"], 16)  # every log must say where it is
             self.blocks: dict[int, dict[str, Any]] = {
                 int(b["number"], 16): b for b in recording["blocks"]
             }

@@ -106,7 +106,7 @@ class Replayer:
         if not self._constructed and hex0x(log.transaction_hash) != self._deploy_tx:
             self._missing_constructor(item)
         if self._in_window(log.block_number):
-            self.history.count_event(log.event, log.block_number)
+            self.history.count_event(log.event)
         handler = self._handlers.get(log.event)
         if handler is None:
             self._impossible(
