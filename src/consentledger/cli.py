@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from consentledger.audit.cli import audit
 from consentledger.bureau.cli import bureau
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.admin_cli import admin
@@ -145,6 +146,7 @@ def node(host: str, port: int, state_dir: Path, chain_id: int | None) -> None:
 
 main.add_command(bureau)
 main.add_command(admin)
+main.add_command(audit)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+from pathlib import Path
 
 from consentledger.errors import ConsentLedgerError
 
@@ -32,3 +34,36 @@ def subject_id(uscc: str, key: bytes) -> bytes:
             f"the subject key must be at least {MIN_KEY_BYTES} bytes, got {len(key)}"
         )
     return hmac.new(key, _DOMAIN + uscc.encode("ascii"), hashlib.sha256).digest()
+
+
+#: The environment variable that holds the bureau's subject key (hex) when no key file is given.
+SUBJECT_KEY_ENV = "CONSENTLEDGER_SUBJECT_KEY"
+
+
+def parse_subject_key(text: str, source: str) -> bytes:
+    """The subject key from its hex text (``0x`` optional); ``source`` says where it came from.
+    The message never contains the key."""
+    value = text.strip().removeprefix("0x").removeprefix("0X")
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        raise SubjectKeyError(f"{source} does not hold a hex subject key") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise SubjectKeyError(
+            f"{source} holds a subject key of {len(key)} bytes; at least {MIN_KEY_BYTES} are needed"
+        )
+    return key
+
+
+def load_subject_key(path: Path | None, env_var: str = SUBJECT_KEY_ENV) -> bytes:
+    """The subject key in the file ``path`` if given, else in the environment variable."""
+    if path is not None:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise SubjectKeyError(f"cannot read subject key file {path}: {exc.strerror}") from exc
+        return parse_subject_key(text, f"subject key file {path}")
+    value = os.environ.get(env_var)
+    if not value:
+        raise SubjectKeyError(f"no subject key: pass --subject-key-file or set {env_var}")
+    return parse_subject_key(value, f"environment variable {env_var}")

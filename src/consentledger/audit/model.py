@@ -7,8 +7,15 @@ the contract tests and the engine of the auditor's replay; nothing else in the p
 these rules.
 
 The model does no cryptography: a signed action arrives with the signer addresses already recovered
-from its signatures (the chain client and the auditor do that), so the model sees exactly what the
-contract's signature loop sees.
+from its signatures (the chain client does that), so the model sees exactly what the contract's
+signature loop sees.
+
+The auditor replays the chain's events, which carry neither signatures nor nonces and only some of
+them the caller: the ``replay_*`` methods apply what an event says the contract did, after every
+check the contract made that the event's data allows, and return the error the contract should
+have raised instead (None when the event is consistent with the rules). Each action is written as
+its checks and its effect, so that the signed or role-checked action and its replay share both;
+no rule is stated twice.
 
 Time is always passed in explicitly (``now``: the block timestamp of the transaction).
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -280,6 +288,24 @@ class LedgerModel:
     def grant_role(self, caller: str, role: bytes, account: str) -> bool:
         """``grantRole``. Returns whether anything changed."""
         self._only(self.role_admin(role), caller)
+        return self._add_role(role, account)
+
+    def revoke_role(self, caller: str, role: bytes, account: str) -> bool:
+        """``revokeRole``."""
+        self._only(self.role_admin(role), caller)
+        return self._remove_role(role, account)
+
+    def renounce_role(self, caller: str, role: bytes, confirmation: str) -> bool:
+        """``renounceRole``: an account gives up its own role (``confirmation`` must be itself)."""
+        self._check_renounce(caller, confirmation)
+        return self._remove_role(role, caller)
+
+    @staticmethod
+    def _check_renounce(caller: str, confirmation: str) -> None:
+        if _addr(confirmation) != _addr(caller):
+            raise LedgerRevertError("AccessControlBadConfirmation")
+
+    def _add_role(self, role: bytes, account: str) -> bool:
         account = _addr(account)
         holders = self.roles.setdefault(role, set())
         if account in holders:
@@ -289,9 +315,7 @@ class LedgerModel:
             self.banks.setdefault(account, BankState(member=False)).member = True
         return True
 
-    def revoke_role(self, caller: str, role: bytes, account: str) -> bool:
-        """``revokeRole``."""
-        self._only(self.role_admin(role), caller)
+    def _remove_role(self, role: bytes, account: str) -> bool:
         account = _addr(account)
         holders = self.roles.setdefault(role, set())
         if account not in holders:
@@ -304,22 +328,27 @@ class LedgerModel:
     # ----------------------------------------------------------- membership
 
     def suspend_bank(self, caller: str, bank: str) -> None:
-        self._only(ROLE_REGULATOR, caller)
-        bank = _addr(bank)
-        if not self.has_role(ROLE_BANK, bank):
-            raise LedgerRevertError("MembershipNotABank", bank)
-        record = self.banks[bank]
-        if record.suspended:
-            raise LedgerRevertError("MembershipBankAlreadySuspended", bank)
-        record.suspended = True
+        self._check_suspension(caller, bank, suspend=True)
+        self._set_suspended(bank, suspended=True)
 
     def reinstate_bank(self, caller: str, bank: str) -> None:
+        self._check_suspension(caller, bank, suspend=False)
+        self._set_suspended(bank, suspended=False)
+
+    def _check_suspension(self, caller: str, bank: str, *, suspend: bool) -> None:
         self._only(ROLE_REGULATOR, caller)
         bank = _addr(bank)
         record = self.banks.get(bank)
-        if record is None or not record.suspended:
+        if suspend:
+            if not self.has_role(ROLE_BANK, bank):
+                raise LedgerRevertError("MembershipNotABank", bank)
+            if record is not None and record.suspended:
+                raise LedgerRevertError("MembershipBankAlreadySuspended", bank)
+        elif record is None or not record.suspended:
             raise LedgerRevertError("MembershipBankNotSuspended", bank)
-        record.suspended = False
+
+    def _set_suspended(self, bank: str, *, suspended: bool) -> None:
+        self.banks.setdefault(_addr(bank), BankState(member=False)).suspended = suspended
 
     def bank_active(self, bank: str) -> bool:
         bank = _addr(bank)
@@ -330,11 +359,16 @@ class LedgerModel:
         self, caller: str, subject: bytes, controllers: Sequence[str], threshold: int
     ) -> None:
         self._only(ROLE_BUREAU, caller)
+        self.enterprises[subject] = self._check_registration(subject, controllers, threshold)
+
+    def _check_registration(
+        self, subject: bytes, controllers: Sequence[str], threshold: int
+    ) -> EnterpriseState:
         if subject == bytes(32):
             raise LedgerRevertError("MembershipZeroSubject")
         if subject in self.enterprises:
             raise LedgerRevertError("MembershipEnterpriseAlreadyRegistered", subject)
-        self.enterprises[subject] = _controller_set(controllers, threshold)
+        return _controller_set(controllers, threshold)
 
     def change_controllers(
         self,
@@ -362,9 +396,7 @@ class LedgerModel:
         undoes the contract's nonce use, so the model must not make it early)."""
         if now > deadline:
             raise LedgerRevertError("MembershipSignatureExpired", deadline, now)
-        enterprise = self.enterprises.get(subject)
-        if enterprise is None:
-            raise LedgerRevertError("MembershipUnknownEnterprise", subject)
+        enterprise = self._enterprise(subject)
         account = nonce_account(subject)
         key, sequence = split_nonce(nonce)
         current = self.nonces.get((account, key), 0)
@@ -387,17 +419,26 @@ class LedgerModel:
 
         return use_nonce
 
+    def _enterprise(self, subject: bytes) -> EnterpriseState:
+        enterprise = self.enterprises.get(subject)
+        if enterprise is None:
+            raise LedgerRevertError("MembershipUnknownEnterprise", subject)
+        return enterprise
+
     # ------------------------------------------------------------ registries
 
     def register_category(self, caller: str, code: int, name: str) -> None:
         self._only(ROLE_REGULATOR, caller)
+        self._check_category(code, name)
+        self.categories |= 1 << code
+
+    def _check_category(self, code: int, name: str) -> None:
         if code == 0 or code > MAX_CATEGORY_CODE:
             raise LedgerRevertError("RegistriesInvalidCategoryCode", code)
         if self.categories & (1 << code):
             raise LedgerRevertError("RegistriesCategoryAlreadyRegistered", code)
         if not name:
             raise LedgerRevertError("RegistriesEmptyName")
-        self.categories |= 1 << code
 
     def define_purpose(
         self,
@@ -410,6 +451,19 @@ class LedgerModel:
         max_history_months: int,
     ) -> None:
         self._only(ROLE_REGULATOR, caller)
+        self.purposes[code] = self._check_purpose(
+            code, name, allowed_categories, max_duration, max_reads, max_history_months
+        )
+
+    def _check_purpose(
+        self,
+        code: int,
+        name: str,
+        allowed_categories: int,
+        max_duration: int,
+        max_reads: int,
+        max_history_months: int,
+    ) -> PurposeCaps:
         if code == 0:
             raise LedgerRevertError("RegistriesInvalidPurposeCode")
         if not name:
@@ -424,16 +478,17 @@ class LedgerModel:
             raise LedgerRevertError(
                 "RegistriesInvalidCategoryMask", allowed_categories, self.categories
             )
-        self.purposes[code] = PurposeCaps(
-            True, allowed_categories, max_duration, max_reads, max_history_months
-        )
+        return PurposeCaps(True, allowed_categories, max_duration, max_reads, max_history_months)
 
     def retire_purpose(self, caller: str, code: int) -> None:
         self._only(ROLE_REGULATOR, caller)
+        self.purposes[code] = replace(self._active_purpose(code), active=False)
+
+    def _active_purpose(self, code: int) -> PurposeCaps:
         caps = self.purposes.get(code)
         if caps is None or not caps.active:
             raise LedgerRevertError("RegistriesUnknownPurpose", code)
-        self.purposes[code] = replace(caps, active=False)
+        return caps
 
     # --------------------------------------------------------------- consents
 
@@ -442,71 +497,91 @@ class LedgerModel:
     ) -> ConsentState:
         """``grantConsent``: ``consent_id`` is the EIP-712 digest the signers signed."""
         use_nonce = self._authorize(terms.subject, terms.nonce, terms.deadline, signers, now)
-        if not self.bank_active(terms.bank):
-            raise LedgerRevertError("ConsentsBankNotActive", _addr(terms.bank))
-        caps = self.purposes.get(terms.purpose)
-        if caps is None or not caps.active:
-            raise LedgerRevertError("ConsentsUnknownPurpose", terms.purpose)
-        if terms.categories == 0 or terms.categories & ~self.categories:
-            raise LedgerRevertError("ConsentsInvalidCategories", terms.categories, self.categories)
-        disallowed = terms.categories & ~caps.allowed_categories
-        if disallowed:
-            raise LedgerRevertError("ConsentsCategoriesNotAllowed", terms.purpose, disallowed)
-        if terms.not_before >= terms.expires_at:
-            raise LedgerRevertError("ConsentsInvalidWindow", terms.not_before, terms.expires_at)
-        if terms.expires_at <= now:
-            raise LedgerRevertError("ConsentsExpiryInPast", terms.expires_at, now)
-        duration = terms.expires_at - terms.not_before
-        if duration > caps.max_duration:
-            raise LedgerRevertError("ConsentsDurationExceedsCap", duration, caps.max_duration)
-        latest = now + caps.max_duration
-        if terms.expires_at > latest:
-            raise LedgerRevertError("ConsentsExpiryTooFar", terms.expires_at, latest)
-        if terms.max_reads > caps.max_reads:
-            raise LedgerRevertError("ConsentsReadsExceedCap", terms.max_reads, caps.max_reads)
-        if terms.history_months > caps.max_history_months:
-            raise LedgerRevertError(
-                "ConsentsHistoryExceedsCap", terms.history_months, caps.max_history_months
-            )
-        consent = ConsentState(
+        requested = ConsentState(
             consent_id=consent_id,
             subject=terms.subject,
-            bank=_addr(terms.bank),
+            bank=terms.bank,
             categories=terms.categories,
             purpose=terms.purpose,
             not_before=terms.not_before,
             expires_at=terms.expires_at,
-            max_reads=terms.max_reads or caps.max_reads,
+            max_reads=terms.max_reads,
             history_months=terms.history_months,
             receipt_hash=terms.receipt_hash,
         )
+        consent = self._check_terms(requested, now)
         use_nonce()
         self.consents[consent_id] = consent
         return consent
 
+    def _check_terms(self, requested: ConsentState, now: int) -> ConsentState:
+        """The grant-time rules on a consent's terms, in the contract's order: bank active, purpose
+        active, categories registered and allowed for the purpose, window, duration and read and
+        history caps. Returns the consent as stored (``max_reads`` 0 becomes the purpose's cap)."""
+        if not self.bank_active(requested.bank):
+            raise LedgerRevertError("ConsentsBankNotActive", _addr(requested.bank))
+        caps = self.purposes.get(requested.purpose)
+        if caps is None or not caps.active:
+            raise LedgerRevertError("ConsentsUnknownPurpose", requested.purpose)
+        categories = requested.categories
+        if categories == 0 or categories & ~self.categories:
+            raise LedgerRevertError("ConsentsInvalidCategories", categories, self.categories)
+        disallowed = categories & ~caps.allowed_categories
+        if disallowed:
+            raise LedgerRevertError("ConsentsCategoriesNotAllowed", requested.purpose, disallowed)
+        not_before, expires_at = requested.not_before, requested.expires_at
+        if not_before >= expires_at:
+            raise LedgerRevertError("ConsentsInvalidWindow", not_before, expires_at)
+        if expires_at <= now:
+            raise LedgerRevertError("ConsentsExpiryInPast", expires_at, now)
+        duration = expires_at - not_before
+        if duration > caps.max_duration:
+            raise LedgerRevertError("ConsentsDurationExceedsCap", duration, caps.max_duration)
+        latest = now + caps.max_duration
+        if expires_at > latest:
+            raise LedgerRevertError("ConsentsExpiryTooFar", expires_at, latest)
+        if requested.max_reads > caps.max_reads:
+            raise LedgerRevertError("ConsentsReadsExceedCap", requested.max_reads, caps.max_reads)
+        if requested.history_months > caps.max_history_months:
+            raise LedgerRevertError(
+                "ConsentsHistoryExceedsCap", requested.history_months, caps.max_history_months
+            )
+        return replace(
+            requested,
+            bank=_addr(requested.bank),
+            max_reads=requested.max_reads or caps.max_reads,
+            reads_used=0,
+            state=ConsentStatus.ACTIVE,
+        )
+
     def pause_consent(
         self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
     ) -> None:
-        consent, use_nonce = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
-        self._require_status(consent, now, ConsentStatus.ACTIVE)
-        use_nonce()
-        consent.state = ConsentStatus.PAUSED
+        self._signed_transition(consent_id, ConsentStatus.PAUSED, nonce, deadline, signers, now)
 
     def resume_consent(
         self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
     ) -> None:
-        consent, use_nonce = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
-        self._require_status(consent, now, ConsentStatus.PAUSED)
-        use_nonce()
-        consent.state = ConsentStatus.ACTIVE
+        self._signed_transition(consent_id, ConsentStatus.ACTIVE, nonce, deadline, signers, now)
 
     def revoke_consent(
         self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
     ) -> None:
+        self._signed_transition(consent_id, ConsentStatus.REVOKED, nonce, deadline, signers, now)
+
+    def _signed_transition(
+        self,
+        consent_id: bytes,
+        target: ConsentStatus,
+        nonce: int,
+        deadline: int,
+        signers: Sequence[str],
+        now: int,
+    ) -> None:
         consent, use_nonce = self._authorize_on_consent(consent_id, nonce, deadline, signers, now)
-        self._require_status(consent, now, ConsentStatus.ACTIVE, ConsentStatus.PAUSED)
+        self._require_status(consent, now, *_TRANSITIONS_INTO[target])
         use_nonce()
-        consent.state = ConsentStatus.REVOKED
+        consent.state = target
 
     def consent_status(self, consent_id: bytes, now: int) -> ConsentStatus:
         consent = self.consents.get(consent_id)
@@ -515,10 +590,14 @@ class LedgerModel:
     def _authorize_on_consent(
         self, consent_id: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
     ) -> tuple[ConsentState, Callable[[], None]]:
+        consent = self._consent(consent_id)
+        return consent, self._authorize(consent.subject, nonce, deadline, signers, now)
+
+    def _consent(self, consent_id: bytes) -> ConsentState:
         consent = self.consents.get(consent_id)
         if consent is None:
             raise LedgerRevertError("ConsentsUnknownConsent", consent_id)
-        return consent, self._authorize(consent.subject, nonce, deadline, signers, now)
+        return consent
 
     @staticmethod
     def _require_status(consent: ConsentState, now: int, *allowed: ConsentStatus) -> None:
@@ -561,31 +640,176 @@ class LedgerModel:
         if not entries:
             raise LedgerRevertError("AccessLedgerEmptyBatch")
         relayer = _addr(caller)
-        last = self.last_query_id.get(relayer, 0)
-        prefix = int(relayer, 16)
-        for entry in entries:
-            if entry.query_id >> 96 != prefix:
-                raise LedgerRevertError("AccessLedgerForeignQueryId", entry.query_id, relayer)
-            if entry.query_id <= last:
-                raise LedgerRevertError("AccessLedgerStaleQueryId", entry.query_id, last)
-            last = entry.query_id
+        last = self._check_query_ids(relayer, [entry.query_id for entry in entries])
         decisions = [self.apply_access(entry, now) for entry in entries]
         self.last_query_id[relayer] = last
         return decisions
+
+    def _check_query_ids(self, relayer: str, query_ids: Iterable[int]) -> int:
+        """Each id carries ``relayer`` in its top 160 bits and is above the one before; returns
+        the last."""
+        last = self.last_query_id.get(relayer, 0)
+        prefix = int(relayer, 16)
+        for query_id in query_ids:
+            if query_id >> 96 != prefix:
+                raise LedgerRevertError("AccessLedgerForeignQueryId", query_id, relayer)
+            if query_id <= last:
+                raise LedgerRevertError("AccessLedgerStaleQueryId", query_id, last)
+            last = query_id
+        return last
 
     def apply_access(self, entry: AccessEntry, now: int) -> Decision:
         """Judge one entry and count it if granted (what the contract does per entry)."""
         reason = self.judge(entry, now)
         if reason is DenialReason.NONE:
-            self.consents[entry.consent_id].reads_used += 1
+            self._count_read(entry.consent_id)
         return Decision(entry, reason)
+
+    def _count_read(self, consent_id: bytes) -> None:
+        self.consents[consent_id].reads_used += 1
 
     def record_export(self, caller: str, subject: bytes, categories: int) -> None:
         self._only(ROLE_BUREAU, caller)
-        if subject not in self.enterprises:
-            raise LedgerRevertError("MembershipUnknownEnterprise", subject)
+        self._check_export(subject, categories)
+
+    def _check_export(self, subject: bytes, categories: int) -> None:
+        self._enterprise(subject)
         if categories == 0 or categories & ~self.categories:
             raise LedgerRevertError("RegistriesInvalidCategoryMask", categories, self.categories)
+
+    # ----------------------------------------------------------------- replay
+    #
+    # One method per event. Each runs the checks the contract made before emitting the event, as
+    # far as the event's data allows (signatures, nonces, deadlines and, for most events, the
+    # caller are not in it), applies the event's effect even when a check fails (the chain did
+    # apply it, so the model stays in step with the chain's storage and a violation is reported
+    # once, where it happened), and returns the error the contract should have raised, or None.
+
+    def replay_role_granted(
+        self, role: bytes, account: str, sender: str
+    ) -> LedgerRevertError | None:
+        """``RoleGranted(role, account, sender)``."""
+        error = _refusal(lambda: self._only(self.role_admin(role), sender))
+        self._add_role(role, account)
+        return error
+
+    def replay_role_revoked(
+        self, role: bytes, account: str, sender: str
+    ) -> LedgerRevertError | None:
+        """``RoleRevoked(role, account, sender)``: by the role's admin, or renounced by the account
+        itself (``sender == account``), which is always allowed."""
+        error = None
+        if _addr(account) != _addr(sender):
+            error = _refusal(lambda: self._only(self.role_admin(role), sender))
+        self._remove_role(role, account)
+        return error
+
+    def replay_bank_standing(
+        self, bank: str, regulator: str, *, suspended: bool
+    ) -> LedgerRevertError | None:
+        """``BankSuspended(bank, regulator)`` (``suspended``) or ``BankReinstated``."""
+        error = _refusal(lambda: self._check_suspension(regulator, bank, suspend=suspended))
+        self._set_suspended(bank, suspended=suspended)
+        return error
+
+    def replay_enterprise_registered(
+        self, subject: bytes, controllers: Sequence[str], threshold: int
+    ) -> LedgerRevertError | None:
+        """``EnterpriseRegistered`` (the bureau's call; the event does not name the caller)."""
+        error = _refusal(lambda: self._check_registration(subject, controllers, threshold))
+        self.enterprises[subject] = _as_listed(controllers, threshold)
+        return error
+
+    def replay_controllers_changed(
+        self, subject: bytes, controllers: Sequence[str], threshold: int
+    ) -> LedgerRevertError | None:
+        """``ControllersChanged`` (threshold-signed; the event carries no signatures)."""
+        error = _refusal(lambda: self._enterprise(subject)) or _refusal(
+            lambda: _controller_set(controllers, threshold)
+        )
+        self.enterprises[subject] = _as_listed(controllers, threshold)
+        return error
+
+    def replay_category_registered(self, code: int, name: str) -> LedgerRevertError | None:
+        """``CategoryRegistered`` (the regulator's call; the event does not name the caller)."""
+        error = _refusal(lambda: self._check_category(code, name))
+        self.categories |= 1 << code
+        return error
+
+    def replay_purpose_defined(
+        self,
+        code: int,
+        name: str,
+        allowed_categories: int,
+        max_duration: int,
+        max_reads: int,
+        max_history_months: int,
+    ) -> LedgerRevertError | None:
+        """``PurposeDefined``."""
+        error = _refusal(
+            lambda: self._check_purpose(
+                code, name, allowed_categories, max_duration, max_reads, max_history_months
+            )
+        )
+        self.purposes[code] = PurposeCaps(
+            True, allowed_categories, max_duration, max_reads, max_history_months
+        )
+        return error
+
+    def replay_purpose_retired(self, code: int) -> LedgerRevertError | None:
+        """``PurposeRetired``."""
+        error = _refusal(lambda: self._active_purpose(code))
+        caps = self.purposes.get(code)
+        if caps is not None:
+            self.purposes[code] = replace(caps, active=False)
+        return error
+
+    def replay_consent_granted(self, granted: ConsentState, now: int) -> LedgerRevertError | None:
+        """``ConsentGranted``: ``granted`` holds the event's fields (``max_reads`` is the effective
+        limit the chain stored). Checks that the subject is registered and every grant-time rule
+        on the terms at block time ``now``, then stores the consent as the event says."""
+        error = _refusal(lambda: self._enterprise(granted.subject)) or _refusal(
+            lambda: self._check_terms(granted, now)
+        )
+        self.consents[granted.consent_id] = replace(
+            granted, bank=_addr(granted.bank), reads_used=0, state=ConsentStatus.ACTIVE
+        )
+        return error
+
+    def replay_consent_transition(
+        self, consent_id: bytes, target: ConsentStatus, now: int
+    ) -> LedgerRevertError | None:
+        """``ConsentPaused`` (target PAUSED), ``ConsentResumed`` (ACTIVE) or ``ConsentRevoked``
+        (REVOKED) at block time ``now``. An unknown consent is refused and changes nothing."""
+        consent = self.consents.get(consent_id)
+        if consent is None:
+            return _refusal(lambda: self._consent(consent_id))
+        error = _refusal(lambda: self._require_status(consent, now, *_TRANSITIONS_INTO[target]))
+        consent.state = target
+        return error
+
+    def replay_query_id(self, query_id: int) -> LedgerRevertError | None:
+        """The relayer-integrity checks of ``recordAccesses`` for one recorded query id: the
+        relayer in its top bits holds the BUREAU role, and the id is above its last one."""
+        relayer = query_id_relayer(query_id)
+        error = _refusal(lambda: self._only(ROLE_BUREAU, relayer)) or _refusal(
+            lambda: self._check_query_ids(relayer, [query_id])
+        )
+        self.last_query_id[relayer] = max(query_id, self.last_query_id.get(relayer, 0))
+        return error
+
+    def replay_access(self, entry: AccessEntry, granted: bool, now: int) -> DenialReason:
+        """A recorded read (``DataAccessed`` when ``granted``, else ``AccessDenied``) at block time
+        ``now``: returns the model's decision, and counts the read when the chain granted it (as
+        the chain's counter did), whatever the model decided."""
+        reason = self.judge(entry, now)
+        if granted and entry.consent_id in self.consents:
+            self._count_read(entry.consent_id)
+        return reason
+
+    def replay_export(self, subject: bytes, categories: int) -> LedgerRevertError | None:
+        """``PortabilityExported`` (the bureau's call; the event does not name the caller)."""
+        return _refusal(lambda: self._check_export(subject, categories))
 
 
 def first_query_id(relayer: str) -> int:
@@ -593,8 +817,38 @@ def first_query_id(relayer: str) -> int:
     return int(_addr(relayer), 16) << 96
 
 
+def query_id_relayer(query_id: int) -> str:
+    """The relayer that recorded ``query_id``: the address in its top 160 bits (the contract
+    refuses any other)."""
+    return _addr(f"0x{query_id >> 96:040x}")
+
+
+#: The stored states a consent may be in for a signed action to move it into the key's state.
+_TRANSITIONS_INTO: dict[ConsentStatus, tuple[ConsentStatus, ...]] = {
+    ConsentStatus.PAUSED: (ConsentStatus.ACTIVE,),
+    ConsentStatus.ACTIVE: (ConsentStatus.PAUSED,),
+    ConsentStatus.REVOKED: (ConsentStatus.ACTIVE, ConsentStatus.PAUSED),
+}
+
+
+def _refusal(check: Callable[[], object]) -> LedgerRevertError | None:
+    """The error ``check`` raises, or None when it passes."""
+    try:
+        check()
+    except LedgerRevertError as exc:
+        return exc
+    return None
+
+
+@lru_cache(maxsize=4096)
 def _addr(address: str) -> str:
-    return to_checksum_address(address)
+    """The checksummed address (cached: a replay checks the same few addresses many times)."""
+    return str(to_checksum_address(address))
+
+
+def _as_listed(controllers: Iterable[str], threshold: int) -> EnterpriseState:
+    """A controller set as an event lists it, valid or not (replay follows the chain)."""
+    return EnterpriseState(tuple(_addr(c) for c in controllers), threshold)
 
 
 def _controller_set(controllers: Iterable[str], threshold: int) -> EnterpriseState:

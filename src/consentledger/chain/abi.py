@@ -1,23 +1,30 @@
 """Decode what the contract says without web3's per-event machinery: revert data and logs.
 
 Both decoders are built once from the artifact's ABI: a 4-byte selector (errors) or topic0 (events)
-maps to the types to decode with eth-abi. The log decoder is the fast path the auditor replays the
-ledger with; the revert decoder turns a custom error into the package's own
-:class:`~consentledger.audit.model.LedgerRevertError`.
+maps to the types to decode. The log decoder is the fast path the auditor replays the ledger with:
+every one-word value (integers, addresses, booleans, fixed bytes) is read straight from its 32-byte
+word with eth-abi's validation rules, and only dynamic data (strings, arrays) goes through eth-abi;
+:meth:`LogDecoder.decode_reference` is the plain eth-abi decoding it is tested against. The revert
+decoder turns a custom error into the package's own
+:class:`~consentledger.audit.model.LedgerRevertError`; :class:`FunctionCodec` encodes a view call
+and decodes its answer for raw ``eth_call``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
-from eth_abi.exceptions import DecodingError
+from eth_abi.abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError, NonEmptyPaddingBytes
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from consentledger.audit.model import LedgerRevertError
+from consentledger.errors import ConsentLedgerError
 
 Abi = Sequence[Mapping[str, Any]]
 
@@ -96,12 +103,85 @@ class DecodedLog:
     log_index: int
 
 
+class LogDecodeError(ConsentLedgerError, ValueError):
+    """A log whose topic0 names one of the ABI's events but whose topics or data do not decode."""
+
+    code = "malformed_log"
+
+    def __init__(self, event: str, reason: str) -> None:
+        self.event = event
+        self.reason = reason
+        super().__init__(f"a {event} log does not decode: {reason}")
+
+
+WordDecoder = Callable[[bytes], Any]
+
+
+@lru_cache(maxsize=4096)
+def _checksum(raw: bytes) -> str:
+    return str(to_checksum_address(raw))
+
+
+@lru_cache(maxsize=256)
+def _checksum_text(address: str) -> str:
+    """A log's emitting address, checksummed (a ledger's logs all come from one address)."""
+    return str(to_checksum_address(address))
+
+
+def _padding_error(kind: str) -> NonEmptyPaddingBytes:
+    return NonEmptyPaddingBytes(f"non-empty padding bytes in a {kind} word")
+
+
+def _word_decoder(kind: str) -> WordDecoder | None:
+    """A decoder of one 32-byte word of ``kind`` with eth-abi's checks, or None when ``kind`` is
+    not a one-word type this fast path reads (signed integers, dynamic and tuple types)."""
+    if kind.startswith("uint"):
+        bits = int(kind[4:] or 256)
+
+        def uint(word: bytes) -> int:
+            value = int.from_bytes(word, "big")
+            if value >> bits:
+                raise _padding_error(kind)
+            return value
+
+        return uint
+    if kind == "address":
+
+        def address(word: bytes) -> str:
+            if any(word[:12]):
+                raise _padding_error(kind)
+            return _checksum(word[12:])
+
+        return address
+    if kind == "bool":
+
+        def boolean(word: bytes) -> bool:
+            value = int.from_bytes(word, "big")
+            if value > 1:
+                raise _padding_error(kind)
+            return value == 1
+
+        return boolean
+    if kind.startswith("bytes") and kind[5:].isdigit():
+        size = int(kind[5:])
+
+        def fixed_bytes(word: bytes) -> bytes:
+            if any(word[size:]):
+                raise _padding_error(kind)
+            return word[:size]
+
+        return fixed_bytes
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _EventSpec:
     name: str
     indexed: tuple[tuple[str, str], ...]  # (name, type) of topics 1..n
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
+    topic_decoders: tuple[WordDecoder | None, ...]
+    data_decoders: tuple[WordDecoder, ...] | None  # None: some data is not one word (eth-abi)
 
 
 class LogDecoder:
@@ -116,37 +196,109 @@ class LogDecoder:
             inputs = entry.get("inputs", [])
             topic = keccak(text=_signature(entry))
             self.topics[entry["name"]] = topic
+            indexed = tuple((i["name"], _canonical_type(i)) for i in inputs if i["indexed"])
+            data_types = tuple(_canonical_type(i) for i in inputs if not i["indexed"])
+            data_decoders = tuple(_word_decoder(kind) for kind in data_types)
             self._events[topic] = _EventSpec(
                 name=entry["name"],
-                indexed=tuple((i["name"], _canonical_type(i)) for i in inputs if i["indexed"]),
+                indexed=indexed,
                 data_names=tuple(i["name"] for i in inputs if not i["indexed"]),
-                data_types=tuple(_canonical_type(i) for i in inputs if not i["indexed"]),
+                data_types=data_types,
+                topic_decoders=tuple(_word_decoder(kind) for _, kind in indexed),
+                data_decoders=None
+                if any(d is None for d in data_decoders)
+                else tuple(d for d in data_decoders if d is not None),
             )
 
     def decode(self, log: Mapping[str, Any]) -> DecodedLog | None:
-        """The decoded event, or None when the log is not one of the ABI's events."""
+        """The decoded event, or None when the log is not one of the ABI's events.
+
+        Raises :class:`LogDecodeError` when topic0 names an event but the rest does not decode.
+        """
+        return self._decode(log, fast=True)
+
+    def decode_reference(self, log: Mapping[str, Any]) -> DecodedLog | None:
+        """:meth:`decode` done plainly with eth-abi, value by value: the reference the fast path
+        is tested against."""
+        return self._decode(log, fast=False)
+
+    def _decode(self, log: Mapping[str, Any], *, fast: bool) -> DecodedLog | None:
         topics = [_to_bytes(t) for t in log["topics"]]
         if not topics:
             return None
         spec = self._events.get(topics[0])
         if spec is None:
             return None
-        args: dict[str, Any] = {}
-        for (name, kind), topic in zip(spec.indexed, topics[1:], strict=True):
-            args[name] = _python_value(kind, abi_decode([kind], topic)[0])
-        values = abi_decode(list(spec.data_types), _to_bytes(log["data"]))
-        for name, kind, value in zip(spec.data_names, spec.data_types, values, strict=True):
-            args[name] = _python_value(kind, value)
+        if len(topics) - 1 != len(spec.indexed):
+            raise LogDecodeError(
+                spec.name, f"{len(topics) - 1} indexed topics, the event has {len(spec.indexed)}"
+            )
+        data = _to_bytes(log["data"])
+        try:
+            args = self._fast_args(spec, topics, data) if fast else None
+            if args is None:
+                args = self._reference_args(spec, topics, data)
+        except DecodingError as exc:
+            raise LogDecodeError(spec.name, str(exc)) from None
         return DecodedLog(
             event=spec.name,
             args=args,
-            address=to_checksum_address(log["address"]),
+            address=_checksum_text(str(log["address"])),
             block_number=_to_int(log["blockNumber"]),
             block_hash=_to_bytes(log["blockHash"]),
             transaction_hash=_to_bytes(log["transactionHash"]),
             transaction_index=_to_int(log["transactionIndex"]),
             log_index=_to_int(log["logIndex"]),
         )
+
+    @staticmethod
+    def _fast_args(spec: _EventSpec, topics: list[bytes], data: bytes) -> dict[str, Any] | None:
+        decoders = spec.data_decoders
+        if decoders is None or len(data) != 32 * len(decoders):
+            return None
+        if any(len(topic) != 32 for topic in topics) or None in spec.topic_decoders:
+            return None
+        args: dict[str, Any] = {}
+        for (name, _kind), topic_decoder, topic in zip(
+            spec.indexed, spec.topic_decoders, topics[1:], strict=True
+        ):
+            assert topic_decoder is not None  # checked above
+            args[name] = topic_decoder(topic)
+        for index, (name, decoder) in enumerate(zip(spec.data_names, decoders, strict=True)):
+            args[name] = decoder(data[32 * index : 32 * index + 32])
+        return args
+
+    @staticmethod
+    def _reference_args(spec: _EventSpec, topics: list[bytes], data: bytes) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for (name, kind), topic in zip(spec.indexed, topics[1:], strict=True):
+            args[name] = _python_value(kind, abi_decode([kind], topic)[0])
+        values = abi_decode(list(spec.data_types), data)
+        for name, kind, value in zip(spec.data_names, spec.data_types, values, strict=True):
+            args[name] = _python_value(kind, value)
+        return args
+
+
+class FunctionCodec:
+    """Calldata of one ABI function and the decoding of its answer, for raw ``eth_call``."""
+
+    def __init__(self, abi: Abi, name: str) -> None:
+        matches = [e for e in abi if e.get("type") == "function" and e.get("name") == name]
+        if len(matches) != 1:
+            raise ValueError(f"the ABI has {len(matches)} functions named {name!r}, expected one")
+        entry = matches[0]
+        self.name = name
+        self.selector = keccak(text=_signature(entry))[:4]
+        self._inputs = [_canonical_type(i) for i in entry.get("inputs", [])]
+        self._outputs = [_canonical_type(o) for o in entry.get("outputs", [])]
+
+    def encode(self, *args: Any) -> bytes:
+        """The calldata: selector and ABI-encoded arguments."""
+        return self.selector + abi_encode(self._inputs, list(args))
+
+    def decode(self, data: bytes | str) -> tuple[Any, ...]:
+        """The returned values, in declaration order (a struct is one tuple)."""
+        return tuple(abi_decode(self._outputs, _to_bytes(data)))
 
 
 def _to_bytes(value: bytes | str | None) -> bytes:

@@ -134,12 +134,20 @@ def deploy_ledger(
 
 def verify_deployment(w3: Web3, deployment: Deployment) -> None:
     """Check that the record names this chain and that the code there is our artifact's."""
-    chain_id = int(w3.eth.chain_id)
+    check_chain_id(deployment, int(w3.eth.chain_id))
+    check_code(deployment, bytes(w3.eth.get_code(to_checksum_address(deployment.address))))
+
+
+def check_chain_id(deployment: Deployment, chain_id: int) -> None:
+    """The node's chain id must be the record's."""
     if chain_id != deployment.chain_id:
         raise DeploymentRecordError(
             f"chain id mismatch: the record says {deployment.chain_id}, the node says {chain_id}"
         )
-    code = bytes(w3.eth.get_code(to_checksum_address(deployment.address)))
+
+
+def check_code(deployment: Deployment, code: bytes) -> None:
+    """The code at the record's address must be this package's artifact (immutables masked)."""
     artifact = load_artifact(CONTRACT)
     expected = bytes.fromhex(artifact["deployedBytecode"][2:])
     if _mask(code, artifact["immutableRanges"]) != _mask(expected, artifact["immutableRanges"]):

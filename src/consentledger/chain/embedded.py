@@ -142,7 +142,9 @@ class EmbeddedChain:
 
     def time_travel(self, to_timestamp: int) -> None:
         """Mine a block at ``to_timestamp`` (must be later than the latest block)."""
-        self.tester.time_travel(to_timestamp)
+        # eth-tester stamps the pending block with its argument - 1, counting on the wall clock's
+        # "+ 1 s" when mining; the steady clock adds nothing there, so ask one second later.
+        self.tester.time_travel(to_timestamp + 1)
 
     def set_automine(self, enabled: bool) -> None:
         """Mine each transaction as it arrives (default), or queue them until :meth:`mine`.

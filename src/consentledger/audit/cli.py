@@ -1,0 +1,245 @@
+"""``consentledger audit``: replay a ledger and prove every release was consented.
+
+Exit codes: 0 clean, 1 findings, 2 could not audit (bad arguments, unreachable node, wrong
+deployment record, chain id mismatch); a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from consentledger.errors import ConsentLedgerError
+
+if TYPE_CHECKING:
+    from consentledger.audit.runner import AuditResult, ProgressHook
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+#: ``consentledger.audit.reader.DEFAULT_BLOCK_RANGE``, repeated so that ``consentledger --help``
+#: need not import the chain stack (a test keeps the two equal).
+DEFAULT_BLOCK_RANGE = 1000
+
+
+class AuditArgumentError(ConsentLedgerError, ValueError):
+    """Options that do not make sense together, or a value that is not what it should be."""
+
+    code = "bad_arguments"
+
+
+def _subject(enterprise: str | None, key_file: Path | None, subject: str | None) -> bytes | None:
+    from consentledger.bureau.uscc import validate_uscc
+    from consentledger.subject import load_subject_key, subject_id
+
+    if enterprise is not None and subject is not None:
+        raise AuditArgumentError("give --enterprise USCC or --subject 0x.., not both")
+    if subject is not None:
+        text = subject.removeprefix("0x").removeprefix("0X")
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise AuditArgumentError(
+                f"--subject must be 32 bytes of hex (0x + 64 digits): {subject!r}"
+            )
+        return raw
+    if enterprise is None:
+        if key_file is not None:
+            raise AuditArgumentError("--subject-key-file needs --enterprise USCC")
+        return None
+    return subject_id(validate_uscc(enterprise), load_subject_key(key_file))
+
+
+@contextmanager
+def _progress_bar(console: Console) -> Iterator[ProgressHook | None]:
+    """A progress bar over blocks on a terminal; nothing otherwise."""
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("replaying blocks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("replay", total=None)
+
+        def hook(done: int, first: int, last: int) -> None:
+            bar.update(task, total=last - first + 1, completed=done - first + 1)
+
+        yield hook
+
+
+def _summary(result: AuditResult) -> str:
+    figures = result.replay.history.figures
+    verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
+    return (
+        f"blocks {result.window_first}-{result.window_last}: {figures.reads()} reads "
+        f"({figures.reads(granted=True)} granted, {figures.reads(granted=False)} denied), "
+        f"{figures.consents_granted} consents granted: {verdict}"
+    )
+
+
+@click.command("audit")
+@click.option("--rpc", "rpc_url", help="JSON-RPC URL of a node of the ledger's chain.")
+@click.option(
+    "--rpc-token",
+    envvar="CONSENTLEDGER_RPC_TOKEN",
+    help="Bearer token for the node (sent as Authorization: Bearer); also "
+    "$CONSENTLEDGER_RPC_TOKEN, which keeps it out of the process list.",
+)
+@click.option(
+    "--logs",
+    "logs_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit a recorded ledger (JSON, as scripts/record_golden.py writes) instead of a node.",
+)
+@click.option(
+    "--deployment",
+    "deployment_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The deployment record (consentledger deploy writes it).",
+)
+@click.option("--enterprise", help="USCC of an enterprise: also write its portability report.")
+@click.option(
+    "--subject-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the bureau's subject key (hex), to name --enterprise on the chain. "
+    "Default: $CONSENTLEDGER_SUBJECT_KEY.",
+)
+@click.option("--subject", help="The enterprise's 32-byte subject id (0x..), instead of a USCC.")
+@click.option("--from-block", type=click.IntRange(min=0), help="First block to report on.")
+@click.option("--to-block", type=click.IntRange(min=0), help="Last block to audit (default: head).")
+@click.option(
+    "--block-range",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BLOCK_RANGE,
+    show_default=True,
+    help="Most blocks per eth_getLogs request (halved when the node says it is too many).",
+)
+@click.option("--follow", "follow_chain", is_flag=True, help="Keep auditing new blocks.")
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    help="Seconds between looks for new blocks with --follow.",
+)
+@click.option(
+    "--follow-for",
+    type=click.FloatRange(min=0),
+    help="Stop following after this many seconds (default: until Ctrl-C).",
+)
+@click.option(
+    "--confirmations",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Audit only blocks this far below the head (0 on a chain with immediate finality).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for report.json, report.html and portability reports.",
+)
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    rpc_url: str | None,
+    rpc_token: str | None,
+    logs_file: Path | None,
+    deployment_file: Path,
+    enterprise: str | None,
+    subject_key_file: Path | None,
+    subject: str | None,
+    from_block: int | None,
+    to_block: int | None,
+    block_range: int,
+    follow_chain: bool,
+    poll_interval: float,
+    follow_for: float | None,
+    confirmations: int,
+    out_dir: Path,
+) -> None:
+    """Replay a ConsentLedger and prove that every release was consented.
+
+    Exit code 0: clean; 1: findings (listed in the reports); 2: could not audit.
+    """
+    from consentledger.audit.output import write_reports
+    from consentledger.audit.recorded import RecordedJsonRpc
+    from consentledger.audit.runner import Audit, follow
+    from consentledger.chain.deploy import Deployment
+    from consentledger.chain.jsonrpc import HttpJsonRpc, JsonRpc
+
+    if (rpc_url is None) == (logs_file is None):
+        raise AuditArgumentError("give either --rpc URL (a node) or --logs FILE (a recording)")
+    if follow_chain and (to_block is not None or logs_file is not None):
+        raise AuditArgumentError(
+            "--follow audits a live node up to its head: drop --to-block/--logs"
+        )
+    if follow_for is not None and not follow_chain:
+        raise AuditArgumentError("--follow-for needs --follow")
+    if from_block is not None and to_block is not None and from_block > to_block:
+        raise AuditArgumentError(f"--from-block {from_block} is after --to-block {to_block}")
+    subject_bytes = _subject(enterprise, subject_key_file, subject)
+    deployment = Deployment.load(deployment_file)
+    rpc: JsonRpc = (
+        RecordedJsonRpc.load(logs_file)
+        if logs_file is not None
+        else HttpJsonRpc(str(rpc_url), rpc_token)
+    )
+    console = Console(stderr=True)
+    try:
+        with _progress_bar(console) as hook:
+            runner = Audit(
+                rpc,
+                deployment,
+                from_block=from_block,
+                to_block=to_block,
+                block_range=block_range,
+                subject=subject_bytes,
+                progress=hook,
+            )
+            result = runner.run(confirmations)
+        written = write_reports(result, out_dir, subject=subject_bytes)
+        console.print(_summary(result))
+        if result.events_replayed:
+            console.print(
+                f"{result.events_replayed} events replayed in {result.replay_seconds:.2f} s "
+                f"({result.events_per_second:,.0f} events/s)",
+                style="dim",
+            )
+        if follow_chain:
+            console.print(f"following the chain (reports in {out_dir}); Ctrl-C stops", style="dim")
+
+            def update(latest: AuditResult) -> None:
+                write_reports(latest, out_dir, subject=subject_bytes)
+                console.print(_summary(latest))
+
+            follow(
+                runner,
+                poll_interval=poll_interval,
+                duration=follow_for,
+                confirmations=confirmations,
+                on_update=update,
+            )
+            result = runner.result()
+            written = write_reports(result, out_dir, subject=subject_bytes)
+    finally:
+        rpc.close()
+    console.print(f"reports: {written.report_json}, {written.report_html}", style="dim")
+    if written.portability_json is not None:
+        console.print(f"portability report: {written.portability_json}", style="dim")
+    ctx.exit(EXIT_CLEAN if result.clean else EXIT_FINDINGS)

@@ -1,0 +1,123 @@
+"""What the auditor reports: findings, each a typed mismatch between what the rules expect and what
+the chain shows, with where it shows it.
+
+A finding names its ``source`` (what was checked: the ledger's events, the contract's storage), so
+later checks (the gateway journal's cross-check) add their own codes and sources without changing
+how findings are collected, sorted, counted or reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class FindingCode(StrEnum):
+    """Every kind of finding, with a stable code reports and tools rely on."""
+
+    #: A DataAccessed the rules deny: data was released without a valid consent.
+    UNCONSENTED_RELEASE = "unconsented_release"
+    #: A ConsentGranted whose terms break a grant-time rule (purpose caps, bank, categories ...).
+    GRANT_BREAKS_RULES = "grant_breaks_rules"
+    #: An AccessDenied whose reason is not the one the rules give.
+    WRONG_DENIAL_REASON = "wrong_denial_reason"
+    #: An AccessDenied for a read the rules grant.
+    UNEXPECTED_DENIAL = "unexpected_denial"
+    #: An event the contract cannot emit in the state the ledger was in (wrong order, unknown
+    #: consent, unauthorised caller, repeated query id, ...).
+    IMPOSSIBLE_EVENT = "impossible_event"
+    #: A log from the ledger's address whose topic is none of its events.
+    UNKNOWN_EVENT = "unknown_event"
+    #: A log of one of the ledger's events that does not decode.
+    MALFORMED_LOG = "malformed_log"
+    #: A consent's read counter in the contract's storage differs from the reads its events show.
+    READ_COUNT_MISMATCH = "read_count_mismatch"
+    #: Another field of a consent in storage (status, terms) differs from its replayed events.
+    CONSENT_STATE_MISMATCH = "consent_state_mismatch"
+
+
+class Severity(StrEnum):
+    """How bad a finding is. Every finding makes the audit fail (exit code 1)."""
+
+    #: Consent was broken: data released, or a consent granted, against the rules.
+    CRITICAL = "critical"
+    #: The ledger disagrees with the rules or with itself.
+    ERROR = "error"
+
+
+_CRITICAL = {FindingCode.UNCONSENTED_RELEASE, FindingCode.GRANT_BREAKS_RULES}
+
+
+class Source(StrEnum):
+    """What a finding was found in."""
+
+    LEDGER = "ledger"  # the ledger's events, replayed
+    STORAGE = "storage"  # the contract's storage, read with eth_call
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where on the chain a finding is: a log (block, transaction, log index) or a block."""
+
+    block_number: int | None = None
+    transaction_hash: str | None = None
+    log_index: int | None = None
+    timestamp: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "block_number": self.block_number,
+            "transaction_hash": self.transaction_hash,
+            "log_index": self.log_index,
+            "timestamp": self.timestamp,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One mismatch: what the rules (or the other record) expected, and what was observed."""
+
+    code: FindingCode
+    message: str
+    expected: str
+    observed: str
+    location: Location
+    source: Source = Source.LEDGER
+    event: str | None = None
+    rule: str | None = None  # the denial reason or contract error the rules name
+    consent_id: str | None = None
+    subject: str | None = None
+    bank: str | None = None
+    query_id: str | None = None  # hex: query ids exceed what JSON numbers hold exactly
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.CRITICAL if self.code in _CRITICAL else Severity.ERROR
+
+    def sort_key(self) -> tuple[int, int, str, str, str]:
+        """Chain order, then code, then the subject of the finding."""
+        return (
+            self.location.block_number if self.location.block_number is not None else -1,
+            self.location.log_index if self.location.log_index is not None else -1,
+            self.code.value,
+            self.consent_id or "",
+            self.message,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "source": self.source.value,
+            "message": self.message,
+            "expected": self.expected,
+            "observed": self.observed,
+            "rule": self.rule,
+            "event": self.event,
+            "location": self.location.to_json(),
+            "consent_id": self.consent_id,
+            "subject": self.subject,
+            "bank": self.bank,
+            "query_id": self.query_id,
+        }

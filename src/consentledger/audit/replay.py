@@ -1,0 +1,520 @@
+"""The replay: every event of the ledger, in chain order, through the state model.
+
+Each event is applied to :class:`~consentledger.audit.model.LedgerModel` with its block's
+timestamp. Where the model says the contract could not have emitted the event (the rules refuse
+the action, or the state makes the event impossible), or decides a read otherwise than the chain
+recorded it, the replay adds a :class:`~consentledger.audit.findings.Finding` naming what the rules
+expected and what the chain shows. The model then follows what the chain did, so that each
+violation is reported once, where it happened.
+
+Every rule is the model's; this module only maps events to the model's replay methods and compares
+outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from consentledger.audit.findings import Finding, FindingCode, Location
+from consentledger.audit.history import (
+    ConsentLife,
+    ExportRecord,
+    LedgerHistory,
+    ReadRecord,
+    StatusChange,
+)
+from consentledger.audit.model import (
+    ROLE_AUDITOR,
+    ROLE_BANK,
+    ROLE_BUREAU,
+    ROLE_REGULATOR,
+    AccessEntry,
+    ConsentState,
+    ConsentStatus,
+    DenialReason,
+    LedgerModel,
+    LedgerRevertError,
+)
+from consentledger.audit.reader import LedgerEvent, LedgerItem, UndecodedLog
+from consentledger.chain.deploy import Deployment
+
+_ROLE_NAMES = {
+    ROLE_REGULATOR: "REGULATOR_ROLE",
+    ROLE_BUREAU: "BUREAU_ROLE",
+    ROLE_BANK: "BANK_ROLE",
+    ROLE_AUDITOR: "AUDITOR_ROLE",
+}
+
+_TRANSITION_EVENTS = {
+    "ConsentPaused": ConsentStatus.PAUSED,
+    "ConsentResumed": ConsentStatus.ACTIVE,
+    "ConsentRevoked": ConsentStatus.REVOKED,
+}
+
+
+def hex0x(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _location(event: LedgerEvent) -> Location:
+    log = event.log
+    return Location(log.block_number, hex0x(log.transaction_hash), log.log_index, event.timestamp)
+
+
+class Replayer:
+    """Replays one deployment's events; findings are reported from block ``report_from`` on."""
+
+    def __init__(
+        self, deployment: Deployment, *, report_from: int = 0, subject: bytes | None = None
+    ) -> None:
+        self.deployment = deployment
+        self.report_from = report_from
+        self.model = LedgerModel()  # the state before the constructor ran
+        self.history = LedgerHistory(subject=subject)
+        self.findings: list[Finding] = []
+        self._deploy_tx = deployment.deploy_tx.lower()
+        self._constructed = False
+        self._handlers: dict[str, Callable[[LedgerEvent], None]] = {
+            "RoleAdminChanged": self._role_admin_changed,
+            "RoleGranted": self._role_granted,
+            "RoleRevoked": self._role_revoked,
+            "BankSuspended": self._bank_standing,
+            "BankReinstated": self._bank_standing,
+            "EnterpriseRegistered": self._enterprise,
+            "ControllersChanged": self._enterprise,
+            "CategoryRegistered": self._category_registered,
+            "PurposeDefined": self._purpose_defined,
+            "PurposeRetired": self._purpose_retired,
+            "ConsentGranted": self._consent_granted,
+            "ConsentPaused": self._consent_transition,
+            "ConsentResumed": self._consent_transition,
+            "ConsentRevoked": self._consent_transition,
+            "DataAccessed": self._read,
+            "AccessDenied": self._read,
+            "PortabilityExported": self._export,
+        }
+
+    # ------------------------------------------------------------------ entry
+
+    def apply(self, item: LedgerItem) -> None:
+        """Replay one log."""
+        if isinstance(item, UndecodedLog):
+            self._undecoded(item)
+            return
+        log = item.log
+        if not self._constructed and hex0x(log.transaction_hash) != self._deploy_tx:
+            self._missing_constructor(item)
+        if self._in_window(log.block_number):
+            self.history.count_event(log.event)
+        handler = self._handlers.get(log.event)
+        if handler is None:
+            self._impossible(
+                item,
+                expected="no such event: the ledger never emits it",
+                observed=log.event,
+                message=f"{log.event} is in the ABI but the ledger's code never emits it",
+            )
+            return
+        handler(item)
+
+    def _in_window(self, block: int) -> bool:
+        return block >= self.report_from
+
+    def _flag(self, finding: Finding) -> None:
+        block = finding.location.block_number
+        if block is None or self._in_window(block):
+            self.findings.append(finding)
+
+    def _impossible(
+        self,
+        event: LedgerEvent,
+        *,
+        expected: str,
+        observed: str,
+        message: str,
+        error: LedgerRevertError | None = None,
+        **about: Any,
+    ) -> None:
+        self._flag(
+            Finding(
+                code=FindingCode.IMPOSSIBLE_EVENT,
+                message=message,
+                expected=expected,
+                observed=observed,
+                location=_location(event),
+                event=event.log.event,
+                rule=error.error if error is not None else None,
+                **about,
+            )
+        )
+
+    def _refused(
+        self, event: LedgerEvent, error: LedgerRevertError | None, what: str, **about: Any
+    ) -> None:
+        """A finding when the rules refuse what ``event`` says happened."""
+        if error is None:
+            return
+        self._impossible(
+            event,
+            expected=f"the call reverts with {error}",
+            observed=what,
+            message=f"{what} was emitted, but the rules refuse it: {error}",
+            error=error,
+            **about,
+        )
+
+    # ---------------------------------------------------------- constructor
+
+    def _missing_constructor(self, event: LedgerEvent) -> None:
+        """The first event outside the deployment transaction: the constructor's grant of the
+        regulator role must have come before."""
+        self._constructed = True
+        self.model = LedgerModel.deployed(self.deployment.regulator)
+        self._impossible(
+            event,
+            expected=f"RoleGranted(REGULATOR_ROLE, {self.deployment.regulator}) in the deployment "
+            f"transaction {self.deployment.deploy_tx}",
+            observed="no such event before this one",
+            message="the constructor's grant of the regulator role is missing; "
+            "the deployment record's regulator is assumed",
+        )
+
+    def _role_admin_changed(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        role, new_admin = args["role"], args["newAdminRole"]
+        in_constructor = hex0x(event.log.transaction_hash) == self._deploy_tx
+        if in_constructor and new_admin == LedgerModel.role_admin(role):
+            return
+        self._impossible(
+            event,
+            expected=f"admin {hex0x(LedgerModel.role_admin(role))} set by the constructor only",
+            observed=f"RoleAdminChanged({hex0x(role)}, new admin {hex0x(new_admin)})",
+            message="a role's admin changed, which only the constructor does, to the regulator",
+        )
+
+    # ---------------------------------------------------------------- roles
+
+    def _role_granted(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        role, account, sender = args["role"], args["account"], args["sender"]
+        what = f"RoleGranted({_role(role)}, {account}, by {sender})"
+        if not self._constructed:
+            self._constructed = True
+            if role == ROLE_REGULATOR and account == self.deployment.regulator:
+                self.model = LedgerModel.deployed(account)
+                return
+            self.model = LedgerModel.deployed(self.deployment.regulator)
+            self._impossible(
+                event,
+                expected=f"RoleGranted(REGULATOR_ROLE, {self.deployment.regulator})",
+                observed=what,
+                message="the constructor granted another role or account than the deployment "
+                "record's regulator",
+            )
+            return
+        if self.model.has_role(role, account):
+            self._impossible(
+                event,
+                expected="no event: the account already holds the role",
+                observed=what,
+                message="RoleGranted for an account that already holds the role",
+            )
+        self._refused(event, self.model.replay_role_granted(role, account, sender), what)
+
+    def _role_revoked(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        role, account, sender = args["role"], args["account"], args["sender"]
+        what = f"RoleRevoked({_role(role)}, {account}, by {sender})"
+        if not self.model.has_role(role, account):
+            self._impossible(
+                event,
+                expected="no event: the account does not hold the role",
+                observed=what,
+                message="RoleRevoked for an account that does not hold the role",
+            )
+        self._refused(event, self.model.replay_role_revoked(role, account, sender), what)
+
+    def _bank_standing(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        suspended = event.log.event == "BankSuspended"
+        error = self.model.replay_bank_standing(
+            args["bank"], args["regulator"], suspended=suspended
+        )
+        what = f"{event.log.event}({args['bank']}, by {args['regulator']})"
+        self._refused(event, error, what, bank=args["bank"])
+
+    # ------------------------------------------------------ enterprises, registries
+
+    def _enterprise(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        subject, controllers, threshold = args["subject"], args["controllers"], args["threshold"]
+        replay = (
+            self.model.replay_enterprise_registered
+            if event.log.event == "EnterpriseRegistered"
+            else self.model.replay_controllers_changed
+        )
+        error = replay(subject, controllers, threshold)
+        what = f"{event.log.event}({hex0x(subject)}, {len(controllers)} controllers, k={threshold})"
+        self._refused(event, error, what, subject=hex0x(subject))
+
+    def _category_registered(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        error = self.model.replay_category_registered(args["code"], args["name"])
+        self.history.category_names[args["code"]] = args["name"]
+        self._refused(event, error, f"CategoryRegistered({args['code']}, {args['name']!r})")
+
+    def _purpose_defined(self, event: LedgerEvent) -> None:
+        a = event.log.args
+        error = self.model.replay_purpose_defined(
+            a["code"], a["name"], a["allowedCategories"], a["maxDuration"], a["maxReads"],
+            a["maxHistoryMonths"],
+        )  # fmt: skip
+        self._refused(event, error, f"PurposeDefined({a['code']}, {a['name']!r})")
+        self.history.purpose_names[a["code"]] = a["name"]
+
+    def _purpose_retired(self, event: LedgerEvent) -> None:
+        code = event.log.args["code"]
+        self._refused(event, self.model.replay_purpose_retired(code), f"PurposeRetired({code})")
+
+    # -------------------------------------------------------------- consents
+
+    def _consent_granted(self, event: LedgerEvent) -> None:
+        a = event.log.args
+        consent_id: bytes = a["consentId"]
+        granted = ConsentState(
+            consent_id=consent_id,
+            subject=a["subject"],
+            bank=a["bank"],
+            categories=a["categories"],
+            purpose=a["purpose"],
+            not_before=a["notBefore"],
+            expires_at=a["expiresAt"],
+            max_reads=a["maxReads"],
+            history_months=a["historyMonths"],
+            receipt_hash=a["receiptHash"],
+        )
+        about = {"consent_id": hex0x(consent_id), "subject": hex0x(a["subject"]), "bank": a["bank"]}
+        if consent_id in self.model.consents:
+            self._impossible(
+                event,
+                expected="each consent id granted once (the digest of a message whose nonce is "
+                "used once)",
+                observed=f"a second ConsentGranted({hex0x(consent_id)})",
+                message="a consent id was granted again",
+                **about,
+            )
+        error = self.model.replay_consent_granted(granted, event.timestamp)
+        if error is not None:
+            self._flag(
+                Finding(
+                    code=FindingCode.GRANT_BREAKS_RULES,
+                    message=f"a consent was granted against the rules: {error}",
+                    expected=f"grantConsent reverts with {error}",
+                    observed="ConsentGranted",
+                    location=_location(event),
+                    event="ConsentGranted",
+                    rule=error.error,
+                    **about,
+                )
+            )
+        location = _location(event)
+        life = ConsentLife(
+            consent_id=consent_id,
+            subject=granted.subject,
+            bank=a["bank"],
+            categories=granted.categories,
+            purpose=granted.purpose,
+            not_before=granted.not_before,
+            expires_at=granted.expires_at,
+            max_reads=granted.max_reads,
+            history_months=granted.history_months,
+            receipt_hash=granted.receipt_hash,
+            granted=location,
+        )
+        life.changes.append(StatusChange("ACTIVE", event.timestamp, location, "ConsentGranted"))
+        self.history.consents[consent_id] = life
+        if self._in_window(event.log.block_number):
+            self.history.figures.consents_granted += 1
+
+    def _consent_transition(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        consent_id: bytes = args["consentId"]
+        subject: bytes = args["subject"]
+        about: dict[str, Any] = {"consent_id": hex0x(consent_id), "subject": hex0x(subject)}
+        what = f"{event.log.event}({hex0x(consent_id)})"
+        stored = self.model.consents.get(consent_id)
+        if stored is not None and stored.subject != subject:
+            self._impossible(
+                event,
+                expected=f"subject {hex0x(stored.subject)} (the consent's)",
+                observed=f"subject {hex0x(subject)}",
+                message=f"{event.log.event} names another subject than the consent's",
+                **about,
+            )
+        target = _TRANSITION_EVENTS[event.log.event]
+        error = self.model.replay_consent_transition(consent_id, target, event.timestamp)
+        self._refused(event, error, what, **about)
+        life = self.history.consents.get(consent_id)
+        if life is not None:
+            life.changes.append(
+                StatusChange(target.name, event.timestamp, _location(event), event.log.event)
+            )
+
+    # ------------------------------------------------------------------ reads
+
+    def _read(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        granted = event.log.event == "DataAccessed"
+        entry = AccessEntry(
+            query_id=args["queryId"],
+            consent_id=args["consentId"],
+            bank=args["bank"],
+            categories=args["categories"],
+            purpose=args["purpose"],
+            response_hash=args["responseHash"] if granted else b"",
+        )
+        consent = self.model.consents.get(entry.consent_id)
+        about: dict[str, Any] = {
+            "consent_id": hex0x(entry.consent_id),
+            "bank": entry.bank,
+            "query_id": hex(entry.query_id),
+            "subject": hex0x(consent.subject) if consent is not None else None,
+        }
+        query_error = self.model.replay_query_id(entry.query_id)
+        self._refused(event, query_error, f"a read with query id {hex(entry.query_id)}", **about)
+        observed: DenialReason | None = DenialReason.NONE
+        if not granted:
+            observed = self._denial_reason(event, args["reason"], about)
+        if observed is None:
+            return
+        expected = self.model.replay_access(entry, granted, event.timestamp)
+        self._compare_decision(event, expected, observed, about)
+        self._record_read(event, entry, observed)
+
+    def _denial_reason(
+        self, event: LedgerEvent, code: int, about: dict[str, Any]
+    ) -> DenialReason | None:
+        try:
+            reason = DenialReason(code)
+        except ValueError:
+            reason = None
+        if reason is None or reason is DenialReason.NONE:
+            self._impossible(
+                event,
+                expected="a denial reason 1..10",
+                observed=f"AccessDenied(reason {code})",
+                message=f"an AccessDenied with reason code {code}, which the ledger never uses",
+                **about,
+            )
+            return None
+        return reason
+
+    def _compare_decision(
+        self,
+        event: LedgerEvent,
+        expected: DenialReason,
+        observed: DenialReason,
+        about: dict[str, Any],
+    ) -> None:
+        if expected is observed:
+            return
+        shown = _decision(observed)
+        wanted = _decision(expected)
+        if observed is DenialReason.NONE:
+            code = FindingCode.UNCONSENTED_RELEASE
+            message = f"data was released although the rules deny the read: {expected.name}"
+        elif expected is DenialReason.NONE:
+            code = FindingCode.UNEXPECTED_DENIAL
+            message = f"a consented read was denied as {observed.name}"
+        else:
+            code = FindingCode.WRONG_DENIAL_REASON
+            message = f"a read was denied as {observed.name}; the rules say {expected.name}"
+        self._flag(
+            Finding(
+                code=code,
+                message=message,
+                expected=wanted,
+                observed=shown,
+                location=_location(event),
+                event=event.log.event,
+                rule=expected.name,
+                **about,
+            )
+        )
+
+    def _record_read(self, event: LedgerEvent, entry: AccessEntry, observed: DenialReason) -> None:
+        granted = observed is DenialReason.NONE
+        life = self.history.consents.get(entry.consent_id)
+        if life is not None:
+            if granted:
+                life.reads_granted += 1
+            else:
+                life.reads_denied += 1
+        if self._in_window(event.log.block_number):
+            self.history.count_read(
+                entry.bank, entry.categories, granted, observed, event.timestamp
+            )
+        if life is not None and life.subject == self.history.subject:
+            self.history.subject_reads.append(
+                ReadRecord(
+                    query_id=entry.query_id,
+                    consent_id=entry.consent_id,
+                    bank=entry.bank,
+                    categories=entry.categories,
+                    purpose=entry.purpose,
+                    granted=granted,
+                    reason=observed,
+                    response_hash=entry.response_hash if granted else None,
+                    location=_location(event),
+                )
+            )
+
+    # ---------------------------------------------------------------- exports
+
+    def _export(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        subject: bytes = args["subject"]
+        error = self.model.replay_export(subject, args["categories"])
+        self._refused(
+            event, error, f"PortabilityExported({hex0x(subject)})", subject=hex0x(subject)
+        )
+        if self._in_window(event.log.block_number):
+            self.history.figures.exports += 1
+        if subject == self.history.subject:
+            self.history.subject_exports.append(
+                ExportRecord(args["categories"], args["exportHash"], _location(event))
+            )
+
+    # ----------------------------------------------------------- not decoded
+
+    def _undecoded(self, item: UndecodedLog) -> None:
+        location = Location(
+            item.block_number, item.transaction_hash, item.log_index, item.timestamp
+        )
+        if item.problem is None:
+            finding = Finding(
+                code=FindingCode.UNKNOWN_EVENT,
+                message=f"a log with topic {item.topic}, which is none of the ledger's events",
+                expected="one of the ledger's events",
+                observed=f"topic {item.topic}",
+                location=location,
+            )
+        else:
+            finding = Finding(
+                code=FindingCode.MALFORMED_LOG,
+                message=str(item.problem),
+                expected=f"a well-formed {item.problem.event} log",
+                observed=item.problem.reason,
+                location=location,
+                event=item.problem.event,
+            )
+        self._flag(finding)
+
+
+def _decision(reason: DenialReason) -> str:
+    return "DataAccessed" if reason is DenialReason.NONE else f"AccessDenied({reason.name})"
+
+
+def _role(role: bytes) -> str:
+    return _ROLE_NAMES.get(role, hex0x(role))

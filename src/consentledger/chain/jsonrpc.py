@@ -1,0 +1,297 @@
+"""Raw JSON-RPC: requests and answers exactly as they travel, hex quantities and all.
+
+The auditor reads the chain through :class:`JsonRpc` only, never through web3.py, so the same code
+runs against any node (:class:`HttpJsonRpc`) and, in tests and on a laptop, against the embedded
+chain (:class:`EmbeddedJsonRpc`), which answers the few methods the auditor needs in the shapes a
+real node uses: hex quantities, camelCase fields, ``null`` for an unknown block, JSON-RPC error
+objects for failures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from consentledger.chain.client import ChainUnavailableError
+from consentledger.errors import ConsentLedgerError
+
+if TYPE_CHECKING:
+    from consentledger.chain.embedded import EmbeddedChain
+
+#: JSON-RPC's "method not found".
+METHOD_NOT_FOUND = -32601
+#: The code Besu (and others) use for a log query over too many blocks.
+LIMIT_EXCEEDED = -32005
+
+Call = tuple[str, Sequence[Any]]
+
+
+class JsonRpcError(ConsentLedgerError, RuntimeError):
+    """The node answered a request with a JSON-RPC error object."""
+
+    code = "json_rpc_error"
+
+    def __init__(self, method: str, rpc_code: int, message: str, data: Any = None) -> None:
+        self.method = method
+        self.rpc_code = rpc_code
+        self.rpc_message = message
+        self.data = data
+        super().__init__(f"{method} failed: {message} (JSON-RPC error {rpc_code})")
+
+
+class JsonRpc(Protocol):
+    """A JSON-RPC connection: one request, or a batch answered in order."""
+
+    def request(self, method: str, params: Sequence[Any]) -> Any:
+        """The ``result`` of one request; a JSON-RPC error raises :class:`JsonRpcError`."""
+        ...
+
+    def batch(self, calls: Sequence[Call]) -> list[Any]:
+        """The results of several requests, in order; the first error raises."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+def redacted(url: str) -> str:
+    """``url`` without path, query and credentials (a provider's URL often embeds an API key)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}" if parts.scheme else "the node"
+
+
+class HttpJsonRpc:
+    """JSON-RPC over HTTP(S), with an optional bearer token in the Authorization header."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_batch: int = 100,
+    ) -> None:
+        self.url = url
+        self.max_batch = max_batch
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.Client(headers=headers, timeout=timeout)
+        self._ids = itertools.count(1)
+
+    def request(self, method: str, params: Sequence[Any]) -> Any:
+        return self._one(method, params)
+
+    def _one(self, method: str, params: Sequence[Any]) -> Any:
+        request_id = next(self._ids)
+        answer = self._post(
+            {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+        )
+        if not isinstance(answer, dict):
+            raise ChainUnavailableError(
+                f"{redacted(self.url)} answered {method} with something other than a JSON object"
+            )
+        return _result(method, answer)
+
+    def batch(self, calls: Sequence[Call]) -> list[Any]:
+        results: list[Any] = []
+        for start in range(0, len(calls), self.max_batch):
+            chunk = calls[start : start + self.max_batch]
+            if len(chunk) == 1:
+                results.append(self._one(*chunk[0]))
+                continue
+            ids = [next(self._ids) for _ in chunk]
+            payload = [
+                {"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)}
+                for i, (m, p) in zip(ids, chunk, strict=True)
+            ]
+            answer = self._post(payload)
+            if not isinstance(answer, list):
+                if isinstance(answer, dict) and "error" in answer:
+                    _result(chunk[0][0], answer)  # a node that refuses batches says why
+                raise ChainUnavailableError(
+                    f"{redacted(self.url)} did not answer a JSON-RPC batch with a list"
+                )
+            by_id = {item.get("id"): item for item in answer if isinstance(item, dict)}
+            for request_id, (method, _params) in zip(ids, chunk, strict=True):
+                item = by_id.get(request_id)
+                if item is None:
+                    raise ChainUnavailableError(
+                        f"{redacted(self.url)} left {method} (id {request_id}) unanswered"
+                    )
+                results.append(_result(method, item))
+        return results
+
+    def _post(self, payload: object) -> Any:
+        where = redacted(self.url)
+        try:
+            response = self._client.post(self.url, content=json.dumps(payload))
+        except httpx.HTTPError as exc:
+            raise ChainUnavailableError(f"cannot reach a JSON-RPC node at {where}: {exc}") from exc
+        if response.status_code in (401, 403):
+            raise ChainUnavailableError(
+                f"the node at {where} refused the request (HTTP {response.status_code}): "
+                "check the bearer token (--rpc-token)"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise ChainUnavailableError(
+                f"{where} answered HTTP {response.status_code} without JSON: is it a JSON-RPC node?"
+            ) from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _result(method: str, answer: dict[str, Any]) -> Any:
+    error = answer.get("error")
+    if error is not None:
+        if not isinstance(error, dict):
+            raise JsonRpcError(method, 0, str(error))
+        raise JsonRpcError(
+            method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data")
+        )
+    if "result" not in answer:
+        raise JsonRpcError(method, 0, "the answer has neither result nor error")
+    return answer["result"]
+
+
+# ------------------------------------------------------------------------------ in process
+
+
+class EmbeddedJsonRpc:
+    """The embedded chain behind the same raw JSON-RPC a node speaks.
+
+    It answers ``eth_chainId``, ``eth_blockNumber``, ``eth_getCode``, ``eth_getLogs``,
+    ``eth_getBlockByNumber`` and ``eth_call`` with node-shaped JSON (every other method is "method
+    not found"), and a batch one request after the other. ``max_block_range`` makes it refuse log
+    queries over more blocks, worded as Besu words it, like a node with a configured cap.
+    """
+
+    def __init__(self, chain: EmbeddedChain, *, max_block_range: int | None = None) -> None:
+        self.chain = chain
+        self.max_block_range = max_block_range
+        self._methods: dict[str, Callable[[Sequence[Any]], Any]] = {
+            "eth_chainId": lambda _p: hex(self.chain.chain_id),
+            "eth_blockNumber": lambda _p: hex(self._latest()),
+            "eth_getCode": self._get_code,
+            "eth_getLogs": self._get_logs,
+            "eth_getBlockByNumber": self._get_block,
+            "eth_call": self._call,
+        }
+
+    def request(self, method: str, params: Sequence[Any]) -> Any:
+        handler = self._methods.get(method)
+        if handler is None:
+            raise JsonRpcError(method, METHOD_NOT_FOUND, "Method not found")
+        # Answers travel as JSON: what a node sends is what this returns.
+        return json.loads(json.dumps(handler(list(params))))
+
+    def batch(self, calls: Sequence[Call]) -> list[Any]:
+        return [self.request(method, params) for method, params in calls]
+
+    def close(self) -> None:
+        """Nothing to release in process."""
+
+    def _latest(self) -> int:
+        return int(self.chain.tester.get_block_by_number("latest")["number"])
+
+    def _block_number(self, tag: str) -> int:
+        if tag in ("latest", "pending", "safe", "finalized"):
+            return self._latest()
+        if tag == "earliest":
+            return 0
+        return int(tag, 16)
+
+    def _get_code(self, params: Sequence[Any]) -> str:
+        address, tag = params[0], params[1] if len(params) > 1 else "latest"
+        return str(self.chain.tester.get_code(address, self._block_number(tag)))
+
+    def _get_logs(self, params: Sequence[Any]) -> list[dict[str, Any]]:
+        query: dict[str, Any] = params[0]
+        first = self._block_number(query.get("fromBlock", "latest"))
+        last = self._block_number(query.get("toBlock", "latest"))
+        if self.max_block_range is not None and last - first + 1 > self.max_block_range:
+            raise JsonRpcError(
+                "eth_getLogs", LIMIT_EXCEEDED, "Requested range exceeds maximum RPC range limit"
+            )
+        if first > last:
+            return []
+        logs = self.chain.tester.get_logs(
+            from_block=first,
+            to_block=last,
+            address=query.get("address"),
+            topics=query.get("topics"),
+        )
+        return [_node_log(log) for log in logs]
+
+    def _get_block(self, params: Sequence[Any]) -> dict[str, Any] | None:
+        from eth_tester.exceptions import BlockNotFound
+
+        try:
+            block = self.chain.tester.get_block_by_number(
+                self._block_number(params[0]), full_transactions=False
+            )
+        except BlockNotFound:
+            return None
+        return {_camel(key): _node_value(value) for key, value in block.items()}
+
+    def _call(self, params: Sequence[Any]) -> str:
+        from eth_tester.exceptions import TransactionFailed
+
+        from consentledger.chain.embedded import _revert_data
+
+        # A node calls from the zero address when no sender is given; eth-tester wants a sender
+        # that can pay for the call's gas limit, so its funded first account stands in.
+        transaction = {"from": self.chain.tester.get_accounts()[0]}
+        transaction.update({k: v for k, v in params[0].items() if k in ("to", "from", "data")})
+        tag = params[1] if len(params) > 1 else "latest"
+        try:
+            return str(self.chain.tester.call(transaction, self._block_number(tag)))
+        except TransactionFailed as exc:
+            raise JsonRpcError("eth_call", 3, "execution reverted", _revert_data(exc)) from None
+
+
+def _node_log(log: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "address": str(log["address"]).lower(),
+        "topics": [str(t) for t in log["topics"]],
+        "data": str(log["data"]),
+        "blockHash": str(log["block_hash"]),
+        "blockNumber": hex(int(log["block_number"])),
+        "transactionHash": str(log["transaction_hash"]),
+        "transactionIndex": hex(int(log["transaction_index"])),
+        "logIndex": hex(int(log["log_index"])),
+        "removed": False,
+    }
+
+
+_SNAKE = re.compile(r"_([a-z0-9])")
+
+
+def _camel(name: str) -> str:
+    return _SNAKE.sub(lambda m: m.group(1).upper(), name)
+
+
+def _node_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return hex(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return [_node_value(v) for v in value]
+    if isinstance(value, dict):
+        return {_camel(k): _node_value(v) for k, v in value.items()}
+    return value
