@@ -7,6 +7,8 @@ the gateway's own helpers; they are relayed by a separate funded account.
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -24,6 +27,7 @@ from consentledger.audit.model import ConsentTerms
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.store import BureauStore
+from consentledger.chain.anvil import free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
@@ -248,3 +252,23 @@ def bank(gateway: Gateway) -> Bank:
 @pytest.fixture(scope="module")
 def other_bank(gateway: Gateway) -> Bank:
     return gateway.add_bank("Other Bank")
+
+
+@contextmanager
+def serve_live(gateway: Gateway) -> Iterator[str]:
+    """Serve a started gateway's app over real HTTP (uvicorn in a thread); yields its URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 from eth_account import Account
 
 from consentledger.chain import typed_data
+from consentledger.chain.anvil import free_port
 from consentledger.cli import main
 from consentledger.gateway.problems import snake_case
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
-from tests.reads.conftest import ADMIN, Gateway
+from tests.reads.conftest import ADMIN, Gateway, serve_live
 
 
 def test_health(gateway: Gateway) -> None:
@@ -116,28 +113,11 @@ def test_suspending_a_non_bank_is_the_contracts_error(gateway: Gateway) -> None:
     assert response.json()["code"] == "membership_not_a_bank"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_url(gateway: Gateway) -> Iterator[str]:
     """The module's gateway app served over real HTTP by uvicorn in a thread."""
-    port = _free_port()
-    config = uvicorn.Config(
-        gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_live(gateway) as url:
+        yield url
 
 
 def _admin(live_url: str, *args: str) -> Result:
@@ -178,7 +158,7 @@ def test_admin_cli_errors_are_messages(live_url: str) -> None:
     assert refused.exit_code == 2
     assert "membership_not_a_bank" in refused.output
     assert "Traceback" not in refused.output
-    unreachable = _admin(f"http://127.0.0.1:{_free_port()}", "list-banks")
+    unreachable = _admin(f"http://127.0.0.1:{free_port()}", "list-banks")
     assert unreachable.exit_code == 2
     assert "cannot reach the gateway" in " ".join(unreachable.output.split())
     no_token = CliRunner().invoke(

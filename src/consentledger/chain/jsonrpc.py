@@ -173,9 +173,10 @@ class EmbeddedJsonRpc:
     """The embedded chain behind the same raw JSON-RPC a node speaks.
 
     It answers ``eth_chainId``, ``eth_blockNumber``, ``eth_getCode``, ``eth_getLogs``,
-    ``eth_getBlockByNumber`` and ``eth_call`` with node-shaped JSON (every other method is "method
-    not found"), and a batch one request after the other. ``max_block_range`` makes it refuse log
-    queries over more blocks, worded as Besu words it, like a node with a configured cap.
+    ``eth_getBlockByNumber``, ``eth_getTransactionReceipt`` and ``eth_call`` with node-shaped
+    JSON (every other method is "method not found"), and a batch one request after the other.
+    ``max_block_range`` makes it refuse log queries over more blocks, worded as Besu words it,
+    like a node with a configured cap.
     """
 
     def __init__(self, chain: EmbeddedChain, *, max_block_range: int | None = None) -> None:
@@ -188,6 +189,7 @@ class EmbeddedJsonRpc:
             "eth_getLogs": self._get_logs,
             "eth_getBlockByNumber": self._get_block,
             "eth_call": self._call,
+            "eth_getTransactionReceipt": self._get_receipt,
         }
 
     def request(self, method: str, params: Sequence[Any]) -> Any:
@@ -245,6 +247,19 @@ class EmbeddedJsonRpc:
         except BlockNotFound:
             return None
         return {_camel(key): _node_value(value) for key, value in block.items()}
+
+    def _get_receipt(self, params: Sequence[Any]) -> dict[str, Any] | None:
+        from eth_tester.exceptions import TransactionNotFound
+
+        try:
+            receipt = self.chain.tester.get_transaction_receipt(params[0])
+        except TransactionNotFound:
+            return None
+        answer = {
+            _camel(key): _node_value(value) for key, value in receipt.items() if key != "logs"
+        }
+        answer["logs"] = [_node_log(log) for log in receipt["logs"]]
+        return answer
 
     def _call(self, params: Sequence[Any]) -> str:
         from eth_tester.exceptions import TransactionFailed

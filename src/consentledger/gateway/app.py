@@ -12,7 +12,7 @@ from consentledger import __version__
 from consentledger.gateway import problems
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.limits import BodyLimits
-from consentledger.gateway.routes import admin, meta, queries
+from consentledger.gateway.routes import admin, meta, queries, rpc
 from consentledger.gateway.settings import Settings
 
 
@@ -40,6 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
-    for module in (meta, queries, admin):
+    for module in (meta, queries, admin, rpc):
         app.include_router(module.router)
     return app

@@ -30,7 +30,7 @@ from consentledger.gateway.db import Database
 from consentledger.gateway.journal import Journal, reconcile
 from consentledger.gateway.settings import Settings, SettingsError
 from consentledger.keys import load_key, parse_key
-from consentledger.subject import subject_id
+from consentledger.subject import parse_subject_key, subject_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,7 +130,9 @@ class GatewayContext:
             db=db,
             journal=journal,
             relayer=relayer,
-            subject_key=settings.subject_key.get_secret_value().encode(),
+            subject_key=parse_subject_key(
+                settings.subject_key.get_secret_value(), "CONSENTLEDGER_SUBJECT_KEY"
+            ),
             admin_token_hash=hashlib.sha256(
                 settings.admin_token.get_secret_value().encode()
             ).digest(),

@@ -14,11 +14,12 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consentledger.errors import ConsentLedgerError
+from consentledger.subject import parse_subject_key
 
 #: The operator token a development gateway uses when none is set.
 DEVELOPMENT_ADMIN_TOKEN = "development-admin-token"  # noqa: S105 - refused outside development
-#: The subject key a development gateway uses when none is set (refused outside development).
-DEVELOPMENT_SUBJECT_KEY = "development-subject-key-0123456789"
+#: The subject key (hex) a development gateway uses when none is set (refused outside development).
+DEVELOPMENT_SUBJECT_KEY = "0xf5028c098fc434ea1b276e8a428e031842bd793f383422f477c49e5d90a70744"
 
 
 class SettingsError(ConsentLedgerError, ValueError):
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     regulator_key: SecretStr | None = None
     regulator_key_file: Path | None = None
     admin_token: SecretStr = SecretStr(DEVELOPMENT_ADMIN_TOKEN)
+    #: Bearer token for the embedded chain's read-only JSON-RPC at /rpc (unset: /rpc is off).
+    auditor_token: SecretStr | None = None
     subject_key: SecretStr = SecretStr(DEVELOPMENT_SUBJECT_KEY)
     #: The gateway's own database: journal, bank API keys, sign-in nonces.
     database_url: str = "sqlite:///consentledger-gateway.db"
@@ -64,6 +67,7 @@ class Settings(BaseSettings):
                 raise ValueError("set CONSENTLEDGER_ADMIN_TOKEN: the default is for development")
             if self.subject_key.get_secret_value() == DEVELOPMENT_SUBJECT_KEY:
                 raise ValueError("set CONSENTLEDGER_SUBJECT_KEY: the default is for development")
+        parse_subject_key(self.subject_key.get_secret_value(), "CONSENTLEDGER_SUBJECT_KEY")
         if len(self.admin_token.get_secret_value()) < 16:
             raise ValueError("CONSENTLEDGER_ADMIN_TOKEN must be at least 16 characters")
         if self.chain != "embedded" and not self.chain.startswith(("http://", "https://")):
