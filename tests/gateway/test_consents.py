@@ -57,7 +57,6 @@ def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
     assert message["receiptHash"] == "0x" + keccak(rfc8785.dumps(receipt)).hex()
     assert draft["receipt_hash"] == message["receiptHash"]
     assert receipt["data_subject"]["uscc"] == enterprise.uscc
-    assert receipt["data_subject"]["name"]  # the bureau holds this enterprise
     assert receipt["recipients"][0]["address"] == gateway.bank.address
     assert receipt["purpose"] == {"code": 1, "name": "credit_underwriting"}
     assert [c["name"] for c in receipt["data"]["categories"]] == [

@@ -71,7 +71,6 @@ class ReceiptFacts:
     """What a receipt says beyond the terms: names, the purpose's caps, where the ledger is."""
 
     uscc: str
-    enterprise_name: str | None
     bank_name: str | None
     caps: PurposeCaps
     domain: typed_data.Domain
@@ -107,7 +106,6 @@ def build_receipt(terms: ConsentTerms, facts: ReceiptFacts) -> JSONObject:
         "data_subject": {
             "kind": "enterprise",
             "uscc": facts.uscc,
-            "name": facts.enterprise_name,
             "subject_id": "0x" + terms.subject.hex(),
         },
         "controller": {

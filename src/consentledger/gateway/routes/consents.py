@@ -34,9 +34,8 @@ from consentledger.audit.model import (
     ConsentTerms,
     LedgerRevertError,
 )
-from consentledger.bureau.store import UnknownEnterpriseError
 from consentledger.bureau.uscc import parse_uscc
-from consentledger.categories import DAY, Category, mask_of, parse_category, parse_purpose
+from consentledger.categories import DAY, mask_of, parse_category, parse_purpose
 from consentledger.chain import typed_data
 from consentledger.chain.client import ConsentView
 from consentledger.gateway import eip712_json
@@ -230,18 +229,6 @@ def _document(
     return TypedDataDocument.model_validate(eip712_json.document_as_json(raw))
 
 
-def _enterprise_name(context: GatewayContext, uscc: str) -> str | None:
-    """The registered name the bureau holds for ``uscc``, if it holds the enterprise."""
-    try:
-        document = context.store.fetch(uscc, [Category.BUSINESS_REGISTRATION], 0)
-    except UnknownEnterpriseError:
-        return None
-    section = document["categories"]
-    registration = section.get("business_registration") if isinstance(section, dict) else None
-    name = registration.get("name") if isinstance(registration, dict) else None
-    return name if isinstance(name, str) else None
-
-
 def _bank_name(context: GatewayContext, address: str) -> str | None:
     bank = bank_by_address(context.db, address)
     return bank.name if bank is not None else None
@@ -293,7 +280,6 @@ async def draft_consent(body: ConsentDraftRequest, context: ContextDep) -> Conse
         raise refused(exc) from None
     facts = ReceiptFacts(
         uscc=uscc,
-        enterprise_name=await context.in_thread(_enterprise_name, context, uscc),
         bank_name=await context.in_thread(_bank_name, context, bank),
         caps=snap.model.purposes[int(purpose)],
         domain=_domain(context),
