@@ -32,7 +32,7 @@ from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import Settings
 
 #: Synthetic enterprises in the gateway tests' bureau (the showcase comes on top).
-BUREAU_ENTERPRISES = 60
+BUREAU_ENTERPRISES = 400
 DOMAIN = "gateway.test:8443"
 
 

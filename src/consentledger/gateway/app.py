@@ -12,7 +12,7 @@ from consentledger import __version__
 from consentledger.gateway import problems
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.limits import BodyLimits
-from consentledger.gateway.routes import consents, meta
+from consentledger.gateway.routes import consents, enterprises, meta, signin
 from consentledger.gateway.settings import Settings
 
 
@@ -39,6 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
-    for module in (meta, consents):
+    for module in (meta, consents, enterprises, signin):
         app.include_router(module.router)
     return app

@@ -269,8 +269,9 @@ def subject_accesses(
     )
     consent_ids = [event.args["consentId"] for event in granted]
     reads: list[DecodedLog] = []
+    first = min((event.block_number for event in granted), default=from_block)  # no read before
     for chunk in _chunks(consent_ids):
-        reads += get_logs(client, [_topic0(client, READS), list(chunk)], from_block, to_block)
+        reads += get_logs(client, [_topic0(client, READS), list(chunk)], first, to_block)
     reads.sort(key=lambda e: (e.block_number, e.log_index))
     clock = block_clock(client)
     records: list[AccessRecord] = []
