@@ -37,6 +37,8 @@ def test_route_documents_its_answer_and_problems(gateway: Gateway, method: str, 
             schema = response["content"]["application/problem+json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Problem"}
     assert operation["description"]  # the docstring
+    if "requestBody" in operation:
+        assert {"400", "413"} <= set(responses)  # body too deep, too large
     if path in SIGNED_IN or path.endswith("/export"):
         assert operation["security"] == [{"SIWE": []}]
         assert {"401", "403"} <= set(responses)

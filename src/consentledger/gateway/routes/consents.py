@@ -237,7 +237,7 @@ def _bank_name(context: GatewayContext, address: str) -> str | None:
 @router.post(
     "/consents/draft",
     response_model=ConsentDraft,
-    responses=problem_responses(404, 422, 503),
+    responses=problem_responses(400, 404, 413, 422, 503),
 )
 async def draft_consent(body: ConsentDraftRequest, context: ContextDep) -> ConsentDraft:
     """The EIP-712 Consent to sign for these terms, with a fresh keyed nonce, a deadline and the
@@ -302,7 +302,7 @@ async def draft_consent(body: ConsentDraftRequest, context: ContextDep) -> Conse
     "/consents",
     status_code=201,
     response_model=GrantResult,
-    responses=problem_responses(404, 409, 422, 502, 503, 504),
+    responses=problem_responses(400, 404, 409, 413, 422, 502, 503, 504),
 )
 async def grant_consent(body: GrantRequest, context: ContextDep, response: Response) -> GrantResult:
     """Relay a signed consent to the chain.
@@ -416,7 +416,7 @@ async def _act(
     )
 
 
-_ACTION_RESPONSES = problem_responses(404, 409, 422, 502, 503, 504)
+_ACTION_RESPONSES = problem_responses(400, 404, 409, 413, 422, 502, 503, 504)
 
 
 @router.post(
@@ -453,7 +453,7 @@ async def resume_consent(
 @router.post(
     "/consents/{consent_id}/actions/draft",
     response_model=ActionDraft,
-    responses=problem_responses(404, 409, 422, 503),
+    responses=problem_responses(400, 404, 409, 413, 422, 503),
 )
 async def draft_action(
     consent_id: ConsentIdPath, body: ActionDraftRequest, context: ContextDep

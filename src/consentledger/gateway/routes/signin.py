@@ -35,7 +35,9 @@ class Challenge(BaseModel):
     authorization: str = Field(description="how to send the signed message")
 
 
-@router.post("/auth/challenge", response_model=Challenge, responses=problem_responses(422, 503))
+@router.post(
+    "/auth/challenge", response_model=Challenge, responses=problem_responses(400, 413, 422, 503)
+)
 async def challenge(body: ChallengeRequest, request: Request, context: ContextDep) -> Challenge:
     """A fresh sign-in challenge for one controller of one enterprise.
 
