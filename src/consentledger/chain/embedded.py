@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from eth.exceptions import BlockNotFound, HeaderNotFound
+from eth.exceptions import TransactionNotFound as PyEVMTransactionNotFound
 from eth.vm.forks.prague import PragueVM
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.backends.pyevm import main as pyevm_backend
 from eth_tester.exceptions import TransactionFailed
 from eth_utils.conversions import to_hex
 from web3 import Web3
@@ -80,6 +83,32 @@ def single_run_gas_estimate(state: Any, transaction: Any) -> int:
     finally:
         state.revert(snapshot)
     return min(int(state.gas_limit), used * 64 // 63 + 1)
+
+
+def indexed_transaction_lookup(chain: Any, transaction_hash: bytes) -> tuple[Any, Any, int]:
+    """Find a transaction by its hash through py-evm's canonical index.
+
+    eth-tester scans every block from the head down for each receipt it builds, so
+    ``eth_getLogs`` over n blocks costs O(n^2) block reads (10 s at 145 blocks). The index answers
+    at once; the head block (not indexed yet) is searched first, and an index entry that no longer
+    names this transaction (after a revert to a snapshot) falls back to eth-tester's own scan.
+    """
+    head = chain.get_block()
+    for index, transaction in enumerate(head.transactions):
+        if transaction.hash == transaction_hash:
+            return head, transaction, index
+    try:
+        number, index = chain.chaindb.get_transaction_index(transaction_hash)
+        block = chain.get_canonical_block_by_number(number)
+        if index < len(block.transactions) and block.transactions[index].hash == transaction_hash:
+            return block, block.transactions[index], index
+    except (PyEVMTransactionNotFound, HeaderNotFound, BlockNotFound):
+        pass
+    return cast(tuple[Any, Any, int], _scan_for_transaction(chain, transaction_hash))
+
+
+_scan_for_transaction = pyevm_backend._get_transaction_by_hash
+pyevm_backend._get_transaction_by_hash = indexed_transaction_lookup
 
 
 class SteadyClockPragueVM(PragueVM):

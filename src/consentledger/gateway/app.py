@@ -12,7 +12,15 @@ from consentledger import __version__
 from consentledger.gateway import problems
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.limits import BodyLimits
-from consentledger.gateway.routes import admin, meta, queries, rpc
+from consentledger.gateway.routes import (
+    admin,
+    consents,
+    enterprises,
+    meta,
+    queries,
+    rpc,
+    signin,
+)
 from consentledger.gateway.settings import Settings
 
 
@@ -40,6 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
-    for module in (meta, queries, admin, rpc):
+    for module in (meta, queries, consents, signin, enterprises, admin, rpc):
         app.include_router(module.router)
     return app

@@ -1,0 +1,320 @@
+"""What the chain says about an enterprise: its consents and every read of its data, from events.
+
+Everything here is read from the ledger itself with ``eth_getLogs`` on the contract, filtered by
+indexed topics and decoded by the client's :class:`~consentledger.chain.abi.LogDecoder`:
+
+* an enterprise's consents: ``ConsentGranted``, ``ConsentPaused``, ``ConsentResumed`` and
+  ``ConsentRevoked`` all carry the subject as their second topic, so one query finds them; each
+  consent's status and read counter now come from the ``consent(id)`` view;
+* reads of its data: ``DataAccessed`` and ``AccessDenied`` by consent id (first topic), in chunks
+  of :data:`TOPIC_CHUNK` ids;
+* its own exports: ``PortabilityExported`` by subject.
+
+A read recorded under a consent id that is not the enterprise's (an unknown id, say) names no
+subject on the chain, so it cannot be found by subject; the gateway's pre-check never sends one
+for a consent of another subject. Block times come from ``eth_getBlockByNumber``, cached per
+block hash (a hash names one block on one chain, so the cache never answers for another block).
+All functions here block: run them on the chain thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from hexbytes import HexBytes
+from pydantic import BaseModel, Field
+from web3 import Web3
+
+from consentledger.audit.model import DenialReason
+from consentledger.chain.abi import DecodedLog
+from consentledger.chain.client import ConsentView, LedgerClient
+from consentledger.gateway.receipts import category_refs, purpose_name
+
+#: Consent ids per ``eth_getLogs`` topic list (nodes bound the size of a filter).
+TOPIC_CHUNK = 200
+#: Block timestamps kept per chain.
+CLOCK_CAPACITY = 50_000
+
+LIFECYCLE = ("ConsentGranted", "ConsentPaused", "ConsentResumed", "ConsentRevoked")
+READS = ("DataAccessed", "AccessDenied")
+
+
+class CategoryRef(BaseModel):
+    """A data category, by code and (where this release knows it) by name."""
+
+    code: int
+    name: str | None
+
+
+class PurposeRef(BaseModel):
+    """A purpose, by code and (where this release knows it) by name."""
+
+    code: int
+    name: str | None
+
+
+class ChainEvent(BaseModel):
+    """Where an event sits on the chain, and when."""
+
+    event: str
+    block_number: int
+    block_time: datetime
+    tx_hash: str
+    log_index: int
+
+
+class ConsentDetails(BaseModel):
+    """A consent as the chain sees it now, with its life in events."""
+
+    consent_id: str
+    status: Literal["ACTIVE", "PAUSED", "REVOKED", "EXPIRED"]
+    subject: str
+    bank: str
+    categories: list[CategoryRef]
+    categories_mask: str = Field(description="uint256 bitmask (bit i: category i), decimal")
+    purpose: PurposeRef
+    not_before: datetime
+    expires_at: datetime
+    max_reads: int = Field(description="the effective limit (the purpose's cap when signed as 0)")
+    reads_used: int
+    reads_left: int
+    history_months: int
+    receipt_hash: str | None = Field(description="from ConsentGranted: keccak256 of the receipt")
+    events: list[ChainEvent]
+
+
+class AccessRecord(BaseModel):
+    """One bank read of the enterprise's data, as the chain judged and recorded it."""
+
+    outcome: Literal["granted", "denied"]
+    reason: str | None = Field(description="the denial reason (null when granted)")
+    bank: str
+    consent_id: str
+    categories: list[CategoryRef]
+    categories_mask: str
+    purpose: PurposeRef
+    query_id: str = Field(description="uint256 as 0x-hex")
+    response_hash: str | None = Field(description="salted hash of what was released (granted)")
+    block_number: int
+    block_time: datetime
+    tx_hash: str
+    log_index: int
+
+
+class ExportRecord(BaseModel):
+    """One export of the enterprise's own data to it (portability)."""
+
+    categories: list[CategoryRef]
+    categories_mask: str
+    export_hash: str
+    block_number: int
+    block_time: datetime
+    tx_hash: str
+    log_index: int
+
+
+class BlockClock:
+    """Block timestamps, fetched once per block (``eth_getBlockByNumber``), LRU-bounded."""
+
+    def __init__(self, client: LedgerClient, capacity: int = CLOCK_CAPACITY) -> None:
+        self.client = client
+        self.capacity = capacity
+        self._times: OrderedDict[bytes, int] = OrderedDict()
+
+    def time_of(self, event: DecodedLog) -> datetime:
+        """The time of the block ``event`` is in."""
+        timestamp = self._times.get(event.block_hash)
+        if timestamp is None:
+            eth = self.client.w3.eth
+            block = self.client.rpc(lambda: eth.get_block(event.block_number))
+            if bytes(block["hash"]) != event.block_hash:  # reorganised meanwhile
+                block = self.client.rpc(lambda: eth.get_block(HexBytes(event.block_hash)))
+            timestamp = int(block["timestamp"])
+            self._times[event.block_hash] = timestamp
+            if len(self._times) > self.capacity:
+                self._times.popitem(last=False)
+        else:
+            self._times.move_to_end(event.block_hash)
+        return datetime.fromtimestamp(timestamp, UTC)
+
+
+_clocks: weakref.WeakKeyDictionary[Web3, BlockClock] = weakref.WeakKeyDictionary()
+_clocks_lock = threading.Lock()
+
+
+def block_clock(client: LedgerClient) -> BlockClock:
+    """The block clock of ``client``'s chain (one per Web3 connection, dropped with it)."""
+    with _clocks_lock:
+        clock = _clocks.get(client.w3)
+        if clock is None:
+            clock = _clocks[client.w3] = BlockClock(client)
+        return clock
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _chunks(items: Sequence[bytes], size: int = TOPIC_CHUNK) -> Iterable[Sequence[bytes]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def get_logs(
+    client: LedgerClient, topics: list[Any], from_block: int, to_block: int
+) -> list[DecodedLog]:
+    """The contract's events matching ``topics`` (bytes or lists of bytes, None for any), decoded,
+    in chain order."""
+    as_hex: list[Any] = []
+    for topic in topics:
+        if topic is None:
+            as_hex.append(None)
+        elif isinstance(topic, bytes):
+            as_hex.append(_hex(topic))
+        else:
+            as_hex.append([_hex(t) for t in topic])
+    query: Any = {
+        "address": client.address,
+        "fromBlock": from_block,
+        "toBlock": to_block,
+        "topics": as_hex,
+    }
+    raw = client.rpc(lambda: client.w3.eth.get_logs(query))
+    decoded = [event for log in raw if (event := client.logs.decode(log)) is not None]
+    return sorted(decoded, key=lambda e: (e.block_number, e.log_index))
+
+
+def latest_block(client: LedgerClient) -> int:
+    return int(client.rpc(lambda: client.w3.eth.block_number))
+
+
+def _chain_event(event: DecodedLog, clock: BlockClock, name: str) -> ChainEvent:
+    return ChainEvent(
+        event=name,
+        block_number=event.block_number,
+        block_time=clock.time_of(event),
+        tx_hash=_hex(event.transaction_hash),
+        log_index=event.log_index,
+    )
+
+
+def _details(view: ConsentView, lifecycle: list[DecodedLog], clock: BlockClock) -> ConsentDetails:
+    granted = next((e for e in lifecycle if e.event == "ConsentGranted"), None)
+    names = {
+        "ConsentGranted": "granted",
+        "ConsentPaused": "paused",
+        "ConsentResumed": "resumed",
+        "ConsentRevoked": "revoked",
+    }
+    return ConsentDetails(
+        consent_id=_hex(view.consent_id),
+        status=view.status.name,  # type: ignore[arg-type]  # NONE is answered 404 before
+        subject=_hex(view.subject),
+        bank=view.bank,
+        categories=[CategoryRef(**ref) for ref in category_refs(view.categories)],
+        categories_mask=str(view.categories),
+        purpose=PurposeRef(code=view.purpose, name=purpose_name(view.purpose)),
+        not_before=datetime.fromtimestamp(view.not_before, UTC),
+        expires_at=datetime.fromtimestamp(view.expires_at, UTC),
+        max_reads=view.max_reads,
+        reads_used=view.reads_used,
+        reads_left=view.reads_left,
+        history_months=view.history_months,
+        receipt_hash=_hex(granted.args["receiptHash"]) if granted else None,
+        events=[_chain_event(e, clock, names[e.event]) for e in lifecycle],
+    )
+
+
+def _topic0(client: LedgerClient, names: Iterable[str]) -> list[bytes]:
+    return [client.logs.topics[name] for name in names]
+
+
+def consent_details(
+    client: LedgerClient, view: ConsentView, from_block: int, to_block: int | None = None
+) -> ConsentDetails:
+    """One consent (its view must exist) with its lifecycle events."""
+    end = latest_block(client) if to_block is None else to_block
+    lifecycle = get_logs(client, [_topic0(client, LIFECYCLE), view.consent_id], from_block, end)
+    return _details(view, lifecycle, block_clock(client))
+
+
+def subject_consents(
+    client: LedgerClient, subject: bytes, from_block: int, to_block: int
+) -> list[ConsentDetails]:
+    """Every consent of ``subject``, oldest first, with its status now and its events."""
+    events = get_logs(client, [_topic0(client, LIFECYCLE), None, subject], from_block, to_block)
+    by_consent: dict[bytes, list[DecodedLog]] = {}
+    for event in events:
+        by_consent.setdefault(event.args["consentId"], []).append(event)
+    clock = block_clock(client)
+    return [
+        _details(client.consent(consent_id), lifecycle, clock)
+        for consent_id, lifecycle in by_consent.items()
+        if lifecycle[0].event == "ConsentGranted"
+    ]
+
+
+def subject_accesses(
+    client: LedgerClient, subject: bytes, from_block: int, to_block: int
+) -> list[AccessRecord]:
+    """Every read recorded under one of ``subject``'s consents, granted or denied, in chain
+    order."""
+    granted = get_logs(
+        client, [client.logs.topics["ConsentGranted"], None, subject], from_block, to_block
+    )
+    consent_ids = [event.args["consentId"] for event in granted]
+    reads: list[DecodedLog] = []
+    first = min((event.block_number for event in granted), default=from_block)  # no read before
+    for chunk in _chunks(consent_ids):
+        reads += get_logs(client, [_topic0(client, READS), list(chunk)], first, to_block)
+    reads.sort(key=lambda e: (e.block_number, e.log_index))
+    clock = block_clock(client)
+    records: list[AccessRecord] = []
+    for event in reads:
+        args = event.args
+        denied = event.event == "AccessDenied"
+        records.append(
+            AccessRecord(
+                outcome="denied" if denied else "granted",
+                reason=DenialReason(args["reason"]).name if denied else None,
+                bank=args["bank"],
+                consent_id=_hex(args["consentId"]),
+                categories=[CategoryRef(**ref) for ref in category_refs(args["categories"])],
+                categories_mask=str(args["categories"]),
+                purpose=PurposeRef(code=args["purpose"], name=purpose_name(args["purpose"])),
+                query_id=f"0x{args['queryId']:064x}",
+                response_hash=None if denied else _hex(args["responseHash"]),
+                block_number=event.block_number,
+                block_time=clock.time_of(event),
+                tx_hash=_hex(event.transaction_hash),
+                log_index=event.log_index,
+            )
+        )
+    return records
+
+
+def subject_exports(
+    client: LedgerClient, subject: bytes, from_block: int, to_block: int
+) -> list[ExportRecord]:
+    """Every export of ``subject``'s data to it, in chain order."""
+    events = get_logs(
+        client, [client.logs.topics["PortabilityExported"], subject], from_block, to_block
+    )
+    clock = block_clock(client)
+    return [
+        ExportRecord(
+            categories=[CategoryRef(**ref) for ref in category_refs(e.args["categories"])],
+            categories_mask=str(e.args["categories"]),
+            export_hash=_hex(e.args["exportHash"]),
+            block_number=e.block_number,
+            block_time=clock.time_of(e),
+            tx_hash=_hex(e.transaction_hash),
+            log_index=e.log_index,
+        )
+        for e in events
+    ]

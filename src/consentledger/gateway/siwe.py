@@ -1,0 +1,432 @@
+"""Sign-In with Ethereum (EIP-4361) for enterprises: challenges, strict parsing, verification.
+
+An enterprise's controller asks for a challenge (``POST /v1/auth/challenge``), signs the exact
+message with ``personal_sign`` (EIP-191) and sends it with the request it authorises::
+
+    Authorization: SIWE <base64url(message)>.<0x signature>
+
+(base64url of the UTF-8 message, padding optional; a dot; the 65-byte signature as 0x-hex).
+Each challenge is single use: its nonce is consumed by the first request it authorises, so a
+message seen in transit is worth nothing, and there is no session to steal or to revoke.
+
+Verification parses the message strictly by the ABNF of EIP-4361 and then checks, in order, each
+with its own problem code: the domain (``settings.domain``), the URI's authority, the chain id (the
+ledger's), the times (Expiration Time required and not passed, Not Before and Issued At not in the
+future, :data:`CLOCK_SKEW` seconds allowed), that the message names the enterprise of the URL
+(statement and the ``urn:consentledger:enterprise:<USCC>`` resource), the signature (recovers to the
+message's address), the nonce (issued by this gateway for this address and enterprise, unexpired,
+unused: consumed atomically), and finally that the address is one of the enterprise's controllers
+on the chain now.
+
+The ``siwe`` package is not used: it pins web3 below 8.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_keys.exceptions import BadSignature
+from eth_utils.address import is_checksum_address
+from eth_utils.exceptions import ValidationError as KeysValidationError
+from fastapi import Depends, Path
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.security.http import HTTPBase
+from sqlalchemy import delete, update
+
+from consentledger.bureau.uscc import parse_uscc
+from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.db import Database, SignInNonce
+from consentledger.gateway.deps import ContextDep
+from consentledger.gateway.problems import ProblemError
+
+#: Seconds a client's clock may run ahead of the gateway's (Issued At, Not Before).
+CLOCK_SKEW = 60
+#: The resource naming the enterprise a sign-in is for.
+RESOURCE_PREFIX = "urn:consentledger:enterprise:"
+HEADER_FORMAT = "Authorization: SIWE <base64url(message)>.<0x signature>"
+
+_PREAMBLE = " wants you to sign in with your Ethereum account:"
+# RFC 3986 pieces, as EIP-4361 uses them.
+_SCHEME = r"[A-Za-z][A-Za-z0-9+\-.]*"
+_AUTHORITY = (
+    r"(?:[A-Za-z0-9\-._~%!$&'()*+,;=:]*@)?"  # userinfo
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)"  # host
+    r"(?::[0-9]*)?"  # port
+)
+_URI = re.compile(_SCHEME + r":[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+_FIRST_LINE = re.compile(rf"(?:(?P<scheme>{_SCHEME})://)?(?P<domain>{_AUTHORITY}){_PREAMBLE}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_STATEMENT = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;= ]+")
+_NONCE = re.compile(r"[A-Za-z0-9]{8,}")
+_CHAIN_ID = re.compile(r"[0-9]+")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%]*")
+
+
+class SiweFormatError(ValueError):
+    """A message that is not an EIP-4361 message (the reason names the first offending part)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiweMessage:
+    """An EIP-4361 message, field for field."""
+
+    domain: str
+    address: str
+    uri: str
+    chain_id: int
+    nonce: str
+    issued_at: datetime
+    statement: str | None = None
+    version: str = "1"
+    expiration_time: datetime | None = None
+    not_before: datetime | None = None
+    request_id: str | None = None
+    resources: tuple[str, ...] = field(default_factory=tuple)
+    scheme: str | None = None
+
+    def render(self) -> str:
+        """The message text, exactly as EIP-4361 lays it out."""
+        prefix = f"{self.scheme}://" if self.scheme else ""
+        lines = [f"{prefix}{self.domain}{_PREAMBLE}", self.address, ""]
+        if self.statement is not None:
+            lines.append(self.statement)
+        lines += [
+            "",
+            f"URI: {self.uri}",
+            f"Version: {self.version}",
+            f"Chain ID: {self.chain_id}",
+            f"Nonce: {self.nonce}",
+            f"Issued At: {_rfc3339(self.issued_at)}",
+        ]
+        if self.expiration_time is not None:
+            lines.append(f"Expiration Time: {_rfc3339(self.expiration_time)}")
+        if self.not_before is not None:
+            lines.append(f"Not Before: {_rfc3339(self.not_before)}")
+        if self.request_id is not None:
+            lines.append(f"Request ID: {self.request_id}")
+        if self.resources:
+            lines.append("Resources:")
+            lines += [f"- {resource}" for resource in self.resources]
+        return "\n".join(lines)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _date_time(text: str, what: str) -> datetime:
+    if not _DATE_TIME.fullmatch(text):
+        raise SiweFormatError(f"{what} is not an RFC 3339 date-time: {text!r}")
+    try:
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise SiweFormatError(f"{what} is not a valid date-time: {text!r}") from None
+
+
+class _Lines:
+    """The message's lines, consumed in ABNF order."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.at = 0
+
+    def peek(self) -> str | None:
+        return self.lines[self.at] if self.at < len(self.lines) else None
+
+    def take(self, what: str) -> str:
+        line = self.peek()
+        if line is None:
+            raise SiweFormatError(f"the message ends before its {what}")
+        self.at += 1
+        return line
+
+    def field(self, tag: str, pattern: re.Pattern[str], what: str) -> str:
+        line = self.take(what)
+        if not line.startswith(tag):
+            raise SiweFormatError(f"expected {tag!r} (line {self.at}), got {line[:60]!r}")
+        value = line[len(tag) :]
+        if not pattern.fullmatch(value):
+            raise SiweFormatError(f"{what} is malformed: {value[:80]!r}")
+        return value
+
+    def optional(self, tag: str, pattern: re.Pattern[str], what: str) -> str | None:
+        line = self.peek()
+        if line is None or not line.startswith(tag):
+            return None
+        return self.field(tag, pattern, what)
+
+
+def parse_message(text: str) -> SiweMessage:
+    """Parse an EIP-4361 message strictly (LF line ends, fields in order, no trailing text)."""
+    if "\r" in text:
+        raise SiweFormatError("lines end with LF only")
+    lines = _Lines(text)
+    first = _FIRST_LINE.fullmatch(lines.take("preamble"))
+    if first is None:
+        raise SiweFormatError(f"the first line must be '<domain>{_PREAMBLE}'")
+    address = lines.take("address")
+    if not _ADDRESS.fullmatch(address):
+        raise SiweFormatError(f"the address line is not 0x and 40 hex digits: {address[:60]!r}")
+    if not is_checksum_address(address):
+        raise SiweFormatError("the address must be EIP-55 checksummed")
+    if lines.take("blank line after the address") != "":
+        raise SiweFormatError("a blank line must follow the address")
+    statement: str | None = None
+    line = lines.take("statement or blank line")
+    if line != "":
+        if not _STATEMENT.fullmatch(line):
+            raise SiweFormatError("the statement holds characters EIP-4361 does not allow")
+        statement = line
+        if lines.take("blank line after the statement") != "":
+            raise SiweFormatError("a blank line must follow the statement")
+    uri = lines.field("URI: ", _URI, "URI")
+    version = lines.field("Version: ", re.compile("1"), "Version (must be 1)")
+    chain_id = int(lines.field("Chain ID: ", _CHAIN_ID, "Chain ID"))
+    nonce = lines.field("Nonce: ", _NONCE, "Nonce (at least 8 letters or digits)")
+    issued_at = _date_time(lines.field("Issued At: ", re.compile(".+"), "Issued At"), "Issued At")
+    expiration = lines.optional("Expiration Time: ", re.compile(".+"), "Expiration Time")
+    not_before = lines.optional("Not Before: ", re.compile(".+"), "Not Before")
+    request_id = lines.optional("Request ID: ", _REQUEST_ID, "Request ID")
+    resources: list[str] = []
+    if lines.peek() == "Resources:":
+        lines.take("Resources")
+        while lines.peek() is not None:
+            resources.append(lines.field("- ", _URI, "resource"))
+    if lines.peek() is not None:
+        raise SiweFormatError(f"unexpected text at line {lines.at + 1}: {lines.peek()!r:.60}")
+    return SiweMessage(
+        domain=first["domain"],
+        scheme=first["scheme"],
+        address=address,
+        statement=statement,
+        uri=uri,
+        version=version,
+        chain_id=chain_id,
+        nonce=nonce,
+        issued_at=issued_at,
+        expiration_time=_date_time(expiration, "Expiration Time") if expiration else None,
+        not_before=_date_time(not_before, "Not Before") if not_before else None,
+        request_id=request_id,
+        resources=tuple(resources),
+    )
+
+
+# ---------------------------------------------------------------------- challenges
+
+
+def statement_for(uscc: str) -> str:
+    """The statement of a sign-in for ``uscc``'s enterprise view."""
+    return (
+        f"Sign in to ConsentLedger as a controller of enterprise {uscc} to see every read of its "
+        "data, its consents, and to export its data."
+    )
+
+
+def new_challenge(
+    db: Database,
+    *,
+    uscc: str,
+    address: str,
+    domain: str,
+    uri: str,
+    chain_id: int,
+    ttl_seconds: int,
+) -> SiweMessage:
+    """Issue and store a single-use challenge (expired ones are purged on the way). Blocking."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    message = SiweMessage(
+        domain=domain,
+        address=address,
+        statement=statement_for(uscc),
+        uri=uri,
+        chain_id=chain_id,
+        nonce=secrets.token_hex(16),
+        issued_at=now,
+        expiration_time=now + timedelta(seconds=ttl_seconds),
+        resources=(RESOURCE_PREFIX + uscc,),
+    )
+    with db.session() as session, session.begin():
+        session.execute(delete(SignInNonce).where(SignInNonce.expires_at < now))
+        session.add(
+            SignInNonce(
+                nonce=message.nonce,
+                uscc=uscc,
+                address=address,
+                issued_at=now,
+                expires_at=message.expiration_time,
+            )
+        )
+    return message
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored datetime as UTC (SQLite hands back naive ones)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_USED = "the nonce was used already: ask a new challenge"
+
+
+def consume_nonce(db: Database, nonce: str, uscc: str, address: str, now: datetime) -> None:
+    """Mark a challenge's nonce used, once; raise a 401 problem if it cannot be. Blocking."""
+    with db.session() as session, session.begin():
+        row = session.get(SignInNonce, nonce)
+        if row is None:
+            raise _unauthorized("siwe_unknown_nonce", "this gateway never issued that nonce")
+        if row.uscc != uscc or row.address.lower() != address.lower():
+            raise _unauthorized(
+                "siwe_nonce_mismatch", "the nonce was issued for another address or enterprise"
+            )
+        if row.used_at is not None:
+            raise _unauthorized("siwe_nonce_used", _USED)
+        if _aware(row.expires_at) <= now:
+            raise _unauthorized("siwe_nonce_expired", "the challenge expired: ask a new one")
+        won = session.execute(
+            update(SignInNonce)
+            .where(SignInNonce.nonce == nonce, SignInNonce.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if won.rowcount != 1:  # type: ignore[attr-defined]
+            raise _unauthorized("siwe_nonce_used", _USED)
+
+
+# -------------------------------------------------------------------- verification
+
+
+def _unauthorized(code: str, detail: str) -> ProblemError:
+    return ProblemError(401, code, detail)
+
+
+def _forbidden(code: str, detail: str) -> ProblemError:
+    return ProblemError(403, code, detail)
+
+
+def decode_header(credentials: str) -> tuple[str, bytes]:
+    """``<base64url(message)>.<0x signature>`` -> (message text, 65-byte signature)."""
+    encoded, dot, signature = credentials.rpartition(".")
+    if not dot or not encoded:
+        raise _unauthorized("siwe_malformed", f"the credentials must read {HEADER_FORMAT}")
+    try:
+        padded = encoded + "=" * (-len(encoded) % 4)
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise _unauthorized(
+            "siwe_malformed", "the message is not base64url-encoded UTF-8"
+        ) from None
+    if not re.fullmatch(r"0x[0-9a-fA-F]{130}", signature):
+        raise _unauthorized("siwe_malformed", "the signature must be 0x and 130 hex digits")
+    return text, bytes.fromhex(signature[2:])
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A verified controller of an enterprise, for one request."""
+
+    uscc: str
+    subject: bytes
+    address: str
+
+
+async def verify(context: GatewayContext, credentials: str, uscc: str) -> SignedIn:
+    """Check a SIWE credential for ``uscc``'s view; raise a 401/403 problem at the first failure."""
+    text, signature = decode_header(credentials)
+    try:
+        message = parse_message(text)
+    except SiweFormatError as exc:
+        raise _unauthorized("siwe_malformed", f"not an EIP-4361 message: {exc}") from None
+    domain = context.settings.domain
+    if message.domain != domain:
+        raise _unauthorized(
+            "siwe_wrong_domain",
+            f"the message is for {message.domain!r}, this gateway is {domain!r}",
+        )
+    if urlsplit(message.uri).netloc != domain:
+        raise _unauthorized("siwe_wrong_uri", f"the message's URI is not on {domain!r}")
+    chain_id = context.deployment.chain_id
+    if message.chain_id != chain_id:
+        raise _unauthorized(
+            "siwe_wrong_chain",
+            f"the message is for chain {message.chain_id}; the ledger is on chain {chain_id}",
+        )
+    now = datetime.now(UTC)
+    if message.expiration_time is None:
+        raise _unauthorized("siwe_malformed", "the message must carry an Expiration Time")
+    if message.expiration_time <= now:
+        raise _unauthorized("siwe_expired", "the message has expired: ask a new challenge")
+    skew = timedelta(seconds=CLOCK_SKEW)
+    if message.issued_at > now + skew or (
+        message.not_before is not None and message.not_before > now + skew
+    ):
+        raise _unauthorized("siwe_not_yet_valid", "the message is not valid yet")
+    named = [r[len(RESOURCE_PREFIX) :] for r in message.resources if r.startswith(RESOURCE_PREFIX)]
+    if RESOURCE_PREFIX + uscc not in message.resources or uscc not in (message.statement or ""):
+        raise _forbidden(
+            "siwe_wrong_enterprise",
+            f"the sign-in is for enterprise {', '.join(named) or '(none)'}, not {uscc}",
+        )
+    try:
+        signer = Account.recover_message(encode_defunct(text=text), signature=signature)
+    except (BadSignature, KeysValidationError, ValueError):
+        signer = None
+    if signer is None or signer != message.address:
+        raise _unauthorized(
+            "siwe_bad_signature", f"the signature is not by the message's address {message.address}"
+        )
+    await context.in_thread(consume_nonce, context.db, message.nonce, uscc, message.address, now)
+    subject = context.subject_of(uscc)
+    controllers, _ = await context.on_chain(context.bureau.enterprise, subject)
+    if message.address not in controllers:
+        raise _forbidden(
+            "siwe_not_controller",
+            f"{message.address} is not a controller of enterprise {uscc} on the ledger",
+        )
+    return SignedIn(uscc, subject, message.address)
+
+
+siwe_scheme = HTTPBase(
+    scheme="SIWE",
+    scheme_name="SIWE",
+    description=(
+        "Sign-In with Ethereum (EIP-4361), one request per challenge: "
+        f"`{HEADER_FORMAT}`. Get the message from `POST /v1/auth/challenge`, sign it with "
+        "personal_sign (EIP-191) by one of the enterprise's controllers."
+    ),
+    auto_error=False,
+)
+
+UsccPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="The enterprise's Unified Social Credit Code",
+        examples=["91440305MA5DKW7Q1B"],
+    ),
+]
+
+
+async def signed_in_controller(
+    uscc: UsccPath,
+    context: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)],
+) -> SignedIn:
+    """The controller a SIWE credential signs in, for the enterprise named in the path."""
+    code = parse_uscc(uscc).code
+    if credentials is None or credentials.scheme.lower() != "siwe":
+        raise _unauthorized("siwe_required", f"sign in: send {HEADER_FORMAT}")
+    return await verify(context, credentials.credentials, code)
+
+
+SignedInController = Annotated[SignedIn, Depends(signed_in_controller)]
