@@ -11,12 +11,12 @@ from consentledger.audit.model import (
     ROLE_BANK,
     AccessEntry,
     BankState,
-    ConsentState,
     ConsentStatus,
     DenialReason,
     LedgerModel,
 )
 from consentledger.chain.client import ConsentView
+from consentledger.gateway.signed_actions import stored_state
 
 
 def predicted_reason(
@@ -34,23 +34,6 @@ def predicted_reason(
         model.roles[ROLE_BANK] = {bank}
         model.banks[bank] = BankState()
     if view.status is not ConsentStatus.NONE:
-        stored = {
-            ConsentStatus.REVOKED: ConsentStatus.REVOKED,
-            ConsentStatus.PAUSED: ConsentStatus.PAUSED,
-        }.get(view.status, ConsentStatus.ACTIVE)  # EXPIRED follows from the time
-        model.consents[consent_id] = ConsentState(
-            consent_id=consent_id,
-            subject=view.subject,
-            bank=view.bank,
-            categories=view.categories,
-            purpose=view.purpose,
-            not_before=view.not_before,
-            expires_at=view.expires_at,
-            max_reads=view.max_reads,
-            history_months=view.history_months,
-            receipt_hash=b"",
-            reads_used=view.reads_used,
-            state=stored,
-        )
+        model.consents[consent_id] = stored_state(view)
     entry = AccessEntry(0, consent_id, bank, categories, purpose, b"")
     return model.judge(entry, now)
