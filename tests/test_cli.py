@@ -16,17 +16,24 @@ def _text(result: Result) -> str:
     return " ".join(result.output.split())
 
 
-def test_demo_deploys_and_writes_the_record(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)], env={"COLUMNS": "160"})
+def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    text = _text(result)
     record = json.loads((tmp_path / "deployment.json").read_text())
     assert record["contract"] == "ConsentLedger"
     assert record["artifact_hash"] == artifact_hash("ConsentLedger")
-    assert record["address"] in result.output
-    for purpose in ("credit_underwriting", "post_loan_monitoring", "account_opening"):
-        assert purpose in result.output
-    assert "audited_financial_statements" in result.output
-    assert len(record["relayers"]) == 1
+    assert "keccak256(salt || data) matches" in text
+    assert "denied: CATEGORY_NOT_CONSENTED" in text
+    assert "denied: REVOKED; nothing released" in text
+    report = json.loads((tmp_path / "audit" / "report.json").read_text())
+    assert report["clean"] is True
+    assert report["summary"]["reads_granted"] == 2  # the read and the size class
+    assert report["summary"]["reads_denied"] == 2
+    assert report["summary"]["consents_granted"] == 2
+    portability = list((tmp_path / "audit").glob("portability-*.json"))
+    assert len(portability) == 1
+    assert len(list((tmp_path / "audit").glob("portability-*.html"))) == 1
 
 
 def test_unknown_command_is_a_usage_error() -> None:
