@@ -1,7 +1,8 @@
 """``consentledger audit``: replay a ledger and prove every release was consented.
 
 Exit codes: 0 clean, 1 findings, 2 could not audit (bad arguments, unreachable node, wrong
-deployment record, chain id mismatch); a one-line message, never a traceback.
+deployment record, chain id mismatch, unreadable gateway journal); a one-line message, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ EXIT_FINDINGS = 1
 #: ``consentledger.audit.reader.DEFAULT_BLOCK_RANGE``, repeated so that ``consentledger --help``
 #: need not import the chain stack (a test keeps the two equal).
 DEFAULT_BLOCK_RANGE = 1000
+#: ``consentledger.audit.journal.DEFAULT_OPEN_GRACE``, repeated for the same reason.
+DEFAULT_OPEN_GRACE = 600
 
 
 class AuditArgumentError(ConsentLedgerError, ValueError):
@@ -82,10 +85,17 @@ def _progress_bar(console: Console) -> Iterator[ProgressHook | None]:
 def _summary(result: AuditResult) -> str:
     figures = result.replay.history.figures
     verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
+    journal = ""
+    if result.journal is not None:
+        j = result.journal.figures
+        journal = (
+            f"; journal: {j.checked} entries checked, {j.releases_matched} of {j.releases} "
+            f"releases matched, {j.open} open, {len(result.journal.findings)} finding(s)"
+        )
     return (
         f"blocks {result.window_first}-{result.window_last}: {figures.reads()} reads "
         f"({figures.reads(granted=True)} granted, {figures.reads(granted=False)} denied), "
-        f"{figures.consents_granted} consents granted: {verdict}"
+        f"{figures.consents_granted} consents granted{journal}: {verdict}"
     )
 
 
@@ -148,6 +158,24 @@ def _summary(result: AuditResult) -> str:
     help="Audit only blocks this far below the head (0 on a chain with immediate finality).",
 )
 @click.option(
+    "--journal",
+    "journal_url",
+    envvar="CONSENTLEDGER_JOURNAL_URL",
+    metavar="DB_URL",
+    help="The gateway's database (any SQLAlchemy URL, read only): cross-check its journal "
+    "against the chain, both ways. Also $CONSENTLEDGER_JOURNAL_URL, which keeps a password "
+    "out of the process list.",
+)
+@click.option(
+    "--journal-open-grace",
+    type=click.IntRange(min=0),
+    default=DEFAULT_OPEN_GRACE,
+    show_default=True,
+    metavar="SECONDS",
+    help="A journal entry still pending or batched this long before the audited head's block "
+    "time is a finding (younger ones are reported as open).",
+)
+@click.option(
     "--out",
     "out_dir",
     required=True,
@@ -171,12 +199,15 @@ def audit(
     poll_interval: float,
     follow_for: float | None,
     confirmations: int,
+    journal_url: str | None,
+    journal_open_grace: int,
     out_dir: Path,
 ) -> None:
     """Replay a ConsentLedger and prove that every release was consented.
 
     Exit code 0: clean; 1: findings (listed in the reports); 2: could not audit.
     """
+    from consentledger.audit.journal import JournalCheck, JournalDatabase
     from consentledger.audit.output import write_reports
     from consentledger.audit.recorded import RecordedJsonRpc
     from consentledger.audit.runner import Audit, follow
@@ -201,7 +232,15 @@ def audit(
         else HttpJsonRpc(str(rpc_url), rpc_token)
     )
     console = Console(stderr=True)
+    journal_db: JournalDatabase | None = None
     try:
+        # Opened before the chain is read: a journal that cannot be read fails the audit at once.
+        journal_db = JournalDatabase(journal_url) if journal_url else None
+        journal = (
+            JournalCheck(journal_db, deployment.relayers, open_grace=journal_open_grace)
+            if journal_db is not None
+            else None
+        )
         with _progress_bar(console) as hook:
             runner = Audit(
                 rpc,
@@ -211,6 +250,7 @@ def audit(
                 block_range=block_range,
                 subject=subject_bytes,
                 progress=hook,
+                journal=journal,
             )
             result = runner.run(confirmations)
         written = write_reports(result, out_dir, subject=subject_bytes)
@@ -239,6 +279,8 @@ def audit(
             written = write_reports(result, out_dir, subject=subject_bytes)
     finally:
         rpc.close()
+        if journal_db is not None:
+            journal_db.close()
     console.print(f"reports: {written.report_json}, {written.report_html}", style="dim")
     if written.portability_json is not None:
         console.print(f"portability report: {written.portability_json}", style="dim")

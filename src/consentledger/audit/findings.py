@@ -1,9 +1,9 @@
 """What the auditor reports: findings, each a typed mismatch between what the rules expect and what
 the chain shows, with where it shows it.
 
-A finding names its ``source`` (what was checked: the ledger's events, the contract's storage), so
-later checks (the gateway journal's cross-check) add their own codes and sources without changing
-how findings are collected, sorted, counted or reported.
+A finding names its ``source`` (what was checked: the ledger's events, the contract's storage, the
+gateway's journal), so each check adds its own codes and source without changing how findings are
+collected, sorted, counted or reported.
 """
 
 from __future__ import annotations
@@ -36,17 +36,43 @@ class FindingCode(StrEnum):
     #: Another field of a consent in storage (status, terms) differs from its replayed events.
     CONSENT_STATE_MISMATCH = "consent_state_mismatch"
 
+    # The gateway journal's cross-check (source ``journal``).
+    #: A release in the journal (status granted) whose query id the chain never recorded.
+    JOURNAL_RELEASE_NOT_ON_CHAIN = "journal_release_not_on_chain"
+    #: A release in the journal for a read the chain denied (AccessDenied).
+    JOURNAL_RELEASE_DENIED_ON_CHAIN = "journal_release_denied_on_chain"
+    #: A DataAccessed of the bureau's relayer with no release in the journal (no entry, or an entry
+    #: that is not granted).
+    RELEASE_NOT_IN_JOURNAL = "release_not_in_journal"
+    #: A journal entry whose response hash is not keccak256(salt || document).
+    JOURNAL_RESPONSE_HASH_INVALID = "journal_response_hash_invalid"
+    #: A journal release whose response hash is not the chain's DataAccessed responseHash.
+    JOURNAL_RESPONSE_HASH_MISMATCH = "journal_response_hash_mismatch"
+    #: A journal entry whose consent, bank, categories, purpose, denial reason or outcome differ
+    #: from the chain's event for its query id.
+    JOURNAL_ENTRY_MISMATCH = "journal_entry_mismatch"
+    #: A journal entry whose transaction, block or log index is not where its event is.
+    JOURNAL_LOCATION_MISMATCH = "journal_location_mismatch"
+    #: A journal entry still pending or batched long after the chain moved on.
+    JOURNAL_OPEN_TOO_LONG = "journal_open_too_long"
+
 
 class Severity(StrEnum):
     """How bad a finding is. Every finding makes the audit fail (exit code 1)."""
 
-    #: Consent was broken: data released, or a consent granted, against the rules.
+    #: Consent was broken: data released, or a consent granted, against the rules (or released
+    #: without the chain's record of a granted read).
     CRITICAL = "critical"
     #: The ledger disagrees with the rules or with itself.
     ERROR = "error"
 
 
-_CRITICAL = {FindingCode.UNCONSENTED_RELEASE, FindingCode.GRANT_BREAKS_RULES}
+_CRITICAL = {
+    FindingCode.UNCONSENTED_RELEASE,
+    FindingCode.GRANT_BREAKS_RULES,
+    FindingCode.JOURNAL_RELEASE_NOT_ON_CHAIN,
+    FindingCode.JOURNAL_RELEASE_DENIED_ON_CHAIN,
+}
 
 
 class Source(StrEnum):
@@ -54,6 +80,7 @@ class Source(StrEnum):
 
     LEDGER = "ledger"  # the ledger's events, replayed
     STORAGE = "storage"  # the contract's storage, read with eth_call
+    JOURNAL = "journal"  # the gateway's journal, against the ledger's read events
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +112,13 @@ class Finding:
     location: Location
     source: Source = Source.LEDGER
     event: str | None = None
-    rule: str | None = None  # the denial reason or contract error the rules name
+    #: The denial reason or contract error the rules name; for the journal, the field compared.
+    rule: str | None = None
     consent_id: str | None = None
     subject: str | None = None
     bank: str | None = None
     query_id: str | None = None  # hex: query ids exceed what JSON numbers hold exactly
+    journal_entry: int | None = None  # the journal row's id (the journal's findings)
 
     @property
     def severity(self) -> Severity:
@@ -120,4 +149,5 @@ class Finding:
             "subject": self.subject,
             "bank": self.bank,
             "query_id": self.query_id,
+            "journal_entry": self.journal_entry,
         }

@@ -2,7 +2,8 @@
 
 Both are plain JSON-ready dicts, deterministic for a given ledger and window: lists are sorted,
 times are block times, and the one wall-clock value is ``generated_at``, which comparisons leave
-out. Query ids, ids and hashes are hex strings (query ids exceed what a JSON number holds).
+out. Query ids, ids and hashes are hex strings (query ids exceed what a JSON number holds). A
+``journal`` section is there only when the audit cross-checked a gateway journal.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def audit_report(result: AuditResult, generated_at: str) -> dict[str, Any]:
     end = result.window_last_timestamp
     statuses = Counter(model.consent_status(c, end).name for c in model.consents)
     deployment = result.deployment
-    return {
+    report: dict[str, Any] = {
         "format": REPORT_FORMAT,
         "generated_at": generated_at,
         "clean": result.clean,
@@ -110,6 +111,9 @@ def audit_report(result: AuditResult, generated_at: str) -> dict[str, Any]:
         ],
         "reads_by_day": _reads_by_day(result),
     }
+    if result.journal is not None:
+        report["journal"] = result.journal.to_json()
+    return report
 
 
 def _reads_by_day(result: AuditResult) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 The replay always starts at the deployment block, because every decision depends on the state
 that came before it. ``from_block`` and ``to_block`` choose the audited window: the blocks whose
 findings and figures the report shows. With follow, the audit goes on block by block as the chain
-grows, and the caller rewrites the reports after each step.
+grows, and the caller rewrites the reports after each step. With a gateway journal, each result
+also cross-checks the journal, read afresh, against the reads replayed so far.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from consentledger.audit.findings import Finding
 from consentledger.audit.reader import DEFAULT_BLOCK_RANGE, LedgerEvent, LedgerReader
@@ -19,6 +21,9 @@ from consentledger.audit.storage import check_consent_storage
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import JsonRpc
 from consentledger.errors import ConsentLedgerError
+
+if TYPE_CHECKING:
+    from consentledger.audit.journal import JournalCheck, JournalResult
 
 #: Called with (last block read, first block, last block) while a range is replayed.
 ProgressHook = Callable[[int, int, int], None]
@@ -44,15 +49,19 @@ class AuditResult:
     events_replayed: int
     replay_seconds: float
     requests: dict[str, int]
+    journal: JournalResult | None = None  # the gateway journal's cross-check, when asked for
 
     @property
     def findings(self) -> list[Finding]:
         """Every finding, in chain order."""
-        return sorted([*self.replay.findings, *self.storage_findings], key=Finding.sort_key)
+        journal = self.journal.findings if self.journal is not None else ()
+        return sorted(
+            [*self.replay.findings, *self.storage_findings, *journal], key=Finding.sort_key
+        )
 
     @property
     def clean(self) -> bool:
-        return not self.replay.findings and not self.storage_findings
+        return not self.findings
 
     @property
     def events_per_second(self) -> float:
@@ -73,6 +82,7 @@ class Audit:
         subject: bytes | None = None,
         check_storage: bool = True,
         progress: ProgressHook | None = None,
+        journal: JournalCheck | None = None,
     ) -> None:
         self.deployment = deployment
         self.reader = LedgerReader(rpc, deployment, block_range=block_range)
@@ -80,6 +90,7 @@ class Audit:
         self.to_block = to_block
         self.check_storage = check_storage
         self.progress = progress
+        self.journal = journal
         self.replay = Replayer(deployment, report_from=self.window_first, subject=subject)
         self._next_block = deployment.deploy_block
         self._storage: dict[tuple[str, str], Finding] = {}
@@ -139,6 +150,8 @@ class Audit:
 
         for item in self.reader.read(first, last, hook):
             self.replay.apply(item)
+            if self.journal is not None:
+                self.journal.observe(item)
             if isinstance(item, LedgerEvent):
                 self._events += 1
                 consent_id = item.log.args.get("consentId")
@@ -161,18 +174,23 @@ class Audit:
             self._storage[(finding.consent_id or "", finding.expected)] = finding
 
     def result(self) -> AuditResult:
-        """The findings and figures so far."""
+        """The findings and figures so far (the journal, if any, read now)."""
+        last_timestamp = self.reader.block(self.audited_through).timestamp
+        journal = None
+        if self.journal is not None:
+            journal = self.journal.check(self.window_first, self.audited_through, last_timestamp)
         return AuditResult(
             deployment=self.deployment,
             window_first=self.window_first,
             window_last=self.audited_through,
-            window_last_timestamp=self.reader.block(self.audited_through).timestamp,
+            window_last_timestamp=last_timestamp,
             replay=self.replay,
             storage_findings=tuple(self._storage.values()),
             ignored_logs=self.reader.ignored_logs,
             events_replayed=self._events,
             replay_seconds=self._seconds,
             requests=dict(self.reader.requests),
+            journal=journal,
         )
 
 

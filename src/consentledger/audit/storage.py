@@ -79,7 +79,10 @@ def _compare(
         "maxReads": int(max_reads),
         "historyMonths": int(history_months),
     }
-    about = {"consent_id": "0x" + consent.consent_id.hex(), "subject": "0x" + consent.subject.hex()}
+    about: dict[str, Any] = {
+        "consent_id": "0x" + consent.consent_id.hex(),
+        "subject": "0x" + consent.subject.hex(),
+    }
     findings: list[Finding] = []
     if int(reads_used) != consent.reads_used:
         findings.append(
