@@ -274,7 +274,7 @@ class _Replayer:
                 coinbase=record.coinbase, mix_hash=record.mix_hash, blob_gas_used=blob_gas
             )
         except Exception as exc:  # anything py-evm refuses is a block that does not replay
-            failure = f"cannot be applied: {type(exc).__name__}: {exc}"
+            failure = f"cannot be applied: {type(exc).__name__}: {' '.join(str(exc).split())}"
             raise self.mismatch(record.number, step, None, failure) from exc
         if block.header.state_root != record.state_root:
             raise self.mismatch(
