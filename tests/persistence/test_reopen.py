@@ -11,7 +11,7 @@ from web3.exceptions import TransactionNotFound
 
 from consentledger.audit.model import DenialReason
 from consentledger.categories import Category
-from consentledger.chain.blocklog import LOG_NAME, ChainLogLockedError
+from consentledger.chain.blocklog import LOG_NAME, ChainLogLockedError, ChainLogWriteError
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.persistent import DurableBackend, NotOnPersistentChainError
 from tests.persistence.conftest import chain_facts, embedded, restart
@@ -134,6 +134,8 @@ def test_a_data_directory_is_open_once(persisted: World) -> None:
         EmbeddedChain.open(data_dir)
     chain.close()
     chain.close()  # idempotent
+    with pytest.raises(ChainLogWriteError, match="is closed"):
+        chain.fund(Account.create().address, 1)  # a closed chain mines nothing more
     with EmbeddedChain.open(data_dir) as again:
         assert again.w3.eth.block_number > 0
     restart(persisted)
@@ -142,7 +144,8 @@ def test_a_data_directory_is_open_once(persisted: World) -> None:
 def test_a_new_chain_has_fixed_genesis_parameters(tmp_path: Path) -> None:
     hashes = []
     for name in ("one", "two"):
-        with EmbeddedChain.open(tmp_path / name, genesis_timestamp=1_750_000_000) as chain:
+        data_dir = tmp_path / name / "chain"  # two directories to create
+        with EmbeddedChain.open(data_dir, genesis_timestamp=1_750_000_000) as chain:
             genesis = chain.w3.eth.get_block(0)
             assert genesis["timestamp"] == 1_750_000_000
             assert chain.now() == 1_750_000_001
@@ -151,11 +154,11 @@ def test_a_new_chain_has_fixed_genesis_parameters(tmp_path: Path) -> None:
             assert isinstance(backend, DurableBackend)
             assert backend.opened is not None
             assert backend.opened.created
-        with EmbeddedChain.open(tmp_path / name) as chain:
+        with EmbeddedChain.open(data_dir) as chain:
             assert chain.w3.eth.get_block(0)["hash"] == genesis["hash"]
             assert chain.w3.eth.block_number == 0
     assert hashes[0] == hashes[1]
-    assert (tmp_path / "one" / LOG_NAME).read_bytes().count(b"\n") == 1  # the header only
+    assert (tmp_path / "one" / "chain" / LOG_NAME).read_bytes().count(b"\n") == 1  # header only
 
 
 def test_an_in_memory_chain_is_unchanged() -> None:

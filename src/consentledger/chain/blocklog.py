@@ -200,6 +200,8 @@ class LogHeader:
                 for i, entry in enumerate(alloc_raw)
             )
             software = data.get("software", {})
+            if not isinstance(software, dict):
+                raise ValueError("software is not an object")
             return cls(
                 chain_id=_int(data["chain_id"], "chain_id"),
                 genesis=genesis,
@@ -267,9 +269,14 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def prepare_data_dir(data_dir: Path) -> int:
     """Create ``data_dir`` if needed (durably) and take its lock; returns the lock's descriptor."""
-    if not data_dir.is_dir():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        _fsync_dir(data_dir.resolve().parent)
+    missing = []
+    ancestor = data_dir.resolve()
+    while not ancestor.exists():
+        missing.append(ancestor)
+        ancestor = ancestor.parent
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):  # make each new directory's entry durable
+        _fsync_dir(created.parent)
     lock_fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
