@@ -224,12 +224,19 @@ def _other_format(lines: list[bytes]) -> tuple[bytes, int]:
     return b"".join([json.dumps(header).encode() + b"\n", *lines[1:]]), 1
 
 
+def _unknown_genesis_field(lines: list[bytes]) -> tuple[bytes, int]:
+    header = json.loads(lines[0])
+    header["genesis"]["colour"] = 7
+    return b"".join([json.dumps(header).encode() + b"\n", *lines[1:]]), 1
+
+
 CORRUPTIONS = [
     ("a garbage line in the middle", _garbage_in_the_middle),
     ("a whole garbage line at the end", _trailing_whole_garbage),
     ("a hash one byte short", _short_hash),
     ("a torn header", _header_torn),
     ("another format", _other_format),
+    ("a genesis field py-evm does not know", _unknown_genesis_field),
 ]
 
 

@@ -34,6 +34,7 @@ from eth_tester import PyEVMBackend
 from consentledger.chain.blocklog import (
     BlockLog,
     BlockRecord,
+    ChainLogCorruptError,
     ChainLogError,
     ChainLogWriteError,
     LogHeader,
@@ -308,7 +309,11 @@ def open_backend(
             BlockLog.create_file(data_dir, header)
         # Read back even a new log: what is replayed is what the disk holds.
         contents = read_log(block_log.path)
-        backend = _genesis_backend(contents.header, vm_configuration)
+        try:
+            backend = _genesis_backend(contents.header, vm_configuration)
+        except Exception as exc:  # a header whose genesis py-evm refuses to build
+            reason = f"bad header: no genesis can be built from it ({type(exc).__name__}: {exc})"
+            raise ChainLogCorruptError(block_log.path, 1, reason) from exc
         replayer = _Replayer(block_log.path, contents.header, backend)
         replayer.check_genesis()
         for record in contents.records:
