@@ -114,7 +114,9 @@ class EmbeddedChain:
     """
 
     def __init__(self, backend: PyEVMBackend | None = None) -> None:
-        self.tester = EthereumTester(backend or PyEVMBackend(vm_configuration=VM_CONFIGURATION))
+        if backend is None:
+            backend = PyEVMBackend(vm_configuration=VM_CONFIGURATION)
+        self.tester = EthereumTester(backend)
         # The class attribute covers chain objects eth-tester re-creates on revert; the instance
         # attribute replaces the default the constructor already chose.
         chain = self.tester.backend.chain
