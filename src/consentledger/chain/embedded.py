@@ -8,6 +8,8 @@ revert bytes as text, so custom errors cannot be decoded the way they are from a
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import TracebackType
 from typing import Any, cast
 
 from eth.exceptions import BlockNotFound, HeaderNotFound
@@ -22,6 +24,8 @@ from eth_utils.conversions import to_hex
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
+
+from consentledger.chain.persistent import open_backend
 
 #: eth-tester's chain id (fixed by eth-tester's py-evm chain class).
 EMBEDDED_CHAIN_ID = 131277322940537
@@ -128,11 +132,20 @@ class SteadyClockPragueVM(PragueVM):
         return super().create_header_from_parent(parent_header, **header_params)
 
 
-class EmbeddedChain:
-    """An in-process chain with snapshot, revert and time travel, and a Web3 bound to it."""
+#: The embedded chain's fork schedule: Prague from genesis, on the steady clock.
+VM_CONFIGURATION = ((0, SteadyClockPragueVM),)
 
-    def __init__(self) -> None:
-        self.tester = EthereumTester(PyEVMBackend(vm_configuration=((0, SteadyClockPragueVM),)))
+
+class EmbeddedChain:
+    """An in-process chain with snapshot, revert and time travel, and a Web3 bound to it.
+
+    ``EmbeddedChain()`` lives in memory; :meth:`open` keeps it in a data directory.
+    """
+
+    def __init__(self, backend: PyEVMBackend | None = None) -> None:
+        if backend is None:
+            backend = PyEVMBackend(vm_configuration=VM_CONFIGURATION)
+        self.tester = EthereumTester(backend)
         # The class attribute covers chain objects eth-tester re-creates on revert; the instance
         # attribute replaces the default the constructor already chose.
         chain = self.tester.backend.chain
@@ -140,6 +153,41 @@ class EmbeddedChain:
         chain.gas_estimator = single_run_gas_estimate
         self.w3 = Web3(EmbeddedProvider(self.tester))
         self._faucet = self.tester.get_accounts()[0]
+
+    @classmethod
+    def open(cls, data_dir: Path, *, genesis_timestamp: int | None = None) -> EmbeddedChain:
+        """The chain kept in ``data_dir``: created there (genesis at ``genesis_timestamp``,
+        default now), or re-opened by replaying its block log and checking every block's hash
+        and state root (``chain/persistent.py``). Every block mined afterwards is on disk before
+        the call that mined it returns. Close it (or use ``with``) to let go of the directory.
+
+        Raises ChainLogMismatchError naming the first block that does not replay,
+        ChainLogCorruptError for an unreadable log, ChainLogLockedError if it is already open.
+        """
+        return cls(open_backend(data_dir, VM_CONFIGURATION, genesis_timestamp=genesis_timestamp))
+
+    @property
+    def data_dir(self) -> Path | None:
+        """Where the chain is kept, or None for an in-memory chain."""
+        block_log = getattr(self.tester.backend, "block_log", None)
+        return None if block_log is None else cast(Path, block_log.data_dir)
+
+    def close(self) -> None:
+        """Release a persistent chain's data directory (nothing to do in memory). Idempotent."""
+        close = getattr(self.tester.backend, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> EmbeddedChain:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @property
     def chain_id(self) -> int:
@@ -158,7 +206,8 @@ class EmbeddedChain:
         return account
 
     def snapshot(self) -> int:
-        """Remember the current head; :meth:`revert` returns to it."""
+        """Remember the current head; :meth:`revert` returns to it (on a persistent chain only
+        while no block has been mined since: a logged block is never forgotten)."""
         return int(self.tester.take_snapshot())
 
     def revert(self, snapshot_id: int) -> None:

@@ -26,6 +26,7 @@ from consentledger.chain.client import LedgerClient, Mined
 from consentledger.chain.deploy import Deployment, deploy_ledger, verify_deployment
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.relayer import BatchRelayer, ChainRunner
+from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal import Journal, reconcile
 from consentledger.gateway.settings import Settings, SettingsError
@@ -44,6 +45,31 @@ def _key(settings_value: object, path: Path | None, env_var: str) -> LocalAccoun
     if path is not None:
         return load_key(path, env_var)
     return None
+
+
+def _rejoin(
+    chain: EmbeddedChain,
+    settings: Settings,
+    relayer_key: LocalAccount | None,
+    regulator_key: LocalAccount | None,
+) -> tuple[Deployment, LocalAccount, LedgerClient | None]:
+    """The ledger on a kept embedded chain that was re-opened: the one its record names."""
+    try:
+        # The settings require both with a chain directory.
+        if settings.deployment_file is None or relayer_key is None:
+            raise SettingsError(
+                "set CONSENTLEDGER_DEPLOYMENT_FILE and the relayer key with CONSENTLEDGER_CHAIN_DIR"
+            )
+        deployment = Deployment.load(settings.deployment_file)
+        verify_deployment(chain.w3, deployment)
+    except ConsentLedgerError as exc:
+        chain.close()
+        raise SettingsError(
+            f"the chain in {settings.chain_dir} holds {chain.w3.eth.block_number} blocks, but its "
+            f"deployment record cannot be used: {exc}"
+        ) from exc
+    regulator = LedgerClient(chain.w3, deployment.address, regulator_key) if regulator_key else None
+    return deployment, relayer_key, regulator
 
 
 @dataclass
@@ -75,15 +101,25 @@ class GatewayContext:
         chain: EmbeddedChain | None = None
         regulator: LedgerClient | None
         if settings.embedded:
-            chain = EmbeddedChain()
+            if settings.chain_dir is None:
+                chain = EmbeddedChain()
+            else:  # replayed and verified; a log that does not replay refuses the start
+                chain = EmbeddedChain.open(settings.chain_dir)
             w3 = chain.w3
-            regulator_key = regulator_key or chain.new_account()
-            relayer_key = relayer_key or chain.new_account()
-            chain.fund(regulator_key.address)
-            chain.fund(relayer_key.address)
-            deployment, regulator = deploy_ledger(w3, regulator_key, relayers=[relayer_key.address])
-            if settings.deployment_file is not None:
-                deployment.save(settings.deployment_file)
+            if w3.eth.block_number > 0:  # a kept chain: its ledger is deployed already
+                deployment, relayer_key, regulator = _rejoin(
+                    chain, settings, relayer_key, regulator_key
+                )
+            else:
+                regulator_key = regulator_key or chain.new_account()
+                relayer_key = relayer_key or chain.new_account()
+                chain.fund(regulator_key.address)
+                chain.fund(relayer_key.address)
+                deployment, regulator = deploy_ledger(
+                    w3, regulator_key, relayers=[relayer_key.address]
+                )
+                if settings.deployment_file is not None:
+                    deployment.save(settings.deployment_file)
         else:
             if relayer_key is None:
                 raise SettingsError(
@@ -105,6 +141,8 @@ class GatewayContext:
             )
         bureau = LedgerClient(w3, deployment.address, relayer_key)
         if not bureau.has_role(ROLE_BUREAU, relayer_key.address):
+            if chain is not None:
+                chain.close()
             raise SettingsError(
                 f"the relayer key {relayer_key.address} does not hold the bureau role on the ledger"
             )
@@ -149,6 +187,8 @@ class GatewayContext:
     async def stop(self) -> None:
         await self.relayer.stop()
         self.runner.close()
+        if self.chain is not None:
+            self.chain.close()  # a kept chain lets go of its directory
         self.store.close()
         self.db.close()
 

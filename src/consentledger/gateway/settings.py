@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     #: "embedded" (an in-process eth-tester chain, deployed at start) or a JSON-RPC URL.
     chain: str = "embedded"
+    #: Keep the embedded chain in this directory (its block log, replayed and verified at start);
+    #: unset, the embedded chain lives in memory and a fresh ledger is deployed at every start.
+    chain_dir: Path | None = None
     rpc_token: SecretStr | None = None
     #: The deployment record (required with an RPC chain; written there in embedded mode).
     deployment_file: Path | None = None
@@ -72,6 +75,24 @@ class Settings(BaseSettings):
             raise ValueError("CONSENTLEDGER_ADMIN_TOKEN must be at least 16 characters")
         if self.chain != "embedded" and not self.chain.startswith(("http://", "https://")):
             raise ValueError("CONSENTLEDGER_CHAIN must be 'embedded' or an http(s) JSON-RPC URL")
+        if self.chain_dir is not None:
+            if not self.embedded:
+                raise ValueError("CONSENTLEDGER_CHAIN_DIR is for the embedded chain only")
+            # Generated keys and a record kept nowhere would not survive the restart.
+            missing = [
+                name
+                for name, given in [
+                    ("CONSENTLEDGER_DEPLOYMENT_FILE", self.deployment_file),
+                    ("CONSENTLEDGER_RELAYER_KEY(_FILE)", self.relayer_key or self.relayer_key_file),
+                    (
+                        "CONSENTLEDGER_REGULATOR_KEY(_FILE)",
+                        self.regulator_key or self.regulator_key_file,
+                    ),
+                ]
+                if given is None
+            ]
+            if missing:
+                raise ValueError(f"CONSENTLEDGER_CHAIN_DIR needs {', '.join(missing)} too")
         return self
 
     @property
