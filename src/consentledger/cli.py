@@ -144,6 +144,37 @@ def node(host: str, port: int, state_dir: Path, chain_id: int | None) -> None:
     sys.exit(process.wait())
 
 
+@main.command()
+@click.option(
+    "--chain",
+    default="embedded",
+    show_default=True,
+    help="'embedded' (kept in --data-dir) or the JSON-RPC URL of a node.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("consentledger-data"),
+    show_default=True,
+    help="Where the chain, keys, deployment record and databases are kept.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(chain: str, data_dir: Path, host: str, port: int) -> None:
+    """Run the gateway as a service (the ledger survives restarts on the embedded chain)."""
+    import uvicorn
+
+    from consentledger.gateway.app import create_app
+    from consentledger.serve import serve_settings
+
+    settings, notes = serve_settings(chain, data_dir)
+    console = Console()
+    console.print(f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir})")
+    for note in notes:
+        console.print(f"  [yellow]note[/]: {note}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
 main.add_command(bureau)
 main.add_command(admin)
 main.add_command(audit)

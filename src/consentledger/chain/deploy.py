@@ -7,6 +7,7 @@ gateway and the auditor are pointed at: it names the ledger and proves which byt
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -47,11 +48,20 @@ class Deployment:
         return json.dumps({"contract": CONTRACT, **asdict(self)}, indent=2) + "\n"
 
     def save(self, path: Path) -> None:
-        """Write the record atomically (a partial file never replaces a good one)."""
+        """Write the record atomically and durably: a partial file never replaces a good one,
+        and the record is on disk (file and directory fsynced) when this returns."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json())
+        with tmp.open("w") as handle:
+            handle.write(self.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
         tmp.replace(path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:

@@ -1,0 +1,71 @@
+"""``consentledger serve``: the gateway as a service, with everything it keeps in one directory.
+
+On the embedded chain the data directory holds the chain's block log (``chain/``), the keys the
+gateway generated on its first start (``keys/``, mode 0600), the deployment record, the journal
+(``gateway.db``) and, unless another is configured, the bureau's database (``bureau.db``). A
+restart replays and verifies the chain and rejoins the same ledger; nothing acknowledged is lost.
+With a node URL, the deployment record and the relayer key must be given.
+
+Settings given in the environment (``CONSENTLEDGER_*``) win over these defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+from consentledger.gateway.settings import Settings
+
+KEYS = "keys"
+
+
+def _secret_file(path: Path, make: str) -> Path:
+    """``path``, created with ``make`` (mode 0600, fsynced) if it does not exist yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(make)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return path
+
+
+def serve_settings(chain: str, data_dir: Path) -> tuple[Settings, list[str]]:
+    """The settings ``serve`` runs with, and notes for the operator (never a secret's value)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = os.environ
+    notes: list[str] = []
+    given: dict[str, Any] = {"chain": chain}
+
+    def default(field: str, value: object) -> None:
+        if f"CONSENTLEDGER_{field.upper()}" not in env:
+            given[field] = value
+
+    default("database_url", f"sqlite:///{data_dir / 'gateway.db'}")
+    default("bureau_database_url", f"sqlite:///{data_dir / 'bureau.db'}")
+    default("deployment_file", data_dir / "deployment.json")
+    if chain == "embedded":
+        default("chain_dir", data_dir / "chain")
+        keys = data_dir / KEYS
+        for role in ("relayer", "regulator"):
+            if not {
+                f"CONSENTLEDGER_{role.upper()}_KEY",
+                f"CONSENTLEDGER_{role.upper()}_KEY_FILE",
+            } & set(env):
+                key = "0x" + bytes(Account.create().key).hex()
+                given[f"{role}_key_file"] = _secret_file(keys / f"{role}.key", key)
+        if "CONSENTLEDGER_AUDITOR_TOKEN" not in env:
+            token_file = _secret_file(keys / "auditor.token", secrets.token_urlsafe(32))
+            given["auditor_token"] = token_file.read_text().strip()
+            notes.append(f"the /rpc auditor token is in {token_file}")
+    if not Path(str(given.get("bureau_database_url", "")).removeprefix("sqlite:///")).exists():
+        notes.append(
+            f"the bureau has no data yet: consentledger bureau seed --db "
+            f"sqlite:///{data_dir / 'bureau.db'}"
+        )
+    return Settings(**given), notes
