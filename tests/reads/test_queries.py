@@ -193,6 +193,7 @@ def test_bank_key_is_required(
     )
     assert response.status_code == 401
     assert response.json()["code"] == code
+    assert response.headers["www-authenticate"] == "Bearer"
 
 
 @pytest.mark.parametrize(

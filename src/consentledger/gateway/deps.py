@@ -31,20 +31,29 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 async def current_bank(context: ContextDep, credentials: Credentials) -> Bank:
     """The bank whose API key is in ``Authorization: Bearer``."""
     if credentials is None:
-        raise ProblemError(401, "missing_api_key", "send the bank's API key as a Bearer token")
+        raise ProblemError(
+            401, "missing_api_key", "send the bank's API key as a Bearer token", headers=_CHALLENGE
+        )
     bank = await context.in_thread(authenticate, context.db, credentials.credentials)
     if bank is None:
-        raise ProblemError(401, "invalid_api_key", "the API key is not valid")
+        raise ProblemError(401, "invalid_api_key", "the API key is not valid", headers=_CHALLENGE)
     return bank
 
 
 async def operator(context: ContextDep, credentials: Credentials) -> None:
     """The bureau operator, by the admin token (compared as SHA-256 digests, in constant time)."""
     if credentials is None:
-        raise ProblemError(401, "missing_admin_token", "send the operator token as a Bearer token")
+        raise ProblemError(
+            401,
+            "missing_admin_token",
+            "send the operator token as a Bearer token",
+            headers=_CHALLENGE,
+        )
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     if not hmac.compare_digest(given, context.admin_token_hash):
-        raise ProblemError(401, "invalid_admin_token", "the operator token is not valid")
+        raise ProblemError(
+            401, "invalid_admin_token", "the operator token is not valid", headers=_CHALLENGE
+        )
 
 
 CurrentBank = Annotated[Bank, Depends(current_bank)]

@@ -44,10 +44,19 @@ class Problem(BaseModel):
 class ProblemError(ConsentLedgerError):
     """Raised inside the gateway to answer with a given problem."""
 
-    def __init__(self, status: int, code: str, detail: str, **extensions: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
         self.status = status
         self.code = code
         self.detail = detail
+        self.headers = dict(headers or {})
         self.extensions = extensions
         super().__init__(detail)
 
@@ -143,7 +152,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ConsentLedgerError)
     async def _package_error(request: Request, exc: ConsentLedgerError) -> JSONResponse:
-        return respond(problem_for(exc).model_copy(update={"instance": request.url.path}))
+        headers = exc.headers if isinstance(exc, ProblemError) else None
+        return respond(problem_for(exc).model_copy(update={"instance": request.url.path}), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

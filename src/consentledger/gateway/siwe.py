@@ -306,7 +306,7 @@ def consume_nonce(db: Database, nonce: str, uscc: str, address: str, now: dateti
 
 
 def _unauthorized(code: str, detail: str) -> ProblemError:
-    return ProblemError(401, code, detail)
+    return ProblemError(401, code, detail, headers={"WWW-Authenticate": "SIWE"})
 
 
 def _forbidden(code: str, detail: str) -> ProblemError:

@@ -57,11 +57,21 @@ async def rpc(request: Request, context: ContextDep, credentials: Credentials) -
     if token is None:
         raise ProblemError(404, "rpc_disabled", "set CONSENTLEDGER_AUDITOR_TOKEN to open /rpc")
     if credentials is None:
-        raise ProblemError(401, "missing_rpc_token", "send the auditor token as a Bearer token")
+        raise ProblemError(
+            401,
+            "missing_rpc_token",
+            "send the auditor token as a Bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     expected = hashlib.sha256(token.get_secret_value().encode()).digest()
     if not hmac.compare_digest(given, expected):
-        raise ProblemError(401, "invalid_rpc_token", "the auditor token is not valid")
+        raise ProblemError(
+            401,
+            "invalid_rpc_token",
+            "the auditor token is not valid",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if context.chain is None:
         raise ProblemError(404, "rpc_not_embedded", "this gateway uses a node: ask the node")
     try:
