@@ -26,7 +26,7 @@ from web3.exceptions import (
     TransactionNotFound,
     Web3Exception,
 )
-from web3.types import BlockIdentifier, TxParams, TxReceipt
+from web3.types import BlockIdentifier, RPCEndpoint, TxParams, TxReceipt
 
 from consentledger.audit.model import (
     ROLE_BANK,
@@ -40,7 +40,7 @@ from consentledger.audit.model import (
     nonce_account,
 )
 from consentledger.chain import typed_data
-from consentledger.chain.abi import DecodedLog, LogDecoder, RevertDecoder
+from consentledger.chain.abi import DecodedLog, FunctionCodec, LogDecoder, RevertDecoder
 from consentledger.chain.artifacts import load_artifact
 from consentledger.errors import ConsentLedgerError
 
@@ -134,6 +134,8 @@ class LedgerClient:
         self.contract: Contract = w3.eth.contract(address=self.address, abi=artifact["abi"])
         self.reverts = RevertDecoder(artifact["abi"])
         self.logs = LogDecoder(artifact["abi"])
+        self._abi = artifact["abi"]
+        self._codecs: dict[str, FunctionCodec] = {}
         self._chain_id: int | None = None
         self._nonce: int | None = None
         self._lock = threading.Lock()
@@ -164,10 +166,27 @@ class LedgerClient:
             raise ChainUnavailableError(f"the chain node did not answer: {exc}") from exc
 
     def _call(self, fn_name: str, *args: Any) -> Any:
-        try:
-            return self.rpc(getattr(self.contract.functions, fn_name)(*args).call)
-        except ContractLogicError as exc:
-            raise self.reverts.decode(_revert_data(exc)) from None
+        """A view, as one raw ``eth_call`` encoded and decoded here (web3's contract call adds
+        about 8 ms of request processing per call, measured on anvil: a quarter of a read)."""
+        codec = self._codecs.get(fn_name)
+        if codec is None:
+            codec = self._codecs[fn_name] = FunctionCodec(self._abi, fn_name)
+        call = {
+            "from": self.account.address,
+            "to": self.address,
+            "data": "0x" + codec.encode(*args).hex(),
+        }
+        response = self.rpc(
+            lambda: self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
+        )
+        error = response.get("error")
+        if error is not None:
+            data = error.get("data") if isinstance(error, dict) else None
+            if isinstance(data, str) and data.startswith("0x"):
+                raise self.reverts.decode(data)
+            raise ChainUnavailableError(f"eth_call {fn_name} failed: {error}")
+        values = codec.decode(response["result"])
+        return values[0] if len(values) == 1 else values
 
     def transact(self, fn_name: str, *args: Any) -> Mined:
         """Simulate, sign, send and wait for ``fn_name(*args)``; raise the contract's error if the
