@@ -350,6 +350,16 @@ def warm_up(url: str, party: Party, consent_id: str) -> None:
         raise RuntimeError(f"warm-up read failed: {response.status_code} {response.text}")
 
 
+def block_number(chain: str) -> int | None:
+    """The node's head (None on the embedded chain, which the gateway holds in-process)."""
+    if chain == "embedded":
+        return None
+    answer = httpx.post(
+        chain, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
+    )
+    return int(answer.json()["result"], 16)
+
+
 def run_gateway(
     env: dict[str, str],
     params: dict[str, int],
@@ -384,10 +394,15 @@ def run_gateway(
             log(f"{tag}: granted {params['consents']} consents, {per_second:.1f}/s")
         warm_up(gateway.url, party, consent_ids[0])
         rss_before = gateway.rss_kib()
+        first_block = block_number(env["CONSENTLEDGER_CHAIN"])
         load = asyncio.run(
             read_load(gateway.url, party, consent_ids, reads, params["clients"], tag)
         )
         rss_after = gateway.rss_kib()
+        if first_block is not None:
+            blocks = (block_number(env["CONSENTLEDGER_CHAIN"]) or 0) - first_block
+            load["blocks_mined"] = blocks  # automine: one block per batch transaction
+            load["reads_per_block"] = round(load["ok"] / max(blocks, 1), 1)
         load["rss_before_kib"] = rss_before
         load["rss_after_kib"] = rss_after
         load["rss_growth_percent"] = round(100 * (rss_after - rss_before) / rss_before, 1)
@@ -647,7 +662,9 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {chain} {kind}: {r['ok']}/{r['reads']} reads, {r['clients']} clients, "
                 f"{r['consents']} consents | {r['reads_per_second']:,} reads/s, p50/p95/p99 "
                 f"{r['p50_ms']}/{r['p95_ms']}/{r['p99_ms']} ms, RSS {r['rss_before_kib'] // 1024}"
-                f" -> {r['rss_after_kib'] // 1024} MiB |"
+                f" -> {r['rss_after_kib'] // 1024} MiB"
+                + (f", {r['reads_per_block']} reads per block" if "reads_per_block" in r else "")
+                + " |"
             )
         grants = e2e["batched"].get("grants")
         if grants:
