@@ -645,7 +645,8 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [
-        f"Measured with `scripts/bench.py {'--quick' if result['mode'] == 'quick' else ''}`"
+        f"Measured with `scripts/bench.py{' --quick' if result['mode'] == 'quick' else ''}"
+        f"{' --embedded' if 'embedded' in result.get('end_to_end', {}) else ''}`"
         f" on {result['machine']} ({result['when']}).",
         "",
         "| Target | Wanted | Measured | Met |",
