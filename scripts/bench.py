@@ -1,0 +1,775 @@
+"""Issue 7's benchmark: the whole system in one run, written to JSON and printed as a table.
+
+Measures, in one run (ratios matter more than absolute numbers on a noisy machine):
+
+1. End-to-end reads through HTTP: the gateway as a uvicorn process (settings by environment),
+   an async load generator (httpx.AsyncClient, N concurrent clients on loopback) posting
+   ``/v1/queries`` for post-loan monitoring across many consents: reads/s and p50/p95/p99 latency.
+   Batched (the default group commit) and the naive baseline (``BATCH_MAX_ENTRIES=1``,
+   ``BATCH_MAX_WAIT_MS=0``) on the same chain, with the ratio. On anvil, and with
+   ``--embedded`` also on the gateway's in-process embedded chain.
+2. Gas per recorded read, in 100-entry batches (distinct consents granted, one consent granted,
+   distinct consents denied), and how many reads fit in a 30M-gas block.
+3. Audit replay: the auditor's events/s (fetch + decode + state model) and its reader's
+   fetch + decode against web3.py's ``contract.events.X.get_logs`` on the same ledger.
+4. Consent grants relayed per second through ``POST /v1/consents`` (signed with eth-account,
+   concurrent clients), before the read load.
+5. The gateway's RSS (VmRSS) before and after the read load.
+
+Modes (``--quick`` finishes in about a minute on a 2-core machine):
+
+* quick: 16 clients, 400 batched reads across 40 consents, 80 naive reads; audit ledger of
+  1,000 reads on 10 consents; anvil only.
+* full (default): 64 clients, 10,000 batched reads across 1,000 consents, 1,000 naive reads (the
+  naive gateway records one transaction per read, so a full 10,000 would take many minutes; the
+  rate is what matters); audit ledger of 5,000 reads on 20 consents.
+
+    python scripts/bench.py [--quick] [--embedded] [--out out/bench.json]
+    python scripts/bench.py --markdown out/bench.json   # the README's table from a result
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from tests.support import build_world  # noqa: E402
+
+from audit_bench import record_ledger  # noqa: E402
+from consentledger.audit.model import ConsentTerms  # noqa: E402
+from consentledger.audit.reader import LedgerEvent  # noqa: E402
+from consentledger.audit.runner import Audit  # noqa: E402
+from consentledger.bureau.seeding import seed_store  # noqa: E402
+from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC  # noqa: E402
+from consentledger.bureau.store import BureauStore  # noqa: E402
+from consentledger.categories import Category, Purpose  # noqa: E402
+from consentledger.chain import typed_data  # noqa: E402
+from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
+from consentledger.chain.client import LedgerClient  # noqa: E402
+from consentledger.chain.deploy import Deployment, deploy_ledger  # noqa: E402
+from consentledger.chain.embedded import EmbeddedChain  # noqa: E402
+from consentledger.chain.jsonrpc import HttpJsonRpc  # noqa: E402
+from consentledger.gateway import eip712_json  # noqa: E402
+from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN  # noqa: E402
+
+ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
+DAY = 86_400
+BLOCK_GAS = 30_000_000
+GAS_BATCH = 100
+
+QUICK = {
+    "clients": 16,
+    "reads": 400,
+    "consents": 40,
+    "naive_reads": 80,
+    "audit_consents": 10,
+    "audit_reads": 1000,
+    "grant_clients": 4,
+}
+FULL = {
+    "clients": 64,
+    "reads": 10_000,
+    "consents": 1_000,
+    "naive_reads": 1_000,
+    "audit_consents": 20,
+    "audit_reads": 5_000,
+    "grant_clients": 8,
+}
+
+TARGETS = {
+    "anvil_reads_per_second": 1_000,
+    "anvil_p99_ms": 250,
+    "anvil_vs_naive": 20,
+    "embedded_reads_per_second": 300,
+    "embedded_vs_naive": 10,
+    "gas_distinct_granted": 8_000,
+    "gas_one_consent_granted": 5_000,
+    "audit_events_per_second": 100_000,
+    "audit_vs_web3": 50,
+    "rss_growth_percent": 10,
+}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the gateway process
+
+
+@dataclass
+class GatewayProcess:
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "consentledger.gateway.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"gateway exited: {err[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("gateway did not become healthy")
+
+    def rss_kib(self) -> int:
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def gateway_env(work: Path, chain: str, bureau_url: str, *, batched: bool) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "CONSENTLEDGER_CHAIN": chain,
+        "CONSENTLEDGER_DEPLOYMENT_FILE": str(work / "deployment.json"),
+        "CONSENTLEDGER_DATABASE_URL": f"sqlite:///{work / 'gateway.db'}",
+        "CONSENTLEDGER_BUREAU_DATABASE_URL": bureau_url,
+    }
+    if chain != "embedded":
+        env["CONSENTLEDGER_RELAYER_KEY_FILE"] = str(work / "relayer.key")
+        env["CONSENTLEDGER_REGULATOR_KEY_FILE"] = str(work / "regulator.key")
+    if not batched:
+        env["CONSENTLEDGER_BATCH_MAX_ENTRIES"] = "1"
+        env["CONSENTLEDGER_BATCH_MAX_WAIT_MS"] = "0"
+    return env
+
+
+# --------------------------------------------------------------------------- parties and consents
+
+
+@dataclass
+class Party:
+    bank_address: str
+    bank_headers: dict[str, str]
+    subject: bytes
+    controller_key: bytes
+
+
+def admit(url: str) -> Party:
+    """A bank and an enterprise (the showcase chip distributor) with one controller."""
+    bank = httpx.post(f"{url}/v1/admin/banks", json={"name": "bench"}, headers=ADMIN, timeout=60)
+    bank.raise_for_status()
+    controller = Account.create()
+    enterprise = httpx.post(
+        f"{url}/v1/admin/enterprises",
+        json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
+        headers=ADMIN,
+        timeout=60,
+    )
+    enterprise.raise_for_status()
+    return Party(
+        bank.json()["address"],
+        {"Authorization": f"Bearer {bank.json()['api_key']}"},
+        bytes.fromhex(enterprise.json()["subject"][2:]),
+        bytes(controller.key),
+    )
+
+
+def signed_consent(party: Party, domain: typed_data.Domain) -> dict[str, Any]:
+    """A post-loan monitoring consent (400 reads), signed with eth-account, as a grant body."""
+    now = int(time.time())
+    terms = ConsentTerms(
+        subject=party.subject,
+        bank=party.bank_address,
+        categories=Category.BUSINESS_REGISTRATION.bit,
+        purpose=int(Purpose.POST_LOAN_MONITORING),
+        not_before=now - DAY,  # generous windows: the chain's clock runs ahead of the wall's
+        expires_at=now + 300 * DAY,
+        max_reads=400,
+        history_months=12,
+        receipt_hash=secrets.token_bytes(32),
+        nonce=secrets.randbits(64) << 64,
+        deadline=now + 30 * DAY,
+    )
+    document = typed_data.typed_data(domain, "Consent", terms.message())
+    signature = Account.sign_message(encode_typed_data(full_message=document), party.controller_key)
+    return {
+        "message": eip712_json.as_json("Consent", terms.message()),
+        "signatures": ["0x" + bytes(signature.signature).hex()],
+    }
+
+
+async def grant_consents(
+    url: str, party: Party, domain: typed_data.Domain, count: int, clients: int
+) -> tuple[list[str], float]:
+    """Grant ``count`` consents through ``POST /v1/consents``; (ids, grants per second)."""
+    bodies = [signed_consent(party, domain) for _ in range(count)]
+    ids: list[str] = []
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            response = await client.post(f"{url}/v1/consents", json=body)
+            if response.status_code != 201:
+                raise RuntimeError(f"grant refused: {response.status_code} {response.text}")
+            ids.append(response.json()["consent_id"])
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        seconds = time.perf_counter() - began
+    return ids, count / seconds
+
+
+# --------------------------------------------------------------------------- the read load
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+async def read_load(
+    url: str, party: Party, consent_ids: list[str], reads: int, clients: int, tag: str
+) -> dict[str, Any]:
+    """``reads`` reads, round-robin over the consents, from ``clients`` concurrent clients."""
+    jobs: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(reads):
+        jobs.put_nowait(i)
+    latencies: list[float] = []
+    failures: dict[int, int] = {}
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                i = jobs.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            body = {
+                "uscc": CHIP_DISTRIBUTOR_USCC,
+                "consent_id": consent_ids[i % len(consent_ids)],
+                "categories": [1],
+                "purpose": "post_loan_monitoring",
+            }
+            headers = {**party.bank_headers, "Idempotency-Key": f"{tag}-{i}"}
+            began = time.perf_counter()
+            try:
+                response = await client.post(f"{url}/v1/queries", json=body, headers=headers)
+                status = response.status_code
+            except httpx.HTTPError:
+                status = -1
+            latencies.append(time.perf_counter() - began)
+            if status != 200:
+                failures[status] = failures.get(status, 0) + 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        seconds = time.perf_counter() - began
+    latencies.sort()
+    ok = reads - sum(failures.values())
+    return {
+        "reads": reads,
+        "ok": ok,
+        "failures": {str(k): v for k, v in failures.items()},
+        "clients": clients,
+        "consents": len(consent_ids),
+        "seconds": round(seconds, 3),
+        "reads_per_second": round(ok / seconds, 1),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+    }
+
+
+def warm_up(url: str, party: Party, consent_id: str) -> None:
+    body = {
+        "uscc": CHIP_DISTRIBUTOR_USCC,
+        "consent_id": consent_id,
+        "categories": [1],
+        "purpose": "post_loan_monitoring",
+    }
+    headers = {**party.bank_headers, "Idempotency-Key": f"warm-{secrets.token_hex(4)}"}
+    response = httpx.post(f"{url}/v1/queries", json=body, headers=headers, timeout=60)
+    if response.status_code != 200:
+        raise RuntimeError(f"warm-up read failed: {response.status_code} {response.text}")
+
+
+def block_number(chain: str) -> int | None:
+    """The node's head (None on the embedded chain, which the gateway holds in-process)."""
+    if chain == "embedded":
+        return None
+    answer = httpx.post(
+        chain, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
+    )
+    return int(answer.json()["result"], 16)
+
+
+def run_gateway(
+    env: dict[str, str],
+    params: dict[str, int],
+    *,
+    party: Party | None,
+    consent_ids: list[str] | None,
+    reads: int,
+    tag: str,
+    grant: bool,
+) -> tuple[dict[str, Any], Party, list[str]]:
+    """Start a gateway, (grant consents,) run the read load, measure RSS, stop it."""
+    gateway = GatewayProcess(env, free_port())
+    result: dict[str, Any] = {}
+    try:
+        gateway.start()
+        if party is None:
+            party = admit(gateway.url)
+        if grant or consent_ids is None:
+            record = Deployment.load(Path(env["CONSENTLEDGER_DEPLOYMENT_FILE"]))
+            domain = typed_data.Domain(record.chain_id, record.address)
+            consent_ids, per_second = asyncio.run(
+                grant_consents(
+                    gateway.url, party, domain, params["consents"], params["grant_clients"]
+                )
+            )
+            result["grants"] = {
+                "count": params["consents"],
+                "clients": params["grant_clients"],
+                "grants_per_second": round(per_second, 1),
+                "path": "POST /v1/consents",
+            }
+            log(f"{tag}: granted {params['consents']} consents, {per_second:.1f}/s")
+        warm_up(gateway.url, party, consent_ids[0])
+        rss_before = gateway.rss_kib()
+        first_block = block_number(env["CONSENTLEDGER_CHAIN"])
+        load = asyncio.run(
+            read_load(gateway.url, party, consent_ids, reads, params["clients"], tag)
+        )
+        rss_after = gateway.rss_kib()
+        if first_block is not None:
+            blocks = (block_number(env["CONSENTLEDGER_CHAIN"]) or 0) - first_block
+            load["blocks_mined"] = blocks  # automine: one block per batch transaction
+            load["reads_per_block"] = round(load["ok"] / max(blocks, 1), 1)
+        load["rss_before_kib"] = rss_before
+        load["rss_after_kib"] = rss_after
+        load["rss_growth_percent"] = round(100 * (rss_after - rss_before) / rss_before, 1)
+        result["reads"] = load
+        log(
+            f"{tag}: {load['reads_per_second']} reads/s, p99 {load['p99_ms']} ms, "
+            f"failures {load['failures']}"
+        )
+    finally:
+        gateway.stop()
+    return result, party, consent_ids
+
+
+def end_to_end(chain: str, work: Path, bureau_url: str, params: dict[str, int]) -> dict[str, Any]:
+    """Batched, then naive, on one chain (anvil: a URL; or "embedded")."""
+    work.mkdir(parents=True, exist_ok=True)
+    env = gateway_env(work, chain, bureau_url, batched=True)
+    batched, party, ids = run_gateway(
+        env, params, party=None, consent_ids=None, reads=params["reads"], tag="batched", grant=True
+    )
+    if chain == "embedded":
+        # The in-memory embedded chain does not outlive its gateway: the naive gateway deploys
+        # a fresh ledger, so it needs its own bank, enterprise and consents.
+        naive_work = work / "naive"
+        naive_work.mkdir(exist_ok=True)
+        naive_params = {**params, "consents": min(params["consents"], 20)}
+        env = gateway_env(naive_work, chain, bureau_url, batched=False)
+        naive, _, _ = run_gateway(
+            env,
+            naive_params,
+            party=None,
+            consent_ids=None,
+            reads=params["naive_reads"],
+            tag="naive",
+            grant=True,
+        )
+    else:
+        env = gateway_env(work, chain, bureau_url, batched=False)
+        naive, _, _ = run_gateway(
+            env,
+            params,
+            party=party,
+            consent_ids=ids,
+            reads=params["naive_reads"],
+            tag="naive",
+            grant=False,
+        )
+    ratio = batched["reads"]["reads_per_second"] / max(naive["reads"]["reads_per_second"], 1e-9)
+    return {
+        "batched": batched,
+        "naive": naive,
+        "batched_vs_naive": round(ratio, 1),
+    }
+
+
+# --------------------------------------------------------------------------- gas
+
+
+def gas_per_read() -> dict[str, Any]:
+    """tests/test_gas.py's measurement on the embedded chain (gas is deterministic)."""
+    world = build_world(EmbeddedChain())
+    solo = world.enterprises["solo"]
+    bank = world.banks[0]
+
+    def monitoring(max_reads: int = 0) -> bytes:
+        terms = world.terms(
+            solo,
+            bank,
+            purpose=Purpose.POST_LOAN_MONITORING,
+            categories=[Category.BUSINESS_REGISTRATION],
+            max_reads=max_reads,
+        )
+        return world.grant(terms)
+
+    distinct = [monitoring() for _ in range(GAS_BATCH + 1)]
+    single = [monitoring(max_reads=400)]
+    figures: dict[str, Any] = {"batch_size": GAS_BATCH}
+    for name, consents, purpose in [
+        ("distinct_consents_granted", distinct[1:], Purpose.POST_LOAN_MONITORING),
+        ("one_consent_granted", single, Purpose.POST_LOAN_MONITORING),
+        ("distinct_consents_denied", distinct[1:], Purpose.CREDIT_LIMIT_REVIEW),
+    ]:
+        one = world.record([world.entry(consents[0], bank, purpose=purpose)])
+        entries = [
+            world.entry(consents[i % len(consents)], bank, purpose=purpose)
+            for i in range(GAS_BATCH)
+        ]
+        batch = world.record(entries)
+        marginal = (batch.mined.gas_used - one.mined.gas_used) // (GAS_BATCH - 1)
+        figures[name] = {
+            "batch_gas": batch.mined.gas_used,
+            "per_read": batch.mined.gas_used // GAS_BATCH,
+            "marginal_per_read": marginal,
+            "reads_per_30m_block": BLOCK_GAS // marginal,
+        }
+    return figures
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def audit_replay(consents: int, reads: int) -> dict[str, Any]:
+    """The auditor against web3.py's get_logs on one anvil ledger."""
+    with AnvilProcess() as node:
+        world, recorded = record_ledger(node.url, consents, reads)
+        deployment = world.deployment  # type: ignore[attr-defined]
+        best_replay = None
+        for _ in range(3):
+            rpc = HttpJsonRpc(node.url)
+            result = Audit(rpc, deployment, block_range=1000).run()
+            rpc.close()
+            if not result.clean:
+                raise RuntimeError(f"the benchmark ledger is not clean: {result.findings[:3]}")
+            if best_replay is None or result.replay_seconds < best_replay.replay_seconds:
+                best_replay = result
+        assert best_replay is not None
+        # The reader alone (fetch + decode), against web3.py doing the same with get_logs.
+        best_reader = float("inf")
+        events = 0
+        for _ in range(3):
+            rpc = HttpJsonRpc(node.url)
+            reader = Audit(rpc, deployment).reader
+            head = reader.head()
+            began = time.perf_counter()
+            items = list(reader.read(deployment.deploy_block, head))
+            best_reader = min(best_reader, time.perf_counter() - began)
+            rpc.close()
+            events = sum(isinstance(i, LedgerEvent) for i in items)
+        chain = AnvilChain(node.url)
+        contract = LedgerClient(chain.w3, deployment.address, Account.create()).contract
+        names = [str(e.get("name")) for e in contract.abi if e.get("type") == "event"]
+        best_web3 = float("inf")
+        web3_events = 0
+        head = chain.w3.eth.block_number
+        for _ in range(2):
+            began = time.perf_counter()
+            web3_events = 0
+            for name in names:
+                event = getattr(contract.events, name)
+                for start in range(deployment.deploy_block, head + 1, 1000):
+                    web3_events += len(
+                        event.get_logs(from_block=start, to_block=min(start + 999, head))
+                    )
+            best_web3 = min(best_web3, time.perf_counter() - began)
+    reader_rate = events / best_reader
+    web3_rate = web3_events / best_web3
+    return {
+        "ledger_reads": recorded,
+        "events": best_replay.events_replayed,
+        "replay_events_per_second": round(best_replay.events_per_second),
+        "reader_events_per_second": round(reader_rate),
+        "web3_get_logs_events": web3_events,
+        "web3_get_logs_events_per_second": round(web3_rate),
+        "reader_vs_web3": round(reader_rate / web3_rate, 1),
+        "replay_vs_web3": round(best_replay.events_per_second / web3_rate, 1),
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """(target, wanted, measured, met) rows."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+
+    def add(name: str, wanted: str, value: float | None, ok: bool | None, unit: str = "") -> None:
+        shown = "not measured"
+        if value is not None:
+            shown = f"{value:,.1f}{unit}".replace(".0" + unit, unit)
+        rows.append((name, wanted, shown, ok))
+
+    for chain, rate_target, ratio_target in [
+        ("anvil", TARGETS["anvil_reads_per_second"], TARGETS["anvil_vs_naive"]),
+        ("embedded", TARGETS["embedded_reads_per_second"], TARGETS["embedded_vs_naive"]),
+    ]:
+        e2e = result.get("end_to_end", {}).get(chain)
+        rate = e2e["batched"]["reads"]["reads_per_second"] if e2e else None
+        ratio = e2e["batched_vs_naive"] if e2e else None
+        add(
+            f"{chain}: reads/s",
+            f">= {rate_target:,}",
+            rate,
+            None if rate is None else rate >= rate_target,
+        )
+        if chain == "anvil":
+            p99 = e2e["batched"]["reads"]["p99_ms"] if e2e else None
+            add(
+                "anvil: p99 latency",
+                f"<= {TARGETS['anvil_p99_ms']} ms",
+                p99,
+                None if p99 is None else p99 <= TARGETS["anvil_p99_ms"],
+                " ms",
+            )
+        add(
+            f"{chain}: batched vs naive",
+            f">= {ratio_target}x",
+            ratio,
+            None if ratio is None else ratio >= ratio_target,
+            "x",
+        )
+    gas = result.get("gas")
+    for key, target_key in [
+        ("distinct_consents_granted", "gas_distinct_granted"),
+        ("one_consent_granted", "gas_one_consent_granted"),
+    ]:
+        value = gas[key]["per_read"] if gas else None
+        add(
+            f"gas per read, {key.replace('_', ' ')}",
+            f"<= {TARGETS[target_key]:,}",
+            value,
+            None if value is None else value <= TARGETS[target_key],
+        )
+    audit = result.get("audit")
+    rate = audit["replay_events_per_second"] if audit else None
+    add(
+        "audit replay events/s",
+        f">= {TARGETS['audit_events_per_second']:,}",
+        rate,
+        None if rate is None else rate >= TARGETS["audit_events_per_second"],
+    )
+    ratio = audit["reader_vs_web3"] if audit else None
+    add(
+        "audit reader vs web3 get_logs",
+        f">= {TARGETS['audit_vs_web3']}x",
+        ratio,
+        None if ratio is None else ratio >= TARGETS["audit_vs_web3"],
+        "x",
+    )
+    e2e = result.get("end_to_end", {}).get("anvil")
+    growth = e2e["batched"]["reads"]["rss_growth_percent"] if e2e else None
+    add(
+        "gateway RSS growth over the load",
+        f"<= {TARGETS['rss_growth_percent']} %",
+        growth,
+        None if growth is None else growth <= TARGETS["rss_growth_percent"],
+        " %",
+    )
+    return rows
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"Measured with `scripts/bench.py{' --quick' if result['mode'] == 'quick' else ''}"
+        f"{' --embedded' if 'embedded' in result.get('end_to_end', {}) else ''}`"
+        f" on {result['machine']} ({result['when']}).",
+        "",
+        "| Target | Wanted | Measured | Met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, wanted, measured, ok in verdicts(result):
+        met = "n/a" if ok is None else ("yes" if ok else "**no**")
+        lines.append(f"| {name} | {wanted} | {measured} | {met} |")
+    lines += ["", "| Measurement | Value |", "| --- | --- |"]
+    for chain, e2e in result.get("end_to_end", {}).items():
+        for kind in ("batched", "naive"):
+            r = e2e[kind]["reads"]
+            lines.append(
+                f"| {chain} {kind}: {r['ok']}/{r['reads']} reads, {r['clients']} clients, "
+                f"{r['consents']} consents | {r['reads_per_second']:,} reads/s, p50/p95/p99 "
+                f"{r['p50_ms']}/{r['p95_ms']}/{r['p99_ms']} ms, RSS {r['rss_before_kib'] // 1024}"
+                f" -> {r['rss_after_kib'] // 1024} MiB"
+                + (f", {r['reads_per_block']} reads per block" if "reads_per_block" in r else "")
+                + " |"
+            )
+        grants = e2e["batched"].get("grants")
+        if grants:
+            lines.append(
+                f"| {chain}: consent grants via {grants['path']} ({grants['clients']} clients) "
+                f"| {grants['grants_per_second']:,}/s |"
+            )
+    gas = result.get("gas")
+    if gas:
+        for key in ("distinct_consents_granted", "one_consent_granted", "distinct_consents_denied"):
+            g = gas[key]
+            lines.append(
+                f"| gas, {key.replace('_', ' ')} (100-read batch) | {g['per_read']:,} per read "
+                f"(marginal {g['marginal_per_read']:,}), {g['reads_per_30m_block']:,} reads "
+                "per 30M-gas block |"
+            )
+    audit = result.get("audit")
+    if audit:
+        lines.append(
+            f"| audit, {audit['events']:,} events ({audit['ledger_reads']:,} reads) | replay "
+            f"{audit['replay_events_per_second']:,}/s; reader (fetch + decode) "
+            f"{audit['reader_events_per_second']:,}/s vs web3 get_logs "
+            f"{audit['web3_get_logs_events_per_second']:,}/s ({audit['reader_vs_web3']}x) |"
+        )
+    return "\n".join(lines)
+
+
+def table(result: dict[str, Any]) -> str:
+    rows = verdicts(result)
+    width = max(len(r[0]) for r in rows)
+    out = [f"{'target':<{width}}  {'wanted':>12}  {'measured':>14}  met"]
+    for name, wanted, measured, ok in rows:
+        met = "n/a" if ok is None else ("yes" if ok else "NO")
+        out.append(f"{name:<{width}}  {wanted:>12}  {measured:>14}  {met}")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small parameters, about a minute")
+    parser.add_argument("--embedded", action="store_true", help="also the embedded chain")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench.json")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["anvil", "gas", "audit"],
+        help="leave a part out",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="JSON",
+        help="print the README table of a result file and exit",
+    )
+    args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
+    params = QUICK if args.quick else FULL
+    result: dict[str, Any] = {
+        "mode": "quick" if args.quick else "full",
+        "params": params,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "targets": TARGETS,
+        "end_to_end": {},
+    }
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="consentledger-bench-") as tmp:
+        work = Path(tmp)
+        bureau_url = f"sqlite:///{work / 'bureau.db'}"
+        with BureauStore.open(bureau_url) as store:
+            seed_store(store, enterprises=5, progress=False)
+        if "anvil" not in args.skip:
+            with AnvilProcess() as anvil:
+                node = AnvilChain(anvil.url)
+                regulator, relayer = node.new_account(), node.new_account()
+                deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
+                anvil_work = work / "anvil"
+                anvil_work.mkdir()
+                deployment.save(anvil_work / "deployment.json")
+                (anvil_work / "relayer.key").write_text(bytes(relayer.key).hex())
+                (anvil_work / "regulator.key").write_text(bytes(regulator.key).hex())
+                result["end_to_end"]["anvil"] = end_to_end(
+                    anvil.url, anvil_work, bureau_url, params
+                )
+        if args.embedded:
+            result["end_to_end"]["embedded"] = end_to_end(
+                "embedded", work / "embedded", bureau_url, params
+            )
+        if "gas" not in args.skip:
+            log("gas per read")
+            result["gas"] = gas_per_read()
+        if "audit" not in args.skip:
+            log("audit replay")
+            result["audit"] = audit_replay(params["audit_consents"], params["audit_reads"])
+    result["seconds"] = round(time.perf_counter() - began, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    print(f"\n{result['mode']} run in {result['seconds']} s; written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
