@@ -196,6 +196,14 @@ class GatewayContext:
         """Run a blocking chain call on the chain thread."""
         return await self.runner.run(fn, *args)
 
+    async def chain_read(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking chain read: on the chain thread for the embedded chain (eth-tester is
+        not thread-safe), on any worker thread for a node, so reads never queue behind the
+        relayer's batches."""
+        if self.chain is not None:
+            return await self.runner.run(fn, *args)
+        return await asyncio.to_thread(fn, *args)
+
     async def in_thread(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking database or bureau work off the event loop."""
         return await asyncio.to_thread(fn, *args)

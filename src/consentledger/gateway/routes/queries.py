@@ -28,6 +28,7 @@ from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.categories import Category, mask_of, parse_category, parse_purpose
+from consentledger.chain.client import ConsentView
 from consentledger.chain.relayer import NotRecordedError, OutcomePendingError, ReadRequest
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import JournalEntry, ReadStatus
@@ -162,15 +163,22 @@ async def _read(
 ) -> JSONResponse:
     """Pre-check, fetch (only when the chain will grant), journal, record, answer."""
     subject = context.subject_of(read.uscc)
-    view = await context.on_chain(context.bureau.consent, read.consent_id)
+    client = context.bureau
+
+    def views() -> tuple[ConsentView, bool, int]:
+        return (
+            client.consent(read.consent_id),
+            client.is_bank_active(read.bank_address),
+            client.block_timestamp() + 1,
+        )
+
+    view, bank_active, now = await context.chain_read(views)
     if view.status is not ConsentStatus.NONE and view.subject != subject:
         raise ProblemError(
             403,
             "consent_not_for_this_enterprise",
             "this consent was given by another enterprise; nothing was read or recorded",
         )
-    bank_active = await context.on_chain(context.bureau.is_bank_active, read.bank_address)
-    now = await context.on_chain(context.bureau.block_timestamp) + 1
     reason = predicted_reason(
         read.consent_id, view, read.bank_address, bank_active, read.categories, read.purpose, now
     )
@@ -282,7 +290,7 @@ async def size_class(
     that the consent grants). Released: the classification with every figure and its source."""
     code = parse_uscc(uscc).code
     consent = bytes.fromhex(consent_id[2:])
-    view = await context.on_chain(context.bureau.consent, consent)
+    view = await context.chain_read(context.bureau.consent, consent)
     granted = {c for c in SIZE_CATEGORIES if c.bit & view.categories}
     asked = sorted(granted or set(SIZE_CATEGORIES))
     categories = mask_of(asked)
