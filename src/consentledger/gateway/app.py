@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from consentledger import __version__
 from consentledger.gateway import problems
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.limits import BodyLimits
+from consentledger.gateway.deps import current_bank, operator
+from consentledger.gateway.limits import AuthThrottle, BodyLimits
 from consentledger.gateway.routes import (
     admin,
     consents,
@@ -48,6 +50,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
+    app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):
+        _document_problems(module.router)
         app.include_router(module.router)
     return app
+
+
+def _document_problems(router: APIRouter) -> None:
+    """Declare on every route the problems answered before it runs: a body that cannot be parsed
+    or is nested too deep (400) or too large (413) where a body is taken, and too many failed
+    authentications (429) where a bank key or the operator token is checked."""
+    authenticating = {current_bank, operator}
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        extra: list[int] = []
+        if (route.methods or set()) - {"GET", "HEAD", "OPTIONS"}:
+            extra += [400, 413]
+        calls = [d.call for d in route.dependant.dependencies]
+        calls += [d.dependency for d in router.dependencies]
+        if authenticating.intersection(calls):
+            extra.append(429)
+        for status, spec in problems.problem_responses(*extra).items():
+            route.responses.setdefault(status, spec)

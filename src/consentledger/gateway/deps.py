@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from consentledger.gateway.banks import authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
+from consentledger.gateway.limits import AuthThrottle
 from consentledger.gateway.problems import ProblemError
 
 _bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
@@ -28,19 +29,28 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-async def current_bank(context: ContextDep, credentials: Credentials) -> Bank:
+def throttle(request: Request) -> tuple[AuthThrottle, str]:
+    """The app's throttle of failed authentications, and the calling client's address."""
+    limiter: AuthThrottle = request.app.state.auth_throttle
+    return limiter, request.client.host if request.client is not None else "unknown"
+
+
+async def current_bank(request: Request, context: ContextDep, credentials: Credentials) -> Bank:
     """The bank whose API key is in ``Authorization: Bearer``."""
     if credentials is None:
         raise ProblemError(
             401, "missing_api_key", "send the bank's API key as a Bearer token", headers=_CHALLENGE
         )
+    limiter, client = throttle(request)
+    limiter.check(client)
     bank = await context.in_thread(authenticate, context.db, credentials.credentials)
     if bank is None:
+        limiter.failed(client)
         raise ProblemError(401, "invalid_api_key", "the API key is not valid", headers=_CHALLENGE)
     return bank
 
 
-async def operator(context: ContextDep, credentials: Credentials) -> None:
+async def operator(request: Request, context: ContextDep, credentials: Credentials) -> None:
     """The bureau operator, by the admin token (compared as SHA-256 digests, in constant time)."""
     if credentials is None:
         raise ProblemError(
@@ -49,8 +59,11 @@ async def operator(context: ContextDep, credentials: Credentials) -> None:
             "send the operator token as a Bearer token",
             headers=_CHALLENGE,
         )
+    limiter, client = throttle(request)
+    limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     if not hmac.compare_digest(given, context.admin_token_hash):
+        limiter.failed(client)
         raise ProblemError(
             401, "invalid_admin_token", "the operator token is not valid", headers=_CHALLENGE
         )

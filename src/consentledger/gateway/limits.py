@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+import threading
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consentledger.gateway.problems import problem
+from consentledger.gateway.problems import ProblemError, problem
 
 #: Deepest JSON nesting a request body may have (Python's parser recurses per level).
 MAX_JSON_DEPTH = 32
@@ -98,3 +101,46 @@ class BodyLimits:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+class AuthThrottle:
+    """Failed authentications per client address, as a token bucket: ``per_minute`` failures in a
+    burst, refilled at ``per_minute`` a minute. An empty bucket refuses the client's next
+    credentials with 429 and ``Retry-After`` before they are even compared, so guessing keys costs
+    a minute per ``per_minute`` guesses. Successes cost nothing. In memory, per process; at most
+    ``max_clients`` addresses are tracked (the fullest buckets are forgotten first)."""
+
+    def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.max_clients = max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def _level(self, client: str, now: float) -> float:
+        tokens, since = self._buckets.get(client, (self.capacity, now))
+        return min(self.capacity, tokens + (now - since) * self.rate)
+
+    def check(self, client: str) -> None:
+        """Raise the 429 problem if ``client`` has no failures left."""
+        with self._lock:
+            tokens = self._level(client, time.monotonic())
+        if tokens < 1.0:
+            retry_after = max(1, math.ceil((1.0 - tokens) / self.rate))
+            raise ProblemError(
+                429,
+                "too_many_failed_authentications",
+                f"too many failed authentications from this address; retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+                retry_after=retry_after,
+            )
+
+    def failed(self, client: str) -> None:
+        """Count one failed authentication of ``client``."""
+        with self._lock:
+            now = time.monotonic()
+            self._buckets[client] = (self._level(client, now) - 1.0, now)
+            if len(self._buckets) > self.max_clients:
+                fullest = sorted(self._buckets, key=lambda c: self._level(c, now), reverse=True)
+                for gone in fullest[: len(self._buckets) - self.max_clients]:
+                    del self._buckets[gone]

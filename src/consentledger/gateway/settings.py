@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     batch_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
     #: Requests larger than this are refused with 413.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    #: Failed API-key / operator-token / auditor-token authentications a client address may make
+    #: per minute (a token bucket); past them, 429 with Retry-After.
+    auth_failures_per_minute: int = Field(default=20, ge=1, le=10_000)
     siwe_ttl_seconds: int = Field(default=300, ge=10, le=3600)
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, JsonRpcError
-from consentledger.gateway.deps import ContextDep, Credentials
+from consentledger.gateway.deps import ContextDep, Credentials, throttle
 from consentledger.gateway.problems import ProblemError, problem_responses
 
 router = APIRouter(tags=["chain"])
@@ -47,7 +47,7 @@ def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[s
 
 @router.post(
     "/rpc",
-    responses=problem_responses(400, 401, 404, 413, 422, 503),
+    responses=problem_responses(400, 401, 404, 413, 422, 429, 503),
     summary="Read-only Ethereum JSON-RPC over the embedded chain (bearer token)",
 )
 async def rpc(request: Request, context: ContextDep, credentials: Credentials) -> JSONResponse:
@@ -63,9 +63,12 @@ async def rpc(request: Request, context: ContextDep, credentials: Credentials) -
             "send the auditor token as a Bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    limiter, client = throttle(request)
+    limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     expected = hashlib.sha256(token.get_secret_value().encode()).digest()
     if not hmac.compare_digest(given, expected):
+        limiter.failed(client)
         raise ProblemError(
             401,
             "invalid_rpc_token",
