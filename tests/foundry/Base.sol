@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {ConsentLedger} from "../../contracts/ConsentLedger.sol";
-import {IConsents} from "../../contracts/interfaces/IConsents.sol";
-import {IAccessLedger} from "../../contracts/interfaces/IAccessLedger.sol";
+import {ConsentLedger} from "contracts/ConsentLedger.sol";
+import {IConsents} from "contracts/interfaces/IConsents.sol";
+import {IAccessLedger} from "contracts/interfaces/IAccessLedger.sol";
 import {Cheats} from "./Vm.sol";
 
 /// @dev A small consortium: three banks, three enterprises (1-of-1, 2-of-3, 1-of-2 controllers),

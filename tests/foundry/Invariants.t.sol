@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {ConsentLedger} from "../../contracts/ConsentLedger.sol";
-import {IConsents} from "../../contracts/interfaces/IConsents.sol";
-import {IAccessLedger} from "../../contracts/interfaces/IAccessLedger.sol";
+import {ConsentLedger} from "contracts/ConsentLedger.sol";
+import {IConsents} from "contracts/interfaces/IConsents.sol";
+import {IAccessLedger} from "contracts/interfaces/IAccessLedger.sol";
 import {Consortium} from "./Base.sol";
 import {Vm} from "./Vm.sol";
 
