@@ -83,7 +83,6 @@ def test_slither_has_no_untriaged_findings(tmp_path: Path) -> None:
         f"[{f['check']} / {f['impact']} / {f['confidence']}] {_key(f)[1]}\n{f['description']}"
         for f in untriaged
     ]
-    assert not untriaged, "untriaged Slither findings (fix, or list in tests/static/" + (
-        "slither-triage.json with a reason):\n\n" + "\n".join(message)
-    )
+    hint = "fix them, or list them in tests/static/slither-triage.json with a reason"
+    assert not untriaged, f"untriaged Slither findings ({hint}):\n\n" + "\n".join(message)
     assert not stale, f"triaged findings Slither no longer reports (remove them): {stale}"
