@@ -18,6 +18,13 @@ $(BIN)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# Slither (static analysis) in its own virtualenv: it pins web3<8, the project web3 8.
+$(VENV)/slither/bin/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)/slither
+	$(VENV)/slither/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/slither/bin/python -m pip install --quiet --group static
+	@touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -26,7 +33,7 @@ demo: $(BIN)/.installed ## Run the demo on the embedded chain (compiles first if
 	$(PY) scripts/compile_contracts.py --if-stale
 	$(BIN)/consentledger demo
 
-test: $(BIN)/.installed node_modules/.installed ## Run the whole suite: ruff, mypy strict, pytest
+test: $(BIN)/.installed $(VENV)/slither/bin/.installed node_modules/.installed ## Run the whole suite: ruff, mypy strict, pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
