@@ -36,8 +36,6 @@ import json
 import os
 import platform
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,6 +68,7 @@ from consentledger.chain.deploy import Deployment, deploy_ledger  # noqa: E402
 from consentledger.chain.embedded import EmbeddedChain  # noqa: E402
 from consentledger.chain.jsonrpc import HttpJsonRpc  # noqa: E402
 from consentledger.gateway import eip712_json  # noqa: E402
+from consentledger.gateway.process import GatewayProcess  # noqa: E402
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN  # noqa: E402
 
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
@@ -115,65 +114,6 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- the gateway process
-
-
-@dataclass
-class GatewayProcess:
-    env: dict[str, str]
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "consentledger.gateway.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"gateway exited: {err[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("gateway did not become healthy")
-
-    def rss_kib(self) -> int:
-        assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
 
 
 def gateway_env(work: Path, chain: str, bureau_url: str, *, batched: bool) -> dict[str, str]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,56 +27,21 @@ from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
 from consentledger.gateway.db import JournalEntry, ReadStatus
+from consentledger.gateway.process import GatewayProcess
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
 
 
-class Service:
-    """``consentledger serve`` as a real process."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "CONSENTLEDGER_BATCH_MAX_WAIT_MS": "20"}
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "consentledger.cli", "serve"),
-                *("--data-dir", str(self.data_dir), "--port", str(self.port)),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise AssertionError(f"serve exited: {err[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("serve did not become healthy")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+def _service(data_dir: Path) -> GatewayProcess:
+    """``consentledger serve`` on the data directory, as a real process."""
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "consentledger.cli", "serve"),
+        *("--data-dir", str(data_dir), "--port", str(port)),
+    ]
+    env = {**os.environ, "CONSENTLEDGER_BATCH_MAX_WAIT_MS": "20"}
+    return GatewayProcess(env, port, command)
 
 
 def _sign(document: dict[str, Any], key: bytes) -> str:
@@ -101,7 +64,7 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
     data_dir.mkdir()
     with BureauStore.open(f"sqlite:///{data_dir / 'bureau.db'}") as store:
         seed_store(store, enterprises=10, progress=False)
-    service = Service(data_dir)
+    service = _service(data_dir)
     try:
         service.start()
         http = httpx.Client(base_url=service.url, timeout=60)

@@ -18,8 +18,9 @@ from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import deploy_ledger
 from consentledger.gateway.db import ReadStatus
+from consentledger.gateway.process import GatewayProcess
 from tests.reads.conftest import ADMIN
-from tests.reads.test_crash import GatewayProcess, _grant, _journal
+from tests.reads.test_crash import _grant, _journal
 
 
 @pytest.fixture

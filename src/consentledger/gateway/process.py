@@ -1,0 +1,94 @@
+"""A gateway as a separate OS process: for crash tests, benchmarks and soak runs.
+
+By default it runs ``uvicorn consentledger.gateway.app:create_app --factory`` with settings from
+the environment given; ``command`` can run ``consentledger serve`` instead.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+from consentledger.chain.anvil import free_port
+from consentledger.errors import ConsentLedgerError
+
+
+class GatewayProcessError(ConsentLedgerError, RuntimeError):
+    """The gateway process exited or did not become healthy."""
+
+    code = "gateway_process_failed"
+
+
+def uvicorn_command(port: int) -> list[str]:
+    """The command that serves the gateway app on ``port`` (settings from the environment)."""
+    return [
+        *(sys.executable, "-m", "uvicorn", "consentledger.gateway.app:create_app", "--factory"),
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+    ]
+
+
+class GatewayProcess:
+    """Start, wait for health, kill (SIGKILL), stop (SIGTERM), read its memory."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        port: int | None = None,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        self.env = dict(env)
+        self.port = port or free_port()
+        self.command = list(command) if command is not None else uvicorn_command(self.port)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the process and wait until ``/v1/health`` answers 200."""
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+            self.command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise GatewayProcessError(f"the gateway exited: {err[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise GatewayProcessError(f"the gateway did not become healthy within {timeout:g} s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not exit."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def rss_kib(self) -> int:
+        """The process's resident memory (VmRSS), in KiB."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise GatewayProcessError("no VmRSS in /proc")
