@@ -1,0 +1,94 @@
+"""A batch the node never got (dropped, or the gateway died between journaling and sending) is
+found at start: rebroadcast and resolved from its events; a batch whose nonce another transaction
+took fails cleanly. Real components: the embedded chain and a SQLite journal."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from pathlib import Path
+
+from consentledger.audit.model import first_query_id
+from consentledger.categories import Category
+from consentledger.chain.embedded import EmbeddedChain
+from consentledger.gateway.db import Batch, Database, JournalEntry, ReadStatus
+from consentledger.gateway.journal import Journal, hex32, reconcile
+from tests.support import World, build_world
+
+
+def _journaled_reads(journal: Journal, world: World, consent: bytes, count: int) -> list[int]:
+    ids = []
+    for i in range(count):
+        entry = JournalEntry(
+            idempotency_key=f"k{i}-{secrets.token_hex(4)}",
+            request_hash="0" * 64,
+            bank_address=world.banks[0].address,
+            uscc="91440305MA5DKW7Q1B",
+            subject=hex32(world.enterprises["solo"].subject),
+            consent_id=hex32(consent),
+            categories=Category.BUSINESS_REGISTRATION.bit,
+            purpose=1,
+            history_months=0,
+            document=b"{}",
+            salt=secrets.token_bytes(32),
+            response_hash=hex32(secrets.token_bytes(32)),
+        )
+        journal.add(entry)
+        ids.append(entry.id)
+    return ids
+
+
+def _sign_batch(world: World, journal: Journal, ids: list[int], consent: bytes) -> None:
+    """What the relayer does before broadcasting: sign the batch and journal it."""
+    prefix = first_query_id(world.bureau.account.address)
+    entries = [
+        replace(world.entry(consent, world.banks[0]), query_id=prefix + 1_000 + n)
+        for n in range(len(ids))
+    ]
+    signed = world.bureau.prepare("recordAccesses", [e.as_tuple() for e in entries])
+    journal.batch_signed(signed, [(i, e.query_id) for i, e in zip(ids, entries, strict=True)])
+
+
+def _statuses(db: Database) -> list[str]:
+    with db.session() as session:
+        return [e.status for e in session.query(JournalEntry).order_by(JournalEntry.id)]
+
+
+def test_a_batch_the_node_never_got_is_rebroadcast_and_resolved(tmp_path: Path) -> None:
+    world = build_world(EmbeddedChain())
+    consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
+    db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+    journal = Journal(db)
+    ids = _journaled_reads(journal, world, consent, 3)
+    _sign_batch(world, journal, ids, consent)  # signed and journaled, never sent
+    before = world.chain.w3.eth.block_number
+
+    report = reconcile(journal, world.bureau)
+
+    assert (report.granted, report.denied, report.failed, report.still_open) == (3, 0, 0, 0)
+    assert _statuses(db) == [ReadStatus.GRANTED] * 3
+    assert world.chain.w3.eth.block_number == before + 1
+    assert world.bureau.consent(consent).reads_used == 3
+    with db.session() as session:
+        assert session.query(Batch).one().status == "mined"
+
+
+def test_a_batch_whose_nonce_was_taken_fails_cleanly(tmp_path: Path) -> None:
+    world = build_world(EmbeddedChain())
+    consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
+    db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+    journal = Journal(db)
+    ids = _journaled_reads(journal, world, consent, 2)
+    _sign_batch(world, journal, ids, consent)
+    # Another transaction of the same key takes the batch's nonce first.
+    world.bureau.forget_nonce()
+    other = world.regulator.with_account(world.bureau.account)
+    other.transact("recordExport", world.enterprises["solo"].subject, 2, secrets.token_bytes(32))
+
+    report = reconcile(journal, world.bureau, receipt_timeout=2)
+
+    assert (report.granted, report.denied, report.failed) == (0, 0, 2)
+    assert _statuses(db) == [ReadStatus.FAILED] * 2
+    assert world.bureau.consent(consent).reads_used == 0
+    with db.session() as session:
+        assert session.query(Batch).one().status == "failed"
