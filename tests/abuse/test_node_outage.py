@@ -3,7 +3,6 @@ releases nothing, and recovers by itself when anvil is back on the same port wit
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,16 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from eth_account import Account
 
-from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
-from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
-from consentledger.chain.client import LedgerClient
-from consentledger.chain.deploy import deploy_ledger
+from consentledger.chain.anvil import AnvilChain, AnvilProcess
 from consentledger.gateway.db import ReadStatus
-from consentledger.gateway.process import GatewayProcess
-from tests.reads.conftest import ADMIN
-from tests.reads.test_crash import _grant, _journal
+from tests.reads.test_crash import _journal, consented_read, gateway_on_anvil
 
 
 @pytest.fixture
@@ -38,46 +31,10 @@ def test_node_outage_is_503_releases_nothing_and_recovers(
     anvil, state = anvil_state
     assert state.parent == tmp_path
     node = AnvilChain(anvil.url)
-    regulator, relayer, relay = node.new_account(), node.new_account(), node.new_account()
-    deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
-    deployment.save(tmp_path / "deployment.json")
-    (tmp_path / "relayer.key").write_text(bytes(relayer.key).hex())
-    (tmp_path / "regulator.key").write_text(bytes(regulator.key).hex())
-    journal_url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    env = {
-        **os.environ,
-        "CONSENTLEDGER_CHAIN": node.url,
-        "CONSENTLEDGER_DEPLOYMENT_FILE": str(tmp_path / "deployment.json"),
-        "CONSENTLEDGER_RELAYER_KEY_FILE": str(tmp_path / "relayer.key"),
-        "CONSENTLEDGER_REGULATOR_KEY_FILE": str(tmp_path / "regulator.key"),
-        "CONSENTLEDGER_DATABASE_URL": journal_url,
-        "CONSENTLEDGER_BUREAU_DATABASE_URL": bureau_url,
-        "CONSENTLEDGER_BATCH_MAX_WAIT_MS": "20",
-    }
-    gateway = GatewayProcess(env, free_port())
+    gateway, deployment, _relayer, relay, journal_url = gateway_on_anvil(node, bureau_url, tmp_path)
     try:
         gateway.start()
-        bank = httpx.post(f"{gateway.url}/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
-        controller = Account.create()
-        enterprise = httpx.post(
-            f"{gateway.url}/v1/admin/enterprises",
-            json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
-            headers=ADMIN,
-        ).json()
-        consent_id = _grant(
-            LedgerClient(node.w3, deployment.address, relay),
-            bytes.fromhex(enterprise["subject"][2:]),
-            bank["address"],
-            controller.key,
-            node.now(),
-        )
-        headers = {"Authorization": f"Bearer {bank['api_key']}"}
-        body = {
-            "uscc": CHIP_DISTRIBUTOR_USCC,
-            "consent_id": "0x" + consent_id.hex(),
-            "categories": [1],
-            "purpose": "post_loan_monitoring",
-        }
+        headers, body = consented_read(gateway, node, deployment, relay)
 
         def read(key: str) -> httpx.Response:
             return httpx.post(

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.categories import Category
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.client import LedgerClient
-from consentledger.chain.deploy import deploy_ledger
+from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
 from tests.reads.conftest import ADMIN, CONSENT_TYPE, DAY, DOMAIN_TYPE
@@ -41,48 +42,12 @@ def node() -> Iterator[AnvilChain]:
 def test_sigkill_with_reads_in_flight_loses_nothing(
     node: AnvilChain, bureau_url: str, tmp_path: Path
 ) -> None:
-    regulator, relayer, relay = node.new_account(), node.new_account(), node.new_account()
-    deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
-    deployment_file = tmp_path / "deployment.json"
-    deployment.save(deployment_file)
-    (tmp_path / "relayer.key").write_text(bytes(relayer.key).hex())
-    (tmp_path / "regulator.key").write_text(bytes(regulator.key).hex())
-    journal_url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    env = {
-        **os.environ,
-        "CONSENTLEDGER_CHAIN": node.url,
-        "CONSENTLEDGER_DEPLOYMENT_FILE": str(deployment_file),
-        "CONSENTLEDGER_RELAYER_KEY_FILE": str(tmp_path / "relayer.key"),
-        "CONSENTLEDGER_REGULATOR_KEY_FILE": str(tmp_path / "regulator.key"),
-        "CONSENTLEDGER_DATABASE_URL": journal_url,
-        "CONSENTLEDGER_BUREAU_DATABASE_URL": bureau_url,
-        "CONSENTLEDGER_BATCH_MAX_WAIT_MS": "20",
-        "CONSENTLEDGER_BATCH_MAX_ENTRIES": "8",
-    }
-    gateway = GatewayProcess(env, free_port())
+    gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
+        node, bureau_url, tmp_path, CONSENTLEDGER_BATCH_MAX_ENTRIES="8"
+    )
     try:
         gateway.start()
-        bank = httpx.post(f"{gateway.url}/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
-        controller = Account.create()
-        enterprise = httpx.post(
-            f"{gateway.url}/v1/admin/enterprises",
-            json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
-            headers=ADMIN,
-        ).json()
-        consent_id = _grant(
-            LedgerClient(node.w3, deployment.address, relay),
-            bytes.fromhex(enterprise["subject"][2:]),
-            bank["address"],
-            controller.key,
-            node.now(),
-        )
-        headers = {"Authorization": f"Bearer {bank['api_key']}"}
-        body = {
-            "uscc": CHIP_DISTRIBUTOR_USCC,
-            "consent_id": "0x" + consent_id.hex(),
-            "categories": [1],
-            "purpose": "post_loan_monitoring",
-        }
+        headers, body = consented_read(gateway, node, deployment, relay)
         warm = httpx.post(
             f"{gateway.url}/v1/queries",
             json=body,
@@ -206,3 +171,57 @@ def _recorded_reads(node: AnvilChain, contract: str, relayer: str) -> dict[int, 
         if query_id >> 96 == prefix:
             found[query_id] = "0x" + decoded.args["responseHash"].hex()
     return found
+
+
+def gateway_on_anvil(
+    node: AnvilChain, bureau_url: str, tmp_path: Path, **env: str
+) -> tuple[GatewayProcess, Deployment, LocalAccount, LocalAccount, str]:
+    """A ledger deployed on ``node`` and a gateway process for it (not started): the process,
+    the deployment, the relayer key, a separate funded account to relay consents, the journal URL.
+    ``env`` adds CONSENTLEDGER_* settings."""
+    regulator, relayer, relay = node.new_account(), node.new_account(), node.new_account()
+    deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
+    deployment.save(tmp_path / "deployment.json")
+    (tmp_path / "relayer.key").write_text(bytes(relayer.key).hex())
+    (tmp_path / "regulator.key").write_text(bytes(regulator.key).hex())
+    journal_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    settings = {
+        "CONSENTLEDGER_CHAIN": node.url,
+        "CONSENTLEDGER_DEPLOYMENT_FILE": str(tmp_path / "deployment.json"),
+        "CONSENTLEDGER_RELAYER_KEY_FILE": str(tmp_path / "relayer.key"),
+        "CONSENTLEDGER_REGULATOR_KEY_FILE": str(tmp_path / "regulator.key"),
+        "CONSENTLEDGER_DATABASE_URL": journal_url,
+        "CONSENTLEDGER_BUREAU_DATABASE_URL": bureau_url,
+        "CONSENTLEDGER_BATCH_MAX_WAIT_MS": "20",
+        **env,
+    }
+    gateway = GatewayProcess({**os.environ, **settings}, free_port())
+    return gateway, deployment, relayer, relay, journal_url
+
+
+def consented_read(
+    gateway: GatewayProcess, node: AnvilChain, deployment: Deployment, relay: LocalAccount
+) -> tuple[dict[str, str], dict[str, object]]:
+    """A bank, an enterprise and its consent, through a started gateway: the bank's headers and
+    the body of a read the consent allows."""
+    bank = httpx.post(f"{gateway.url}/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
+    controller = Account.create()
+    enterprise = httpx.post(
+        f"{gateway.url}/v1/admin/enterprises",
+        json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
+        headers=ADMIN,
+    ).json()
+    consent_id = _grant(
+        LedgerClient(node.w3, deployment.address, relay),
+        bytes.fromhex(enterprise["subject"][2:]),
+        bank["address"],
+        controller.key,
+        node.now(),
+    )
+    body: dict[str, object] = {
+        "uscc": CHIP_DISTRIBUTOR_USCC,
+        "consent_id": "0x" + consent_id.hex(),
+        "categories": [1],
+        "purpose": "post_loan_monitoring",
+    }
+    return {"Authorization": f"Bearer {bank['api_key']}"}, body
