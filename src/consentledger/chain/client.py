@@ -26,6 +26,7 @@ from web3.exceptions import (
     TransactionNotFound,
     Web3Exception,
 )
+from web3.providers.rpc import HTTPProvider
 from web3.types import BlockIdentifier, RPCEndpoint, TxParams, TxReceipt
 
 from consentledger.audit.model import (
@@ -97,6 +98,15 @@ class ConsentView:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadContext:
+    """The chain's view for a read's pre-check, as of the latest block."""
+
+    consent: ConsentView
+    bank_active: bool
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
 class SignedCall:
     """A signed transaction, ready to broadcast (and to rebroadcast after a restart)."""
 
@@ -165,28 +175,67 @@ class LedgerClient:
         except (ConnectionError, TimeoutError, OSError) as exc:
             raise ChainUnavailableError(f"the chain node did not answer: {exc}") from exc
 
-    def _call(self, fn_name: str, *args: Any) -> Any:
-        """A view, as one raw ``eth_call`` encoded and decoded here (web3's contract call adds
-        about 8 ms of request processing per call, measured on anvil: a quarter of a read)."""
+    def _codec(self, fn_name: str) -> FunctionCodec:
         codec = self._codecs.get(fn_name)
         if codec is None:
             codec = self._codecs[fn_name] = FunctionCodec(self._abi, fn_name)
+        return codec
+
+    def _call_params(self, fn_name: str, *args: Any) -> list[Any]:
+        """The ``eth_call`` parameters of a view, at the latest block."""
         call = {
             "from": self.account.address,
             "to": self.address,
-            "data": "0x" + codec.encode(*args).hex(),
+            "data": "0x" + self._codec(fn_name).encode(*args).hex(),
         }
-        response = self.rpc(
-            lambda: self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
-        )
+        return [call, "latest"]
+
+    def _call_result(self, fn_name: str, response: Any) -> Any:
+        """A view's decoded result from its JSON-RPC response; a revert raises the contract's
+        error."""
         error = response.get("error")
         if error is not None:
             data = error.get("data") if isinstance(error, dict) else None
             if isinstance(data, str) and data.startswith("0x"):
                 raise self.reverts.decode(data)
             raise ChainUnavailableError(f"eth_call {fn_name} failed: {error}")
-        values = codec.decode(response["result"])
+        values = self._codec(fn_name).decode(response["result"])
         return values[0] if len(values) == 1 else values
+
+    def _call(self, fn_name: str, *args: Any) -> Any:
+        """A view, as one raw ``eth_call`` encoded and decoded here (web3's contract call adds
+        about 8 ms of request processing per call, measured on anvil: a quarter of a read)."""
+        params = self._call_params(fn_name, *args)
+        response = self.rpc(lambda: self.w3.provider.make_request(RPCEndpoint("eth_call"), params))
+        return self._call_result(fn_name, response)
+
+    def read_context(self, consent_id: bytes, bank: str) -> ReadContext:
+        """What a read's pre-check needs: the consent, whether the bank is active, and the latest
+        block's timestamp. From a node, one JSON-RPC batch (one round trip, no web3 formatting:
+        three separate calls cost about three times the CPU per read, measured with py-spy);
+        the embedded chain, which answers in-process, gets the three calls."""
+        bank = to_checksum_address(bank)
+        provider = self.w3.provider
+        if not isinstance(provider, HTTPProvider):
+            return ReadContext(
+                self.consent(consent_id), self.is_bank_active(bank), self.block_timestamp()
+            )
+        requests = [
+            (RPCEndpoint("eth_call"), self._call_params("consent", consent_id)),
+            (RPCEndpoint("eth_call"), self._call_params("isBankActive", bank)),
+            (RPCEndpoint("eth_getBlockByNumber"), ["latest", False]),
+        ]
+        responses = self.rpc(lambda: provider.make_batch_request(requests))
+        if not isinstance(responses, list) or len(responses) != len(requests):
+            raise ChainUnavailableError(f"the node refused a JSON-RPC batch: {responses}")
+        consent_raw = self._call_result("consent", responses[0])
+        active = bool(self._call_result("isBankActive", responses[1]))
+        block = responses[2].get("result")
+        if not isinstance(block, dict) or "timestamp" not in block:
+            raise ChainUnavailableError(f"eth_getBlockByNumber failed: {responses[2]}")
+        return ReadContext(
+            _consent_view(consent_id, consent_raw), active, int(block["timestamp"], 16)
+        )
 
     def transact(self, fn_name: str, *args: Any) -> Mined:
         """Simulate, sign, send and wait for ``fn_name(*args)``; raise the contract's error if the
@@ -430,20 +479,7 @@ class LedgerClient:
     # --------------------------------------------------------------------- views
 
     def consent(self, consent_id: bytes) -> ConsentView:
-        raw = self._call("consent", consent_id)
-        return ConsentView(
-            consent_id=consent_id,
-            status=ConsentStatus(raw[0]),
-            subject=bytes(raw[1]),
-            bank=to_checksum_address(raw[2]),
-            categories=int(raw[3]),
-            purpose=int(raw[4]),
-            not_before=int(raw[5]),
-            expires_at=int(raw[6]),
-            max_reads=int(raw[7]),
-            reads_used=int(raw[8]),
-            history_months=int(raw[9]),
-        )
+        return _consent_view(consent_id, self._call("consent", consent_id))
 
     def nonce(self, subject: bytes, key: int = 0) -> int:
         """The next unused nonce of ``subject`` under ``key`` (key prefix included)."""
@@ -473,6 +509,23 @@ class LedgerClient:
 
     def block_timestamp(self, block_number: BlockIdentifier = "latest") -> int:
         return int(self.rpc(lambda: self.w3.eth.get_block(block_number))["timestamp"])
+
+
+def _consent_view(consent_id: bytes, raw: Sequence[Any]) -> ConsentView:
+    """The ``consent(id)`` view's decoded values as a :class:`ConsentView`."""
+    return ConsentView(
+        consent_id=consent_id,
+        status=ConsentStatus(raw[0]),
+        subject=bytes(raw[1]),
+        bank=to_checksum_address(raw[2]),
+        categories=int(raw[3]),
+        purpose=int(raw[4]),
+        not_before=int(raw[5]),
+        expires_at=int(raw[6]),
+        max_reads=int(raw[7]),
+        reads_used=int(raw[8]),
+        history_months=int(raw[9]),
+    )
 
 
 def _revert_data(exc: ContractLogicError) -> str | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -28,6 +30,25 @@ def hex32(value: bytes) -> str:
 
 def query_hex(query_id: int) -> str:
     return f"0x{query_id:064x}"
+
+
+def outcome_values(outcome: ReadOutcome, resolved_at: datetime) -> dict[str, Any]:
+    """The journal columns that record the chain's decision on a read."""
+    return {
+        "status": ReadStatus.GRANTED if outcome.granted else ReadStatus.DENIED,
+        "query_id": query_hex(outcome.query_id),
+        "reason": None if outcome.granted else outcome.reason.name,
+        "tx_hash": hex32(outcome.tx_hash),
+        "block_number": outcome.block_number,
+        "log_index": outcome.log_index,
+        "resolved_at": resolved_at,
+    }
+
+
+def apply_outcome(entry: JournalEntry, outcome: ReadOutcome, resolved_at: datetime) -> None:
+    """Bring an in-memory entry to what :meth:`Journal.outcomes` stored for it."""
+    for column, value in outcome_values(outcome, resolved_at).items():
+        setattr(entry, column, value)
 
 
 class Journal:
@@ -70,39 +91,34 @@ class Journal:
             batch = Batch(tx_hash=hex32(signed.tx_hash), raw_tx=signed.raw, nonce=signed.nonce)
             session.add(batch)
             session.flush()
-            for journal_id, query_id in assignments:
-                session.execute(
-                    update(JournalEntry)
-                    .where(JournalEntry.id == journal_id)
-                    .values(
-                        status=ReadStatus.BATCHED,
-                        query_id=query_hex(query_id),
-                        batch_id=batch.id,
-                        tx_hash=batch.tx_hash,
-                    )
-                )
+            # One executemany (ORM bulk UPDATE by primary key), not a statement per entry.
+            session.execute(
+                update(JournalEntry),
+                [
+                    {
+                        "id": journal_id,
+                        "status": ReadStatus.BATCHED,
+                        "query_id": query_hex(query_id),
+                        "batch_id": batch.id,
+                        "tx_hash": batch.tx_hash,
+                    }
+                    for journal_id, query_id in assignments
+                ],
+            )
 
     def outcomes(self, outcomes: Sequence[ReadOutcome]) -> None:
+        if not outcomes:
+            return
         now = utcnow()
         with self.db.session() as session, session.begin():
-            for outcome in outcomes:
-                session.execute(
-                    update(JournalEntry)
-                    .where(JournalEntry.id == outcome.journal_id)
-                    .values(
-                        status=ReadStatus.GRANTED if outcome.granted else ReadStatus.DENIED,
-                        reason=None if outcome.granted else outcome.reason.name,
-                        tx_hash=hex32(outcome.tx_hash),
-                        block_number=outcome.block_number,
-                        log_index=outcome.log_index,
-                        resolved_at=now,
-                    )
-                )
+            session.execute(
+                update(JournalEntry),
+                [{"id": o.journal_id, **outcome_values(o, now)} for o in outcomes],
+            )
             tx_hashes = {hex32(o.tx_hash) for o in outcomes}
-            if tx_hashes:
-                session.execute(
-                    update(Batch).where(Batch.tx_hash.in_(tx_hashes)).values(status="mined")
-                )
+            session.execute(
+                update(Batch).where(Batch.tx_hash.in_(tx_hashes)).values(status="mined")
+            )
 
     def failed(self, journal_ids: Sequence[int], why: str) -> None:
         with self.db.session() as session, session.begin():

@@ -9,7 +9,6 @@ data with its receipt, ``AccessDenied`` answers 403 with the reason and the same
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import secrets
@@ -28,12 +27,11 @@ from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.categories import Category, mask_of, parse_category, parse_purpose
-from consentledger.chain.client import ConsentView
 from consentledger.chain.relayer import NotRecordedError, OutcomePendingError, ReadRequest
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.db import JournalEntry, ReadStatus
+from consentledger.gateway.db import JournalEntry, ReadStatus, utcnow
 from consentledger.gateway.deps import ContextDep, CurrentBank
-from consentledger.gateway.journal import hex32, query_hex, reason_of
+from consentledger.gateway.journal import apply_outcome, hex32, query_hex, reason_of
 from consentledger.gateway.precheck import predicted_reason
 from consentledger.gateway.problems import ProblemError, problem, problem_responses, respond
 
@@ -126,8 +124,7 @@ def rfc8785_load(data: bytes) -> dict[str, Any]:
 
 
 async def _record(context: GatewayContext, entry: JournalEntry) -> JSONResponse:
-    """Journal the entry, put it in a batch, and answer from the chain's decision."""
-    await context.in_thread(context.journal.add, entry)
+    """Put a journaled entry in a batch, and answer from the chain's decision."""
     request = ReadRequest(
         journal_id=entry.id,
         consent_id=bytes.fromhex(entry.consent_id[2:]),
@@ -136,12 +133,17 @@ async def _record(context: GatewayContext, entry: JournalEntry) -> JSONResponse:
         purpose=entry.purpose,
         response_hash=bytes.fromhex(entry.response_hash[2:]),
     )
-    # The journal holds the outcome (or that there is none yet); _answer turns it into the reply.
-    with contextlib.suppress(NotRecordedError, OutcomePendingError):
-        await context.relayer.submit(request)
-    stored = await context.in_thread(context.journal.get, entry.id)
-    assert stored is not None
-    return _answer(stored)
+    try:
+        outcome = await context.relayer.submit(request)
+    except (NotRecordedError, OutcomePendingError):
+        # The journal holds what is known (failed, or still on its way); answer from it.
+        stored = await context.in_thread(context.journal.get, entry.id)
+        assert stored is not None
+        return _answer(stored)
+    # The relayer stored the outcome in the journal before resolving the read: answer what it
+    # stored, without reading it back.
+    apply_outcome(entry, outcome, utcnow())
+    return _answer(entry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,47 +165,50 @@ async def _read(
 ) -> JSONResponse:
     """Pre-check, fetch (only when the chain will grant), journal, record, answer."""
     subject = context.subject_of(read.uscc)
-    client = context.bureau
-
-    def views() -> tuple[ConsentView, bool, int]:
-        return (
-            client.consent(read.consent_id),
-            client.is_bank_active(read.bank_address),
-            client.block_timestamp() + 1,
-        )
-
-    view, bank_active, now = await context.chain_read(views)
+    seen = await context.chain_read(context.bureau.read_context, read.consent_id, read.bank_address)
+    view = seen.consent
     if view.status is not ConsentStatus.NONE and view.subject != subject:
         raise ProblemError(
             403,
             "consent_not_for_this_enterprise",
             "this consent was given by another enterprise; nothing was read or recorded",
         )
+    # The next block is at least a second after the latest one.
+    now = seen.timestamp + 1
     reason = predicted_reason(
-        read.consent_id, view, read.bank_address, bank_active, read.categories, read.purpose, now
+        read.consent_id,
+        view,
+        read.bank_address,
+        seen.bank_active,
+        read.categories,
+        read.purpose,
+        now,
     )
     history = view.history_months if view.status is not ConsentStatus.NONE else 0
-    data: JSONObject = {}  # the chain will deny: fetch nothing
-    if reason is DenialReason.NONE:
-        data = await context.in_thread(document_of, read.uscc, history)
-    document = rfc8785.dumps(data)
-    salt = secrets.token_bytes(32)
-    entry = JournalEntry(
-        idempotency_key=read.idempotency_key,
-        request_hash=read.request_hash,
-        bank_address=read.bank_address,
-        kind=read.kind,
-        uscc=read.uscc,
-        subject=hex32(subject),
-        consent_id=hex32(read.consent_id),
-        categories=read.categories,
-        purpose=read.purpose,
-        history_months=history,
-        document=document,
-        salt=salt,
-        response_hash=hex32(keccak(salt + document)),
-    )
-    return await _record(context, entry)
+
+    def journaled() -> JournalEntry:
+        """Fetch (nothing if the chain will deny), hash and journal the read, in one thread."""
+        data: JSONObject = document_of(read.uscc, history) if reason is DenialReason.NONE else {}
+        document = rfc8785.dumps(data)
+        salt = secrets.token_bytes(32)
+        entry = JournalEntry(
+            idempotency_key=read.idempotency_key,
+            request_hash=read.request_hash,
+            bank_address=read.bank_address,
+            kind=read.kind,
+            uscc=read.uscc,
+            subject=hex32(subject),
+            consent_id=hex32(read.consent_id),
+            categories=read.categories,
+            purpose=read.purpose,
+            history_months=history,
+            document=document,
+            salt=salt,
+            response_hash=hex32(keccak(salt + document)),
+        )
+        return context.journal.add(entry)
+
+    return await _record(context, await context.in_thread(journaled))
 
 
 def _request_hash(uscc: str, consent_id: bytes, categories: int, purpose: int) -> str:
