@@ -165,6 +165,34 @@ def test_idempotent_replay_returns_the_stored_outcome(
     assert conflict.json()["code"] == "idempotency_key_reused"
 
 
+def test_concurrent_requests_with_one_idempotency_key_make_one_read(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    start = threading.Barrier(16)
+
+    def read(_: int) -> tuple[int, dict[str, object]]:
+        start.wait()
+        response = gateway.read(bank, chip, consent, [1], key="same-key")
+        return int(response.status_code), response.json()
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(read, range(16)))
+    granted = [body for status, body in answers if status == 200]
+    assert granted, answers
+    assert all(body == granted[0] for body in granted)
+    # The others came while the first was on its way to the chain: ask again later.
+    assert all(body["code"] == "outcome_pending" for status, body in answers if status != 200)
+    assert gateway.context.bureau.consent(consent).reads_used == 1
+    with gateway.context.db.session() as session:
+        entries = session.query(JournalEntry).filter_by(idempotency_key="same-key").all()
+    assert len(entries) == 1
+    assert entries[0].status == ReadStatus.GRANTED
+    again = gateway.read(bank, chip, consent, [1], key="same-key")
+    assert again.status_code == 200
+    assert again.json() == granted[0]
+
+
 def test_stored_outcome_is_for_the_asking_bank_only(
     gateway: Gateway, bank: Bank, other_bank: Bank, chip: Enterprise
 ) -> None:

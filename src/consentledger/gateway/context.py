@@ -29,6 +29,7 @@ from consentledger.chain.relayer import BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal import Journal, reconcile
+from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.settings import Settings, SettingsError
 from consentledger.keys import load_key, parse_key
 from consentledger.subject import parse_subject_key, subject_id
@@ -84,6 +85,7 @@ class GatewayContext:
     store: BureauStore
     db: Database
     journal: Journal
+    journal_writer: JournalWriter
     relayer: BatchRelayer
     subject_key: bytes
     #: SHA-256 of the operator token: the token itself is not kept.
@@ -167,6 +169,7 @@ class GatewayContext:
             store=BureauStore.open(settings.bureau_database_url),
             db=db,
             journal=journal,
+            journal_writer=JournalWriter(journal),
             relayer=relayer,
             subject_key=parse_subject_key(
                 settings.subject_key.get_secret_value(), "CONSENTLEDGER_SUBJECT_KEY"
@@ -183,8 +186,10 @@ class GatewayContext:
             log.warning("journal reconciled at start: %s", report)
         chain_last = await self.on_chain(self.bureau.last_query_id, self.bureau.account.address)
         self.relayer.start(after_sequence=max(chain_last, self.journal.last_sequence()))
+        self.journal_writer.start()
 
     async def stop(self) -> None:
+        await self.journal_writer.stop()
         await self.relayer.stop()
         self.runner.close()
         if self.chain is not None:

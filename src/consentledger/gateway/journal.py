@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from consentledger.audit.model import DenialReason
 from consentledger.chain.client import LedgerClient, SignedCall
@@ -43,6 +44,13 @@ def outcome_values(outcome: ReadOutcome, resolved_at: datetime) -> dict[str, Any
         "log_index": outcome.log_index,
         "resolved_at": resolved_at,
     }
+
+
+def _copy(entry: JournalEntry) -> JournalEntry:
+    """A new, unsaved entry with ``entry``'s request columns (after a rolled-back insert)."""
+    columns = JournalEntry.__table__.columns.keys()
+    values = {c: getattr(entry, c) for c in columns if c != "id"}
+    return JournalEntry(**{c: v for c, v in values.items() if v is not None})
 
 
 def apply_outcome(entry: JournalEntry, outcome: ReadOutcome, resolved_at: datetime) -> None:
@@ -83,6 +91,24 @@ class Journal:
         with self.db.session() as session, session.begin():
             session.add(entry)
         return entry
+
+    def add_all(self, entries: Sequence[JournalEntry]) -> list[JournalEntry | None]:
+        """Store new pending reads in one transaction. An entry whose bank already used its
+        Idempotency-Key is not stored (None in its place); the others still are."""
+        try:
+            with self.db.session() as session, session.begin():
+                session.add_all(entries)
+            return list(entries)
+        except IntegrityError:
+            pass  # a reused (bank, Idempotency-Key) among them: one at a time, so only it fails
+        stored: list[JournalEntry | None] = []
+        for entry in entries:
+            fresh = _copy(entry)
+            try:
+                stored.append(self.add(fresh))
+            except IntegrityError:
+                stored.append(None)
+        return stored
 
     # ----------------------------------------------------- the relayer's side
 

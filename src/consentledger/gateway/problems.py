@@ -77,6 +77,7 @@ _CODE_STATUS = {
     "transaction_failed": 502,
     "bureau_database_error": 503,
     "bureau_not_seeded": 503,
+    "gateway_database_error": 503,
 }
 
 _TITLES = {

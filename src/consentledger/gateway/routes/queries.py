@@ -186,12 +186,12 @@ async def _read(
     )
     history = view.history_months if view.status is not ConsentStatus.NONE else 0
 
-    def journaled() -> JournalEntry:
-        """Fetch (nothing if the chain will deny), hash and journal the read, in one thread."""
+    def prepared() -> JournalEntry:
+        """Fetch (nothing if the chain will deny), canonicalise and hash the read's document."""
         data: JSONObject = document_of(read.uscc, history) if reason is DenialReason.NONE else {}
         document = rfc8785.dumps(data)
         salt = secrets.token_bytes(32)
-        entry = JournalEntry(
+        return JournalEntry(
             idempotency_key=read.idempotency_key,
             request_hash=read.request_hash,
             bank_address=read.bank_address,
@@ -206,9 +206,27 @@ async def _read(
             salt=salt,
             response_hash=hex32(keccak(salt + document)),
         )
-        return context.journal.add(entry)
 
-    return await _record(context, await context.in_thread(journaled))
+    entry = await context.journal_writer.add(await context.in_thread(prepared))
+    if entry is None:
+        # A concurrent request with the same Idempotency-Key was journaled first.
+        existing = await context.in_thread(
+            context.journal.find, read.bank_address, read.idempotency_key
+        )
+        assert existing is not None
+        return _idempotent_answer(existing, read.request_hash)
+    return await _record(context, entry)
+
+
+def _idempotent_answer(existing: JournalEntry, request_hash: str) -> JSONResponse:
+    """The answer to a repeated Idempotency-Key: the original outcome, for the same request."""
+    if existing.request_hash != request_hash:
+        raise ProblemError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        )
+    return _answer(existing)
 
 
 def _request_hash(uscc: str, consent_id: bytes, categories: int, purpose: int) -> str:
@@ -244,13 +262,7 @@ async def query(
     request_hash = _request_hash(uscc, consent_id, categories, purpose)
     existing = await context.in_thread(context.journal.find, bank.address, idempotency_key)
     if existing is not None:
-        if existing.request_hash != request_hash:
-            raise ProblemError(
-                422,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used for a different request",
-            )
-        return _answer(existing)
+        return _idempotent_answer(existing, request_hash)
     asked = [parse_category(c) for c in body.categories]
 
     def fetch(code: str, history: int) -> JSONObject:
