@@ -9,12 +9,15 @@ embedded chain, anvil or a Besu network.
 
 from __future__ import annotations
 
+import itertools
+import json
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import urllib3
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress, HexStr
 from eth_utils.address import to_checksum_address
@@ -133,6 +136,53 @@ class BatchResult:
     decisions: tuple[Decision, ...]
 
 
+class NodeViews:
+    """Raw JSON-RPC to a node's HTTP endpoint, for the views on a read's path.
+
+    web3's request pipeline (formatters, middleware, its JSON codec) cost 1.5 ms of CPU per view
+    and 2.2 ms per three-call batch on anvil; a plain POST with urllib3 costs 0.4 ms. Only raw
+    JSON-RPC goes through here: requests and answers stay as the node sends them.
+    """
+
+    def __init__(self, provider: HTTPProvider) -> None:
+        kwargs = provider.get_request_kwargs()
+        self.url = str(provider.endpoint_uri)
+        headers = kwargs.get("headers") or {}
+        self._headers = {**headers, "Content-Type": "application/json"}
+        timeout = float(kwargs.get("timeout") or 30)
+        self._pool = urllib3.PoolManager(
+            maxsize=32, retries=False, timeout=urllib3.Timeout(total=timeout)
+        )
+        self._ids = itertools.count(1)
+
+    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """The response objects of ``calls``, in order (errors included, not raised)."""
+        ids = [next(self._ids) for _ in calls]
+        payload = [
+            {"jsonrpc": "2.0", "id": i, "method": method, "params": params}
+            for i, (method, params) in zip(ids, calls, strict=True)
+        ]
+        try:
+            answer = self._pool.request(
+                "POST", self.url, body=json.dumps(payload), headers=self._headers
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise ChainUnavailableError(f"the chain node did not answer: {exc}") from exc
+        try:
+            responses = json.loads(answer.data)
+        except ValueError:
+            raise ChainUnavailableError(
+                f"the chain node answered HTTP {answer.status} without JSON"
+            ) from None
+        if not isinstance(responses, list):
+            raise ChainUnavailableError(f"the chain node refused a JSON-RPC batch: {responses}")
+        by_id = {r.get("id"): r for r in responses if isinstance(r, dict)}
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise ChainUnavailableError(f"the chain node left requests {missing} unanswered")
+        return [by_id[i] for i in ids]
+
+
 class LedgerClient:
     """Reads and writes of one deployment, sending as ``account``."""
 
@@ -149,6 +199,8 @@ class LedgerClient:
         self._chain_id: int | None = None
         self._nonce: int | None = None
         self._lock = threading.Lock()
+        provider = w3.provider
+        self._views = NodeViews(provider) if isinstance(provider, HTTPProvider) else None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -206,28 +258,32 @@ class LedgerClient:
         """A view, as one raw ``eth_call`` encoded and decoded here (web3's contract call adds
         about 8 ms of request processing per call, measured on anvil: a quarter of a read)."""
         params = self._call_params(fn_name, *args)
-        response = self.rpc(lambda: self.w3.provider.make_request(RPCEndpoint("eth_call"), params))
+        views = self._views
+        if views is not None:
+            (response,) = views.batch([("eth_call", params)])
+        else:
+            response = self.rpc(
+                lambda: self.w3.provider.make_request(RPCEndpoint("eth_call"), params)
+            )
         return self._call_result(fn_name, response)
 
     def read_context(self, consent_id: bytes, bank: str) -> ReadContext:
         """What a read's pre-check needs: the consent, whether the bank is active, and the latest
-        block's timestamp. From a node, one JSON-RPC batch (one round trip, no web3 formatting:
-        three separate calls cost about three times the CPU per read, measured with py-spy);
-        the embedded chain, which answers in-process, gets the three calls."""
+        block's timestamp. From a node, one JSON-RPC batch (one round trip); the embedded chain,
+        which answers in-process, gets the three calls."""
         bank = to_checksum_address(bank)
-        provider = self.w3.provider
-        if not isinstance(provider, HTTPProvider):
+        views = self._views
+        if views is None:
             return ReadContext(
                 self.consent(consent_id), self.is_bank_active(bank), self.block_timestamp()
             )
-        requests = [
-            (RPCEndpoint("eth_call"), self._call_params("consent", consent_id)),
-            (RPCEndpoint("eth_call"), self._call_params("isBankActive", bank)),
-            (RPCEndpoint("eth_getBlockByNumber"), ["latest", False]),
-        ]
-        responses = self.rpc(lambda: provider.make_batch_request(requests))
-        if not isinstance(responses, list) or len(responses) != len(requests):
-            raise ChainUnavailableError(f"the node refused a JSON-RPC batch: {responses}")
+        responses = views.batch(
+            [
+                ("eth_call", self._call_params("consent", consent_id)),
+                ("eth_call", self._call_params("isBankActive", bank)),
+                ("eth_getBlockByNumber", ["latest", False]),
+            ]
+        )
         consent_raw = self._call_result("consent", responses[0])
         active = bool(self._call_result("isBankActive", responses[1]))
         block = responses[2].get("result")
