@@ -8,39 +8,88 @@ import {IAccessLedger} from "./interfaces/IAccessLedger.sol";
 /// @dev The bureau submits reads in batches. Each entry is judged against its consent as it stands at
 /// that moment and becomes one event: {DataAccessed} (the bureau may release) or {AccessDenied} with a
 /// reason. A denial never reverts the batch. Reads live in events; the only storage written per read is
-/// the consent's read counter. Reasons are checked in this order: NO_CONSENT, BANK_MISMATCH,
+/// the consent's read counter, and a denied read writes none. Per read, calldata is three words (consent
+/// id, the packed `access` word, response hash) and the event two topics and two or three data words;
+/// the batch carries its first query id once. Reasons are checked in this order: NO_CONSENT, BANK_MISMATCH,
 /// BANK_SUSPENDED, REVOKED, EXPIRED, PAUSED, NOT_YET_VALID, PURPOSE_MISMATCH, CATEGORY_NOT_CONSENTED,
 /// READS_EXHAUSTED.
 abstract contract AccessLedger is IAccessLedger, Consents {
+    /// @dev The sequence part of a query id (its low 96 bits; the relayer is in the top 160).
+    uint256 private constant _SEQUENCE_MASK = (1 << 96) - 1;
+
+    /// @dev Bit offsets of the {ConsentRecord} fields in its storage word.
+    uint256 private constant _REC_NOT_BEFORE = 24;
+    uint256 private constant _REC_EXPIRES_AT = 64;
+    uint256 private constant _REC_MAX_READS = 104;
+    uint256 private constant _REC_READS_USED = 136;
+    uint256 private constant _REC_PURPOSE = 168;
+    uint256 private constant _REC_STATE = 184;
+    uint256 private constant _REC_CATEGORIES = 192;
+
     mapping(address relayer => uint256) private _lastQueryId;
 
     /// @notice Judge and record a batch of reads.
-    /// @dev Requirements: caller has BUREAU_ROLE; the batch is not empty; every query id carries the
-    /// caller's address in its top 160 bits and is above the caller's last recorded query id (ids are
-    /// strictly increasing within the batch too). A relayer-integrity failure reverts the whole batch;
-    /// a denied read does not.
+    /// @dev The entries' query ids are `firstQueryId`, `firstQueryId + 1`, ... in order: a batch is a
+    /// run of consecutive ids, so calldata carries one id per batch, not one per read.
+    /// Requirements: caller has BUREAU_ROLE; the batch is not empty; every query id of the batch
+    /// carries the caller's address in its top 160 bits; `firstQueryId` is above the caller's last
+    /// recorded query id. A relayer-integrity failure reverts the whole batch; a denied read does not.
     /// Emits one {DataAccessed} or {AccessDenied} event per entry, in order.
-    function recordAccesses(AccessEntry[] calldata entries) external onlyRole(BUREAU_ROLE) {
+    function recordAccesses(uint256 firstQueryId, AccessEntry[] calldata entries) external onlyRole(BUREAU_ROLE) {
         uint256 count = entries.length;
         if (count == 0) revert AccessLedgerEmptyBatch();
-        address relayer = _msgSender();
-        uint256 last = _lastQueryId[relayer];
-        for (uint256 i = 0; i < count; ++i) {
-            AccessEntry calldata entry = entries[i];
-            uint256 queryId = entry.queryId;
-            if (queryId >> 96 != uint256(uint160(relayer))) revert AccessLedgerForeignQueryId(queryId, relayer);
-            if (queryId <= last) revert AccessLedgerStaleQueryId(queryId, last);
-            last = queryId;
-            DenialReason reason = _judge(entry);
-            if (reason == DenialReason.NONE) {
-                emit DataAccessed(
-                    entry.consentId, entry.bank, queryId, entry.categories, entry.purpose, entry.responseHash
-                );
-            } else {
-                emit AccessDenied(entry.consentId, entry.bank, queryId, entry.categories, entry.purpose, reason);
+        _checkQueryIds(_msgSender(), firstQueryId, count);
+        bytes32 accessedTopic = DataAccessed.selector;
+        bytes32 deniedTopic = AccessDenied.selector;
+        uint256 queryId = firstQueryId;
+        address bank;
+        uint24 bankId;
+        bool bankActive;
+        // The entries are read straight from calldata: the ABI decoder has checked that all
+        // `count` entries of 96 bytes lie inside it, so `at` stays within bounds and cannot overflow.
+        uint256 first;
+        uint256 end;
+        assembly ("memory-safe") {
+            first := entries.offset
+            end := add(first, mul(count, 96))
+        }
+        for (uint256 at = first; at < end; ) {
+            bytes32 consentId;
+            uint256 access;
+            assembly ("memory-safe") {
+                consentId := calldataload(at)
+                access := and(calldataload(add(at, 32)), not(0xffff))
+            }
+            address asking = address(uint160(access >> 96));
+            // A bank's standing cannot change inside this call: look it up once per run of its reads.
+            if (at == first || asking != bank) {
+                bank = asking;
+                (bankId, bankActive) = _bankStanding(bank);
+            }
+            DenialReason reason = _judge(consentId, access, bankId, bankActive);
+            // One event per entry, as `emit DataAccessed(consentId, queryId, access, responseHash)` or
+            // `emit AccessDenied(consentId, queryId, access | reason)` would log it, encoded in the
+            // scratch space above the free memory pointer so memory does not grow with the batch.
+            assembly ("memory-safe") {
+                let data := mload(0x40)
+                mstore(data, queryId)
+                switch reason
+                case 0 {
+                    mstore(add(data, 32), access)
+                    mstore(add(data, 64), calldataload(add(at, 64)))
+                    log2(data, 96, accessedTopic, consentId)
+                }
+                default {
+                    mstore(add(data, 32), or(access, reason))
+                    log2(data, 64, deniedTopic, consentId)
+                }
+            }
+            // queryId stays within the relayer's ids (checked above); at < end.
+            unchecked {
+                ++queryId;
+                at += 96;
             }
         }
-        _lastQueryId[relayer] = last;
     }
 
     /// @notice Record that the bureau exported an enterprise's own data to it.
@@ -60,25 +109,62 @@ abstract contract AccessLedger is IAccessLedger, Consents {
         return _lastQueryId[relayer];
     }
 
-    /// @dev The decision for one entry; counts the read when granted.
-    function _judge(AccessEntry calldata entry) private returns (DenialReason) {
-        ConsentRecord storage stored = _consents[entry.consentId];
-        ConsentRecord memory c = stored;
-        if (c.state == _STATE_NONE) return DenialReason.NO_CONSENT;
-        (uint24 bankId, bool bankActive) = _bankStanding(entry.bank);
-        if (bankId != c.bankId) return DenialReason.BANK_MISMATCH;
-        if (!bankActive) return DenialReason.BANK_SUSPENDED;
-        if (c.state == _STATE_REVOKED) return DenialReason.REVOKED;
-        if (block.timestamp >= c.expiresAt) return DenialReason.EXPIRED;
-        if (c.state == _STATE_PAUSED) return DenialReason.PAUSED;
-        if (block.timestamp < c.notBefore) return DenialReason.NOT_YET_VALID;
-        if (entry.purpose != c.purpose) return DenialReason.PURPOSE_MISMATCH;
-        uint256 asked = entry.categories;
-        if (asked == 0 || asked & ~uint256(c.categories) != 0) return DenialReason.CATEGORY_NOT_CONSENTED;
-        if (c.readsUsed >= c.maxReads) return DenialReason.READS_EXHAUSTED;
-        // readsUsed < maxReads <= type(uint32).max, so the increment cannot overflow.
+    /// @dev The relayer-integrity checks of a batch of `count` reads from `firstQueryId` on; stores
+    /// the batch's last id as the relayer's last.
+    function _checkQueryIds(address relayer, uint256 firstQueryId, uint256 count) private {
+        if (firstQueryId >> 96 != uint256(uint160(relayer))) {
+            revert AccessLedgerForeignQueryId(firstQueryId, relayer);
+        }
+        uint256 last = _lastQueryId[relayer];
+        if (firstQueryId <= last) revert AccessLedgerStaleQueryId(firstQueryId, last);
+        uint256 relayerLast = firstQueryId | _SEQUENCE_MASK;
+        // count >= 1 and firstQueryId <= relayerLast. The first id past the relayer's range is the
+        // culprit; relayerLast + 1 wraps only for the all-ones address, which no key controls.
         unchecked {
-            stored.readsUsed = c.readsUsed + 1;
+            if (count - 1 > relayerLast - firstQueryId) {
+                revert AccessLedgerForeignQueryId(relayerLast + 1, relayer);
+            }
+            _lastQueryId[relayer] = firstQueryId + (count - 1);
+        }
+    }
+
+    /// @dev The decision for one entry (`access` as in {AccessEntry}, its bank's standing given);
+    /// counts the read when granted. The consent's storage word is read once and, for a granted
+    /// read, written once, without copying the record to memory: the `_REC_*` shifts are the
+    /// {ConsentRecord} fields' offsets in that word (Solidity packs a struct's members from the low
+    /// bits up, in declaration order).
+    function _judge(bytes32 consentId, uint256 access, uint24 bankId, bool bankActive)
+        private
+        returns (DenialReason)
+    {
+        ConsentRecord storage stored = _consents[consentId];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(stored.slot)
+        }
+        uint256 state = uint8(word >> _REC_STATE);
+        if (state == _STATE_NONE) return DenialReason.NO_CONSENT;
+        if (bankId != uint24(word)) return DenialReason.BANK_MISMATCH;
+        if (!bankActive) return DenialReason.BANK_SUSPENDED;
+        if (state == _STATE_REVOKED) return DenialReason.REVOKED;
+        if (block.timestamp >= uint40(word >> _REC_EXPIRES_AT)) return DenialReason.EXPIRED;
+        if (state == _STATE_PAUSED) return DenialReason.PAUSED;
+        if (block.timestamp < uint40(word >> _REC_NOT_BEFORE)) return DenialReason.NOT_YET_VALID;
+        if (uint16(access >> 16) != uint16(word >> _REC_PURPOSE)) return DenialReason.PURPOSE_MISMATCH;
+        uint64 asked = uint64(access >> 32);
+        if (asked == 0 || asked & ~uint64(word >> _REC_CATEGORIES) != 0) {
+            return DenialReason.CATEGORY_NOT_CONSENTED;
+        }
+        if (uint32(word >> _REC_READS_USED) >= uint32(word >> _REC_MAX_READS)) {
+            return DenialReason.READS_EXHAUSTED;
+        }
+        // readsUsed < maxReads <= type(uint32).max: adding one to the readsUsed field cannot carry
+        // into the next field.
+        unchecked {
+            word += 1 << _REC_READS_USED;
+        }
+        assembly ("memory-safe") {
+            sstore(stored.slot, word)
         }
         return DenialReason.NONE;
     }

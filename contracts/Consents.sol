@@ -25,6 +25,8 @@ abstract contract Consents is IConsents, Registries {
     uint8 internal constant _STATE_REVOKED = 3;
 
     /// @dev Everything a read check needs, in one storage word (24+40+40+32+32+16+8+64 = 256 bits).
+    /// {AccessLedger} reads and writes this word whole, by its fields' bit offsets (`_REC_*`): change
+    /// the struct and those offsets together.
     struct ConsentRecord {
         uint24 bankId;
         uint40 notBefore;

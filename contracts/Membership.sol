@@ -33,10 +33,13 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
         EnumerableSet.AddressSet controllers;
     }
 
-    /// @dev A bank's compact id lets a consent fit one storage word.
+    /// @dev A bank's compact id lets a consent fit one storage word; `member` mirrors BANK_ROLE so
+    /// that a read learns the bank's standing from this one word (kept in step by {_grantRole} and
+    /// {_revokeRole}).
     struct BankRecord {
         uint24 id; // 0: never a bank
         bool suspended;
+        bool member; // holds BANK_ROLE now
     }
 
     mapping(bytes32 subject => Enterprise) private _enterprises;
@@ -56,8 +59,8 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
     /// @dev Requirements: caller has REGULATOR_ROLE; `bank` has BANK_ROLE and is not suspended.
     /// Emits a {BankSuspended} event.
     function suspendBank(address bank) external onlyRole(REGULATOR_ROLE) {
-        if (!hasRole(BANK_ROLE, bank)) revert MembershipNotABank(bank);
         BankRecord storage record = _banks[bank];
+        if (!record.member) revert MembershipNotABank(bank);
         if (record.suspended) revert MembershipBankAlreadySuspended(bank);
         record.suspended = true;
         emit BankSuspended(bank, _msgSender());
@@ -130,7 +133,8 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
 
     /// @notice Whether `bank` holds BANK_ROLE and is not suspended.
     function isBankActive(address bank) public view returns (bool) {
-        return hasRole(BANK_ROLE, bank) && !_banks[bank].suspended;
+        (, bool active) = _bankStanding(bank);
+        return active;
     }
 
     /// @notice Whether `bank` is suspended.
@@ -165,10 +169,11 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
         }
     }
 
-    /// @dev The compact id of `bank` (0 if it never held BANK_ROLE) and whether it may read now.
+    /// @dev The compact id of `bank` (0 if it never held BANK_ROLE) and whether it may read now
+    /// (holds BANK_ROLE and is not suspended): one storage read.
     function _bankStanding(address bank) internal view returns (uint24 id, bool active) {
         BankRecord memory record = _banks[bank];
-        return (record.id, !record.suspended && hasRole(BANK_ROLE, bank));
+        return (record.id, record.member && !record.suspended);
     }
 
     /// @dev Whether the subject is registered.
@@ -176,14 +181,24 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
         return _enterprises[subject].threshold != 0;
     }
 
-    /// @dev Gives a bank its compact id the first time it is granted BANK_ROLE.
+    /// @dev Gives a bank its compact id the first time it is granted BANK_ROLE, and marks it a member.
     function _grantRole(bytes32 role, address account) internal virtual override returns (bool granted) {
         granted = super._grantRole(role, account);
-        if (granted && role == BANK_ROLE && _banks[account].id == 0) {
-            uint24 id = ++_bankCount;
-            _banks[account].id = id;
-            _bankById[id] = account;
+        if (granted && role == BANK_ROLE) {
+            BankRecord storage record = _banks[account];
+            if (record.id == 0) {
+                uint24 id = ++_bankCount;
+                record.id = id;
+                _bankById[id] = account;
+            }
+            record.member = true;
         }
+    }
+
+    /// @dev A bank that loses BANK_ROLE is no longer a member (it keeps its id and suspension flag).
+    function _revokeRole(bytes32 role, address account) internal virtual override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == BANK_ROLE) _banks[account].member = false;
     }
 
     /// @dev The bank holding compact id `id` (zero address if none).

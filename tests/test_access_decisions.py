@@ -12,7 +12,12 @@ from collections.abc import Callable
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from consentledger.audit.model import AccessEntry, ConsentStatus, DenialReason
+from consentledger.audit.model import (
+    AccessEntry,
+    ConsentStatus,
+    DenialReason,
+    record_accesses_args,
+)
 from consentledger.categories import Category, Purpose
 from tests.support import DAY, World
 
@@ -191,7 +196,7 @@ def test_revocation_applies_to_reads_later_in_the_same_block(world: World) -> No
         revoke_hash = revoker.send("revokeConsent", consent, nonce, deadline, solo.sign(document))
         # The simulation of the batch runs before the revocation is mined, so it would pass;
         # the chain must still judge the entry after the revocation in the same block.
-        batch_hash = world.bureau.send("recordAccesses", [entry.as_tuple()])
+        batch_hash = world.bureau.send("recordAccesses", *record_accesses_args([entry]))
         world.chain.mine()
     finally:
         world.chain.set_automine(True)

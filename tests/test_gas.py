@@ -1,8 +1,9 @@
 """Gas per recorded read, for 100-entry batches: distinct consents, one consent, all denied.
 
 Gas is deterministic, so this is a measurement, not a timing: the figures are written to
-``out/gas-per-read.json`` and the log, and bounded loosely so a regression that adds storage
-writes per read fails here. Issue #7's benchmark compares them with the targets.
+``out/gas-per-read.json`` and the log. Issue #7's targets are asserted where they are met, and the
+other figures bounded a little above their value, so a regression that adds a storage access or a
+word per read fails here.
 """
 
 from __future__ import annotations
@@ -72,11 +73,18 @@ def test_gas_per_recorded_read(embedded_world: World) -> None:
     REPORT.write_text(json.dumps({"batch_size": BATCH, **figures}, indent=2) + "\n")
     log.warning("gas per recorded read: %s", json.dumps(figures))
 
-    # Regression bounds about 5 % above what the contract costs now (12.6k, 7.9k, 9.5k): a change
-    # that adds a storage write or a cold read per entry fails here.
-    assert figures["distinct_consents_granted"]["per_read"] < 13_300
-    assert figures["one_consent_granted"]["per_read"] < 8_300
-    assert figures["distinct_consents_denied"]["per_read"] < 10_000
+    # Issue #7's target for one consent is met (about 4,750): assert it. The target for distinct
+    # consents (8,000) is not (about 9,500; README, The ledger): bound it, and the denials, about
+    # 3 % above what the contract costs now, so that a change adding a storage access, an event
+    # word or a calldata word per entry fails here.
+    assert figures["one_consent_granted"]["per_read"] <= 5_000
+    assert figures["distinct_consents_granted"]["per_read"] < 9_800
+    assert figures["distinct_consents_denied"]["per_read"] < 6_400
+    # A denied read writes no storage: it costs less than a granted one on the same consents.
+    assert (
+        figures["distinct_consents_denied"]["per_read"]
+        < figures["distinct_consents_granted"]["per_read"]
+    )
     assert (
         figures["one_consent_granted"]["per_read"]
         < figures["distinct_consents_granted"]["per_read"]

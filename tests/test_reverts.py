@@ -339,10 +339,23 @@ def query_id_recorded_twice(world: World) -> None:
     world.record([entry])
 
 
-def query_ids_out_of_order(world: World) -> None:
+def batch_overlapping_the_last(world: World) -> None:
     first = world.entry(secrets.token_bytes(32), world.banks[0])
     second = world.entry(secrets.token_bytes(32), world.banks[0])
-    world.record([second, first])
+    world.record([first, second])
+    world.record([second, replace(second, query_id=second.query_id + 1)])
+
+
+def batch_running_past_the_relayers_ids(world: World) -> None:
+    """The batch's ids are consecutive from its first: the last would carry the next address."""
+    entry = world.entry(secrets.token_bytes(32), world.banks[0])
+    last_of_relayer = entry.query_id | (2**96 - 1)
+    world.record(
+        [
+            replace(entry, query_id=last_of_relayer),
+            replace(entry, query_id=last_of_relayer + 1),
+        ]
+    )
 
 
 Case = Callable[[World], None]
@@ -401,7 +414,8 @@ CASES: list[tuple[Case, str]] = [
     (empty_batch, "AccessLedgerEmptyBatch"),
     (query_id_of_another_relayer, "AccessLedgerForeignQueryId"),
     (query_id_recorded_twice, "AccessLedgerStaleQueryId"),
-    (query_ids_out_of_order, "AccessLedgerStaleQueryId"),
+    (batch_overlapping_the_last, "AccessLedgerStaleQueryId"),
+    (batch_running_past_the_relayers_ids, "AccessLedgerForeignQueryId"),
 ]
 
 

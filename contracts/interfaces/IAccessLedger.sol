@@ -4,15 +4,14 @@ pragma solidity ^0.8.24;
 /// @title The access ledger: every bank read, granted or denied, as an event.
 /// @notice Types, errors and events of {AccessLedger}.
 interface IAccessLedger {
-    /// @dev One read the bureau asks the chain to judge and record.
-    /// `queryId` is `uint160(relayer) << 96 | sequence`, strictly increasing per relayer, so it is
-    /// recorded at most once in the ledger's life.
+    /// @dev One read the bureau asks the chain to judge and record: three calldata words.
+    /// `access` packs who reads what: `uint256(uint160(bank)) << 96 | categories << 32 | purpose << 16`
+    /// (categories a uint64 mask, purpose a uint16; the low 16 bits are not read). The same layout,
+    /// with the denial reason in the low 16 bits, is the `access` word of {DataAccessed} and
+    /// {AccessDenied}. The entry's query id is not in the entry: see {recordAccesses}.
     struct AccessEntry {
-        uint256 queryId;
         bytes32 consentId;
-        address bank;
-        uint256 categories;
-        uint16 purpose;
+        uint256 access;
         bytes32 responseHash; // hash of salt and canonical response; meaningful only when granted
     }
 
@@ -33,29 +32,18 @@ interface IAccessLedger {
 
     /// @dev A batch must hold at least one entry.
     error AccessLedgerEmptyBatch();
-    /// @dev The query id does not carry the submitting relayer's address in its top 160 bits.
+    /// @dev A query id of the batch does not carry the submitting relayer's address in its top 160 bits.
     error AccessLedgerForeignQueryId(uint256 queryId, address relayer);
-    /// @dev The query id is not above the relayer's last recorded one: it was recorded already or is out of order.
+    /// @dev The batch's first query id is not above the relayer's last recorded one: recorded already.
     error AccessLedgerStaleQueryId(uint256 queryId, uint256 lastQueryId);
 
     /// @dev The chain judged a read consented and recorded it: the bureau may release the data.
-    event DataAccessed(
-        bytes32 indexed consentId,
-        address indexed bank,
-        uint256 queryId,
-        uint256 categories,
-        uint16 purpose,
-        bytes32 responseHash
-    );
-    /// @dev The chain judged a read not consented: nothing may be released.
-    event AccessDenied(
-        bytes32 indexed consentId,
-        address indexed bank,
-        uint256 queryId,
-        uint256 categories,
-        uint16 purpose,
-        DenialReason reason
-    );
+    /// `queryId` is `uint160(relayer) << 96 | sequence` (the relayer that recorded it); `access` is
+    /// `uint256(uint160(bank)) << 96 | categories << 32 | purpose << 16` (reason 0: {DenialReason.NONE}).
+    event DataAccessed(bytes32 indexed consentId, uint256 queryId, uint256 access, bytes32 responseHash);
+    /// @dev The chain judged a read not consented: nothing may be released. `access` is laid out as
+    /// in {DataAccessed}, with the {DenialReason} code in its low 16 bits.
+    event AccessDenied(bytes32 indexed consentId, uint256 queryId, uint256 access);
     /// @dev The bureau exported an enterprise's own data to it (portability, PIPL art. 45).
     event PortabilityExported(bytes32 indexed subject, uint256 categories, bytes32 exportHash);
 }

@@ -17,7 +17,7 @@ import pytest
 from eth_utils.crypto import keccak
 
 from consentledger.audit.findings import Finding, FindingCode
-from consentledger.audit.model import DenialReason
+from consentledger.audit.model import DenialReason, RecordedAccess
 from consentledger.chain.abi import LogDecoder
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.deploy import Deployment
@@ -54,9 +54,8 @@ def test_golden_vector_gives_the_committed_reports(
 def _find(recording: Recording, event: str, **args: Any) -> dict[str, Any]:
     """The first log of ``event`` whose decoded arguments include ``args``."""
     for log in _all(recording, event):
-        decoded = DECODER.decode(log)
-        assert decoded is not None
-        if all(decoded.args.get(k) == v for k, v in args.items()):
+        fields = _args(log)
+        if all(fields.get(k) == v for k, v in args.items()):
             return log
     raise LookupError(f"no {event} with {args} in the recording")
 
@@ -80,8 +79,9 @@ def _release_instead_of(reason: DenialReason) -> Callable[[Recording], dict[str,
     def tamper(recording: Recording) -> dict[str, Any]:
         log = _find(recording, "AccessDenied", reason=int(reason))
         log["topics"][0] = "0x" + TOPIC["DataAccessed"].hex()
-        words = _words(log)
-        _set_words(log, [*words[:3], keccak(text="released").hex()])
+        query_id, access = _words(log)
+        granted_access = int(access, 16) & ~0xFFFF  # the reason bits of a release are 0
+        _set_words(log, [query_id, _word(granted_access), keccak(text="released").hex()])
         return log
 
     return tamper
@@ -89,22 +89,35 @@ def _release_instead_of(reason: DenialReason) -> Callable[[Recording], dict[str,
 
 def _wrong_reason(recording: Recording) -> dict[str, Any]:
     log = _find(recording, "AccessDenied", reason=int(DenialReason.PAUSED))
-    words = _words(log)
-    _set_words(log, [*words[:3], _word(DenialReason.REVOKED)])
+    query_id, access = _words(log)
+    _set_words(log, [query_id, _word(int(access, 16) & ~0xFFFF | DenialReason.REVOKED)])
     return log
 
 
 def _wrong_bank(recording: Recording) -> dict[str, Any]:
     banks = sorted({_args(g)["bank"] for g in _all(recording, "ConsentGranted")})
     log = _find(recording, "DataAccessed", bank=banks[0])
-    log["topics"][2] = "0x" + "00" * 12 + banks[1].lower().removeprefix("0x")
+    query_id, access, response_hash = _words(log)
+    swapped = int(banks[1], 16) << 96 | int(access, 16) & (2**96 - 1)
+    _set_words(log, [query_id, _word(swapped), response_hash])
     return log
 
 
 def _args(log: dict[str, Any]) -> dict[str, Any]:
+    """The log's decoded arguments; a read's ``access`` word unpacked into its fields too."""
     decoded = DECODER.decode(log)
     assert decoded is not None
-    return decoded.args
+    if decoded.event not in ("DataAccessed", "AccessDenied"):
+        return decoded.args
+    read = RecordedAccess.of(decoded.event, decoded.args)
+    entry = read.entry
+    return {
+        **decoded.args,
+        "bank": entry.bank,
+        "categories": entry.categories,
+        "purpose": entry.purpose,
+        "reason": read.reason_code,
+    }
 
 
 def _all(recording: Recording, event: str) -> list[dict[str, Any]]:

@@ -134,10 +134,10 @@ def test_decoder_on_a_real_log_and_a_bad_one(world: World) -> None:
     mined = world.record([world.entry(consent, world.banks[0])]).mined
     event = mined.events[0]
     assert event.args["consentId"] == consent
-    encoded = encode(["uint256", "uint256", "uint16", "uint8"], [1, 2, 3, 99])
-    bad = {
+    encoded = encode(["uint256", "uint256"], [1, 2])
+    bad = {  # AccessDenied without its indexed consent id
         "address": world.deployment.address,
-        "topics": ["0x" + DECODER.topics["AccessDenied"].hex(), "0x" + consent.hex()],
+        "topics": ["0x" + DECODER.topics["AccessDenied"].hex()],
         "data": "0x" + encoded.hex(),
         "blockNumber": "0x1",
         "blockHash": "0x" + "00" * 32,

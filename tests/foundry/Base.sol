@@ -10,6 +10,15 @@ import {Cheats} from "./Vm.sol";
 /// categories 1..4, purpose 1 (all categories, 365 days, 5 reads) and purpose 2 (categories 1..2,
 /// 30 days, 3 reads); and the EIP-712 signing the enterprises do.
 abstract contract Consortium is Cheats {
+    /// @dev A read as the tests think of it; {_record} sends a batch of them.
+    struct Read {
+        uint256 queryId;
+        bytes32 consentId;
+        address bank;
+        uint64 categories;
+        uint16 purpose;
+    }
+
     bytes32 internal constant CONSENT_TYPEHASH = keccak256(
         "Consent(bytes32 subject,address bank,uint256 categories,uint16 purpose,uint64 notBefore,"
         "uint64 expiresAt,uint32 maxReads,uint16 historyMonths,bytes32 receiptHash,uint256 nonce,uint256 deadline)"
@@ -116,11 +125,29 @@ abstract contract Consortium is Cheats {
         }
     }
 
-    function _entry(uint256 queryId, bytes32 consentId, address bank, uint256 categories, uint16 purpose)
+    function _entry(uint256 queryId, bytes32 consentId, address bank, uint64 categories, uint16 purpose)
         internal
         pure
-        returns (IAccessLedger.AccessEntry memory)
+        returns (Read memory)
     {
-        return IAccessLedger.AccessEntry(queryId, consentId, bank, categories, purpose, keccak256(abi.encode(queryId)));
+        return Read(queryId, consentId, bank, categories, purpose);
+    }
+
+    /// @dev The `access` word of a read (IAccessLedger.AccessEntry), reason bits 0.
+    function _access(Read memory read) internal pure returns (uint256) {
+        return uint256(uint160(read.bank)) << 96 | uint256(read.categories) << 32 | uint256(read.purpose) << 16;
+    }
+
+    /// @dev `recordAccesses` as the contract takes it: the first query id (the reads' ids are
+    /// consecutive from it) and one (consentId, access, responseHash) entry per read.
+    function _record(Read[] memory reads) internal {
+        IAccessLedger.AccessEntry[] memory entries = new IAccessLedger.AccessEntry[](reads.length);
+        for (uint256 i = 0; i < reads.length; ++i) {
+            require(reads[i].queryId == reads[0].queryId + i, "query ids not consecutive");
+            entries[i] = IAccessLedger.AccessEntry(
+                reads[i].consentId, _access(reads[i]), keccak256(abi.encode(reads[i].queryId))
+            );
+        }
+        ledger.recordAccesses(reads.length == 0 ? 0 : reads[0].queryId, entries);
     }
 }

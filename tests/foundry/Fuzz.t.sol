@@ -25,10 +25,10 @@ contract LedgerFuzz is Consortium {
     }
 
     function _read(bytes32 id, address bank) private returns (bool accessed) {
-        IAccessLedger.AccessEntry[] memory entries = new IAccessLedger.AccessEntry[](1);
-        entries[0] = _entry((uint256(uint160(address(this))) << 96) | ++_query, id, bank, 0x02, 1);
+        Read[] memory reads = new Read[](1);
+        reads[0] = _entry((uint256(uint160(address(this))) << 96) | ++_query, id, bank, 0x02, 1);
         uint256 before = ledger.consent(id).readsUsed;
-        ledger.recordAccesses(entries);
+        _record(reads);
         return ledger.consent(id).readsUsed == before + 1;
     }
 
@@ -36,11 +36,11 @@ contract LedgerFuzz is Consortium {
     function testFuzz_onlyBureauRecords(address caller, uint96 counter) public {
         if (ledger.hasRole(ledger.BUREAU_ROLE(), caller)) return;
         bytes32 id = _grant(0);
-        IAccessLedger.AccessEntry[] memory entries = new IAccessLedger.AccessEntry[](1);
-        entries[0] = _entry((uint256(uint160(caller)) << 96) | (uint256(counter) + 1), id, banks[0], 0x02, 1);
+        Read[] memory reads = new Read[](1);
+        reads[0] = _entry((uint256(uint160(caller)) << 96) | (uint256(counter) + 1), id, banks[0], 0x02, 1);
         vm.prank(caller);
         vm.expectRevert();
-        ledger.recordAccesses(entries);
+        _record(reads);
     }
 
     /// Only the controllers' signatures grant: any other key is refused, and the nonce is not used.

@@ -106,12 +106,12 @@ contract Handler is Consortium {
 
     function recordAccesses(uint256 seed, uint256 count) external {
         count = 1 + count % 4;
-        IAccessLedger.AccessEntry[] memory entries = new IAccessLedger.AccessEntry[](count);
+        Read[] memory entries = new Read[](count);
         for (uint256 i = 0; i < count; ++i) {
             entries[i] = _randomEntry(uint256(keccak256(abi.encode(seed, i))));
         }
         vm.recordLogs();
-        ledger.recordAccesses(entries);
+        _record(entries);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         if (logs.length != count) modelDisagrees = true;
         for (uint256 i = 0; i < logs.length && i < count; ++i) {
@@ -122,9 +122,9 @@ contract Handler is Consortium {
     function recordAsStranger(address who, bytes32 consentId) external {
         if (ledger.hasRole(ledger.BUREAU_ROLE(), who)) return;
         IAccessLedger.AccessEntry[] memory entries = new IAccessLedger.AccessEntry[](1);
-        entries[0] = _entry((uint256(uint160(who)) << 96) | 1, consentId, banks[0], 0x02, 1);
+        entries[0] = IAccessLedger.AccessEntry(consentId, _access(_entry(0, consentId, banks[0], 0x02, 1)), 0);
         vm.prank(who);
-        try ledger.recordAccesses(entries) {
+        try ledger.recordAccesses((uint256(uint160(who)) << 96) | 1, entries) {
             strangerRecorded = true;
         } catch {}
     }
@@ -192,20 +192,20 @@ contract Handler is Consortium {
         lastNonce[e][key] = current;
     }
 
-    function _randomEntry(uint256 r) private returns (IAccessLedger.AccessEntry memory) {
+    function _randomEntry(uint256 r) private returns (Read memory) {
         uint256 queryId = (uint256(uint160(address(this))) << 96) | ++_queryCounter;
         uint256 n = consentIds.length;
         bytes32 id = n == 0 || r % 11 == 0 ? keccak256(abi.encode("no such consent", r)) : consentIds[(r >> 8) % n];
         Ghost storage g = ghosts[id];
         address bank = (r >> 40) % 5 == 0 ? banks[(r >> 48) % BANKS] : banks[g.bank];
-        uint256 categories = (r >> 56) % 5 == 0 ? ((r >> 64) % 32) : (g.categories & ((r >> 72) | 1));
+        uint64 categories = (r >> 56) % 5 == 0 ? uint64((r >> 64) % 32) : (g.categories & uint64((r >> 72) | 1));
         if (categories == 0 && (r >> 80) % 2 == 0) categories = g.categories;
         uint16 purpose = (r >> 88) % 6 == 0 ? uint16(1 + (r >> 96) % 3) : g.purpose;
         return _entry(queryId, id, bank, categories, purpose);
     }
 
     /// @dev The decision the rules (README, The ledger) give for `entry` now, counting earlier reads.
-    function _grantable(IAccessLedger.AccessEntry memory entry)
+    function _grantable(Read memory entry)
         private
         view
         returns (bool active, bool bankOk, bool withinLimit, bool matches)
@@ -214,14 +214,18 @@ contract Handler is Consortium {
         active = g.state == 1 && block.timestamp >= g.notBefore && block.timestamp < g.expiresAt;
         bankOk = entry.bank == banks[g.bank] && !suspended[g.bank];
         withinLimit = g.reads < g.maxReads;
-        matches = entry.purpose == g.purpose && entry.categories != 0 && entry.categories & ~uint256(g.categories) == 0;
+        matches = entry.purpose == g.purpose && entry.categories != 0 && entry.categories & ~g.categories == 0;
     }
 
-    function _judgeLog(IAccessLedger.AccessEntry memory entry, Vm.Log memory log) private {
+    function _judgeLog(Read memory entry, Vm.Log memory log) private {
         (bool active, bool bankOk, bool withinLimit, bool matches) = _grantable(entry);
         bool expected = active && bankOk && withinLimit && matches;
         bool wasAccessed = log.topics[0] == IAccessLedger.DataAccessed.selector;
         if (log.topics[1] != entry.consentId) modelDisagrees = true;
+        // The data: the read's query id and access word (the reason in its low 16 bits).
+        (uint256 queryId, uint256 access) = abi.decode(log.data, (uint256, uint256));
+        if (queryId != entry.queryId || access >> 16 != _access(entry) >> 16) modelDisagrees = true;
+        if (wasAccessed != (access & 0xffff == 0)) modelDisagrees = true;
         if (!wasAccessed) {
             ++denied;
             if (log.topics[0] != IAccessLedger.AccessDenied.selector || expected) modelDisagrees = true;

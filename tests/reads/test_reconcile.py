@@ -8,7 +8,7 @@ import secrets
 from dataclasses import replace
 from pathlib import Path
 
-from consentledger.audit.model import first_query_id
+from consentledger.audit.model import first_query_id, record_accesses_args
 from consentledger.categories import Category
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.gateway.db import Batch, Database, JournalEntry, ReadStatus
@@ -45,7 +45,7 @@ def _sign_batch(world: World, journal: Journal, ids: list[int], consent: bytes) 
         replace(world.entry(consent, world.banks[0]), query_id=prefix + 1_000 + n)
         for n in range(len(ids))
     ]
-    signed = world.bureau.prepare("recordAccesses", [e.as_tuple() for e in entries])
+    signed = world.bureau.prepare("recordAccesses", *record_accesses_args(entries))
     journal.batch_signed(signed, [(i, e.query_id) for i, e in zip(ids, entries, strict=True)])
 
 

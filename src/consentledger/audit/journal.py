@@ -43,7 +43,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from consentledger.audit.findings import Finding, FindingCode, Location, Source
-from consentledger.audit.model import DenialReason, query_id_relayer
+from consentledger.audit.model import RecordedAccess, query_id_relayer
 from consentledger.audit.reader import LedgerEvent, LedgerItem
 from consentledger.audit.replay import hex0x
 from consentledger.errors import ConsentLedgerError
@@ -281,23 +281,22 @@ class ChainRead:
 
     @classmethod
     def of(cls, item: LedgerEvent) -> ChainRead:
-        log, args = item.log, item.log.args
-        granted = log.event == "DataAccessed"
+        log = item.log
+        read = RecordedAccess.of(log.event, log.args)
         reason = None
-        if not granted:
-            code = int(args["reason"])
-            try:
-                reason = DenialReason(code).name
-            except ValueError:
-                reason = str(code)  # the replay reports a reason code the ledger never uses
+        if not read.granted:
+            found = read.reason
+            # the replay reports a reason code the ledger never uses
+            reason = found.name if found is not None else str(read.reason_code)
+        entry = read.entry
         return cls(
-            query_id=int(args["queryId"]),
+            query_id=entry.query_id,
             event=log.event,
-            consent_id=hex0x(args["consentId"]),
-            bank=str(args["bank"]),
-            categories=int(args["categories"]),
-            purpose=int(args["purpose"]),
-            response_hash=hex0x(args["responseHash"]) if granted else None,
+            consent_id=hex0x(entry.consent_id),
+            bank=entry.bank,
+            categories=entry.categories,
+            purpose=entry.purpose,
+            response_hash=hex0x(entry.response_hash) if read.granted else None,
             reason=reason,
             location=Location(
                 log.block_number, hex0x(log.transaction_hash), log.log_index, item.timestamp

@@ -25,7 +25,7 @@ anything, so a refused action leaves the model exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from functools import lru_cache
@@ -159,7 +159,11 @@ class ConsentTerms:
 
 @dataclass(frozen=True, slots=True)
 class AccessEntry:
-    """One read the bureau asks the chain to judge (``IAccessLedger.AccessEntry``)."""
+    """One read the bureau asks the chain to judge: its query id and what it asks for.
+
+    On the chain an entry is ``IAccessLedger.AccessEntry`` (consent id, the packed ``access`` word,
+    response hash) and its query id is implied by its place in the batch: see
+    :func:`record_accesses_args`."""
 
     query_id: int
     consent_id: bytes
@@ -168,15 +172,86 @@ class AccessEntry:
     purpose: int
     response_hash: bytes
 
-    def as_tuple(self) -> tuple[Any, ...]:
-        return (
-            self.query_id,
-            self.consent_id,
-            self.bank,
-            self.categories,
-            self.purpose,
-            self.response_hash,
+    @property
+    def access(self) -> int:
+        """The entry's ``access`` word (:func:`pack_access`, reason bits 0)."""
+        return pack_access(self.bank, self.categories, self.purpose)
+
+
+#: Widths of the fields of an ``access`` word, from the top: bank, categories, purpose, reason.
+_ACCESS_CATEGORIES_BITS = 64
+_ACCESS_PURPOSE_BITS = 16
+_ACCESS_REASON_BITS = 16
+
+
+def pack_access(bank: str, categories: int, purpose: int, reason: int = 0) -> int:
+    """``uint160(bank) << 96 | categories << 32 | purpose << 16 | reason``: who reads what, in
+    one word (``IAccessLedger.AccessEntry.access`` and the events' ``access``). Categories are a
+    uint64 mask (codes 1..63), the purpose a uint16: anything wider has no encoding."""
+    if not 0 <= categories < 1 << _ACCESS_CATEGORIES_BITS:
+        raise ValueError(f"categories {categories:#x} do not fit the access word's 64 bits")
+    if not 0 <= purpose < 1 << _ACCESS_PURPOSE_BITS:
+        raise ValueError(f"purpose {purpose} does not fit the access word's 16 bits")
+    if not 0 <= reason < 1 << _ACCESS_REASON_BITS:
+        raise ValueError(f"reason {reason} does not fit the access word's 16 bits")
+    return int(bank, 16) << 96 | categories << 32 | purpose << 16 | reason
+
+
+def record_accesses_args(
+    entries: Sequence[AccessEntry],
+) -> tuple[int, list[tuple[bytes, int, bytes]]]:
+    """The arguments of ``recordAccesses(firstQueryId, entries)`` for ``entries``: the first
+    query id, and per entry ``(consentId, access, responseHash)``. The one place a batch is
+    encoded for the chain. The contract gives the entries the query ids ``firstQueryId + i``,
+    so the entries' own ids must be consecutive (an empty batch encodes as ``(0, [])``, which
+    the contract refuses with ``AccessLedgerEmptyBatch``)."""
+    if not entries:
+        return 0, []
+    first = entries[0].query_id
+    for offset, entry in enumerate(entries):
+        if entry.query_id != first + offset:
+            raise ValueError(
+                f"a batch's query ids must be consecutive: entry {offset} has "
+                f"{entry.query_id:#x}, expected {first + offset:#x}"
+            )
+    return first, [(e.consent_id, e.access, e.response_hash) for e in entries]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedAccess:
+    """A read as its event recorded it (``DataAccessed`` or ``AccessDenied``), unpacked."""
+
+    #: The read; ``response_hash`` is empty for a denial (the event has none).
+    entry: AccessEntry
+    granted: bool
+    #: The ``access`` word's reason bits: 0 for ``DataAccessed``, a :class:`DenialReason` code
+    #: for ``AccessDenied`` (kept as a number: an auditor reports a code the ledger never uses).
+    reason_code: int
+
+    @classmethod
+    def of(cls, event: str, args: Mapping[str, Any]) -> RecordedAccess:
+        """Unpack the ABI-decoded arguments of a ``DataAccessed`` or ``AccessDenied`` event."""
+        if event not in ("DataAccessed", "AccessDenied"):
+            raise ValueError(f"{event} is not a read event")
+        granted = event == "DataAccessed"
+        word = int(args["access"])
+        entry = AccessEntry(
+            query_id=int(args["queryId"]),
+            consent_id=bytes(args["consentId"]),
+            bank=_addr(f"0x{word >> 96:040x}"),
+            categories=(word >> 32) & ((1 << _ACCESS_CATEGORIES_BITS) - 1),
+            purpose=(word >> 16) & ((1 << _ACCESS_PURPOSE_BITS) - 1),
+            response_hash=bytes(args["responseHash"]) if granted else b"",
         )
+        return cls(entry, granted, word & ((1 << _ACCESS_REASON_BITS) - 1))
+
+    @property
+    def reason(self) -> DenialReason | None:
+        """The recorded decision (NONE when granted); None for a code the ledger never uses."""
+        try:
+            return DenialReason(self.reason_code)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -640,6 +715,7 @@ class LedgerModel:
         if not entries:
             raise LedgerRevertError("AccessLedgerEmptyBatch")
         relayer = _addr(caller)
+        record_accesses_args(entries)  # the ids must be consecutive to be sent at all
         last = self._check_query_ids(relayer, [entry.query_id for entry in entries])
         decisions = [self.apply_access(entry, now) for entry in entries]
         self.last_query_id[relayer] = last

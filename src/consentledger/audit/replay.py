@@ -35,6 +35,7 @@ from consentledger.audit.model import (
     DenialReason,
     LedgerModel,
     LedgerRevertError,
+    RecordedAccess,
 )
 from consentledger.audit.reader import LedgerEvent, LedgerItem, UndecodedLog
 from consentledger.chain.deploy import Deployment
@@ -364,16 +365,8 @@ class Replayer:
     # ------------------------------------------------------------------ reads
 
     def _read(self, event: LedgerEvent) -> None:
-        args = event.log.args
-        granted = event.log.event == "DataAccessed"
-        entry = AccessEntry(
-            query_id=args["queryId"],
-            consent_id=args["consentId"],
-            bank=args["bank"],
-            categories=args["categories"],
-            purpose=args["purpose"],
-            response_hash=args["responseHash"] if granted else b"",
-        )
+        read = RecordedAccess.of(event.log.event, event.log.args)
+        entry, granted = read.entry, read.granted
         consent = self.model.consents.get(entry.consent_id)
         about: dict[str, Any] = {
             "consent_id": hex0x(entry.consent_id),
@@ -385,7 +378,7 @@ class Replayer:
         self._refused(event, query_error, f"a read with query id {hex(entry.query_id)}", **about)
         observed: DenialReason | None = DenialReason.NONE
         if not granted:
-            observed = self._denial_reason(event, args["reason"], about)
+            observed = self._denial_reason(event, read.reason_code, about)
         if observed is None:
             return
         expected = self.model.replay_access(entry, granted, event.timestamp)

@@ -41,7 +41,9 @@ from consentledger.audit.model import (
     Decision,
     DenialReason,
     PurposeCaps,
+    RecordedAccess,
     nonce_account,
+    record_accesses_args,
 )
 from consentledger.chain import typed_data
 from consentledger.chain.abi import DecodedLog, FunctionCodec, LogDecoder, RevertDecoder
@@ -387,11 +389,10 @@ class LedgerClient:
         by_query = {e.query_id: e for e in entries}
         decisions: list[Decision] = []
         for event in mined.events:
-            if event.event == "DataAccessed":
-                decisions.append(Decision(by_query[event.args["queryId"]], DenialReason.NONE))
-            elif event.event == "AccessDenied":
-                reason = DenialReason(event.args["reason"])
-                decisions.append(Decision(by_query[event.args["queryId"]], reason))
+            if event.event in ("DataAccessed", "AccessDenied"):
+                read = RecordedAccess.of(event.event, event.args)
+                reason = DenialReason(read.reason_code)
+                decisions.append(Decision(by_query[read.entry.query_id], reason))
         return BatchResult(mined, tuple(decisions))
 
     def _mined(self, receipt: TxReceipt) -> Mined:
@@ -527,7 +528,7 @@ class LedgerClient:
 
     def record_accesses(self, entries: Sequence[AccessEntry]) -> BatchResult:
         """Record a batch; the decisions come from the events, in entry order."""
-        mined = self.transact("recordAccesses", [e.as_tuple() for e in entries])
+        mined = self.transact("recordAccesses", *record_accesses_args(entries))
         return self.batch_decisions(entries, mined)
 
     def record_export(self, subject: bytes, categories: int, export_hash: bytes) -> Mined:

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol, TypeVar
 
-from consentledger.audit.model import AccessEntry, DenialReason, LedgerRevertError, first_query_id
+from consentledger.audit.model import (
+    AccessEntry,
+    DenialReason,
+    LedgerRevertError,
+    RecordedAccess,
+    first_query_id,
+    record_accesses_args,
+)
 from consentledger.chain.client import (
     ChainUnavailableError,
     LedgerClient,
@@ -111,14 +118,11 @@ def outcomes_of(mined: Mined, journal_ids: dict[int, int]) -> list[ReadOutcome]:
     for event in mined.events:
         if event.event not in ("DataAccessed", "AccessDenied"):
             continue
-        query_id = int(event.args["queryId"])
+        read = RecordedAccess.of(event.event, event.args)
+        query_id = read.entry.query_id
         if query_id not in journal_ids:
             continue
-        reason = (
-            DenialReason.NONE
-            if event.event == "DataAccessed"
-            else DenialReason(int(event.args["reason"]))
-        )
+        reason = DenialReason(read.reason_code)
         found.append(
             ReadOutcome(
                 journal_id=journal_ids[query_id],
@@ -239,7 +243,7 @@ class BatchRelayer:
             async with self.send_lock:
                 try:
                     signed = await self.runner.run(
-                        self.client.prepare, "recordAccesses", [e.as_tuple() for e in entries]
+                        self.client.prepare, "recordAccesses", *record_accesses_args(entries)
                     )
                 except (LedgerRevertError, ChainUnavailableError) as exc:
                     # Nothing was signed or sent: these reads are certainly not on the chain.

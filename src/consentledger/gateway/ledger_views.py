@@ -30,7 +30,7 @@ from hexbytes import HexBytes
 from pydantic import BaseModel, Field
 from web3 import Web3
 
-from consentledger.audit.model import DenialReason
+from consentledger.audit.model import RecordedAccess
 from consentledger.chain.abi import DecodedLog
 from consentledger.chain.client import ConsentView, LedgerClient
 from consentledger.gateway.receipts import category_refs, purpose_name
@@ -276,19 +276,19 @@ def subject_accesses(
     clock = block_clock(client)
     records: list[AccessRecord] = []
     for event in reads:
-        args = event.args
-        denied = event.event == "AccessDenied"
+        read = RecordedAccess.of(event.event, event.args)
+        entry, denied = read.entry, not read.granted
         records.append(
             AccessRecord(
                 outcome="denied" if denied else "granted",
-                reason=DenialReason(args["reason"]).name if denied else None,
-                bank=args["bank"],
-                consent_id=_hex(args["consentId"]),
-                categories=[CategoryRef(**ref) for ref in category_refs(args["categories"])],
-                categories_mask=str(args["categories"]),
-                purpose=PurposeRef(code=args["purpose"], name=purpose_name(args["purpose"])),
-                query_id=f"0x{args['queryId']:064x}",
-                response_hash=None if denied else _hex(args["responseHash"]),
+                reason=_reason_name(read) if denied else None,
+                bank=entry.bank,
+                consent_id=_hex(entry.consent_id),
+                categories=[CategoryRef(**ref) for ref in category_refs(entry.categories)],
+                categories_mask=str(entry.categories),
+                purpose=PurposeRef(code=entry.purpose, name=purpose_name(entry.purpose)),
+                query_id=f"0x{entry.query_id:064x}",
+                response_hash=None if denied else _hex(entry.response_hash),
                 block_number=event.block_number,
                 block_time=clock.time_of(event),
                 tx_hash=_hex(event.transaction_hash),
@@ -296,6 +296,12 @@ def subject_accesses(
             )
         )
     return records
+
+
+def _reason_name(read: RecordedAccess) -> str:
+    """The denial reason's name (its code, for one the ledger never uses)."""
+    reason = read.reason
+    return reason.name if reason is not None else str(read.reason_code)
 
 
 def subject_exports(
