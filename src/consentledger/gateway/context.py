@@ -155,6 +155,9 @@ class GatewayContext:
             journal,
             max_entries=settings.batch_max_entries,
             max_wait=settings.batch_max_wait_ms / 1000,
+            stuck_after=settings.batch_stuck_after_s,
+            max_replacements=settings.batch_max_replacements,
+            read_timeout=settings.read_timeout_s,
         )
         return cls(
             settings=settings,
@@ -183,6 +186,8 @@ class GatewayContext:
             log.warning("journal reconciled at start: %s", report)
         chain_last = await self.on_chain(self.bureau.last_query_id, self.bureau.account.address)
         self.relayer.start(after_sequence=max(chain_last, self.journal.last_sequence()))
+        for batch in report.open_batches:  # not mined yet, nonce free: watched until settled
+            self.relayer.adopt(batch.candidates, batch.journal_ids)
 
     async def stop(self) -> None:
         await self.relayer.stop()
