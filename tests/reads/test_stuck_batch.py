@@ -1,8 +1,8 @@
 """A batch transaction stuck in a real anvil's pool (automine off, or dropped from the pool): the
 gateway (a real process) detects it, replaces it with higher fees under the same nonce, answers
-the waiting reads with a 503 ``outcome_pending`` (nothing released), and once the node mines again
-resolves them by itself and carries on. A batch whose nonce another transaction took fails
-cleanly: 503 ``not_recorded``, nothing on the chain, the journal entry failed."""
+the waiting reads with a 503 ``outcome_pending`` (nothing released), survives a SIGKILL meanwhile,
+and once the node mines again resolves them by itself and carries on. A batch whose nonce another
+transaction took fails cleanly: 503 ``not_recorded``, nothing on the chain, the entry failed."""
 
 from __future__ import annotations
 
@@ -121,6 +121,17 @@ def test_a_batch_stuck_in_the_pool_is_replaced_and_resolved_when_the_node_mines_
         assert entry.status == ReadStatus.BATCHED
         assert entry.tx_hash == candidates[-1][0]  # the journal names the newest candidate
         assert len(_recorded_reads(node, deployment.address, relayer.address)) == 1
+
+        health = httpx.get(f"{gateway.url}/v1/health", timeout=30).json()
+        assert health["batch_replacements_sent"] == 2
+        assert health["batches_stuck"] >= 3
+        assert health["open_journal_entries"] == 1
+        # The gateway dies and comes back while the node still mines nothing: the restart finds
+        # the batch open (every candidate journaled) and goes on watching it.
+        gateway.kill()
+        gateway.start()
+        _assert_pending(_read(gateway, headers, body, "stuck"))
+        assert _pool_size(node) == 1
 
         node.set_automine(True)  # anvil mines its pool: the last replacement
         _until(lambda: _read(gateway, headers, body, "stuck").status_code == 200)

@@ -166,7 +166,7 @@ class BatchRelayer:
         *,
         max_entries: int = 200,
         max_wait: float = 0.005,
-        stuck_after: float = 10.0,
+        stuck_after: float = 15.0,
         max_replacements: int = 5,
         read_timeout: float = 30.0,
     ) -> None:
@@ -302,6 +302,9 @@ class BatchRelayer:
         outcomes = outcomes_of(mined, by_query)
         await asyncio.to_thread(self.journal.outcomes, outcomes)
         by_journal = {o.journal_id: o for o in outcomes}
+        unnamed = [i for i in journal_ids if i not in by_journal]
+        if unnamed:  # resolved, not left batched in a batch that is marked mined
+            await asyncio.to_thread(self.journal.failed, unnamed, "not in the batch events")
         for request, future in batch:
             if future.done():
                 continue
