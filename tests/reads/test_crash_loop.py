@@ -44,8 +44,8 @@ def _count(journal_url: str) -> int:
 
 KILLS = int(os.environ.get("CONSENTLEDGER_CRASH_KILLS", "20"))
 #: Reads fired per round, by this many concurrent clients.
-READS = 24
-CLIENTS = 12
+READS = 16
+CLIENTS = 8
 
 
 @pytest.fixture
