@@ -119,6 +119,25 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------- the gateway process
 
 
+def seeded_bureau(work: Path, enterprises: int = 5) -> str:
+    """A bureau database in ``work`` seeded with synthetic enterprises (the showcase ones too)."""
+    bureau_url = f"sqlite:///{work / 'bureau.db'}"
+    with BureauStore.open(bureau_url) as store:
+        seed_store(store, enterprises=enterprises, progress=False)
+    return bureau_url
+
+
+def deploy_on_anvil(node: AnvilChain, work: Path) -> Deployment:
+    """A ledger on ``node`` with a funded regulator and relayer; the deployment record and both
+    keys written to ``work`` (where :func:`gateway_env` points a gateway)."""
+    regulator, relayer = node.new_account(), node.new_account()
+    deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
+    deployment.save(work / "deployment.json")
+    (work / "relayer.key").write_text(bytes(relayer.key).hex())
+    (work / "regulator.key").write_text(bytes(regulator.key).hex())
+    return deployment
+
+
 def gateway_env(work: Path, chain: str, bureau_url: str, *, batched: bool) -> dict[str, str]:
     env = {
         **os.environ,
@@ -711,19 +730,12 @@ def main() -> None:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="consentledger-bench-") as tmp:
         work = Path(tmp)
-        bureau_url = f"sqlite:///{work / 'bureau.db'}"
-        with BureauStore.open(bureau_url) as store:
-            seed_store(store, enterprises=5, progress=False)
+        bureau_url = seeded_bureau(work)
         if "anvil" not in args.skip:
             with AnvilProcess() as anvil:
-                node = AnvilChain(anvil.url)
-                regulator, relayer = node.new_account(), node.new_account()
-                deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
                 anvil_work = work / "anvil"
                 anvil_work.mkdir()
-                deployment.save(anvil_work / "deployment.json")
-                (anvil_work / "relayer.key").write_text(bytes(relayer.key).hex())
-                (anvil_work / "regulator.key").write_text(bytes(regulator.key).hex())
+                deploy_on_anvil(AnvilChain(anvil.url), anvil_work)
                 result["end_to_end"]["anvil"] = end_to_end(
                     anvil.url, anvil_work, bureau_url, params
                 )

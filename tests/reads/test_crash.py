@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,12 +22,15 @@ from hexbytes import HexBytes
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from consentledger.audit.journal import JournalCheck, JournalDatabase
 from consentledger.audit.model import ConsentTerms
+from consentledger.audit.runner import Audit
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.categories import Category
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
+from consentledger.chain.jsonrpc import HttpJsonRpc
 from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
 from tests.reads.conftest import ADMIN, CONSENT_TYPE, DAY, DOMAIN_TYPE
@@ -225,3 +229,30 @@ def consented_read(
         "purpose": "post_loan_monitoring",
     }
     return {"Authorization": f"Bearer {bank['api_key']}"}, body
+
+
+def assert_journal_is_the_chain(
+    node: AnvilChain, deployment: Deployment, relayer: str, journal_url: str
+) -> dict[str, int]:
+    """Every entry resolved; granted entries and DataAccessed events match one to one (query id
+    and response hash); the auditor (chain replay and journal cross-check) finds nothing.
+    Returns how many entries ended in each status."""
+    entries = _journal(journal_url)
+    statuses = Counter(str(e.status) for e in entries)
+    assert set(statuses) <= {ReadStatus.GRANTED, ReadStatus.DENIED, ReadStatus.FAILED}, statuses
+    granted = {
+        int(e.query_id or "0x0", 16): e.response_hash
+        for e in entries
+        if e.status == ReadStatus.GRANTED
+    }
+    assert granted == _recorded_reads(node, deployment.address, relayer), (
+        "a release without its DataAccessed, or a DataAccessed without its granted entry"
+    )
+    database = JournalDatabase(journal_url)
+    try:
+        check = JournalCheck(database, deployment.relayers)
+        result = Audit(HttpJsonRpc(node.url), deployment, journal=check).run()
+    finally:
+        database.close()
+    assert result.findings == []
+    return dict(statuses)

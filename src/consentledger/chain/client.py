@@ -13,8 +13,8 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import urllib3
@@ -52,6 +52,9 @@ from consentledger.errors import ConsentLedgerError
 
 #: Extra gas on top of the node's estimate.
 GAS_HEADROOM = 1.25
+#: A replacement (same nonce) raises both the tip and the fee cap by this share of the old ones:
+#: nodes take a replacement only for at least +10 % on both (geth's and anvil's rule).
+REPLACEMENT_BUMP_DIVISOR = 8  # +12.5 %
 
 
 class ChainUnavailableError(ConsentLedgerError, ConnectionError):
@@ -102,6 +105,18 @@ class ConsentView:
         return max(0, self.max_reads - self.reads_used)
 
 
+class ReplacementError(ConsentLedgerError, ValueError):
+    """A transaction cannot be replaced: its parameters are not known (only its raw bytes)."""
+
+    code = "replacement_impossible"
+
+    def __init__(self, tx_hash: bytes) -> None:
+        self.tx_hash = tx_hash
+        super().__init__(
+            f"transaction 0x{tx_hash.hex()} cannot be replaced: its unsigned fields are not kept"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ReadContext:
     """The chain's view for a read's pre-check, as of the latest block."""
@@ -113,11 +128,24 @@ class ReadContext:
 
 @dataclass(frozen=True, slots=True)
 class SignedCall:
-    """A signed transaction, ready to broadcast (and to rebroadcast after a restart)."""
+    """A signed transaction, ready to broadcast (and to rebroadcast after a restart).
+
+    ``tx`` holds the unsigned fields when this process signed it, so that it can be replaced with
+    higher fees (:meth:`LedgerClient.replacement`); one loaded from the journal has only its bytes.
+    """
 
     raw: bytes
     tx_hash: bytes
     nonce: int
+    tx: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def max_fee(self) -> int | None:
+        return None if self.tx is None else int(self.tx["maxFeePerGas"])
+
+    @property
+    def tip(self) -> int | None:
+        return None if self.tx is None else int(self.tx["maxPriorityFeePerGas"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +363,26 @@ class LedgerClient:
             }
             signed = self.account.sign_transaction(tx)
             self._nonce += 1
-        return SignedCall(bytes(signed.raw_transaction), bytes(signed.hash), int(tx["nonce"]))
+        return SignedCall(bytes(signed.raw_transaction), bytes(signed.hash), int(tx["nonce"]), tx)
+
+    def replacement(self, signed: SignedCall) -> SignedCall:
+        """``signed`` again, same nonce, call and gas, with both fees raised by 12.5 % (or to the
+        node's current price, if that is higher): a node takes it in place of ``signed``, and at
+        most one of the two can ever be mined."""
+        if signed.tx is None:
+            raise ReplacementError(signed.tx_hash)
+        fresh = self._fees()
+        old_tip, old_cap = int(signed.tx["maxPriorityFeePerGas"]), int(signed.tx["maxFeePerGas"])
+        tip = max(_bumped(old_tip), fresh["maxPriorityFeePerGas"])
+        cap = max(_bumped(old_cap), fresh["maxFeePerGas"], tip)
+        tx = {**signed.tx, "maxFeePerGas": cap, "maxPriorityFeePerGas": tip}
+        replaced = self.account.sign_transaction(tx)
+        return SignedCall(bytes(replaced.raw_transaction), bytes(replaced.hash), signed.nonce, tx)
+
+    def confirmed_nonce(self) -> int:
+        """How many transactions of this account the latest block includes: a nonce below it is
+        taken for good."""
+        return int(self.rpc(lambda: self.w3.eth.get_transaction_count(self.account.address)))
 
     def broadcast(self, signed: SignedCall) -> bytes:
         """Send a prepared transaction (again, after a restart: the node dedupes by hash)."""
@@ -356,8 +403,22 @@ class LedgerClient:
             return None
         return self._mined(receipt)
 
+    def first_mined(self, tx_hashes: Sequence[bytes]) -> Mined | None:
+        """The one of ``tx_hashes`` (transactions that share a nonce) that was mined, if any;
+        raise TransactionFailedError if it failed."""
+        for tx_hash in tx_hashes:
+            mined = self.receipt(tx_hash)
+            if mined is not None:
+                return mined
+        return None
+
     def wait(self, tx_hash: bytes, timeout: float = 60) -> Mined:
-        """Wait for a sent transaction; raise if it failed.
+        """Wait for a sent transaction; raise if it failed."""
+        return self.wait_any([tx_hash], timeout)
+
+    def wait_any(self, tx_hashes: Sequence[bytes], timeout: float = 60) -> Mined:
+        """Wait until one of ``tx_hashes`` (a transaction and its replacements) is mined; raise
+        if it failed.
 
         Polls from 2 ms up to 100 ms: a node that mines at once (anvil, the embedded chain)
         answers in milliseconds, where web3's fixed 100 ms poll would add a tenth of a second.
@@ -365,11 +426,11 @@ class LedgerClient:
         deadline = time.monotonic() + timeout
         delay = 0.002
         while True:
-            mined = self.receipt(tx_hash)
+            mined = self.first_mined(tx_hashes)
             if mined is not None:
                 return mined
             if time.monotonic() >= deadline:
-                raise TransactionTimeoutError(tx_hash, timeout)
+                raise TransactionTimeoutError(tx_hashes[-1], timeout)
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.1)
 
@@ -592,6 +653,11 @@ def _revert_data(exc: ContractLogicError) -> str | None:
         inner = data.get("data")
         return inner if isinstance(inner, str) else None
     return data
+
+
+def _bumped(fee: int) -> int:
+    """``fee`` raised by 12.5 % (at least by 1 wei, so that a zero fee moves too)."""
+    return fee + max(1, -(-fee // REPLACEMENT_BUMP_DIVISOR))
 
 
 def _already_known(exc: Exception) -> bool:

@@ -6,6 +6,14 @@ seconds after its first read, whichever comes first. The relayer gives each read
 hands it to the journal *before* broadcasting it, sends it, and resolves every waiting request
 from the receipt's events: the chain, not the relayer, decides each outcome.
 
+A batch not mined within ``stuck_after`` seconds is stuck (a fee below the base fee, a node that
+lost it or does not mine): the relayer signs it again with the same nonce and both fees raised by
+12.5 % (or to the node's current price), journals the replacement before broadcasting it, and
+keeps watching every candidate; after ``max_replacements`` it only broadcasts the last one again.
+Whichever candidate is mined resolves the batch; if another transaction took the nonce, none can
+be mined and its reads fail cleanly. A request waits at most ``read_timeout`` seconds: then it is
+told the outcome is pending (its entry stays journaled, and is resolved when the batch is mined).
+
 All chain calls go through a :class:`ChainRunner` (one thread), since the embedded chain is not
 thread-safe and a key needs one writer for its nonces anyway.
 """
@@ -21,6 +29,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol, TypeVar
 
+from web3.exceptions import Web3Exception
+
 from consentledger.audit.model import (
     AccessEntry,
     DenialReason,
@@ -35,7 +45,6 @@ from consentledger.chain.client import (
     Mined,
     SignedCall,
     TransactionFailedError,
-    TransactionTimeoutError,
 )
 from consentledger.errors import ConsentLedgerError
 
@@ -99,11 +108,22 @@ class OutcomePendingError(ConsentLedgerError, RuntimeError):
     code = "outcome_pending"
 
 
+class BatchNonceTakenError(NotRecordedError):
+    """Another transaction took a batch's nonce: none of the batch's transactions can be mined."""
+
+    def __init__(self, nonce: int) -> None:
+        self.nonce = nonce
+        super().__init__(f"nonce {nonce} was taken by another transaction; the batch was not mined")
+
+
 class BatchJournal(Protocol):
     """Where the relayer records batches before sending them, and outcomes after."""
 
     def batch_signed(self, signed: SignedCall, assignments: Sequence[tuple[int, int]]) -> None:
         """Durably store the signed batch and each (journal id, query id) before broadcast."""
+
+    def batch_replaced(self, original_tx_hash: bytes, replacement: SignedCall) -> None:
+        """Durably store a replacement of a stuck batch (same nonce) before broadcast."""
 
     def outcomes(self, outcomes: Sequence[ReadOutcome]) -> None:
         """Durably store the chain's decisions."""
@@ -150,14 +170,18 @@ class BatchRelayer:
         *,
         max_entries: int = 200,
         max_wait: float = 0.005,
-        receipt_timeout: float = 60.0,
+        stuck_after: float = 15.0,
+        max_replacements: int = 5,
+        read_timeout: float = 30.0,
     ) -> None:
         self.client = client
         self.runner = runner
         self.journal = journal
         self.max_entries = max_entries
         self.max_wait = max_wait
-        self.receipt_timeout = receipt_timeout
+        self.stuck_after = stuck_after
+        self.max_replacements = max_replacements
+        self.read_timeout = read_timeout
         self._prefix = first_query_id(client.account.address)
         self._sequence = 0
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
@@ -165,8 +189,11 @@ class BatchRelayer:
         #: every other writer with the same key, so nonces reach the node in order.
         self.send_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._adopted: set[asyncio.Task[None]] = set()
         self.batches_in_flight = 0
         self.batches_sent = 0
+        self.batches_stuck = 0
+        self.replacements_sent = 0
 
     @property
     def relayer(self) -> str:
@@ -181,22 +208,29 @@ class BatchRelayer:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
+        for running in [*([task] if task is not None else []), *self._adopted]:
+            running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await running
         while not self._queue.empty():
             _request, future = self._queue.get_nowait()
             if not future.done():
                 future.set_exception(NotRecordedError("the gateway is shutting down"))
 
     async def submit(self, request: ReadRequest) -> ReadOutcome:
-        """Queue a journaled read; returns the chain's outcome once its batch is mined."""
+        """Queue a journaled read; returns the chain's outcome once its batch is mined, or raises
+        OutcomePendingError after ``read_timeout`` (the read stays queued or batched)."""
         if self._task is None:
             raise NotRecordedError("the relayer is not running")
         future: asyncio.Future[ReadOutcome] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieve)  # resolved after its requester gave up: no warning
         await self._queue.put((request, future))
-        return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.read_timeout)
+        except TimeoutError:
+            raise OutcomePendingError(
+                f"the read's batch was not mined within {self.read_timeout:g} s"
+            ) from None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -259,17 +293,12 @@ class BatchRelayer:
                         self._sequence = max(self._sequence, last & SEQUENCE_MASK)
                     return
                 await asyncio.to_thread(self.journal.batch_signed, signed, assignments)
-                await self.runner.run(self.client.broadcast, signed)
+                await self._broadcast(signed)
             self.batches_sent += 1
-            mined = await self.runner.run(self.client.wait, signed.tx_hash, self.receipt_timeout)
-        except TransactionFailedError as exc:
+            mined = await self._until_mined([signed])
+        except (TransactionFailedError, BatchNonceTakenError) as exc:
             await asyncio.to_thread(self.journal.failed, journal_ids, str(exc))
-            _fail_all(batch, NotRecordedError(f"the batch transaction failed: {exc}"))
-            return
-        except (ChainUnavailableError, TransactionTimeoutError) as exc:
-            # The batch may still be mined: its reads stay journaled as batched and are
-            # resolved by reconciliation; nothing is released until then.
-            _fail_all(batch, OutcomePendingError(f"the outcome is not known yet: {exc}"))
+            _fail_all(batch, NotRecordedError(f"the batch was not recorded: {exc}"))
             return
         finally:
             self.batches_in_flight -= 1
@@ -277,6 +306,9 @@ class BatchRelayer:
         outcomes = outcomes_of(mined, by_query)
         await asyncio.to_thread(self.journal.outcomes, outcomes)
         by_journal = {o.journal_id: o for o in outcomes}
+        unnamed = [i for i in journal_ids if i not in by_journal]
+        if unnamed:  # resolved, not left batched in a batch that is marked mined
+            await asyncio.to_thread(self.journal.failed, unnamed, "not in the batch events")
         for request, future in batch:
             if future.done():
                 continue
@@ -285,6 +317,103 @@ class BatchRelayer:
                 future.set_exception(NotRecordedError("the batch's events did not name this read"))
             else:
                 future.set_result(outcome)
+
+    async def _broadcast(self, signed: SignedCall) -> None:
+        """Send a journaled transaction; a refusal or an unreachable node is left to the watch
+        that follows (it sends again, or finds the nonce taken)."""
+        try:
+            await self.runner.run(self.client.broadcast, signed)
+        except (Web3Exception, ValueError, ChainUnavailableError) as exc:
+            log.warning("batch 0x%s not taken by the node yet: %s", signed.tx_hash.hex(), exc)
+
+    def adopt(self, candidates: Sequence[SignedCall], journal_ids: dict[int, int]) -> None:
+        """Watch a batch a previous run sent and reconciliation left open (not mined, nonce
+        free) until it is mined or its nonce is taken, then resolve its entries (query id ->
+        journal id). Its candidates come from the journal as bytes: they are broadcast again,
+        not replaced."""
+        task = asyncio.get_running_loop().create_task(
+            self._follow(list(candidates), journal_ids), name="adopted-batch"
+        )
+        self._adopted.add(task)
+        task.add_done_callback(self._adopted.discard)
+
+    async def _follow(self, candidates: list[SignedCall], journal_ids: dict[int, int]) -> None:
+        ids = list(journal_ids.values())
+        try:
+            mined = await self._until_mined(candidates)
+        except (TransactionFailedError, BatchNonceTakenError) as exc:
+            await asyncio.to_thread(self.journal.failed, ids, str(exc))
+            return
+        outcomes = outcomes_of(mined, journal_ids)
+        await asyncio.to_thread(self.journal.outcomes, outcomes)
+        missing = set(ids) - {o.journal_id for o in outcomes}
+        if missing:
+            await asyncio.to_thread(self.journal.failed, sorted(missing), "not in the batch events")
+
+    async def _until_mined(self, candidates: list[SignedCall]) -> Mined:
+        """Watch a sent batch until one of its candidates is mined, unsticking it on the way.
+
+        Raises TransactionFailedError if the mined one failed, BatchNonceTakenError if another
+        transaction took the nonce. An unreachable node is waited out: the batch may be mined."""
+        loop = asyncio.get_running_loop()
+        signed = candidates[0]
+        sent_at = loop.time()
+        delay = 0.002
+        while True:
+            try:
+                mined = await self.runner.run(
+                    self.client.first_mined, [c.tx_hash for c in candidates]
+                )
+                if mined is not None:
+                    return mined
+                if loop.time() - sent_at >= self.stuck_after:
+                    mined = await self._unstick(candidates)
+                    if mined is not None:
+                        return mined
+                    sent_at = loop.time()
+                delay = min(delay * 2, 0.1)
+            except ChainUnavailableError as exc:
+                log.warning("batch 0x%s: %s; still watching", signed.tx_hash.hex(), exc)
+                delay = 1.0
+            await asyncio.sleep(delay)
+
+    async def _unstick(self, candidates: list[SignedCall]) -> Mined | None:
+        """A batch not mined for ``stuck_after`` seconds: replace it with higher fees (or, past
+        ``max_replacements``, broadcast the last candidate again). Appends to ``candidates``."""
+        self.batches_stuck += 1
+        hashes = [c.tx_hash for c in candidates]
+        # The nonce first, then the receipts: a candidate mined between the two reads is found.
+        taken = await self.runner.run(self.client.confirmed_nonce) > candidates[0].nonce
+        mined = await self.runner.run(self.client.first_mined, hashes)
+        if mined is not None:
+            return mined
+        if taken:
+            raise BatchNonceTakenError(candidates[0].nonce)
+        last = candidates[-1]
+        if last.tx is None or len(candidates) - 1 >= self.max_replacements:
+            log.warning("batch 0x%s still not mined: sending it again", last.tx_hash.hex())
+            await self._broadcast(last)
+            return None
+        replacement = await self.runner.run(self.client.replacement, last)
+        await asyncio.to_thread(self.journal.batch_replaced, candidates[0].tx_hash, replacement)
+        candidates.append(replacement)
+        self.replacements_sent += 1
+        log.warning(
+            "batch 0x%s not mined within %g s: replaced by 0x%s (nonce %d, tip %s, fee cap %s)",
+            candidates[0].tx_hash.hex(),
+            self.stuck_after,
+            replacement.tx_hash.hex(),
+            replacement.nonce,
+            replacement.tip,
+            replacement.max_fee,
+        )
+        await self._broadcast(replacement)
+        return None
+
+
+def _retrieve(future: asyncio.Future[ReadOutcome]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _fail_all(batch: list[_Waiting], exc: Exception) -> None:

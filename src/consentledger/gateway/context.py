@@ -25,7 +25,7 @@ from consentledger.bureau.uscc import parse_uscc
 from consentledger.chain.client import LedgerClient, Mined
 from consentledger.chain.deploy import Deployment, deploy_ledger, verify_deployment
 from consentledger.chain.embedded import EmbeddedChain
-from consentledger.chain.relayer import BatchRelayer, ChainRunner
+from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal import Journal, reconcile
@@ -157,6 +157,9 @@ class GatewayContext:
             journal,
             max_entries=settings.batch_max_entries,
             max_wait=settings.batch_max_wait_ms / 1000,
+            stuck_after=settings.batch_stuck_after_s,
+            max_replacements=settings.batch_max_replacements,
+            read_timeout=settings.read_timeout_s,
         )
         return cls(
             settings=settings,
@@ -181,11 +184,21 @@ class GatewayContext:
 
     async def start(self) -> None:
         """Settle what a previous run left open, then start the relayer."""
-        report = await self.on_chain(reconcile, self.journal, self.bureau)
+        # A batch not mined within the stuck time is left open and watched by the relayer, so a
+        # node that does not mine delays the start by that much, not indefinitely.
+        report = await self.on_chain(
+            reconcile, self.journal, self.bureau, self.settings.batch_stuck_after_s
+        )
         if report.granted or report.denied or report.failed or report.still_open:
             log.warning("journal reconciled at start: %s", report)
         chain_last = await self.on_chain(self.bureau.last_query_id, self.bureau.account.address)
-        self.relayer.start(after_sequence=max(chain_last, self.journal.last_sequence()))
+        # Both as sequences (the chain answers a whole query id): a batch still open after the
+        # restart has ids above the chain's last, and the next batch must come after it.
+        self.relayer.start(
+            after_sequence=max(chain_last & SEQUENCE_MASK, self.journal.last_sequence())
+        )
+        for batch in report.open_batches:  # not mined yet, nonce free: watched until settled
+            self.relayer.adopt(batch.candidates, batch.journal_ids)
         self.journal_writer.start()
 
     async def stop(self) -> None:

@@ -80,6 +80,23 @@ class Batch(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class BatchReplacement(Base):
+    """A batch signed again with the same nonce and higher fees, because the first was stuck.
+
+    Written before it is broadcast. The batch's first transaction and every replacement are all
+    candidates: a node mines at most one of them (they share the nonce), and whichever it mines
+    resolves the batch's entries; a restart looks for all of them.
+    """
+
+    __tablename__ = "batch_replacements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class JournalEntry(Base):
     """One bank read: what was asked, what would be released, and what the chain decided."""
 

@@ -2,8 +2,9 @@
 
 It is the relayer's :class:`~consentledger.chain.relayer.BatchJournal` and the gateway's memory of
 idempotent requests. On start, :func:`reconcile` settles what a crash left open: a signed batch
-is looked up on the chain (and broadcast again if the node lost it), so every entry ends granted,
-denied or failed and no data is ever released without its on-chain record.
+(its first transaction and every replacement the relayer signed when it was stuck) is looked up on
+the chain (and broadcast again if the node lost it), so every entry ends granted, denied or failed
+and no data is ever released without its on-chain record.
 """
 
 from __future__ import annotations
@@ -16,11 +17,25 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from consentledger.audit.model import DenialReason
-from consentledger.chain.client import LedgerClient, SignedCall
+from consentledger.chain.client import (
+    LedgerClient,
+    Mined,
+    SignedCall,
+    TransactionFailedError,
+    TransactionTimeoutError,
+)
 from consentledger.chain.relayer import ReadOutcome, outcomes_of
-from consentledger.gateway.db import Batch, Database, JournalEntry, ReadStatus, utcnow
+from consentledger.gateway.db import (
+    Batch,
+    BatchReplacement,
+    Database,
+    JournalEntry,
+    ReadStatus,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +147,39 @@ class Journal:
                 ],
             )
 
+    def batch_replaced(self, original_tx_hash: bytes, replacement: SignedCall) -> None:
+        """Store a replacement of a stuck batch (same nonce, higher fees) before it is broadcast;
+        the batch's entries now name it, the likeliest to be mined."""
+        with self.db.session() as session, session.begin():
+            batch = session.scalars(
+                select(Batch).where(Batch.tx_hash == hex32(original_tx_hash))
+            ).one()
+            session.add(
+                BatchReplacement(
+                    batch_id=batch.id, tx_hash=hex32(replacement.tx_hash), raw_tx=replacement.raw
+                )
+            )
+            session.execute(
+                update(JournalEntry)
+                .where(JournalEntry.batch_id == batch.id, JournalEntry.status == ReadStatus.BATCHED)
+                .values(tx_hash=hex32(replacement.tx_hash))
+            )
+
+    def candidates(self, batch: Batch) -> list[SignedCall]:
+        """The batch's first transaction and its replacements, oldest first."""
+        with self.db.session() as session:
+            replacements = list(
+                session.scalars(
+                    select(BatchReplacement)
+                    .where(BatchReplacement.batch_id == batch.id)
+                    .order_by(BatchReplacement.id)
+                )
+            )
+        first = SignedCall(batch.raw_tx, bytes.fromhex(batch.tx_hash[2:]), batch.nonce)
+        return [first] + [
+            SignedCall(r.raw_tx, bytes.fromhex(r.tx_hash[2:]), batch.nonce) for r in replacements
+        ]
+
     def outcomes(self, outcomes: Sequence[ReadOutcome]) -> None:
         if not outcomes:
             return
@@ -141,18 +189,32 @@ class Journal:
                 update(JournalEntry),
                 [{"id": o.journal_id, **outcome_values(o, now)} for o in outcomes],
             )
-            tx_hashes = {hex32(o.tx_hash) for o in outcomes}
-            session.execute(
-                update(Batch).where(Batch.tx_hash.in_(tx_hashes)).values(status="mined")
-            )
+            self._mark_batches(session, [o.journal_id for o in outcomes], "mined")
 
     def failed(self, journal_ids: Sequence[int], why: str) -> None:
+        """Entries never recorded on the chain; their batch (if any) failed as a whole."""
         with self.db.session() as session, session.begin():
             session.execute(
                 update(JournalEntry)
                 .where(JournalEntry.id.in_(list(journal_ids)))
                 .values(status=ReadStatus.FAILED, reason=why[:32], resolved_at=utcnow())
             )
+            self._mark_batches(session, journal_ids, "failed")
+
+    @staticmethod
+    def _mark_batches(session: Session, journal_ids: Sequence[int], status: str) -> None:
+        """Mark the batches of these entries (the batch, not a transaction hash: the one mined
+        may be a replacement)."""
+        if not journal_ids:
+            return
+        batch_ids = select(JournalEntry.batch_id).where(
+            JournalEntry.id.in_(list(journal_ids)), JournalEntry.batch_id.is_not(None)
+        )
+        session.execute(
+            update(Batch)
+            .where(Batch.id.in_(batch_ids.scalar_subquery()), Batch.status == "sent")
+            .values(status=status)
+        )
 
     def last_sequence(self) -> int:
         """The highest query id sequence this journal ever assigned (0 if none)."""
@@ -173,13 +235,23 @@ class Journal:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenBatch:
+    """A batch reconciliation could not settle: none of its transactions mined, nonce free."""
+
+    candidates: tuple[SignedCall, ...]
+    #: query id -> journal id of its open entries
+    journal_ids: dict[int, int]
+
+
+@dataclass(frozen=True, slots=True)
 class ReconcileReport:
-    """What reconciliation settled."""
+    """What reconciliation settled, and the batches it left open (for the relayer to watch)."""
 
     granted: int
     denied: int
     failed: int
     still_open: int
+    open_batches: tuple[OpenBatch, ...] = ()
 
 
 def reconcile(
@@ -187,6 +259,7 @@ def reconcile(
 ) -> ReconcileReport:
     """Settle every entry a previous run left pending or batched (blocking; call at start)."""
     granted = denied = failed = still_open = 0
+    open_batches: list[OpenBatch] = []
     with journal.db.session() as session:
         pending_ids = list(
             session.scalars(
@@ -210,24 +283,23 @@ def reconcile(
                 )
             )
         by_query = {int(e.query_id, 16): e.id for e in entries if e.query_id is not None}
-        tx_hash = bytes.fromhex(batch.tx_hash[2:])
-        mined = client.receipt(tx_hash)
+        candidates = journal.candidates(batch)
+        try:
+            mined = _settle_batch(client, candidates, receipt_timeout)
+        except TransactionFailedError as exc:
+            journal.failed(list(by_query.values()), "batch transaction failed")
+            _mark_batch(journal, batch.id, "failed")
+            log.warning("batch %s failed on the chain: %s", batch.tx_hash, exc)
+            failed += len(by_query)
+            continue
         if mined is None:
-            signed = SignedCall(batch.raw_tx, tx_hash, batch.nonce)
-            try:
-                client.broadcast(signed)
-                mined = client.wait(tx_hash, receipt_timeout)
-            except Exception as exc:  # the node refused it or it did not land: decide below
-                log.warning("batch %s not mined after rebroadcast: %s", batch.tx_hash, exc)
-                mined = client.receipt(tx_hash)
-        if mined is None:
-            if client.w3.eth.get_transaction_count(client.account.address) > batch.nonce:
-                # Another transaction took this nonce: the batch can never be mined.
-                journal.failed(list(by_query.values()), "batch replaced")
-                _mark_batch(journal, batch.id, "failed")
-                failed += len(by_query)
-            else:
-                still_open += len(by_query)
+            still_open += len(by_query)
+            open_batches.append(OpenBatch(tuple(candidates), by_query))
+            continue
+        if isinstance(mined, _NonceTaken):
+            journal.failed(list(by_query.values()), "batch replaced")
+            _mark_batch(journal, batch.id, "failed")
+            failed += len(by_query)
             continue
         outcomes = outcomes_of(mined, by_query)
         journal.outcomes(outcomes)
@@ -238,7 +310,39 @@ def reconcile(
             journal.failed(sorted(missing), "not in the batch events")
             failed += len(missing)
         _mark_batch(journal, batch.id, "mined")
-    return ReconcileReport(granted, denied, failed, still_open)
+    return ReconcileReport(granted, denied, failed, still_open, tuple(open_batches))
+
+
+class _NonceTaken:
+    """Another transaction took the batch's nonce: none of its candidates can be mined."""
+
+
+def _settle_batch(
+    client: LedgerClient, candidates: list[SignedCall], receipt_timeout: float
+) -> Mined | _NonceTaken | None:
+    """Which candidate of a batch was mined: look, else broadcast them all again (newest first:
+    a node keeps the best-paying one) and wait. None when none was mined and the nonce is still
+    free (the batch stays open)."""
+    hashes = [c.tx_hash for c in candidates]
+    mined = client.first_mined(hashes)
+    if mined is not None:
+        return mined
+    for signed in reversed(candidates):
+        try:
+            client.broadcast(signed)
+        except Exception as exc:  # the node refused it (underpriced, nonce used): decide below
+            log.warning("batch candidate 0x%s not taken: %s", signed.tx_hash.hex(), exc)
+    try:
+        return client.wait_any(hashes, receipt_timeout)
+    except TransactionTimeoutError as exc:
+        log.warning("batch not mined after rebroadcast: %s", exc)
+    # Read the nonce first, then the receipts again: a candidate mined between the two reads is
+    # then still found, never mistaken for a taken nonce.
+    taken = client.confirmed_nonce() > candidates[0].nonce
+    mined = client.first_mined(hashes)
+    if mined is not None:
+        return mined
+    return _NonceTaken() if taken else None
 
 
 def _mark_batch(journal: Journal, batch_id: int, status: str) -> None:

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     domain: str = "127.0.0.1:8000"
     batch_max_entries: int = Field(default=200, ge=1, le=1000)
     batch_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    #: A batch transaction not mined this many seconds after it was sent is stuck: the relayer
+    #: replaces it (same nonce, both fees +12.5 % or the node's current price, whichever is more).
+    batch_stuck_after_s: float = Field(default=15.0, gt=0, le=3600)
+    #: How many times a stuck batch is replaced; past that it is only broadcast again.
+    batch_max_replacements: int = Field(default=5, ge=0, le=50)
+    #: How long a read request waits for its batch to be mined; past it the answer is a 503
+    #: ``outcome_pending`` (ask again with the same Idempotency-Key: the read stays journaled).
+    read_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     #: Requests larger than this are refused with 413.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     #: Failed API-key / operator-token / auditor-token authentications a client address may make

@@ -25,6 +25,10 @@ class Health(BaseModel):
     relayer_nonce: int
     batches_in_flight: int
     batches_sent: int
+    #: Times a batch was found not mined within BATCH_STUCK_AFTER_S, since the start.
+    batches_stuck: int
+    #: Replacements (same nonce, higher fees) sent for stuck batches, since the start.
+    batch_replacements_sent: int
     open_journal_entries: int
 
 
@@ -50,6 +54,8 @@ async def health(context: ContextDep) -> Health:
         relayer_nonce=nonce,
         batches_in_flight=context.relayer.batches_in_flight,
         batches_sent=context.relayer.batches_sent,
+        batches_stuck=context.relayer.batches_stuck,
+        batch_replacements_sent=context.relayer.replacements_sent,
         open_journal_entries=await context.in_thread(context.journal.open_count),
     )
 

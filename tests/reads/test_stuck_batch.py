@@ -1,0 +1,221 @@
+"""A batch transaction stuck in a real anvil's pool (automine off, or dropped from the pool): the
+gateway (a real process) detects it, replaces it with higher fees under the same nonce, answers
+the waiting reads with a 503 ``outcome_pending`` (nothing released), survives a SIGKILL meanwhile,
+and once the node mines again resolves them by itself and carries on. A batch whose nonce another
+transaction took fails cleanly: 503 ``not_recorded``, nothing on the chain, the entry failed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.gateway.db import Batch, BatchReplacement, ReadStatus
+from consentledger.gateway.process import GatewayProcess
+from tests.reads.test_crash import (
+    _journal,
+    _recorded_reads,
+    assert_journal_is_the_chain,
+    consented_read,
+    gateway_on_anvil,
+)
+
+#: Stuck after half a second, replaced at most twice, a request waits 3 s at most.
+STUCK = {
+    "CONSENTLEDGER_BATCH_STUCK_AFTER_S": "0.5",
+    "CONSENTLEDGER_BATCH_MAX_REPLACEMENTS": "2",
+    "CONSENTLEDGER_READ_TIMEOUT_S": "3",
+}
+
+
+@pytest.fixture
+def node() -> Iterator[AnvilChain]:
+    with AnvilProcess() as anvil:
+        yield AnvilChain(anvil.url)
+
+
+def _until(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _transactions(journal_url: str) -> list[tuple[str, int]]:
+    """Every signed batch transaction in the journal, first ones and replacements: (hash, nonce)."""
+    engine = create_engine(journal_url)
+    try:
+        with Session(engine) as session:
+            batches = {b.id: b for b in session.scalars(select(Batch))}
+            found = [(b.tx_hash, b.nonce) for b in batches.values()]
+            found += [
+                (r.tx_hash, batches[r.batch_id].nonce)
+                for r in session.scalars(select(BatchReplacement))
+            ]
+            return found
+    finally:
+        engine.dispose()
+
+
+def _mined(node: AnvilChain, tx_hash: str) -> bool:
+    answer = node.w3.provider.make_request(
+        "eth_getTransactionReceipt",  # type: ignore[arg-type]
+        [tx_hash],
+    )
+    return answer.get("result") is not None
+
+
+def _pool_size(node: AnvilChain) -> int:
+    status = node.w3.provider.make_request("txpool_status", [])  # type: ignore[arg-type]
+    return int(status["result"]["pending"], 16)
+
+
+def _read(
+    gateway: GatewayProcess, headers: dict[str, str], body: object, key: str
+) -> httpx.Response:
+    return httpx.post(
+        f"{gateway.url}/v1/queries",
+        json=body,
+        headers={**headers, "Idempotency-Key": key},
+        timeout=30,
+    )
+
+
+def _assert_pending(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "outcome_pending"
+    assert "data" not in response.json()
+
+
+@pytest.mark.slow
+def test_a_batch_stuck_in_the_pool_is_replaced_and_resolved_when_the_node_mines_again(
+    node: AnvilChain, bureau_url: str, tmp_path: Path
+) -> None:
+    gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
+        node, bureau_url, tmp_path, **STUCK
+    )
+    try:
+        gateway.start()
+        headers, body = consented_read(gateway, node, deployment, relay)
+        assert _read(gateway, headers, body, "before").status_code == 200
+
+        node.set_automine(False)  # the node takes transactions and mines none
+        began = time.monotonic()
+        stuck = _read(gateway, headers, body, "stuck")
+        _assert_pending(stuck)
+        assert 2.5 < time.monotonic() - began < 10  # the read timeout, not a hang
+        # Detected and replaced (twice, the limit), every candidate journaled with one nonce.
+        _until(lambda: len(_transactions(journal_url)) == 1 + 1 + 2)
+        candidates = _transactions(journal_url)[1:]
+        assert len({nonce for _, nonce in candidates}) == 1
+        assert _pool_size(node) == 1  # each replacement took the place of the one before
+        _assert_pending(_read(gateway, headers, body, "stuck"))  # same key: still pending
+        entry = next(e for e in _journal(journal_url) if e.idempotency_key == "stuck")
+        assert entry.status == ReadStatus.BATCHED
+        assert entry.tx_hash == candidates[-1][0]  # the journal names the newest candidate
+        assert len(_recorded_reads(node, deployment.address, relayer.address)) == 1
+
+        health = httpx.get(f"{gateway.url}/v1/health", timeout=30).json()
+        assert health["batch_replacements_sent"] == 2
+        assert health["batches_stuck"] >= 3
+        assert health["open_journal_entries"] == 1
+        # The gateway dies and comes back while the node still mines nothing: the restart finds
+        # the batch open (every candidate journaled) and goes on watching it.
+        gateway.kill()
+        gateway.start()
+        _assert_pending(_read(gateway, headers, body, "stuck"))
+        assert _pool_size(node) == 1
+
+        node.set_automine(True)  # anvil mines its pool: the last replacement
+        _until(lambda: _read(gateway, headers, body, "stuck").status_code == 200)
+        released = _read(gateway, headers, body, "stuck").json()
+        assert [_mined(node, h) for h, _ in candidates] == [False, False, True]
+        assert released["receipt"]["tx_hash"] == candidates[-1][0]
+        after = _read(gateway, headers, body, "after")  # and it carries on by itself
+        assert after.status_code == 200, after.text
+        assert_journal_is_the_chain(node, deployment, relayer.address, journal_url)
+    finally:
+        gateway.stop()
+
+
+@pytest.mark.slow
+def test_a_batch_dropped_from_the_pool_is_sent_again(
+    node: AnvilChain, bureau_url: str, tmp_path: Path
+) -> None:
+    gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
+        node, bureau_url, tmp_path, **{**STUCK, "CONSENTLEDGER_BATCH_STUCK_AFTER_S": "1"}
+    )
+    try:
+        gateway.start()
+        headers, body = consented_read(gateway, node, deployment, relay)
+        node.set_automine(False)
+        _assert_pending(_read(gateway, headers, body, "dropped"))
+        assert _pool_size(node) == 1
+        # The node loses it (a restart of a node without a kept pool, an eviction).
+        node.w3.provider.make_request("anvil_dropAllTransactions", [])  # type: ignore[arg-type]
+        assert _pool_size(node) == 0
+        node.set_automine(True)
+        # Still not mined a second later: sent again (replaced, or past the limit rebroadcast),
+        # and mined at once.
+        _until(lambda: _read(gateway, headers, body, "dropped").status_code == 200)
+        assert _read(gateway, headers, body, "after").status_code == 200
+        assert_journal_is_the_chain(node, deployment, relayer.address, journal_url)
+    finally:
+        gateway.stop()
+
+
+@pytest.mark.slow
+def test_a_stuck_batch_whose_nonce_is_taken_fails_cleanly(
+    node: AnvilChain, bureau_url: str, tmp_path: Path
+) -> None:
+    gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
+        node,
+        bureau_url,
+        tmp_path,
+        **{**STUCK, "CONSENTLEDGER_BATCH_STUCK_AFTER_S": "4", "CONSENTLEDGER_READ_TIMEOUT_S": "1"},
+    )
+    try:
+        gateway.start()
+        headers, body = consented_read(gateway, node, deployment, relay)
+        node.set_automine(False)
+        _assert_pending(_read(gateway, headers, body, "lost"))
+        ((_, nonce),) = _transactions(journal_url)
+        # Before the relayer calls it stuck, the node loses it and another transaction of the
+        # same key takes its nonce: that batch can never be mined.
+        node.w3.provider.make_request("anvil_dropAllTransactions", [])  # type: ignore[arg-type]
+        node.set_automine(True)
+        assert node.w3.eth.get_transaction_count(relayer.address) == nonce
+        transfer = relayer.sign_transaction(
+            {
+                "to": relayer.address,
+                "value": 0,
+                "gas": 21_000,
+                "nonce": nonce,
+                "chainId": node.chain_id,
+                "maxFeePerGas": 10 * node.w3.eth.gas_price,
+                "maxPriorityFeePerGas": 10**9,
+            }
+        )
+        node.w3.eth.send_raw_transaction(transfer.raw_transaction)
+        assert node.w3.eth.get_transaction_count(relayer.address) == nonce + 1
+
+        def failed() -> bool:
+            answer = _read(gateway, headers, body, "lost")
+            return answer.status_code == 503 and answer.json()["code"] == "not_recorded"
+
+        _until(failed)
+        entry = next(e for e in _journal(journal_url) if e.idempotency_key == "lost")
+        assert entry.status == ReadStatus.FAILED
+        assert _recorded_reads(node, deployment.address, relayer.address) == {}
+        after = _read(gateway, headers, body, "after")  # carries on with the next nonce
+        assert after.status_code == 200, after.text
+        assert_journal_is_the_chain(node, deployment, relayer.address, journal_url)
+    finally:
+        gateway.stop()
