@@ -173,6 +173,7 @@ class BatchRelayer:
         stuck_after: float = 15.0,
         max_replacements: int = 5,
         read_timeout: float = 30.0,
+        max_in_flight: int = 4,
     ) -> None:
         self.client = client
         self.runner = runner
@@ -182,6 +183,10 @@ class BatchRelayer:
         self.stuck_after = stuck_after
         self.max_replacements = max_replacements
         self.read_timeout = read_timeout
+        #: Batches sent and not yet settled at once: the next batch is signed and sent while
+        #: earlier ones wait for their blocks (nonces and query ids still go out in order).
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._settling: set[asyncio.Task[None]] = set()
         self._prefix = first_query_id(client.account.address)
         self._sequence = 0
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
@@ -208,7 +213,7 @@ class BatchRelayer:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        for running in [*([task] if task is not None else []), *self._adopted]:
+        for running in [*([task] if task is not None else []), *self._settling, *self._adopted]:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
@@ -248,13 +253,28 @@ class BatchRelayer:
                     batch.append(await asyncio.wait_for(self._queue.get(), remaining))
                 except TimeoutError:
                     break
+            await self._in_flight.acquire()
             try:
-                await self._commit(batch)
+                sent = await self._send(batch)
             except Exception as exc:  # a bug must not kill the loop or leave requests hanging
+                self._in_flight.release()
                 log.exception("batch commit failed unexpectedly")
                 _fail_all(batch, NotRecordedError(f"the batch could not be recorded: {exc}"))
+                continue
+            if sent is None:
+                self._in_flight.release()
+                continue
+            settle = loop.create_task(self._settle(batch, *sent), name="batch")
+            self._settling.add(settle)
+            settle.add_done_callback(self._settled)
 
-    async def _commit(self, batch: list[_Waiting]) -> None:
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._settling.discard(task)
+        self._in_flight.release()
+
+    async def _send(self, batch: list[_Waiting]) -> tuple[SignedCall, list[tuple[int, int]]] | None:
+        """Give the batch its query ids, sign, journal and broadcast it; None if it could not be
+        signed (its reads are then failed: nothing was sent)."""
         entries: list[AccessEntry] = []
         assignments: list[tuple[int, int]] = []
         for request, _future in batch:
@@ -272,29 +292,43 @@ class BatchRelayer:
                 )
             )
         journal_ids = [request.journal_id for request, _ in batch]
+        async with self.send_lock:
+            try:
+                signed = await self.runner.run(
+                    self.client.prepare, "recordAccesses", *record_accesses_args(entries)
+                )
+            except (LedgerRevertError, ChainUnavailableError) as exc:
+                # Nothing was signed or sent: these reads are certainly not on the chain.
+                await asyncio.to_thread(self.journal.failed, journal_ids, str(exc))
+                _fail_all(batch, NotRecordedError(f"the read could not be recorded: {exc}"))
+                if isinstance(exc, LedgerRevertError) and exc.error == "AccessLedgerStaleQueryId":
+                    # Another writer with this key moved the chain's last query id on:
+                    # continue after it, so the next batch is accepted.
+                    last = await self.runner.run(self.client.last_query_id, self.relayer)
+                    self._sequence = max(self._sequence, last & SEQUENCE_MASK)
+                return None
+            await asyncio.to_thread(self.journal.batch_signed, signed, assignments)
+            await self._broadcast(signed)
+        self.batches_sent += 1
+        return signed, assignments
+
+    async def _settle(
+        self, batch: list[_Waiting], signed: SignedCall, assignments: list[tuple[int, int]]
+    ) -> None:
+        """Watch a sent batch until it is mined; store and hand out the chain's decisions."""
+        try:
+            await self._settle_batch(batch, signed, assignments)
+        except Exception as exc:  # a bug must not leave requests hanging
+            log.exception("settling batch 0x%s failed unexpectedly", signed.tx_hash.hex())
+            # Journaled as batched: reconciliation settles it from the chain.
+            _fail_all(batch, OutcomePendingError(f"the batch's outcome is not known: {exc}"))
+
+    async def _settle_batch(
+        self, batch: list[_Waiting], signed: SignedCall, assignments: list[tuple[int, int]]
+    ) -> None:
+        journal_ids = [request.journal_id for request, _ in batch]
         self.batches_in_flight += 1
         try:
-            async with self.send_lock:
-                try:
-                    signed = await self.runner.run(
-                        self.client.prepare, "recordAccesses", *record_accesses_args(entries)
-                    )
-                except (LedgerRevertError, ChainUnavailableError) as exc:
-                    # Nothing was signed or sent: these reads are certainly not on the chain.
-                    await asyncio.to_thread(self.journal.failed, journal_ids, str(exc))
-                    _fail_all(batch, NotRecordedError(f"the read could not be recorded: {exc}"))
-                    if (
-                        isinstance(exc, LedgerRevertError)
-                        and exc.error == "AccessLedgerStaleQueryId"
-                    ):
-                        # Another writer with this key moved the chain's last query id on:
-                        # continue after it, so the next batch is accepted.
-                        last = await self.runner.run(self.client.last_query_id, self.relayer)
-                        self._sequence = max(self._sequence, last & SEQUENCE_MASK)
-                    return
-                await asyncio.to_thread(self.journal.batch_signed, signed, assignments)
-                await self._broadcast(signed)
-            self.batches_sent += 1
             mined = await self._until_mined([signed])
         except (TransactionFailedError, BatchNonceTakenError) as exc:
             await asyncio.to_thread(self.journal.failed, journal_ids, str(exc))

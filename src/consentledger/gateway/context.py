@@ -160,6 +160,7 @@ class GatewayContext:
             stuck_after=settings.batch_stuck_after_s,
             max_replacements=settings.batch_max_replacements,
             read_timeout=settings.read_timeout_s,
+            max_in_flight=settings.batch_max_in_flight,
         )
         return cls(
             settings=settings,

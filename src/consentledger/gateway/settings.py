@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     domain: str = "127.0.0.1:8000"
     batch_max_entries: int = Field(default=200, ge=1, le=1000)
     batch_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    #: Batches sent and not yet mined at once: the next is signed and sent while earlier ones
+    #: wait for their blocks (1: one batch at a time).
+    batch_max_in_flight: int = Field(default=4, ge=1, le=64)
     #: A batch transaction not mined this many seconds after it was sent is stuck: the relayer
     #: replaces it (same nonce, both fees +12.5 % or the node's current price, whichever is more).
     batch_stuck_after_s: float = Field(default=15.0, gt=0, le=3600)
