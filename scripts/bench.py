@@ -265,12 +265,7 @@ async def read_load(
                 i = jobs.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            body = {
-                "uscc": CHIP_DISTRIBUTOR_USCC,
-                "consent_id": consent_ids[i % len(consent_ids)],
-                "categories": [1],
-                "purpose": "post_loan_monitoring",
-            }
+            body = read_body(consent_ids[i % len(consent_ids)])
             headers = {**party.bank_headers, "Idempotency-Key": f"{tag}-{i}"}
             began = time.perf_counter()
             try:
@@ -305,13 +300,18 @@ async def read_load(
     }
 
 
-def warm_up(url: str, party: Party, consent_id: str) -> None:
-    body = {
+def read_body(consent_id: str) -> dict[str, Any]:
+    """The load's read: the showcase enterprise's registration, for post-loan monitoring."""
+    return {
         "uscc": CHIP_DISTRIBUTOR_USCC,
         "consent_id": consent_id,
         "categories": [1],
         "purpose": "post_loan_monitoring",
     }
+
+
+def warm_up(url: str, party: Party, consent_id: str) -> None:
+    body = read_body(consent_id)
     headers = {**party.bank_headers, "Idempotency-Key": f"warm-{secrets.token_hex(4)}"}
     response = httpx.post(f"{url}/v1/queries", json=body, headers=headers, timeout=60)
     if response.status_code != 200:

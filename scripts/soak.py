@@ -57,13 +57,13 @@ from bench import (  # noqa: E402
     grant_consents,
     log,
     percentile,
+    read_body,
     read_load,
     seeded_bureau,
     warm_up,
 )
 from consentledger.audit.journal import JournalCheck, JournalDatabase  # noqa: E402
 from consentledger.audit.runner import Audit  # noqa: E402
-from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC  # noqa: E402
 from consentledger.chain import typed_data  # noqa: E402
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
 from consentledger.chain.deploy import Deployment  # noqa: E402
@@ -118,12 +118,7 @@ async def open_loop(
     )
 
     async def one(client: httpx.AsyncClient, i: int, scheduled: float) -> None:
-        body = {
-            "uscc": CHIP_DISTRIBUTOR_USCC,
-            "consent_id": consent_ids[i % len(consent_ids)],
-            "categories": [1],
-            "purpose": "post_loan_monitoring",
-        }
+        body = read_body(consent_ids[i % len(consent_ids)])
         headers = {**party.bank_headers, "Idempotency-Key": f"soak-{i}"}
         try:
             answer = await client.post(f"{gateway.url}/v1/queries", json=body, headers=headers)

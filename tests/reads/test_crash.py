@@ -62,16 +62,7 @@ def test_sigkill_with_reads_in_flight_loses_nothing(
         keys = [f"crash-{i}" for i in range(120)]
 
         def read(key: str) -> int | None:
-            try:
-                response = httpx.post(
-                    f"{gateway.url}/v1/queries",
-                    json=body,
-                    headers={**headers, "Idempotency-Key": key},
-                    timeout=30,
-                )
-            except httpx.HTTPError:
-                return None
-            return response.status_code
+            return post_read(gateway, headers, body, key)
 
         with ThreadPoolExecutor(max_workers=24) as pool:
             futures = [pool.submit(read, key) for key in keys]
@@ -201,6 +192,22 @@ def gateway_on_anvil(
     }
     gateway = GatewayProcess({**os.environ, **settings}, free_port())
     return gateway, deployment, relayer, relay, journal_url
+
+
+def post_read(
+    gateway: GatewayProcess, headers: dict[str, str], body: dict[str, object], key: str
+) -> int | None:
+    """POST the read with an Idempotency-Key: its status, or None if the gateway died on it."""
+    try:
+        response = httpx.post(
+            f"{gateway.url}/v1/queries",
+            json=body,
+            headers={**headers, "Idempotency-Key": key},
+            timeout=30,
+        )
+    except httpx.HTTPError:
+        return None
+    return response.status_code
 
 
 def consented_read(

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -29,6 +28,7 @@ from tests.reads.test_crash import (
     assert_journal_is_the_chain,
     consented_read,
     gateway_on_anvil,
+    post_read,
 )
 
 
@@ -82,16 +82,7 @@ def test_twenty_sigkills_during_batches_leave_every_entry_resolved_and_the_audit
         headers, body = consented_read(gateway, node, deployment, relay)
 
         def read(key: str) -> int | None:
-            try:
-                answer = httpx.post(
-                    f"{gateway.url}/v1/queries",
-                    json=body,
-                    headers={**headers, "Idempotency-Key": key},
-                    timeout=30,
-                )
-            except httpx.HTTPError:
-                return None
-            return answer.status_code
+            return post_read(gateway, headers, body, key)
 
         for kill in range(KILLS):
             where = f"seed {seed}, kill {kill + 1}"
