@@ -156,37 +156,40 @@ def _revocation(
 
 def _time_reader(
     url: str, deployment: Deployment, first: int, last: int, runs: int
-) -> tuple[float, int]:
-    """(best seconds, events) of the reader over blocks ``first..last``, each item consumed and
-    dropped as the replay does."""
-    best = float("inf")
-    events = 0
+) -> tuple[float, int, float]:
+    """(best seconds, events, CPU seconds of that run) of the reader over blocks
+    ``first..last``, each item consumed and dropped as the replay does."""
+    best = (float("inf"), 0, 0.0)
     for _ in range(runs):
         rpc = HttpJsonRpc(url)
         reader = Audit(rpc, deployment).reader
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         events = 0
         for item in reader.read(first, last):
             if isinstance(item, LedgerEvent):
                 events += 1
-        best = min(best, time.perf_counter() - began)
+        seconds = time.perf_counter() - began
+        if seconds < best[0]:
+            best = (seconds, events, time.process_time() - cpu)
         rpc.close()
-    return best, events
+    return best
 
 
-def web3_get_logs(url: str, deployment: Deployment, first: int, last: int) -> tuple[int, float]:
-    """(events, seconds) for web3.py's ``contract.events.X.get_logs`` of every event type over
-    blocks ``first..last`` in 1,000-block ranges."""
+def web3_get_logs(
+    url: str, deployment: Deployment, first: int, last: int
+) -> tuple[int, float, float]:
+    """(events, seconds, CPU seconds) for web3.py's ``contract.events.X.get_logs`` of every
+    event type over blocks ``first..last`` in 1,000-block ranges."""
     chain = AnvilChain(url)
     contract = LedgerClient(chain.w3, deployment.address, Account.create()).contract
     names = [str(e.get("name")) for e in contract.abi if e.get("type") == "event"]
     events = 0
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for name in names:
         event = getattr(contract.events, name)
         for start in range(first, last + 1, 1000):
             events += len(event.get_logs(from_block=start, to_block=min(start + 999, last)))
-    return events, time.perf_counter() - began
+    return events, time.perf_counter() - began, time.process_time() - cpu
 
 
 def measure(
@@ -221,7 +224,7 @@ def measure(
     # the state model alone on its events.
     first = deployment.deploy_block
     head = best_replay.window_last
-    reader_seconds, events = _time_reader(url, deployment, first, head, runs)
+    reader_seconds, events, reader_cpu = _time_reader(url, deployment, first, head, runs)
     say(f"reader: {events / reader_seconds:,.0f} events/s")
     rpc = HttpJsonRpc(url)
     items = list(Audit(rpc, deployment).reader.read(first, head))
@@ -233,14 +236,15 @@ def measure(
     model_seconds = time.perf_counter() - began
     # web3.py against the reader on the same blocks.
     web3_first = first if web3_blocks is None else max(first, head - web3_blocks + 1)
-    web3_seconds = float("inf")
+    web3_seconds, web3_cpu = float("inf"), 0.0
     web3_events = 0
     for _ in range(web3_runs):
-        web3_events, seconds = web3_get_logs(url, deployment, web3_first, head)
-        web3_seconds = min(web3_seconds, seconds)
-    same_seconds, same_events = reader_seconds, events
+        web3_events, seconds, cpu = web3_get_logs(url, deployment, web3_first, head)
+        if seconds < web3_seconds:
+            web3_seconds, web3_cpu = seconds, cpu
+    same_seconds, same_events, same_cpu = reader_seconds, events, reader_cpu
     if web3_first != first:
-        same_seconds, same_events = _time_reader(url, deployment, web3_first, head, runs)
+        same_seconds, same_events, same_cpu = _time_reader(url, deployment, web3_first, head, runs)
     if same_events != web3_events:
         raise RuntimeError(f"web3 found {web3_events} events where the reader found {same_events}")
     reader_rate = events / reader_seconds
@@ -265,6 +269,11 @@ def measure(
         "web3_get_logs_events_per_second": round(web3_rate),
         "reader_same_blocks_events_per_second": round(same_events / same_seconds),
         "reader_vs_web3": round(same_events / same_seconds / web3_rate, 1),
+        # Client CPU per event (all threads), which the machine's load disturbs far less than
+        # wall time: the reader and web3 are timed minutes apart.
+        "reader_cpu_us_per_event": round(1e6 * reader_cpu / events, 1),
+        "web3_cpu_us_per_event": round(1e6 * web3_cpu / web3_events, 1),
+        "reader_vs_web3_cpu": round(web3_cpu / web3_events / (same_cpu / same_events), 1),
         "replay_vs_web3": round(best_replay.events_per_second / web3_rate, 1),
     }
 

@@ -598,7 +598,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"{audit['web3_blocks']:,} blocks | web3 get_logs "
             f"{audit['web3_get_logs_events_per_second']:,} events/s, reader "
             f"{audit['reader_same_blocks_events_per_second']:,} events/s: "
-            f"{audit['reader_vs_web3']}x |"
+            f"{audit['reader_vs_web3']}x; client CPU per event {audit['web3_cpu_us_per_event']}"
+            f" vs {audit['reader_cpu_us_per_event']} us: {audit['reader_vs_web3_cpu']}x |"
         )
     return "\n".join(lines)
 
