@@ -581,7 +581,14 @@ def markdown(result: dict[str, Any]) -> str:
                 "per 30M-gas block |"
             )
     audit = result.get("audit")
-    if audit:
+    if audit and "ledger_consents" not in audit:  # a result file from before issue 7 part 3
+        lines.append(
+            f"| audit, {audit['events']:,} events ({audit['ledger_reads']:,} reads) | replay "
+            f"{audit['replay_events_per_second']:,}/s; reader (fetch + decode) "
+            f"{audit['reader_events_per_second']:,}/s vs web3 get_logs "
+            f"{audit['web3_get_logs_events_per_second']:,}/s ({audit['reader_vs_web3']}x) |"
+        )
+    elif audit:
         lines.append(
             f"| audit ledger | {audit['events']:,} events: {audit['ledger_reads']:,} reads on "
             f"{audit['ledger_consents']:,} consents ({audit['ledger_revoked']} revoked), "
