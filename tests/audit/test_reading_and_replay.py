@@ -3,7 +3,11 @@ plain eth-abi, following a growing chain, and replay rules the contract tests do
 
 from __future__ import annotations
 
+import gc
+import json
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +15,7 @@ from eth_abi.abi import encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consentledger.audit import reader as reader_module
 from consentledger.audit.model import (
     ROLE_BANK,
     ConsentState,
@@ -18,12 +23,20 @@ from consentledger.audit.model import (
     LedgerModel,
     LedgerRevertError,
 )
+from consentledger.audit.reader import LedgerReader
 from consentledger.audit.runner import Audit, AuditResult, follow
 from consentledger.chain.abi import LogDecodeError, LogDecoder
 from consentledger.chain.anvil import AnvilChain
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.embedded import EmbeddedChain
-from consentledger.chain.jsonrpc import EmbeddedJsonRpc, HttpJsonRpc, JsonRpc, JsonRpcError
+from consentledger.chain.jsonrpc import (
+    EmbeddedJsonRpc,
+    HttpJsonRpc,
+    JsonRpc,
+    JsonRpcError,
+    _loads,
+)
+from consentledger.gcpause import gc_paused
 from tests.support import World
 
 DECODER = LogDecoder(load_artifact("ConsentLedger")["abi"])
@@ -248,3 +261,135 @@ def test_unauthorised_role_grant_is_an_impossible_event(embedded_world: World) -
     assert error is not None
     assert error.error == "AccessControlUnauthorizedAccount"
     assert model.has_role(ROLE_BANK, "0x" + "44" * 20)  # followed, as the chain did
+
+
+# ------------------------------------------------------------------ reading fast and ahead
+
+
+def test_node_logs_of_the_hot_events_take_the_generated_reader() -> None:
+    """Reads, denials and grants (nearly every log of a ledger) are read by the readers generated
+    from the ABI; events with dynamic fields keep eth-abi."""
+    hot = {"DataAccessed", "AccessDenied", "ConsentGranted", "ConsentRevoked", "RoleGranted"}
+    assert hot <= DECODER.generated_readers
+    assert not {"EnterpriseRegistered", "CategoryRegistered"} & DECODER.generated_readers
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        lambda data: data.upper().replace("0X", "0x"),
+        lambda data: data[:10] + " " + data[11:],
+        lambda data: data[:-2],
+        lambda data: data + "00",
+        lambda data: "0X" + data[2:],
+        lambda data: data[:2] + "zz" + data[4:],
+    ],
+    ids=["uppercase", "whitespace", "short", "long", "prefix", "not-hex"],
+)
+def test_unusual_hex_decodes_as_the_reference_does(
+    world: World, variant: Callable[[str], str]
+) -> None:
+    """A log a node might send oddly is decoded, or refused, exactly as plain eth-abi does."""
+    solo = world.enterprises["solo"]
+    consent = world.grant(world.terms(solo, world.banks[0]))
+    world.record([world.entry(consent, world.banks[0])])
+    rpc = _transport(world)
+    logs = rpc.request("eth_getLogs", [{"address": world.deployment.address, "fromBlock": "0x0"}])
+    rpc.close()
+    (read,) = [
+        log for log in logs if log["topics"][0] == "0x" + DECODER.topics["DataAccessed"].hex()
+    ]
+    assert DECODER.decode(read) == DECODER.decode_reference(read)
+    odd = {**read, "data": variant(read["data"])}
+
+    def outcome(decode: Callable[[Any], Any]) -> Any:
+        try:
+            return decode(odd)
+        except (LogDecodeError, ValueError) as exc:
+            return type(exc).__name__
+
+    assert outcome(DECODER.decode) == outcome(DECODER.decode_reference)
+
+
+def _items(reader: LedgerReader, last: int) -> list[Any]:
+    return list(reader.read(reader.deployment.deploy_block, last))
+
+
+def test_reading_ahead_and_adaptive_ranges_give_the_same_items(
+    anvil_ledger: tuple[str, Any, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP the reader keeps several ranges in flight and sizes them by the logs they hold;
+    the items are those of the plain serial reader, in the same order."""
+    url, scenario, _record = anvil_ledger
+    deployment = scenario.world.deployment
+    rpc = HttpJsonRpc(url)
+    serial = LedgerReader(rpc, deployment, block_range=1000, prefetch=0)
+    last = serial.head()
+    expected = _items(serial, last)
+    assert len(expected) > 50
+    ahead = LedgerReader(rpc, deployment, block_range=4, prefetch=3)
+    assert ahead.prefetch == 3
+    assert _items(ahead, last) == expected
+    monkeypatch.setattr(reader_module, "TARGET_LOGS", 2)  # every range "dense"
+    assert _items(LedgerReader(rpc, deployment, block_range=5, prefetch=2), last) == expected
+    dense = LedgerReader(rpc, deployment, block_range=10, prefetch=0)
+    assert _items(dense, last) == expected
+    monkeypatch.setattr(reader_module, "TARGET_LOGS", 10**6)
+    sparse = LedgerReader(rpc, deployment, block_range=10, prefetch=0)
+    assert _items(sparse, last) == expected
+    assert dense.requests["eth_getLogs"] > 2 * sparse.requests["eth_getLogs"]
+    rpc.close()
+
+
+def test_in_process_transports_are_read_without_threads(
+    scripted: tuple[EmbeddedChain, Any],
+) -> None:
+    chain, scenario = scripted
+    reader = LedgerReader(EmbeddedJsonRpc(chain), scenario.world.deployment, prefetch=3)
+    assert reader.prefetch == 0
+
+
+def test_gc_is_paused_inside_and_restored_after() -> None:
+    assert gc.isenabled()
+    entered = threading.Event()
+    leave = threading.Event()
+
+    def other() -> None:
+        with gc_paused():
+            entered.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other)
+    with gc_paused():
+        assert not gc.isenabled()
+        thread.start()
+        assert entered.wait(10)
+    assert not gc.isenabled(), "another thread is still inside its block"
+    leave.set()
+    thread.join(10)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"jsonrpc":"2.0","id":1,"result":["0x1",{"a":null,"b":true}]}',
+        b'{"id":1,"error":{"code":-32005,"message":"range \\u00e9"}}',
+        b'{"result": 123456789012345678901234567890123}',
+        b'{"result": NaN}',
+        b'{"result": 1e400}',
+        b'{"result": 1, "result": 2}',
+    ],
+    ids=["plain", "escapes", "big-int", "nan", "huge-float", "duplicate-key"],
+)
+def test_fast_json_reads_answers_as_the_standard_library(body: bytes) -> None:
+    assert json.dumps(_loads(body)) == json.dumps(json.loads(body))  # NaN != NaN, "NaN" == "NaN"
+    with pytest.raises(ValueError, match=r"."):
+        _loads(b'{"result": ')

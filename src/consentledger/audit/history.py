@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from consentledger.audit.findings import Location
 from consentledger.audit.model import DenialReason
@@ -18,7 +19,17 @@ from consentledger.audit.model import DenialReason
 
 def day_of(timestamp: int) -> str:
     """The UTC calendar day of a block timestamp, ``YYYY-MM-DD``."""
-    return datetime.fromtimestamp(timestamp, UTC).date().isoformat()
+    return _day(timestamp // _SECONDS_PER_DAY)
+
+
+_SECONDS_PER_DAY = 86_400
+
+
+@lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    """The day ``days`` days after 1970-01-01 (UTC days are 86,400 s in POSIX time), cached:
+    the replay asks once per read, and a ledger's reads fall on few days."""
+    return datetime.fromtimestamp(days * _SECONDS_PER_DAY, UTC).date().isoformat()
 
 
 def iso_time(timestamp: int) -> str:
@@ -28,7 +39,13 @@ def iso_time(timestamp: int) -> str:
 
 def category_codes(mask: int) -> list[int]:
     """The category codes set in a mask, ascending."""
-    return [code for code in range(mask.bit_length()) if mask >> code & 1]
+    return list(_codes(mask))
+
+
+@lru_cache(maxsize=4096)
+def _codes(mask: int) -> tuple[int, ...]:
+    """:func:`category_codes` as a tuple, cached (a ledger uses few masks)."""
+    return tuple(code for code in range(mask.bit_length()) if mask >> code & 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +138,7 @@ class LedgerHistory:
     ) -> None:
         figures = self.figures
         figures.reads_by_bank[(bank, granted)] += 1
-        for code in category_codes(categories):
+        for code in _codes(categories):
             figures.reads_by_category[(code, granted)] += 1
         figures.reads_by_day[(day_of(timestamp), granted)] += 1
         if not granted:

@@ -896,7 +896,14 @@ def first_query_id(relayer: str) -> int:
 def query_id_relayer(query_id: int) -> str:
     """The relayer that recorded ``query_id``: the address in its top 160 bits (the contract
     refuses any other)."""
-    return _addr(f"0x{query_id >> 96:040x}")
+    return _relayer(query_id >> 96)
+
+
+@lru_cache(maxsize=1024)
+def _relayer(prefix: int) -> str:
+    """The checksummed address of a query id's top 160 bits (cached: a ledger has few relayers
+    and the replay asks once per read)."""
+    return _addr(f"0x{prefix:040x}")
 
 
 #: The stored states a consent may be in for a signed action to move it into the key's state.

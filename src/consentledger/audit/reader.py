@@ -5,23 +5,38 @@ a node answers that a range is too large, it halves the range and goes on with t
 fetches the timestamp of each block that has logs once (``eth_getBlockByNumber``, batched), and
 decodes every log with :class:`~consentledger.chain.abi.LogDecoder`. Before anything, it checks
 that the node is the deployment's chain and that the ledger's code is there.
+
+Ranges adapt to the ledger's density: after each answer the next range is sized for about
+``TARGET_LOGS`` logs (never more than ``block_range`` blocks), so a busy stretch of the chain comes
+in answers small enough to pipeline and a quiet one in few requests. Over a transport that may be
+shared between threads (HTTP), up to ``prefetch`` ranges are fetched and parsed ahead on worker
+threads while the caller decodes and replays the current one; the items still come out in chain
+order, and an error surfaces where the serial reader would have raised it.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from consentledger.chain.abi import DecodedLog, FunctionCodec, LogDecodeError, LogDecoder
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.deploy import CONTRACT, Deployment, check_chain_id, check_code
-from consentledger.chain.jsonrpc import LIMIT_EXCEEDED, JsonRpc, JsonRpcError
+from consentledger.chain.jsonrpc import LIMIT_EXCEEDED, JsonRpc, JsonRpcError, is_thread_safe
 from consentledger.errors import ConsentLedgerError
+from consentledger.gcpause import gc_paused
 
 #: Blocks per eth_getLogs request unless told otherwise (many hosted nodes cap ranges near this).
 DEFAULT_BLOCK_RANGE = 1000
+#: Logs per eth_getLogs answer that the adaptive range aims at.
+TARGET_LOGS = 4000
+#: Ranges fetched ahead of the one being decoded, over a transport shared between threads.
+DEFAULT_PREFETCH = 3
 
 _RANGE_TOO_LARGE = re.compile(
     r"range|too (many|large|big)|more than|limit|exceed|response size|results", re.IGNORECASE
@@ -47,9 +62,10 @@ class NodeAnswerError(ConsentLedgerError, ValueError):
     code = "bad_node_answer"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LedgerEvent:
-    """A decoded event with its block's timestamp."""
+    """A decoded event with its block's timestamp (read-only by convention; not frozen, for the
+    reason :class:`~consentledger.chain.abi.DecodedLog` is not)."""
 
     log: DecodedLog
     timestamp: int
@@ -80,6 +96,20 @@ class BlockHeader:
     timestamp: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """One range as the node answered it: its logs and the headers of their blocks."""
+
+    first: int
+    last: int
+    logs: list[dict[str, Any]]
+    headers: dict[int, BlockHeader]
+
+
+def _chain_order(item: tuple[int, int, dict[str, Any]]) -> tuple[int, int]:
+    return item[0], item[1]
+
+
 def _is_range_error(error: JsonRpcError) -> bool:
     return error.rpc_code == LIMIT_EXCEEDED or bool(_RANGE_TOO_LARGE.search(error.rpc_message))
 
@@ -99,13 +129,17 @@ class LedgerReader:
         deployment: Deployment,
         *,
         block_range: int = DEFAULT_BLOCK_RANGE,
+        prefetch: int = DEFAULT_PREFETCH,
     ) -> None:
         if block_range < 1:
             raise ValueError("block_range must be at least 1")
+        if prefetch < 0:
+            raise ValueError("prefetch must be at least 0")
         artifact = load_artifact(CONTRACT)
         self.rpc = rpc
         self.deployment = deployment
         self.block_range = block_range
+        self.prefetch = prefetch if is_thread_safe(rpc) else 0
         self.decoder = LogDecoder(artifact["abi"])
         self.consent_view = FunctionCodec(artifact["abi"], "consent")
         self._address = deployment.address.lower()
@@ -114,9 +148,14 @@ class LedgerReader:
         self.ignored_logs = 0
         #: Requests made, by method.
         self.requests: dict[str, int] = {}
+        self._count_lock = threading.Lock()
+
+    def _count(self, method: str, n: int = 1) -> None:
+        with self._count_lock:
+            self.requests[method] = self.requests.get(method, 0) + n
 
     def _request(self, method: str, params: list[Any]) -> Any:
-        self.requests[method] = self.requests.get(method, 0) + 1
+        self._count(method)
         return self.rpc.request(method, params)
 
     def verify(self) -> None:
@@ -140,37 +179,94 @@ class LedgerReader:
         return cached
 
     def _fetch_blocks(self, numbers: list[int]) -> None:
+        self._blocks.update(self._headers(numbers))
+
+    def _headers(self, numbers: list[int]) -> dict[int, BlockHeader]:
+        """The headers of the blocks among ``numbers`` not cached yet (one batched request)."""
         missing = sorted({n for n in numbers if n not in self._blocks})
         if not missing:
-            return
-        self.requests["eth_getBlockByNumber"] = self.requests.get("eth_getBlockByNumber", 0) + len(
-            missing
-        )
+            return {}
+        self._count("eth_getBlockByNumber", len(missing))
         answers = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in missing])
+        headers: dict[int, BlockHeader] = {}
         for number, answer in zip(missing, answers, strict=True):
             if answer is None:
                 raise ChainReorganisedError(number)
             if not isinstance(answer, dict):
                 raise NodeAnswerError(f"the node answered block {number} with {answer!r:.80}")
-            self._blocks[number] = BlockHeader(
+            headers[number] = BlockHeader(
                 number=_quantity(answer.get("number"), "a block number"),
                 hash=str(answer.get("hash")).lower(),
                 timestamp=_quantity(answer.get("timestamp"), "a block timestamp"),
             )
+        return headers
 
     def read(
         self, first: int, last: int, progress: Callable[[int], None] | None = None
     ) -> Iterator[LedgerItem]:
         """Every event of the ledger in blocks ``first..last``, in chain order. ``progress`` is
         called with the last block read after each range."""
+        if self.prefetch == 0:
+            size = self.block_range
+            start = first
+            while start <= last:
+                end = min(last, start + size - 1)
+                fetched = self._fetch(start, end)
+                yield from self._decode_range(fetched)
+                if progress is not None:
+                    progress(end)
+                size = self._next_size(end - start + 1, len(fetched.logs))
+                start = end + 1
+            return
+        yield from self._read_ahead(first, last, progress)
+
+    def _read_ahead(
+        self, first: int, last: int, progress: Callable[[int], None] | None
+    ) -> Iterator[LedgerItem]:
+        """:meth:`read` with up to ``prefetch`` ranges in flight on worker threads."""
+        pending: deque[tuple[int, Future[_Fetched]]] = deque()
+        size = self.block_range
         start = first
-        while start <= last:
-            end = min(last, start + self.block_range - 1)
-            logs = self._logs(start, end)
-            yield from self._decode_range(logs)
-            if progress is not None:
-                progress(end)
-            start = end + 1
+        pool = ThreadPoolExecutor(self.prefetch, thread_name_prefix="ledger-reader")
+        try:
+            while start <= last or pending:
+                while start <= last and len(pending) <= self.prefetch:
+                    end = min(last, start + size - 1)
+                    pending.append((end, pool.submit(self._fetch, start, end)))
+                    start = end + 1
+                end, future = pending.popleft()
+                fetched = future.result()
+                yield from self._decode_range(fetched)
+                if progress is not None:
+                    progress(end)
+                size = self._next_size(fetched.last - fetched.first + 1, len(fetched.logs))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _next_size(self, blocks: int, logs: int) -> int:
+        """The next range's size after ``blocks`` blocks answered ``logs`` logs: about
+        TARGET_LOGS logs at that density, at most twice ``blocks`` (density changes: growing
+        step by step keeps a quiet stretch from running into a busy one in one huge answer),
+        within 1..block_range."""
+        wanted = 2 * blocks if logs == 0 else blocks * TARGET_LOGS // logs
+        return max(1, min(self.block_range, 2 * blocks, wanted))
+
+    def _fetch(self, first: int, last: int) -> _Fetched:
+        """One range's logs and the headers of their blocks (safe on a worker thread: it only
+        reads the header cache; the caller merges what it fetched)."""
+        logs = self._logs(first, last)
+        address = self._address
+        blocks: list[int] = []
+        previous = None
+        for log in logs:
+            number = log.get("blockNumber")
+            if number == previous or log.get("removed") or not isinstance(number, str):
+                continue
+            emitter = log.get("address", "")
+            if number.startswith("0x") and (emitter == address or str(emitter).lower() == address):
+                previous = number
+                blocks.append(int(number, 16))
+        return _Fetched(first, last, logs, self._headers(blocks))
 
     def _logs(self, first: int, last: int) -> list[dict[str, Any]]:
         query = {"address": self.deployment.address, "fromBlock": hex(first), "toBlock": hex(last)}
@@ -186,35 +282,73 @@ class LedgerReader:
             raise NodeAnswerError(f"the node answered eth_getLogs with {type(logs).__name__}")
         return logs
 
-    def _decode_range(self, logs: list[dict[str, Any]]) -> Iterator[LedgerItem]:
+    def _decode_range(self, fetched: _Fetched) -> Iterator[LedgerItem]:
+        """The range's items in chain order; a changed block raises after the items before it."""
+        items: list[LedgerItem] = []
+        reorganised: ChainReorganisedError | None = None
+        with gc_paused():
+            try:
+                self._decode_into(fetched, items)
+            except ChainReorganisedError as error:
+                reorganised = error
+        yield from items
+        if reorganised is not None:
+            raise reorganised
+
+    def _decode_into(self, fetched: _Fetched, items: list[LedgerItem]) -> None:
+        for number, header in fetched.headers.items():
+            self._blocks.setdefault(number, header)  # a header seen first stays the reference
+        address = self._address
         ours: list[tuple[int, int, dict[str, Any]]] = []
-        for log in logs:
+        in_order = True
+        previous = (-1, -1)
+        for log in fetched.logs:
             if log.get("removed"):
                 continue
-            if str(log.get("address", "")).lower() != self._address:
+            emitter = log.get("address", "")
+            if emitter != address and str(emitter).lower() != address:
                 self.ignored_logs += 1
                 continue
-            block = _quantity(log.get("blockNumber"), "a log's block number")
-            ours.append((block, _quantity(log.get("logIndex"), "a log index"), log))
-        ours.sort(key=lambda item: (item[0], item[1]))
+            block_tag, index_tag = log.get("blockNumber"), log.get("logIndex")
+            if (
+                isinstance(block_tag, str)
+                and isinstance(index_tag, str)
+                and block_tag[:2] == index_tag[:2] == "0x"
+            ):
+                where = (int(block_tag, 16), int(index_tag, 16))
+            else:
+                where = (
+                    _quantity(block_tag, "a log's block number"),
+                    _quantity(index_tag, "a log index"),
+                )
+            if where < previous:
+                in_order = False
+            previous = where
+            ours.append((*where, log))
+        if not in_order:  # nodes answer in chain order; a recording or a proxy may not
+            ours.sort(key=_chain_order)
         self._fetch_blocks([block for block, _, _ in ours])
+        blocks = self._blocks
+        decode = self.decoder.decode
+        append = items.append
         for block, log_index, log in ours:
-            header = self._blocks[block]
-            if str(log.get("blockHash", "")).lower() != header.hash:
+            header = blocks[block]
+            block_hash = log.get("blockHash", "")
+            if block_hash != header.hash and str(block_hash).lower() != header.hash:
                 raise ChainReorganisedError(block)
             try:
-                decoded = self.decoder.decode(log)
+                decoded = decode(log)
             except LogDecodeError as problem:
-                yield self._undecoded(log, block, log_index, header, problem)
+                append(self._undecoded(log, block, log_index, header, problem))
                 continue
             except (ValueError, TypeError, KeyError) as exc:  # not even hex where hex belongs
                 malformed = LogDecodeError("log", f"not a well-formed log: {exc!r}")
-                yield self._undecoded(log, block, log_index, header, malformed)
+                append(self._undecoded(log, block, log_index, header, malformed))
                 continue
             if decoded is None:
-                yield self._undecoded(log, block, log_index, header, None)
+                append(self._undecoded(log, block, log_index, header, None))
             else:
-                yield LedgerEvent(decoded, header.timestamp)
+                append(LedgerEvent(decoded, header.timestamp))
 
     @staticmethod
     def _undecoded(

@@ -368,25 +368,34 @@ class Replayer:
         read = RecordedAccess.of(event.log.event, event.log.args)
         entry, granted = read.entry, read.granted
         consent = self.model.consents.get(entry.consent_id)
-        about: dict[str, Any] = {
-            "consent_id": hex0x(entry.consent_id),
-            "bank": entry.bank,
-            "query_id": hex(entry.query_id),
-            "subject": hex0x(consent.subject) if consent is not None else None,
-        }
+
+        def about() -> dict[str, Any]:
+            """What a finding about this read names (built only for a finding: most reads
+            have none, and the hex strings cost more than the checks)."""
+            return {
+                "consent_id": hex0x(entry.consent_id),
+                "bank": entry.bank,
+                "query_id": hex(entry.query_id),
+                "subject": hex0x(consent.subject) if consent is not None else None,
+            }
+
         query_error = self.model.replay_query_id(entry.query_id)
-        self._refused(event, query_error, f"a read with query id {hex(entry.query_id)}", **about)
+        if query_error is not None:
+            self._refused(
+                event, query_error, f"a read with query id {hex(entry.query_id)}", **about()
+            )
         observed: DenialReason | None = DenialReason.NONE
         if not granted:
             observed = self._denial_reason(event, read.reason_code, about)
         if observed is None:
             return
         expected = self.model.replay_access(entry, granted, event.timestamp)
-        self._compare_decision(event, expected, observed, about)
+        if expected is not observed:
+            self._compare_decision(event, expected, observed, about())
         self._record_read(event, entry, observed)
 
     def _denial_reason(
-        self, event: LedgerEvent, code: int, about: dict[str, Any]
+        self, event: LedgerEvent, code: int, about: Callable[[], dict[str, Any]]
     ) -> DenialReason | None:
         try:
             reason = DenialReason(code)
@@ -398,7 +407,7 @@ class Replayer:
                 expected="a denial reason 1..10",
                 observed=f"AccessDenied(reason {code})",
                 message=f"an AccessDenied with reason code {code}, which the ledger never uses",
-                **about,
+                **about(),
             )
             return None
         return reason

@@ -21,6 +21,7 @@ from consentledger.audit.storage import check_consent_storage
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import JsonRpc
 from consentledger.errors import ConsentLedgerError
+from consentledger.gcpause import gc_paused
 
 if TYPE_CHECKING:
     from consentledger.audit.journal import JournalCheck, JournalResult
@@ -148,15 +149,18 @@ class Audit:
             def hook(done: int) -> None:
                 progress(done, first, last)
 
-        for item in self.reader.read(first, last, hook):
-            self.replay.apply(item)
-            if self.journal is not None:
-                self.journal.observe(item)
-            if isinstance(item, LedgerEvent):
-                self._events += 1
-                consent_id = item.log.args.get("consentId")
-                if isinstance(consent_id, bytes):
-                    touched.add(consent_id)
+        apply = self.replay.apply
+        journal = self.journal
+        with gc_paused():  # millions of short-lived objects, no cycles (see gcpause)
+            for item in self.reader.read(first, last, hook):
+                apply(item)
+                if journal is not None:
+                    journal.observe(item)
+                if isinstance(item, LedgerEvent):
+                    self._events += 1
+                    consent_id = item.log.args.get("consentId")
+                    if isinstance(consent_id, bytes):
+                        touched.add(consent_id)
         self._seconds += time.perf_counter() - started
         self._next_block = last + 1
         if self.check_storage:

@@ -4,7 +4,10 @@ Both decoders are built once from the artifact's ABI: a 4-byte selector (errors)
 maps to the types to decode. The log decoder is the fast path the auditor replays the ledger with:
 every one-word value (integers, addresses, booleans, fixed bytes) is read straight from its 32-byte
 word with eth-abi's validation rules, and only dynamic data (strings, arrays) goes through eth-abi;
-:meth:`LogDecoder.decode_reference` is the plain eth-abi decoding it is tested against. The revert
+a log as a node sends it (hex strings) is read through a per-event layout derived from the ABI, and
+anything unusual in it (lengths, padding) falls back to the general path, which gives the same
+answer or the same refusal. :meth:`LogDecoder.decode_reference` is the plain eth-abi decoding both
+are tested against. The revert
 decoder turns a custom error into the package's own
 :class:`~consentledger.audit.model.LedgerRevertError`; :class:`FunctionCodec` encodes a view call
 and decodes its answer for raw ``eth_call``.
@@ -12,6 +15,7 @@ and decodes its answer for raw ``eth_call``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,9 +93,11 @@ class RevertDecoder:
         return LedgerRevertError("UnknownRevert", "0x" + raw.hex())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DecodedLog:
-    """One event, decoded, with where it sits in the chain."""
+    """One event, decoded, with where it sits in the chain. Read-only by convention: not
+    ``frozen``, because a frozen dataclass sets each field through ``object.__setattr__`` and
+    costs five times as much to build, and the auditor builds one per event."""
 
     event: str
     args: dict[str, Any]
@@ -184,11 +190,109 @@ class _EventSpec:
     data_decoders: tuple[WordDecoder, ...] | None  # None: some data is not one word (eth-abi)
 
 
+#: Reads one event's fields from a node's hex topics and its data as bytes: the args in the
+#: order the general path fills them (indexed first), or None when a word is unusual.
+HexReader = Callable[[Sequence[str], bytes], "dict[str, Any] | None"]
+
+_ZERO_12 = bytes(12)
+_FALSE_WORD = bytes(32)
+_TRUE_WORD = bytes(31) + b"\x01"
+_UINT = re.compile(r"uint(\d*)")
+_FIXED_BYTES = re.compile(r"bytes(\d+)")
+
+
+def _word_lines(kind: str, word: str, value: str) -> list[str] | None:
+    """Source lines that set ``value`` from the 32-byte ``word`` of ``kind`` with
+    :func:`_word_decoder`'s checks (an unusual word returns None from the reader), or None when
+    ``kind`` is not a one-word type."""
+    if match := _UINT.fullmatch(kind):
+        bits = int(match.group(1) or 256)
+        lines = [f"{value} = _from_bytes({word}, 'big')"]
+        if bits < 256:
+            lines.append(f"if {value} >> {bits}: return None")
+        return lines
+    if kind == "address":
+        return [f"if {word}[:12] != _ZERO_12: return None", f"{value} = _checksum({word}[12:])"]
+    if kind == "bool":
+        return [
+            f"if {word} != _TRUE_WORD and {word} != _FALSE_WORD: return None",
+            f"{value} = {word} == _TRUE_WORD",
+        ]
+    if match := _FIXED_BYTES.fullmatch(kind):
+        size = int(match.group(1))
+        if size == 32:
+            return [f"{value} = {word}"]
+        return [
+            f"if any({word}[{size}:]): return None",
+            f"{value} = {word}[:{size}]",
+        ]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _HexLayout:
+    """Where each field of one event sits in a node's hex log, derived from the ABI, and the
+    reader generated from it."""
+
+    name: str
+    topics: int  # topic0 included
+    data_chars: int  # "0x" and two hex digits per data byte
+    source: str  # the reader's code, for a reader of this module
+    read: HexReader
+
+
+def _hex_layout(name: str, inputs: Sequence[Mapping[str, Any]]) -> _HexLayout | None:
+    """The layout of an event whose every field is one word, or None (the general path).
+
+    The reader is straight-line code generated from the event's inputs (as ``dataclasses``
+    generates ``__init__``): it reads every field with no loop and no call per field, which is
+    most of the auditor's decoding time. Field names appear in it only as string literals.
+    """
+    lines = ["def read(topics, data):"]
+    indexed = [i for i in inputs if i["indexed"]]
+    body: list[str] = []
+    for n in range(1, len(indexed) + 1):
+        body.append(f"t{n} = _fromhex(topics[{n}][2:])")
+    if indexed:
+        checks = " or ".join(f"len(t{n}) != 32" for n in range(1, len(indexed) + 1))
+        body.append(f"if {checks}: return None")
+    entries: list[str] = []
+    topic = word = 0
+    for position, item in enumerate([*indexed, *(i for i in inputs if not i["indexed"])]):
+        value = f"v{position}"
+        if item["indexed"]:
+            topic += 1
+            source = f"t{topic}"
+        else:
+            source = f"w{position}"
+            body.append(f"{source} = data[{32 * word}:{32 * word + 32}]")
+            word += 1
+        field = _word_lines(_canonical_type(item), source, value)
+        if field is None:
+            return None
+        body.extend(field)
+        entries.append(f"{str(item['name'])!r}: {value}")
+    body.append("return {" + ", ".join(entries) + "}")
+    source_code = "\n".join(lines + ["    " + line for line in body]) + "\n"
+    namespace: dict[str, Any] = {
+        "_fromhex": bytes.fromhex,
+        "_from_bytes": int.from_bytes,
+        "_checksum": _checksum,
+        "_ZERO_12": _ZERO_12,
+        "_TRUE_WORD": _TRUE_WORD,
+        "_FALSE_WORD": _FALSE_WORD,
+    }
+    exec(compile(source_code, f"<log reader for {name}>", "exec"), namespace)  # noqa: S102
+    return _HexLayout(name, len(indexed) + 1, 2 + 64 * word, source_code, namespace["read"])
+
+
 class LogDecoder:
     """Raw logs (JSON-RPC dicts or web3 AttributeDicts) -> :class:`DecodedLog`."""
 
     def __init__(self, abi: Abi) -> None:
         self._events: dict[bytes, _EventSpec] = {}
+        #: By topic0 as a node writes it (lowercase hex): events whose fields are all one word.
+        self._layouts: dict[str, _HexLayout] = {}
         self.topics: dict[str, bytes] = {}
         for entry in abi:
             if entry.get("type") != "event":
@@ -209,13 +313,62 @@ class LogDecoder:
                 if any(d is None for d in data_decoders)
                 else tuple(d for d in data_decoders if d is not None),
             )
+            layout = _hex_layout(entry["name"], inputs)
+            if layout is not None:
+                self._layouts["0x" + topic.hex()] = layout
+
+    @property
+    def generated_readers(self) -> frozenset[str]:
+        """The events read by a generated reader when a log comes as a node sends it."""
+        return frozenset(layout.name for layout in self._layouts.values())
 
     def decode(self, log: Mapping[str, Any]) -> DecodedLog | None:
         """The decoded event, or None when the log is not one of the ABI's events.
 
         Raises :class:`LogDecodeError` when topic0 names an event but the rest does not decode.
         """
+        topics = log["topics"]
+        if topics and isinstance(topics[0], str):
+            layout = self._layouts.get(topics[0])
+            if layout is not None:
+                decoded = self._decode_hex(layout, log, topics)
+                if decoded is not None:
+                    return decoded
         return self._decode(log, fast=True)
+
+    @staticmethod
+    def _decode_hex(
+        layout: _HexLayout, log: Mapping[str, Any], topics: Sequence[str]
+    ) -> DecodedLog | None:
+        """A node's hex log read by its event's generated reader; None when anything in it is
+        unusual (then the general path decodes it, or refuses it, as it always has)."""
+        data = log["data"]
+        if (
+            len(topics) != layout.topics
+            or not isinstance(data, str)
+            or len(data) != layout.data_chars
+            or data[:2] != "0x"
+        ):
+            return None
+        try:
+            raw = bytes.fromhex(data[2:])
+            if len(raw) * 2 + 2 != len(data):
+                return None  # whitespace inside the hex
+            args = layout.read(topics, raw)
+            if args is None:
+                return None
+            return DecodedLog(
+                event=layout.name,
+                args=args,
+                address=_checksum_text(str(log["address"])),
+                block_number=int(log["blockNumber"], 16),
+                block_hash=_to_bytes(log["blockHash"]),
+                transaction_hash=_to_bytes(log["transactionHash"]),
+                transaction_index=int(log["transactionIndex"], 16),
+                log_index=int(log["logIndex"], 16),
+            )
+        except (ValueError, TypeError, AttributeError, IndexError):
+            return None
 
     def decode_reference(self, log: Mapping[str, Any]) -> DecodedLog | None:
         """:meth:`decode` done plainly with eth-abi, value by value: the reference the fast path
