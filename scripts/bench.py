@@ -3,11 +3,12 @@
 Measures, in one run (ratios matter more than absolute numbers on a noisy machine):
 
 1. End-to-end reads through HTTP: the gateway as a uvicorn process (settings by environment),
-   an async load generator (httpx.AsyncClient, N concurrent clients on loopback) posting
+   an async load generator (aiohttp, N concurrent clients on loopback) posting
    ``/v1/queries`` for post-loan monitoring across many consents: reads/s and p50/p95/p99 latency.
    Batched (the default group commit) and the naive baseline (``BATCH_MAX_ENTRIES=1``,
    ``BATCH_MAX_WAIT_MS=0``) on the same chain, with the ratio. On anvil, and with
-   ``--embedded`` also on the gateway's in-process embedded chain.
+   ``--embedded`` also on the gateway's in-process embedded chain; with ``--block-time S`` also
+   on an anvil that mines every S seconds (each transaction then waits for a block).
 2. Gas per recorded read, in 100-entry batches (distinct consents granted, one consent granted,
    distinct consents denied), and how many reads fit in a 30M-gas block.
 3. Audit replay (``scripts/audit_bench.py``): on a ledger recorded straight through the chain
@@ -15,18 +16,20 @@ Measures, in one run (ratios matter more than absolute numbers on a noisy machin
    web3.py's ``contract.events.X.get_logs`` over the same blocks, with the ratio.
 4. Consent grants relayed per second through ``POST /v1/consents`` (signed with eth-account,
    concurrent clients), before the read load.
-5. The gateway's RSS (VmRSS) before and after the read load.
+5. The gateway's RSS (VmRSS) before and after the read load (the full mode: after 100,000
+   reads).
 
 Modes (``--quick`` finishes in about a minute on a 2-core machine):
 
 * quick: 16 clients, 400 batched reads across 40 consents, 80 naive reads; audit ledger of
   1,000 reads on 10 consents; anvil only.
-* full (default): 64 clients, 10,000 batched reads across 1,000 consents, 1,000 naive reads (the
+* full (default): 64 clients, 10,000 batched reads across 1,000 consents (then on to 100,000
+  for the RSS), 1,000 naive reads (the
   naive gateway records one transaction per read, so a full 10,000 would take many minutes; the
   rate is what matters); audit ledger of 100,000 reads on 1,000 consents (500 reads per
   transaction; about 5 minutes to record, and web3.py's get_logs takes minutes over it).
 
-    python scripts/bench.py [--quick] [--embedded] [--out out/bench.json]
+    python scripts/bench.py [--quick] [--embedded] [--block-time S] [--out out/bench.json]
     python scripts/bench.py --markdown out/bench.json   # the README's table from a result
 """
 
@@ -588,8 +591,7 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [
-        f"Measured with `scripts/bench.py{' --quick' if result['mode'] == 'quick' else ''}"
-        f"{' --embedded' if 'embedded' in result.get('end_to_end', {}) else ''}`"
+        f"Measured with `scripts/bench.py{result.get('options', '')}`"
         f" on {result['machine']} ({result['when']}).",
         "",
         "| Target | Wanted | Measured | Met |",
@@ -610,6 +612,7 @@ def markdown(result: dict[str, Any]) -> str:
                 + (f", {r['reads_per_block']} reads per block" if "reads_per_block" in r else "")
                 + " |"
             )
+        lines.append(f"| {chain}: batched vs naive | {e2e['batched_vs_naive']}x |")
         memory = e2e["batched"].get("memory")
         if memory:
             lines.append(
@@ -686,6 +689,13 @@ def main() -> None:
         help="leave a part out",
     )
     parser.add_argument(
+        "--block-time",
+        type=int,
+        metavar="S",
+        help="also end to end on an anvil that mines a block every S seconds (automine off): "
+        "a chain where each transaction waits for a block",
+    )
+    parser.add_argument(
         "--markdown",
         type=Path,
         metavar="JSON",
@@ -703,6 +713,14 @@ def main() -> None:
         f"Python {platform.python_version()}",
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "targets": TARGETS,
+        "options": "".join(
+            [
+                " --quick" if args.quick else "",
+                " --embedded" if args.embedded else "",
+                f" --block-time {args.block_time}" if args.block_time else "",
+                *(f" --skip {part}" for part in args.skip),
+            ]
+        ),
         "end_to_end": {},
     }
     began = time.perf_counter()
@@ -715,6 +733,14 @@ def main() -> None:
                 anvil_work.mkdir()
                 deploy_on_anvil(AnvilChain(anvil.url), anvil_work)
                 result["end_to_end"]["anvil"] = end_to_end(
+                    anvil.url, anvil_work, bureau_url, params
+                )
+        if args.block_time:
+            with AnvilProcess(extra_args=("--block-time", str(args.block_time))) as anvil:
+                anvil_work = work / "anvil-blocks"
+                anvil_work.mkdir()
+                deploy_on_anvil(AnvilChain(anvil.url), anvil_work)
+                result["end_to_end"][f"anvil, {args.block_time} s blocks"] = end_to_end(
                     anvil.url, anvil_work, bureau_url, params
                 )
         if args.embedded:
