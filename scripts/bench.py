@@ -618,7 +618,9 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {chain}: gateway RSS over {memory['reads']:,} reads (failures "
                 f"{memory['failures'] or 'none'}) | {memory['rss_before_kib'] // 1024} -> "
-                f"{memory['rss_after_kib'] // 1024} MiB ({memory['rss_growth_percent']} %) |"
+                f"{memory['rss_after_kib'] // 1024} MiB ({memory['rss_growth_percent']} %); "
+                f"{e2e['batched']['reads']['rss_after_kib'] // 1024} MiB after the first "
+                f"{e2e['batched']['reads']['reads']:,} |"
             )
         grants = e2e["batched"].get("grants")
         if grants:
