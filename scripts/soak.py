@@ -7,7 +7,7 @@ post-loan-monitoring consents granted through ``POST /v1/consents``. Then:
 1. Capacity: a short saturating burst (closed loop, 64 clients) measures reads/s, unless
    ``--rate`` gives the rate outright.
 2. Load: ``--duration`` seconds (default 300) of open-loop reads at ``--share`` (default 80 %) of
-   that capacity, an async httpx generator that starts each request at its scheduled time
+   that capacity, an async aiohttp generator that starts each request at its scheduled time
    whether or not earlier ones have answered (latency counts from the scheduled time).
 3. The gateway's RSS (VmRSS) sampled every ``--rss-every`` seconds.
 
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from rich.console import Console
 from rich.table import Table
 
@@ -111,29 +111,33 @@ async def open_loop(
     result = LoadResult()
     total = int(rate * duration)
     in_flight: set[asyncio.Task[None]] = set()
+    # aiohttp, not httpx: httpx's pool scans every connection for every request, and at ~90
+    # reads/s with hundreds of connections the generator itself fell behind its schedule.
     # Idle connections expire on the client's side first: uvicorn closes one idle for 5 s, and a
     # request sent on it at that moment fails with a ReadError that says nothing of the gateway.
-    limits = httpx.Limits(
-        max_connections=512, max_keepalive_connections=512, keepalive_expiry=CLIENT_KEEPALIVE_S
-    )
+    connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=CLIENT_KEEPALIVE_S)
 
-    async def one(client: httpx.AsyncClient, i: int, scheduled: float) -> None:
+    async def one(session: aiohttp.ClientSession, i: int, scheduled: float) -> None:
         body = read_body(consent_ids[i % len(consent_ids)])
         headers = {**party.bank_headers, "Idempotency-Key": f"soak-{i}"}
         try:
-            answer = await client.post(f"{gateway.url}/v1/queries", json=body, headers=headers)
-        except httpx.HTTPError as exc:
+            async with session.post(
+                f"{gateway.url}/v1/queries", json=body, headers=headers
+            ) as answer:
+                payload = await answer.read()
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
             result.errors[f"transport: {type(exc).__name__}"] += 1
             result.failed_keys.append(headers["Idempotency-Key"])
             return
         result.latencies.append(loop.time() - scheduled)
-        result.statuses[str(answer.status_code)] += 1
-        if answer.status_code == 200:
+        result.statuses[str(status)] += 1
+        if status == 200:
             return
-        code = _problem_code(answer)
-        if answer.status_code == 403 and code == "access_denied":
+        code = _problem_code(payload)
+        if status == 403 and code == "access_denied":
             return  # the chain's denial: a consent's reads ran out
-        result.errors[f"{answer.status_code} {code}"] += 1
+        result.errors[f"{status} {code}"] += 1
         result.failed_keys.append(headers["Idempotency-Key"])
 
     async def sample_rss(stop: asyncio.Event, started: float) -> None:
@@ -143,7 +147,8 @@ async def open_loop(
                 await asyncio.wait_for(stop.wait(), rss_every)
 
     loop = asyncio.get_running_loop()
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
         started = loop.time()
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(stop, started))
@@ -170,9 +175,9 @@ async def open_loop(
     return result
 
 
-def _problem_code(answer: httpx.Response) -> str:
+def _problem_code(payload: bytes) -> str:
     try:
-        code = answer.json().get("code")
+        code = json.loads(payload).get("code")
     except (ValueError, AttributeError):
         return "not problem+json"
     return str(code)
