@@ -29,6 +29,7 @@ from consentledger.cli import main
 from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from tests.reads.test_crash import post_read
 
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
 
@@ -104,16 +105,7 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         headers = {"Authorization": f"Bearer {bank['api_key']}"}
 
         def read(key: str) -> int | None:
-            try:
-                response = httpx.post(
-                    f"{service.url}/v1/queries",
-                    json=body,
-                    headers={**headers, "Idempotency-Key": key},
-                    timeout=30,
-                )
-            except httpx.HTTPError:
-                return None
-            return response.status_code
+            return post_read(service, headers, body, key)
 
         keys = [f"traffic-{i}" for i in range(150)]
         with ThreadPoolExecutor(max_workers=16) as pool:
