@@ -14,6 +14,8 @@ from eth_utils.crypto import keccak
 
 from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.categories import Category, Purpose
+from consentledger.gateway.banks import VerifiedKeys
+from consentledger.gateway.db import Bank as DbBank
 from consentledger.gateway.db import JournalEntry, ReadStatus
 from tests.reads.conftest import ADMIN, DAY, Bank, Enterprise, Gateway, running_gateway
 
@@ -393,3 +395,28 @@ def test_relayer_recovers_when_another_writer_moved_its_query_ids(
     recovered = gateway.read(bank, chip, consent, [1])
     assert recovered.status_code == 200, recovered.text
     assert int(recovered.json()["receipt"]["query_id"], 16) > ahead
+
+
+def test_a_verified_key_does_not_vouch_for_another_secret(gateway: Gateway, bank: Bank) -> None:
+    """The gateway remembers verified keys: a wrong secret with the same key id is still refused,
+    and the right key still works after it."""
+    key = bank.headers["Authorization"].removeprefix("Bearer ")
+    key_id = key.rsplit("_", 1)[0]
+    wrong = {"Authorization": f"Bearer {key_id}_{'x' * 43}"}
+    # A known bank asking for a read it never made: 404; a wrong key: 401.
+    for headers, code in [(bank.headers, "unknown_query"), (wrong, "invalid_api_key")] * 2:
+        response = gateway.http.get("/v1/queries/0x1", headers=headers)
+        assert response.json()["code"] == code
+
+
+def test_verified_keys_keep_at_most_their_capacity() -> None:
+    keys = VerifiedKeys(capacity=2)
+    banks = [
+        DbBank(name=f"b{i}", address=f"0x{i:040x}", key_id=f"{i}", key_hash="") for i in range(3)
+    ]
+    for i, b in enumerate(banks):
+        keys.remember(f"clk_{i}_secret", b)
+    assert keys.get("clk_0_secret") is None  # the oldest went first
+    assert keys.get("clk_1_secret") is banks[1]
+    assert keys.get("clk_2_secret") is banks[2]
+    assert keys.get("clk_2_other") is None

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from consentledger import __version__
 from consentledger.gateway import problems
+from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import current_bank, operator
 from consentledger.gateway.limits import AuthThrottle, BodyLimits
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
+    app.state.verified_keys = VerifiedKeys()
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):
         _document_problems(module.router)
         app.include_router(module.router)

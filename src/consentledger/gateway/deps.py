@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from consentledger.gateway.banks import authenticate
+from consentledger.gateway.banks import VerifiedKeys, authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
 from consentledger.gateway.limits import AuthThrottle
@@ -43,10 +43,15 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
         )
     limiter, client = throttle(request)
     limiter.check(client)
+    verified: VerifiedKeys = request.app.state.verified_keys
+    known = verified.get(credentials.credentials)
+    if known is not None:
+        return known
     bank = await context.in_thread(authenticate, context.db, credentials.credentials)
     if bank is None:
         limiter.failed(client)
         raise ProblemError(401, "invalid_api_key", "the API key is not valid", headers=_CHALLENGE)
+    verified.remember(credentials.credentials, bank)
     return bank
 
 
