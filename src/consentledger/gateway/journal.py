@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,6 +74,16 @@ def apply_outcome(entry: JournalEntry, outcome: ReadOutcome, resolved_at: dateti
         setattr(entry, column, value)
 
 
+_BY_IDEMPOTENCY_KEY = (
+    select(JournalEntry.id)
+    .where(
+        JournalEntry.bank_address == bindparam("bank"),
+        JournalEntry.idempotency_key == bindparam("key"),
+    )
+    .limit(1)
+)
+
+
 class Journal:
     """Journal operations over the gateway database."""
 
@@ -83,13 +93,13 @@ class Journal:
     # -------------------------------------------------------------- requests
 
     def find(self, bank_address: str, idempotency_key: str) -> JournalEntry | None:
-        with self.db.session() as session:
-            return session.scalars(
-                select(JournalEntry).where(
-                    JournalEntry.bank_address == bank_address,
-                    JournalEntry.idempotency_key == idempotency_key,
-                )
-            ).first()
+        """The entry of a bank's Idempotency-Key. Nearly every read is new, so the key is looked
+        up with a Core query (a fifth of the CPU of an ORM query) and loaded only if found."""
+        with self.db.engine.connect() as connection:
+            entry_id = connection.execute(
+                _BY_IDEMPOTENCY_KEY, {"bank": bank_address, "key": idempotency_key}
+            ).scalar()
+        return None if entry_id is None else self.get(entry_id)
 
     def get(self, entry_id: int) -> JournalEntry | None:
         with self.db.session() as session:
