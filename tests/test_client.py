@@ -17,6 +17,8 @@ from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.client import (
     ChainUnavailableError,
     LedgerClient,
+    NodeRefusedError,
+    SignedCall,
     TransactionTimeoutError,
 )
 from tests.support import World
@@ -46,6 +48,27 @@ def test_unmined_transaction_times_out_then_lands(world: World) -> None:
     assert [e.event for e in mined.events] == ["CategoryRegistered"]
     assert mined.events[0].args == {"code": 12, "name": "government_procurement"}
     assert world.bureau.registered_categories() & Category.GOVERNMENT_PROCUREMENT.bit
+
+
+def test_a_transaction_the_node_refuses_is_a_named_error(anvil_base: World) -> None:
+    """Sent raw to a node: a refusal that is not a revert (here an account without funds) raises
+    NodeRefusedError with the node's reason, and the client reads its nonce again next time."""
+    broke = Account.create()
+    client = anvil_base.bureau.with_account(broke)
+    tx = {
+        "chainId": client.chain_id,
+        "nonce": 0,
+        "to": anvil_base.regulator.account.address,
+        "value": 1,
+        "gas": 21_000,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    signed = broke.sign_transaction(tx)
+    call = SignedCall(bytes(signed.raw_transaction), bytes(signed.hash), 0, tx)
+    with pytest.raises(NodeRefusedError, match=r"eth_sendRawTransaction: .*funds"):
+        client.broadcast(call)
+    assert client.receipt(call.tx_hash) is None
 
 
 @pytest.mark.parametrize(

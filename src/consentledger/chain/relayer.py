@@ -43,6 +43,7 @@ from consentledger.chain.client import (
     ChainUnavailableError,
     LedgerClient,
     Mined,
+    NodeRefusedError,
     SignedCall,
     TransactionFailedError,
 )
@@ -297,7 +298,7 @@ class BatchRelayer:
                 signed = await self.runner.run(
                     self.client.prepare, "recordAccesses", *record_accesses_args(entries)
                 )
-            except (LedgerRevertError, ChainUnavailableError) as exc:
+            except (LedgerRevertError, ChainUnavailableError, NodeRefusedError) as exc:
                 # Nothing was signed or sent: these reads are certainly not on the chain.
                 await asyncio.to_thread(self.journal.failed, journal_ids, str(exc))
                 _fail_all(batch, NotRecordedError(f"the read could not be recorded: {exc}"))
