@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from consentledger.audit.model import ConsentStatus
+from consentledger.audit.model import ConsentStatus, DenialReason
 from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_USCC
 from consentledger.categories import Category
 from consentledger.chain.anvil import free_port
-from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.chain.jsonrpc import EmbeddedJsonRpc, HttpJsonRpc
 from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.live_ledger import LiveLedger
 from tests.reads.conftest import ADMIN, Bank, Enterprise, Gateway, running_gateway
@@ -247,3 +247,25 @@ def test_a_chain_that_went_back_starts_the_model_again(held: Gateway) -> None:
     assert _live(held).fresh
     assert _live(held).consent(consent) is None
     assert _live(held).followed_through == held.context.w3.eth.block_number
+
+
+def test_a_long_catch_up_goes_in_slices(held: Gateway) -> None:
+    chain = held.context.chain
+    assert chain is not None
+    chip = held.register(CHIP_DISTRIBUTOR_USCC)
+    bank = held.add_bank()
+    consent = held.grant(chip, bank, REGISTRATION)
+    head = held.context.w3.eth.block_number
+    deploy_block = held.context.deployment.deploy_block
+    sliced = LiveLedger(
+        EmbeddedJsonRpc(chain), held.context.deployment, poll_interval=1, max_lag=60, max_blocks=2
+    )
+    reached: list[bool] = []
+    while not reached or not reached[-1]:
+        reached.append(held.http.portal.call(held.context.chain_read, sliced.step))  # type: ignore[union-attr]
+        assert sliced.fresh is reached[-1]
+    assert len(reached) == (head - deploy_block) // 2 + 1
+    assert sliced.followed_through == head
+    judged = sliced.judge(consent, bank.address, REGISTRATION, 1)
+    assert judged is not None
+    assert (judged.subject, judged.reason) == (chip.subject, DenialReason.NONE)

@@ -34,6 +34,10 @@ from consentledger.gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: Blocks per follower step on the embedded chain, whose one thread also mines the relayer's
+#: batches: a catch-up over a long kept chain goes in slices, with batches in between.
+EMBEDDED_BLOCKS_PER_STEP = 256
+
 #: Runs one blocking follower step where chain calls belong (the chain thread, or any thread).
 StepRunner = Callable[[Callable[[], None]], Awaitable[None]]
 
@@ -69,12 +73,15 @@ class LiveLedger:
         *,
         poll_interval: float,
         max_lag: float,
+        max_blocks: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rpc = rpc
         self.deployment = deployment
         self.poll_interval = poll_interval
         self.max_lag = max_lag
+        #: Blocks applied per step at most (None: up to the head in one step).
+        self.max_blocks = max_blocks
         self.counts = PrecheckCounts()
         self._clock = clock
         self._lock = threading.Lock()  # the model, between the follower and the reads
@@ -85,6 +92,7 @@ class LiveLedger:
         self._timestamp = 0
         self._reached_head_at: float | None = None
         self._failing = False
+        self._behind = False
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ follow
@@ -100,39 +108,48 @@ class LiveLedger:
         reached = self._reached_head_at
         return reached is not None and self._clock() - reached <= self.max_lag
 
-    def step(self) -> None:
-        """Apply the blocks up to the chain's head (blocking; on the chain thread for the embedded
-        chain). Raises what the node raises; the model keeps what was applied."""
+    def step(self) -> bool:
+        """Apply the next blocks, up to the chain's head or ``max_blocks`` of them (blocking; on
+        the chain thread for the embedded chain, which a long catch-up must not hold for long).
+        Returns whether the model reached the head. Raises what the node raises; the model keeps
+        what was applied."""
         if self._next_block == self.deployment.deploy_block:
             self._reader.verify()
         head = self._reader.head()
         if self._went_back(head):
             self._restart(f"the chain went back to block {head}")
-            return
-        if head >= self._next_block:
+            return False
+        last = (
+            head if self.max_blocks is None else min(head, self._next_block + self.max_blocks - 1)
+        )
+        if last >= self._next_block:
 
             def applied_through(block: int) -> None:
                 self._next_block = block + 1
 
             try:
-                for item in self._reader.read(self._next_block, head, applied_through):
+                for item in self._reader.read(self._next_block, last, applied_through):
                     with self._lock:
                         self._replay.apply(item)
             except ChainReorganisedError as exc:
                 self._restart(str(exc))
-                return
-        header = self._reader.block(head)
-        self._reader.forget_blocks()
+                return False
         for finding in self._replay.findings:
             log.warning("the live ledger's replay found: %s", finding.message)
         self._replay.findings.clear()
+        if last < self.deployment.deploy_block:
+            return False  # a deployment record ahead of this node's head: nothing to follow yet
+        header = self._reader.block(last)
+        self._reader.forget_blocks()
         with self._lock:
             self._head = (header.number, header.hash)
             self._timestamp = header.timestamp
-            self._reached_head_at = self._clock()
+            if last == head:
+                self._reached_head_at = self._clock()
+        return last == head
 
     def _went_back(self, head: int) -> bool:
-        """Whether the block followed last is no longer the chain's (a shorter or other chain)."""
+        """Whether the block applied last is no longer the chain's (a shorter or other chain)."""
         if self._head is None:
             return False
         number, block_hash = self._head
@@ -162,7 +179,7 @@ class LiveLedger:
     async def _follow(self, run: StepRunner) -> None:
         while True:
             try:
-                await run(self.step)
+                await run(self._step_and_note)
             except Exception as exc:  # a node down or a bug: reads use the views meanwhile
                 if not self._failing:
                     expected = isinstance(exc, ConsentLedgerError | OSError)
@@ -176,7 +193,11 @@ class LiveLedger:
                 if self._failing:
                     log.warning("the live ledger follows the chain again")
                 self._failing = False
-            await asyncio.sleep(self.poll_interval)
+            # Behind (a catch-up in slices): the next slice at once, after whatever waits.
+            await asyncio.sleep(0 if self._behind else self.poll_interval)
+
+    def _step_and_note(self) -> None:
+        self._behind = not self.step()
 
     # ------------------------------------------------------------------- reads
 
@@ -219,8 +240,10 @@ def open_live_ledger(
     if not settings.live_precheck:
         return None
     rpc: JsonRpc
+    max_blocks = None
     if chain is not None:
         rpc = EmbeddedJsonRpc(chain)
+        max_blocks = EMBEDDED_BLOCKS_PER_STEP
     else:
         token = settings.rpc_token.get_secret_value() if settings.rpc_token is not None else None
         rpc = HttpJsonRpc(settings.chain, token, timeout=10.0)
@@ -229,4 +252,5 @@ def open_live_ledger(
         deployment,
         poll_interval=settings.live_poll_interval_s,
         max_lag=settings.live_max_lag_s,
+        max_blocks=max_blocks,
     )
