@@ -88,7 +88,7 @@ class LiveLedger:
         self._reader = LedgerReader(rpc, deployment, prefetch=0)
         self._replay = Replayer(deployment, report_from=deployment.deploy_block)
         self._next_block = deployment.deploy_block
-        self._head: tuple[int, str] | None = None  # the latest block followed: number, hash
+        self._head: tuple[int, str] | None = None  # the block applied last: number, hash
         self._timestamp = 0
         self._reached_head_at: float | None = None
         self._failing = False
