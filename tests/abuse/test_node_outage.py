@@ -71,12 +71,18 @@ def test_node_outage_is_503_releases_nothing_and_recovers(
             "evm_setNextBlockTimestamp",  # type: ignore[arg-type]
             [int(last["timestamp"]) + 1],
         )
+        # Back: the gateway's live model of the ledger follows the chain again (it could not
+        # while the node was away: reads were pre-checked on the views, which answered 503).
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if httpx.get(f"{gateway.url}/v1/health", timeout=30).status_code == 200:
+            health = httpx.get(f"{gateway.url}/v1/health", timeout=30)
+            if health.status_code == 200 and health.json()["live_ledger_fresh"]:
                 break
             time.sleep(0.2)
+        prechecked_live = health.json()["reads_prechecked_live"]
         after = read("after")
         assert after.status_code == 200, after.text
+        health = httpx.get(f"{gateway.url}/v1/health", timeout=30)
+        assert health.json()["reads_prechecked_live"] == prechecked_live + 1
     finally:
         gateway.stop()

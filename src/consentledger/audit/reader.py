@@ -178,6 +178,11 @@ class LedgerReader:
             cached = self._blocks[number]
         return cached
 
+    def forget_blocks(self) -> None:
+        """Drop the cached block headers (a reader that follows the chain for long keeps the
+        cache small; a header asked for again is fetched again, and checked again)."""
+        self._blocks.clear()
+
     def _fetch_blocks(self, numbers: list[int]) -> None:
         self._blocks.update(self._headers(numbers))
 

@@ -30,6 +30,7 @@ from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
+from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
 from consentledger.gateway.settings import Settings, SettingsError
 from consentledger.keys import load_key, parse_key
 from consentledger.subject import parse_subject_key, subject_id
@@ -90,6 +91,8 @@ class GatewayContext:
     subject_key: bytes
     #: SHA-256 of the operator token: the token itself is not kept.
     admin_token_hash: bytes
+    #: The ledger's state followed from its events, for the read pre-check (None: turned off).
+    live: LiveLedger | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> GatewayContext:
@@ -181,6 +184,7 @@ class GatewayContext:
             admin_token_hash=hashlib.sha256(
                 settings.admin_token.get_secret_value().encode()
             ).digest(),
+            live=open_live_ledger(settings, chain, deployment),
         )
 
     async def start(self) -> None:
@@ -201,8 +205,12 @@ class GatewayContext:
         for batch in report.open_batches:  # not mined yet, nonce free: watched until settled
             self.relayer.adopt(batch.candidates, batch.journal_ids)
         self.journal_writer.start()
+        if self.live is not None:
+            self.live.start(self.chain_read)
 
     async def stop(self) -> None:
+        if self.live is not None:
+            await self.live.stop()
         await self.journal_writer.stop()
         await self.relayer.stop()
         self.runner.close()

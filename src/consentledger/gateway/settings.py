@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     #: per minute (a token bucket); past them, 429 with Retry-After.
     auth_failures_per_minute: int = Field(default=20, ge=1, le=10_000)
     siwe_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    #: Pre-check reads on a state model the gateway keeps from the ledger's events (off: every
+    #: read asks the chain's views first, as the model's denials and unknown consents do).
+    live_precheck: bool = True
+    #: How often the live model asks the chain for new blocks.
+    live_poll_interval_s: float = Field(default=0.25, gt=0, le=3600)
+    #: A live model that has not reached the chain's head for this long is behind: reads are
+    #: pre-checked on the chain's views until it catches up.
+    live_max_lag_s: float = Field(default=3.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:

@@ -30,6 +30,13 @@ class Health(BaseModel):
     #: Replacements (same nonce, higher fees) sent for stuck batches, since the start.
     batch_replacements_sent: int
     open_journal_entries: int
+    #: The last block the live model of the ledger applied (null: the live pre-check is off),
+    #: and whether it reached the chain's head recently enough to pre-check reads.
+    live_ledger_block: int | None
+    live_ledger_fresh: bool
+    #: Reads pre-checked on the live model alone, and on the chain's views, since the start.
+    reads_prechecked_live: int
+    reads_prechecked_on_views: int
 
 
 @router.get("/health", response_model=Health, responses=problem_responses(503))
@@ -43,6 +50,7 @@ async def health(context: ContextDep) -> Health:
         )
 
     latest, nonce = await context.on_chain(context.bureau.rpc, read_chain)
+    live = context.live
     return Health(
         status="ok",
         chain_id=context.deployment.chain_id,
@@ -57,6 +65,10 @@ async def health(context: ContextDep) -> Health:
         batches_stuck=context.relayer.batches_stuck,
         batch_replacements_sent=context.relayer.replacements_sent,
         open_journal_entries=await context.in_thread(context.journal.open_count),
+        live_ledger_block=live.followed_through if live is not None else None,
+        live_ledger_fresh=live is not None and live.fresh,
+        reads_prechecked_live=live.counts.live if live is not None else 0,
+        reads_prechecked_on_views=live.counts.views if live is not None else 0,
     )
 
 

@@ -1,7 +1,8 @@
 """Bank reads: ``POST /v1/queries``, ``GET /v1/queries/{query_id}``, and the size class.
 
-A read: validate -> pre-check the consent on the chain's view -> fetch only the asked categories
-within the consent's history window (nothing if the pre-check says the chain will deny) -> a
+A read: validate -> pre-check the consent (on the gateway's live model of the ledger when it grants
+the read; on the chain's views otherwise) -> fetch only the asked categories within the consent's
+history window (nothing if the pre-check says the chain will deny) -> a
 random salt and ``response_hash = keccak256(salt || RFC 8785 bytes of the data)`` -> a pending
 journal entry -> the relayer's batch -> the entry's event decides: ``DataAccessed`` releases the
 data with its receipt, ``AccessDenied`` answers 403 with the reason and the same receipt.
@@ -32,6 +33,7 @@ from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import JournalEntry, ReadStatus, utcnow
 from consentledger.gateway.deps import ContextDep, CurrentBank
 from consentledger.gateway.journal import apply_outcome, hex32, query_hex, reason_of
+from consentledger.gateway.live_ledger import LiveLedger
 from consentledger.gateway.precheck import predicted_reason
 from consentledger.gateway.problems import ProblemError, problem, problem_responses, respond
 
@@ -166,8 +168,16 @@ async def _read(
     """Idempotency, pre-check, fetch (only when the chain will grant), journal, record, answer.
 
     Everything before the journal runs as one blocking step (one thread hop, not four: each hop
-    costs a thread hand-off and GIL contention under load)."""
-    prepared = await context.chain_read(_prepare, context, read, document_of)
+    costs a thread hand-off and GIL contention under load): on the live model, on a worker thread;
+    when the model does not grant the read, on the chain's views (the chain thread for the
+    embedded chain)."""
+    prepared: JournalEntry | _Existing | None = None
+    if context.live is not None:
+        prepared = await context.in_thread(_prepare_live, context, context.live, read, document_of)
+        if not isinstance(prepared, _Existing):
+            context.live.counted(live=prepared is not None)
+    if prepared is None:
+        prepared = await context.chain_read(_prepare, context, read, document_of)
     if isinstance(prepared, _Existing):
         return _idempotent_answer(prepared.entry, read.request_hash)
     entry = await context.journal_writer.add(prepared)
@@ -188,6 +198,38 @@ class _Existing:
     entry: JournalEntry
 
 
+def _not_for_this_enterprise() -> ProblemError:
+    return ProblemError(
+        403,
+        "consent_not_for_this_enterprise",
+        "this consent was given by another enterprise; nothing was read or recorded",
+    )
+
+
+def _prepare_live(
+    context: GatewayContext,
+    live: LiveLedger,
+    read: _Read,
+    document_of: Callable[[str, int], JSONObject],
+) -> JournalEntry | _Existing | None:
+    """:func:`_prepare` on the live model, when it grants the read (blocking, no chain call).
+    None when the model does not grant it, does not know the consent or is behind: a denial is
+    journaled with an empty document, so only the chain's views may predict one."""
+    existing = context.journal.find(read.bank_address, read.idempotency_key)
+    if existing is not None:
+        return _Existing(existing)
+    subject = context.subject_of(read.uscc)
+    judged = live.judge(read.consent_id, read.bank_address, read.categories, read.purpose)
+    if judged is None:
+        return None
+    if judged.subject != subject:  # a consent's subject never changes
+        raise _not_for_this_enterprise()
+    if judged.reason is not DenialReason.NONE:
+        return None
+    document = document_of(read.uscc, judged.history_months)
+    return _new_entry(read, subject, judged.history_months, document)
+
+
 def _prepare(
     context: GatewayContext, read: _Read, document_of: Callable[[str, int], JSONObject]
 ) -> JournalEntry | _Existing:
@@ -201,11 +243,7 @@ def _prepare(
     seen = context.bureau.read_context(read.consent_id, read.bank_address)
     view = seen.consent
     if view.status is not ConsentStatus.NONE and view.subject != subject:
-        raise ProblemError(
-            403,
-            "consent_not_for_this_enterprise",
-            "this consent was given by another enterprise; nothing was read or recorded",
-        )
+        raise _not_for_this_enterprise()
     # The next block is at least a second after the latest one.
     now = seen.timestamp + 1
     reason = predicted_reason(
@@ -219,6 +257,11 @@ def _prepare(
     )
     history = view.history_months if view.status is not ConsentStatus.NONE else 0
     data: JSONObject = document_of(read.uscc, history) if reason is DenialReason.NONE else {}
+    return _new_entry(read, subject, history, data)
+
+
+def _new_entry(read: _Read, subject: bytes, history: int, data: JSONObject) -> JournalEntry:
+    """The journal entry of a read that releases ``data`` if the chain grants it."""
     document = rfc8785.dumps(data)
     salt = secrets.token_bytes(32)
     return JournalEntry(
@@ -324,11 +367,18 @@ async def size_class(
     that the consent grants). Released: the classification with every figure and its source."""
     code = parse_uscc(uscc).code
     consent = bytes.fromhex(consent_id[2:])
-    view = await context.chain_read(context.bureau.consent, consent)
-    granted = {c for c in SIZE_CATEGORIES if c.bit & view.categories}
+    # A consent's categories and purpose never change: the live model's copy serves when it
+    # has the consent.
+    known = context.live.consent(consent) if context.live is not None else None
+    if known is not None:
+        consented, purpose = known.categories, known.purpose
+    else:
+        view = await context.chain_read(context.bureau.consent, consent)
+        consented = view.categories
+        purpose = view.purpose if view.status is not ConsentStatus.NONE else 0
+    granted = {c for c in SIZE_CATEGORIES if c.bit & consented}
     asked = sorted(granted or set(SIZE_CATEGORIES))
     categories = mask_of(asked)
-    purpose = view.purpose if view.status is not ConsentStatus.NONE else 0
 
     def classify(uscc_code: str, history: int) -> JSONObject:
         document = context.store.fetch(uscc_code, asked, 0)

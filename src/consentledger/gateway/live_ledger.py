@@ -1,0 +1,256 @@
+"""The ledger's state as the gateway follows it: the auditor's reader and replay, kept live.
+
+A background task reads the deployment's events from its block on (:class:`LedgerReader`) and
+applies each one to the state model (:class:`Replayer`, which maps events to the model's own
+replay methods), then follows new blocks every ``poll_interval`` seconds, remembering the latest
+block's timestamp. The read path asks :meth:`LiveLedger.judge` before it asks the chain's views.
+
+The live model is only an optimisation, never an authority: the chain judges every recorded read.
+A read the model grants is fetched and recorded at once (if the model was a moment behind and the
+chain denies, nothing is released); a read the model denies, a consent it does not know yet, or a
+follower that is behind (no step reached the head within ``max_lag`` seconds: node down, chain
+thread busy) goes to the chain's views as before. A reorganisation, or a chain that went back,
+starts the model again from the deployment block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from consentledger.audit.model import AccessEntry, ConsentState, DenialReason
+from consentledger.audit.reader import ChainReorganisedError, LedgerReader
+from consentledger.audit.replay import Replayer
+from consentledger.chain.deploy import Deployment
+from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.jsonrpc import EmbeddedJsonRpc, HttpJsonRpc, JsonRpc
+from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Blocks per follower step on the embedded chain, whose one thread also mines the relayer's
+#: batches: a catch-up over a long kept chain goes in slices, with batches in between.
+EMBEDDED_BLOCKS_PER_STEP = 256
+
+#: Runs one blocking follower step where chain calls belong (the chain thread, or any thread).
+StepRunner = Callable[[Callable[[], None]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveJudgement:
+    """What the live model says of a read of a consent it knows."""
+
+    #: The consent's subject and history window (both fixed when the consent is granted).
+    subject: bytes
+    history_months: int
+    #: The model's decision at the latest block's timestamp + 1 (NONE: it would be granted).
+    reason: DenialReason
+
+
+@dataclass(slots=True)
+class PrecheckCounts:
+    """How the gateway's pre-checks were made, since the start."""
+
+    #: Reads the live model granted (no chain call before the record).
+    live: int = 0
+    #: Reads pre-checked on the chain's views (model denial, unknown consent, follower behind).
+    views: int = 0
+
+
+class LiveLedger:
+    """The deployment's state model, kept up to date from its events."""
+
+    def __init__(
+        self,
+        rpc: JsonRpc,
+        deployment: Deployment,
+        *,
+        poll_interval: float,
+        max_lag: float,
+        max_blocks: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rpc = rpc
+        self.deployment = deployment
+        self.poll_interval = poll_interval
+        self.max_lag = max_lag
+        #: Blocks applied per step at most (None: up to the head in one step).
+        self.max_blocks = max_blocks
+        self.counts = PrecheckCounts()
+        self._clock = clock
+        self._lock = threading.Lock()  # the model, between the follower and the reads
+        self._reader = LedgerReader(rpc, deployment, prefetch=0)
+        self._replay = Replayer(deployment, report_from=deployment.deploy_block)
+        self._next_block = deployment.deploy_block
+        self._head: tuple[int, str] | None = None  # the block applied last: number, hash
+        self._timestamp = 0
+        self._reached_head_at: float | None = None
+        self._failing = False
+        self._behind = False
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ follow
+
+    @property
+    def followed_through(self) -> int:
+        """The last block applied to the model (the deployment block - 1 before the first)."""
+        return self._next_block - 1
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the follower reached the chain's head within ``max_lag`` seconds."""
+        reached = self._reached_head_at
+        return reached is not None and self._clock() - reached <= self.max_lag
+
+    def step(self) -> bool:
+        """Apply the next blocks, up to the chain's head or ``max_blocks`` of them (blocking; on
+        the chain thread for the embedded chain, which a long catch-up must not hold for long).
+        Returns whether the model reached the head. Raises what the node raises; the model keeps
+        what was applied."""
+        if self._next_block == self.deployment.deploy_block:
+            self._reader.verify()
+        head = self._reader.head()
+        if self._went_back(head):
+            self._restart(f"the chain went back to block {head}")
+            return False
+        last = (
+            head if self.max_blocks is None else min(head, self._next_block + self.max_blocks - 1)
+        )
+        if last >= self._next_block:
+
+            def applied_through(block: int) -> None:
+                self._next_block = block + 1
+
+            try:
+                for item in self._reader.read(self._next_block, last, applied_through):
+                    with self._lock:
+                        self._replay.apply(item)
+            except ChainReorganisedError as exc:
+                self._restart(str(exc))
+                return False
+        for finding in self._replay.findings:
+            log.warning("the live ledger's replay found: %s", finding.message)
+        self._replay.findings.clear()
+        if last < self.deployment.deploy_block:
+            return False  # a deployment record ahead of this node's head: nothing to follow yet
+        header = self._reader.block(last)
+        self._reader.forget_blocks()
+        with self._lock:
+            self._head = (header.number, header.hash)
+            self._timestamp = header.timestamp
+            if last == head:
+                self._reached_head_at = self._clock()
+        return last == head
+
+    def _went_back(self, head: int) -> bool:
+        """Whether the block applied last is no longer the chain's (a shorter or other chain)."""
+        if self._head is None:
+            return False
+        number, block_hash = self._head
+        return head < number or self._reader.block(number).hash != block_hash
+
+    def _restart(self, why: str) -> None:
+        log.warning("the live ledger starts again from the deployment block: %s", why)
+        with self._lock:
+            self._reader.forget_blocks()
+            self._replay = Replayer(self.deployment, report_from=self.deployment.deploy_block)
+            self._next_block = self.deployment.deploy_block
+            self._head = None
+            self._reached_head_at = None
+
+    def start(self, run: StepRunner) -> None:
+        """Follow the chain in the background: catch up from the deployment block, then poll."""
+        self._task = asyncio.create_task(self._follow(run), name="live-ledger")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.rpc.close()
+
+    async def _follow(self, run: StepRunner) -> None:
+        while True:
+            try:
+                await run(self._step_and_note)
+            except Exception as exc:  # a node down or a bug: reads use the views meanwhile
+                if not self._failing:
+                    expected = isinstance(exc, ConsentLedgerError | OSError)
+                    log.warning(
+                        "the live ledger cannot follow the chain (reads use views): %s",
+                        exc,
+                        exc_info=not expected,
+                    )
+                self._failing = True
+            else:
+                if self._failing:
+                    log.warning("the live ledger follows the chain again")
+                self._failing = False
+            # Behind (a catch-up in slices): the next slice at once, after whatever waits.
+            await asyncio.sleep(0 if self._behind else self.poll_interval)
+
+    def _step_and_note(self) -> None:
+        self._behind = not self.step()
+
+    # ------------------------------------------------------------------- reads
+
+    def judge(
+        self, consent_id: bytes, bank: str, categories: int, purpose: int
+    ) -> LiveJudgement | None:
+        """The model's judgement of a read at the latest block's timestamp + 1; None when the
+        model does not know the consent or the follower is not fresh."""
+        with self._lock:
+            if not self.fresh:
+                return None
+            model = self._replay.model
+            consent = model.consents.get(consent_id)
+            if consent is None:
+                return None
+            entry = AccessEntry(0, consent_id, bank, categories, purpose, b"")
+            reason = model.judge(entry, self._timestamp + 1)
+            return LiveJudgement(consent.subject, consent.history_months, reason)
+
+    def consent(self, consent_id: bytes) -> ConsentState | None:
+        """A copy of the consent as the model holds it (its terms never change; its status and
+        reads may be a moment behind the chain); None if the model does not know it."""
+        with self._lock:
+            consent = self._replay.model.consents.get(consent_id)
+            return None if consent is None else replace(consent)
+
+    def counted(self, *, live: bool) -> None:
+        """Count one pre-check, made on the live model or on the chain's views."""
+        with self._lock:
+            if live:
+                self.counts.live += 1
+            else:
+                self.counts.views += 1
+
+
+def open_live_ledger(
+    settings: Settings, chain: EmbeddedChain | None, deployment: Deployment
+) -> LiveLedger | None:
+    """The gateway's live ledger on its chain (None when the settings turn it off)."""
+    if not settings.live_precheck:
+        return None
+    rpc: JsonRpc
+    max_blocks = None
+    if chain is not None:
+        rpc = EmbeddedJsonRpc(chain)
+        max_blocks = EMBEDDED_BLOCKS_PER_STEP
+    else:
+        token = settings.rpc_token.get_secret_value() if settings.rpc_token is not None else None
+        rpc = HttpJsonRpc(settings.chain, token, timeout=10.0)
+    return LiveLedger(
+        rpc,
+        deployment,
+        poll_interval=settings.live_poll_interval_s,
+        max_lag=settings.live_max_lag_s,
+        max_blocks=max_blocks,
+    )
