@@ -160,19 +160,44 @@ def node(host: str, port: int, state_dir: Path, chain_id: int | None) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-def serve(chain: str, data_dir: Path, host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Gateway processes on the port, each with its own relayer key (a node's chain only; "
+    "default: CONSENTLEDGER_WORKERS, else 1).",
+)
+def serve(chain: str, data_dir: Path, host: str, port: int, workers: int | None) -> None:
     """Run the gateway as a service (the ledger survives restarts on the embedded chain)."""
+    import os
+
     import uvicorn
 
     from consentledger.gateway.app import create_app
-    from consentledger.serve import serve_settings
+    from consentledger.gateway.db import Database
+    from consentledger.serve import serve_settings, worker_environment
 
-    settings, notes = serve_settings(chain, data_dir)
+    settings, notes = serve_settings(chain, data_dir, workers)
     console = Console()
-    console.print(f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir})")
+    console.print(
+        f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir}, "
+        f"{settings.workers} worker{'s' if settings.workers > 1 else ''})"
+    )
     for note in notes:
         console.print(f"  [yellow]note[/]: {note}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    Database(settings.database_url).close()  # schema and migration once, before the workers
+    os.environ.update(worker_environment(settings))
+    uvicorn.run(
+        "consentledger.gateway.app:create_app",
+        factory=True,
+        workers=settings.workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 main.add_command(bureau)
