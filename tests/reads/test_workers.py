@@ -28,6 +28,7 @@ from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.chain.jsonrpc import HttpJsonRpc
 from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.process import GatewayProcess, GatewayProcessError
+from tests.reads.conftest import ADMIN
 from tests.reads.test_crash import _journal, _recorded_reads, consented_read, post_read
 
 OPEN = (ReadStatus.PENDING, ReadStatus.BATCHED)
@@ -156,6 +157,12 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
             return post_read(gateway, headers, body, key)
 
         assert read(second, "warm-up") == 200
+        # The workers share the regulator's key: each admits a bank, then the first again.
+        for gateway, name in ((second, "B2"), (first, "B3")):
+            admitted = httpx.post(
+                f"{gateway.url}/v1/admin/banks", json={"name": name}, headers=ADMIN, timeout=30
+            )
+            assert admitted.status_code == 201, admitted.text
         # A key answered by one worker gets the same answer from the other.
         assert read(first, "asked-twice") == 200
         again = httpx.post(
