@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from eth_account import Account
@@ -109,3 +111,15 @@ def test_new_rows_name_their_relayer(tmp_path: Path) -> None:
     with db.session() as session:
         batch = session.query(Batch).filter(Batch.tx_hash == hex32(signed.tx_hash)).one()
         assert batch.relayer == world.bureau.account.address
+
+
+def test_workers_opening_a_new_database_at_once_all_get_it(tmp_path: Path) -> None:
+    for attempt in range(2):
+        url = f"sqlite:///{tmp_path / f'gateway-{attempt}.db'}"
+        code = f"from consentledger.gateway.db import Database; Database({url!r}).close()"
+        opening = [
+            subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(4)
+        ]
+        for process in opening:
+            _out, err = process.communicate(timeout=60)
+            assert process.returncode == 0, err.decode()[-2000:]

@@ -23,7 +23,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from consentledger.errors import ConsentLedgerError
@@ -160,7 +160,7 @@ class Database:
             self.engine: Engine = create_engine(url)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_durable)
-            Base.metadata.create_all(self.engine)
+            _create_tables(self.engine)
             add_relayer_columns(self.engine)
         except SQLAlchemyError as exc:
             raise GatewayDatabaseError(f"cannot open the gateway database {url}: {exc}") from exc
@@ -168,6 +168,21 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _create_tables(engine: Engine) -> None:
+    """The missing tables. Several workers may open a new database at once: another one can
+    create a table between this one's check and its CREATE, so that is tried again (each try
+    finds at least one more table there)."""
+    for _ in Base.metadata.tables:
+        try:
+            Base.metadata.create_all(engine)
+        except (OperationalError, ProgrammingError) as exc:  # SQLite / PostgreSQL
+            if "already exists" not in str(exc):
+                raise
+        else:
+            return
+    Base.metadata.create_all(engine)
 
 
 def _sqlite_durable(dbapi_connection: object, _record: object) -> None:
