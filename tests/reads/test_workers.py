@@ -19,15 +19,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from eth_account.signers.local import LocalAccount
 
 from consentledger.audit.journal import JournalCheck, JournalDatabase
+from consentledger.audit.model import ROLE_BUREAU
 from consentledger.audit.runner import Audit
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
+from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.cli import main
 from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.process import GatewayProcess, GatewayProcessError
+from consentledger.gateway.relayer_keys import new_relayer_key_file
 from tests.reads.conftest import ADMIN
 from tests.reads.test_crash import _journal, _recorded_reads, consented_read, post_read
 
@@ -238,3 +243,29 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
         for gateway in (first, second, third):
             gateway.stop()
     _journal_is_the_chain(node, deployment, data_dir)
+
+
+def test_admit_relayers_gives_a_key_directory_the_bureau_role(
+    node: AnvilChain, tmp_path: Path
+) -> None:
+    """From one worker to several on an existing ledger: the regulator admits the new keys, and
+    the deployment record names them (the auditor's journal check reads its relayers there)."""
+    deployment, [existing], _relay = _ledger_with_relayers(node, tmp_path, 1)
+    key_dir = tmp_path / "keys" / "relayers"
+    added = new_relayer_key_file(key_dir)
+    command = [
+        *("admit-relayers", "--rpc", node.url, "--deployment", str(tmp_path / "deployment.json")),
+        *("--key-dir", str(key_dir), "--regulator-key-file", str(tmp_path / "regulator.key")),
+    ]
+    first = CliRunner().invoke(main, command)
+    assert first.exit_code == 0, first.output
+    assert f"{added.address}: admitted" in first.output
+    assert f"{existing.address}: already a relayer" in first.output
+    client = LedgerClient(node.w3, deployment.address, added)
+    assert client.has_role(ROLE_BUREAU, added.address)
+    record = Deployment.load(tmp_path / "deployment.json")
+    assert record.relayers == (existing.address, added.address)
+    again = CliRunner().invoke(main, command)
+    assert again.exit_code == 0, again.output
+    assert "admitted" not in again.output
+    assert Deployment.load(tmp_path / "deployment.json").relayers == record.relayers
