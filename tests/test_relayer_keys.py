@@ -33,6 +33,15 @@ def test_each_claim_gets_its_own_key_until_it_is_released(tmp_path: Path) -> Non
     second.release()
 
 
+def test_a_claim_dropped_without_release_frees_its_key(tmp_path: Path) -> None:
+    key = new_relayer_key_file(tmp_path)
+    claim = claim_relayer_key(tmp_path)
+    del claim  # as when a worker's start fails after it claimed its key
+    again = claim_relayer_key(tmp_path)
+    assert again.account.address == key.address
+    again.release()
+
+
 def test_a_dead_holders_key_is_free_again(tmp_path: Path) -> None:
     key = new_relayer_key_file(tmp_path)
     holder = subprocess.Popen(

@@ -47,6 +47,10 @@ class RelayerKeyClaim:
         if descriptor is not None:
             os.close(descriptor)  # closing the only descriptor drops the flock
 
+    def __del__(self) -> None:
+        # A claim dropped without release (a start that failed after claiming) frees its key.
+        self.release()
+
 
 def claim_relayer_key(directory: Path) -> RelayerKeyClaim:
     """Claim the first free key of ``directory``; :class:`NoFreeRelayerKeyError` if none is."""
