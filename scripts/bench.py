@@ -8,7 +8,12 @@ Measures, in one run (ratios matter more than absolute numbers on a noisy machin
    Batched (the default group commit) and the naive baseline (``BATCH_MAX_ENTRIES=1``,
    ``BATCH_MAX_WAIT_MS=0``) on the same chain, with the ratio. On anvil, and with
    ``--embedded`` also on the gateway's in-process embedded chain; with ``--block-time S`` also
-   on an anvil that mines every S seconds (each transaction then waits for a block).
+   on an anvil that mines every S seconds (each transaction then waits for a block). On anvil
+   the gateway runs ``--workers N`` uvicorn worker processes (default 1), each with its own
+   relayer key, the batched and the naive gateway alike; the embedded chain runs one. (On the
+   2-core machine, where anvil and the load generator share the cores, a second worker did not
+   add reads/s and cost more CPU per read: each worker's batches are half as large.) The
+   gateway's CPU per read is summed over its processes (``/proc``: utime + stime).
 2. Gas per recorded read, in 100-entry batches (distinct consents granted, one consent granted,
    distinct consents denied), and how many reads fit in a 30M-gas block.
 3. Audit replay (``scripts/audit_bench.py``): on a ledger recorded straight through the chain
@@ -29,7 +34,7 @@ Modes (``--quick`` finishes in about a minute on a 2-core machine):
   rate is what matters); audit ledger of 100,000 reads on 1,000 consents (500 reads per
   transaction; about 5 minutes to record, and web3.py's get_logs takes minutes over it).
 
-    python scripts/bench.py [--quick] [--embedded] [--block-time S] [--out out/bench.json]
+    python scripts/bench.py [--quick] [--embedded] [--block-time S] [--workers N] [--out F]
     python scripts/bench.py --markdown out/bench.json   # the README's table from a result
 """
 
@@ -70,7 +75,7 @@ from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noq
 from consentledger.chain.deploy import Deployment, deploy_ledger  # noqa: E402
 from consentledger.chain.embedded import EmbeddedChain  # noqa: E402
 from consentledger.gateway import eip712_json  # noqa: E402
-from consentledger.gateway.process import GatewayProcess  # noqa: E402
+from consentledger.gateway.process import GatewayProcess, uvicorn_command  # noqa: E402
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN  # noqa: E402
 
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
@@ -130,27 +135,38 @@ def seeded_bureau(work: Path, enterprises: int = 5) -> str:
     return bureau_url
 
 
-def deploy_on_anvil(node: AnvilChain, work: Path) -> Deployment:
-    """A ledger on ``node`` with a funded regulator and relayer; the deployment record and both
-    keys written to ``work`` (where :func:`gateway_env` points a gateway)."""
-    regulator, relayer = node.new_account(), node.new_account()
-    deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
+def deploy_on_anvil(node: AnvilChain, work: Path, relayers: int = 1) -> Deployment:
+    """A ledger on ``node`` with a funded regulator and ``relayers`` funded relayers; the
+    deployment record and the keys written to ``work`` (where :func:`gateway_env` points a
+    gateway): ``relayer.key``, and every relayer key in ``relayers/`` for several workers."""
+    regulator = node.new_account()
+    keys = [node.new_account() for _ in range(relayers)]
+    deployment, _ = deploy_ledger(node.w3, regulator, relayers=[k.address for k in keys])
     deployment.save(work / "deployment.json")
-    (work / "relayer.key").write_text(bytes(relayer.key).hex())
+    (work / "relayer.key").write_text(bytes(keys[0].key).hex())
     (work / "regulator.key").write_text(bytes(regulator.key).hex())
+    (work / "relayers").mkdir()
+    for key in keys:
+        (work / "relayers" / f"{key.address}.key").write_text(bytes(key.key).hex())
     return deployment
 
 
-def gateway_env(work: Path, chain: str, bureau_url: str, *, batched: bool) -> dict[str, str]:
+def gateway_env(
+    work: Path, chain: str, bureau_url: str, *, batched: bool, workers: int = 1
+) -> dict[str, str]:
     env = {
         **os.environ,
         "CONSENTLEDGER_CHAIN": chain,
         "CONSENTLEDGER_DEPLOYMENT_FILE": str(work / "deployment.json"),
         "CONSENTLEDGER_DATABASE_URL": f"sqlite:///{work / 'gateway.db'}",
         "CONSENTLEDGER_BUREAU_DATABASE_URL": bureau_url,
+        "CONSENTLEDGER_WORKERS": str(workers),
     }
     if chain != "embedded":
-        env["CONSENTLEDGER_RELAYER_KEY_FILE"] = str(work / "relayer.key")
+        if workers > 1:  # one relayer key per worker
+            env["CONSENTLEDGER_RELAYER_KEY_DIR"] = str(work / "relayers")
+        else:
+            env["CONSENTLEDGER_RELAYER_KEY_FILE"] = str(work / "relayer.key")
         env["CONSENTLEDGER_REGULATOR_KEY_FILE"] = str(work / "regulator.key")
     if not batched:
         env["CONSENTLEDGER_BATCH_MAX_ENTRIES"] = "1"
@@ -341,8 +357,9 @@ def run_gateway(
     tag: str,
     grant: bool,
 ) -> tuple[dict[str, Any], Party, list[str]]:
-    """Start a gateway, (grant consents,) run the read load, measure RSS, stop it."""
-    gateway = GatewayProcess(env, free_port())
+    """Start a gateway, (grant consents,) run the read load, measure RSS and CPU, stop it."""
+    port = free_port()
+    gateway = GatewayProcess(env, port, uvicorn_command(port, int(env["CONSENTLEDGER_WORKERS"])))
     result: dict[str, Any] = {}
     try:
         gateway.start()
@@ -366,10 +383,17 @@ def run_gateway(
         warm_up(gateway.url, party, consent_ids[0])
         rss_before = gateway.rss_kib()
         first_block = block_number(env["CONSENTLEDGER_CHAIN"])
+        cpu_before = gateway.cpu_seconds()
         load = asyncio.run(
             read_load(gateway.url, party, consent_ids, reads, params["clients"], tag)
         )
+        cpu = gateway.cpu_seconds() - cpu_before
         rss_after = gateway.rss_kib()
+        load["workers"] = int(env["CONSENTLEDGER_WORKERS"])
+        # Summed over the gateway's processes (every worker): CPU is what a 2-core machine
+        # shares with the node and the load generator, so it says more than wall time.
+        load["gateway_cpu_seconds"] = round(cpu, 2)
+        load["gateway_cpu_ms_per_read"] = round(1000 * cpu / max(load["ok"], 1), 2)
         if first_block is not None:
             blocks = (block_number(env["CONSENTLEDGER_CHAIN"]) or 0) - first_block
             load["blocks_mined"] = blocks  # automine: one block per batch transaction
@@ -380,7 +404,8 @@ def run_gateway(
         result["reads"] = load
         log(
             f"{tag}: {load['reads_per_second']} reads/s, p99 {load['p99_ms']} ms, "
-            f"failures {load['failures']}"
+            f"gateway CPU {load['gateway_cpu_ms_per_read']} ms/read over {load['workers']} "
+            f"worker(s), failures {load['failures']}"
         )
         more = params["memory_reads"] - reads if tag == "batched" else 0
         if more > 0:
@@ -402,10 +427,13 @@ def run_gateway(
     return result, party, consent_ids
 
 
-def end_to_end(chain: str, work: Path, bureau_url: str, params: dict[str, int]) -> dict[str, Any]:
-    """Batched, then naive, on one chain (anvil: a URL; or "embedded")."""
+def end_to_end(
+    chain: str, work: Path, bureau_url: str, params: dict[str, int], workers: int = 1
+) -> dict[str, Any]:
+    """Batched, then naive, on one chain (anvil: a URL; or "embedded"), both with ``workers``
+    gateway processes (so the ratio compares like with like)."""
     work.mkdir(parents=True, exist_ok=True)
-    env = gateway_env(work, chain, bureau_url, batched=True)
+    env = gateway_env(work, chain, bureau_url, batched=True, workers=workers)
     batched, party, ids = run_gateway(
         env, params, party=None, consent_ids=None, reads=params["reads"], tag="batched", grant=True
     )
@@ -426,7 +454,7 @@ def end_to_end(chain: str, work: Path, bureau_url: str, params: dict[str, int]) 
             grant=True,
         )
     else:
-        env = gateway_env(work, chain, bureau_url, batched=False)
+        env = gateway_env(work, chain, bureau_url, batched=False, workers=workers)
         naive, _, _ = run_gateway(
             env,
             params,
@@ -438,6 +466,7 @@ def end_to_end(chain: str, work: Path, bureau_url: str, params: dict[str, int]) 
         )
     ratio = batched["reads"]["reads_per_second"] / max(naive["reads"]["reads_per_second"], 1e-9)
     return {
+        "workers": workers,
         "batched": batched,
         "naive": naive,
         "batched_vs_naive": round(ratio, 1),
@@ -698,6 +727,13 @@ def main() -> None:
         "a chain where each transaction waits for a block",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="gateway worker processes on anvil, each with its own relayer key, for the batched "
+        "and the naive gateway alike (default 1; the embedded chain always runs 1)",
+    )
+    parser.add_argument(
         "--markdown",
         type=Path,
         metavar="JSON",
@@ -708,6 +744,9 @@ def main() -> None:
         print(markdown(json.loads(args.markdown.read_text())))
         return
     params = QUICK if args.quick else FULL
+    workers = 1 if args.workers is None else args.workers
+    if workers < 1:
+        parser.error("--workers must be at least 1")
     result: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "params": params,
@@ -720,6 +759,7 @@ def main() -> None:
                 " --quick" if args.quick else "",
                 " --embedded" if args.embedded else "",
                 f" --block-time {args.block_time}" if args.block_time else "",
+                f" --workers {workers}",
                 *(f" --skip {part}" for part in args.skip),
             ]
         ),
@@ -733,17 +773,17 @@ def main() -> None:
             with AnvilProcess() as anvil:
                 anvil_work = work / "anvil"
                 anvil_work.mkdir()
-                deploy_on_anvil(AnvilChain(anvil.url), anvil_work)
+                deploy_on_anvil(AnvilChain(anvil.url), anvil_work, workers)
                 result["end_to_end"]["anvil"] = end_to_end(
-                    anvil.url, anvil_work, bureau_url, params
+                    anvil.url, anvil_work, bureau_url, params, workers
                 )
         if args.block_time:
             with AnvilProcess(extra_args=("--block-time", str(args.block_time))) as anvil:
                 anvil_work = work / "anvil-blocks"
                 anvil_work.mkdir()
-                deploy_on_anvil(AnvilChain(anvil.url), anvil_work)
+                deploy_on_anvil(AnvilChain(anvil.url), anvil_work, workers)
                 result["end_to_end"][f"anvil, {args.block_time} s blocks"] = end_to_end(
-                    anvil.url, anvil_work, bureau_url, params
+                    anvil.url, anvil_work, bureau_url, params, workers
                 )
         if args.embedded:
             result["end_to_end"]["embedded"] = end_to_end(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -16,6 +17,9 @@ from consentledger.audit.cli import audit
 from consentledger.bureau.cli import bureau
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.admin_cli import admin
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 
 class _Group(click.Group):
@@ -51,6 +55,24 @@ def demo(out_dir: Path) -> None:
     run_demo(Console(), out_dir)
 
 
+def _node(rpc_url: str) -> Web3:
+    """A web3 connection to the node at ``rpc_url`` (ChainUnavailableError if it does not
+    answer)."""
+    from web3 import Web3
+    from web3.providers.rpc import HTTPProvider
+
+    from consentledger.chain.client import ChainUnavailableError
+
+    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    try:
+        connected = w3.is_connected()
+    except Exception as exc:
+        raise ChainUnavailableError(f"cannot reach {rpc_url}: {exc}") from exc
+    if not connected:
+        raise ChainUnavailableError(f"cannot reach a JSON-RPC node at {rpc_url}")
+    return w3
+
+
 @main.command()
 @click.option("--rpc", "rpc_url", required=True, help="JSON-RPC URL of the node to deploy to.")
 @click.option(
@@ -77,10 +99,7 @@ def deploy(
 ) -> None:
     """Deploy a ConsentLedger to a node, seed its registries, write the deployment record."""
     from eth_utils.address import is_address
-    from web3 import Web3
-    from web3.providers.rpc import HTTPProvider
 
-    from consentledger.chain.client import ChainUnavailableError
     from consentledger.chain.deploy import deploy_ledger
     from consentledger.keys import load_key
 
@@ -88,13 +107,7 @@ def deploy(
         if not is_address(relayer):
             raise click.BadParameter(f"{relayer!r} is not an address", param_hint="--relayer")
     regulator = load_key(regulator_key_file, "CONSENTLEDGER_REGULATOR_KEY")
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
-    try:
-        connected = w3.is_connected()
-    except Exception as exc:
-        raise ChainUnavailableError(f"cannot reach {rpc_url}: {exc}") from exc
-    if not connected:
-        raise ChainUnavailableError(f"cannot reach a JSON-RPC node at {rpc_url}")
+    w3 = _node(rpc_url)
     deployment, _client = deploy_ledger(w3, regulator, relayers=list(relayers))
     deployment.save(out)
     console = Console()
@@ -103,6 +116,51 @@ def deploy(
         f"(chain {deployment.chain_id}, block {deployment.deploy_block})"
     )
     console.print(f"deployment record written to [bold]{out}[/]")
+
+
+@main.command("admit-relayers")
+@click.option("--rpc", "rpc_url", required=True, help="JSON-RPC URL of the ledger's node.")
+@click.option(
+    "--deployment",
+    "deployment_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The deployment record; the admitted relayers are added to it.",
+)
+@click.option(
+    "--key-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="A relayer key directory (*.key files, as CONSENTLEDGER_RELAYER_KEY_DIR).",
+)
+@click.option(
+    "--regulator-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the regulator's private key (hex). "
+    "Default: the CONSENTLEDGER_REGULATOR_KEY environment variable.",
+)
+def admit_relayers_command(
+    rpc_url: str, deployment_file: Path, key_dir: Path, regulator_key_file: Path | None
+) -> None:
+    """Give every key of a relayer key directory the bureau role on an existing ledger (one per
+    gateway worker). Keys are not funded here: each pays its own batches' gas."""
+    from consentledger.chain.client import LedgerClient
+    from consentledger.chain.deploy import Deployment, admit_relayers, verify_deployment
+    from consentledger.gateway.relayer_keys import relayer_key_files
+    from consentledger.keys import load_key
+
+    addresses = [load_key(path, "--key-dir").address for path in relayer_key_files(key_dir)]
+    regulator = load_key(regulator_key_file, "CONSENTLEDGER_REGULATOR_KEY")
+    w3 = _node(rpc_url)
+    deployment = Deployment.load(deployment_file)
+    verify_deployment(w3, deployment)
+    client = LedgerClient(w3, deployment.address, regulator)
+    updated, admitted = admit_relayers(client, deployment, addresses)
+    updated.save(deployment_file)
+    console = Console()
+    for address in addresses:
+        console.print(f"{address}: {'admitted' if address in admitted else 'already a relayer'}")
+    console.print(f"deployment record updated: [bold]{deployment_file}[/]")
 
 
 @main.command()
@@ -160,19 +218,44 @@ def node(host: str, port: int, state_dir: Path, chain_id: int | None) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-def serve(chain: str, data_dir: Path, host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Gateway processes on the port, each with its own relayer key (a node's chain only; "
+    "default: CONSENTLEDGER_WORKERS, else 1).",
+)
+def serve(chain: str, data_dir: Path, host: str, port: int, workers: int | None) -> None:
     """Run the gateway as a service (the ledger survives restarts on the embedded chain)."""
+    import os
+
     import uvicorn
 
     from consentledger.gateway.app import create_app
-    from consentledger.serve import serve_settings
+    from consentledger.gateway.db import Database
+    from consentledger.serve import serve_settings, worker_environment
 
-    settings, notes = serve_settings(chain, data_dir)
+    settings, notes = serve_settings(chain, data_dir, workers)
     console = Console()
-    console.print(f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir})")
+    console.print(
+        f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir}, "
+        f"{settings.workers} worker{'s' if settings.workers > 1 else ''})"
+    )
     for note in notes:
         console.print(f"  [yellow]note[/]: {note}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    Database(settings.database_url).close()  # schema and migration once, before the workers
+    os.environ.update(worker_environment(settings))
+    uvicorn.run(
+        "consentledger.gateway.app:create_app",
+        factory=True,
+        workers=settings.workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 main.add_command(bureau)

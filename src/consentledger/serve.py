@@ -4,7 +4,9 @@ On the embedded chain the data directory holds the chain's block log (``chain/``
 gateway generated on its first start (``keys/``, mode 0600), the deployment record, the journal
 (``gateway.db``) and, unless another is configured, the bureau's database (``bureau.db``). A
 restart replays and verifies the chain and rejoins the same ledger; nothing acknowledged is lost.
-With a node URL, the deployment record and the relayer key must be given.
+With a node URL, the deployment record and the relayer key must be given; the relayer keys of
+several workers (``--workers``) can be kept in ``keys/relayers/`` (one ``*.key`` file each, each
+funded and holding the bureau role: ``consentledger deploy --relayer ADDRESS``, once per key).
 
 Settings given in the environment (``CONSENTLEDGER_*``) win over these defaults.
 """
@@ -17,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from pydantic import SecretStr
 
 from consentledger.gateway.settings import Settings
 
 KEYS = "keys"
+#: On a node, the relayer keys of several workers, if the operator put them in the data directory.
+RELAYER_KEYS = f"{KEYS}/relayers"
 
 
 def _secret_file(path: Path, make: str) -> Path:
@@ -35,12 +40,18 @@ def _secret_file(path: Path, make: str) -> Path:
     return path
 
 
-def serve_settings(chain: str, data_dir: Path) -> tuple[Settings, list[str]]:
-    """The settings ``serve`` runs with, and notes for the operator (never a secret's value)."""
+def serve_settings(
+    chain: str, data_dir: Path, workers: int | None = None
+) -> tuple[Settings, list[str]]:
+    """The settings ``serve`` runs with, and notes for the operator (never a secret's value).
+    ``workers`` (``--workers``) wins over CONSENTLEDGER_WORKERS; more than one is refused with
+    :class:`SettingsError` unless the chain is a node and there is a relayer key per worker."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = os.environ
     notes: list[str] = []
     given: dict[str, Any] = {"chain": chain}
+    if workers is not None:
+        given["workers"] = workers
 
     def default(field: str, value: object) -> None:
         if f"CONSENTLEDGER_{field.upper()}" not in env:
@@ -63,9 +74,29 @@ def serve_settings(chain: str, data_dir: Path) -> tuple[Settings, list[str]]:
             token_file = _secret_file(keys / "auditor.token", secrets.token_urlsafe(32))
             given["auditor_token"] = token_file.read_text().strip()
             notes.append(f"the /rpc auditor token is in {token_file}")
+    elif (data_dir / RELAYER_KEYS).is_dir() and not {
+        f"CONSENTLEDGER_RELAYER_KEY{suffix}" for suffix in ("", "_FILE", "_DIR")
+    } & set(env):
+        given["relayer_key_dir"] = data_dir / RELAYER_KEYS
     if not Path(str(given.get("bureau_database_url", "")).removeprefix("sqlite:///")).exists():
         notes.append(
             f"the bureau has no data yet: consentledger bureau seed --db "
             f"sqlite:///{data_dir / 'bureau.db'}"
         )
-    return Settings(**given), notes
+    settings = Settings(**given)
+    settings.check_workers()
+    return settings, notes
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """``settings`` as CONSENTLEDGER_* variables, for worker processes that build their own
+    :class:`Settings` from the environment (uvicorn's workers start a fresh interpreter)."""
+    exported: dict[str, str] = {}
+    for name in sorted(settings.model_fields_set):
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        exported[f"CONSENTLEDGER_{name.upper()}"] = str(value)
+    return exported

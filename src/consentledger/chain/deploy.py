@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 
+from consentledger.audit.model import ROLE_BUREAU
 from consentledger.categories import seed_registries
 from consentledger.chain.artifacts import artifact_hash, load_artifact
 from consentledger.chain.client import GAS_HEADROOM, LedgerClient, TransactionFailedError
@@ -140,6 +141,23 @@ def deploy_ledger(
         relayers=tuple(to_checksum_address(r) for r in relayers),
     )
     return deployment, client
+
+
+def admit_relayers(
+    regulator: LedgerClient, deployment: Deployment, relayers: Sequence[str]
+) -> tuple[Deployment, list[str]]:
+    """Give the bureau role to each of ``relayers`` that lacks it (``regulator`` sends as the
+    regulator), on an existing deployment; the record, naming them all among its relayers (the
+    auditor's journal check reads them from it), and the addresses admitted now."""
+    admitted: list[str] = []
+    named = list(deployment.relayers)
+    for relayer in (to_checksum_address(r) for r in relayers):
+        if not regulator.has_role(ROLE_BUREAU, relayer):
+            regulator.add_relayer(relayer)
+            admitted.append(relayer)
+        if relayer not in named:
+            named.append(relayer)
+    return replace(deployment, relayers=tuple(named)), admitted
 
 
 def verify_deployment(w3: Web3, deployment: Deployment) -> None:

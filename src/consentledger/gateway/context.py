@@ -31,6 +31,7 @@ from consentledger.gateway.db import Database
 from consentledger.gateway.journal import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
+from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import Settings, SettingsError
 from consentledger.keys import load_key, parse_key
 from consentledger.subject import parse_subject_key, subject_id
@@ -93,12 +94,15 @@ class GatewayContext:
     admin_token_hash: bytes
     #: The ledger's state followed from its events, for the read pre-check (None: turned off).
     live: LiveLedger | None = None
+    #: The relayer key this worker claimed from CONSENTLEDGER_RELAYER_KEY_DIR (None: one key).
+    key_claim: RelayerKeyClaim | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> GatewayContext:
         """Connect (or deploy, on the embedded chain) and open the databases. Blocking."""
-        relayer_key = _key(
-            settings.relayer_key, settings.relayer_key_file, "CONSENTLEDGER_RELAYER_KEY"
+        settings.check_workers()
+        relayer_key, key_claim = relayer_account(
+            settings.relayer_key, settings.relayer_key_file, settings.relayer_key_dir
         )
         regulator_key = _key(
             settings.regulator_key, settings.regulator_key_file, "CONSENTLEDGER_REGULATOR_KEY"
@@ -152,7 +156,7 @@ class GatewayContext:
                 f"the relayer key {relayer_key.address} does not hold the bureau role on the ledger"
             )
         db = Database(settings.database_url)
-        journal = Journal(db)
+        journal = Journal(db, relayer_key.address)
         runner = ChainRunner()
         relayer = BatchRelayer(
             bureau,
@@ -185,6 +189,7 @@ class GatewayContext:
                 settings.admin_token.get_secret_value().encode()
             ).digest(),
             live=open_live_ledger(settings, chain, deployment),
+            key_claim=key_claim,
         )
 
     async def start(self) -> None:
@@ -218,6 +223,8 @@ class GatewayContext:
             self.chain.close()  # a kept chain lets go of its directory
         self.store.close()
         self.db.close()
+        if self.key_claim is not None:
+            self.key_claim.release()
 
     async def on_chain(self, fn: Callable[..., T], *args: object) -> T:
         """Run a blocking chain call on the chain thread."""

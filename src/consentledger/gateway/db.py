@@ -23,10 +23,11 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.db_migrate import add_relayer_columns
 
 
 class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
@@ -76,6 +77,9 @@ class Batch(Base):
     raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
     nonce: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | mined | failed
+    #: The relayer key that signed it (checksummed address): each gateway worker settles only
+    #: its own batches. NULL only in a database from before the column (see ``migrate``).
+    relayer: Mapped[str | None] = mapped_column(String(42), nullable=True, index=True)
     block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -123,6 +127,10 @@ class JournalEntry(Base):
     #: uint256 as 0x-hex (64 digits): query ids exceed every SQL integer type.
     query_id: Mapped[str | None] = mapped_column(String(66), unique=True, nullable=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), nullable=True)
+    #: The relayer key of the worker that journaled the read (checksummed address); its query id,
+    #: once assigned, starts with the same 160 bits. NULL only in a database from before the
+    #: column (see ``migrate``).
+    relayer: Mapped[str | None] = mapped_column(String(42), nullable=True, index=True)
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -152,13 +160,29 @@ class Database:
             self.engine: Engine = create_engine(url)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_durable)
-            Base.metadata.create_all(self.engine)
+            _create_tables(self.engine)
+            add_relayer_columns(self.engine)
         except SQLAlchemyError as exc:
             raise GatewayDatabaseError(f"cannot open the gateway database {url}: {exc}") from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _create_tables(engine: Engine) -> None:
+    """The missing tables. Several workers may open a new database at once: another one can
+    create a table between this one's check and its CREATE, so that is tried again (each try
+    finds at least one more table there)."""
+    for _ in Base.metadata.tables:
+        try:
+            Base.metadata.create_all(engine)
+        except (OperationalError, ProgrammingError) as exc:  # SQLite / PostgreSQL
+            if "already exists" not in str(exc):
+                raise
+        else:
+            return
+    Base.metadata.create_all(engine)
 
 
 def _sqlite_durable(dbapi_connection: object, _record: object) -> None:

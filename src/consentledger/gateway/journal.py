@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,8 +87,21 @@ _BY_IDEMPOTENCY_KEY = (
 class Journal:
     """Journal operations over the gateway database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, relayer: str | None = None) -> None:
         self.db = db
+        #: This worker's relayer address: written on its entries and batches, and what
+        #: :func:`reconcile` and :meth:`last_sequence` look at. None: every row (one relayer).
+        self.relayer = relayer
+
+    def owned(self, column: Any, *, legacy: bool = False) -> Any:
+        """The condition "``column`` names this worker's relayer"; with ``legacy``, rows from
+        before the relayer column (NULL: left by the single-relayer gateway that ran before the
+        migration, see :mod:`consentledger.gateway.db_migrate`) count as its own too."""
+        if self.relayer is None:
+            return true()
+        if legacy:
+            return or_(column == self.relayer, column.is_(None))
+        return column == self.relayer
 
     # -------------------------------------------------------------- requests
 
@@ -113,6 +126,8 @@ class Journal:
 
     def add(self, entry: JournalEntry) -> JournalEntry:
         """Store a new pending read (committed before it is queued for the chain)."""
+        if entry.relayer is None:
+            entry.relayer = self.relayer
         with self.db.session() as session, session.begin():
             session.add(entry)
         return entry
@@ -120,6 +135,9 @@ class Journal:
     def add_all(self, entries: Sequence[JournalEntry]) -> list[JournalEntry | None]:
         """Store new pending reads in one transaction. An entry whose bank already used its
         Idempotency-Key is not stored (None in its place); the others still are."""
+        for entry in entries:
+            if entry.relayer is None:
+                entry.relayer = self.relayer
         try:
             with self.db.session() as session, session.begin():
                 session.add_all(entries)
@@ -139,7 +157,12 @@ class Journal:
 
     def batch_signed(self, signed: SignedCall, assignments: Sequence[tuple[int, int]]) -> None:
         with self.db.session() as session, session.begin():
-            batch = Batch(tx_hash=hex32(signed.tx_hash), raw_tx=signed.raw, nonce=signed.nonce)
+            batch = Batch(
+                tx_hash=hex32(signed.tx_hash),
+                raw_tx=signed.raw,
+                nonce=signed.nonce,
+                relayer=self.relayer,
+            )
             session.add(batch)
             session.flush()
             # One executemany (ORM bulk UPDATE by primary key), not a statement per entry.
@@ -227,9 +250,17 @@ class Journal:
         )
 
     def last_sequence(self) -> int:
-        """The highest query id sequence this journal ever assigned (0 if none)."""
+        """The highest query id sequence this worker's relayer was ever assigned in this journal
+        (0 if none): its query ids are the range ``relayer << 96 ..``, whatever the relayer
+        column says (query ids are fixed-width hex, so text order is number order)."""
+        query = select(func.max(JournalEntry.query_id))
+        if self.relayer is not None:
+            first = int(self.relayer, 16) << 96
+            query = query.where(
+                JournalEntry.query_id.between(query_hex(first), query_hex(first | (2**96 - 1)))
+            )
         with self.db.session() as session:
-            highest = session.scalar(select(func.max(JournalEntry.query_id)))
+            highest = session.scalar(query)
         return 0 if highest is None else int(highest, 16) & (2**96 - 1)
 
     def open_count(self) -> int:
@@ -267,18 +298,26 @@ class ReconcileReport:
 def reconcile(
     journal: Journal, client: LedgerClient, receipt_timeout: float = 30.0
 ) -> ReconcileReport:
-    """Settle every entry a previous run left pending or batched (blocking; call at start)."""
+    """Settle every entry a previous run of this worker's relayer left pending or batched
+    (blocking; call at start). Other relayers' entries and batches belong to workers that may be
+    running: they are not touched."""
     granted = denied = failed = still_open = 0
     open_batches: list[OpenBatch] = []
     with journal.db.session() as session:
         pending_ids = list(
             session.scalars(
                 select(JournalEntry.id).where(
-                    JournalEntry.status == ReadStatus.PENDING, JournalEntry.batch_id.is_(None)
+                    JournalEntry.status == ReadStatus.PENDING,
+                    JournalEntry.batch_id.is_(None),
+                    journal.owned(JournalEntry.relayer, legacy=True),
                 )
             )
         )
-        batches = list(session.scalars(select(Batch).where(Batch.status == "sent")))
+        batches = list(
+            session.scalars(
+                select(Batch).where(Batch.status == "sent", journal.owned(Batch.relayer))
+            )
+        )
     if pending_ids:
         journal.failed(pending_ids, "not sent before restart")
         failed += len(pending_ids)

@@ -6,6 +6,8 @@ the environment given; ``command`` can run ``consentledger serve`` instead.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -25,12 +27,31 @@ class GatewayProcessError(ConsentLedgerError, RuntimeError):
     code = "gateway_process_failed"
 
 
-def uvicorn_command(port: int) -> list[str]:
-    """The command that serves the gateway app on ``port`` (settings from the environment)."""
+def uvicorn_command(port: int, workers: int = 1) -> list[str]:
+    """The command that serves the gateway app on ``port`` (settings from the environment), in
+    ``workers`` processes (more than one: each claims a key of CONSENTLEDGER_RELAYER_KEY_DIR)."""
     return [
         *(sys.executable, "-m", "uvicorn", "consentledger.gateway.app:create_app", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        *(("--workers", str(workers)) if workers > 1 else ()),
     ]
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc: each process's parent)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
 
 
 class GatewayProcess:
@@ -70,10 +91,14 @@ class GatewayProcess:
         raise GatewayProcessError(f"the gateway did not become healthy within {timeout:g} s")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs."""
+        """SIGKILL, to the gateway's workers too: no shutdown code runs."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        workers = self.processes()[1:]
+        self.process.send_signal(signal.SIGKILL)  # first, so it cannot start a worker again
         self.process.wait(timeout=10)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not exit."""
@@ -85,10 +110,29 @@ class GatewayProcess:
                 self.process.kill()
                 self.process.wait(timeout=5)
 
-    def rss_kib(self) -> int:
-        """The process's resident memory (VmRSS), in KiB."""
+    def processes(self) -> list[int]:
+        """The process ids of the gateway: its process and, with several workers, theirs."""
         assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise GatewayProcessError("no VmRSS in /proc")
+        return _descendants(self.process.pid)
+
+    def rss_kib(self) -> int:
+        """The resident memory (VmRSS) of the gateway's processes together, in KiB."""
+        total = 0
+        for pid in self.processes():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        if total == 0:
+            raise GatewayProcessError("no VmRSS in /proc")
+        return total
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the gateway's running processes have used so far."""
+        ticks = 0
+        for pid in self.processes():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return ticks / os.sysconf("SC_CLK_TCK")

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.relayer_keys import relayer_key_files
 from consentledger.subject import parse_subject_key
 
 #: The operator token a development gateway uses when none is set.
@@ -44,6 +45,12 @@ class Settings(BaseSettings):
     deployment_file: Path | None = None
     relayer_key: SecretStr | None = None
     relayer_key_file: Path | None = None
+    #: A directory of relayer keys (``*.key``, one hex key each), instead of the one key above:
+    #: each gateway worker claims one for its lifetime (see ``gateway/relayer_keys.py``).
+    relayer_key_dir: Path | None = None
+    #: Gateway worker processes ``consentledger serve`` runs on its one port (JSON-RPC chain
+    #: only; each needs its own relayer key, so more than one needs CONSENTLEDGER_RELAYER_KEY_DIR).
+    workers: int = Field(default=1, ge=1, le=64)
     #: The regulator's key, for the admin endpoints that need the regulator's role.
     regulator_key: SecretStr | None = None
     regulator_key_file: Path | None = None
@@ -97,6 +104,10 @@ class Settings(BaseSettings):
             raise ValueError("CONSENTLEDGER_ADMIN_TOKEN must be at least 16 characters")
         if self.chain != "embedded" and not self.chain.startswith(("http://", "https://")):
             raise ValueError("CONSENTLEDGER_CHAIN must be 'embedded' or an http(s) JSON-RPC URL")
+        if self.relayer_key_dir is not None and (self.relayer_key or self.relayer_key_file):
+            raise ValueError(
+                "set either CONSENTLEDGER_RELAYER_KEY_DIR or the one relayer key, not both"
+            )
         if self.chain_dir is not None:
             if not self.embedded:
                 raise ValueError("CONSENTLEDGER_CHAIN_DIR is for the embedded chain only")
@@ -105,7 +116,10 @@ class Settings(BaseSettings):
                 name
                 for name, given in [
                     ("CONSENTLEDGER_DEPLOYMENT_FILE", self.deployment_file),
-                    ("CONSENTLEDGER_RELAYER_KEY(_FILE)", self.relayer_key or self.relayer_key_file),
+                    (
+                        "CONSENTLEDGER_RELAYER_KEY(_FILE|_DIR)",
+                        self.relayer_key or self.relayer_key_file or self.relayer_key_dir,
+                    ),
                     (
                         "CONSENTLEDGER_REGULATOR_KEY(_FILE)",
                         self.regulator_key or self.regulator_key_file,
@@ -120,3 +134,24 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.chain == "embedded"
+
+    def check_workers(self) -> None:
+        """Refuse a worker count these settings cannot serve (:class:`SettingsError`)."""
+        if self.workers == 1:
+            return
+        if self.embedded:
+            raise SettingsError(
+                f"{self.workers} workers need a JSON-RPC chain: the embedded chain lives in one "
+                "process (set CONSENTLEDGER_CHAIN to a node's URL, or run one worker)"
+            )
+        if self.relayer_key_dir is None:
+            raise SettingsError(
+                f"{self.workers} workers need a relayer key each: set "
+                "CONSENTLEDGER_RELAYER_KEY_DIR to a directory of at least that many *.key files"
+            )
+        keys = len(relayer_key_files(self.relayer_key_dir))
+        if keys < self.workers:
+            raise SettingsError(
+                f"{self.workers} workers need a relayer key each, and {self.relayer_key_dir} "
+                f"holds {keys} *.key files"
+            )

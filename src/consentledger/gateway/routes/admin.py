@@ -34,6 +34,9 @@ def _regulator(context: GatewayContext) -> LedgerClient:
             "regulator_key_missing",
             "this gateway has no regulator key (CONSENTLEDGER_REGULATOR_KEY): ask the regulator",
         )
+    # Several gateway workers share the regulator's key: take its nonce from the node, not from
+    # this worker's memory of its own last transaction (another worker may have sent since).
+    context.regulator.forget_nonce()
     return context.regulator
 
 
