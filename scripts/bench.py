@@ -355,7 +355,6 @@ def run_gateway(
     consent_ids: list[str] | None,
     reads: int,
     tag: str,
-    grant: bool,
 ) -> tuple[dict[str, Any], Party, list[str]]:
     """Start a gateway, (grant consents,) run the read load, measure RSS and CPU, stop it."""
     port = free_port()
@@ -365,7 +364,7 @@ def run_gateway(
         gateway.start()
         if party is None:
             party = admit(gateway.url)
-        if grant or consent_ids is None:
+        if consent_ids is None:
             record = Deployment.load(Path(env["CONSENTLEDGER_DEPLOYMENT_FILE"]))
             domain = typed_data.Domain(record.chain_id, record.address)
             consent_ids, per_second = asyncio.run(
@@ -442,7 +441,6 @@ def end_to_end(
             consent_ids=None,
             reads=params["reads"],
             tag="batched",
-            grant=True,
         )
         # The in-memory embedded chain does not outlive its gateway: the naive gateway deploys
         # a fresh ledger, so it needs its own bank, enterprise and consents.
@@ -457,7 +455,6 @@ def end_to_end(
             consent_ids=None,
             reads=params["naive_reads"],
             tag="naive",
-            grant=True,
         )
         grants = batched.pop("grants")
     else:
@@ -472,7 +469,6 @@ def end_to_end(
             consent_ids=None,
             reads=params["naive_reads"],
             tag="naive",
-            grant=True,
         )
         env = gateway_env(work, chain, bureau_url, batched=True, workers=workers)
         batched, _, _ = run_gateway(
@@ -482,7 +478,6 @@ def end_to_end(
             consent_ids=ids,
             reads=params["reads"],
             tag="batched",
-            grant=False,
         )
         grants = naive.pop("grants")
     ratio = batched["reads"]["reads_per_second"] / max(naive["reads"]["reads_per_second"], 1e-9)

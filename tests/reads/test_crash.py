@@ -255,6 +255,12 @@ def assert_journal_is_the_chain(
     assert granted == _recorded_reads(node, deployment.address, relayer), (
         "a release without its DataAccessed, or a DataAccessed without its granted entry"
     )
+    assert_audit_is_clean(node, deployment, journal_url)
+    return dict(statuses)
+
+
+def assert_audit_is_clean(node: AnvilChain, deployment: Deployment, journal_url: str) -> None:
+    """The auditor, replaying the chain and cross-checking the journal, finds nothing."""
     database = JournalDatabase(journal_url)
     try:
         check = JournalCheck(database, deployment.relayers)
@@ -262,4 +268,3 @@ def assert_journal_is_the_chain(
     finally:
         database.close()
     assert result.findings == []
-    return dict(statuses)

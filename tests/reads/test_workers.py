@@ -22,19 +22,22 @@ import pytest
 from click.testing import CliRunner
 from eth_account.signers.local import LocalAccount
 
-from consentledger.audit.journal import JournalCheck, JournalDatabase
 from consentledger.audit.model import ROLE_BUREAU
-from consentledger.audit.runner import Audit
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
-from consentledger.chain.jsonrpc import HttpJsonRpc
 from consentledger.cli import main
 from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.process import GatewayProcess, GatewayProcessError
 from consentledger.gateway.relayer_keys import new_relayer_key_file
 from tests.reads.conftest import ADMIN
-from tests.reads.test_crash import _journal, _recorded_reads, consented_read, post_read
+from tests.reads.test_crash import (
+    _journal,
+    _recorded_reads,
+    assert_audit_is_clean,
+    consented_read,
+    post_read,
+)
 
 OPEN = (ReadStatus.PENDING, ReadStatus.BATCHED)
 
@@ -97,13 +100,7 @@ def _journal_is_the_chain(
     for entry in entries:
         if entry.query_id is not None:  # the query id is the relayer's that journaled it
             assert int(entry.query_id, 16) >> 96 == int(entry.relayer or "0x0", 16)
-    database = JournalDatabase(url)
-    try:
-        check = JournalCheck(database, deployment.relayers)
-        result = Audit(HttpJsonRpc(node.url), deployment, journal=check).run()
-    finally:
-        database.close()
-    assert result.findings == []
+    assert_audit_is_clean(node, deployment, url)
     by_relayer: dict[str, Counter[str]] = {}
     for entry in entries:
         by_relayer.setdefault(entry.relayer or "", Counter())[str(entry.status)] += 1
