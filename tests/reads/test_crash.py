@@ -93,13 +93,7 @@ def test_sigkill_with_reads_in_flight_loses_nothing(
             assert recorded[query_id] == entry.response_hash
         for key, status in zip(keys, answered, strict=True):
             if status == 200:  # what was answered is what the journal says
-                replay = httpx.post(
-                    f"{gateway.url}/v1/queries",
-                    json=body,
-                    headers={**headers, "Idempotency-Key": key},
-                    timeout=30,
-                )
-                assert replay.status_code == 200
+                assert send_read(gateway.url, headers, body, key).status_code == 200
     finally:
         gateway.stop()
 
@@ -199,15 +193,18 @@ def post_read(
 ) -> int | None:
     """POST the read with an Idempotency-Key: its status, or None if the gateway died on it."""
     try:
-        response = httpx.post(
-            f"{gateway.url}/v1/queries",
-            json=body,
-            headers={**headers, "Idempotency-Key": key},
-            timeout=30,
-        )
+        return send_read(gateway.url, headers, body, key).status_code
     except httpx.HTTPError:
         return None
-    return response.status_code
+
+
+def send_read(
+    url: str, headers: dict[str, str], body: dict[str, object], key: str
+) -> httpx.Response:
+    """POST the read to the gateway at ``url`` with an Idempotency-Key."""
+    return httpx.post(
+        f"{url}/v1/queries", json=body, headers={**headers, "Idempotency-Key": key}, timeout=30
+    )
 
 
 def consented_read(

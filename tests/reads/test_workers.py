@@ -37,6 +37,7 @@ from tests.reads.test_crash import (
     assert_audit_is_clean,
     consented_read,
     post_read,
+    send_read,
 )
 
 OPEN = (ReadStatus.PENDING, ReadStatus.BATCHED)
@@ -167,13 +168,7 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
             assert admitted.status_code == 201, admitted.text
         # A key answered by one worker gets the same answer from the other.
         assert read(first, "asked-twice") == 200
-        again = httpx.post(
-            f"{second.url}/v1/queries",
-            json=body,
-            headers={**headers, "Idempotency-Key": "asked-twice"},
-            timeout=30,
-        )
-        assert again.status_code == 200
+        assert send_read(second.url, headers, body, "asked-twice").status_code == 200
         second_relayer = {
             e.relayer for e in _journal(journal_url) if e.idempotency_key == "warm-up"
         }
@@ -196,12 +191,7 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
             open_at_kill = [k for k in first_keys if k in at_kill and at_kill[k].status in OPEN]
             logging.getLogger(__name__).warning("killed with %d reads open", len(open_at_kill))
             for key in open_at_kill[:1]:
-                pending = httpx.post(
-                    f"{second.url}/v1/queries",
-                    json=body,
-                    headers={**headers, "Idempotency-Key": key},
-                    timeout=30,
-                )
+                pending = send_read(second.url, headers, body, key)
                 assert pending.status_code == 503
                 assert pending.json()["code"] == "outcome_pending"
                 assert pending.headers["Retry-After"] == "1"
@@ -226,12 +216,7 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
             if entry is None:
                 continue
             assert entry.status in (ReadStatus.GRANTED, ReadStatus.FAILED)
-            replay = httpx.post(
-                f"{second.url}/v1/queries",
-                json=body,
-                headers={**headers, "Idempotency-Key": key},
-                timeout=30,
-            )
+            replay = send_read(second.url, headers, body, key)
             assert replay.status_code == (200 if entry.status == ReadStatus.GRANTED else 503)
 
         with pytest.raises(GatewayProcessError, match=r"relayer keys .* are claimed"):
