@@ -27,11 +27,13 @@ from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
 from consentledger.gateway.process import GatewayProcess
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.test_crash import post_read
 
-ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
+
+def _admin(data_dir: Path) -> dict[str, str]:
+    """The operator token ``serve`` generated on its first start, as a header."""
+    return {"Authorization": f"Bearer {(data_dir / 'keys' / 'admin.token').read_text().strip()}"}
 
 
 def _service(data_dir: Path) -> GatewayProcess:
@@ -69,12 +71,13 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
     try:
         service.start()
         http = httpx.Client(base_url=service.url, timeout=60)
-        bank = http.post("/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
+        admin = _admin(data_dir)
+        bank = http.post("/v1/admin/banks", json={"name": "B"}, headers=admin).json()
         controller = Account.create()
         http.post(
             "/v1/admin/enterprises",
             json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
-            headers=ADMIN,
+            headers=admin,
         ).raise_for_status()
         draft = http.post(
             "/v1/consents/draft",

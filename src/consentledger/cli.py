@@ -233,8 +233,9 @@ def serve(chain: str, data_dir: Path, host: str, port: int, workers: int | None)
 
     from consentledger.gateway.app import create_app
     from consentledger.gateway.db import Database
-    from consentledger.serve import serve_settings, worker_environment
+    from consentledger.serve import PRIVATE_UMASK, serve_settings, worker_environment
 
+    os.umask(PRIVATE_UMASK)  # the databases, block log and records it writes are its user's only
     settings, notes = serve_settings(chain, data_dir, workers)
     console = Console()
     console.print(

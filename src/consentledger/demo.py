@@ -48,7 +48,7 @@ from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import HttpJsonRpc
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.app import create_app
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
+from consentledger.gateway.settings import Settings
 
 #: Synthetic enterprises seeded next to the showcase ones.
 DEMO_ENTERPRISES = 200
@@ -72,7 +72,7 @@ class Enterprise:
 
 
 @contextmanager
-def _gateway(out_dir: Path, auditor_token: str) -> Iterator[str]:
+def _gateway(out_dir: Path, admin_token: str, auditor_token: str) -> Iterator[str]:
     """A gateway on a fresh embedded chain, served on a free loopback port; yields its URL."""
     port = free_port()
     settings = Settings(
@@ -80,7 +80,9 @@ def _gateway(out_dir: Path, auditor_token: str) -> Iterator[str]:
         database_url=f"sqlite:///{out_dir / 'gateway.db'}",
         bureau_database_url=f"sqlite:///{out_dir / 'bureau.db'}",
         deployment_file=out_dir / "deployment.json",
+        admin_token=SecretStr(admin_token),
         auditor_token=SecretStr(auditor_token),
+        subject_key=SecretStr(secrets.token_hex(32)),
         domain=f"127.0.0.1:{port}",
     )
     server = uvicorn.Server(
@@ -133,7 +135,8 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             elif target.exists():
                 target.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
-    admin = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
+    admin_token = secrets.token_urlsafe(24)
+    admin = {"Authorization": f"Bearer {admin_token}"}
     auditor_token = secrets.token_urlsafe(24)
 
     console.rule("[bold]ConsentLedger[/]: consented, recorded access to enterprise credit data")
@@ -142,7 +145,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         report = seed_store(store, enterprises=DEMO_ENTERPRISES, progress=False)
     console.print(f"   {report.enterprises} enterprises, 11 data categories each")
 
-    with _gateway(out_dir, auditor_token) as url:
+    with _gateway(out_dir, admin_token, auditor_token) as url:
         api = _Client(url)
         health = api.call("GET", "/v1/health")
         console.print(
