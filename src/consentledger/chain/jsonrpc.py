@@ -303,6 +303,8 @@ class EmbeddedJsonRpc:
         # that can pay for the call's gas limit, so its funded first account stands in.
         transaction = {"from": self.chain.tester.get_accounts()[0]}
         transaction.update({k: v for k, v in params[0].items() if k in ("to", "from", "data")})
+        if "gas" in params[0]:
+            transaction["gas"] = int(params[0]["gas"], 16)
         tag = params[1] if len(params) > 1 else "latest"
         try:
             return str(self.chain.tester.call(transaction, self._block_number(tag)))
