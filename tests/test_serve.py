@@ -135,12 +135,12 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
             again = http.post("/v1/queries", json=body, headers={**headers, "Idempotency-Key": key})
             assert again.status_code == 200
 
-        token = (data_dir / "keys" / "auditor.token").read_text().strip()
+        token_file = data_dir / "keys" / "auditor.token"
         out = tmp_path / "audit"
         result = CliRunner().invoke(
             main,
             [
-                *("audit", "--rpc", f"{service.url}/rpc", "--rpc-token", token),
+                *("audit", "--rpc", f"{service.url}/rpc", "--rpc-token-file", str(token_file)),
                 *("--deployment", str(data_dir / "deployment.json")),
                 *("--journal", f"sqlite:///{data_dir / 'gateway.db'}", "--out", str(out)),
             ],

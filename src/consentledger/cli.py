@@ -233,7 +233,12 @@ def serve(chain: str, data_dir: Path, host: str, port: int, workers: int | None)
 
     from consentledger.gateway.app import create_app
     from consentledger.gateway.db import Database
-    from consentledger.serve import PRIVATE_UMASK, serve_settings, worker_environment
+    from consentledger.serve import (
+        PRIVATE_UMASK,
+        serve_settings,
+        uvicorn_options,
+        worker_environment,
+    )
 
     os.umask(PRIVATE_UMASK)  # the databases, block log and records it writes are its user's only
     settings, notes = serve_settings(chain, data_dir, workers)
@@ -245,7 +250,13 @@ def serve(chain: str, data_dir: Path, host: str, port: int, workers: int | None)
     for note in notes:
         console.print(f"  [yellow]note[/]: {note}")
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            **uvicorn_options(settings),
+        )
         return
     Database(settings.database_url).close()  # schema and migration once, before the workers
     os.environ.update(worker_environment(settings))
@@ -256,6 +267,7 @@ def serve(chain: str, data_dir: Path, host: str, port: int, workers: int | None)
         host=host,
         port=port,
         log_level="warning",
+        **uvicorn_options(settings),
     )
 
 

@@ -116,6 +116,16 @@ def serve_settings(
     return settings, notes
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves ``settings``: forwarded headers are believed from the configured
+    proxies only (uvicorn's own default believes them from 127.0.0.1, so anything on the machine
+    could name any client address and step around the failed-authentication throttle)."""
+    trusted = ",".join(part.strip() for part in settings.trusted_proxies.split(",") if part.strip())
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
+
+
 def worker_environment(settings: Settings) -> dict[str, str]:
     """``settings`` as CONSENTLEDGER_* variables, for worker processes that build their own
     :class:`Settings` from the environment (uvicorn's workers start a fresh interpreter)."""

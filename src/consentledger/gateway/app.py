@@ -15,6 +15,7 @@ from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import current_bank, operator
 from consentledger.gateway.limits import AuthThrottle, BodyLimits
+from consentledger.gateway.no_store import NoStore
 from consentledger.gateway.routes import (
     admin,
     consents,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
+    app.add_middleware(NoStore)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.verified_keys = VerifiedKeys()
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):

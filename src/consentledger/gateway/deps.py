@@ -44,16 +44,17 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
         raise ProblemError(
             401, "missing_api_key", "send the bank's API key as a Bearer token", headers=_CHALLENGE
         )
-    limiter, client = throttle(request)
-    limiter.check(client)
     verified: VerifiedKeys = request.app.state.verified_keys
     known = verified.get(credentials.credentials)
     if known is not None:
         return known
     bank = await context.in_thread(authenticate, context.db, credentials.credentials)
     if bank is None:
-        limiter.failed(client)
-        raise ProblemError(401, "invalid_api_key", "the API key is not valid", headers=_CHALLENGE)
+        limiter, client = throttle(request)
+        raise limiter.refuse(
+            client,
+            ProblemError(401, "invalid_api_key", "the API key is not valid", headers=_CHALLENGE),
+        )
     verified.remember(credentials.credentials, bank)
     return bank
 
@@ -67,13 +68,14 @@ async def operator(request: Request, context: ContextDep, credentials: Credentia
             "send the operator token as a Bearer token",
             headers=_CHALLENGE,
         )
-    limiter, client = throttle(request)
-    limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     if not hmac.compare_digest(given, context.admin_token_hash):
-        limiter.failed(client)
-        raise ProblemError(
-            401, "invalid_admin_token", "the operator token is not valid", headers=_CHALLENGE
+        limiter, client = throttle(request)
+        raise limiter.refuse(
+            client,
+            ProblemError(
+                401, "invalid_admin_token", "the operator token is not valid", headers=_CHALLENGE
+            ),
         )
 
 

@@ -105,9 +105,11 @@ class BodyLimits:
 
 class AuthThrottle:
     """Failed authentications per client address, as a token bucket: ``per_minute`` failures in a
-    burst, refilled at ``per_minute`` a minute. An empty bucket refuses the client's next
-    credentials with 429 and ``Retry-After`` before they are even compared, so guessing keys costs
-    a minute per ``per_minute`` guesses. Successes cost nothing. In memory, per process; at most
+    burst, refilled at ``per_minute`` a minute. Credentials are compared first: valid ones always
+    pass and cost nothing, so failures from an address (an attacker behind the same proxy or NAT
+    as a bank) never lock out a valid credential; past the burst, a client's failures are answered
+    429 with ``Retry-After`` instead of 401. Guessing is not what this stops (every credential is
+    a 256-bit secret): it slows a client that keeps failing. In memory, per process; at most
     ``max_clients`` addresses are tracked (the fullest buckets are forgotten first)."""
 
     def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
@@ -134,6 +136,16 @@ class AuthThrottle:
                 headers={"Retry-After": str(retry_after)},
                 retry_after=retry_after,
             )
+
+    def refuse(self, client: str, problem: ProblemError) -> ProblemError:
+        """Count a failed authentication of ``client``; the problem to answer it with: the 429
+        if its failures are used up, else ``problem``."""
+        try:
+            self.check(client)
+        except ProblemError as throttled:
+            return throttled
+        self.failed(client)
+        return problem
 
     def failed(self, client: str) -> None:
         """Count one failed authentication of ``client``."""

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     #: Failed API-key / operator-token / auditor-token authentications a client address may make
     #: per minute (a token bucket); past them, 429 with Retry-After.
     auth_failures_per_minute: int = Field(default=20, ge=1, le=10_000)
+    #: Addresses (IPs or CIDRs, comma-separated) of the reverse proxies whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed; unset, none are, and a client is its TCP peer's address.
+    trusted_proxies: str = ""
     siwe_ttl_seconds: int = Field(default=300, ge=10, le=3600)
     #: Pre-check reads on a state model the gateway keeps from the ledger's events (off: every
     #: read asks the chain's views first, as the model's denials and unknown consents do).

@@ -84,17 +84,18 @@ async def rpc(request: Request, context: ContextDep, credentials: Credentials) -
             "send the auditor token as a Bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    limiter, client = throttle(request)
-    limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     expected = hashlib.sha256(token.get_secret_value().encode()).digest()
     if not hmac.compare_digest(given, expected):
-        limiter.failed(client)
-        raise ProblemError(
-            401,
-            "invalid_rpc_token",
-            "the auditor token is not valid",
-            headers={"WWW-Authenticate": "Bearer"},
+        limiter, client = throttle(request)
+        raise limiter.refuse(
+            client,
+            ProblemError(
+                401,
+                "invalid_rpc_token",
+                "the auditor token is not valid",
+                headers={"WWW-Authenticate": "Bearer"},
+            ),
         )
     if context.chain is None:
         raise ProblemError(404, "rpc_not_embedded", "this gateway uses a node: ask the node")
