@@ -122,12 +122,12 @@ def test_another_banks_consent_releases_nothing(
     gateway: Gateway, bank: Bank, other_bank: Bank, chip: Enterprise
 ) -> None:
     consent = gateway.grant(chip, bank, REGISTRATION)
-    before = gateway.context.bureau.consent(consent).reads_used
+    before = gateway.context.ledger.consent(consent).reads_used
     response = gateway.read(other_bank, chip, consent, [1])
     body = _problem(response, 403, "access_denied")
     assert body["reason"] == "BANK_MISMATCH"
     assert "data" not in body
-    assert gateway.context.bureau.consent(consent).reads_used == before
+    assert gateway.context.ledger.consent(consent).reads_used == before
     with gateway.context.db.session() as session:
         statuses = set(
             session.scalars(

@@ -386,7 +386,7 @@ async def verify(context: GatewayContext, credentials: str, uscc: str) -> Signed
         )
     await context.in_thread(consume_nonce, context.db, message.nonce, uscc, message.address, now)
     subject = context.subject_of(uscc)
-    controllers, _ = await context.on_chain(context.bureau.enterprise, subject)
+    controllers, _ = await context.on_chain(context.ledger.enterprise, subject)
     if message.address not in controllers:
         raise _forbidden(
             "siwe_not_controller",

@@ -91,7 +91,7 @@ async def banks(context: ContextDep) -> list[BankOut]:
         BankOut(
             name=b.name,
             address=b.address,
-            active_on_chain=await context.on_chain(context.bureau.is_bank_active, b.address),
+            active_on_chain=await context.on_chain(context.ledger.is_bank_active, b.address),
         )
         for b in found
     ]
@@ -110,7 +110,7 @@ async def _bank_action(context: GatewayContext, address: str, suspend: bool) -> 
     checksum = to_checksum_address(address)
     action = regulator.suspend_bank if suspend else regulator.reinstate_bank
     mined = await context.on_chain(action, checksum)
-    active = await context.on_chain(context.bureau.is_bank_active, checksum)
+    active = await context.on_chain(context.ledger.is_bank_active, checksum)
     return BankAction(tx_hash=hex32(mined.tx_hash), address=checksum, active_on_chain=active)
 
 
@@ -146,9 +146,7 @@ async def register_enterprise(body: NewEnterprise, context: ContextDep) -> Enter
     uscc = parse_uscc(body.uscc).code
     subject = context.subject_of(uscc)
     controllers = [str(to_checksum_address(c)) for c in body.controllers]
-    mined = await context.bureau_transact(
-        "registerEnterprise", subject, controllers, body.threshold
-    )
+    mined = await context.transact("registerEnterprise", subject, controllers, body.threshold)
     return EnterpriseOut(
         uscc=uscc,
         subject=hex32(subject),

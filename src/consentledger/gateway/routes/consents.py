@@ -253,7 +253,7 @@ async def draft_consent(body: ConsentDraftRequest, context: ContextDep) -> Conse
     purpose = parse_purpose(body.purpose)
     key = secrets.randbits(192)
     snap = await context.on_chain(
-        partial(snapshot, context.bureau, subject, key << 64, bank=bank, purpose=int(purpose))
+        partial(snapshot, context.ledger, subject, key << 64, bank=bank, purpose=int(purpose))
     )
     chain_now = snap.now - 1
     not_before = chain_now if body.not_before is None else _timestamp(body.not_before, "not_before")
@@ -333,7 +333,7 @@ async def grant_consent(body: GrantRequest, context: ContextDep, response: Respo
     snap = await context.on_chain(
         partial(
             snapshot,
-            context.bureau,
+            context.ledger,
             terms.subject,
             terms.nonce,
             bank=terms.bank,
@@ -344,10 +344,10 @@ async def grant_consent(body: GrantRequest, context: ContextDep, response: Respo
         snap.model.grant_consent(terms, consent_id, signers, snap.now)
     except LedgerRevertError as exc:
         raise refused(exc) from None
-    mined = await context.bureau_transact("grantConsent", terms.as_tuple(), signatures)
-    view = await context.on_chain(context.bureau.consent, consent_id)
+    mined = await context.transact("grantConsent", terms.as_tuple(), signatures)
+    view = await context.on_chain(context.ledger.consent, consent_id)
     details = await context.on_chain(
-        consent_details, context.bureau, view, mined.block_number, mined.block_number
+        consent_details, context.ledger, view, mined.block_number, mined.block_number
     )
     response.headers["Location"] = f"/v1/consents/0x{consent_id.hex()}"
     return GrantResult(
@@ -360,7 +360,7 @@ async def grant_consent(body: GrantRequest, context: ContextDep, response: Respo
 
 
 async def _existing(context: GatewayContext, consent_id: bytes) -> ConsentView:
-    view = await context.on_chain(context.bureau.consent, consent_id)
+    view = await context.on_chain(context.ledger.consent, consent_id)
     if view.status is ConsentStatus.NONE:
         raise ProblemError(
             404,
@@ -383,7 +383,7 @@ async def get_consent(consent_id: ConsentIdPath, context: ContextDep) -> Consent
     so it needs no sign-in."""
     view = await _existing(context, bytes.fromhex(consent_id[2:]))
     return await context.on_chain(
-        consent_details, context.bureau, view, context.deployment.deploy_block
+        consent_details, context.ledger, view, context.deployment.deploy_block
     )
 
 
@@ -399,14 +399,14 @@ async def _act(
     signatures, signers = parse_signatures(body.signatures, document)
     view = await _existing(context, consent_id)
     snap = await context.on_chain(
-        partial(snapshot, context.bureau, view.subject, nonce, consent=view)
+        partial(snapshot, context.ledger, view.subject, nonce, consent=view)
     )
     try:
         getattr(snap.model, model_method)(consent_id, nonce, deadline, signers, snap.now)
     except LedgerRevertError as exc:
         raise refused(exc) from None
-    mined = await context.bureau_transact(function, consent_id, nonce, deadline, signatures)
-    after = await context.on_chain(context.bureau.consent, consent_id)
+    mined = await context.transact(function, consent_id, nonce, deadline, signatures)
+    after = await context.on_chain(context.ledger.consent, consent_id)
     return ActionResult(
         consent_id=consent_id_hex.lower(),
         action=action,
@@ -465,7 +465,7 @@ async def draft_action(
     view = await _existing(context, cid)
     key = secrets.randbits(192)
     snap = await context.on_chain(
-        partial(snapshot, context.bureau, view.subject, key << 64, consent=view)
+        partial(snapshot, context.ledger, view.subject, key << 64, consent=view)
     )
     nonce = snap.model.nonce(view.subject, key)
     deadline = snap.now - 1 + body.sign_within_seconds

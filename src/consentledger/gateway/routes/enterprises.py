@@ -82,7 +82,7 @@ class ExportResult(BaseModel):
 async def accesses(uscc: UsccPath, signed_in: SignedInController, context: ContextDep) -> AccessLog:
     """Every bank read recorded under one of the enterprise's consents, granted or denied: bank,
     categories, purpose, consent, block time, transaction, reason; and its own exports."""
-    client = context.bureau
+    client = context.ledger
     start = context.deployment.deploy_block
 
     def read() -> tuple[int, list[AccessRecord], list[ExportRecord]]:
@@ -112,7 +112,7 @@ async def consents(
 ) -> ConsentList:
     """Every consent the enterprise granted, oldest first, with its status and reads now and its
     events (granted, paused, resumed, revoked)."""
-    client = context.bureau
+    client = context.ledger
     start = context.deployment.deploy_block
 
     def read() -> tuple[int, list[ConsentDetails]]:
@@ -156,11 +156,11 @@ async def export(
     """The enterprise's own data in every category the bureau supplies, over its whole record
     (portability, PIPL art. 45). The export is recorded on the chain (``PortabilityExported``)
     with a salted hash of the data before the data is released."""
-    document, history = await context.in_thread(whole_record, context.store, signed_in.uscc)
+    document, history = await context.in_thread(whole_record, context.bureau, signed_in.uscc)
     salt = secrets.token_bytes(32)
     export_hash = keccak(salt + canonical_bytes(document))
     mask = mask_of(SEEDED_CATEGORIES)
-    mined = await context.bureau_transact("recordExport", signed_in.subject, mask, export_hash)
+    mined = await context.transact("recordExport", signed_in.subject, mask, export_hash)
     return ExportResult(
         uscc=signed_in.uscc,
         history_months=history,

@@ -46,10 +46,10 @@ async def health(context: ContextDep) -> Health:
 
     def read_chain() -> tuple[int, int]:
         return int(w3.eth.block_number), int(
-            w3.eth.get_transaction_count(context.bureau.account.address)
+            w3.eth.get_transaction_count(context.ledger.account.address)
         )
 
-    latest, nonce = await context.on_chain(context.bureau.rpc, read_chain)
+    latest, nonce = await context.on_chain(context.ledger.rpc, read_chain)
     live = context.live
     return Health(
         status="ok",
@@ -58,7 +58,7 @@ async def health(context: ContextDep) -> Health:
         embedded_chain=context.chain is not None,
         contract=context.deployment.address,
         deploy_block=context.deployment.deploy_block,
-        relayer=context.bureau.account.address,
+        relayer=context.ledger.account.address,
         relayer_nonce=nonce,
         batches_in_flight=context.relayer.batches_in_flight,
         batches_sent=context.relayer.batches_sent,

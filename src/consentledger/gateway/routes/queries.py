@@ -240,7 +240,7 @@ def _prepare(
     if existing is not None:
         return _Existing(existing)
     subject = context.subject_of(read.uscc)
-    seen = context.bureau.read_context(read.consent_id, read.bank_address)
+    seen = context.ledger.read_context(read.consent_id, read.bank_address)
     view = seen.consent
     if view.status is not ConsentStatus.NONE and view.subject != subject:
         raise _not_for_this_enterprise()
@@ -326,7 +326,7 @@ async def query(
     asked = [parse_category(c) for c in body.categories]
 
     def fetch(code: str, history: int) -> JSONObject:
-        return context.store.fetch(code, asked, history)
+        return context.bureau.fetch(code, asked, history)
 
     read = _Read(
         bank.address, uscc, consent_id, categories, purpose, "query", idempotency_key, request_hash
@@ -373,7 +373,7 @@ async def size_class(
     if known is not None:
         consented, purpose = known.categories, known.purpose
     else:
-        view = await context.chain_read(context.bureau.consent, consent)
+        view = await context.chain_read(context.ledger.consent, consent)
         consented = view.categories
         purpose = view.purpose if view.status is not ConsentStatus.NONE else 0
     granted = {c for c in SIZE_CATEGORIES if c.bit & consented}
@@ -381,7 +381,7 @@ async def size_class(
     categories = mask_of(asked)
 
     def classify(uscc_code: str, history: int) -> JSONObject:
-        document = context.store.fetch(uscc_code, asked, 0)
+        document = context.bureau.fetch(uscc_code, asked, 0)
         result: JSONObject = classify_document(document).to_json()
         return result
 
