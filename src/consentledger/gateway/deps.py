@@ -1,4 +1,5 @@
-"""Dependencies of the routes: the gateway context, the calling bank, the operator."""
+"""Dependencies of the routes, as narrow ``Annotated`` aliases: the services, the calling bank,
+the operator, the signed-in controller (:mod:`consentledger.gateway.siwe`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
 from consentledger.gateway.limits import AuthThrottle
 from consentledger.gateway.problems import ProblemError
+from consentledger.gateway.services.reads import ReadService
 
 _bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
 
@@ -78,4 +80,11 @@ async def operator(request: Request, context: ContextDep, credentials: Credentia
 
 
 CurrentBank = Annotated[Bank, Depends(current_bank)]
+
+
+async def read_service(context: ContextDep) -> ReadService:
+    return ReadService(context)
+
+
+ReadServiceDep = Annotated[ReadService, Depends(read_service)]
 Operator = Depends(operator)
