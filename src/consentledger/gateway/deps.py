@@ -13,8 +13,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from consentledger.gateway.banks import VerifiedKeys, authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
+from consentledger.gateway.errors import (
+    InvalidAdminTokenError,
+    InvalidApiKeyError,
+    MissingAdminTokenError,
+    MissingApiKeyError,
+)
 from consentledger.gateway.limits import AuthThrottle
-from consentledger.gateway.problems import ProblemError
 from consentledger.gateway.services.reads import ReadService
 
 _bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
@@ -31,8 +36,6 @@ async def get_context(request: Request) -> GatewayContext:
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
-
 
 def throttle(request: Request) -> tuple[AuthThrottle, str]:
     """The app's throttle of failed authentications, and the calling client's address."""
@@ -43,9 +46,7 @@ def throttle(request: Request) -> tuple[AuthThrottle, str]:
 async def current_bank(request: Request, context: ContextDep, credentials: Credentials) -> Bank:
     """The bank whose API key is in ``Authorization: Bearer``."""
     if credentials is None:
-        raise ProblemError(
-            401, "missing_api_key", "send the bank's API key as a Bearer token", headers=_CHALLENGE
-        )
+        raise MissingApiKeyError()
     limiter, client = throttle(request)
     limiter.check(client)
     verified: VerifiedKeys = request.app.state.verified_keys
@@ -55,7 +56,7 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
     bank = await context.in_thread(authenticate, context.db, credentials.credentials)
     if bank is None:
         limiter.failed(client)
-        raise ProblemError(401, "invalid_api_key", "the API key is not valid", headers=_CHALLENGE)
+        raise InvalidApiKeyError()
     verified.remember(credentials.credentials, bank)
     return bank
 
@@ -63,20 +64,13 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
 async def operator(request: Request, context: ContextDep, credentials: Credentials) -> None:
     """The bureau operator, by the admin token (compared as SHA-256 digests, in constant time)."""
     if credentials is None:
-        raise ProblemError(
-            401,
-            "missing_admin_token",
-            "send the operator token as a Bearer token",
-            headers=_CHALLENGE,
-        )
+        raise MissingAdminTokenError()
     limiter, client = throttle(request)
     limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     if not hmac.compare_digest(given, context.admin_token_hash):
         limiter.failed(client)
-        raise ProblemError(
-            401, "invalid_admin_token", "the operator token is not valid", headers=_CHALLENGE
-        )
+        raise InvalidAdminTokenError()
 
 
 CurrentBank = Annotated[Bank, Depends(current_bank)]

@@ -262,3 +262,17 @@ class ForeseenRefusalError(GatewayError):
         super().__init__(
             f"the ledger would refuse: {revert} (checked before sending; nothing was sent)"
         )
+
+
+class BodyTooLargeError(GatewayError):
+    code = "body_too_large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"bodies are limited to {max_bytes} bytes")
+
+
+class BodyTooDeepError(GatewayError):
+    code = "body_too_deep"
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"JSON nested deeper than {max_depth} levels")

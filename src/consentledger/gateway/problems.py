@@ -35,6 +35,8 @@ from consentledger.chain.relayer import NotRecordedError, OutcomePendingError
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import GatewayDatabaseError
 from consentledger.gateway.errors import (
+    BodyTooDeepError,
+    BodyTooLargeError,
     ConflictError,
     ForeseenRefusalError,
     GatewayError,
@@ -67,11 +69,13 @@ class Problem(BaseModel):
 #: The status of each error class (the nearest class in an error's MRO decides); any other
 #: package error is a request that cannot be processed (422).
 _STATUS: dict[type[ConsentLedgerError], int] = {
+    BodyTooDeepError: 400,
     NotAuthenticatedError: 401,
     NotPermittedError: 403,
     NotFoundError: 404,
     UnknownEnterpriseError: 404,
     ConflictError: 409,
+    BodyTooLargeError: 413,
     TooManyFailedAuthenticationsError: 429,
     TransactionFailedError: 502,
     UnavailableError: 503,
@@ -98,28 +102,8 @@ _HEADERS: dict[type[ConsentLedgerError], Mapping[str, str]] = {
 }
 
 
-class ProblemError(GatewayError):
-    """Raised inside the gateway to answer with a given problem."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        self.status = status
-        self.code = code
-        self.headers = dict(headers or {})
-        super().__init__(detail, **extensions)
-
-
 def status_of(exc: ConsentLedgerError) -> int:
     """The HTTP status a package error answers with."""
-    if isinstance(exc, ProblemError):
-        return exc.status
     if isinstance(exc, ForeseenRefusalError):
         return status_of(exc.revert)
     if isinstance(exc, LedgerRevertError):

@@ -43,10 +43,11 @@ from fastapi.security.http import HTTPBase
 from sqlalchemy import delete, update
 
 from consentledger.bureau.uscc import parse_uscc
+from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Database, SignInNonce
 from consentledger.gateway.deps import ContextDep
-from consentledger.gateway.problems import ProblemError
+from consentledger.gateway.errors import SignInNotPermittedError, SignInRefusedError
 
 #: Seconds a client's clock may run ahead of the gateway's (Issued At, Not Before).
 CLOCK_SKEW = 60
@@ -74,8 +75,10 @@ _DATE_TIME = re.compile(
 _REQUEST_ID = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%]*")
 
 
-class SiweFormatError(ValueError):
+class SiweFormatError(ConsentLedgerError, ValueError):
     """A message that is not an EIP-4361 message (the reason names the first offending part)."""
+
+    code = "siwe_malformed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,49 +287,41 @@ def consume_nonce(db: Database, nonce: str, uscc: str, address: str, now: dateti
     with db.session() as session, session.begin():
         row = session.get(SignInNonce, nonce)
         if row is None:
-            raise _unauthorized("siwe_unknown_nonce", "this gateway never issued that nonce")
+            raise SignInRefusedError("siwe_unknown_nonce", "this gateway never issued that nonce")
         if row.uscc != uscc or row.address.lower() != address.lower():
-            raise _unauthorized(
+            raise SignInRefusedError(
                 "siwe_nonce_mismatch", "the nonce was issued for another address or enterprise"
             )
         if row.used_at is not None:
-            raise _unauthorized("siwe_nonce_used", _USED)
+            raise SignInRefusedError("siwe_nonce_used", _USED)
         if _aware(row.expires_at) <= now:
-            raise _unauthorized("siwe_nonce_expired", "the challenge expired: ask a new one")
+            raise SignInRefusedError("siwe_nonce_expired", "the challenge expired: ask a new one")
         won = session.execute(
             update(SignInNonce)
             .where(SignInNonce.nonce == nonce, SignInNonce.used_at.is_(None))
             .values(used_at=now)
         )
         if won.rowcount != 1:  # type: ignore[attr-defined]
-            raise _unauthorized("siwe_nonce_used", _USED)
+            raise SignInRefusedError("siwe_nonce_used", _USED)
 
 
 # -------------------------------------------------------------------- verification
-
-
-def _unauthorized(code: str, detail: str) -> ProblemError:
-    return ProblemError(401, code, detail, headers={"WWW-Authenticate": "SIWE"})
-
-
-def _forbidden(code: str, detail: str) -> ProblemError:
-    return ProblemError(403, code, detail)
 
 
 def decode_header(credentials: str) -> tuple[str, bytes]:
     """``<base64url(message)>.<0x signature>`` -> (message text, 65-byte signature)."""
     encoded, dot, signature = credentials.rpartition(".")
     if not dot or not encoded:
-        raise _unauthorized("siwe_malformed", f"the credentials must read {HEADER_FORMAT}")
+        raise SignInRefusedError("siwe_malformed", f"the credentials must read {HEADER_FORMAT}")
     try:
         padded = encoded + "=" * (-len(encoded) % 4)
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
-        raise _unauthorized(
+        raise SignInRefusedError(
             "siwe_malformed", "the message is not base64url-encoded UTF-8"
         ) from None
     if not re.fullmatch(r"0x[0-9a-fA-F]{130}", signature):
-        raise _unauthorized("siwe_malformed", "the signature must be 0x and 130 hex digits")
+        raise SignInRefusedError("siwe_malformed", "the signature must be 0x and 130 hex digits")
     return text, bytes.fromhex(signature[2:])
 
 
@@ -345,34 +340,34 @@ async def verify(context: GatewayContext, credentials: str, uscc: str) -> Signed
     try:
         message = parse_message(text)
     except SiweFormatError as exc:
-        raise _unauthorized("siwe_malformed", f"not an EIP-4361 message: {exc}") from None
+        raise SignInRefusedError("siwe_malformed", f"not an EIP-4361 message: {exc}") from None
     domain = context.settings.domain
     if message.domain != domain:
-        raise _unauthorized(
+        raise SignInRefusedError(
             "siwe_wrong_domain",
             f"the message is for {message.domain!r}, this gateway is {domain!r}",
         )
     if urlsplit(message.uri).netloc != domain:
-        raise _unauthorized("siwe_wrong_uri", f"the message's URI is not on {domain!r}")
+        raise SignInRefusedError("siwe_wrong_uri", f"the message's URI is not on {domain!r}")
     chain_id = context.deployment.chain_id
     if message.chain_id != chain_id:
-        raise _unauthorized(
+        raise SignInRefusedError(
             "siwe_wrong_chain",
             f"the message is for chain {message.chain_id}; the ledger is on chain {chain_id}",
         )
     now = datetime.now(UTC)
     if message.expiration_time is None:
-        raise _unauthorized("siwe_malformed", "the message must carry an Expiration Time")
+        raise SignInRefusedError("siwe_malformed", "the message must carry an Expiration Time")
     if message.expiration_time <= now:
-        raise _unauthorized("siwe_expired", "the message has expired: ask a new challenge")
+        raise SignInRefusedError("siwe_expired", "the message has expired: ask a new challenge")
     skew = timedelta(seconds=CLOCK_SKEW)
     if message.issued_at > now + skew or (
         message.not_before is not None and message.not_before > now + skew
     ):
-        raise _unauthorized("siwe_not_yet_valid", "the message is not valid yet")
+        raise SignInRefusedError("siwe_not_yet_valid", "the message is not valid yet")
     named = [r[len(RESOURCE_PREFIX) :] for r in message.resources if r.startswith(RESOURCE_PREFIX)]
     if RESOURCE_PREFIX + uscc not in message.resources or uscc not in (message.statement or ""):
-        raise _forbidden(
+        raise SignInNotPermittedError(
             "siwe_wrong_enterprise",
             f"the sign-in is for enterprise {', '.join(named) or '(none)'}, not {uscc}",
         )
@@ -381,14 +376,14 @@ async def verify(context: GatewayContext, credentials: str, uscc: str) -> Signed
     except (BadSignature, KeysValidationError, ValueError):
         signer = None
     if signer is None or signer != message.address:
-        raise _unauthorized(
+        raise SignInRefusedError(
             "siwe_bad_signature", f"the signature is not by the message's address {message.address}"
         )
     await context.in_thread(consume_nonce, context.db, message.nonce, uscc, message.address, now)
     subject = context.subject_of(uscc)
     controllers, _ = await context.on_chain(context.ledger.enterprise, subject)
     if message.address not in controllers:
-        raise _forbidden(
+        raise SignInNotPermittedError(
             "siwe_not_controller",
             f"{message.address} is not a controller of enterprise {uscc} on the ledger",
         )
@@ -425,7 +420,7 @@ async def signed_in_controller(
     """The controller a SIWE credential signs in, for the enterprise named in the path."""
     code = parse_uscc(uscc).code
     if credentials is None or credentials.scheme.lower() != "siwe":
-        raise _unauthorized("siwe_required", f"sign in: send {HEADER_FORMAT}")
+        raise SignInRefusedError("siwe_required", f"sign in: send {HEADER_FORMAT}")
     return await verify(context, credentials.credentials, code)
 
 

@@ -18,8 +18,13 @@ from consentledger.chain.client import LedgerClient
 from consentledger.gateway.banks import bank_by_address, create_bank, list_banks
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import ContextDep, operator
+from consentledger.gateway.errors import (
+    BankExistsError,
+    InvalidAddressError,
+    RegulatorKeyMissingError,
+)
 from consentledger.gateway.journal import hex32
-from consentledger.gateway.problems import ProblemError, problem_responses
+from consentledger.gateway.problems import problem_responses
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
 
@@ -29,11 +34,7 @@ ERRORS = problem_responses(401, 404, 409, 413, 422, 503)
 
 def _regulator(context: GatewayContext) -> LedgerClient:
     if context.regulator is None:
-        raise ProblemError(
-            503,
-            "regulator_key_missing",
-            "this gateway has no regulator key (CONSENTLEDGER_REGULATOR_KEY): ask the regulator",
-        )
+        raise RegulatorKeyMissingError()
     # Several gateway workers share the regulator's key: take its nonce from the node, not from
     # this worker's memory of its own last transaction (another worker may have sent since).
     context.regulator.forget_nonce()
@@ -70,7 +71,7 @@ async def add_bank(body: NewBank, context: ContextDep) -> CreatedBank:
     else:
         address = to_checksum_address(body.address)
     if await context.in_thread(bank_by_address, context.db, address) is not None:
-        raise ProblemError(409, "bank_exists", f"a bank with address {address} exists")
+        raise BankExistsError(f"a bank with address {address} exists")
     mined = await context.on_chain(regulator.add_bank, address)
     bank, api_key = await context.in_thread(create_bank, context.db, body.name, address)
     return CreatedBank(
@@ -105,7 +106,7 @@ class BankAction(BaseModel):
 
 async def _bank_action(context: GatewayContext, address: str, suspend: bool) -> BankAction:
     if not is_address(address):
-        raise ProblemError(422, "invalid_address", f"{address!r} is not an address")
+        raise InvalidAddressError(f"{address!r} is not an address")
     regulator = _regulator(context)
     checksum = to_checksum_address(address)
     action = regulator.suspend_bank if suspend else regulator.reinstate_bank

@@ -42,8 +42,9 @@ from consentledger.gateway import eip712_json
 from consentledger.gateway.banks import bank_by_address
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import ContextDep
+from consentledger.gateway.errors import InvalidTimeError, UnknownConsentError
 from consentledger.gateway.ledger_views import ConsentDetails, consent_details
-from consentledger.gateway.problems import ProblemError, problem_responses
+from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.receipts import (
     ReceiptFacts,
     build_receipt,
@@ -214,7 +215,7 @@ class ActionDraft(BaseModel):
 def _timestamp(moment: datetime, field: str) -> int:
     seconds = int(moment.timestamp())
     if seconds < 0:
-        raise ProblemError(422, "invalid_time", f"{field} lies before 1970", field=field)
+        raise InvalidTimeError(f"{field} lies before 1970", field=field)
     return seconds
 
 
@@ -362,12 +363,7 @@ async def grant_consent(body: GrantRequest, context: ContextDep, response: Respo
 async def _existing(context: GatewayContext, consent_id: bytes) -> ConsentView:
     view = await context.on_chain(context.ledger.consent, consent_id)
     if view.status is ConsentStatus.NONE:
-        raise ProblemError(
-            404,
-            "consents_unknown_consent",
-            f"no consent with id 0x{consent_id.hex()} on the ledger",
-            contract_error="ConsentsUnknownConsent",
-        )
+        raise UnknownConsentError(consent_id)
     return view
 
 

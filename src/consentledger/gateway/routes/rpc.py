@@ -17,7 +17,13 @@ from fastapi.responses import JSONResponse
 
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, JsonRpcError
 from consentledger.gateway.deps import ContextDep, Credentials, throttle
-from consentledger.gateway.problems import ProblemError, problem_responses
+from consentledger.gateway.errors import (
+    InvalidRpcTokenError,
+    MissingRpcTokenError,
+    RpcDisabledError,
+    RpcNotEmbeddedError,
+)
+from consentledger.gateway.problems import problem_responses
 
 router = APIRouter(tags=["chain"])
 
@@ -55,28 +61,18 @@ async def rpc(request: Request, context: ContextDep, credentials: Credentials) -
     eth_getLogs, eth_getTransactionReceipt, eth_call, eth_getCode. Writes are refused."""
     token = context.settings.auditor_token
     if token is None:
-        raise ProblemError(404, "rpc_disabled", "set CONSENTLEDGER_AUDITOR_TOKEN to open /rpc")
+        raise RpcDisabledError()
     if credentials is None:
-        raise ProblemError(
-            401,
-            "missing_rpc_token",
-            "send the auditor token as a Bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise MissingRpcTokenError()
     limiter, client = throttle(request)
     limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     expected = hashlib.sha256(token.get_secret_value().encode()).digest()
     if not hmac.compare_digest(given, expected):
         limiter.failed(client)
-        raise ProblemError(
-            401,
-            "invalid_rpc_token",
-            "the auditor token is not valid",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise InvalidRpcTokenError()
     if context.chain is None:
-        raise ProblemError(404, "rpc_not_embedded", "this gateway uses a node: ask the node")
+        raise RpcNotEmbeddedError()
     try:
         payload = await request.json()
     except ValueError:
