@@ -7,9 +7,11 @@ import hashlib
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.http import HTTPBase
 
+from consentledger.bureau.uscc import parse_uscc
 from consentledger.gateway.banks import VerifiedKeys, authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
@@ -18,9 +20,15 @@ from consentledger.gateway.errors import (
     InvalidApiKeyError,
     MissingAdminTokenError,
     MissingApiKeyError,
+    SignInRefusedError,
 )
 from consentledger.gateway.limits import AuthThrottle
+from consentledger.gateway.services.admin import AdminService
+from consentledger.gateway.services.consents import ConsentService
+from consentledger.gateway.services.enterprises import EnterpriseViewService
 from consentledger.gateway.services.reads import ReadService
+from consentledger.gateway.services.signin import SignedIn, SignInService
+from consentledger.gateway.siwe import HEADER_FORMAT
 
 _bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
 
@@ -81,4 +89,69 @@ async def read_service(context: ContextDep) -> ReadService:
 
 
 ReadServiceDep = Annotated[ReadService, Depends(read_service)]
+
+
+async def consent_service(context: ContextDep) -> ConsentService:
+    return ConsentService(context)
+
+
+ConsentServiceDep = Annotated[ConsentService, Depends(consent_service)]
+
+
+async def enterprise_view_service(context: ContextDep) -> EnterpriseViewService:
+    return EnterpriseViewService(context)
+
+
+EnterpriseViewServiceDep = Annotated[EnterpriseViewService, Depends(enterprise_view_service)]
 Operator = Depends(operator)
+
+
+async def sign_in_service(context: ContextDep) -> SignInService:
+    return SignInService(context)
+
+
+SignInServiceDep = Annotated[SignInService, Depends(sign_in_service)]
+
+
+async def admin_service(context: ContextDep) -> AdminService:
+    return AdminService(context)
+
+
+AdminServiceDep = Annotated[AdminService, Depends(admin_service)]
+
+
+siwe_scheme = HTTPBase(
+    scheme="SIWE",
+    scheme_name="SIWE",
+    description=(
+        "Sign-In with Ethereum (EIP-4361), one request per challenge: "
+        f"`{HEADER_FORMAT}`. Get the message from `POST /v1/auth/challenge`, sign it with "
+        "personal_sign (EIP-191) by one of the enterprise's controllers."
+    ),
+    auto_error=False,
+)
+
+UsccPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="The enterprise's Unified Social Credit Code",
+        examples=["91440305MA5DKW7Q1B"],
+    ),
+]
+
+
+async def signed_in_controller(
+    uscc: UsccPath,
+    sign_in: SignInServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)],
+) -> SignedIn:
+    """The controller a SIWE credential signs in, for the enterprise named in the path."""
+    code = parse_uscc(uscc).code
+    if credentials is None or credentials.scheme.lower() != "siwe":
+        raise SignInRefusedError("siwe_required", f"sign in: send {HEADER_FORMAT}")
+    return await sign_in.verify(credentials.credentials, code)
+
+
+SignedInController = Annotated[SignedIn, Depends(signed_in_controller)]
