@@ -21,11 +21,11 @@ from sqlalchemy import func, select
 
 from consentledger.categories import Category
 from consentledger.gateway.db import Bank as BankRow
-from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.errors import TooManyFailedAuthenticationsError
 from consentledger.gateway.limits import AuthThrottle
 from consentledger.gateway.problems import status_of
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.conftest import ADMIN, Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION = Category.BUSINESS_REGISTRATION.bit

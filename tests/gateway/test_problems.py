@@ -10,7 +10,6 @@ import pkgutil
 import pytest
 
 import consentledger
-from consentledger.audit.model import LedgerRevertError
 from consentledger.bureau.store import BureauNotSeededError, UnknownEnterpriseError
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.chain.client import TransactionTimeoutError
@@ -19,6 +18,7 @@ from consentledger.errors import ConsentLedgerError
 from consentledger.gateway import errors
 from consentledger.gateway.problems import headers_of, problem_for, status_of
 from consentledger.gateway.siwe import SiweFormatError, parse_message
+from consentledger.ledger.errors import LedgerRevertError
 
 
 def _raised(fn: object, *args: object) -> ConsentLedgerError:

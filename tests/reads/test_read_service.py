@@ -17,7 +17,6 @@ from eth_utils.crypto import keccak
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.uscc import InvalidUSCCError
 from consentledger.categories import Category, UnknownCategoryError
-from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.errors import (
     AccessDeniedError,
     ConsentNotForThisEnterpriseError,
@@ -26,6 +25,7 @@ from consentledger.gateway.errors import (
     UnknownQueryError,
 )
 from consentledger.gateway.services.reads import AskedRead, QueryResult, ReadService
+from consentledger.journal.schema import ReadStatus
 from tests.reads.conftest import Bank, Enterprise, Gateway
 
 T = TypeVar("T")

@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from consentledger.audit.model import LedgerRevertError
 from consentledger.bureau.store import (
     BureauDatabaseError,
     BureauNotSeededError,
@@ -46,6 +45,7 @@ from consentledger.gateway.errors import (
     TooManyFailedAuthenticationsError,
     UnavailableError,
 )
+from consentledger.ledger.errors import LedgerRevertError
 
 log = logging.getLogger(__name__)
 

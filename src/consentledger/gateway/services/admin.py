@@ -22,7 +22,7 @@ from consentledger.gateway.errors import (
     InvalidAddressError,
     RegulatorKeyMissingError,
 )
-from consentledger.gateway.journal import hex32
+from consentledger.gateway.journal_store import hex32
 
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
 

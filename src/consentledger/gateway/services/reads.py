@@ -21,7 +21,6 @@ import rfc8785
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, Field
 
-from consentledger.audit.model import ConsentStatus, DenialReason
 from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
@@ -32,7 +31,6 @@ from consentledger.chain.relayer import (
     ReadRequest,
 )
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.db import JournalEntry, ReadStatus, utcnow
 from consentledger.gateway.errors import (
     AccessDeniedError,
     ConsentNotForThisEnterpriseError,
@@ -40,9 +38,11 @@ from consentledger.gateway.errors import (
     InvalidQueryIdError,
     UnknownQueryError,
 )
-from consentledger.gateway.journal import apply_outcome, hex32, query_hex, reason_of
+from consentledger.gateway.journal_store import apply_outcome, hex32, query_hex, reason_of
 from consentledger.gateway.live_ledger import LiveLedger
 from consentledger.gateway.precheck import predicted_reason
+from consentledger.journal.schema import JournalEntry, ReadStatus, utcnow
+from consentledger.ledger.types import ConsentStatus, DenialReason
 
 #: The categories the size classification reads.
 SIZE_CATEGORIES = (
