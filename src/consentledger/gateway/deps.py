@@ -18,16 +18,21 @@ from consentledger.gateway.db import Bank
 from consentledger.gateway.errors import (
     InvalidAdminTokenError,
     InvalidApiKeyError,
+    InvalidRpcTokenError,
     MissingAdminTokenError,
     MissingApiKeyError,
+    MissingRpcTokenError,
+    RpcDisabledError,
     SignInRefusedError,
 )
 from consentledger.gateway.limits import AuthThrottle
 from consentledger.gateway.services.admin import AdminService
+from consentledger.gateway.services.chain_rpc import ChainRpcService
 from consentledger.gateway.services.consents import ConsentService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
 from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
+from consentledger.gateway.services.status import StatusService
 from consentledger.gateway.siwe import HEADER_FORMAT
 
 _bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
@@ -118,6 +123,37 @@ async def admin_service(context: ContextDep) -> AdminService:
 
 
 AdminServiceDep = Annotated[AdminService, Depends(admin_service)]
+
+
+async def status_service(context: ContextDep) -> StatusService:
+    return StatusService(context)
+
+
+StatusServiceDep = Annotated[StatusService, Depends(status_service)]
+
+
+async def auditor(request: Request, context: ContextDep, credentials: Credentials) -> None:
+    """The auditor, by ``CONSENTLEDGER_AUDITOR_TOKEN`` (unset: /rpc is off), compared as SHA-256
+    digests in constant time."""
+    token = context.settings.auditor_token
+    if token is None:
+        raise RpcDisabledError()
+    if credentials is None:
+        raise MissingRpcTokenError()
+    limiter, client = throttle(request)
+    limiter.check(client)
+    given = hashlib.sha256(credentials.credentials.encode()).digest()
+    expected = hashlib.sha256(token.get_secret_value().encode()).digest()
+    if not hmac.compare_digest(given, expected):
+        limiter.failed(client)
+        raise InvalidRpcTokenError()
+
+
+async def chain_rpc_service(context: ContextDep) -> ChainRpcService:
+    return ChainRpcService(context)
+
+
+ChainRpcServiceDep = Annotated[ChainRpcService, Depends(chain_rpc_service)]
 
 
 siwe_scheme = HTTPBase(
