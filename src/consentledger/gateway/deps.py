@@ -1,11 +1,13 @@
-"""Dependencies of the routes, as narrow ``Annotated`` aliases: the services, the calling bank,
-the operator, the signed-in controller (:mod:`consentledger.gateway.siwe`)."""
+"""Dependencies of the routes, as narrow ``Annotated`` aliases: each service of the running
+gateway (``ReadServiceDep``...), the calling bank (``CurrentBank``), the operator and the auditor
+(by their tokens), the controller signed in with EIP-4361 (``SignedInController``)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -47,6 +49,31 @@ async def get_context(request: Request) -> GatewayContext:
 
 
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
+
+S = TypeVar("S")
+
+
+def _service(service: Callable[[GatewayContext], S]) -> Callable[[Request], Awaitable[S]]:
+    """A dependency that gives a route one service of the running gateway (``async``, as
+    :func:`get_context` is)."""
+
+    async def provide(request: Request) -> S:
+        return service(request.app.state.context)
+
+    return provide
+
+
+ReadServiceDep = Annotated[ReadService, Depends(_service(ReadService))]
+ConsentServiceDep = Annotated[ConsentService, Depends(_service(ConsentService))]
+EnterpriseViewServiceDep = Annotated[
+    EnterpriseViewService, Depends(_service(EnterpriseViewService))
+]
+SignInServiceDep = Annotated[SignInService, Depends(_service(SignInService))]
+AdminServiceDep = Annotated[AdminService, Depends(_service(AdminService))]
+StatusServiceDep = Annotated[StatusService, Depends(_service(StatusService))]
+ChainRpcServiceDep = Annotated[ChainRpcService, Depends(_service(ChainRpcService))]
+
+
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -89,49 +116,6 @@ async def operator(request: Request, context: ContextDep, credentials: Credentia
 CurrentBank = Annotated[Bank, Depends(current_bank)]
 
 
-async def read_service(context: ContextDep) -> ReadService:
-    return ReadService(context)
-
-
-ReadServiceDep = Annotated[ReadService, Depends(read_service)]
-
-
-async def consent_service(context: ContextDep) -> ConsentService:
-    return ConsentService(context)
-
-
-ConsentServiceDep = Annotated[ConsentService, Depends(consent_service)]
-
-
-async def enterprise_view_service(context: ContextDep) -> EnterpriseViewService:
-    return EnterpriseViewService(context)
-
-
-EnterpriseViewServiceDep = Annotated[EnterpriseViewService, Depends(enterprise_view_service)]
-Operator = Depends(operator)
-
-
-async def sign_in_service(context: ContextDep) -> SignInService:
-    return SignInService(context)
-
-
-SignInServiceDep = Annotated[SignInService, Depends(sign_in_service)]
-
-
-async def admin_service(context: ContextDep) -> AdminService:
-    return AdminService(context)
-
-
-AdminServiceDep = Annotated[AdminService, Depends(admin_service)]
-
-
-async def status_service(context: ContextDep) -> StatusService:
-    return StatusService(context)
-
-
-StatusServiceDep = Annotated[StatusService, Depends(status_service)]
-
-
 async def auditor(request: Request, context: ContextDep, credentials: Credentials) -> None:
     """The auditor, by ``CONSENTLEDGER_AUDITOR_TOKEN`` (unset: /rpc is off), compared as SHA-256
     digests in constant time."""
@@ -147,13 +131,6 @@ async def auditor(request: Request, context: ContextDep, credentials: Credential
     if not hmac.compare_digest(given, expected):
         limiter.failed(client)
         raise InvalidRpcTokenError()
-
-
-async def chain_rpc_service(context: ContextDep) -> ChainRpcService:
-    return ChainRpcService(context)
-
-
-ChainRpcServiceDep = Annotated[ChainRpcService, Depends(chain_rpc_service)]
 
 
 siwe_scheme = HTTPBase(
