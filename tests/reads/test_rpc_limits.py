@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from consentledger.categories import Category
-from consentledger.gateway.routes.rpc import MAX_BATCH
+from consentledger.gateway.services.chain_rpc import MAX_BATCH
 from tests.reads.conftest import Bank, Enterprise, Gateway, running_gateway, serve_live
 
 TOKEN = "auditor-token-for-the-limits"
