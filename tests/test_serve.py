@@ -89,6 +89,7 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
                 "duration_days": 90,
                 "history_months": 12,
             },
+            headers={"Authorization": f"Bearer {bank['api_key']}"},
         ).json()
         granted = http.post(
             "/v1/consents",

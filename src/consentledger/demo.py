@@ -196,7 +196,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         consent_id = _grant(
             api,
             chip,
-            bank["address"],
+            bank,
             ["business_registration", "social_insurance", "tax"],
             console,
         )
@@ -253,7 +253,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         )
 
         console.print("[bold]8.[/] The contractor's two controllers both sign a consent")
-        _grant(api, builder, bank["address"], ["business_registration", "judicial"], console)
+        _grant(api, builder, bank, ["business_registration", "judicial"], console)
 
         console.print("[bold]9.[/] The chip distributor revokes; the bank reads again")
         drafted = api.call(
@@ -310,15 +310,21 @@ def run_demo(console: Console, out_dir: Path) -> Path:
 
 
 def _grant(
-    api: _Client, enterprise: Enterprise, bank: str, categories: list[str], console: Console
+    api: _Client,
+    enterprise: Enterprise,
+    bank: dict[str, str],
+    categories: list[str],
+    console: Console,
 ) -> str:
-    """Draft a consent, sign it with every controller, relay it; returns the consent id."""
+    """The bank asks for a consent draft, every controller signs it, the gateway relays it;
+    returns the consent id."""
     draft = api.call(
         "POST",
         "/v1/consents/draft",
+        headers={"Authorization": f"Bearer {bank['api_key']}"},
         json={
             "uscc": enterprise.uscc,
-            "bank": bank,
+            "bank": bank["address"],
             "categories": categories,
             "purpose": "credit_underwriting",
             "duration_days": 90,

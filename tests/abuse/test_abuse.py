@@ -73,6 +73,7 @@ def _signed_grant(
             "duration_days": 30,
             "history_months": 12,
         },
+        headers=bank.headers,
     )
     assert draft.status_code == 200, draft.text
     document = draft.json()["typed_data"]

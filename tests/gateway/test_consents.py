@@ -255,7 +255,9 @@ def test_draft_refuses_what_the_caps_forbid(
         "history_months": 12,
         **overrides,
     }
-    response = gateway.client.post("/v1/consents/draft", json=body)
+    # Asked by the enterprise's signed-in controller: a bank drafts consents to itself only.
+    signed_in = gateway.signed_in(enterprise)
+    response = gateway.client.post("/v1/consents/draft", json=body, headers=signed_in)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == code
     assert response.json()["prechecked"] is True
@@ -304,6 +306,7 @@ def test_unregistered_enterprise_is_404(gateway: Gateway) -> None:
             "duration_days": 1,
             "history_months": 0,
         },
+        headers=gateway.bank_headers,
     )
     assert response.status_code == 404
     assert response.json()["code"] == "membership_unknown_enterprise"
@@ -339,7 +342,7 @@ def test_bad_drafts_are_4xx(gateway: Gateway, overrides: dict[str, Any], code: s
     }
     body.update(overrides)
     body = {k: v for k, v in body.items() if v is not None}
-    response = gateway.client.post("/v1/consents/draft", json=body)
+    response = gateway.client.post("/v1/consents/draft", json=body, headers=gateway.bank_headers)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == code
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.reads.conftest import bank, bureau_url, chip, gateway, other_bank
+from tests.reads.conftest import bank, bureau_url, catering, chip, gateway, other_bank
 
-__all__ = ["bank", "bureau_url", "chip", "gateway", "other_bank"]
+__all__ = ["bank", "bureau_url", "catering", "chip", "gateway", "other_bank"]

@@ -18,6 +18,7 @@ from consentledger.gateway.banks import VerifiedKeys, authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
 from consentledger.gateway.errors import (
+    DraftNeedsAuthenticationError,
     InvalidAdminTokenError,
     InvalidApiKeyError,
     InvalidRpcTokenError,
@@ -30,7 +31,7 @@ from consentledger.gateway.errors import (
 from consentledger.gateway.limits import AuthThrottle
 from consentledger.gateway.services.admin import AdminService
 from consentledger.gateway.services.chain_rpc import ChainRpcService
-from consentledger.gateway.services.consents import ConsentService
+from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
 from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
@@ -162,3 +163,26 @@ async def signed_in_controller(
 
 
 SignedInController = Annotated[SignedIn, Depends(signed_in_controller)]
+
+
+async def drafting_bank(
+    request: Request,
+    context: ContextDep,
+    body: ConsentDraftRequest,
+    sign_in: SignInServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)],
+) -> str | None:
+    """Who asks for a consent draft: the bank by its API key (its address), or a controller of
+    the enterprise the draft names, signed in with EIP-4361 (None). Anyone else is refused before
+    the USCC is looked at: a draft names the enterprise's subject id."""
+    scheme = credentials.scheme.lower() if credentials is not None else ""
+    if credentials is not None and scheme == "bearer":
+        bank = await current_bank(request, context, credentials)
+        return bank.address
+    if credentials is not None and scheme == "siwe":
+        await sign_in.verify(credentials.credentials, parse_uscc(body.uscc).code)
+        return None
+    raise DraftNeedsAuthenticationError()
+
+
+DraftingBank = Annotated[str | None, Depends(drafting_bank)]

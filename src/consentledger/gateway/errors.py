@@ -72,6 +72,27 @@ class MissingApiKeyError(NotAuthenticatedError):
         super().__init__("send the bank's API key as a Bearer token")
 
 
+class DraftNeedsAuthenticationError(NotAuthenticatedError):
+    """A consent draft names the enterprise's subject id: only the asking bank or a signed-in
+    controller may have one."""
+
+    code = "draft_needs_authentication"
+    headers: Mapping[str, str] = {"WWW-Authenticate": "Bearer, SIWE"}
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a draft is asked for by the bank (its API key as a Bearer token) or by a signed-in "
+            "controller of the enterprise (SIWE)"
+        )
+
+
+class DraftForAnotherBankError(NotPermittedError):
+    code = "draft_for_another_bank"
+
+    def __init__(self) -> None:
+        super().__init__("a bank asks for consents to itself only: 'bank' must be its address")
+
+
 class InvalidApiKeyError(NotAuthenticatedError):
     code = "invalid_api_key"
 

@@ -35,7 +35,11 @@ from consentledger.chain.client import ConsentView
 from consentledger.gateway import eip712_json
 from consentledger.gateway.banks import bank_by_address
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.errors import InvalidTimeError, UnknownConsentError
+from consentledger.gateway.errors import (
+    DraftForAnotherBankError,
+    InvalidTimeError,
+    UnknownConsentError,
+)
 from consentledger.gateway.ledger_views import ConsentDetails, consent_details
 from consentledger.gateway.receipts import (
     ReceiptFacts,
@@ -230,15 +234,18 @@ class ConsentService:
             raise UnknownConsentError(consent_id)
         return view
 
-    async def draft(self, body: ConsentDraftRequest) -> ConsentDraft:
+    async def draft(self, body: ConsentDraftRequest, asking_bank: str | None) -> ConsentDraft:
         """The EIP-712 Consent to sign for these terms, with a fresh keyed nonce, a deadline and
         the consent receipt it commits to. The terms are judged by the state model against the
         chain now as if the enterprise's controllers had signed: a draft the ledger would refuse
-        raises the contract's error instead."""
+        raises the contract's error instead. ``asking_bank`` is the bank that asks (it drafts
+        consents to itself only), None for a signed-in controller of the enterprise."""
         context = self._context
+        bank = eip712_json.parse_address(body.bank, "bank")
+        if asking_bank is not None and asking_bank.lower() != bank.lower():
+            raise DraftForAnotherBankError()
         uscc = parse_uscc(body.uscc).code
         subject = context.subject_of(uscc)
-        bank = eip712_json.parse_address(body.bank, "bank")
         mask = mask_of(parse_category(c) for c in body.categories)
         purpose = parse_purpose(body.purpose)
         key = secrets.randbits(192)

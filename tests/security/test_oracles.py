@@ -1,0 +1,90 @@
+"""Nobody learns from the gateway what the chain hides: which USCC a subject id stands for,
+whether an enterprise is registered, which enterprise another bank's consent is for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from eth_account import Account
+
+from consentledger.bureau.showcase import SOFTWARE_STARTUP_USCC
+from consentledger.categories import Category
+from tests.gateway.conftest import siwe_header
+from tests.reads.conftest import Bank, Enterprise, Gateway
+
+
+def _draft_body(uscc: str, bank: Bank) -> dict[str, Any]:
+    return {
+        "uscc": uscc,
+        "bank": bank.address,
+        "categories": ["business_registration"],
+        "purpose": "credit_underwriting",
+        "duration_days": 30,
+        "history_months": 12,
+    }
+
+
+def _without_instance(response: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
+    body.pop("instance", None)
+    return body
+
+
+def test_an_anonymous_draft_names_no_subject_and_no_registration(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    registered = gateway.http.post("/v1/consents/draft", json=_draft_body(chip.uscc, bank))
+    unregistered = gateway.http.post(
+        "/v1/consents/draft", json=_draft_body(SOFTWARE_STARTUP_USCC, bank)
+    )
+    assert (registered.status_code, unregistered.status_code) == (401, 401)
+    assert registered.json()["code"] == "draft_needs_authentication"
+    assert _without_instance(registered) == _without_instance(unregistered)
+    assert chip.subject.hex() not in registered.text
+
+
+def test_the_bank_drafts_for_itself_and_a_controller_for_its_enterprise(
+    gateway: Gateway, bank: Bank, other_bank: Bank, chip: Enterprise
+) -> None:
+    body = _draft_body(chip.uscc, bank)
+    by_bank = gateway.http.post("/v1/consents/draft", json=body, headers=bank.headers)
+    assert by_bank.status_code == 200, by_bank.text
+    assert by_bank.json()["typed_data"]["message"]["subject"] == "0x" + chip.subject.hex()
+    for_another = gateway.http.post("/v1/consents/draft", json=body, headers=other_bank.headers)
+    assert for_another.status_code == 403
+    assert for_another.json()["code"] == "draft_for_another_bank"
+    challenge = gateway.http.post(
+        "/v1/auth/challenge", json={"uscc": chip.uscc, "address": chip.controller.address}
+    ).json()["message"]
+    by_controller = gateway.http.post(
+        "/v1/consents/draft", json=body, headers=siwe_header(challenge, chip.controller)
+    )
+    assert by_controller.status_code == 200, by_controller.text
+    stranger = Account.create()
+    challenge = gateway.http.post(
+        "/v1/auth/challenge", json={"uscc": chip.uscc, "address": stranger.address}
+    ).json()["message"]
+    by_stranger = gateway.http.post(
+        "/v1/consents/draft", json=body, headers=siwe_header(challenge, stranger)
+    )
+    assert by_stranger.status_code == 403
+    assert by_stranger.json()["code"] == "siwe_not_controller"
+
+
+def _answer(response: httpx.Response) -> tuple[int, str | None, str | None]:
+    body = response.json()
+    return response.status_code, body.get("code"), body.get("reason")
+
+
+def test_a_guess_at_another_banks_customer_is_answered_like_any_refusal(
+    gateway: Gateway, bank: Bank, other_bank: Bank, chip: Enterprise, catering: Enterprise
+) -> None:
+    consent = gateway.grant(chip, bank, Category.BUSINESS_REGISTRATION.bit)
+    right_guess = gateway.read(other_bank, chip, consent, [1])
+    wrong_guess = gateway.read(other_bank, catering, consent, [1])
+    assert right_guess.status_code == 403, right_guess.text
+    assert _answer(right_guess) == _answer(wrong_guess)
+    # The bank's own consent with another enterprise's USCC is still refused before the chain.
+    own = gateway.read(bank, catering, consent, [1])
+    assert _answer(own)[:2] == (403, "consent_not_for_this_enterprise")
