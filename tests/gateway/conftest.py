@@ -186,6 +186,7 @@ def gateway(bureau_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         database_url=f"sqlite:///{directory / 'gw.db'}",
         bureau_database_url=bureau_url,
         domain=DOMAIN,
+        challenges_per_minute=10_000,  # every test client is one address
     )
     app = create_app(settings)
     with TestClient(app, base_url=f"https://{DOMAIN}") as client:

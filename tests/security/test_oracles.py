@@ -3,15 +3,18 @@ whether an enterprise is registered, which enterprise another bank's consent is 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 from eth_account import Account
+from sqlalchemy import func, select
 
-from consentledger.bureau.showcase import SOFTWARE_STARTUP_USCC
+from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC, SOFTWARE_STARTUP_USCC
 from consentledger.categories import Category
+from consentledger.gateway.db import SignInNonce
 from tests.gateway.conftest import siwe_header
-from tests.reads.conftest import Bank, Enterprise, Gateway
+from tests.reads.conftest import Bank, Enterprise, Gateway, running_gateway
 
 
 def _draft_body(uscc: str, bank: Bank) -> dict[str, Any]:
@@ -88,3 +91,22 @@ def test_a_guess_at_another_banks_customer_is_answered_like_any_refusal(
     # The bank's own consent with another enterprise's USCC is still refused before the chain.
     own = gateway.read(bank, catering, consent, [1])
     assert _answer(own)[:2] == (403, "consent_not_for_this_enterprise")
+
+
+def test_sign_in_challenges_are_rate_limited_and_bounded(tmp_path: Path, bureau_url: str) -> None:
+    with running_gateway(
+        tmp_path, bureau_url, challenges_per_minute=5, max_open_challenges=3
+    ) as gateway:
+        asked = [
+            gateway.http.post(
+                "/v1/auth/challenge",
+                json={"uscc": CHIP_DISTRIBUTOR_USCC, "address": Account.create().address},
+            )
+            for _ in range(6)
+        ]
+        assert [r.status_code for r in asked] == [200, 200, 200, 503, 503, 429]
+        assert asked[3].json()["code"] == "too_many_open_challenges"
+        assert asked[5].json()["code"] == "too_many_requests"
+        assert int(asked[5].headers["retry-after"]) >= 1
+        with gateway.context.db.session() as session:
+            assert session.scalar(select(func.count()).select_from(SignInNonce)) == 3

@@ -14,7 +14,7 @@ from consentledger.gateway import problems
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import auditor, current_bank, operator
-from consentledger.gateway.limits import AuthThrottle, BodyLimits
+from consentledger.gateway.limits import AuthThrottle, BodyLimits, RequestLimit
 from consentledger.gateway.no_store import NoStore
 from consentledger.gateway.routes import (
     admin,
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
     app.add_middleware(NoStore)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
+    app.state.challenge_limit = RequestLimit(resolved.challenges_per_minute)
     app.state.verified_keys = VerifiedKeys()
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):
         _document_problems(module.router)

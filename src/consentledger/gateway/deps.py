@@ -28,7 +28,7 @@ from consentledger.gateway.errors import (
     RpcDisabledError,
     SignInRefusedError,
 )
-from consentledger.gateway.limits import AuthThrottle
+from consentledger.gateway.limits import AuthThrottle, RequestLimit
 from consentledger.gateway.services.admin import AdminService
 from consentledger.gateway.services.chain_rpc import ChainRpcService
 from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
@@ -111,6 +111,12 @@ async def operator(request: Request, context: ContextDep, credentials: Credentia
 
 
 CurrentBank = Annotated[Bank, Depends(current_bank)]
+
+
+async def anonymous_limit(request: Request) -> None:
+    """Count a request to an endpoint anyone may call: 429 past the client's limit."""
+    limit: RequestLimit = request.app.state.challenge_limit
+    limit.take(request.client.host if request.client is not None else "unknown")
 
 
 async def auditor(request: Request, context: ContextDep, credentials: Credentials) -> None:

@@ -140,6 +140,33 @@ class SignInNotPermittedError(CodedGatewayError, NotPermittedError):
     ``siwe_not_controller``)."""
 
 
+class TooManyRequestsError(GatewayError):
+    """A client that asked an anonymous endpoint too often must wait."""
+
+    code = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        self.headers = {"Retry-After": str(retry_after)}
+        super().__init__(
+            f"too many requests from this address; retry in {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
+class TooManySignInChallengesError(UnavailableError):
+    """The gateway holds as many open sign-in challenges as it keeps: it issues more as they
+    are used or expire."""
+
+    code = "too_many_open_challenges"
+
+    def __init__(self, retry_after: int) -> None:
+        self.headers = {"Retry-After": str(retry_after)}
+        super().__init__(
+            f"too many sign-in challenges are open; retry in {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
 class TooManyFailedAuthenticationsError(GatewayError):
     """A client that failed to authenticate too often must wait."""
 

@@ -15,6 +15,7 @@ from consentledger.gateway.errors import (
     BodyTooLargeError,
     GatewayError,
     TooManyFailedAuthenticationsError,
+    TooManyRequestsError,
 )
 from consentledger.gateway.problems import problem_for
 
@@ -105,14 +106,10 @@ class BodyLimits:
         await send({"type": "http.response.body", "body": payload})
 
 
-class AuthThrottle:
-    """Failed authentications per client address, as a token bucket: ``per_minute`` failures in a
-    burst, refilled at ``per_minute`` a minute. Credentials are compared first: valid ones always
-    pass and cost nothing, so failures from an address (an attacker behind the same proxy or NAT
-    as a bank) never lock out a valid credential; past the burst, a client's failures are answered
-    429 with ``Retry-After`` instead of 401. Guessing is not what this stops (every credential is
-    a 256-bit secret): it slows a client that keeps failing. In memory, per process; at most
-    ``max_clients`` addresses are tracked (the fullest buckets are forgotten first)."""
+class TokenBuckets:
+    """A token bucket per client address: ``per_minute`` tokens in a burst, refilled at
+    ``per_minute`` a minute. In memory, per process; at most ``max_clients`` addresses are
+    tracked (the fullest buckets are forgotten first), so its memory is bounded too."""
 
     def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
         self.capacity = float(per_minute)
@@ -125,12 +122,37 @@ class AuthThrottle:
         tokens, since = self._buckets.get(client, (self.capacity, now))
         return min(self.capacity, tokens + (now - since) * self.rate)
 
-    def check(self, client: str) -> None:
-        """Raise the 429 problem if ``client`` has no failures left."""
+    def wait(self, client: str) -> int | None:
+        """Seconds ``client`` must wait for a token, or None if it has one."""
         with self._lock:
             tokens = self._level(client, time.monotonic())
         if tokens < 1.0:
-            retry_after = max(1, math.ceil((1.0 - tokens) / self.rate))
+            return max(1, math.ceil((1.0 - tokens) / self.rate))
+        return None
+
+    def spend(self, client: str) -> None:
+        """Take one token of ``client``'s."""
+        with self._lock:
+            now = time.monotonic()
+            self._buckets[client] = (self._level(client, now) - 1.0, now)
+            if len(self._buckets) > self.max_clients:
+                fullest = sorted(self._buckets, key=lambda c: self._level(c, now), reverse=True)
+                for gone in fullest[: len(self._buckets) - self.max_clients]:
+                    del self._buckets[gone]
+
+
+class AuthThrottle(TokenBuckets):
+    """Failed authentications per client address (a token per failure). Credentials are
+    compared first: valid ones always pass and cost nothing, so failures from an address (an
+    attacker behind the same proxy or NAT as a bank) never lock out a valid credential; past the
+    burst, a client's failures are answered 429 with ``Retry-After`` instead of 401. Guessing is
+    not what this stops (every credential is a 256-bit secret): it slows a client that keeps
+    failing."""
+
+    def check(self, client: str) -> None:
+        """Raise the 429 error if ``client`` has no failures left."""
+        retry_after = self.wait(client)
+        if retry_after is not None:
             raise TooManyFailedAuthenticationsError(retry_after)
 
     def refuse(self, client: str, failure: ConsentLedgerError) -> ConsentLedgerError:
@@ -145,10 +167,15 @@ class AuthThrottle:
 
     def failed(self, client: str) -> None:
         """Count one failed authentication of ``client``."""
-        with self._lock:
-            now = time.monotonic()
-            self._buckets[client] = (self._level(client, now) - 1.0, now)
-            if len(self._buckets) > self.max_clients:
-                fullest = sorted(self._buckets, key=lambda c: self._level(c, now), reverse=True)
-                for gone in fullest[: len(self._buckets) - self.max_clients]:
-                    del self._buckets[gone]
+        self.spend(client)
+
+
+class RequestLimit(TokenBuckets):
+    """Requests per client address to an endpoint anyone may call (a sign-in challenge)."""
+
+    def take(self, client: str) -> None:
+        """Count a request of ``client``'s; raise the 429 error if it has none left."""
+        retry_after = self.wait(client)
+        if retry_after is not None:
+            raise TooManyRequestsError(retry_after)
+        self.spend(client)

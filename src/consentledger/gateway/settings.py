@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     #: X-Forwarded-Proto are believed; unset, none are, and a client is its TCP peer's address.
     trusted_proxies: str = ""
     siwe_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    #: Sign-in challenges (the one endpoint anyone may call that stores something) a client
+    #: address may ask for per minute; past them, 429 with Retry-After.
+    challenges_per_minute: int = Field(default=60, ge=1, le=10_000)
+    #: Open (unexpired) sign-in challenges the gateway keeps at most; past them, 503 until some
+    #: expire. Bounds what anonymous callers can make it store.
+    max_open_challenges: int = Field(default=10_000, ge=1, le=10_000_000)
     #: Pre-check reads on a state model the gateway keeps from the ledger's events (off: every
     #: read asks the chain's views first, as the model's denials and unknown consents do).
     live_precheck: bool = True

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from consentledger.gateway.deps import SignInServiceDep
+from consentledger.gateway.deps import SignInServiceDep, anonymous_limit
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.signin import Challenge
 
@@ -22,7 +22,10 @@ class ChallengeRequest(BaseModel):
 
 
 @router.post(
-    "/auth/challenge", response_model=Challenge, responses=problem_responses(400, 413, 422, 503)
+    "/auth/challenge",
+    response_model=Challenge,
+    responses=problem_responses(400, 413, 422, 429, 503),
+    dependencies=[Depends(anonymous_limit)],
 )
 async def challenge(
     body: ChallengeRequest, request: Request, sign_in: SignInServiceDep
@@ -32,5 +35,7 @@ async def challenge(
     Sign the message with the controller's key (``personal_sign``) and send it on one request to
     the enterprise's views: ``Authorization: SIWE <base64url(message)>.<0x signature>``. It is
     valid for ``CONSENTLEDGER_SIWE_TTL_SECONDS`` and only once; whether the address controls the
-    enterprise is checked on the chain when it is used."""
+    enterprise is checked on the chain when it is used. Anyone may ask, so a client address may
+    ask ``CONSENTLEDGER_CHALLENGES_PER_MINUTE`` times a minute (429 past it), and the gateway keeps
+    at most ``CONSENTLEDGER_MAX_OPEN_CHALLENGES`` open challenges (503 past it)."""
     return await sign_in.challenge(body.uscc, body.address, request.url.scheme)

@@ -26,13 +26,17 @@ from eth_account.messages import encode_defunct
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as KeysValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Database, SignInNonce
 from consentledger.gateway.eip712_json import parse_address
-from consentledger.gateway.errors import SignInNotPermittedError, SignInRefusedError
+from consentledger.gateway.errors import (
+    SignInNotPermittedError,
+    SignInRefusedError,
+    TooManySignInChallengesError,
+)
 from consentledger.gateway.siwe import (
     CLOCK_SKEW,
     HEADER_FORMAT,
@@ -64,8 +68,10 @@ def new_challenge(
     uri: str,
     chain_id: int,
     ttl_seconds: int,
+    max_open: int,
 ) -> SiweMessage:
-    """Issue and store a single-use challenge (expired ones are purged on the way). Blocking."""
+    """Issue and store a single-use challenge (expired ones are purged on the way); at most
+    ``max_open`` unexpired ones are kept (TooManySignInChallengesError past it). Blocking."""
     now = datetime.now(UTC).replace(microsecond=0)
     message = SiweMessage(
         domain=domain,
@@ -80,6 +86,9 @@ def new_challenge(
     )
     with db.session() as session, session.begin():
         session.execute(delete(SignInNonce).where(SignInNonce.expires_at < now))
+        open_now = session.scalar(select(func.count()).select_from(SignInNonce)) or 0
+        if open_now >= max_open:
+            raise TooManySignInChallengesError(ttl_seconds)
         session.add(
             SignInNonce(
                 nonce=message.nonce,
@@ -155,6 +164,7 @@ class SignInService:
                 uri=uri,
                 chain_id=context.deployment.chain_id,
                 ttl_seconds=settings.siwe_ttl_seconds,
+                max_open=settings.max_open_challenges,
             )
         )
         assert message.expiration_time is not None
