@@ -52,9 +52,10 @@ def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
     assert nonce & (2**64 - 1) == 0
     assert message["subject"] == "0x" + gateway.context.subject_of(enterprise.uscc).hex()
 
-    # The receipt is what receiptHash commits to, and it describes the terms.
+    # The receipt is what receiptHash commits to (with the salt), and it describes the terms.
     receipt = draft["receipt"]
-    assert message["receiptHash"] == "0x" + keccak(rfc8785.dumps(receipt)).hex()
+    salt = bytes.fromhex(draft["receipt_salt"][2:])
+    assert message["receiptHash"] == "0x" + keccak(salt + rfc8785.dumps(receipt)).hex()
     assert draft["receipt_hash"] == message["receiptHash"]
     assert receipt["data_subject"]["uscc"] == enterprise.uscc
     assert receipt["recipients"][0]["address"] == gateway.bank.address

@@ -118,7 +118,11 @@ class ConsentDraft(BaseModel):
     consent_id: str = Field(description="the id the consent will have (EIP-712 digest)")
     typed_data: TypedDataDocument
     receipt: dict[str, Any] = Field(description="the consent receipt (ISO/IEC TS 27560 style)")
-    receipt_hash: str = Field(description="keccak256 of the receipt's RFC 8785 bytes")
+    receipt_hash: str = Field(description="keccak256(receipt_salt || the receipt's RFC 8785 bytes)")
+    receipt_salt: str = Field(
+        description="the salt of the receipt hash: keep it with the receipt (the chain holds "
+        "only the salted hash, so nobody can test a guessed receipt or USCC against it)"
+    )
     deadline: datetime = Field(description="the signatures must be relayed before this")
 
 
@@ -286,13 +290,15 @@ class ConsentService:
             issued_at=int(time.time()),
         )
         receipt = build_receipt(terms, facts)
-        terms = replace(terms, receipt_hash=receipt_hash(receipt))
+        salt = context.receipt_salt_of(subject, terms.nonce)
+        terms = replace(terms, receipt_hash=receipt_hash(receipt, salt))
         raw = typed_data.typed_data(self._domain(), "Consent", terms.message())
         return ConsentDraft(
             consent_id="0x" + typed_data.digest(raw).hex(),
             typed_data=self._document("Consent", terms.message()),
             receipt=receipt,
             receipt_hash="0x" + terms.receipt_hash.hex(),
+            receipt_salt="0x" + salt.hex(),
             deadline=datetime.fromtimestamp(terms.deadline, UTC),
         )
 
@@ -318,7 +324,8 @@ class ConsentService:
         consent_id = typed_data.digest(document)
         signatures, signers = parse_signatures(body.signatures, document)
         if body.receipt is not None:
-            check_receipt(body.receipt, terms, context.subject_of)
+            salt = context.receipt_salt_of(terms.subject, terms.nonce)
+            check_receipt(body.receipt, terms, context.subject_of, salt)
         snap = await context.on_chain(
             partial(
                 snapshot,
