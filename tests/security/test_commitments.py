@@ -10,20 +10,12 @@ from eth_utils.crypto import keccak
 from consentledger.bureau.documents import canonical_bytes
 from consentledger.subject import receipt_salt
 from tests.reads.conftest import Bank, Enterprise, Gateway
+from tests.security.test_oracles import draft_body
 
 
 def _draft(gateway: Gateway, bank: Bank, enterprise: Enterprise) -> dict[str, Any]:
     response = gateway.http.post(
-        "/v1/consents/draft",
-        json={
-            "uscc": enterprise.uscc,
-            "bank": bank.address,
-            "categories": ["business_registration"],
-            "purpose": "credit_underwriting",
-            "duration_days": 30,
-            "history_months": 12,
-        },
-        headers=bank.headers,
+        "/v1/consents/draft", json=draft_body(enterprise.uscc, bank), headers=bank.headers
     )
     assert response.status_code == 200, response.text
     draft: dict[str, Any] = response.json()

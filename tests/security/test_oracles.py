@@ -17,7 +17,8 @@ from tests.gateway.conftest import siwe_header
 from tests.reads.conftest import Bank, Enterprise, Gateway, running_gateway
 
 
-def _draft_body(uscc: str, bank: Bank) -> dict[str, Any]:
+def draft_body(uscc: str, bank: Bank) -> dict[str, Any]:
+    """The body of a 30-day underwriting consent draft for one category."""
     return {
         "uscc": uscc,
         "bank": bank.address,
@@ -37,9 +38,9 @@ def _without_instance(response: httpx.Response) -> dict[str, Any]:
 def test_an_anonymous_draft_names_no_subject_and_no_registration(
     gateway: Gateway, bank: Bank, chip: Enterprise
 ) -> None:
-    registered = gateway.http.post("/v1/consents/draft", json=_draft_body(chip.uscc, bank))
+    registered = gateway.http.post("/v1/consents/draft", json=draft_body(chip.uscc, bank))
     unregistered = gateway.http.post(
-        "/v1/consents/draft", json=_draft_body(SOFTWARE_STARTUP_USCC, bank)
+        "/v1/consents/draft", json=draft_body(SOFTWARE_STARTUP_USCC, bank)
     )
     assert (registered.status_code, unregistered.status_code) == (401, 401)
     assert registered.json()["code"] == "draft_needs_authentication"
@@ -50,7 +51,7 @@ def test_an_anonymous_draft_names_no_subject_and_no_registration(
 def test_the_bank_drafts_for_itself_and_a_controller_for_its_enterprise(
     gateway: Gateway, bank: Bank, other_bank: Bank, chip: Enterprise
 ) -> None:
-    body = _draft_body(chip.uscc, bank)
+    body = draft_body(chip.uscc, bank)
     by_bank = gateway.http.post("/v1/consents/draft", json=body, headers=bank.headers)
     assert by_bank.status_code == 200, by_bank.text
     assert by_bank.json()["typed_data"]["message"]["subject"] == "0x" + chip.subject.hex()
