@@ -1,0 +1,89 @@
+"""The front door stays short and true: the README's layout names paths that exist, its links
+resolve, the make targets it names are the ones `make help` lists, and the docs site's generated
+endpoint table covers every operation of the gateway. (The site itself is built with --strict by
+`make test`, which fails on any broken link or anchor inside it.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from consentledger.gateway.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+MAX_README_LINES = 250
+
+
+def _layout_paths() -> list[str]:
+    """The paths the README's layout block names: a top-level entry at column 0, its children
+    indented by two spaces; descriptions (and their continuation lines) are not paths."""
+    block = README.split("## Layout", 1)[1].split("```", 2)[1]
+    paths: list[str] = []
+    parent = ""
+    for line in block.splitlines()[1:]:
+        indent = len(line) - len(line.lstrip())
+        names = line[:27].strip()
+        if not names or indent > 2:
+            continue
+        for name in names.split(", "):
+            if indent == 0:
+                parent = name if name.endswith("/") else ""
+                paths.append(name)
+            else:
+                paths.append(parent + name)
+    return paths
+
+
+def _load_hooks() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_is_short() -> None:
+    assert len(README.splitlines()) <= MAX_README_LINES
+
+
+@pytest.mark.parametrize("path", _layout_paths())
+def test_every_path_in_the_readme_layout_exists(path: str) -> None:
+    assert (ROOT / path).exists(), f"README layout names {path}, which is not in the tree"
+
+
+def test_every_relative_link_in_the_readme_resolves() -> None:
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README)
+    relative = [link for link in links if "://" not in link]
+    assert relative
+    missing = [link for link in relative if not (ROOT / link).exists()]
+    assert missing == []
+
+
+def test_the_make_targets_the_readme_names_are_in_make_help() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.MULTILINE))
+    named = set(re.findall(r"`make ([a-z-]+)`|^make ([a-z-]+)", README, flags=re.MULTILINE))
+    targets = {a or b for a, b in named}
+    assert {"demo", "test", "help"} <= targets
+    assert targets <= listed
+
+
+def test_the_endpoint_table_lists_every_operation() -> None:
+    spec = create_app().openapi()
+    table = _load_hooks().endpoint_tables(spec)
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            assert f"`{method.upper()} {path}`" in table
+    for scheme in spec["components"]["securitySchemes"]:
+        assert f"`{scheme}`" in table
+
+
+def test_the_gateway_page_asks_for_the_generated_table() -> None:
+    page = (ROOT / "docs" / "pages" / "gateway-api.md").read_text(encoding="utf-8")
+    assert _load_hooks().MARKER in page
