@@ -1,6 +1,7 @@
 """The front door stays short and true: the README's layout names paths that exist, its links
-resolve, the make targets it names are the ones `make help` lists, and the docs site's generated
-endpoint table covers every operation of the gateway. (The site itself is built with --strict by
+resolve, the make targets it names are the ones `make help` lists; the docs site's generated
+endpoint table covers every operation of the gateway, and its settings table every setting. (The
+site itself is built with --strict by
 `make test`, which fails on any broken link or anchor inside it.)"""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from types import ModuleType
 import pytest
 
 from consentledger.gateway.app import create_app
+from consentledger.gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -87,3 +89,10 @@ def test_the_endpoint_table_lists_every_operation() -> None:
 def test_the_gateway_page_asks_for_the_generated_table() -> None:
     page = (ROOT / "docs" / "pages" / "gateway-api.md").read_text(encoding="utf-8")
     assert _load_hooks().MARKER in page
+
+
+def test_the_settings_table_names_every_setting_and_no_other() -> None:
+    page = (ROOT / "docs" / "pages" / "operations.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| `CONSENTLEDGER_")]
+    documented = {name for row in rows for name in re.findall(r"`CONSENTLEDGER_([A-Z0-9_]+)`", row)}
+    assert documented == {name.upper() for name in Settings.model_fields}
