@@ -96,3 +96,36 @@ def test_the_settings_table_names_every_setting_and_no_other() -> None:
     rows = [line for line in page.splitlines() if line.startswith("| `CONSENTLEDGER_")]
     documented = {name for row in rows for name in re.findall(r"`CONSENTLEDGER_([A-Z0-9_]+)`", row)}
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+PAGES = sorted((ROOT / "docs" / "pages").glob("*.md"))
+_TOP = r"(?:src|tests|scripts|contracts|docs)/[\w./-]*"
+_PACKAGE = r"(?:ledger|chain|journal|bureau|gateway|audit)/[\w./-]*"
+
+
+def _named(pattern: str) -> list[tuple[str, str]]:
+    return sorted(
+        {(page.name, name) for page in PAGES for name in re.findall(pattern, page.read_text())}
+    )
+
+
+@pytest.mark.parametrize(("page", "path"), _named(rf"`({_TOP}|{_PACKAGE})`"))
+def test_every_source_path_the_docs_name_exists(page: str, path: str) -> None:
+    assert (ROOT / path).exists() or (ROOT / "src" / "consentledger" / path).exists(), (
+        f"{page} names {path}, which is not in the tree"
+    )
+
+
+@pytest.mark.parametrize(("page", "name"), _named(r"`(consentledger(?:\.\w+)+)`"))
+def test_every_module_the_docs_name_exists(page: str, name: str) -> None:
+    parts = name.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            target: object = importlib.import_module(".".join(parts[:split]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[split:]:
+            assert hasattr(target, attribute), f"{page} names {name}, which does not exist"
+            target = getattr(target, attribute)
+        return
+    pytest.fail(f"{page} names {name}, which does not exist")

@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 
 from consentledger.categories import Category
 from consentledger.gateway.db import Bank as BankRow
-from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.limits import AuthThrottle
 from consentledger.gateway.problems import ProblemError
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.conftest import ADMIN, Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION = Category.BUSINESS_REGISTRATION.bit

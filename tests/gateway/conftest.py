@@ -23,13 +23,13 @@ from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.store import BureauStore
 from consentledger.chain.client import BatchResult, LedgerClient
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import Settings
+from consentledger.ledger.types import AccessEntry, first_query_id
 
 #: Synthetic enterprises in the gateway tests' bureau (the showcase comes on top).
 BUREAU_ENTERPRISES = 400

@@ -12,11 +12,11 @@ import pytest
 import rfc8785
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.categories import Category, Purpose
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.db import Bank as DbBank
-from consentledger.gateway.db import JournalEntry, ReadStatus
+from consentledger.journal.schema import JournalEntry, ReadStatus
+from consentledger.ledger.types import AccessEntry, first_query_id
 from tests.reads.conftest import ADMIN, DAY, Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_INSURANCE.bit

@@ -19,7 +19,6 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
-from consentledger.audit.model import ROLE_BUREAU
 from consentledger.bureau.store import BureauStore
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.chain.client import LedgerClient, Mined
@@ -28,12 +27,13 @@ from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import Database
-from consentledger.gateway.journal import Journal, reconcile
+from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
 from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import Settings, SettingsError
 from consentledger.keys import load_key, parse_key
+from consentledger.ledger.types import ROLE_BUREAU
 from consentledger.subject import parse_subject_key, subject_id
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from consentledger.audit.model import LedgerRevertError
 from consentledger.errors import ConsentLedgerError
+from consentledger.ledger.errors import LedgerRevertError
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import ConsentTerms, PurposeCaps
 from consentledger.bureau.documents import JSONObject, JSONValue, canonical_bytes
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.gateway import eip712_json
 from consentledger.gateway.problems import ProblemError
+from consentledger.ledger.types import ConsentTerms, PurposeCaps
 
 #: Version tag of the receipt layout.
 RECEIPT_SCHEMA = "consentledger.consent-receipt/1"

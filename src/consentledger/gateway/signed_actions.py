@@ -7,7 +7,7 @@ pays for it. Before anything is sent, the gateway
    ``r`` and ``s`` in range, ``s`` in the lower half) and recovers its signer;
 2. takes a snapshot of what the contract will look at (the enterprise's controllers and threshold,
    the nonce, the bank, the purpose, the registered categories, the consent) and asks the state
-   model (:mod:`consentledger.audit.model`, the one statement of the rules) for its verdict.
+   model (:mod:`consentledger.ledger.model`, the one statement of the rules) for its verdict.
 
 A refusal here is the contract's own error with its own arguments, marked ``prechecked``: nothing
 was sent. The snapshot's time is the earliest the next block can carry (the latest block's + 1);
@@ -25,20 +25,20 @@ from typing import Any
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as KeysValidationError
 
-from consentledger.audit.model import (
+from consentledger.chain import typed_data
+from consentledger.chain.client import ConsentView, LedgerClient
+from consentledger.gateway.problems import ProblemError, problem_for
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.model import LedgerModel
+from consentledger.ledger.types import (
     ROLE_BANK,
     BankState,
     ConsentState,
     ConsentStatus,
     EnterpriseState,
-    LedgerModel,
-    LedgerRevertError,
     nonce_account,
     split_nonce,
 )
-from consentledger.chain import typed_data
-from consentledger.chain.client import ConsentView, LedgerClient
-from consentledger.gateway.problems import ProblemError, problem_for
 
 #: The order of the secp256k1 group; OpenZeppelin refuses ``s`` above half of it (malleability).
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

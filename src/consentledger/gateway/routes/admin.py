@@ -18,7 +18,7 @@ from consentledger.chain.client import LedgerClient
 from consentledger.gateway.banks import bank_by_address, create_bank, list_banks
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import ContextDep, operator
-from consentledger.gateway.journal import hex32
+from consentledger.gateway.journal_store import hex32
 from consentledger.gateway.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])

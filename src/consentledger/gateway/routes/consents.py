@@ -28,12 +28,6 @@ from pydantic import (
     model_validator,
 )
 
-from consentledger.audit.model import (
-    MAX_CONTROLLERS,
-    ConsentStatus,
-    ConsentTerms,
-    LedgerRevertError,
-)
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.categories import DAY, mask_of, parse_category, parse_purpose
 from consentledger.chain import typed_data
@@ -51,6 +45,8 @@ from consentledger.gateway.receipts import (
     receipt_hash,
 )
 from consentledger.gateway.signed_actions import parse_signatures, refused, snapshot
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import MAX_CONTROLLERS, ConsentStatus, ConsentTerms
 
 router = APIRouter(prefix="/v1", tags=["enterprise consents"])
 

@@ -23,19 +23,19 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from consentledger.audit.model import ConsentStatus, DenialReason
 from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.categories import Category, mask_of, parse_category, parse_purpose
 from consentledger.chain.relayer import NotRecordedError, OutcomePendingError, ReadRequest
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.db import JournalEntry, ReadStatus, utcnow
 from consentledger.gateway.deps import ContextDep, CurrentBank
-from consentledger.gateway.journal import apply_outcome, hex32, query_hex, reason_of
+from consentledger.gateway.journal_store import apply_outcome, hex32, query_hex, reason_of
 from consentledger.gateway.live_ledger import LiveLedger
 from consentledger.gateway.precheck import predicted_reason
 from consentledger.gateway.problems import ProblemError, problem, problem_responses, respond
+from consentledger.journal.schema import JournalEntry, ReadStatus, utcnow
+from consentledger.ledger.types import ConsentStatus, DenialReason
 
 router = APIRouter(prefix="/v1", tags=["bank reads"])
 
