@@ -48,12 +48,12 @@ def endpoint_tables(spec: dict[str, Any]) -> str:
             tag = (operation.get("tags") or ["other"])[0]
             auth = ", ".join(f"`{name}`" for req in operation.get("security", []) for name in req)
             what = _cell(_first_sentence(operation))
-            row = f"| `{method.upper()} {path}` | {auth or '-'} | {what} |"
+            row = f"| {method.upper()} | `{path}` | {auth or '-'} | {what} |"
             groups.setdefault(tag, []).append(row)
     out: list[str] = []
     for tag, rows in groups.items():
-        out += [f"### {tag.capitalize()}", "", "| endpoint | authorised by | what |"]
-        out += ["| --- | --- | --- |", *rows, ""]
+        out += [f"### {tag.capitalize()}", "", "| method | path | authorised by | what |"]
+        out += ["| --- | --- | --- | --- |", *rows, ""]
     schemes = spec.get("components", {}).get("securitySchemes", {})
     if schemes:
         out += ["**Authorisation schemes:**", ""]

@@ -81,7 +81,7 @@ def test_the_endpoint_table_lists_every_operation() -> None:
     table = _load_hooks().endpoint_tables(spec)
     for path, operations in spec["paths"].items():
         for method in operations:
-            assert f"`{method.upper()} {path}`" in table
+            assert f"| {method.upper()} | `{path}` |" in table
     for scheme in spec["components"]["securitySchemes"]:
         assert f"`{scheme}`" in table
 
