@@ -124,7 +124,7 @@ class Gateway:
         return Enterprise(uscc, bytes.fromhex(response.json()["subject"][2:]), controller)
 
     def now(self) -> int:
-        return self.context.bureau.block_timestamp() + 1
+        return self.context.ledger.block_timestamp() + 1
 
     def grant(
         self,
