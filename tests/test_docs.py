@@ -22,22 +22,21 @@ MAX_README_LINES = 250
 
 
 def _layout_paths() -> list[str]:
-    """The paths the README's layout block names: a top-level entry at column 0, its children
-    indented by two spaces; descriptions (and their continuation lines) are not paths."""
+    """The paths the README's layout block names: each entry indented two spaces under its
+    folder; descriptions (and their continuation lines, far to the right) are not paths."""
     block = README.split("## Layout", 1)[1].split("```", 2)[1]
     paths: list[str] = []
-    parent = ""
+    folders: list[str] = []
     for line in block.splitlines()[1:]:
         indent = len(line) - len(line.lstrip())
         names = line[:27].strip()
-        if not names or indent > 2:
+        if not names or indent > 8:
             continue
+        folders = folders[: indent // 2]
+        parent = "".join(folders)
         for name in names.split(", "):
-            if indent == 0:
-                parent = name if name.endswith("/") else ""
-                paths.append(name)
-            else:
-                paths.append(parent + name)
+            paths.append(parent + name)
+        folders.append(names if names.endswith("/") else "")
     return paths
 
 
