@@ -85,7 +85,7 @@ class AnvilProcess:
         self.extra_args = extra_args
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 20.0) -> AnvilProcess:
+    def start(self, timeout: float = 60.0) -> AnvilProcess:
         """Start anvil and wait until it answers."""
         args = [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
         self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
