@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from tests.support import World, build_world
 
@@ -24,7 +25,7 @@ def anvil_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def embedded_base() -> World:
-    return build_world(EmbeddedChain())
+    return build_world(EmbeddedChain(clock=BlockClock.STEADY))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from pathlib import Path
 from consentledger.audit.model import first_query_id, record_accesses_args
 from consentledger.categories import Category
 from consentledger.chain.client import SignedCall
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.gateway.db import Batch, BatchReplacement, Database, JournalEntry, ReadStatus
 from consentledger.gateway.journal import Journal, hex32, reconcile
@@ -58,7 +59,7 @@ def _statuses(db: Database) -> list[str]:
 
 
 def test_a_batch_the_node_never_got_is_rebroadcast_and_resolved(tmp_path: Path) -> None:
-    world = build_world(EmbeddedChain())
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
     journal = Journal(db)
@@ -77,7 +78,7 @@ def test_a_batch_the_node_never_got_is_rebroadcast_and_resolved(tmp_path: Path) 
 
 
 def test_a_batch_whose_nonce_was_taken_fails_cleanly(tmp_path: Path) -> None:
-    world = build_world(EmbeddedChain())
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
     journal = Journal(db)
@@ -99,7 +100,7 @@ def test_a_batch_whose_nonce_was_taken_fails_cleanly(tmp_path: Path) -> None:
 
 def _replaced_batch(tmp_path: Path) -> tuple[World, Database, bytes, SignedCall, SignedCall]:
     """Three journaled reads in a batch the relayer replaced (stuck) before the gateway died."""
-    world = build_world(EmbeddedChain())
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
     journal = Journal(db)

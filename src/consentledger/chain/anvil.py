@@ -21,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
+from consentledger.chain.clock import BlockClock, next_block_time
 from consentledger.errors import ConsentLedgerError
 
 ANVIL_PACKAGE = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -137,8 +138,11 @@ class AnvilProcess:
 class AnvilChain:
     """Development controls over a running anvil, mirroring :class:`EmbeddedChain`'s."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, clock: BlockClock = BlockClock.STEADY) -> None:
+        """``clock``: how the node stamps blocks; STEADY for an :class:`AnvilProcess` with its
+        default 1-s timestamp interval, WALL for one started with ``block_time_interval=None``."""
         self.url = url
+        self.clock = clock
         self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
@@ -167,8 +171,8 @@ class AnvilChain:
             raise AnvilStartError(f"evm_revert to snapshot {snapshot_id} failed")
 
     def now(self) -> int:
-        """The next block's timestamp (the latest's plus the block timestamp interval of 1 s)."""
-        return int(self.w3.eth.get_block("latest")["timestamp"]) + 1
+        """The timestamp the next block will carry at the earliest (``chain/clock.py``)."""
+        return next_block_time(int(self.w3.eth.get_block("latest")["timestamp"]), self.clock)
 
     def time_travel(self, to_timestamp: int) -> None:
         """Mine a block at ``to_timestamp``."""

@@ -41,6 +41,7 @@ from consentledger.chain.blocklog import (
     prepare_data_dir,
     read_log,
 )
+from consentledger.chain.pyevm_clock import ClockedBackend
 from consentledger.errors import ConsentLedgerError
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class OpenReport:
     replay_seconds: float
 
 
-class DurableBackend(PyEVMBackend):  # type: ignore[misc]  # eth-tester is untyped
+class DurableBackend(ClockedBackend):
     """eth-tester's py-evm backend, logging every mined block durably once a log is attached."""
 
     block_log: BlockLog | None = None

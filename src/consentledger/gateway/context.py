@@ -23,6 +23,7 @@ from consentledger.audit.model import ROLE_BUREAU
 from consentledger.bureau.store import BureauStore
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.chain.client import LedgerClient, Mined
+from consentledger.chain.clock import BlockClock, wall_clock
 from consentledger.chain.deploy import Deployment, deploy_ledger, verify_deployment
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
@@ -38,6 +39,8 @@ from consentledger.subject import parse_subject_key, subject_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: How far in the past a new embedded chain starts: its set-up blocks fit before the wall clock.
+SETUP_LEAD_S = 60
 
 
 def _key(settings_value: object, path: Path | None, env_var: str) -> LocalAccount | None:
@@ -110,12 +113,18 @@ class GatewayContext:
         chain: EmbeddedChain | None = None
         regulator: LedgerClient | None
         if settings.embedded:
+            # A new chain is set up on the steady clock a minute in the past, then follows the
+            # wall clock: setting up mines more blocks than seconds pass (``chain/clock.py``).
+            set_up_from = wall_clock() - SETUP_LEAD_S
             if settings.chain_dir is None:
-                chain = EmbeddedChain()
+                chain = EmbeddedChain(clock=BlockClock.STEADY, genesis_timestamp=set_up_from)
             else:  # replayed and verified; a log that does not replay refuses the start
-                chain = EmbeddedChain.open(settings.chain_dir)
+                chain = EmbeddedChain.open(
+                    settings.chain_dir, genesis_timestamp=set_up_from, clock=BlockClock.STEADY
+                )
             w3 = chain.w3
             if w3.eth.block_number > 0:  # a kept chain: its ledger is deployed already
+                chain.set_clock(BlockClock.WALL)
                 deployment, relayer_key, regulator = _rejoin(
                     chain, settings, relayer_key, regulator_key
                 )
@@ -127,6 +136,7 @@ class GatewayContext:
                 deployment, regulator = deploy_ledger(
                     w3, regulator_key, relayers=[relayer_key.address]
                 )
+                chain.set_clock(BlockClock.WALL)
                 if settings.deployment_file is not None:
                     deployment.save(settings.deployment_file)
         else:

@@ -28,6 +28,7 @@ from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.categories import Category, mask_of, parse_category, parse_purpose
+from consentledger.chain.clock import next_block_time
 from consentledger.chain.relayer import NotRecordedError, OutcomePendingError, ReadRequest
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import JournalEntry, ReadStatus, utcnow
@@ -244,8 +245,8 @@ def _prepare(
     view = seen.consent
     if view.status is not ConsentStatus.NONE and view.subject != subject:
         raise _not_for_this_enterprise()
-    # The next block is at least a second after the latest one.
-    now = seen.timestamp + 1
+    # Judged at the earliest time the block that records it can carry.
+    now = next_block_time(seen.timestamp)
     reason = predicted_reason(
         read.consent_id,
         view,
