@@ -33,11 +33,18 @@ demo: $(BIN)/.installed ## Run the demo on the embedded chain (compiles first if
 	$(PY) scripts/compile_contracts.py --if-stale
 	$(BIN)/consentledger demo
 
-test: $(BIN)/.installed $(VENV)/slither/bin/.installed node_modules/.installed ## Run the whole suite: ruff, mypy strict, pytest
+test: $(BIN)/.installed $(VENV)/slither/bin/.installed node_modules/.installed lint typecheck ## Run the whole suite: ruff, mypy strict, pytest
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed ## Lint and check formatting (ruff)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed ## Type-check in strict mode (mypy)
 	$(BIN)/mypy
-	$(BIN)/pytest
+
+unit: $(BIN)/.installed node_modules/.installed ## The tests without the slow ones (pytest -m 'not slow')
+	$(BIN)/pytest -m 'not slow'
 
 compile: $(BIN)/.installed node_modules/.installed ## Recompile the contracts into the package's artifacts
 	$(PY) scripts/compile_contracts.py

@@ -34,6 +34,7 @@ class AnvilNotFoundError(ConsentLedgerError, FileNotFoundError):
     """No anvil binary in node_modules or on PATH."""
 
     code = "anvil_not_found"
+    exit_code = 15
 
     def __init__(self) -> None:
         super().__init__(
@@ -46,15 +47,18 @@ class AnvilStartError(ConsentLedgerError, RuntimeError):
     """anvil did not start or did not answer."""
 
     code = "anvil_start_failed"
+    exit_code = 16
 
 
 def find_anvil(start: Path | None = None) -> Path:
-    """The anvil binary: in a node_modules at or above ``start`` (default: cwd), else on PATH."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / ANVIL_PACKAGE
-        if candidate.is_file():
-            return candidate
+    """The anvil binary: in a node_modules at or above ``start`` (default: cwd), then at or above
+    this package (the project's own, wherever the command runs), else on PATH."""
+    for origin in (start or Path.cwd(), Path(__file__).parent):
+        here = origin.resolve()
+        for directory in (here, *here.parents):
+            candidate = directory / ANVIL_PACKAGE
+            if candidate.is_file():
+                return candidate
     on_path = shutil.which("anvil")
     if on_path:
         return Path(on_path)

@@ -61,6 +61,7 @@ class ChainUnavailableError(ConsentLedgerError, ConnectionError):
     """The node could not be reached or did not answer."""
 
     code = "chain_unavailable"
+    exit_code = 5
 
 
 class NodeRefusedError(ConsentLedgerError, ValueError):

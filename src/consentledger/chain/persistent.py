@@ -53,6 +53,7 @@ class ChainLogMismatchError(ChainLogError, ValueError):
     """Replaying the block log does not give the chain the log recorded: refused to open."""
 
     code = "chain_log_mismatch"
+    exit_code = 9
 
     def __init__(
         self,

@@ -24,23 +24,27 @@ from consentledger.gateway.routes import (
     rpc,
     signin,
 )
-from consentledger.gateway.settings import Settings
+from consentledger.gateway.settings import Settings, load_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, context: GatewayContext | None = None) -> FastAPI:
     """A gateway for ``settings`` (default: from the environment). The chain, databases and
-    relayer are opened when the app starts (lifespan) and closed when it stops."""
-    resolved = settings or Settings()
+    relayer are opened when the app starts (lifespan), unless ``context`` was built already
+    (``serve`` builds it first, so that a start-up failure is one line, not a server's
+    traceback), and closed when it stops."""
+    resolved = settings or (context.settings if context is not None else load_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        context = await asyncio.to_thread(GatewayContext.build, resolved)
-        app.state.context = context
+        running = context
+        if running is None:
+            running = await asyncio.to_thread(GatewayContext.build, resolved)
+        app.state.context = running
         try:
-            await context.start()
+            await running.start()
             yield
         finally:
-            await context.stop()
+            await running.stop()
 
     app = FastAPI(
         title="ConsentLedger gateway",

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.exceptions import Web3Exception
 from web3.providers.rpc import HTTPProvider
 
 from consentledger.audit.model import ROLE_BUREAU
 from consentledger.bureau.store import BureauStore
 from consentledger.bureau.uscc import parse_uscc
-from consentledger.chain.client import LedgerClient, Mined
+from consentledger.chain.client import ChainUnavailableError, LedgerClient, Mined
 from consentledger.chain.clock import BlockClock, wall_clock
 from consentledger.chain.deploy import Deployment, deploy_ledger, verify_deployment
 from consentledger.chain.embedded import EmbeddedChain
@@ -33,7 +35,7 @@ from consentledger.gateway.journal import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
 from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
-from consentledger.gateway.settings import Settings, SettingsError
+from consentledger.gateway.settings import RelayerKeyMissingError, Settings, SettingsError
 from consentledger.keys import load_key, parse_key
 from consentledger.subject import parse_subject_key, subject_id
 
@@ -78,6 +80,29 @@ def _rejoin(
     return deployment, relayer_key, regulator
 
 
+def _node(settings: Settings) -> Web3:
+    """A Web3 on the settings' JSON-RPC node (with its bearer token, if one is set)."""
+    request_kwargs: dict[str, object] = {"timeout": 30}
+    if settings.rpc_token is not None:
+        request_kwargs["headers"] = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {settings.rpc_token.get_secret_value()}",
+        }
+    return Web3(HTTPProvider(settings.chain, request_kwargs=request_kwargs))
+
+
+def _reach(w3: Web3, url: str) -> None:
+    """Ask the node its chain id once: an unreachable node is refused at start, in one line."""
+    try:
+        w3.eth.chain_id  # noqa: B018 - the question is the point
+    except (OSError, requests.RequestException, Web3Exception) as exc:
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise ChainUnavailableError(
+            f"cannot reach the node at {url} ({reason}): start it (consentledger node) "
+            "or give the right --chain (CONSENTLEDGER_CHAIN)"
+        ) from None
+
+
 @dataclass
 class GatewayContext:
     settings: Settings
@@ -100,10 +125,24 @@ class GatewayContext:
     #: The relayer key this worker claimed from CONSENTLEDGER_RELAYER_KEY_DIR (None: one key).
     key_claim: RelayerKeyClaim | None = None
 
+    @staticmethod
+    def check(settings: Settings) -> None:
+        """What every worker of ``serve --workers`` needs, checked once before they start: the
+        bureau holds data, the deployment record loads, the node answers."""
+        settings.check_workers()
+        BureauStore.open(settings.bureau_database_url, must_exist=True).close()
+        if not settings.embedded:
+            if settings.deployment_file is None:
+                raise SettingsError("set CONSENTLEDGER_DEPLOYMENT_FILE for a JSON-RPC chain")
+            Deployment.load(settings.deployment_file)
+            _reach(_node(settings), settings.chain)
+
     @classmethod
     def build(cls, settings: Settings) -> GatewayContext:
         """Connect (or deploy, on the embedded chain) and open the databases. Blocking."""
         settings.check_workers()
+        # The bureau first: a gateway with nothing to serve is refused before the chain opens.
+        BureauStore.open(settings.bureau_database_url, must_exist=True).close()
         relayer_key, key_claim = relayer_account(
             settings.relayer_key, settings.relayer_key_file, settings.relayer_key_dir
         )
@@ -141,18 +180,11 @@ class GatewayContext:
                     deployment.save(settings.deployment_file)
         else:
             if relayer_key is None:
-                raise SettingsError(
-                    "set CONSENTLEDGER_RELAYER_KEY or CONSENTLEDGER_RELAYER_KEY_FILE"
-                )
+                raise RelayerKeyMissingError()
             if settings.deployment_file is None:
                 raise SettingsError("set CONSENTLEDGER_DEPLOYMENT_FILE for a JSON-RPC chain")
-            request_kwargs: dict[str, object] = {"timeout": 30}
-            if settings.rpc_token is not None:
-                request_kwargs["headers"] = {
-                    "Content-Type": "application/json",
-                    "Authorization": f"Bearer {settings.rpc_token.get_secret_value()}",
-                }
-            w3 = Web3(HTTPProvider(settings.chain, request_kwargs=request_kwargs))
+            w3 = _node(settings)
+            _reach(w3, settings.chain)
             deployment = Deployment.load(settings.deployment_file)
             verify_deployment(w3, deployment)
             regulator = (
@@ -187,7 +219,7 @@ class GatewayContext:
             bureau=bureau,
             regulator=regulator,
             runner=runner,
-            store=BureauStore.open(settings.bureau_database_url),
+            store=BureauStore.open(settings.bureau_database_url, must_exist=True),
             db=db,
             journal=journal,
             journal_writer=JournalWriter(journal),
