@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from consentledger.audit.model import DenialReason
 from consentledger.chain import typed_data
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
 from consentledger.chain.clock import BlockClock, next_block_time, wall_clock
 from consentledger.chain.embedded import EmbeddedChain
+from consentledger.ledger.types import DenialReason
 from tests.support import DAY, World, bind, build_world
 
 
