@@ -15,6 +15,7 @@ from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import auditor, current_bank, operator
 from consentledger.gateway.limits import AuthThrottle, BodyLimits
+from consentledger.gateway.metrics import GatewayMetrics, RequestTimer
 from consentledger.gateway.routes import (
     admin,
     consents,
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         if running is None:
             running = await asyncio.to_thread(GatewayContext.build, resolved)
         app.state.context = running
+        running.metrics = metrics
+        running.relayer.on_batch_sent = metrics.batch_size.observe
         try:
             await running.start()
             yield
@@ -55,11 +58,15 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     )
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
+    metrics = GatewayMetrics()
+    app.state.metrics = metrics
+    app.add_middleware(RequestTimer, metrics=metrics)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.verified_keys = VerifiedKeys()
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):
         _document_problems(module.router)
         app.include_router(module.router)
+    app.include_router(meta.metrics_router)
     return app
 
 

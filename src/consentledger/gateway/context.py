@@ -33,6 +33,7 @@ from consentledger.gateway.db import Database
 from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
+from consentledger.gateway.metrics import GatewayMetrics
 from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import RelayerKeyMissingError, Settings, SettingsError
 from consentledger.keys import load_key, parse_key
@@ -126,6 +127,8 @@ class GatewayContext:
     live: LiveLedger | None = None
     #: The relayer key this worker claimed from CONSENTLEDGER_RELAYER_KEY_DIR (None: one key).
     key_claim: RelayerKeyClaim | None = None
+    #: The app's Prometheus metrics, once the app has started (None outside an app).
+    metrics: GatewayMetrics | None = None
 
     @staticmethod
     def check(settings: Settings) -> None:

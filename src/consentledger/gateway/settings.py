@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     #: read asks the chain's views first, as the model's denials and unknown consents do).
     live_precheck: bool = True
     #: How often the live model asks the chain for new blocks.
+    #: Below this balance (wei) of the relayer key, /v1/health says "degraded" (default 0.05
+    #: ether: a few hundred batches at a gwei or two).
+    min_relayer_balance_wei: int = Field(default=5 * 10**16, ge=0)
     live_poll_interval_s: float = Field(default=0.25, gt=0, le=3600)
     #: A live model that has not reached the chain's head for this long is behind: reads are
     #: pre-checked on the chain's views until it catches up.
