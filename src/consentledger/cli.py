@@ -21,6 +21,8 @@ from consentledger.gateway.admin_cli import admin
 if TYPE_CHECKING:
     from web3 import Web3
 
+    from consentledger.gateway.logs import LogFormat
+
 
 #: The exit status of a failure that is none of the project's own (a bug: rerun with --debug).
 INTERNAL_ERROR_EXIT = 70
@@ -259,8 +261,21 @@ def node(host: str, port: int, state_dir: Path, chain_id: int | None) -> None:
     show_default=True,
     help="The server's log level; 'info' and below write an access log line per request.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["plain", "json"]),
+    default="plain",
+    show_default=True,
+    help="The logs as plain lines or as JSON lines (one object a line, the access log too).",
+)
 def serve(
-    chain: str, data_dir: Path, host: str, port: int, workers: int | None, log_level: str
+    chain: str,
+    data_dir: Path,
+    host: str,
+    port: int,
+    workers: int | None,
+    log_level: str,
+    log_format: LogFormat,
 ) -> None:
     """Run the gateway as a service (the ledger survives restarts on the embedded chain)."""
     import os
@@ -270,6 +285,7 @@ def serve(
     from consentledger.gateway.app import create_app
     from consentledger.gateway.context import GatewayContext
     from consentledger.gateway.db import Database
+    from consentledger.gateway.logs import log_config
     from consentledger.serve import serve_settings, worker_environment
 
     settings, notes = serve_settings(chain, data_dir, workers, host=host, port=port)
@@ -280,7 +296,13 @@ def serve(
         # Built before the server starts: a failure is one line here, not a server's traceback.
         context = GatewayContext.build(settings)
         console.print(f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir})")
-        uvicorn.run(create_app(settings, context), host=host, port=port, log_level=log_level)
+        uvicorn.run(
+            create_app(settings, context),
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=log_config(log_format),
+        )
         return
     Database(settings.database_url).close()  # schema and migration once, before the workers
     GatewayContext.check(settings)  # the chain, a relayer key and the bureau, once, in one line
@@ -296,6 +318,7 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
+        log_config=log_config(log_format),
     )
 
 
