@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from consentledger import __version__
-from consentledger.gateway import problems
+from consentledger.gateway import api_docs, problems
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import auditor, current_bank, operator
@@ -55,7 +55,10 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         summary="Consented reads of enterprise credit data, recorded on the chain before release.",
         lifespan=lifespan,
         responses=problems.problem_responses(500),
+        docs_url=None,  # served offline below
+        redoc_url=None,
     )
+    api_docs.install(app)
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
     metrics = GatewayMetrics()
