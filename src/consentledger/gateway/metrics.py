@@ -40,6 +40,8 @@ class GatewayMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._reads: dict[tuple[str, str], Counter] = {}
+        self._requests: dict[tuple[str, str], Histogram] = {}
         self.reads = Counter(
             "consentledger_reads",
             "Reads recorded, by the chain's outcome and its denial reason",
@@ -90,8 +92,21 @@ class GatewayMetrics:
         )
 
     def read(self, outcome: str, reason: str = "") -> None:
-        """Count one recorded read (hot path: one labelled counter increment)."""
-        self.reads.labels(outcome, reason).inc()
+        """Count one recorded read (hot path: a dictionary look-up and an increment; the
+        labelled child is looked up by prometheus-client once per label pair)."""
+        key = (outcome, reason)
+        child = self._reads.get(key)
+        if child is None:
+            child = self._reads[key] = self.reads.labels(outcome, reason)
+        child.inc()
+
+    def request_timer(self, method: str, route: str) -> Histogram:
+        """The latency histogram of one route (its labelled child, looked up once)."""
+        key = (method, route)
+        child = self._requests.get(key)
+        if child is None:
+            child = self._requests[key] = self.request_seconds.labels(method, route)
+        return child
 
     async def scrape(self, context: GatewayContext) -> bytes:
         """Read what is costly now (the chain's head and the relayer's balance, on the chain's
@@ -140,7 +155,7 @@ class RequestTimer:
 
     def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
         self.app = app
-        self.observe = metrics.request_seconds
+        self.timer = metrics.request_timer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,4 +166,4 @@ class RequestTimer:
             await self.app(scope, receive, send)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.observe.labels(scope["method"], route).observe(time.perf_counter() - started)
+            self.timer(scope["method"], route).observe(time.perf_counter() - started)
