@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint typecheck unit compile clean
+.PHONY: help demo test test-packages lint typecheck unit compile clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,8 +33,14 @@ demo: $(BIN)/.installed ## Run the demo on the embedded chain (compiles first if
 	$(PY) scripts/compile_contracts.py --if-stale
 	$(BIN)/consentledger demo
 
-test: $(BIN)/.installed $(VENV)/slither/bin/.installed node_modules/.installed lint typecheck ## Run the whole suite: ruff, mypy strict, pytest
+test: $(BIN)/.installed $(VENV)/slither/bin/.installed node_modules/.installed test-packages lint typecheck ## Run the whole suite: ruff, mypy strict, pytest
 	$(BIN)/pytest
+
+# The machine packages the tests use, from Debian when absent: Chromium renders the API's pages,
+# PostgreSQL's programs run a throwaway server for the journal and bureau tests (tests/postgres.py).
+test-packages:
+	@command -v chromium >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; }
 
 lint: $(BIN)/.installed ## Lint and check formatting (ruff)
 	$(BIN)/ruff check .

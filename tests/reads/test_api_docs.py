@@ -63,7 +63,7 @@ def test_the_pages_load_their_assets_from_the_gateway(live: tuple[Gateway, str],
         assert httpx.get(f"{url}{asset}", timeout=30).status_code == 200
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (.ci/run installs Debian's)")
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make test installs Debian's)")
 def test_swagger_ui_renders_every_operation(live: tuple[Gateway, str]) -> None:
     _gateway, url = live
     dom = _rendered(f"{url}/docs")
@@ -73,7 +73,7 @@ def test_swagger_ui_renders_every_operation(live: tuple[Gateway, str]) -> None:
         assert f'data-path="{path}"' in dom, path
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (.ci/run installs Debian's)")
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make test installs Debian's)")
 def test_redoc_renders_every_operation(live: tuple[Gateway, str]) -> None:
     _gateway, url = live
     dom = _rendered(f"{url}/redoc")
