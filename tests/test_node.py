@@ -69,4 +69,4 @@ def test_the_node_command_finds_the_projects_anvil_from_any_directory(tmp_path: 
 
     found = find_anvil(tmp_path)  # no node_modules at or above tmp_path
     assert found.is_file()
-    assert "node_modules" in found.parts or found.name == "anvil"
+    assert "node_modules" in found.parts  # the project's own (npm ci), not a guess on PATH
