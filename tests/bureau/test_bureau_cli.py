@@ -107,7 +107,7 @@ def test_bad_input_exits_2_with_a_message(seeded_url: str, args: list[str], mess
 def test_unseeded_database(tmp_path: Path, args: list[str], message: str) -> None:
     path = tmp_path / "absent.db"
     result = run(*args, "--db", sqlite_url(path))
-    assert result.exit_code == 2
+    assert result.exit_code == 10  # bureau_not_seeded
     assert message in " ".join(result.output.split())
     assert not path.exists()
 
@@ -123,7 +123,7 @@ def test_unseeded_database(tmp_path: Path, args: list[str], message: str) -> Non
 )
 def test_unusable_database_url(url: str) -> None:
     result = run("seed", "-n", "1", "--db", url)
-    assert result.exit_code == 2
+    assert result.exit_code == 11  # bureau_database_unavailable
     assert "cannot use the bureau database" in " ".join(result.output.split())
     assert "hunter2" not in result.output
     assert "Traceback" not in result.output

@@ -75,7 +75,9 @@ SCHEMA = "consentledger.bureau.enterprise/1"
 #: Where the bureau lives unless told otherwise (a SQLite file in the working directory).
 DEFAULT_DATABASE_URL = "sqlite:///consentledger-bureau.db"
 #: Environment variable naming the database URL.
-DATABASE_URL_ENV = "CONSENTLEDGER_DATABASE_URL"
+DATABASE_URL_ENV = "CONSENTLEDGER_BUREAU_DATABASE_URL"
+#: The gateway's journal; once read as the bureau's too, which opened one as the other.
+JOURNAL_URL_ENV = "CONSENTLEDGER_DATABASE_URL"
 
 _ONE_CENT = Decimal("0.01")
 
@@ -90,6 +92,7 @@ class BureauDatabaseError(ConsentLedgerError, ConnectionError):
     """The database URL is malformed, its driver is missing, or it cannot be reached."""
 
     code = "bureau_database_unavailable"
+    exit_code = 11
 
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
@@ -97,10 +100,24 @@ class BureauDatabaseError(ConsentLedgerError, ConnectionError):
         super().__init__(f"cannot use the bureau database {url}: {reason}")
 
 
+class BureauDatabaseSettingError(ConsentLedgerError, ValueError):
+    """Only the gateway journal's variable is set where the bureau's database was asked for."""
+
+    code = "bureau_database_unset"
+    exit_code = 3
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"{JOURNAL_URL_ENV} is the gateway's journal, not the bureau: "
+            f"set {DATABASE_URL_ENV} (or --db) to the bureau's database"
+        )
+
+
 class BureauNotSeededError(ConsentLedgerError, LookupError):
     """The database holds no bureau data."""
 
     code = "bureau_not_seeded"
+    exit_code = 10
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -143,8 +160,15 @@ class MissingAsOfError(ConsentLedgerError, ValueError):
 
 
 def database_url(url: str | None = None) -> str:
-    """The URL to use: ``url`` if given, else ``$CONSENTLEDGER_DATABASE_URL``, else the default."""
-    return url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    """The URL to use: ``url`` if given, else ``$CONSENTLEDGER_BUREAU_DATABASE_URL``, else the
+    default. With neither but ``$CONSENTLEDGER_DATABASE_URL`` set (the gateway's journal), raises
+    :class:`BureauDatabaseSettingError`: that name is not the bureau's."""
+    chosen = url or os.environ.get(DATABASE_URL_ENV)
+    if chosen:
+        return chosen
+    if os.environ.get(JOURNAL_URL_ENV):
+        raise BureauDatabaseSettingError()
+    return DEFAULT_DATABASE_URL
 
 
 def _safe_url(url: str) -> str:
