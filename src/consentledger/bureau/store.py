@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import Session
 
 from consentledger.bureau.classification import SizeClassification, classify_document
+from consentledger.bureau.divisions import find_division
 from consentledger.bureau.documents import (
     CanonicalDocument,
     JSONArray,
@@ -66,7 +67,7 @@ from consentledger.bureau.models import (
     TaxYear,
 )
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS, check_supplied
-from consentledger.bureau.uscc import validate_uscc
+from consentledger.bureau.uscc import parse_uscc, validate_uscc
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
 from consentledger.errors import ConsentLedgerError
 
@@ -162,6 +163,12 @@ def _sqlite_file(url: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database)
+
+
+def _district_name(code: str) -> str | None:
+    """The full Chinese name of the district an enterprise is located in (GB/T 2260)."""
+    division = find_division(code)
+    return None if division is None else division.full_name
 
 
 def _fen(amount: int | None) -> str | None:
@@ -484,12 +491,14 @@ class _Reader:
         return {
             "name": e.name,
             "uscc": e.uscc,
+            "uscc_parts": parse_uscc(e.uscc).describe(),
             "legal_representative": e.legal_representative,
             "registered_capital": format_fen(e.registered_capital_fen),
             "founded": e.founded.isoformat(),
             "status": e.status,
             "industry_code": e.industry_code,
             "district_code": e.district_code,
+            "district": _district_name(e.district_code),
             "address": e.address,
             "shareholders": shareholders,
         }
