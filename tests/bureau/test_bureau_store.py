@@ -196,12 +196,19 @@ def test_showcase_classes(seeded: BureauStore) -> None:
             assert figure.as_of <= DEFAULT_AS_OF
     startup = seeded.classify(SOFTWARE_STARTUP_USCC)
     assert startup.size is None
-    assert [m.input for m in startup.missing] == ["revenue"]
+    # Founded this year: no closed year has a December headcount, a return or a report.
+    assert [m.input for m in startup.missing] == ["employees", "revenue"]
     assert startup.to_json()["missing"] == [
         {
+            "input": "employees",
+            "reason": "no yearly employees figure on record in social_insurance or "
+            "business_registration or tax",
+        },
+        {
             "input": "revenue",
-            "reason": "no annual revenue on record in tax or audited_financial_statements",
-        }
+            "reason": "no yearly revenue figure on record in tax or audited_financial_statements "
+            "or business_registration",
+        },
     ]
 
 
@@ -209,7 +216,9 @@ def test_classification_follows_the_consent(seeded: BureauStore) -> None:
     narrow = seeded.fetch(CHIP_DISTRIBUTOR_USCC, [Category.BUSINESS_REGISTRATION, Category.TAX], 0)
     result = classify_document(narrow)
     assert result.size is None
-    assert result.missing[0].reason == "social_insurance is not in the document"
+    assert result.missing[0].reason == (
+        "no yearly employees figure on record in business_registration or tax"
+    )
 
 
 def test_unknown_enterprise(seeded: BureauStore) -> None:

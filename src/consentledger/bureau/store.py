@@ -50,6 +50,7 @@ from consentledger.bureau.history import check_history_months, select_window
 from consentledger.bureau.models import (
     TABLES,
     AdministrativeRecord,
+    AnnualReport,
     Arrears,
     Base,
     CourtRecord,
@@ -70,6 +71,10 @@ from consentledger.bureau.sources import SOURCE_DEPARTMENTS, check_supplied
 from consentledger.bureau.uscc import parse_uscc, validate_uscc
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
 from consentledger.errors import ConsentLedgerError
+
+#: The history window :meth:`BureauStore.classify` reads: two years reach back to the December
+#: of any reference year the staleness limit accepts.
+CLASSIFICATION_HISTORY_MONTHS = 24
 
 #: Version tag of the document layout.
 SCHEMA = "consentledger.bureau.enterprise/1"
@@ -381,10 +386,12 @@ class BureauStore:
     def classify(self, uscc: str, *, as_of: date | None = None) -> SizeClassification:
         """The enterprise's size class from everything the bureau holds on it as of ``as_of``.
 
-        Equivalent to classifying the document of all categories with a window of 0 months
-        (:func:`~consentledger.bureau.classification.classify_document`).
+        Equivalent to classifying the document of all categories with a window of
+        :data:`CLASSIFICATION_HISTORY_MONTHS` (enough to hold the December headcount of the
+        reference year, see :func:`~consentledger.bureau.classification.classify_document`).
         """
-        return classify_document(self.fetch(uscc, SEEDED_CATEGORIES, 0, as_of=as_of))
+        document = self.fetch(uscc, SEEDED_CATEGORIES, CLASSIFICATION_HISTORY_MONTHS, as_of=as_of)
+        return classify_document(document)
 
     def _default_as_of(self, session: Session) -> date:
         # Core, not session.get: the ORM's identity map and loading cost three times as much
@@ -501,6 +508,15 @@ class _Reader:
             "district": _district_name(e.district_code),
             "address": e.address,
             "shareholders": shareholders,
+            "annual_reports": [
+                {
+                    "year": r.year,
+                    "employees": r.employees,
+                    "total_assets": format_fen(r.total_assets_fen),
+                    "revenue": format_fen(r.revenue_fen),
+                }
+                for r in self.yearly(self._rows(AnnualReport, AnnualReport.year), lambda r: r.year)
+            ],
         }
 
     def social_insurance(self) -> JSONObject:
@@ -532,6 +548,8 @@ class _Reader:
                 "year": t.year,
                 "credit_grade": t.credit_grade,
                 "taxable_revenue": format_fen(t.taxable_revenue_fen),
+                "employees": t.employees,
+                "total_assets": _fen(t.total_assets_fen),
             }
             for t in years
         ]

@@ -26,6 +26,7 @@ from itertools import accumulate
 from consentledger.bureau.classification import SIZE_RULES, Measure, SizeClass
 from consentledger.bureau.documents import last_complete_month, month_start
 from consentledger.bureau.filings import (
+    ANNUAL_REPORT_CLOSE,
     AUDIT_YEAR_CLOSE,
     HIGH_TECH_ISSUER,
     TAX_YEAR_CLOSE,
@@ -46,7 +47,7 @@ DEFAULT_ENTERPRISES = 1000
 DEFAULT_MONTHS = 24
 DEFAULT_BATCH_SIZE = 2000
 #: Version of the generator; recorded in the dataset's metadata.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +185,14 @@ _PATENT_TITLES = (
     "一种连接组件",
 )
 _COPYRIGHT_TITLES = ("管理系统V1.0", "数据平台V2.0", "移动应用软件V1.0", "监控软件V3.1")
+
+
+def _yearly_average(first_month: int, headcounts: Sequence[int]) -> dict[int, int]:
+    """The average monthly headcount of each calendar year the series covers."""
+    totals: dict[int, list[int]] = {}
+    for offset, count in enumerate(headcounts):
+        totals.setdefault((first_month + offset) // 12, []).append(count)
+    return {year: round(sum(counts) / len(counts)) for year, counts in totals.items()}
 
 
 def _cumulative(weights: Sequence[int]) -> list[int]:
@@ -409,7 +418,18 @@ class SyntheticBureau:
         headcounts = self._headcounts(employees, first, count, distressed, profile.seasonal_labour)
         revenue_by_year = self._revenue_by_year(revenue_wan, founded, distressed)
         self._monthly(builder, eid, profile, first, headcounts, revenue_by_year, size, distressed)
-        self._tax_years(builder, eid, founded, revenue_by_year, distressed)
+        employees_by_year = _yearly_average(first, headcounts)
+        anchor = revenue_by_year.get(self.tax_year, 0.0)
+        assets_by_year = {
+            year: assets_wan * revenue / anchor if anchor > 0 else assets_wan
+            for year, revenue in revenue_by_year.items()
+        }
+        self._tax_years(
+            builder, eid, founded, revenue_by_year, distressed, employees_by_year, assets_by_year
+        )
+        self._annual_reports(
+            builder, eid, revenue_by_year, distressed, employees_by_year, assets_by_year
+        )
         if distressed or rng.random() < 0.015:
             self._arrears(builder, eid, headcounts[-1], revenue_wan, distressed)
         self._high_tech(builder, eid, profile, size, founded)
@@ -529,6 +549,8 @@ class SyntheticBureau:
         founded: date,
         revenue_by_year: dict[int, float],
         distressed: bool,
+        employees_by_year: dict[int, int],
+        assets_by_year: dict[int, float],
     ) -> None:
         grades = _DISTRESSED_TAX_GRADES if distressed else _TAX_GRADES
         for year in range(self.tax_year - 2, self.tax_year + 1):
@@ -540,6 +562,30 @@ class SyntheticBureau:
                 year=year,
                 credit_grade=grade,
                 taxable_revenue_fen=int(revenue_by_year[year] * 1_000_000),
+                employees=employees_by_year.get(year),
+                total_assets_fen=int(assets_by_year[year] * 1_000_000),
+            )
+
+    def _annual_reports(
+        self,
+        builder: BatchBuilder,
+        eid: int,
+        revenue_by_year: dict[int, float],
+        distressed: bool,
+        employees_by_year: dict[int, int],
+        assets_by_year: dict[int, float],
+    ) -> None:
+        """Annual reports to the market regulator; a distressed enterprise missed the latest."""
+        latest = latest_closed_year(self.as_of, ANNUAL_REPORT_CLOSE)
+        for year in range(latest - 2, latest + (0 if distressed else 1)):
+            if year not in revenue_by_year or year not in employees_by_year:
+                continue
+            builder.annual_report(
+                enterprise=eid,
+                year=year,
+                employees=employees_by_year[year],
+                total_assets_fen=int(assets_by_year[year] * 1_000_000),
+                revenue_fen=int(revenue_by_year[year] * 1_000_000),
             )
 
     def _arrears(

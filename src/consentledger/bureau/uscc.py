@@ -83,7 +83,7 @@ ENTITY_TYPES: dict[str, dict[str, tuple[str, str]]] = {
     "6": {
         "1": ("外国旅游部门常驻代表机构", "foreign tourism office"),
         "2": (
-            "港澳台地区旅游部门常驻内地（大陆）代表机构",  # noqa: RUF001 (the standard's wording)
+            "港澳台地区旅游部门常驻内地（大陆）代表机构",
             "Hong Kong/Macao/Taiwan tourism office",
         ),
         "9": ("其他", "other"),
