@@ -212,7 +212,12 @@ class CourtRecord(EnterpriseRecord, Base):
 
 
 class AdministrativeRecord(EnterpriseRecord, Base):
-    """An administrative penalty or an abnormal-operation listing (category 8)."""
+    """An administrative penalty or an abnormal-operation listing (category 8).
+
+    ``removed_on``: for a listing, the day it was lifted; for a penalty, the day credit repair
+    ended its publication. ``minor``: a penalty with the short publication period (warning,
+    circulated criticism, low fine; see :mod:`consentledger.bureau.publication`).
+    """
 
     __tablename__ = "bureau_administrative_record"
 
@@ -223,6 +228,7 @@ class AdministrativeRecord(EnterpriseRecord, Base):
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     dated_on: Mapped[date] = mapped_column(Date)
     removed_on: Mapped[date | None] = mapped_column(Date)
+    minor: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CustomsRegistration(EnterpriseRecord, Base):

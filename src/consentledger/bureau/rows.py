@@ -372,8 +372,10 @@ class BatchBuilder:
         dated_on: date,
         amount_fen: int | None = None,
         removed_on: date | None = None,
+        minor: bool = False,
     ) -> None:
-        """A ``penalty`` or an ``abnormal_operation`` listing."""
+        """A ``penalty`` or an ``abnormal_operation`` listing (``removed_on``: lifted, or for a
+        penalty taken down by credit repair; ``minor``: a penalty published for 3 months)."""
         self._add(
             _ADMIN,
             {
@@ -385,6 +387,7 @@ class BatchBuilder:
                 "amount_fen": amount_fen,
                 "dated_on": dated_on,
                 "removed_on": removed_on,
+                "minor": minor,
             },
         )
 

@@ -67,6 +67,11 @@ from consentledger.bureau.models import (
     Shareholder,
     TaxYear,
 )
+from consentledger.bureau.publication import (
+    PUBLICATION_RULES,
+    penalty_published,
+    penalty_published_until,
+)
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS, check_supplied
 from consentledger.bureau.uscc import parse_uscc, validate_uscc
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
@@ -663,6 +668,12 @@ class _Reader:
             if r.dated_on > self.as_of:
                 continue
             if r.kind == "penalty":
+                repaired = r.removed_on if r.removed_on and r.removed_on <= self.as_of else None
+                if not penalty_published(
+                    r.dated_on, self.as_of, minor=r.minor, repaired_on=repaired
+                ):
+                    continue
+                until = penalty_published_until(r.dated_on, minor=r.minor, repaired_on=None)
                 penalties.append(
                     {
                         "decision_no": r.reference,
@@ -670,6 +681,8 @@ class _Reader:
                         "reason": r.reason,
                         "amount": _fen(r.amount_fen),
                         "decided_on": r.dated_on.isoformat(),
+                        "minor": r.minor,
+                        "published_until": until.isoformat(),
                     }
                 )
             else:
@@ -682,7 +695,11 @@ class _Reader:
                         "removed_on": _iso(r.removed_on),
                     }
                 )
-        return {"penalties": penalties, "abnormal_operation_listings": abnormal}
+        return {
+            "penalties": penalties,
+            "abnormal_operation_listings": abnormal,
+            "publication": PUBLICATION_RULES,
+        }
 
     def utilities(self) -> JSONObject:
         def payments(kind: str) -> JSONArray:

@@ -757,16 +757,24 @@ class SyntheticBureau:
         authority = f"深圳市市场监督管理局{district.name.removesuffix('区')}监管局"
         start = max(founded, self.as_of - timedelta(days=3 * 365))
         if rng.random() < (0.15 if distressed else 0.03):
-            decided = self._date_between(start, self.as_of)
+            # Five years back: penalties older than their publication period stay in the bureau
+            # and are left out of documents at read time.
+            decided = self._date_between(
+                max(founded, self.as_of - timedelta(days=5 * 365)), self.as_of
+            )
             serial = self._serial(f"penalty{district.code}{decided.year}", 100)
+            amount_yuan = rng.choice((2000, 5000, 10000, 30000, 50000, 100000))
+            repaired = decided + timedelta(days=rng.randrange(120, 700))
             builder.administrative_record(
                 enterprise=eid,
                 kind="penalty",
                 reference=f"深市监{district.court}罚[{decided.year}]{serial}号",
                 authority=authority,
                 reason=rng.choice(_PENALTY_REASONS),
-                amount_fen=rng.choice((2000, 5000, 10000, 30000, 50000, 100000)) * 100,
+                amount_fen=amount_yuan * 100,
                 dated_on=decided,
+                minor=amount_yuan <= 5000,
+                removed_on=repaired if repaired <= self.as_of and rng.random() < 0.3 else None,
             )
         if rng.random() < (0.12 if distressed else 0.01):
             listed = self._date_between(start, self.as_of)
