@@ -26,9 +26,9 @@ from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
-from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.test_crash import post_read
 
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
