@@ -296,3 +296,10 @@ def test_individual_businesses_look_like_shops(generated: dict[str, list[Row]]) 
     for e in companies:
         assert e["name"].endswith("有限公司") or e["name"].endswith("合伙企业(有限合伙)")
         assert not e["name"].endswith("商行有限公司")
+
+
+def test_synthetic_districts_agree_with_the_division_table() -> None:
+    for district in DISTRICTS:
+        division = find_division(district.code)
+        assert division is not None
+        assert (division.name, division.english_name) == (district.name, district.name_en)

@@ -119,14 +119,3 @@ def find_division(code: str, year: int | None = None) -> Division | None:
         if row.in_use(year):
             return row
     return None
-
-
-def divisions_in(prefix: str, year: int) -> list[Division]:
-    """The divisions whose code starts with ``prefix`` and that were in use in ``year``."""
-    found = []
-    for code in sorted(_table()):
-        if code.startswith(prefix):
-            row = find_division(code, year)
-            if row is not None:
-                found.append(row)
-    return found
