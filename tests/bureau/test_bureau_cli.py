@@ -44,6 +44,8 @@ def test_seed_show_classify(tmp_path: Path) -> None:
     assert classified.exit_code == 0, classified.output
     assert "medium" in classified.output
     assert "wholesale" in classified.output
+    assert "工信部联企业〔2011〕300号" in classified.output
+    assert "scope: in_rule" in classified.output
 
     as_json = run("classify", SOFTWARE_STARTUP_USCC, "--json", "--db", url)
     result = json.loads(as_json.output)
