@@ -213,12 +213,16 @@ def test_showcase_classes(seeded: BureauStore) -> None:
 
 
 def test_classification_follows_the_consent(seeded: BureauStore) -> None:
+    # Registration and tax suffice: E and R of one year from the income tax annual return.
     narrow = seeded.fetch(CHIP_DISTRIBUTOR_USCC, [Category.BUSINESS_REGISTRATION, Category.TAX], 0)
     result = classify_document(narrow)
+    assert result.size is SizeClass.MEDIUM
+    assert [f.category for f in result.figures] == [Category.TAX, Category.TAX]
+    assert "income tax annual return" in result.figures[0].source
+    registration_only = seeded.fetch(CHIP_DISTRIBUTOR_USCC, [Category.BUSINESS_REGISTRATION], 0)
+    result = classify_document(registration_only)
     assert result.size is None
-    assert result.missing[0].reason == (
-        "no yearly employees figure on record in business_registration or tax"
-    )
+    assert [m.input for m in result.missing] == ["employees", "revenue"]
 
 
 def test_unknown_enterprise(seeded: BureauStore) -> None:
