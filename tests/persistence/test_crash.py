@@ -43,6 +43,8 @@ def _run_and_kill(data_dir: Path, spec: Path, delay: float, stderr: Path) -> lis
         def read() -> None:
             assert process.stdout is not None
             for raw in process.stdout:
+                if not raw.endswith(b"\n"):
+                    break  # torn by the kill: never acknowledged
                 line = raw.decode().strip()
                 if line == "ready":
                     ready.set()

@@ -20,8 +20,8 @@ from consentledger.chain.blocklog import (
     ChainLogCorruptError,
     ChainLogWriteError,
 )
-from consentledger.chain.client import ChainUnavailableError
 from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.jsonrpc import ChainUnavailableError
 from consentledger.chain.persistent import ChainLogMismatchError, DurableBackend
 from tests.persistence.conftest import embedded, restart
 from tests.support import World
