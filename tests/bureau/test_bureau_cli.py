@@ -44,11 +44,13 @@ def test_seed_show_classify(tmp_path: Path) -> None:
     assert classified.exit_code == 0, classified.output
     assert "medium" in classified.output
     assert "wholesale" in classified.output
+    assert "工信部联企业〔2011〕300号" in classified.output
+    assert "scope: in_rule" in classified.output
 
     as_json = run("classify", SOFTWARE_STARTUP_USCC, "--json", "--db", url)
     result = json.loads(as_json.output)
     assert result["size"] is None
-    assert result["missing"][0]["input"] == "revenue"
+    assert [m["input"] for m in result["missing"]] == ["employees", "revenue"]
 
 
 def test_database_url_from_the_environment(seeded_url: str) -> None:

@@ -188,6 +188,10 @@ def classify(uscc: str, as_of: datetime | None, as_json: bool, db_url: str) -> N
         highlight=False,
     )
     console.print(result.basis, highlight=False)
+    scope = result.scope.value if result.scope else "-"
+    console.print(
+        f"rule: {result.rule_name}; mapping: {result.mapping}; scope: {scope}", highlight=False
+    )
     if result.figures:
         table = Table("figure", "value", "unit", "source", "period")
         for figure in result.figures:

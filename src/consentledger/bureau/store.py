@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import Session
 
 from consentledger.bureau.classification import SizeClassification, classify_document
+from consentledger.bureau.divisions import find_division
 from consentledger.bureau.documents import (
     CanonicalDocument,
     JSONArray,
@@ -49,6 +50,7 @@ from consentledger.bureau.history import check_history_months, select_window
 from consentledger.bureau.models import (
     TABLES,
     AdministrativeRecord,
+    AnnualReport,
     Arrears,
     Base,
     CourtRecord,
@@ -65,10 +67,19 @@ from consentledger.bureau.models import (
     Shareholder,
     TaxYear,
 )
+from consentledger.bureau.publication import (
+    PUBLICATION_RULES,
+    penalty_published,
+    penalty_published_until,
+)
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS, check_supplied
-from consentledger.bureau.uscc import validate_uscc
+from consentledger.bureau.uscc import parse_uscc, validate_uscc
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
 from consentledger.errors import ConsentLedgerError
+
+#: The history window :meth:`BureauStore.classify` reads: two years reach back to the December
+#: of any reference year the staleness limit accepts.
+CLASSIFICATION_HISTORY_MONTHS = 24
 
 #: Version tag of the document layout.
 SCHEMA = "consentledger.bureau.enterprise/1"
@@ -186,6 +197,12 @@ def _sqlite_file(url: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database)
+
+
+def _district_name(code: str) -> str | None:
+    """The full Chinese name of the district an enterprise is located in (GB/T 2260)."""
+    division = find_division(code)
+    return None if division is None else division.full_name
 
 
 def _fen(amount: int | None) -> str | None:
@@ -398,10 +415,12 @@ class BureauStore:
     def classify(self, uscc: str, *, as_of: date | None = None) -> SizeClassification:
         """The enterprise's size class from everything the bureau holds on it as of ``as_of``.
 
-        Equivalent to classifying the document of all categories with a window of 0 months
-        (:func:`~consentledger.bureau.classification.classify_document`).
+        Equivalent to classifying the document of all categories with a window of
+        :data:`CLASSIFICATION_HISTORY_MONTHS` (enough to hold the December headcount of the
+        reference year, see :func:`~consentledger.bureau.classification.classify_document`).
         """
-        return classify_document(self.fetch(uscc, SEEDED_CATEGORIES, 0, as_of=as_of))
+        document = self.fetch(uscc, SEEDED_CATEGORIES, CLASSIFICATION_HISTORY_MONTHS, as_of=as_of)
+        return classify_document(document)
 
     def _default_as_of(self, session: Session) -> date:
         # Core, not session.get: the ORM's identity map and loading cost three times as much
@@ -508,14 +527,25 @@ class _Reader:
         return {
             "name": e.name,
             "uscc": e.uscc,
+            "uscc_parts": parse_uscc(e.uscc).describe(),
             "legal_representative": e.legal_representative,
             "registered_capital": format_fen(e.registered_capital_fen),
             "founded": e.founded.isoformat(),
             "status": e.status,
             "industry_code": e.industry_code,
             "district_code": e.district_code,
+            "district": _district_name(e.district_code),
             "address": e.address,
             "shareholders": shareholders,
+            "annual_reports": [
+                {
+                    "year": r.year,
+                    "employees": r.employees,
+                    "total_assets": format_fen(r.total_assets_fen),
+                    "revenue": format_fen(r.revenue_fen),
+                }
+                for r in self.yearly(self._rows(AnnualReport, AnnualReport.year), lambda r: r.year)
+            ],
         }
 
     def social_insurance(self) -> JSONObject:
@@ -547,6 +577,8 @@ class _Reader:
                 "year": t.year,
                 "credit_grade": t.credit_grade,
                 "taxable_revenue": format_fen(t.taxable_revenue_fen),
+                "employees": t.employees,
+                "total_assets": _fen(t.total_assets_fen),
             }
             for t in years
         ]
@@ -660,6 +692,12 @@ class _Reader:
             if r.dated_on > self.as_of:
                 continue
             if r.kind == "penalty":
+                repaired = r.removed_on if r.removed_on and r.removed_on <= self.as_of else None
+                if not penalty_published(
+                    r.dated_on, self.as_of, minor=r.minor, repaired_on=repaired
+                ):
+                    continue
+                until = penalty_published_until(r.dated_on, minor=r.minor, repaired_on=None)
                 penalties.append(
                     {
                         "decision_no": r.reference,
@@ -667,6 +705,8 @@ class _Reader:
                         "reason": r.reason,
                         "amount": _fen(r.amount_fen),
                         "decided_on": r.dated_on.isoformat(),
+                        "minor": r.minor,
+                        "published_until": until.isoformat(),
                     }
                 )
             else:
@@ -679,7 +719,11 @@ class _Reader:
                         "removed_on": _iso(r.removed_on),
                     }
                 )
-        return {"penalties": penalties, "abnormal_operation_listings": abnormal}
+        return {
+            "penalties": penalties,
+            "abnormal_operation_listings": abnormal,
+            "publication": PUBLICATION_RULES,
+        }
 
     def utilities(self) -> JSONObject:
         def payments(kind: str) -> JSONArray:
