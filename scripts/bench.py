@@ -71,6 +71,7 @@ from consentledger.bureau.store import BureauStore  # noqa: E402
 from consentledger.categories import Category, Purpose  # noqa: E402
 from consentledger.chain import typed_data  # noqa: E402
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
+from consentledger.chain.clock import BlockClock  # noqa: E402
 from consentledger.chain.deploy import Deployment, deploy_ledger  # noqa: E402
 from consentledger.chain.embedded import EmbeddedChain  # noqa: E402
 from consentledger.gateway import eip712_json  # noqa: E402
@@ -496,7 +497,7 @@ def end_to_end(
 
 def gas_per_read() -> dict[str, Any]:
     """tests/test_gas.py's measurement on the embedded chain (gas is deterministic)."""
-    world = build_world(EmbeddedChain())
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     solo = world.enterprises["solo"]
     bank = world.banks[0]
 

@@ -239,6 +239,13 @@ class World:
         return enterprise
 
 
+def bind(world: World, chain: DevChain) -> None:
+    """Point the world at ``chain`` (the same ledger, reopened): its clients send there now."""
+    world.chain = chain
+    world.regulator = LedgerClient(chain.w3, world.deployment.address, world.regulator.account)
+    world.bureau = LedgerClient(chain.w3, world.deployment.address, world.bureau.account)
+
+
 def build_world(chain: DevChain) -> World:
     """Deploy, seed, admit two banks and the bureau, and register two enterprises: ``solo``
     (1-of-1) and ``board`` (2-of-3)."""

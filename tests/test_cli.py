@@ -91,7 +91,8 @@ def test_deploy_to_an_unreachable_node_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main, ["deploy", "--rpc", "http://127.0.0.1:9", "--regulator-key-file", str(key_file)]
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 5  # chain_unavailable's own status
+    assert "(chain_unavailable)" in _text(result)
     assert "cannot reach" in _text(result)
 
 

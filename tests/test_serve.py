@@ -151,3 +151,16 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         assert report["summary"]["reads_granted"] == len(granted_entries)
     finally:
         service.stop()
+
+
+def test_the_sign_in_domain_follows_host_and_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consentledger.serve import serve_settings
+
+    monkeypatch.delenv("CONSENTLEDGER_DOMAIN", raising=False)
+    settings, _notes = serve_settings("embedded", tmp_path, host="10.1.2.3", port=9443)
+    assert settings.domain == "10.1.2.3:9443"
+    monkeypatch.setenv("CONSENTLEDGER_DOMAIN", "credit.example.cn")  # set: it wins
+    settings, _notes = serve_settings("embedded", tmp_path, host="10.1.2.3", port=9443)
+    assert settings.domain == "credit.example.cn"

@@ -140,7 +140,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
     auditor_token = secrets.token_urlsafe(24)
 
     console.rule("[bold]ConsentLedger[/]: consented, recorded access to enterprise credit data")
-    console.print("[bold]2.[/] Seeding the city credit bureau ...")
+    console.print("[bold]1.[/] Seeding the city credit bureau ...")
     with BureauStore.open(f"sqlite:///{out_dir / 'bureau.db'}") as store:
         report = seed_store(store, enterprises=DEMO_ENTERPRISES, progress=False)
     console.print(f"   {report.enterprises} enterprises, 11 data categories each")
@@ -149,7 +149,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         api = _Client(url)
         health = api.call("GET", "/v1/health")
         console.print(
-            f"[bold]1.[/] Ledger deployed on the embedded chain {health['chain_id']} at "
+            f"[bold]2.[/] Ledger deployed on the embedded chain {health['chain_id']} at "
             f"[cyan]{health['contract']}[/]; gateway at {url}"
         )
 

@@ -18,6 +18,7 @@ from eth_account import Account
 
 from consentledger.categories import Category, Purpose
 from consentledger.chain.client import LedgerClient
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.ledger.types import AccessEntry, first_query_id
 
@@ -31,7 +32,7 @@ def _acknowledge(kind: str, value: str) -> None:
 
 def main(data_dir: Path, spec_file: Path) -> None:
     spec = json.loads(spec_file.read_text())
-    chain = EmbeddedChain.open(data_dir)
+    chain = EmbeddedChain.open(data_dir, clock=BlockClock.STEADY)
     relayer = Account.from_key(spec["relayer_key"])
     client = LedgerClient(chain.w3, spec["ledger"], relayer)
     consent = bytes.fromhex(spec["consent"])

@@ -266,9 +266,10 @@ def serve_live(gateway: Gateway) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert server.started, "uvicorn did not start within a minute"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -44,10 +44,10 @@ def node() -> Iterator[AnvilChain]:
 
 @pytest.mark.slow
 def test_sigkill_with_reads_in_flight_loses_nothing(
-    node: AnvilChain, bureau_url: str, tmp_path: Path
+    node: AnvilChain, bureau_url: str, tmp_path: Path, journal_url: str
 ) -> None:
     gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
-        node, bureau_url, tmp_path, CONSENTLEDGER_BATCH_MAX_ENTRIES="8"
+        node, bureau_url, tmp_path, journal_url, CONSENTLEDGER_BATCH_MAX_ENTRIES="8"
     )
     try:
         gateway.start()
@@ -135,7 +135,7 @@ def _journal(url: str) -> list[JournalEntry]:
     engine = create_engine(url)
     try:
         with Session(engine) as session:
-            return list(session.scalars(select(JournalEntry)))
+            return list(session.scalars(select(JournalEntry).order_by(JournalEntry.id)))
     finally:
         engine.dispose()
 
@@ -163,17 +163,21 @@ def _recorded_reads(node: AnvilChain, contract: str, relayer: str) -> dict[int, 
 
 
 def gateway_on_anvil(
-    node: AnvilChain, bureau_url: str, tmp_path: Path, **env: str
+    node: AnvilChain,
+    bureau_url: str,
+    tmp_path: Path,
+    journal_url: str | None = None,
+    **env: str,
 ) -> tuple[GatewayProcess, Deployment, LocalAccount, LocalAccount, str]:
     """A ledger deployed on ``node`` and a gateway process for it (not started): the process,
-    the deployment, the relayer key, a separate funded account to relay consents, the journal URL.
-    ``env`` adds CONSENTLEDGER_* settings."""
+    the deployment, the relayer key, a separate funded account to relay consents, the journal URL
+    (default: a SQLite file in ``tmp_path``). ``env`` adds CONSENTLEDGER_* settings."""
     regulator, relayer, relay = node.new_account(), node.new_account(), node.new_account()
     deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
     deployment.save(tmp_path / "deployment.json")
     (tmp_path / "relayer.key").write_text(bytes(relayer.key).hex())
     (tmp_path / "regulator.key").write_text(bytes(regulator.key).hex())
-    journal_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    journal_url = journal_url or f"sqlite:///{tmp_path / 'gateway.db'}"
     settings = {
         "CONSENTLEDGER_CHAIN": node.url,
         "CONSENTLEDGER_DEPLOYMENT_FILE": str(tmp_path / "deployment.json"),

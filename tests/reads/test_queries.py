@@ -367,7 +367,7 @@ def test_revocation_between_pre_check_and_batch_releases_nothing(
 
         reader = threading.Thread(target=read)
         reader.start()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60
         while slow.context.journal.open_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.01)  # the read is journaled: its pre-check passed, its batch is open
         assert slow.context.journal.open_count() == 1

@@ -15,6 +15,8 @@ from pydantic import SecretStr, ValidationError
 from consentledger.audit.output import write_reports
 from consentledger.audit.replay import Replayer
 from consentledger.audit.runner import AuditResult
+from consentledger.bureau.seeding import seed_store
+from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.chain.blocklog import LOG_NAME
 from consentledger.chain.deploy import Deployment
@@ -45,25 +47,25 @@ def _mode(path: Path) -> int:
 @pytest.mark.parametrize(
     ("given", "refusal"),
     [
-        ({"subject_key": SecretStr(OWN_SECRET)}, "set CONSENTLEDGER_ADMIN_TOKEN"),
-        ({"admin_token": SecretStr("x" * 32)}, "set CONSENTLEDGER_SUBJECT_KEY"),
+        ({"subject_key": SecretStr(OWN_SECRET)}, "ADMIN_TOKEN of your own: it is not set"),
+        ({"admin_token": SecretStr("x" * 32)}, "SUBJECT_KEY of your own: it is not set"),
         (
             {
                 "admin_token": SecretStr(DEVELOPMENT_ADMIN_TOKEN),
                 "subject_key": SecretStr(OWN_SECRET),
             },
-            "ADMIN_TOKEN is the development value written in the source",
+            "ADMIN_TOKEN of your own: it is the development value",
         ),
         (
             {"admin_token": SecretStr("x" * 32), "subject_key": SecretStr(DEVELOPMENT_SUBJECT_KEY)},
-            "SUBJECT_KEY is the development value written in the source",
+            "SUBJECT_KEY of your own: it is the development value",
         ),
         (
             {
                 "admin_token": SecretStr("x" * 32),
                 "subject_key": SecretStr(DEVELOPMENT_SUBJECT_KEY.upper().removeprefix("0X")),
             },
-            "SUBJECT_KEY is the development value written in the source",
+            "SUBJECT_KEY of your own: it is the development value",
         ),
     ],
     ids=["no-token", "no-subject-key", "source-token", "source-subject-key", "source-key-spelt"],
@@ -104,6 +106,11 @@ def test_serve_generates_and_keeps_the_token_and_the_subject_key(tmp_path: Path)
 @pytest.mark.usefixtures("production")
 def test_what_serve_writes_is_its_users_only(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)
+    bureau = data_dir / "bureau.db"  # seeded by the operator, before serve
+    with BureauStore.open(f"sqlite:///{bureau}") as store:
+        seed_store(store, enterprises=2, progress=False)
     port = free_port()
     command = [
         *(sys.executable, "-m", "consentledger.cli", "serve"),
@@ -114,12 +121,12 @@ def test_what_serve_writes_is_its_users_only(tmp_path: Path) -> None:
         service.start()
     finally:
         service.stop()
-    written = [p for p in data_dir.rglob("*") if p.is_file()]
+    written = [p for p in data_dir.rglob("*") if p.is_file() and p != bureau]
     assert {p.name for p in written} >= {"gateway.db", LOG_NAME, "deployment.json", "admin.token"}
     assert {str(p.relative_to(data_dir)): _mode(p) & 0o077 for p in written} == {
         str(p.relative_to(data_dir)): 0 for p in written
     }
-    assert _mode(data_dir) == 0o700
+    assert _mode(data_dir) == 0o700  # the seeded bureau too is its user's only now
 
 
 def _victim(tmp_path: Path) -> Path:

@@ -49,6 +49,7 @@ class ChainUnavailableError(ConsentLedgerError, ConnectionError):
     """The node could not be reached or did not answer."""
 
     code = "chain_unavailable"
+    exit_code = 5
 
 
 class JsonRpcError(ConsentLedgerError, RuntimeError):

@@ -198,6 +198,8 @@ class BatchRelayer:
         self._adopted: set[asyncio.Task[None]] = set()
         self.batches_in_flight = 0
         self.batches_sent = 0
+        #: Called with the number of reads in each batch sent (the gateway's metrics).
+        self.on_batch_sent: Callable[[int], None] | None = None
         self.batches_stuck = 0
         self.replacements_sent = 0
 
@@ -311,6 +313,8 @@ class BatchRelayer:
             await asyncio.to_thread(self.journal.batch_signed, signed, assignments)
             await self._broadcast(signed)
         self.batches_sent += 1
+        if self.on_batch_sent is not None:
+            self.on_batch_sent(len(entries))
         return signed, assignments
 
     async def _settle(

@@ -31,6 +31,7 @@ class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
     """The gateway's database cannot be opened or written."""
 
     code = "gateway_database_error"
+    exit_code = 14
 
 
 class Bank(Base):

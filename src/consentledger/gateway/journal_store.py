@@ -257,6 +257,14 @@ class Journal:
             highest = session.scalar(query)
         return 0 if highest is None else int(highest, 16) & (2**96 - 1)
 
+    def counts_by_status(self) -> dict[str, int]:
+        """How many journal entries are in each status (every relayer's)."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(JournalEntry.status, func.count()).group_by(JournalEntry.status)
+            )
+            return {str(getattr(status, "value", status)): int(count) for status, count in rows}
+
     def open_count(self) -> int:
         with self.db.session() as session:
             return int(

@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from consentledger.chain.clock import next_block_time
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.follower import LedgerFollower
@@ -48,7 +49,7 @@ class LiveJudgement:
     #: The consent's subject and history window (both fixed when the consent is granted).
     subject: bytes
     history_months: int
-    #: The model's decision at the latest block's timestamp + 1 (NONE: it would be granted).
+    #: The model's decision at the next block's earliest time (NONE: it would be granted).
     reason: DenialReason
 
 
@@ -155,7 +156,7 @@ class LiveLedger:
     def judge(
         self, consent_id: bytes, bank: str, categories: int, purpose: int
     ) -> LiveJudgement | None:
-        """The model's judgement of a read at the latest block's timestamp + 1; None when the
+        """The model's judgement of a read at the next block's earliest time; None when the
         model does not know the consent or the follower is not fresh."""
         with self._lock:
             if not self.fresh:
@@ -166,7 +167,7 @@ class LiveLedger:
             if consent is None or head is None:
                 return None
             entry = AccessEntry(0, consent_id, bank, categories, purpose, b"")
-            reason = model.judge(entry, head.timestamp + 1)
+            reason = model.judge(entry, next_block_time(head.timestamp))
             return LiveJudgement(consent.subject, consent.history_months, reason)
 
     def consent(self, consent_id: bytes) -> ConsentState | None:

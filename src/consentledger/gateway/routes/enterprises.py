@@ -51,8 +51,9 @@ async def export(
     views: EnterpriseViewServiceDep,
 ) -> ExportResult:
     """The enterprise's own data in every category the bureau supplies, over its whole record
-    (portability, PIPL art. 45). The export is recorded on the chain (``PortabilityExported``)
-    with a salted hash of the data before the data is released.
+    (the right to obtain its own credit information, 征信业管理条例 art. 17). The export is recorded
+    on the chain (``PortabilityExported``) with a salted hash of the data before the data is
+    released.
 
     An export widens access as a consent does, so it needs the enterprise's threshold of
     distinct controllers: the signed-in one, and the others' sign-ins asked with action

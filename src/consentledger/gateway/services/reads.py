@@ -25,6 +25,7 @@ from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.categories import Category, mask_of, parse_category, parse_purpose
+from consentledger.chain.clock import next_block_time
 from consentledger.chain.relayer import (
     NotRecordedError,
     OutcomePendingError,
@@ -219,13 +220,19 @@ class ReadService:
             purpose=entry.purpose,
             response_hash=bytes.fromhex(entry.response_hash[2:]),
         )
+        metrics = context.metrics
         try:
             outcome = await context.relayer.submit(request)
-        except (NotRecordedError, OutcomePendingError):
+        except (NotRecordedError, OutcomePendingError) as exc:
+            if metrics is not None:
+                metrics.read("not_recorded" if isinstance(exc, NotRecordedError) else "pending")
             # The journal holds what is known (failed, or still on its way); answer from it.
             stored = await context.in_thread(context.journal.get, entry.id)
             assert stored is not None
             return answer(stored)
+        if metrics is not None:
+            granted = outcome.reason is DenialReason.NONE
+            metrics.read("granted" if granted else "denied", "" if granted else outcome.reason.name)
         # The relayer stored the outcome in the journal before resolving the read: answer what it
         # stored, without reading it back.
         apply_outcome(entry, outcome, utcnow())
@@ -332,8 +339,8 @@ def _prepare(
         and view.subject != subject
     ):
         raise ConsentNotForThisEnterpriseError()
-    # The next block is at least a second after the latest one.
-    now = seen.timestamp + 1
+    # Judged at the earliest time the block that records it can carry.
+    now = next_block_time(seen.timestamp)
     reason = predicted_reason(
         read.consent_id,
         view,
