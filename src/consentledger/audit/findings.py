@@ -18,6 +18,12 @@ class FindingCode(StrEnum):
 
     #: A DataAccessed the rules deny: data was released without a valid consent.
     UNCONSENTED_RELEASE = "unconsented_release"
+    #: A DataAccessed whose bank did not sign the request as recorded: no signature in the
+    #: transaction's input, one that recovers to another key or over other fields, or a deadline
+    #: the ledger should have refused.
+    READ_REQUEST_FORGED = "read_request_forged"
+    #: A second DataAccessed for a bank's request id already recorded as a granted read.
+    READ_REQUEST_REPLAYED = "read_request_replayed"
     #: A ConsentGranted whose terms break a grant-time rule (purpose caps, bank, categories ...).
     GRANT_BREAKS_RULES = "grant_breaks_rules"
     #: An AccessDenied whose reason is not the one the rules give.
@@ -69,6 +75,8 @@ class Severity(StrEnum):
 
 _CRITICAL = {
     FindingCode.UNCONSENTED_RELEASE,
+    FindingCode.READ_REQUEST_FORGED,
+    FindingCode.READ_REQUEST_REPLAYED,
     FindingCode.GRANT_BREAKS_RULES,
     FindingCode.JOURNAL_RELEASE_NOT_ON_CHAIN,
     FindingCode.JOURNAL_RELEASE_DENIED_ON_CHAIN,

@@ -335,6 +335,25 @@ class LedgerClient:
             _consent_view(consent_id, consent_raw), active, int(block["timestamp"], 16)
         )
 
+    def request_context(self, bank: str) -> tuple[str, int]:
+        """What a bank's signed read request is checked against: the bank's read signer and the
+        latest block's timestamp (from a node, one JSON-RPC batch)."""
+        bank = to_checksum_address(bank)
+        views = self._views
+        if views is None:
+            return self.read_signer(bank), self.block_timestamp()
+        responses = views.batch(
+            [
+                ("eth_call", self._call_params("readSigner", bank)),
+                ("eth_getBlockByNumber", ["latest", False]),
+            ]
+        )
+        signer = str(to_checksum_address(self._call_result("readSigner", responses[0])))
+        block = responses[1].get("result")
+        if not isinstance(block, dict) or "timestamp" not in block:
+            raise ChainUnavailableError(f"eth_getBlockByNumber failed: {responses[1]}")
+        return signer, int(block["timestamp"], 16)
+
     def transact(self, fn_name: str, *args: Any) -> Mined:
         """Simulate, sign, send and wait for ``fn_name(*args)``; raise the contract's error if the
         simulation reverts."""
@@ -550,6 +569,11 @@ class LedgerClient:
     def reinstate_bank(self, bank: str) -> Mined:
         return self.transact("reinstateBank", to_checksum_address(bank))
 
+    def set_read_signer(self, signer: str) -> Mined:
+        """As a bank: choose or rotate the key that signs this bank's read requests (the zero
+        address: the bank's own key)."""
+        return self.transact("setReadSigner", to_checksum_address(signer))
+
     def register_category(self, code: int, name: str) -> Mined:
         return self.transact("registerCategory", code, name)
 
@@ -671,6 +695,10 @@ class LedgerClient:
 
     def is_bank_active(self, bank: str) -> bool:
         return bool(self._call("isBankActive", to_checksum_address(bank)))
+
+    def read_signer(self, bank: str) -> str:
+        """The address whose signature the ledger accepts on ``bank``'s read requests."""
+        return str(to_checksum_address(self._call("readSigner", to_checksum_address(bank))))
 
     def last_query_id(self, relayer: str) -> int:
         return int(self._call("lastQueryId", to_checksum_address(relayer)))

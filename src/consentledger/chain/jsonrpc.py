@@ -206,7 +206,8 @@ class EmbeddedJsonRpc:
     """The embedded chain behind the same raw JSON-RPC a node speaks.
 
     It answers ``eth_chainId``, ``eth_blockNumber``, ``eth_getCode``, ``eth_getLogs``,
-    ``eth_getBlockByNumber``, ``eth_getTransactionReceipt`` and ``eth_call`` with node-shaped
+    ``eth_getBlockByNumber``, ``eth_getTransactionByHash``, ``eth_getTransactionReceipt`` and
+    ``eth_call`` with node-shaped
     JSON (every other method is "method not found"), and a batch one request after the other.
     ``max_block_range`` makes it refuse log queries over more blocks, worded as Besu words it,
     like a node with a configured cap.
@@ -223,6 +224,7 @@ class EmbeddedJsonRpc:
             "eth_getBlockByNumber": self._get_block,
             "eth_call": self._call,
             "eth_getTransactionReceipt": self._get_receipt,
+            "eth_getTransactionByHash": self._get_transaction,
         }
 
     def request(self, method: str, params: Sequence[Any]) -> Any:
@@ -293,6 +295,15 @@ class EmbeddedJsonRpc:
         }
         answer["logs"] = [_node_log(log) for log in receipt["logs"]]
         return answer
+
+    def _get_transaction(self, params: Sequence[Any]) -> dict[str, Any] | None:
+        from eth_tester.exceptions import TransactionNotFound
+
+        try:
+            transaction = self.chain.tester.get_transaction_by_hash(params[0])
+        except TransactionNotFound:
+            return None
+        return {_camel(key): _node_value(value) for key, value in transaction.items()}
 
     def _call(self, params: Sequence[Any]) -> str:
         from eth_tester.exceptions import TransactionFailed

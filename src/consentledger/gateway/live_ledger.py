@@ -217,6 +217,14 @@ class LiveLedger:
             reason = model.judge(entry, self._timestamp + 1)
             return LiveJudgement(consent.subject, consent.history_months, reason)
 
+    def judge_request(self, entry: AccessEntry) -> DenialReason | None:
+        """The model's judgement of a read's signed request (deadline, read signer) at the latest
+        block's timestamp + 1; None when the follower is not fresh."""
+        with self._lock:
+            if not self.fresh:
+                return None
+            return self._replay.model.judge_request(entry, self._timestamp + 1)
+
     def consent(self, consent_id: bytes) -> ConsentState | None:
         """A copy of the consent as the model holds it (its terms never change; its status and
         reads may be a moment behind the chain); None if the model does not know it."""

@@ -1,11 +1,18 @@
 """Bank reads: ``POST /v1/queries``, ``GET /v1/queries/{query_id}``, and the size class.
 
-A read: validate -> pre-check the consent (on the gateway's live model of the ledger when it grants
-the read; on the chain's views otherwise) -> fetch only the asked categories within the consent's
-history window (nothing if the pre-check says the chain will deny) -> a
-random salt and ``response_hash = keccak256(salt || RFC 8785 bytes of the data)`` -> a pending
-journal entry -> the relayer's batch -> the entry's event decides: ``DataAccessed`` releases the
-data with its receipt, ``AccessDenied`` answers 403 with the reason and the same receipt.
+Every read carries the bank's EIP-712 ``ReadRequest`` signature (consent, bank, categories,
+purpose, history window, request id, deadline). Before anything is journaled the gateway checks it
+as the ledger will: the deadline not passed and at most an hour ahead, the signature recovering to
+the bank's read signer on the chain, and the request id not used by this bank before; otherwise
+the read is refused with a problem code and nothing is written.
+
+A read: validate -> check the bank's signed request -> pre-check the consent (on the gateway's
+live model of the ledger when it grants the read; on the chain's views otherwise) -> fetch only
+the asked categories within the asked history window (nothing if the pre-check says the chain
+will deny) -> a random salt and ``response_hash = keccak256(salt || RFC 8785 bytes of the
+data)`` -> a pending journal entry -> the relayer's batch -> the entry's event decides:
+``DataAccessed`` releases the data with its receipt, ``AccessDenied`` answers 403 with the
+reason and the same receipt.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import rfc8785
@@ -23,11 +30,12 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from consentledger.audit.model import ConsentStatus, DenialReason
+from consentledger.audit.model import AccessEntry, ConsentStatus, DenialReason, request_denial
 from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.categories import Category, mask_of, parse_category, parse_purpose
+from consentledger.chain import typed_data
 from consentledger.chain.relayer import NotRecordedError, OutcomePendingError, ReadRequest
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import JournalEntry, ReadStatus, utcnow
@@ -50,8 +58,28 @@ SIZE_CATEGORIES = (
 )
 
 
-class QueryRequest(BaseModel):
-    """A bank's read of an enterprise's data under a consent."""
+Hex65 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$", examples=["0x" + "ab" * 65])]
+
+
+class SignedRequestFields(BaseModel):
+    """The bank's EIP-712 ``ReadRequest`` beyond who reads what, and its signature."""
+
+    request_id: int = Field(
+        ge=0, lt=2**64, description="The bank's own id of this request (uint64), unique per bank"
+    )
+    deadline: int = Field(
+        ge=0, lt=2**64, description="Unix time after which the ledger refuses the request"
+    )
+    history_months: int = Field(
+        ge=0, le=0xFFFF, description="Months of history asked for (at most the consent's)"
+    )
+    signature: Hex65 = Field(
+        description="65-byte signature of the ReadRequest by the bank's read signer"
+    )
+
+
+class QueryRequest(SignedRequestFields):
+    """A bank's read of an enterprise's data under a consent, signed by the bank."""
 
     uscc: str = Field(min_length=1, max_length=64, examples=["91440305MA5DKW7Q1B"])
     consent_id: Hex32
@@ -134,6 +162,10 @@ async def _record(context: GatewayContext, entry: JournalEntry) -> JSONResponse:
         categories=entry.categories,
         purpose=entry.purpose,
         response_hash=bytes.fromhex(entry.response_hash[2:]),
+        history_months=entry.history_months,
+        request_id=int(entry.request_id or 0),
+        deadline=entry.request_deadline or 0,
+        signature=entry.request_signature or b"",
     )
     try:
         outcome = await context.relayer.submit(request)
@@ -160,6 +192,81 @@ class _Read:
     kind: str
     idempotency_key: str
     request_hash: str
+    history_months: int
+    request_id: int
+    deadline: int
+    signature: bytes
+
+    def signed_entry(self, domain: typed_data.Domain) -> AccessEntry:
+        """The read as the ledger will see it, with the signer its signature recovers to."""
+        entry = AccessEntry(
+            0,
+            self.consent_id,
+            self.bank_address,
+            self.categories,
+            self.purpose,
+            b"",
+            self.history_months,
+            self.request_id,
+            self.deadline,
+            self.signature,
+        )
+        return replace(entry, signer=typed_data.read_request_signer(domain, entry))
+
+
+#: The problem of each refused signed request: (HTTP status, code, what is wrong).
+_REQUEST_PROBLEMS = {
+    DenialReason.REQUEST_EXPIRED: (422, "request_expired", "the request's deadline has passed"),
+    DenialReason.REQUEST_LIFETIME_TOO_LONG: (
+        422,
+        "request_deadline_too_far",
+        "the request's deadline lies more than an hour ahead of the chain's time",
+    ),
+    DenialReason.SIGNATURE_INVALID: (
+        403,
+        "request_signature_invalid",
+        "the signature does not recover to this bank's read signer over exactly this request "
+        "(in this ledger's EIP-712 domain and chain)",
+    ),
+}
+
+
+def _check_request(context: GatewayContext, read: _Read) -> _Existing | None:
+    """Refuse a read whose signed request the ledger would deny (blocking: the bank's read
+    signer and the chain's time come from the chain's views), or whose request id this bank
+    used before (:func:`_journaled_request`). Nothing is journaled for a refused read."""
+    signer, timestamp = context.bureau.request_context(read.bank_address)
+    # The next block is at least a second after the latest one.
+    reason = request_denial(read.signed_entry(_domain(context)), timestamp + 1, signer)
+    if reason is not DenialReason.NONE:
+        status, code, detail = _REQUEST_PROBLEMS[reason]
+        raise ProblemError(status, code, f"{detail}; nothing was read or recorded")
+    return _journaled_request(context, read)
+
+
+def _journaled_request(context: GatewayContext, read: _Read) -> _Existing | None:
+    """The journal's entry of this bank's request id when the same request (same
+    Idempotency-Key) was journaled meanwhile; a replay (another key) is refused."""
+    found = context.journal.by_request_id(read.bank_address, read.request_id)
+    if found is None:
+        return None
+    if found.idempotency_key == read.idempotency_key:
+        return _Existing(found)
+    raise _replayed(read.request_id)
+
+
+def _domain(context: GatewayContext) -> typed_data.Domain:
+    """The ledger's EIP-712 domain (from the deployment record: no chain call)."""
+    return typed_data.Domain(context.deployment.chain_id, context.deployment.address)
+
+
+def _replayed(request_id: int) -> ProblemError:
+    return ProblemError(
+        409,
+        "request_replayed",
+        f"this bank's request id {request_id} was used for another read; "
+        "sign each read with a new request id",
+    )
 
 
 async def _read(
@@ -182,11 +289,13 @@ async def _read(
         return _idempotent_answer(prepared.entry, read.request_hash)
     entry = await context.journal_writer.add(prepared)
     if entry is None:
-        # A concurrent request with the same Idempotency-Key was journaled first.
+        # A concurrent request with the same Idempotency-Key, or the same signed request id,
+        # was journaled first.
         existing = await context.in_thread(
             context.journal.find, read.bank_address, read.idempotency_key
         )
-        assert existing is not None
+        if existing is None:
+            raise _replayed(read.request_id)
         return _idempotent_answer(existing, read.request_hash)
     return await _record(context, entry)
 
@@ -226,8 +335,14 @@ def _prepare_live(
         raise _not_for_this_enterprise()
     if judged.reason is not DenialReason.NONE:
         return None
-    document = document_of(read.uscc, judged.history_months)
-    return _new_entry(read, subject, judged.history_months, document)
+    if live.judge_request(read.signed_entry(_domain(context))) is not DenialReason.NONE:
+        return None  # the chain's views refuse it (the model may be a moment behind a rotation)
+    journaled = _journaled_request(context, read)
+    if journaled is not None:
+        return journaled
+    _check_history(read.history_months, judged.history_months)
+    document = document_of(read.uscc, read.history_months)
+    return _new_entry(read, subject, read.history_months, document)
 
 
 def _prepare(
@@ -239,6 +354,9 @@ def _prepare(
     existing = context.journal.find(read.bank_address, read.idempotency_key)
     if existing is not None:
         return _Existing(existing)
+    journaled = _check_request(context, read)
+    if journaled is not None:
+        return journaled
     subject = context.subject_of(read.uscc)
     seen = context.bureau.read_context(read.consent_id, read.bank_address)
     view = seen.consent
@@ -255,9 +373,23 @@ def _prepare(
         read.purpose,
         now,
     )
-    history = view.history_months if view.status is not ConsentStatus.NONE else 0
-    data: JSONObject = document_of(read.uscc, history) if reason is DenialReason.NONE else {}
-    return _new_entry(read, subject, history, data)
+    if reason is DenialReason.NONE:
+        _check_history(read.history_months, view.history_months)
+    data: JSONObject = (
+        document_of(read.uscc, read.history_months) if reason is DenialReason.NONE else {}
+    )
+    return _new_entry(read, subject, read.history_months, data)
+
+
+def _check_history(asked: int, consented: int) -> None:
+    """A bank may ask for less history than its consent allows, never more."""
+    if asked > consented:
+        raise ProblemError(
+            403,
+            "history_exceeds_consent",
+            f"the request asks for {asked} months of history; the consent allows {consented}; "
+            "nothing was read or recorded",
+        )
 
 
 def _new_entry(read: _Read, subject: bytes, history: int, data: JSONObject) -> JournalEntry:
@@ -278,6 +410,9 @@ def _new_entry(read: _Read, subject: bytes, history: int, data: JSONObject) -> J
         document=document,
         salt=salt,
         response_hash=hex32(keccak(salt + document)),
+        request_id=str(read.request_id),
+        request_deadline=read.deadline,
+        request_signature=read.signature,
     )
 
 
@@ -292,7 +427,9 @@ def _idempotent_answer(existing: JournalEntry, request_hash: str) -> JSONRespons
     return _answer(existing)
 
 
-def _request_hash(uscc: str, consent_id: bytes, categories: int, purpose: int) -> str:
+def _request_hash(
+    uscc: str, consent_id: bytes, categories: int, purpose: int, signed: SignedRequestFields
+) -> str:
     """SHA-256 of a read's canonical form (what an Idempotency-Key is bound to)."""
     canonical = rfc8785.dumps(
         {
@@ -300,6 +437,10 @@ def _request_hash(uscc: str, consent_id: bytes, categories: int, purpose: int) -
             "consent_id": hex32(consent_id),
             "categories": categories,
             "purpose": purpose,
+            "request_id": str(signed.request_id),  # uint64: beyond JSON's safe integers
+            "deadline": str(signed.deadline),
+            "history_months": signed.history_months,
+            "signature": signed.signature.lower(),
         }
     )
     return hashlib.sha256(canonical).hexdigest()
@@ -322,16 +463,41 @@ async def query(
     categories = mask_of(parse_category(c) for c in body.categories)
     purpose = int(parse_purpose(body.purpose))
     consent_id = bytes.fromhex(body.consent_id[2:])
-    request_hash = _request_hash(uscc, consent_id, categories, purpose)
     asked = [parse_category(c) for c in body.categories]
 
     def fetch(code: str, history: int) -> JSONObject:
         return context.store.fetch(code, asked, history)
 
-    read = _Read(
-        bank.address, uscc, consent_id, categories, purpose, "query", idempotency_key, request_hash
+    read = _signed_read(
+        bank.address, uscc, consent_id, categories, purpose, "query", idempotency_key, body
     )
     return await _read(context, read, fetch)
+
+
+def _signed_read(
+    bank: str,
+    uscc: str,
+    consent_id: bytes,
+    categories: int,
+    purpose: int,
+    kind: str,
+    idempotency_key: str,
+    signed: SignedRequestFields,
+) -> _Read:
+    return _Read(
+        bank,
+        uscc,
+        consent_id,
+        categories,
+        purpose,
+        kind,
+        idempotency_key,
+        _request_hash(uscc, consent_id, categories, purpose, signed),
+        signed.history_months,
+        signed.request_id,
+        signed.deadline,
+        bytes.fromhex(signed.signature[2:]),
+    )
 
 
 @router.get(
@@ -361,10 +527,13 @@ async def size_class(
     context: ContextDep,
     bank: CurrentBank,
     consent_id: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{64}$")],
+    signed: Annotated[SignedRequestFields, Query()],
 ) -> JSONResponse:
     """The enterprise's size class (2011 SME rules), itself a consented, recorded read of the
     categories it uses (those of registration, social insurance, tax and audited statements
-    that the consent grants). Released: the classification with every figure and its source."""
+    that the consent grants, or all four when it grants none of them), signed by the bank as a
+    ``ReadRequest`` for those categories. Released: the classification with every figure and its
+    source."""
     code = parse_uscc(uscc).code
     consent = bytes.fromhex(consent_id[2:])
     # A consent's categories and purpose never change: the live model's copy serves when it
@@ -385,7 +554,7 @@ async def size_class(
         result: JSONObject = classify_document(document).to_json()
         return result
 
-    read = _Read(
+    read = _signed_read(
         bank.address,
         code,
         consent,
@@ -393,6 +562,6 @@ async def size_class(
         purpose,
         "size_class",
         "size-class:" + secrets.token_hex(16),
-        _request_hash(code, consent, categories, purpose),
+        signed,
     )
     return await _read(context, read, classify)

@@ -29,6 +29,7 @@ READ_METHODS = frozenset(
         "eth_getBlockByNumber",
         "eth_getLogs",
         "eth_getTransactionReceipt",
+        "eth_getTransactionByHash",
         "eth_call",
         "eth_getCode",
     }
@@ -52,7 +53,8 @@ def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[s
 )
 async def rpc(request: Request, context: ContextDep, credentials: Credentials) -> JSONResponse:
     """JSON-RPC 2.0, single or batch: eth_chainId, eth_blockNumber, eth_getBlockByNumber,
-    eth_getLogs, eth_getTransactionReceipt, eth_call, eth_getCode. Writes are refused."""
+    eth_getLogs, eth_getTransactionReceipt, eth_getTransactionByHash, eth_call, eth_getCode.
+    Writes are refused."""
     token = context.settings.auditor_token
     if token is None:
         raise ProblemError(404, "rpc_disabled", "set CONSENTLEDGER_AUDITOR_TOKEN to open /rpc")
