@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import rfc8785
 import uvicorn
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
@@ -48,6 +46,7 @@ from consentledger.chain import typed_data
 from consentledger.chain.anvil import free_port
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.chain.receipt_check import verify_receipt
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.app import create_app
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
@@ -215,10 +214,21 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             json=signer.read(chip.uscc, consent_id, ["business_registration", "social_insurance"]),
         )
         receipt = read["receipt"]
-        recomputed = (
-            "0x" + keccak(bytes.fromhex(receipt["salt"][2:]) + rfc8785.dumps(read["data"])).hex()
+        # The bank checks the receipt against the chain itself: the hash of what it received,
+        # and the DataAccessed at the receipt's transaction and log (query id, bank, categories,
+        # purpose, hash); a mismatch raises ReceiptMismatchError.
+        verify_receipt(
+            signer.rpc,
+            signer.deployment.address,
+            receipt,
+            read["data"],
+            bank=bank["address"],
+            categories=mask_of(
+                parse_category(c) for c in ["business_registration", "social_insurance"]
+            ),
+            purpose=int(Purpose.CREDIT_UNDERWRITING),
         )
-        _receipt_table(console, receipt, recomputed == receipt["response_hash"])
+        _receipt_table(console, receipt)
         console.print(f"   released: {', '.join(read['data']['categories'])}")
 
         console.print("[bold]6.[/] The bank asks for the size class (itself a recorded read)")
@@ -371,9 +381,11 @@ def _grant(
     return consent_id
 
 
-def _receipt_table(console: Console, receipt: dict[str, Any], verified: bool) -> None:
+def _receipt_table(console: Console, receipt: dict[str, Any]) -> None:
     table = Table(title="receipt", show_header=False)
     for key in ("query_id", "consent_id", "tx_hash", "block_number", "log_index", "response_hash"):
         table.add_row(key, str(receipt[key]))
-    table.add_row("hash check", "keccak256(salt || data) matches" if verified else "MISMATCH")
+    table.add_row(
+        "bank's check", "keccak256(salt || data) and the DataAccessed event match (verify_receipt)"
+    )
     console.print(table)
