@@ -219,7 +219,12 @@ def response_edited_and_rehashed(db: sqlite3.Connection) -> Target:
 def extra_release(db: sqlite3.Connection) -> Target:
     row = _granted(db)
     highest = max(int(q, 16) for (q,) in db.execute("SELECT query_id FROM journal"))
-    extra = {**row, "idempotency_key": "added-later", "query_id": f"0x{highest + 7:064x}"}
+    extra = {
+        **row,
+        "idempotency_key": "added-later",
+        "request_id": "added-later",
+        "query_id": f"0x{highest + 7:064x}",
+    }
     del extra["id"]
     columns = ", ".join(extra)
     cursor = db.execute(
