@@ -13,7 +13,9 @@ from dataclasses import replace
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from consentledger.audit.model import (
+from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
+from consentledger.ledger.types import (
     MAX_READ_REQUEST_LIFETIME,
     ZERO_ADDRESS,
     AccessEntry,
@@ -21,8 +23,6 @@ from consentledger.audit.model import (
     DenialReason,
     record_accesses_args,
 )
-from consentledger.categories import Category, Purpose
-from consentledger.chain import typed_data
 from tests.support import DAY, World
 
 
@@ -109,7 +109,7 @@ def bank_suspended(world: World) -> list[AccessEntry]:
 
 
 def bank_role_revoked(world: World) -> list[AccessEntry]:
-    from consentledger.audit.model import ROLE_BANK
+    from consentledger.ledger.types import ROLE_BANK
 
     consent = _consent(world)
     world.both(

@@ -28,9 +28,9 @@ from consentledger.categories import Category, Purpose
 from consentledger.chain.anvil import free_port
 from consentledger.chain.typed_data import Domain
 from consentledger.cli import main
-from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.test_crash import post_read
 from tests.support import SignedReads
 

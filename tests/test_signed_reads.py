@@ -15,21 +15,22 @@ from dataclasses import replace
 from typing import Any
 
 from eth_account import Account
+from hexbytes import HexBytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consentledger.audit.model import (
+from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
+from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.jsonrpc import EmbeddedJsonRpc
+from consentledger.chain.log_reader import LedgerReader
+from consentledger.ledger.types import (
     MAX_READ_REQUEST_LIFETIME,
     AccessEntry,
     RecordedAccess,
     full_signature,
     unpack_request,
 )
-from consentledger.audit.reader import LedgerReader
-from consentledger.categories import Category, Purpose
-from consentledger.chain import typed_data
-from consentledger.chain.embedded import EmbeddedChain
-from consentledger.chain.jsonrpc import EmbeddedJsonRpc
 from tests.support import World
 
 #: What the relayer does to one signed request.
@@ -54,7 +55,7 @@ MOVES = [
 def _move(world: World, entry: AccessEntry, move: str, other: AccessEntry) -> AccessEntry:
     """``entry`` after the relayer's ``move`` (``other``: another signed read of the batch)."""
     now = world.now()
-    changes: dict[str, Any] = {
+    changed: dict[str, dict[str, Any]] = {
         "other_consent": {"consent_id": other.consent_id},
         "other_bank": {"bank": world.banks[1].address},
         "more_categories": {"categories": entry.categories | Category.SOCIAL_INSURANCE.bit},
@@ -64,7 +65,8 @@ def _move(world: World, entry: AccessEntry, move: str, other: AccessEntry) -> Ac
         "later_deadline": {"deadline": entry.deadline + 1},
         "signature_of_another_read": {"signature": other.signature},
         "unsigned": {"signature": b""},
-    }.get(move, {})
+    }
+    changes = changed.get(move, {})
     if move == "signed_by_the_relayer":
         return typed_data.sign_read_request(world.bureau.account, world.bureau.domain, entry)
     if move in ("expired", "too_far"):
@@ -110,7 +112,7 @@ def test_every_data_accessed_is_signed_by_its_bank(
     chain = world.chain
     assert isinstance(chain, EmbeddedChain)
     reader = LedgerReader(EmbeddedJsonRpc(chain), world.deployment)
-    transaction = chain.w3.eth.get_transaction(result.mined.tx_hash)
+    transaction = chain.w3.eth.get_transaction(HexBytes(result.mined.tx_hash))
     requests = reader.signed_requests(bytes(transaction["input"]))
     accessed = [e for e in result.mined.events if e.event == "DataAccessed"]
     for event in accessed:

@@ -30,17 +30,17 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from consentledger.audit.model import (
+from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import (
     MAX_READ_REQUEST_LIFETIME,
     ROLE_BANK,
     ZERO_ADDRESS,
     AccessEntry,
     ConsentTerms,
-    LedgerRevertError,
     PurposeCaps,
 )
-from consentledger.categories import Category, Purpose
-from consentledger.chain import typed_data
 from tests.support import DAY, Enterprise, World
 
 EXAMPLES = int(os.environ.get("CONSENTLEDGER_STATE_EXAMPLES", "200"))

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
-from consentledger.gateway.db import ReadStatus
+from consentledger.journal.schema import ReadStatus
 from tests.reads.test_crash import _journal, consented_read, gateway_on_anvil
 
 

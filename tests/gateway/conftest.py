@@ -23,7 +23,6 @@ from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.store import BureauStore
 from consentledger.chain import typed_data
@@ -31,6 +30,7 @@ from consentledger.chain.client import BatchResult, LedgerClient
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import Settings
+from consentledger.ledger.types import AccessEntry, first_query_id
 
 #: Synthetic enterprises in the gateway tests' bureau (the showcase comes on top).
 BUREAU_ENTERPRISES = 400
@@ -75,7 +75,7 @@ class Gateway:
         """Register a fresh enterprise (a USCC the bureau holds) with new controller keys."""
         keys = [Account.create() for _ in range(controllers)]
         uscc = next(self.usccs)
-        self.context.bureau.register_enterprise(
+        self.context.ledger.register_enterprise(
             self.context.subject_of(uscc), [k.address for k in keys], threshold
         )
         return Enterprise(uscc, keys, threshold)
@@ -150,7 +150,7 @@ class Gateway:
     def record_reads(self, entries: Sequence[tuple[str, str, int, int]]) -> BatchResult:
         """Record reads (consent id, bank, category mask, purpose) as the bureau does, each
         signed by the bank (this gateway's bank; any other bank's read goes unsigned)."""
-        deadline = self.context.bureau.block_timestamp() + 600
+        deadline = self.context.ledger.block_timestamp() + 600
         batch = [
             AccessEntry(
                 query_id=first_query_id(self.reader.account.address) + next(self._sequence),
@@ -165,7 +165,7 @@ class Gateway:
             )
             for consent_id, bank, categories, purpose in entries
         ]
-        domain = self.context.bureau.domain
+        domain = self.context.ledger.domain
         signed = [
             typed_data.sign_read_request(self.bank, domain, e) if e.bank == self.bank.address else e
             for e in batch
@@ -174,7 +174,7 @@ class Gateway:
 
     def relayer_nonce(self) -> int:
         """Transactions the gateway's relayer has sent (unchanged: nothing was sent)."""
-        return int(self.context.w3.eth.get_transaction_count(self.context.bureau.account.address))
+        return int(self.context.w3.eth.get_transaction_count(self.context.ledger.account.address))
 
 
 @pytest.fixture(scope="session")
@@ -205,6 +205,6 @@ def gateway(bureau_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         context.regulator.add_bank(bank.address)
         reader_key = context.chain.new_account()
         context.regulator.add_relayer(reader_key.address)
-        reader = context.bureau.with_account(reader_key)
-        usccs = iter(context.store.usccs())
+        reader = context.ledger.with_account(reader_key)
+        usccs = iter(context.bureau.usccs())
         yield Gateway(app, client, context, bank, reader, usccs)

@@ -23,7 +23,6 @@ from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentledger.audit.model import ConsentTerms
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.store import BureauStore
@@ -33,8 +32,9 @@ from consentledger.chain.anvil import free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.routes.queries import SIZE_CATEGORIES
+from consentledger.gateway.services.reads import SIZE_CATEGORIES
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
+from consentledger.ledger.types import ConsentTerms
 
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
 DAY = 86_400
@@ -133,7 +133,7 @@ class Gateway:
         return Enterprise(uscc, bytes.fromhex(response.json()["subject"][2:]), controller)
 
     def now(self) -> int:
-        return self.context.bureau.block_timestamp() + 1
+        return self.context.ledger.block_timestamp() + 1
 
     def grant(
         self,
@@ -209,7 +209,7 @@ class Gateway:
         any of them, the ``bank`` named in the request, the signing ``account`` or the EIP-712
         ``domain``)."""
         assert reader.key is not None, "a bank made without a key cannot sign its reads"
-        view = self.context.bureau.consent(consent_id)
+        view = self.context.ledger.consent(consent_id)
         fields: dict[str, Any] = {
             "consent_id": consent_id,
             "categories": mask_of(parse_category(c) for c in categories),
@@ -219,14 +219,14 @@ class Gateway:
             "bank": reader.address,
         }
         account = overrides.pop("account", reader.key)
-        domain = overrides.pop("domain", self.context.bureau.domain)
+        domain = overrides.pop("domain", self.context.ledger.domain)
         fields.update(overrides)
         return typed_data.signed_read_fields(account, domain, **fields)
 
     def size_class(self, bank: Bank, enterprise: Enterprise, consent_id: bytes) -> Any:
         """``GET .../size-class``, signed by the bank for the categories the size class reads:
         those of :data:`SIZE_CATEGORIES` the consent grants, or all of them if it grants none."""
-        view = self.context.bureau.consent(consent_id)
+        view = self.context.ledger.consent(consent_id)
         granted = [c for c in SIZE_CATEGORIES if c.bit & view.categories] or list(SIZE_CATEGORIES)
         purpose = view.purpose if view.purpose else 1
         signed = self.signed(bank, consent_id, [int(c) for c in granted], purpose)

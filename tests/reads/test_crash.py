@@ -22,8 +22,7 @@ from hexbytes import HexBytes
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from consentledger.audit.journal import JournalCheck, JournalDatabase
-from consentledger.audit.model import ConsentTerms
+from consentledger.audit.journal_check import JournalCheck, JournalDatabase
 from consentledger.audit.runner import Audit
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.categories import Category
@@ -31,8 +30,9 @@ from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.chain.jsonrpc import HttpJsonRpc
-from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
+from consentledger.journal.schema import JournalEntry, ReadStatus
+from consentledger.ledger.types import ConsentTerms
 from tests.reads.conftest import ADMIN, CONSENT_TYPE, DAY, DOMAIN_TYPE
 from tests.support import SignedReads, signed_reads
 

@@ -46,14 +46,14 @@ def test_a_restarted_gateway_finds_its_ledger_and_goes_on(tmp_path: Path, bureau
         w3 = gateway.context.w3
         assert w3.eth.get_block(head["number"])["hash"] == head["hash"]
         receipt = first.json()["receipt"]
-        mined = gateway.context.bureau.receipt(bytes.fromhex(receipt["tx_hash"][2:]))
+        mined = gateway.context.ledger.receipt(bytes.fromhex(receipt["tx_hash"][2:]))
         assert mined is not None
         assert mined.block_number == receipt["block_number"]
-        assert gateway.context.bureau.consent(consent).reads_used == 1
+        assert gateway.context.ledger.consent(consent).reads_used == 1
         second = gateway.read(bank, chip, consent, [1])  # the same bank key, the same consent
         assert second.status_code == 200, second.text
         assert int(second.json()["receipt"]["query_id"], 16) > int(receipt["query_id"], 16)
-        assert gateway.context.bureau.consent(consent).reads_used == 2
+        assert gateway.context.ledger.consent(consent).reads_used == 2
         read_block = receipt["block_number"]
 
     log = tmp_path / "chain" / LOG_NAME

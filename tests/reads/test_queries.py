@@ -16,12 +16,12 @@ import rfc8785
 from eth_account import Account
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import MAX_READ_REQUEST_LIFETIME, AccessEntry, first_query_id
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.db import Bank as DbBank
-from consentledger.gateway.db import JournalEntry, ReadStatus
+from consentledger.journal.schema import JournalEntry, ReadStatus
+from consentledger.ledger.types import MAX_READ_REQUEST_LIFETIME, AccessEntry, first_query_id
 from tests.reads.conftest import ADMIN, DAY, Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_INSURANCE.bit
@@ -29,7 +29,7 @@ REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_IN
 
 def _assert_on_chain(gateway: Gateway, receipt: dict[str, object], event: str) -> None:
     """The receipt names a transaction whose log at log_index is this read."""
-    mined = gateway.context.bureau.receipt(bytes.fromhex(str(receipt["tx_hash"])[2:]))
+    mined = gateway.context.ledger.receipt(bytes.fromhex(str(receipt["tx_hash"])[2:]))
     assert mined is not None
     assert mined.block_number == receipt["block_number"]
     logs = [e for e in mined.events if e.log_index == receipt["log_index"]]
@@ -54,7 +54,7 @@ def test_granted_read_releases_the_data_with_a_checkable_receipt(
     salt = bytes.fromhex(receipt["salt"][2:])
     assert "0x" + keccak(salt + rfc8785.dumps(body["data"])).hex() == receipt["response_hash"]
     _assert_on_chain(gateway, receipt, "DataAccessed")
-    view = gateway.context.bureau.consent(consent)
+    view = gateway.context.ledger.consent(consent)
     assert view.reads_used == 1
 
 
@@ -167,7 +167,7 @@ def test_idempotent_replay_returns_the_stored_outcome(
     again = gateway.read(bank, chip, consent, [1], key="read-42", fields=signed)
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    assert gateway.context.bureau.consent(consent).reads_used == 1
+    assert gateway.context.ledger.consent(consent).reads_used == 1
     conflict = gateway.read(bank, chip, consent, [2], key="read-42")
     assert conflict.status_code == 422
     assert conflict.json()["code"] == "idempotency_key_reused"
@@ -192,7 +192,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_read(
     assert all(body == granted[0] for body in granted)
     # The others came while the first was on its way to the chain: ask again later.
     assert all(body["code"] == "outcome_pending" for status, body in answers if status != 200)
-    assert gateway.context.bureau.consent(consent).reads_used == 1
+    assert gateway.context.ledger.consent(consent).reads_used == 1
     with gateway.context.db.session() as session:
         entries = session.query(JournalEntry).filter_by(idempotency_key="same-key").all()
     assert len(entries) == 1
@@ -318,7 +318,7 @@ def test_size_class_is_a_recorded_read(gateway: Gateway, bank: Bank, chip: Enter
     body = response.json()
     assert body["data"]["size"] == "medium"
     _assert_on_chain(gateway, body["receipt"], "DataAccessed")
-    assert gateway.context.bureau.consent(consent).reads_used == 1
+    assert gateway.context.ledger.consent(consent).reads_used == 1
 
 
 def test_size_class_without_the_categories_is_denied(
@@ -353,7 +353,7 @@ def test_concurrent_reads_share_transactions(
     assert statuses == [200] * 200
     batches = gateway.context.relayer.batches_sent - sent_before
     assert batches < 50, f"{batches} transactions for 200 reads"
-    assert sum(gateway.context.bureau.consent(c).reads_used for c in consents) == 200
+    assert sum(gateway.context.ledger.consent(c).reads_used for c in consents) == 200
 
 
 def test_revocation_between_pre_check_and_batch_releases_nothing(
@@ -391,10 +391,10 @@ def test_relayer_recovers_when_another_writer_moved_its_query_ids(
     gateway: Gateway, bank: Bank, chip: Enterprise
 ) -> None:
     consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
-    relayer = gateway.context.bureau.account.address
+    relayer = gateway.context.ledger.account.address
     ahead = first_query_id(relayer) + 10**9
     outside = AccessEntry(ahead, consent, bank.address, 2, 1, secrets.token_bytes(32))
-    gateway.context.bureau.record_accesses([outside])  # as a second process with the same key
+    gateway.context.ledger.record_accesses([outside])  # as a second process with the same key
     refused = gateway.read(bank, chip, consent, [1])
     assert refused.status_code == 503
     assert refused.json()["code"] == "not_recorded"
@@ -441,7 +441,7 @@ def _chain_id(gateway: Gateway) -> int:
 
 
 def _other_domain(gateway: Gateway, **change: Any) -> typed_data.Domain:
-    return replace(gateway.context.bureau.domain, **change)
+    return replace(gateway.context.ledger.domain, **change)
 
 
 Change = Callable[[Gateway, Bank, bytes], dict[str, Any]]
@@ -488,7 +488,7 @@ def test_a_bad_signed_request_is_refused_before_anything_is_written(
     assert response.json()["code"] == code
     assert _journal_size(gateway) == journaled
     assert gateway.context.relayer.batches_sent == sent
-    assert gateway.context.bureau.consent(consent).reads_used == 0
+    assert gateway.context.ledger.consent(consent).reads_used == 0
 
 
 def test_a_read_without_a_signature_is_refused(
@@ -524,4 +524,4 @@ def test_a_replayed_request_id_is_refused(gateway: Gateway, bank: Bank, chip: En
     assert replay.status_code == 409
     assert replay.json()["code"] == "request_replayed"
     assert _journal_size(gateway) == journaled
-    assert gateway.context.bureau.consent(consent).reads_used == 1
+    assert gateway.context.ledger.consent(consent).reads_used == 1

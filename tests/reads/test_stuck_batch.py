@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
-from consentledger.gateway.db import Batch, BatchReplacement, ReadStatus
 from consentledger.gateway.process import GatewayProcess
+from consentledger.journal.schema import Batch, BatchReplacement, ReadStatus
 from tests.reads.test_crash import (
     _journal,
     _recorded_reads,

@@ -59,6 +59,11 @@ class FindingCode(StrEnum):
     JOURNAL_ENTRY_MISMATCH = "journal_entry_mismatch"
     #: A journal entry whose transaction, block or log index is not where its event is.
     JOURNAL_LOCATION_MISMATCH = "journal_location_mismatch"
+    #: A released document with a category section the chain did not record for its read.
+    RELEASED_CATEGORY_NOT_RECORDED = "released_category_not_recorded"
+    #: A released document cut to a longer history window than its consent (or the bank's signed
+    #: request) allows.
+    RELEASED_HISTORY_BEYOND_WINDOW = "released_history_beyond_window"
     #: A journal entry still pending or batched long after the chain moved on.
     JOURNAL_OPEN_TOO_LONG = "journal_open_too_long"
 
@@ -80,6 +85,8 @@ _CRITICAL = {
     FindingCode.GRANT_BREAKS_RULES,
     FindingCode.JOURNAL_RELEASE_NOT_ON_CHAIN,
     FindingCode.JOURNAL_RELEASE_DENIED_ON_CHAIN,
+    FindingCode.RELEASED_CATEGORY_NOT_RECORDED,
+    FindingCode.RELEASED_HISTORY_BEYOND_WINDOW,
 }
 
 

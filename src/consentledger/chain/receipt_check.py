@@ -18,12 +18,12 @@ import rfc8785
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import RecordedAccess
 from consentledger.chain.abi import LogDecodeError, LogDecoder
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.deploy import CONTRACT
 from consentledger.chain.jsonrpc import JsonRpc
 from consentledger.errors import ConsentLedgerError
+from consentledger.ledger.types import RecordedAccess
 
 
 class ReceiptMismatchError(ConsentLedgerError, ValueError):

@@ -22,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import ZERO_ADDRESS, AccessEntry, full_signature, short_signature
+from consentledger.ledger.types import ZERO_ADDRESS, AccessEntry, full_signature, short_signature
 
 DOMAIN_NAME = "ConsentLedger"
 DOMAIN_VERSION = "1"

@@ -23,6 +23,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -30,10 +31,19 @@ from hexbytes import HexBytes
 from pydantic import BaseModel, Field
 from web3 import Web3
 
-from consentledger.audit.model import RecordedAccess
-from consentledger.chain.abi import DecodedLog
+from consentledger.chain import typed_data
+from consentledger.chain.abi import DecodedLog, FunctionCodec
+from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.client import ConsentView, LedgerClient
+from consentledger.chain.deploy import CONTRACT
+from consentledger.chain.log_reader import SignedRequestInput, signed_requests
 from consentledger.gateway.receipts import category_refs, purpose_name
+from consentledger.ledger.types import (
+    ZERO_ADDRESS,
+    RecordedAccess,
+    full_signature,
+    unpack_request,
+)
 
 #: Consent ids per ``eth_getLogs`` topic list (nodes bound the size of a filter).
 TOPIC_CHUNK = 200
@@ -99,6 +109,15 @@ class AccessRecord(BaseModel):
     categories_mask: str
     purpose: PurposeRef
     query_id: str = Field(description="uint256 as 0x-hex")
+    request_id: str | None = Field(
+        description="the bank's own id of its signed request (from the transaction's input)"
+    )
+    signed_by: str | None = Field(
+        description="the address the bank's request signature recovers to (null: none)"
+    )
+    bank_signed: bool = Field(
+        description="the request is signed by the bank (its address or its read signer now)"
+    )
     response_hash: str | None = Field(description="salted hash of what was released (granted)")
     block_number: int
     block_time: datetime
@@ -274,10 +293,28 @@ def subject_accesses(
         reads += get_logs(client, [_topic0(client, READS), list(chunk)], first, to_block)
     reads.sort(key=lambda e: (e.block_number, e.log_index))
     clock = block_clock(client)
+    requests = _signed_requests(client, {event.transaction_hash for event in reads})
+    domain = client.domain
+    signers: dict[str, str] = {}
     records: list[AccessRecord] = []
     for event in reads:
         read = RecordedAccess.of(event.event, event.args)
         entry, denied = read.entry, not read.granted
+        request = requests.get(entry.query_id)
+        signed_by: str | None = None
+        if request is not None:
+            request_id, deadline, history = unpack_request(request.request)
+            entry = replace(
+                entry,
+                request_id=request_id,
+                deadline=deadline,
+                history_months=history,
+                signature=full_signature(request.r, request.vs),
+            )
+            recovered = typed_data.read_request_signer(domain, entry)
+            signed_by = None if recovered == ZERO_ADDRESS else recovered
+        if entry.bank not in signers:
+            signers[entry.bank] = client.read_signer(entry.bank)
         records.append(
             AccessRecord(
                 outcome="denied" if denied else "granted",
@@ -288,6 +325,10 @@ def subject_accesses(
                 categories_mask=str(entry.categories),
                 purpose=PurposeRef(code=entry.purpose, name=purpose_name(entry.purpose)),
                 query_id=f"0x{entry.query_id:064x}",
+                request_id=None if request is None else str(entry.request_id),
+                signed_by=signed_by,
+                bank_signed=signed_by is not None
+                and signed_by in (entry.bank, signers[entry.bank]),
                 response_hash=None if denied else _hex(entry.response_hash),
                 block_number=event.block_number,
                 block_time=clock.time_of(event),
@@ -296,6 +337,23 @@ def subject_accesses(
             )
         )
     return records
+
+
+#: Decodes the signed requests out of a ``recordAccesses`` transaction's input.
+_RECORD_ACCESSES = FunctionCodec(load_artifact(CONTRACT)["abi"], "recordAccesses")
+
+
+def _signed_requests(
+    client: LedgerClient, tx_hashes: Iterable[bytes]
+) -> dict[int, SignedRequestInput]:
+    """The banks' signed requests of the reads in these transactions, by query id."""
+    requests: dict[int, SignedRequestInput] = {}
+    for tx_hash in tx_hashes:
+        transaction = client.rpc(lambda h=tx_hash: client.w3.eth.get_transaction(HexBytes(h)))
+        if str(transaction.get("to", "")).lower() != client.address.lower():
+            continue
+        requests.update(signed_requests(_RECORD_ACCESSES, bytes(transaction["input"])))
+    return requests
 
 
 def _reason_name(read: RecordedAccess) -> str:

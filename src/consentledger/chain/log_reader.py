@@ -72,6 +72,21 @@ class SignedRequestInput:
     vs: bytes
 
 
+def signed_requests(
+    record_accesses: FunctionCodec, calldata: str | bytes
+) -> dict[int, SignedRequestInput]:
+    """The signed request of each query id of a ``recordAccesses`` call's input (decoded with
+    that function's codec; empty when the input is not such a call)."""
+    decoded = record_accesses.decode_input(calldata)
+    if decoded is None:
+        return {}
+    first, entries = decoded
+    return {
+        int(first) + offset: SignedRequestInput(int(entry[3]), bytes(entry[4]), bytes(entry[5]))
+        for offset, entry in enumerate(entries)
+    }
+
+
 #: The ledger's read events, whose transaction input the reader decodes for the signed requests.
 READ_EVENTS = frozenset({"DataAccessed", "AccessDenied"})
 
@@ -401,14 +416,7 @@ class LedgerReader:
     def signed_requests(self, calldata: str | bytes) -> dict[int, SignedRequestInput]:
         """The signed request of each query id of a ``recordAccesses`` call's input (empty when
         the input is not such a call)."""
-        decoded = self.record_accesses.decode_input(calldata)
-        if decoded is None:
-            return {}
-        first, entries = decoded
-        return {
-            int(first) + offset: SignedRequestInput(int(entry[3]), bytes(entry[4]), bytes(entry[5]))
-            for offset, entry in enumerate(entries)
-        }
+        return signed_requests(self.record_accesses, calldata)
 
     @staticmethod
     def _undecoded(
