@@ -55,8 +55,8 @@ def test_a_true_receipt_verifies(embedded_world: World) -> None:
     verified = verify_receipt(
         EmbeddedJsonRpc(chain), embedded_world.deployment.address, receipt, DOCUMENT, **asked
     )
-    assert verified.query_id == int(receipt["query_id"], 16)
-    assert verified.bank == embedded_world.banks[0].address
+    assert verified.read.query_id == int(receipt["query_id"], 16)
+    assert verified.read.bank == embedded_world.banks[0].address
 
 
 Tamper = Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], None]

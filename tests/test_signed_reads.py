@@ -23,13 +23,11 @@ from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc
-from consentledger.chain.log_reader import LedgerReader
+from consentledger.chain.log_reader import LedgerReader, signed_entry
 from consentledger.ledger.types import (
     MAX_READ_REQUEST_LIFETIME,
     AccessEntry,
     RecordedAccess,
-    full_signature,
-    unpack_request,
 )
 from tests.support import World
 
@@ -117,16 +115,8 @@ def test_every_data_accessed_is_signed_by_its_bank(
     accessed = [e for e in result.mined.events if e.event == "DataAccessed"]
     for event in accessed:
         read = RecordedAccess.of(event.event, event.args).entry
-        signed_request = requests[read.query_id]
-        request_id, deadline, history = unpack_request(signed_request.request)
-        as_recorded = replace(
-            read,
-            request_id=request_id,
-            deadline=deadline,
-            history_months=history,
-            signature=full_signature(signed_request.r, signed_request.vs),
-        )
-        signer = typed_data.read_request_signer(world.bureau.domain, as_recorded)
+        as_recorded = signed_entry(world.bureau.domain, read, requests[read.query_id])
+        signer = as_recorded.signer
         assert signer == world.bureau.read_signer(read.bank), (
             f"a DataAccessed for {read.bank} signed by {signer}"
         )

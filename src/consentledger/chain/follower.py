@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -30,6 +30,7 @@ from consentledger.chain.log_reader import (
     LedgerReader,
     SignedRequestInput,
     UndecodedLog,
+    signed_entry,
 )
 from consentledger.ledger.errors import LedgerRevertError
 from consentledger.ledger.model import LedgerModel
@@ -40,8 +41,6 @@ from consentledger.ledger.types import (
     ConsentStatus,
     DenialReason,
     RecordedAccess,
-    full_signature,
-    unpack_request,
 )
 
 log = logging.getLogger(__name__)
@@ -194,17 +193,7 @@ class LedgerState:
         """``entry`` (as its event recorded it) with the bank's request from its transaction's
         input and the signer that request's signature recovers to (unchanged, so unsigned,
         when the input has none)."""
-        if request is None:
-            return entry
-        request_id, deadline, history_months = unpack_request(request.request)
-        signed = replace(
-            entry,
-            request_id=request_id,
-            deadline=deadline,
-            history_months=history_months,
-            signature=full_signature(request.r, request.vs),
-        )
-        return replace(signed, signer=typed_data.read_request_signer(self._domain, signed))
+        return signed_entry(self._domain, entry, request)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,15 +21,17 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from consentledger.chain import typed_data
 from consentledger.chain.abi import DecodedLog, FunctionCodec, LogDecodeError, LogDecoder
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.deploy import CONTRACT, Deployment, check_chain_id, check_code
 from consentledger.chain.jsonrpc import LIMIT_EXCEEDED, JsonRpc, JsonRpcError, is_thread_safe
 from consentledger.errors import ConsentLedgerError
 from consentledger.gcpause import gc_paused
+from consentledger.ledger.types import AccessEntry, full_signature, unpack_request
 
 #: Blocks per eth_getLogs request unless told otherwise (many hosted nodes cap ranges near this).
 DEFAULT_BLOCK_RANGE = 1000
@@ -85,6 +87,25 @@ def signed_requests(
         int(first) + offset: SignedRequestInput(int(entry[3]), bytes(entry[4]), bytes(entry[5]))
         for offset, entry in enumerate(entries)
     }
+
+
+def signed_entry(
+    domain: typed_data.Domain, entry: AccessEntry, request: SignedRequestInput | None
+) -> AccessEntry:
+    """``entry`` (as its event recorded it) with the bank's request from its transaction's input
+    and the signer that request's signature recovers to (unchanged, so unsigned, when the input
+    has none)."""
+    if request is None:
+        return entry
+    request_id, deadline, history_months = unpack_request(request.request)
+    signed = replace(
+        entry,
+        request_id=request_id,
+        deadline=deadline,
+        history_months=history_months,
+        signature=full_signature(request.r, request.vs),
+    )
+    return replace(signed, signer=typed_data.read_request_signer(domain, signed))
 
 
 #: The ledger's read events, whose transaction input the reader decodes for the signed requests.

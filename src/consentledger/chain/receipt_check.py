@@ -23,7 +23,7 @@ from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.deploy import CONTRACT
 from consentledger.chain.jsonrpc import JsonRpc
 from consentledger.errors import ConsentLedgerError
-from consentledger.ledger.types import RecordedAccess
+from consentledger.ledger.types import AccessEntry, RecordedAccess
 
 
 class ReceiptMismatchError(ConsentLedgerError, ValueError):
@@ -43,14 +43,9 @@ class ReceiptMismatchError(ConsentLedgerError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class VerifiedRead:
-    """A read whose receipt the chain confirms."""
+    """A read whose receipt the chain confirms: the read as its event recorded it, and where."""
 
-    query_id: int
-    consent_id: bytes
-    bank: str
-    categories: int
-    purpose: int
-    response_hash: bytes
+    read: AccessEntry
     tx_hash: str
     block_number: int
     log_index: int
@@ -119,12 +114,7 @@ def verify_receipt(
         if expected != observed:
             raise ReceiptMismatchError(field, expected, observed)
     return VerifiedRead(
-        query_id=read.query_id,
-        consent_id=read.consent_id,
-        bank=read.bank,
-        categories=read.categories,
-        purpose=read.purpose,
-        response_hash=read.response_hash,
+        read=read,
         tx_hash=tx_hash,
         block_number=int(str(mined.get("blockNumber", "0x0")), 16),
         log_index=log_index,

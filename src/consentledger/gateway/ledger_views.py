@@ -23,7 +23,6 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -31,18 +30,15 @@ from hexbytes import HexBytes
 from pydantic import BaseModel, Field
 from web3 import Web3
 
-from consentledger.chain import typed_data
 from consentledger.chain.abi import DecodedLog, FunctionCodec
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.client import ConsentView, LedgerClient
 from consentledger.chain.deploy import CONTRACT
-from consentledger.chain.log_reader import SignedRequestInput, signed_requests
+from consentledger.chain.log_reader import SignedRequestInput, signed_entry, signed_requests
 from consentledger.gateway.receipts import category_refs, purpose_name
 from consentledger.ledger.types import (
     ZERO_ADDRESS,
     RecordedAccess,
-    full_signature,
-    unpack_request,
 )
 
 #: Consent ids per ``eth_getLogs`` topic list (nodes bound the size of a filter).
@@ -303,16 +299,8 @@ def subject_accesses(
         request = requests.get(entry.query_id)
         signed_by: str | None = None
         if request is not None:
-            request_id, deadline, history = unpack_request(request.request)
-            entry = replace(
-                entry,
-                request_id=request_id,
-                deadline=deadline,
-                history_months=history,
-                signature=full_signature(request.r, request.vs),
-            )
-            recovered = typed_data.read_request_signer(domain, entry)
-            signed_by = None if recovered == ZERO_ADDRESS else recovered
+            entry = signed_entry(domain, entry, request)
+            signed_by = None if entry.signer == ZERO_ADDRESS else entry.signer
         if entry.bank not in signers:
             signers[entry.bank] = client.read_signer(entry.bank)
         records.append(
