@@ -525,3 +525,27 @@ def test_a_replayed_request_id_is_refused(gateway: Gateway, bank: Bank, chip: En
     assert replay.json()["code"] == "request_replayed"
     assert _journal_size(gateway) == journaled
     assert gateway.context.ledger.consent(consent).reads_used == 1
+
+
+@pytest.mark.parametrize("action", ["Revocation", "Pause"])
+def test_after_the_consent_ends_a_stored_read_gives_its_receipt_not_its_data(
+    gateway: Gateway, bank: Bank, chip: Enterprise, action: str
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    signed = gateway.signed(bank, consent, [1], 1)
+    key = secrets.token_hex(8)
+    first = gateway.read(bank, chip, consent, [1], key=key, fields=signed)
+    assert first.status_code == 200, first.text
+    receipt = first.json()["receipt"]
+    stored = gateway.http.get(f"/v1/queries/{receipt['query_id']}", headers=bank.headers)
+    assert stored.status_code == 200
+    assert stored.json()["data"] == first.json()["data"]
+    gateway.action(action, consent, chip)
+    again = gateway.http.get(f"/v1/queries/{receipt['query_id']}", headers=bank.headers)
+    retried = gateway.read(bank, chip, consent, [1], key=key, fields=signed)
+    for answer in (again, retried):
+        assert answer.status_code == 403, answer.text
+        body = answer.json()
+        assert body["code"] == "delivery_ended"
+        assert body["receipt"] == receipt
+        assert "data" not in body

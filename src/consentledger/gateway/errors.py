@@ -209,6 +209,22 @@ class AccessDeniedError(NotPermittedError):
         )
 
 
+class DeliveryEndedError(NotPermittedError):
+    """A stored read asked for again after its consent stopped allowing reads (revoked, paused
+    or expired) or its bank was suspended: the receipt, not the data."""
+
+    code = "delivery_ended"
+
+    def __init__(self, why: str, receipt: Mapping[str, Any]) -> None:
+        self.why = why
+        super().__init__(
+            f"this read was released, but its data is not delivered again: {why}; "
+            "the receipt stands",
+            why=why,
+            receipt=dict(receipt),
+        )
+
+
 class UnknownQueryError(NotFoundError):
     code = "unknown_query"
 

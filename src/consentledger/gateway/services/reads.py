@@ -42,6 +42,7 @@ from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.errors import (
     AccessDeniedError,
     ConsentNotForThisEnterpriseError,
+    DeliveryEndedError,
     GatewayError,
     HistoryExceedsConsentError,
     IdempotencyKeyReusedError,
@@ -176,6 +177,24 @@ class ReadService:
         entry = await self._context.in_thread(self._context.journal.by_query_id, number)
         if entry is None or entry.bank_address != bank:
             raise UnknownQueryError(f"no read {query_hex(number)} of this bank")
+        return await self._again(entry)
+
+    async def _again(self, entry: JournalEntry) -> QueryResult:
+        """A stored outcome asked for again: a granted read's data only while its consent still
+        allows reads and its bank is not suspended (the chain's views now), else its receipt in
+        a :class:`DeliveryEndedError`."""
+        if entry.status != ReadStatus.GRANTED:
+            return answer(entry)
+        context = self._context
+        consent_id = bytes.fromhex(entry.consent_id[2:])
+        seen = await context.chain_read(context.ledger.read_context, consent_id, entry.bank_address)
+        why = None
+        if seen.consent.status is not ConsentStatus.ACTIVE:
+            why = f"the consent is {seen.consent.status.name}"
+        elif not seen.bank_active:
+            why = "the bank is suspended"
+        if why is not None:
+            raise DeliveryEndedError(why, receipt_of(entry).model_dump())
         return answer(entry)
 
     async def size_class(
@@ -239,7 +258,7 @@ class ReadService:
         if prepared is None:
             prepared = await context.chain_read(_prepare, context, read, document_of)
         if isinstance(prepared, _Existing):
-            return _idempotent_answer(prepared.entry, read.request_hash)
+            return await self._again(_same_request(prepared.entry, read.request_hash))
         entry = await context.journal_writer.add(prepared)
         if entry is None:
             # A concurrent request with the same Idempotency-Key, or the same signed request id,
@@ -249,7 +268,7 @@ class ReadService:
             )
             if existing is None:
                 raise ReadRequestReplayedError(read.signed.request_id)
-            return _idempotent_answer(existing, read.request_hash)
+            return await self._again(_same_request(existing, read.request_hash))
         return await self._record(entry)
 
     async def _record(self, entry: JournalEntry) -> QueryResult:
@@ -483,11 +502,11 @@ def _new_entry(read: _Read, subject: bytes, history: int, data: JSONObject) -> J
     )
 
 
-def _idempotent_answer(existing: JournalEntry, request_hash: str) -> QueryResult:
-    """The answer to a repeated Idempotency-Key: the original outcome, for the same request."""
+def _same_request(existing: JournalEntry, request_hash: str) -> JournalEntry:
+    """The entry of a repeated Idempotency-Key, which must be for the same request."""
     if existing.request_hash != request_hash:
         raise IdempotencyKeyReusedError()
-    return answer(existing)
+    return existing
 
 
 def _request_hash(
