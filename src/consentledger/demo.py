@@ -17,19 +17,14 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
-import rfc8785
 import uvicorn
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
@@ -46,6 +41,10 @@ from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.client import AccessDeniedError, Gateway
+from consentledger.client import Enterprise as EnterpriseClient
+from consentledger.client.http import SyncRunner
+from consentledger.client.models import QueryResult, Receipt
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.app import create_app
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
@@ -100,28 +99,6 @@ def _gateway(out_dir: Path, auditor_token: str) -> Iterator[str]:
         thread.join(timeout=30)
 
 
-class _Client:
-    """httpx against the gateway; a problem answer where success was expected is a DemoError."""
-
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=60)
-
-    def call(self, method: str, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        if response.status_code != expect:
-            raise DemoError(
-                f"{method} {path} answered {response.status_code}, expected {expect}: "
-                f"{response.text[:500]}"
-            )
-        return response.json()
-
-
-def _sign(document: dict[str, Any], signers: list[LocalAccount]) -> list[str]:
-    """Sign EIP-712 typed data as a wallet would (eth_signTypedData_v4)."""
-    signable = encode_typed_data(full_message=document)
-    return ["0x" + bytes(s.sign_message(signable).signature).hex() for s in signers]
-
-
 def run_demo(console: Console, out_dir: Path) -> Path:
     """Tell the story; returns the directory holding the reports."""
     started = time.perf_counter()
@@ -133,7 +110,6 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             elif target.exists():
                 target.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
-    admin = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
     auditor_token = secrets.token_urlsafe(24)
 
     console.rule("[bold]ConsentLedger[/]: consented, recorded access to enterprise credit data")
@@ -142,19 +118,17 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         report = seed_store(store, enterprises=DEMO_ENTERPRISES, progress=False)
     console.print(f"   {report.enterprises} enterprises, 11 data categories each")
 
-    with _gateway(out_dir, auditor_token) as url:
-        api = _Client(url)
-        health = api.call("GET", "/v1/health")
+    with _gateway(out_dir, auditor_token) as url, Gateway(url) as api:
+        health = api.health()
         console.print(
-            f"[bold]1.[/] Ledger deployed on the embedded chain {health['chain_id']} at "
-            f"[cyan]{health['contract']}[/]; gateway at {url}"
+            f"[bold]1.[/] Ledger deployed on the embedded chain {health.chain_id} at "
+            f"[cyan]{health.contract}[/]; gateway at {url}"
         )
 
         console.print("[bold]3.[/] The operator admits a bank and registers three enterprises")
-        bank = api.call(
-            "POST", "/v1/admin/banks", expect=201, json={"name": "Shenzhen SME Bank"}, headers=admin
-        )
-        bank_headers = {"Authorization": f"Bearer {bank['api_key']}"}
+        operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
+        admitted = operator.add_bank("Shenzhen SME Bank")
+        bank = api.bank(admitted.api_key, admitted.address)
         chip = Enterprise("Nanshan chip distributor", CHIP_DISTRIBUTOR_USCC, [Account.create()])
         catering = Enterprise("Futian restaurant chain", CATERING_CHAIN_USCC, [Account.create()])
         builder = Enterprise(
@@ -164,22 +138,14 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         )
         subjects: dict[str, str] = {}
         for enterprise in (chip, catering, builder):
-            registered = api.call(
-                "POST",
-                "/v1/admin/enterprises",
-                expect=201,
-                headers=admin,
-                json={
-                    "uscc": enterprise.uscc,
-                    "controllers": enterprise.addresses,
-                    "threshold": len(enterprise.controllers),
-                },
+            registered = operator.register_enterprise(
+                enterprise.uscc, enterprise.addresses, len(enterprise.controllers)
             )
-            subjects[enterprise.uscc] = registered["subject"]
+            subjects[enterprise.uscc] = registered.subject
         table = Table(show_header=True, header_style="bold")
         for column in ("who", "USCC / address", "signs with"):
             table.add_column(column)
-        table.add_row("bank", bank["address"], "API key (shown once, stored hashed)")
+        table.add_row("bank", admitted.address, "API key (shown once, stored hashed)")
         for enterprise in (chip, catering, builder):
             table.add_row(
                 enterprise.name, enterprise.uscc, f"{len(enterprise.controllers)} controller key(s)"
@@ -190,10 +156,10 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             "[bold]4.[/] The chip distributor signs a credit-underwriting consent "
             "(registration, social insurance, tax; 90 days; 24 months of history)"
         )
+        chip_client = api.enterprise(chip.uscc, chip.controllers)
         consent_id = _grant(
-            api,
-            chip,
-            bank["address"],
+            chip_client,
+            admitted.address,
             ["business_registration", "social_insurance", "tax"],
             console,
         )
@@ -201,85 +167,42 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         console.print(
             "[bold]5.[/] The bank reads: the chain records the read, then data is released"
         )
-        read = api.call(
-            "POST",
-            "/v1/queries",
-            headers={**bank_headers, "Idempotency-Key": "demo-read-1"},
-            json={
-                "uscc": chip.uscc,
-                "consent_id": consent_id,
-                "categories": ["business_registration", "social_insurance"],
-                "purpose": "credit_underwriting",
-            },
+        read = bank.read(
+            chip.uscc,
+            consent_id,
+            ["business_registration", "social_insurance"],
+            "credit_underwriting",
+            idempotency_key="demo-read-1",
         )
-        receipt = read["receipt"]
-        recomputed = (
-            "0x" + keccak(bytes.fromhex(receipt["salt"][2:]) + rfc8785.dumps(read["data"])).hex()
-        )
-        _receipt_table(console, receipt, recomputed == receipt["response_hash"])
-        console.print(f"   released: {', '.join(read['data']['categories'])}")
+        _receipt_table(console, read.receipt, read.receipt.matches(read.data))
+        console.print(f"   released: {', '.join(read.data['categories'])}")
 
         console.print("[bold]6.[/] The bank asks for the size class (itself a recorded read)")
-        size = api.call(
-            "GET",
-            f"/v1/enterprises/{chip.uscc}/size-class",
-            params={"consent_id": consent_id},
-            headers=bank_headers,
-        )
-        data = size["data"]
+        data = bank.size_class(chip.uscc, consent_id).data
         figures = ", ".join(
             f"{f['symbol']} = {f['value']} ({f['source']}, {f['period']})" for f in data["figures"]
         )
         console.print(f"   [bold]{data['size']}[/] ({data['sector']}): {figures}")
 
         console.print("[bold]7.[/] The bank asks for judicial records, outside the consent")
-        denied = api.call(
-            "POST",
-            "/v1/queries",
-            expect=403,
-            headers={**bank_headers, "Idempotency-Key": "demo-read-2"},
-            json={
-                "uscc": chip.uscc,
-                "consent_id": consent_id,
-                "categories": ["judicial"],
-                "purpose": "credit_underwriting",
-            },
-        )
+        denied = _denied(bank.read, chip.uscc, consent_id, ["judicial"], "demo-read-2")
         console.print(
-            f"   [red]denied[/]: {denied['reason']}, recorded in tx {denied['receipt']['tx_hash']}"
+            f"   [red]denied[/]: {denied.reason}, recorded in tx {denied.receipt['tx_hash']}"
         )
 
         console.print("[bold]8.[/] The contractor's two controllers both sign a consent")
-        _grant(api, builder, bank["address"], ["business_registration", "judicial"], console)
+        _grant(
+            api.enterprise(builder.uscc, builder.controllers),
+            admitted.address,
+            ["business_registration", "judicial"],
+            console,
+        )
 
         console.print("[bold]9.[/] The chip distributor revokes; the bank reads again")
-        drafted = api.call(
-            "POST", f"/v1/consents/{consent_id}/actions/draft", json={"action": "revoke"}
-        )
-        document = drafted["typed_data"]
-        revoked = api.call(
-            "POST",
-            f"/v1/consents/{consent_id}/revoke",
-            json={
-                "nonce": document["message"]["nonce"],
-                "deadline": document["message"]["deadline"],
-                "signatures": _sign(document, chip.controllers),
-            },
-        )
-        console.print(f"   revoked in tx {revoked['tx_hash']} (block {revoked['block_number']})")
-        again = api.call(
-            "POST",
-            "/v1/queries",
-            expect=403,
-            headers={**bank_headers, "Idempotency-Key": "demo-read-3"},
-            json={
-                "uscc": chip.uscc,
-                "consent_id": consent_id,
-                "categories": ["business_registration"],
-                "purpose": "credit_underwriting",
-            },
-        )
-        console.print(f"   [red]denied[/]: {again['reason']}; nothing released")
+        revoked = chip_client.revoke(consent_id)
+        console.print(f"   revoked in tx {revoked.tx_hash} (block {revoked.block_number})")
+        again = _denied(bank.read, chip.uscc, consent_id, ["business_registration"], "demo-read-3")
+        console.print(f"   [red]denied[/]: {again.reason}; nothing released")
 
         console.print(
             "[bold]10.[/] The auditor replays the chain through /rpc, trusting nothing else"
@@ -307,42 +230,38 @@ def run_demo(console: Console, out_dir: Path) -> Path:
 
 
 def _grant(
-    api: _Client, enterprise: Enterprise, bank: str, categories: list[str], console: Console
+    enterprise: EnterpriseClient[SyncRunner], bank: str, categories: list[str], console: Console
 ) -> str:
     """Draft a consent, sign it with every controller, relay it; returns the consent id."""
-    draft = api.call(
-        "POST",
-        "/v1/consents/draft",
-        json={
-            "uscc": enterprise.uscc,
-            "bank": bank,
-            "categories": categories,
-            "purpose": "credit_underwriting",
-            "duration_days": 90,
-            "history_months": 24,
-        },
+    draft = enterprise.draft(
+        bank, categories, "credit_underwriting", duration_days=90, history_months=24
     )
-    granted = api.call(
-        "POST",
-        "/v1/consents",
-        expect=201,
-        json={
-            "message": draft["typed_data"]["message"],
-            "signatures": _sign(draft["typed_data"], enterprise.controllers),
-            "receipt": draft["receipt"],
-        },
-    )
+    granted = enterprise.grant_draft(draft)
     console.print(
-        f"   consent [cyan]{granted['consent_id']}[/] {granted['status']} in tx "
-        f"{granted['tx_hash']} (receipt hash {draft['receipt_hash'][:18]}...)"
+        f"   consent [cyan]{granted.consent_id}[/] {granted.status} in tx "
+        f"{granted.tx_hash} (receipt hash {draft.receipt_hash[:18]}...)"
     )
-    consent_id: str = granted["consent_id"]
-    return consent_id
+    return granted.consent_id
 
 
-def _receipt_table(console: Console, receipt: dict[str, Any], verified: bool) -> None:
+def _denied(
+    read: Callable[..., QueryResult],
+    uscc: str,
+    consent_id: str,
+    categories: list[str],
+    key: str,
+) -> AccessDeniedError:
+    """The chain's denial of a read the story expects to be denied."""
+    try:
+        read(uscc, consent_id, categories, "credit_underwriting", idempotency_key=key)
+    except AccessDeniedError as denied:
+        return denied
+    raise DemoError(f"the read of {categories} under {consent_id} was not denied")
+
+
+def _receipt_table(console: Console, receipt: Receipt, verified: bool) -> None:
     table = Table(title="receipt", show_header=False)
     for key in ("query_id", "consent_id", "tx_hash", "block_number", "log_index", "response_hash"):
-        table.add_row(key, str(receipt[key]))
+        table.add_row(key, str(getattr(receipt, key)))
     table.add_row("hash check", "keccak256(salt || data) matches" if verified else "MISMATCH")
     console.print(table)
