@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from rich.console import Console
 from rich.table import Table
 
@@ -50,6 +49,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench import (  # noqa: E402
+    LOAD_CATEGORIES,
+    LOAD_PURPOSE,
+    LOAD_USCC,
     Party,
     admit,
     deploy_on_anvil,
@@ -57,7 +59,6 @@ from bench import (  # noqa: E402
     grant_consents,
     log,
     percentile,
-    read_body,
     read_load,
     seeded_bureau,
     warm_up,
@@ -68,6 +69,15 @@ from consentledger.chain import typed_data  # noqa: E402
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
 from consentledger.chain.deploy import Deployment  # noqa: E402
 from consentledger.chain.jsonrpc import HttpJsonRpc  # noqa: E402
+from consentledger.client import (  # noqa: E402
+    AccessDeniedError,
+    AsyncGateway,
+    Bank,
+    GatewayProblemError,
+    GatewayUnreachableError,
+    UnexpectedAnswerError,
+)
+from consentledger.client.http import AsyncRunner  # noqa: E402
 from consentledger.gateway.db import Database  # noqa: E402
 from consentledger.gateway.journal import Journal  # noqa: E402
 from consentledger.gateway.process import GatewayProcess  # noqa: E402
@@ -115,30 +125,41 @@ async def open_loop(
     # reads/s with hundreds of connections the generator itself fell behind its schedule.
     # Idle connections expire on the client's side first: uvicorn closes one idle for 5 s, and a
     # request sent on it at that moment fails with a ReadError that says nothing of the gateway.
-    connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=CLIENT_KEEPALIVE_S)
 
-    async def one(session: aiohttp.ClientSession, i: int, scheduled: float) -> None:
-        body = read_body(consent_ids[i % len(consent_ids)])
-        headers = {**party.bank_headers, "Idempotency-Key": f"soak-{i}"}
+    async def one(bank: Bank[AsyncRunner], i: int, scheduled: float) -> None:
+        key = f"soak-{i}"
         try:
-            async with session.post(
-                f"{gateway.url}/v1/queries", json=body, headers=headers
-            ) as answer:
-                payload = await answer.read()
-                status = answer.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            result.errors[f"transport: {type(exc).__name__}"] += 1
-            result.failed_keys.append(headers["Idempotency-Key"])
+            await bank.read(
+                LOAD_USCC,
+                consent_ids[i % len(consent_ids)],
+                LOAD_CATEGORIES,
+                LOAD_PURPOSE,
+                idempotency_key=key,
+            )
+        except GatewayUnreachableError as exc:
+            cause = exc.__cause__
+            result.errors[f"transport: {type(cause).__name__}"] += 1
+            result.failed_keys.append(key)
+            return
+        except AccessDeniedError:
+            # The chain's denial: a consent's reads ran out.
+            result.latencies.append(loop.time() - scheduled)
+            result.statuses["403"] += 1
+            return
+        except GatewayProblemError as problem:
+            result.latencies.append(loop.time() - scheduled)
+            result.statuses[str(problem.status)] += 1
+            result.errors[f"{problem.status} {problem.code}"] += 1
+            result.failed_keys.append(key)
+            return
+        except UnexpectedAnswerError as odd:
+            result.latencies.append(loop.time() - scheduled)
+            result.statuses[str(odd.status)] += 1
+            result.errors[f"{odd.status} not problem+json"] += 1
+            result.failed_keys.append(key)
             return
         result.latencies.append(loop.time() - scheduled)
-        result.statuses[str(status)] += 1
-        if status == 200:
-            return
-        code = _problem_code(payload)
-        if status == 403 and code == "access_denied":
-            return  # the chain's denial: a consent's reads ran out
-        result.errors[f"{status} {code}"] += 1
-        result.failed_keys.append(headers["Idempotency-Key"])
+        result.statuses["200"] += 1
 
     async def sample_rss(stop: asyncio.Event, started: float) -> None:
         while not stop.is_set():
@@ -147,8 +168,10 @@ async def open_loop(
                 await asyncio.wait_for(stop.wait(), rss_every)
 
     loop = asyncio.get_running_loop()
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
+    async with AsyncGateway(
+        gateway.url, connections=512, keepalive_timeout=CLIENT_KEEPALIVE_S
+    ) as client:
+        bank = client.bank(party.bank_api_key, party.bank_address)
         started = loop.time()
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(stop, started))
@@ -162,7 +185,7 @@ async def open_loop(
             if len(in_flight) >= MAX_IN_FLIGHT:
                 result.errors["generator: too many requests in flight"] += 1
                 continue
-            task = asyncio.create_task(one(client, i, scheduled))
+            task = asyncio.create_task(one(bank, i, scheduled))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
             result.sent += 1
@@ -173,14 +196,6 @@ async def open_loop(
         await sampler
     result.rss.append((round(result.seconds, 1), gateway.rss_kib()))
     return result
-
-
-def _problem_code(payload: bytes) -> str:
-    try:
-        code = json.loads(payload).get("code")
-    except (ValueError, AttributeError):
-        return "not problem+json"
-    return str(code)
 
 
 def audit(node_url: str, deployment: Deployment, journal_url: str) -> dict[str, Any]:

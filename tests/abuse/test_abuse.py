@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from consentledger.categories import Category
+from consentledger.client import AccessDeniedError
 from consentledger.gateway.db import Bank as BankRow
 from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.limits import AuthThrottle
@@ -123,10 +124,10 @@ def test_another_banks_consent_releases_nothing(
 ) -> None:
     consent = gateway.grant(chip, bank, REGISTRATION)
     before = gateway.context.bureau.consent(consent).reads_used
-    response = gateway.read(other_bank, chip, consent, [1])
-    body = _problem(response, 403, "access_denied")
-    assert body["reason"] == "BANK_MISMATCH"
-    assert "data" not in body
+    refused = gateway.refused(other_bank, chip, consent, [1])
+    assert isinstance(refused, AccessDeniedError)
+    assert (refused.status, refused.reason) == (403, "BANK_MISMATCH")
+    assert "data" not in refused.problem
     assert gateway.context.bureau.consent(consent).reads_used == before
     with gateway.context.db.session() as session:
         statuses = set(

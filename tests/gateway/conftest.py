@@ -8,7 +8,6 @@ directly, sign-in messages signed with ``personal_sign``; never with the gateway
 
 from __future__ import annotations
 
-import base64
 import itertools
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +17,6 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -27,6 +25,11 @@ from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.store import BureauStore
 from consentledger.chain.client import BatchResult, LedgerClient
+from consentledger.client import Enterprise as ClientEnterprise
+from consentledger.client import Gateway as ClientGateway
+from consentledger.client import sign_typed_data, siwe_authorization
+from consentledger.client.http import SyncRunner
+from consentledger.client.models import ActionResult, ConsentAction, ConsentDraft
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import Settings
@@ -45,22 +48,15 @@ class Enterprise:
     threshold: int
 
 
-def sign_typed(document: dict[str, Any], signers: Sequence[LocalAccount]) -> list[str]:
-    """Sign a JSON typed-data document as a wallet would (``eth_signTypedData_v4``)."""
-    signable = encode_typed_data(full_message=document)
-    return ["0x" + bytes(a.sign_message(signable).signature).hex() for a in signers]
-
-
 def siwe_header(message: str, signer: LocalAccount) -> dict[str, str]:
     """``Authorization: SIWE <base64url(message)>.<0x signature>`` for ``message``."""
-    signature = bytes(signer.sign_message(encode_defunct(text=message)).signature).hex()
-    encoded = base64.urlsafe_b64encode(message.encode()).decode().rstrip("=")
-    return {"Authorization": f"SIWE {encoded}.0x{signature}"}
+    return {"Authorization": siwe_authorization(message, signer)}
 
 
 @dataclass
 class Gateway:
-    """The running app and what tests need around it."""
+    """The running app, the typed client over it, and what tests need around them. ``client``
+    is the raw ``TestClient``, for the tests of the API's wire format."""
 
     app: FastAPI
     client: TestClient
@@ -69,6 +65,14 @@ class Gateway:
     reader: LedgerClient  # a second bureau relayer, recording test reads with its own query ids
     usccs: Iterator[str]
     _sequence: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    api: ClientGateway = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api = ClientGateway.over(self.client)
+
+    def client_of(self, enterprise: Enterprise) -> ClientEnterprise[SyncRunner]:
+        """The typed client of ``enterprise`` (its first k controllers sign)."""
+        return self.api.enterprise(enterprise.uscc, enterprise.controllers, enterprise.threshold)
 
     def new_enterprise(self, controllers: int = 1, threshold: int = 1) -> Enterprise:
         """Register a fresh enterprise (a USCC the bureau holds) with new controller keys."""
@@ -79,10 +83,9 @@ class Gateway:
         )
         return Enterprise(uscc, keys, threshold)
 
-    def draft(self, enterprise: Enterprise, **overrides: Any) -> dict[str, Any]:
+    def draft(self, enterprise: Enterprise, **overrides: Any) -> ConsentDraft:
         """A consent draft for the test bank (underwriting, two categories, 30 days)."""
-        body = {
-            "uscc": enterprise.uscc,
+        terms: dict[str, Any] = {
             "bank": self.bank.address,
             "categories": ["business_registration", 2],
             "purpose": "credit_underwriting",
@@ -90,61 +93,41 @@ class Gateway:
             "history_months": 12,
             **overrides,
         }
-        response = self.client.post("/v1/consents/draft", json=body)
-        assert response.status_code == 200, response.text
-        draft: dict[str, Any] = response.json()
-        return draft
+        return self.client_of(enterprise).draft(**terms)
 
     def grant(self, enterprise: Enterprise, **overrides: Any) -> str:
         """Draft, sign with the first k controllers, grant; the consent id."""
         draft = self.draft(enterprise, **overrides)
-        signers = enterprise.controllers[: enterprise.threshold]
-        response = self.client.post(
-            "/v1/consents",
-            json={
-                "message": draft["typed_data"]["message"],
-                "signatures": sign_typed(draft["typed_data"], signers),
-                "receipt": draft["receipt"],
-            },
-        )
-        assert response.status_code == 201, response.text
-        consent_id: str = response.json()["consent_id"]
-        return consent_id
+        return self.client_of(enterprise).grant_draft(draft).consent_id
 
     def act(
         self,
         consent_id: str,
-        action: str,
+        action: ConsentAction,
         signers: Sequence[LocalAccount],
         edit: Callable[[dict[str, Any]], None] | None = None,
-    ) -> Any:
-        """Draft an action, sign it (after ``edit`` of its message), send it; the response."""
-        drafted = self.client.post(
-            f"/v1/consents/{consent_id}/actions/draft", json={"action": action}
-        )
-        assert drafted.status_code == 200, drafted.text
-        document = drafted.json()["typed_data"]
+    ) -> ActionResult:
+        """Draft an action, sign it (after ``edit`` of its message), send it."""
+        # A consent action names the consent, not the enterprise: no USCC is needed.
+        enterprise = self.api.enterprise("", signers)
+        document = enterprise.draft_action(consent_id, action).typed_data.document()
         if edit is not None:
             edit(document["message"])
-        body = {
-            "nonce": document["message"]["nonce"],
-            "deadline": document["message"]["deadline"],
-            "signatures": sign_typed(document, signers),
-        }
-        return self.client.post(f"/v1/consents/{consent_id}/{action}", json=body)
+        message = document["message"]
+        signatures = sign_typed_data(document, signers)
+        return enterprise.relay_action(
+            consent_id, action, message["nonce"], message["deadline"], signatures
+        )
 
     def challenge(self, uscc: str, address: str) -> str:
-        response = self.client.post("/v1/auth/challenge", json={"uscc": uscc, "address": address})
-        assert response.status_code == 200, response.text
-        message: str = response.json()["message"]
-        return message
+        """A fresh sign-in message for ``address`` as a controller of ``uscc``."""
+        return self.api.enterprise(uscc, []).challenge(address).message
 
     def signed_in(
         self, enterprise: Enterprise, signer: LocalAccount | None = None
     ) -> dict[str, str]:
         """A fresh sign-in header for ``enterprise`` by its first controller (or ``signer``)."""
-        account = signer or enterprise.controllers[0]
-        return siwe_header(self.challenge(enterprise.uscc, account.address), account)
+        return self.client_of(enterprise).sign_in(signer)
 
     def record_reads(self, entries: Sequence[tuple[str, str, int, int]]) -> BatchResult:
         """Record reads (consent id, bank, category mask, purpose) as the bureau does."""

@@ -7,24 +7,29 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from tests.gateway.conftest import Gateway, sign_typed
+from consentledger.client import InvalidRequestError, sign_typed_data
+from consentledger.client.models import ConsentAction
+from tests.gateway.conftest import Gateway
 
 
 def test_pause_resume_revoke(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
     consent_id = gateway.grant(enterprise)
 
-    for action, status in (("pause", "PAUSED"), ("resume", "ACTIVE"), ("revoke", "REVOKED")):
-        response = gateway.act(consent_id, action, enterprise.controllers)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert (body["consent_id"], body["action"], body["status"]) == (consent_id, action, status)
-        assert body["tx_hash"].startswith("0x")
+    steps: list[tuple[ConsentAction, str]] = [
+        ("pause", "PAUSED"),
+        ("resume", "ACTIVE"),
+        ("revoke", "REVOKED"),
+    ]
+    for action, status in steps:
+        result = gateway.act(consent_id, action, enterprise.controllers)
+        assert (result.consent_id, result.action, result.status) == (consent_id, action, status)
+        assert result.tx_hash.startswith("0x")
 
-    consent = gateway.client.get(f"/v1/consents/{consent_id}").json()
-    assert consent["status"] == "REVOKED"
-    assert [e["event"] for e in consent["events"]] == ["granted", "paused", "resumed", "revoked"]
-    times = [e["block_time"] for e in consent["events"]]
+    consent = gateway.api.consent(consent_id)
+    assert consent.status == "REVOKED"
+    assert [e.event for e in consent.events] == ["granted", "paused", "resumed", "revoked"]
+    times = [e.block_time for e in consent.events]
     assert times == sorted(times)
 
 
@@ -47,12 +52,10 @@ def test_action_draft_is_typed_data(gateway: Gateway) -> None:
 def test_two_of_two_revocation_needs_both(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise(controllers=2, threshold=2)
     consent_id = gateway.grant(enterprise)
-    one = gateway.act(consent_id, "revoke", enterprise.controllers[:1])
-    assert one.status_code == 422
-    assert one.json()["code"] == "membership_threshold_not_met"
-    both = gateway.act(consent_id, "revoke", enterprise.controllers)
-    assert both.status_code == 200, both.text
-    assert both.json()["status"] == "REVOKED"
+    with pytest.raises(InvalidRequestError) as one:
+        gateway.act(consent_id, "revoke", enterprise.controllers[:1])
+    assert (one.value.status, one.value.code) == (422, "membership_threshold_not_met")
+    assert gateway.act(consent_id, "revoke", enterprise.controllers).status == "REVOKED"
 
 
 def test_invalid_transitions_are_409(gateway: Gateway) -> None:
@@ -65,7 +68,7 @@ def test_invalid_transitions_are_409(gateway: Gateway) -> None:
     assert drafted.status_code == 409
     assert drafted.json()["code"] == "consents_invalid_transition"
 
-    assert gateway.act(consent_id, "revoke", enterprise.controllers).status_code == 200
+    assert gateway.act(consent_id, "revoke", enterprise.controllers).status == "REVOKED"
     # A revocation drafted earlier and signed, sent after the consent was revoked.
     draft = gateway.client.post(
         f"/v1/consents/{consent_id}/actions/draft", json={"action": "revoke"}
@@ -93,7 +96,7 @@ def test_action_sent_in_a_state_that_forbids_it(gateway: Gateway) -> None:
     body = {
         "nonce": resume_document["message"]["nonce"],
         "deadline": resume_document["message"]["deadline"],
-        "signatures": sign_typed(resume_document, enterprise.controllers),
+        "signatures": sign_typed_data(resume_document, enterprise.controllers),
     }
     response = gateway.client.post(f"/v1/consents/{consent_id}/resume", json=body)
     assert response.status_code == 409
@@ -103,9 +106,9 @@ def test_action_sent_in_a_state_that_forbids_it(gateway: Gateway) -> None:
 def test_action_by_a_stranger(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
     consent_id = gateway.grant(enterprise)
-    response = gateway.act(consent_id, "pause", [Account.create()])
-    assert response.status_code == 422
-    assert response.json()["code"] == "membership_signer_not_controller"
+    with pytest.raises(InvalidRequestError) as refused:
+        gateway.act(consent_id, "pause", [Account.create()])
+    assert (refused.value.status, refused.value.code) == (422, "membership_signer_not_controller")
 
 
 def test_action_signed_for_another_consent(gateway: Gateway) -> None:
@@ -117,9 +120,9 @@ def test_action_signed_for_another_consent(gateway: Gateway) -> None:
         message["consentId"] = second
 
     # Signed for `second`, sent for `first`: the signer recovered is someone else.
-    response = gateway.act(first, "revoke", enterprise.controllers, edit=retarget)
-    assert response.status_code == 422
-    assert response.json()["code"] == "membership_signer_not_controller"
+    with pytest.raises(InvalidRequestError) as refused:
+        gateway.act(first, "revoke", enterprise.controllers, edit=retarget)
+    assert (refused.value.status, refused.value.code) == (422, "membership_signer_not_controller")
 
 
 def test_expired_action_deadline(gateway: Gateway) -> None:
@@ -129,9 +132,9 @@ def test_expired_action_deadline(gateway: Gateway) -> None:
     def expire(message: dict[str, Any]) -> None:
         message["deadline"] = "1"
 
-    response = gateway.act(consent_id, "pause", enterprise.controllers, edit=expire)
-    assert response.status_code == 422
-    assert response.json()["code"] == "membership_signature_expired"
+    with pytest.raises(InvalidRequestError) as refused:
+        gateway.act(consent_id, "pause", enterprise.controllers, edit=expire)
+    assert (refused.value.status, refused.value.code) == (422, "membership_signature_expired")
 
 
 def test_replayed_action_nonce(gateway: Gateway) -> None:
@@ -143,10 +146,10 @@ def test_replayed_action_nonce(gateway: Gateway) -> None:
     body = {
         "nonce": document["message"]["nonce"],
         "deadline": document["message"]["deadline"],
-        "signatures": sign_typed(document, enterprise.controllers),
+        "signatures": sign_typed_data(document, enterprise.controllers),
     }
     assert gateway.client.post(f"/v1/consents/{consent_id}/pause", json=body).status_code == 200
-    assert gateway.act(consent_id, "resume", enterprise.controllers).status_code == 200
+    assert gateway.act(consent_id, "resume", enterprise.controllers).status == "ACTIVE"
     replay = gateway.client.post(f"/v1/consents/{consent_id}/pause", json=body)
     assert replay.status_code == 422
     assert replay.json()["code"] == "invalid_account_nonce"
@@ -171,7 +174,7 @@ def test_unknown_consent_with_a_valid_signature_is_404(gateway: Gateway) -> None
     body = {
         "nonce": document["message"]["nonce"],
         "deadline": document["message"]["deadline"],
-        "signatures": sign_typed(document, enterprise.controllers),
+        "signatures": sign_typed_data(document, enterprise.controllers),
     }
     response = gateway.client.post(f"/v1/consents/{unknown}/revoke", json=body)
     assert response.status_code == 404

@@ -12,7 +12,8 @@ from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
 from consentledger.categories import Category, Purpose
-from tests.gateway.conftest import Enterprise, Gateway, sign_typed
+from consentledger.client import sign_typed_data
+from tests.gateway.conftest import Enterprise, Gateway
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -31,7 +32,7 @@ def _grant(gateway: Gateway, message: dict[str, Any], signatures: list[str], **e
 def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
     draft = gateway.draft(enterprise, categories=["business_registration", "2", 4])
-    document = draft["typed_data"]
+    document = draft.typed_data.document()
     message = document["message"]
 
     assert document["primaryType"] == "Consent"
@@ -53,9 +54,9 @@ def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
     assert message["subject"] == "0x" + gateway.context.subject_of(enterprise.uscc).hex()
 
     # The receipt is what receiptHash commits to, and it describes the terms.
-    receipt = draft["receipt"]
+    receipt = draft.receipt
     assert message["receiptHash"] == "0x" + keccak(rfc8785.dumps(receipt)).hex()
-    assert draft["receipt_hash"] == message["receiptHash"]
+    assert draft.receipt_hash == message["receiptHash"]
     assert receipt["data_subject"]["uscc"] == enterprise.uscc
     assert receipt["recipients"][0]["address"] == gateway.bank.address
     assert receipt["purpose"] == {"code": 1, "name": "credit_underwriting"}
@@ -67,24 +68,24 @@ def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
     assert receipt["reads"]["effective_max_reads"] == 50
     assert receipt["withdrawal"]["typed_data"]["primaryType"] == "Revocation"
     assert receipt["terms"]["nonce"] == message["nonce"]
-    assert draft["consent_id"] == _digest(document)
+    assert draft.consent_id == _digest(document)
 
 
 def test_grant_one_of_one(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
     draft = gateway.draft(enterprise)
-    signatures = sign_typed(draft["typed_data"], enterprise.controllers)
-    response = _grant(gateway, draft["typed_data"]["message"], signatures, receipt=draft["receipt"])
+    signatures = sign_typed_data(draft.typed_data.document(), enterprise.controllers)
+    response = _grant(gateway, draft.typed_data.message, signatures, receipt=draft.receipt)
 
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["consent_id"] == draft["consent_id"]
-    assert response.headers["location"] == f"/v1/consents/{draft['consent_id']}"
+    assert body["consent_id"] == draft.consent_id
+    assert response.headers["location"] == f"/v1/consents/{draft.consent_id}"
     assert body["status"] == "ACTIVE"
     assert body["tx_hash"].startswith("0x")
     assert body["block_number"] > 0
     assert body["consent"]["max_reads"] == 50  # 0 signed: the purpose's cap
-    assert body["consent"]["receipt_hash"] == draft["receipt_hash"]
+    assert body["consent"]["receipt_hash"] == draft.receipt_hash
     assert [e["event"] for e in body["consent"]["events"]] == ["granted"]
 
     shown = gateway.client.get(f"/v1/consents/{body['consent_id']}")
@@ -102,8 +103,8 @@ def test_grant_one_of_one(gateway: Gateway) -> None:
 def test_grant_two_of_two_with_both_signatures(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise(controllers=2, threshold=2)
     draft = gateway.draft(enterprise, purpose=2, categories=[2, 4], duration_days=365)
-    signatures = sign_typed(draft["typed_data"], enterprise.controllers)
-    response = _grant(gateway, draft["typed_data"]["message"], signatures)
+    signatures = sign_typed_data(draft.typed_data.document(), enterprise.controllers)
+    response = _grant(gateway, draft.typed_data.message, signatures)
     assert response.status_code == 201, response.text
     assert response.json()["consent"]["purpose"]["name"] == "post_loan_monitoring"
 
@@ -111,9 +112,11 @@ def test_grant_two_of_two_with_both_signatures(gateway: Gateway) -> None:
 def test_edited_message_without_receipt_is_granted_as_signed(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
     draft = gateway.draft(enterprise)
-    document = draft["typed_data"]
+    document = draft.typed_data.document()
     document["message"]["maxReads"] = 10
-    response = _grant(gateway, document["message"], sign_typed(document, enterprise.controllers))
+    response = _grant(
+        gateway, document["message"], sign_typed_data(document, enterprise.controllers)
+    )
     assert response.status_code == 201, response.text
     assert response.json()["consent"]["max_reads"] == 10
 
@@ -122,7 +125,7 @@ def _sign_with(
     pick: Callable[[Enterprise], list[Any]],
 ) -> Callable[[Gateway, Enterprise, dict[str, Any]], list[str]]:
     def sign(_gateway: Gateway, enterprise: Enterprise, document: dict[str, Any]) -> list[str]:
-        return sign_typed(document, pick(enterprise))
+        return sign_typed_data(document, pick(enterprise))
 
     return sign
 
@@ -161,7 +164,7 @@ def test_signature_failures_are_refused_before_sending(
     draft = gateway.draft(enterprise)
     sent_before = gateway.relayer_nonce()
     response = _grant(
-        gateway, draft["typed_data"]["message"], sign(gateway, enterprise, draft["typed_data"])
+        gateway, draft.typed_data.message, sign(gateway, enterprise, draft.typed_data.document())
     )
     assert response.status_code == status, response.text
     problem = response.json()
@@ -173,9 +176,11 @@ def test_signature_failures_are_refused_before_sending(
 
 def test_expired_deadline(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
-    document = gateway.draft(enterprise)["typed_data"]
+    document = gateway.draft(enterprise).typed_data.document()
     document["message"]["deadline"] = str(gateway.context.chain.now() - 10)  # type: ignore[union-attr]
-    response = _grant(gateway, document["message"], sign_typed(document, enterprise.controllers))
+    response = _grant(
+        gateway, document["message"], sign_typed_data(document, enterprise.controllers)
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "membership_signature_expired"
 
@@ -184,8 +189,8 @@ def test_replayed_nonce(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
     draft = gateway.draft(enterprise)
     body = {
-        "message": draft["typed_data"]["message"],
-        "signatures": sign_typed(draft["typed_data"], enterprise.controllers),
+        "message": draft.typed_data.message,
+        "signatures": sign_typed_data(draft.typed_data.document(), enterprise.controllers),
     }
     assert gateway.client.post("/v1/consents", json=body).status_code == 201
     replay = gateway.client.post("/v1/consents", json=body)
@@ -221,8 +226,8 @@ MALFORMED = [
 def test_malformed_signatures(gateway: Gateway, mangle: Callable[[str], str], code: str) -> None:
     enterprise = gateway.new_enterprise()
     draft = gateway.draft(enterprise)
-    (signature,) = sign_typed(draft["typed_data"], enterprise.controllers)
-    response = _grant(gateway, draft["typed_data"]["message"], [mangle(signature)])
+    (signature,) = sign_typed_data(draft.typed_data.document(), enterprise.controllers)
+    response = _grant(gateway, draft.typed_data.message, [mangle(signature)])
     assert response.status_code == 422, response.text
     assert response.json()["code"] == code
     assert response.json()["index"] == 0
@@ -263,10 +268,12 @@ def test_draft_refuses_what_the_caps_forbid(
 
 def test_grant_refuses_edited_terms_over_the_caps(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
-    document = gateway.draft(enterprise)["typed_data"]
+    document = gateway.draft(enterprise).typed_data.document()
     document["message"]["historyMonths"] = 48
     sent_before = gateway.relayer_nonce()
-    response = _grant(gateway, document["message"], sign_typed(document, enterprise.controllers))
+    response = _grant(
+        gateway, document["message"], sign_typed_data(document, enterprise.controllers)
+    )
     assert response.status_code == 422
     problem = response.json()
     assert problem["code"] == "consents_history_exceeds_cap"
@@ -278,17 +285,17 @@ def test_grant_refuses_edited_terms_over_the_caps(gateway: Gateway) -> None:
 def test_receipt_must_match_the_signed_terms(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
     draft = gateway.draft(enterprise)
-    document = draft["typed_data"]
-    signatures = sign_typed(document, enterprise.controllers)
+    document = draft.typed_data.document()
+    signatures = sign_typed_data(document, enterprise.controllers)
 
-    tampered = {**draft["receipt"], "language": "fr"}
+    tampered = {**draft.receipt, "language": "fr"}
     response = _grant(gateway, document["message"], signatures, receipt=tampered)
     assert response.status_code == 422
     assert response.json()["code"] == "receipt_hash_mismatch"
 
     document["message"]["maxReads"] = 5  # the receipt still says 0
-    edited = sign_typed(document, enterprise.controllers)
-    response = _grant(gateway, document["message"], edited, receipt=draft["receipt"])
+    edited = sign_typed_data(document, enterprise.controllers)
+    response = _grant(gateway, document["message"], edited, receipt=draft.receipt)
     assert response.status_code == 422
     assert response.json()["code"] == "receipt_terms_mismatch"
 
@@ -346,7 +353,7 @@ def test_bad_drafts_are_4xx(gateway: Gateway, overrides: dict[str, Any], code: s
 
 def _message_with(gateway: Gateway, **changes: Any) -> dict[str, Any]:
     enterprise = gateway.new_enterprise()
-    message: dict[str, Any] = gateway.draft(enterprise)["typed_data"]["message"]
+    message: dict[str, Any] = gateway.draft(enterprise).typed_data.message
     message.update(changes)
     return {k: v for k, v in message.items() if v is not None}
 

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,11 @@ from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_
 from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.chain.client import LedgerClient
+from consentledger.client import Bank as ClientBank
+from consentledger.client import Gateway as ClientGateway
+from consentledger.client import GatewayProblemError, Operator
+from consentledger.client.http import SyncRunner
+from consentledger.client.models import QueryResult
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
@@ -72,9 +77,16 @@ def bureau_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @dataclass
 class Bank:
+    """A bank the operator admitted."""
+
     name: str
     address: str
-    headers: dict[str, str]
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """For the tests that send raw requests."""
+        return {"Authorization": f"Bearer {self.api_key}"}
 
 
 @dataclass
@@ -86,11 +98,18 @@ class Enterprise:
 
 @dataclass
 class Gateway:
-    """A running gateway (TestClient) and handles on its chain for the test's own moves."""
+    """A running gateway (TestClient, and the typed client over it) and handles on its chain for
+    the test's own moves."""
 
     http: TestClient
     app: FastAPI
     relay: LedgerClient  # a separate funded account that relays signed consents
+    api: ClientGateway = field(init=False)
+    operator: Operator[SyncRunner] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api = ClientGateway.over(self.http)
+        self.operator = self.api.operator(DEVELOPMENT_ADMIN_TOKEN)
 
     @property
     def context(self) -> GatewayContext:
@@ -106,22 +125,17 @@ class Gateway:
         }
 
     def add_bank(self, name: str | None = None) -> Bank:
-        response = self.http.post(
-            "/v1/admin/banks", json={"name": name or f"bank-{secrets.token_hex(4)}"}, headers=ADMIN
-        )
-        assert response.status_code == 201, response.text
-        body = response.json()
-        return Bank(body["name"], body["address"], {"Authorization": f"Bearer {body['api_key']}"})
+        created = self.operator.add_bank(name or f"bank-{secrets.token_hex(4)}")
+        return Bank(created.name, created.address, created.api_key)
+
+    def client_of(self, bank: Bank) -> ClientBank[SyncRunner]:
+        """The typed client of ``bank`` on this gateway."""
+        return self.api.bank(bank.api_key, bank.address)
 
     def register(self, uscc: str) -> Enterprise:
         controller = Account.create()
-        response = self.http.post(
-            "/v1/admin/enterprises",
-            json={"uscc": uscc, "controllers": [controller.address], "threshold": 1},
-            headers=ADMIN,
-        )
-        assert response.status_code == 201, response.text
-        return Enterprise(uscc, bytes.fromhex(response.json()["subject"][2:]), controller)
+        registered = self.operator.register_enterprise(uscc, [controller.address])
+        return Enterprise(uscc, bytes.fromhex(registered.subject[2:]), controller)
 
     def now(self) -> int:
         return self.context.bureau.block_timestamp() + 1
@@ -196,17 +210,26 @@ class Gateway:
         *,
         purpose: int | str = 1,
         key: str | None = None,
-    ) -> Any:
-        return self.http.post(
-            "/v1/queries",
-            json={
-                "uscc": enterprise.uscc,
-                "consent_id": "0x" + consent_id.hex(),
-                "categories": categories,
-                "purpose": purpose,
-            },
-            headers={**bank.headers, "Idempotency-Key": key or secrets.token_hex(8)},
+    ) -> QueryResult:
+        """A read the chain grants (anything else raises the client's named exception)."""
+        return self.client_of(bank).read(
+            enterprise.uscc, consent_id, categories, purpose, idempotency_key=key
         )
+
+    def refused(
+        self,
+        bank: Bank,
+        enterprise: Enterprise,
+        consent_id: bytes,
+        categories: list[int | str],
+        *,
+        purpose: int | str = 1,
+        key: str | None = None,
+    ) -> GatewayProblemError:
+        """The problem a read is refused with (a denial on the chain is an AccessDeniedError)."""
+        with pytest.raises(GatewayProblemError) as refused:
+            self.read(bank, enterprise, consent_id, categories, purpose=purpose, key=key)
+        return refused.value
 
 
 @contextmanager
@@ -255,12 +278,10 @@ def other_bank(gateway: Gateway) -> Bank:
 
 
 @contextmanager
-def serve_live(gateway: Gateway) -> Iterator[str]:
+def serve_live(app: FastAPI) -> Iterator[str]:
     """Serve a started gateway's app over real HTTP (uvicorn in a thread); yields its URL."""
     port = free_port()
-    config = uvicorn.Config(
-        gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -36,8 +36,7 @@ def test_a_restarted_gateway_finds_its_ledger_and_goes_on(tmp_path: Path, bureau
         bank = gateway.add_bank("Kept Bank")
         chip = gateway.register(CHIP_DISTRIBUTOR_USCC)
         consent = gateway.grant(chip, bank, Category.BUSINESS_REGISTRATION.bit)
-        first = gateway.read(bank, chip, consent, [1])
-        assert first.status_code == 200, first.text
+        first = gateway.read(bank, chip, consent, [1]).receipt
         deployment = gateway.context.deployment
         head = gateway.context.w3.eth.get_block("latest")
 
@@ -45,16 +44,14 @@ def test_a_restarted_gateway_finds_its_ledger_and_goes_on(tmp_path: Path, bureau
         assert gateway.context.deployment == deployment
         w3 = gateway.context.w3
         assert w3.eth.get_block(head["number"])["hash"] == head["hash"]
-        receipt = first.json()["receipt"]
-        mined = gateway.context.bureau.receipt(bytes.fromhex(receipt["tx_hash"][2:]))
+        mined = gateway.context.bureau.receipt(bytes.fromhex(first.tx_hash[2:]))
         assert mined is not None
-        assert mined.block_number == receipt["block_number"]
+        assert mined.block_number == first.block_number
         assert gateway.context.bureau.consent(consent).reads_used == 1
         second = gateway.read(bank, chip, consent, [1])  # the same bank key, the same consent
-        assert second.status_code == 200, second.text
-        assert int(second.json()["receipt"]["query_id"], 16) > int(receipt["query_id"], 16)
+        assert int(second.receipt.query_id, 16) > int(first.query_id, 16)
         assert gateway.context.bureau.consent(consent).reads_used == 2
-        read_block = receipt["block_number"]
+        read_block = first.block_number
 
     log = tmp_path / "chain" / LOG_NAME
     lines = log.read_bytes().splitlines(keepends=True)

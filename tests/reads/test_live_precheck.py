@@ -18,9 +18,10 @@ from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_
 from consentledger.categories import Category
 from consentledger.chain.anvil import free_port
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, HttpJsonRpc
+from consentledger.client import AccessDeniedError
 from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.live_ledger import LiveLedger
-from tests.reads.conftest import ADMIN, Bank, Enterprise, Gateway, running_gateway
+from tests.reads.conftest import Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION = Category.BUSINESS_REGISTRATION.bit
 
@@ -90,16 +91,14 @@ def test_the_follower_catches_up_and_granted_reads_skip_the_views(
     )
     live_before, views_before = _counts(following)
     for _ in range(3):
-        response = following.read(bank, chip, consent, [1])
-        assert response.status_code == 200, response.text
-        assert response.json()["data"]["uscc"] == chip.uscc
+        assert following.read(bank, chip, consent, [1]).data["uscc"] == chip.uscc
     assert _counts(following) == (live_before + 3, views_before)
     _wait_followed(following)
     # The recorded reads came back as events: the model counts them as the chain does.
     assert _live(following).consent(consent).reads_used == 3  # type: ignore[union-attr]
-    health = following.http.get("/v1/health").json()
-    assert health["live_ledger_fresh"] is True
-    assert health["live_ledger_block"] == following.context.w3.eth.block_number
+    health = following.api.health()
+    assert health.live_ledger_fresh is True
+    assert health.live_ledger_block == following.context.w3.eth.block_number
 
 
 def test_a_read_right_after_the_grant_is_checked_on_the_views(held: Gateway) -> None:
@@ -107,9 +106,7 @@ def test_a_read_right_after_the_grant_is_checked_on_the_views(held: Gateway) -> 
     bank = held.add_bank()
     consent = held.grant(chip, bank, REGISTRATION)
     assert _live(held).consent(consent) is None  # not followed yet
-    response = held.read(bank, chip, consent, [1])
-    assert response.status_code == 200, response.text
-    assert response.json()["data"]["uscc"] == chip.uscc
+    assert held.read(bank, chip, consent, [1]).data["uscc"] == chip.uscc
     assert _counts(held) == (0, 1)
 
 
@@ -118,24 +115,23 @@ def test_revoked_a_moment_ago_the_chain_denies_and_nothing_is_released(held: Gat
     bank = held.add_bank()
     consent = held.grant(chip, bank, REGISTRATION)
     _follow_now(held)
-    assert held.read(bank, chip, consent, [1]).status_code == 200
+    assert held.read(bank, chip, consent, [1]).status == "granted"
     held.action("Revocation", consent, chip)
     # The model has not seen the revocation: it grants, the data is fetched, the chain denies.
-    response = held.read(bank, chip, consent, [1], key="after-revocation")
-    assert response.status_code == 403, response.text
-    body = response.json()
-    assert (body["code"], body["reason"]) == ("access_denied", "REVOKED")
-    assert "data" not in body
-    assert body["receipt"]["tx_hash"].startswith("0x")
+    denied = held.refused(bank, chip, consent, [1], key="after-revocation")
+    assert isinstance(denied, AccessDeniedError)
+    assert (denied.code, denied.reason) == ("access_denied", "REVOKED")
+    assert "data" not in denied.problem
+    assert denied.receipt["tx_hash"].startswith("0x")
     assert _counts(held) == (2, 0)
     entry = held.context.journal.find(bank.address, "after-revocation")
     assert entry is not None
     assert entry.status == ReadStatus.DENIED
     # Once followed, the model denies, and the denial is confirmed on the views.
     _follow_now(held)
-    again = held.read(bank, chip, consent, [1])
-    assert again.status_code == 403
-    assert again.json()["reason"] == "REVOKED"
+    again = held.refused(bank, chip, consent, [1])
+    assert isinstance(again, AccessDeniedError)
+    assert again.reason == "REVOKED"
     assert _counts(held) == (2, 1)
 
 
@@ -144,23 +140,19 @@ def test_a_suspended_bank_is_denied_before_and_after_the_model_sees_it(held: Gat
     bank = held.add_bank()
     consent = held.grant(chip, bank, REGISTRATION)
     _follow_now(held)
-    suspended = held.http.post(f"/v1/admin/banks/{bank.address}/suspend", headers=ADMIN)
-    assert suspended.status_code == 200, suspended.text
-    stale = held.read(bank, chip, consent, [1])
-    assert stale.status_code == 403
-    assert stale.json()["reason"] == "BANK_SUSPENDED"
+    assert not held.operator.suspend_bank(bank.address).active_on_chain
+    stale = held.refused(bank, chip, consent, [1])
+    assert isinstance(stale, AccessDeniedError)
+    assert stale.reason == "BANK_SUSPENDED"
     _follow_now(held)
-    followed = held.read(bank, chip, consent, [1])
-    assert followed.status_code == 403
-    assert followed.json()["reason"] == "BANK_SUSPENDED"
+    followed = held.refused(bank, chip, consent, [1])
+    assert isinstance(followed, AccessDeniedError)
+    assert followed.reason == "BANK_SUSPENDED"
     assert _counts(held) == (1, 1)
-    reinstated = held.http.post(f"/v1/admin/banks/{bank.address}/reinstate", headers=ADMIN)
-    assert reinstated.status_code == 200
+    assert held.operator.reinstate_bank(bank.address).active_on_chain
     # The model still holds the suspension: it predicts a denial, the views see the
     # reinstatement, and the read is granted with its data.
-    granted = held.read(bank, chip, consent, [1])
-    assert granted.status_code == 200, granted.text
-    assert granted.json()["data"]["uscc"] == chip.uscc
+    assert held.read(bank, chip, consent, [1]).data["uscc"] == chip.uscc
     assert _counts(held) == (1, 2)
 
 
@@ -170,9 +162,8 @@ def test_another_enterprise_s_consent_is_refused_from_the_model(held: Gateway) -
     bank = held.add_bank()
     consent = held.grant(chip, bank, REGISTRATION)
     _follow_now(held)
-    response = held.read(bank, other, consent, [1])
-    assert response.status_code == 403
-    assert response.json()["code"] == "consent_not_for_this_enterprise"
+    refused = held.refused(bank, other, consent, [1])
+    assert (refused.status, refused.code) == (403, "consent_not_for_this_enterprise")
 
 
 def test_the_size_class_uses_the_model_s_copy_of_the_consent(held: Gateway) -> None:
@@ -180,12 +171,7 @@ def test_the_size_class_uses_the_model_s_copy_of_the_consent(held: Gateway) -> N
     bank = held.add_bank()
     consent = held.grant(chip, bank, REGISTRATION | Category.SOCIAL_INSURANCE.bit)
     _follow_now(held)
-    response = held.http.get(
-        f"/v1/enterprises/{chip.uscc}/size-class",
-        params={"consent_id": "0x" + consent.hex()},
-        headers=bank.headers,
-    )
-    assert response.status_code == 200, response.text
+    assert held.client_of(bank).size_class(chip.uscc, consent).status == "granted"
     assert _counts(held) == (1, 0)
 
 
@@ -199,10 +185,10 @@ def test_a_follower_behind_its_bound_sends_reads_to_the_views(
         bank = gateway.add_bank()
         consent = gateway.grant(chip, bank, REGISTRATION)
         _follow_now(gateway)
-        assert gateway.read(bank, chip, consent, [1]).status_code == 200
+        assert gateway.read(bank, chip, consent, [1]).status == "granted"
         time.sleep(0.3)
         assert not _live(gateway).fresh
-        assert gateway.read(bank, chip, consent, [1]).status_code == 200
+        assert gateway.read(bank, chip, consent, [1]).status == "granted"
         assert _counts(gateway) == (1, 1)
 
 
@@ -211,10 +197,10 @@ def test_the_live_precheck_can_be_turned_off(tmp_path: Path, bureau_url: str) ->
         chip = gateway.register(CHIP_DISTRIBUTOR_USCC)
         bank = gateway.add_bank()
         consent = gateway.grant(chip, bank, REGISTRATION)
-        assert gateway.read(bank, chip, consent, [1]).status_code == 200
-        health = gateway.http.get("/v1/health").json()
-        assert health["live_ledger_block"] is None
-        assert (health["reads_prechecked_live"], health["reads_prechecked_on_views"]) == (0, 0)
+        assert gateway.read(bank, chip, consent, [1]).status == "granted"
+        health = gateway.api.health()
+        assert health.live_ledger_block is None
+        assert (health.reads_prechecked_live, health.reads_prechecked_on_views) == (0, 0)
 
 
 def test_a_follower_without_its_node_is_not_fresh_and_judges_nothing(

@@ -116,7 +116,7 @@ def test_suspending_a_non_bank_is_the_contracts_error(gateway: Gateway) -> None:
 @pytest.fixture(scope="module")
 def live_url(gateway: Gateway) -> Iterator[str]:
     """The module's gateway app served over real HTTP by uvicorn in a thread."""
-    with serve_live(gateway) as url:
+    with serve_live(gateway.app) as url:
         yield url
 
 

@@ -30,8 +30,8 @@ def audited(
         bank = gateway.add_bank("Audited Bank")
         chip = gateway.register("91440305MA5DKW7Q1B")
         consent = gateway.grant(chip, bank, Category.BUSINESS_REGISTRATION.bit)
-        assert gateway.read(bank, chip, consent, [1]).status_code == 200
-        assert gateway.read(bank, chip, consent, ["tax"]).status_code == 403
+        assert gateway.read(bank, chip, consent, [1]).status == "granted"
+        assert gateway.refused(bank, chip, consent, ["tax"]).status == 403
         yield gateway, deployment
 
 
@@ -42,7 +42,7 @@ def _rpc(url: str, payload: object, token: str | None = TOKEN) -> httpx.Response
 
 def test_reads_answer_like_a_node(audited: tuple[Gateway, Path]) -> None:
     gateway, _ = audited
-    with serve_live(gateway) as url:
+    with serve_live(gateway.app) as url:
         answer = _rpc(url, {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
         assert answer.json() == {
             "jsonrpc": "2.0",
@@ -102,7 +102,7 @@ def test_the_auditor_reads_the_gateway_chain_through_rpc(
     audited: tuple[Gateway, Path], tmp_path: Path
 ) -> None:
     gateway, deployment = audited
-    with serve_live(gateway) as url:
+    with serve_live(gateway.app) as url:
         result = CliRunner().invoke(
             main,
             [

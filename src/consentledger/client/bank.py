@@ -89,9 +89,7 @@ class Bank(Role[R]):
         idempotency_key: str,
     ) -> HttpRequest:
         """The ``POST /v1/queries`` of a read (signed, when the bank has a read signer)."""
-        read = ReadRequest(
-            uscc=uscc, consent_id=hex_id(consent_id), categories=list(categories), purpose=purpose
-        )
+        read = ReadRequest(uscc, hex_id(consent_id), categories, purpose)
         body = read.body()
         if self.signer is not None:
             body.update(self.signer.sign_read(read, idempotency_key))

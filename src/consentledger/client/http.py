@@ -40,7 +40,7 @@ class HttpRequest:
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
-    """The gateway's answer: status, headers (names in lower case) and the raw body."""
+    """The gateway's answer: status, headers (a case-insensitive mapping) and the raw body."""
 
     status: int
     headers: Mapping[str, str]
@@ -85,7 +85,7 @@ class HttpxTransport:
                 request.path,
                 json=request.json,
                 headers=dict(request.headers),
-                params=dict(request.params),
+                params=dict(request.params) if request.params else None,
             )
         except httpx.HTTPError as exc:
             raise GatewayUnreachableError(str(self.client.base_url), exc) from exc
@@ -136,11 +136,11 @@ class AiohttpTransport:
                 self.base_url + request.path,
                 json=request.json,
                 headers=request.headers,
-                params=request.params,
+                params=request.params or None,
             ) as answer:
                 content = await answer.read()
-                headers = {k.lower(): v for k, v in answer.headers.items()}
-                return HttpResponse(answer.status, headers, content)
+                # aiohttp's headers are case-insensitive, like httpx's.
+                return HttpResponse(answer.status, answer.headers, content)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise GatewayUnreachableError(self.base_url, exc) from exc
 

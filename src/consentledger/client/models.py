@@ -6,6 +6,8 @@ test holds these models to the gateway's OpenAPI document.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -171,14 +173,15 @@ class ActionResult(Answer):
 # --------------------------------------------------------------------------- bank reads
 
 
-class ReadRequest(BaseModel):
-    """A bank's read (``POST /v1/queries``). A read signer adds its fields to the body."""
-
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """A bank's read (``POST /v1/queries``). A read signer adds its fields to the body. (A
+    dataclass, not a validated model: it is built for every read of a load generator, and the
+    gateway validates it.)"""
 
     uscc: str
     consent_id: str
-    categories: list[CategoryLike]
+    categories: Sequence[CategoryLike]
     purpose: PurposeLike
 
     def body(self) -> dict[str, Any]:
