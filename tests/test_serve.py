@@ -11,13 +11,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
@@ -26,12 +23,11 @@ from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
+from consentledger.client import Gateway as ClientGateway
 from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
-from tests.reads.test_crash import post_read
-
-ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
+from tests.reads.test_crash import ConsentedRead
 
 
 def _service(data_dir: Path) -> GatewayProcess:
@@ -43,11 +39,6 @@ def _service(data_dir: Path) -> GatewayProcess:
     ]
     env = {**os.environ, "CONSENTLEDGER_BATCH_MAX_WAIT_MS": "20"}
     return GatewayProcess(env, port, command)
-
-
-def _sign(document: dict[str, Any], key: bytes) -> str:
-    signable = encode_typed_data(full_message=document)
-    return "0x" + bytes(Account.sign_message(signable, key).signature).hex()
 
 
 def _entries(data_dir: Path) -> list[JournalEntry]:
@@ -66,46 +57,24 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
     with BureauStore.open(f"sqlite:///{data_dir / 'bureau.db'}") as store:
         seed_store(store, enterprises=10, progress=False)
     service = _service(data_dir)
+    api = ClientGateway(service.url, timeout=60)
     try:
         service.start()
-        http = httpx.Client(base_url=service.url, timeout=60)
-        bank = http.post("/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
+        operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
+        bank = operator.add_bank("B")
         controller = Account.create()
-        http.post(
-            "/v1/admin/enterprises",
-            json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
-            headers=ADMIN,
-        ).raise_for_status()
-        draft = http.post(
-            "/v1/consents/draft",
-            json={
-                "uscc": CHIP_DISTRIBUTOR_USCC,
-                "bank": bank["address"],
-                "categories": ["business_registration"],
-                "purpose": "post_loan_monitoring",
-                "duration_days": 90,
-                "history_months": 12,
-            },
-        ).json()
-        granted = http.post(
-            "/v1/consents",
-            json={
-                "message": draft["typed_data"]["message"],
-                "signatures": [_sign(draft["typed_data"], controller.key)],
-            },
+        operator.register_enterprise(CHIP_DISTRIBUTOR_USCC, [controller.address])
+        granted = api.enterprise(CHIP_DISTRIBUTOR_USCC, [controller]).grant(
+            bank.address,
+            ["business_registration"],
+            "post_loan_monitoring",
+            duration_days=90,
+            history_months=12,
         )
-        assert granted.status_code == 201, granted.text
-        consent_id = granted.json()["consent_id"]
-        body = {
-            "uscc": CHIP_DISTRIBUTOR_USCC,
-            "consent_id": consent_id,
-            "categories": [1],
-            "purpose": "post_loan_monitoring",
-        }
-        headers = {"Authorization": f"Bearer {bank['api_key']}"}
+        consented = ConsentedRead(bank.api_key, bank.address, granted.consent_id)
 
         def read(key: str) -> int | None:
-            return post_read(service, headers, body, key)
+            return consented.status(service.url, key)
 
         keys = [f"traffic-{i}" for i in range(150)]
         with ThreadPoolExecutor(max_workers=16) as pool:
@@ -120,17 +89,15 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         acknowledged = [k for k, status in zip(keys, answered, strict=True) if status == 200]
 
         service.start()  # the chain is replayed and verified, the journal reconciled
-        http = httpx.Client(base_url=service.url, timeout=60)
-        consent = http.get(f"/v1/consents/{consent_id}").json()
-        assert consent["status"] == "ACTIVE"
+        consent = api.consent(granted.consent_id)
+        assert consent.status == "ACTIVE"
         entries = _entries(data_dir)
         granted_entries = [e for e in entries if e.status == ReadStatus.GRANTED]
         assert {e.status for e in entries} <= {ReadStatus.GRANTED, ReadStatus.FAILED}
-        assert consent["reads_used"] == len(granted_entries)
+        assert consent.reads_used == len(granted_entries)
         assert len(granted_entries) >= len(acknowledged)
         for key in acknowledged:  # every acknowledged read is still there, same outcome
-            again = http.post("/v1/queries", json=body, headers={**headers, "Idempotency-Key": key})
-            assert again.status_code == 200
+            assert consented.status(service.url, key) == 200
 
         token = (data_dir / "keys" / "auditor.token").read_text().strip()
         out = tmp_path / "audit"
@@ -146,4 +113,5 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         report = json.loads((out / "report.json").read_text())
         assert report["summary"]["reads_granted"] == len(granted_entries)
     finally:
+        api.close()
         service.stop()

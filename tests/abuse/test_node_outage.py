@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.client import Gateway as ClientGateway
+from consentledger.client import GatewayProblemError, UnavailableError
 from consentledger.gateway.db import ReadStatus
 from tests.reads.test_crash import _journal, consented_read, gateway_on_anvil
 
@@ -32,32 +32,24 @@ def test_node_outage_is_503_releases_nothing_and_recovers(
     assert state.parent == tmp_path
     node = AnvilChain(anvil.url)
     gateway, deployment, _relayer, relay, journal_url = gateway_on_anvil(node, bureau_url, tmp_path)
+    api = ClientGateway(gateway.url, timeout=60)
     try:
         gateway.start()
-        headers, body = consented_read(gateway, node, deployment, relay)
-
-        def read(key: str) -> httpx.Response:
-            return httpx.post(
-                f"{gateway.url}/v1/queries",
-                json=body,
-                headers={**headers, "Idempotency-Key": key},
-                timeout=60,
-            )
-
-        assert read("before").status_code == 200
+        consented = consented_read(gateway, node, deployment, relay)
+        assert consented.status(gateway.url, "before") == 200
         time.sleep(1.5)  # let anvil dump its state at least once after the read
         last = node.w3.eth.get_block("latest")
         anvil.stop()  # SIGTERM: anvil dumps its state on the way out
 
-        outage: list[Any] = []
         for i in range(5):
-            response = read(f"outage-{i}")
-            outage.append((response.status_code, response.headers.get("content-type")))
-            assert response.status_code == 503, response.text
-            assert response.headers["content-type"] == "application/problem+json"
-            assert "data" not in response.json()
-        health = httpx.get(f"{gateway.url}/v1/health", timeout=30)
-        assert health.status_code == 503, health.text
+            # A problem document (not a bare 500, not a dropped connection), releasing nothing.
+            answer = consented.outcome(gateway.url, f"outage-{i}")
+            assert isinstance(answer, UnavailableError), answer
+            assert answer.status == 503
+            assert "data" not in answer.problem
+        with pytest.raises(UnavailableError) as unhealthy:
+            api.health()
+        assert unhealthy.value.status == 503
         granted = [e for e in _journal(journal_url) if e.status == ReadStatus.GRANTED]
         assert len(granted) == 1  # the read before the outage only
 
@@ -75,14 +67,15 @@ def test_node_outage_is_503_releases_nothing_and_recovers(
         # while the node was away: reads were pre-checked on the views, which answered 503).
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            health = httpx.get(f"{gateway.url}/v1/health", timeout=30)
-            if health.status_code == 200 and health.json()["live_ledger_fresh"]:
-                break
+            try:
+                if api.health().live_ledger_fresh:
+                    break
+            except GatewayProblemError:
+                pass  # still 503
             time.sleep(0.2)
-        prechecked_live = health.json()["reads_prechecked_live"]
-        after = read("after")
-        assert after.status_code == 200, after.text
-        health = httpx.get(f"{gateway.url}/v1/health", timeout=30)
-        assert health.json()["reads_prechecked_live"] == prechecked_live + 1
+        prechecked_live = api.health().reads_prechecked_live
+        assert consented.status(gateway.url, "after") == 200
+        assert api.health().reads_prechecked_live == prechecked_live + 1
     finally:
+        api.close()
         gateway.stop()

@@ -11,9 +11,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -31,9 +31,13 @@ from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.client import Gateway as ClientGateway
+from consentledger.client import GatewayProblemError, GatewayUnreachableError
+from consentledger.client.models import QueryResult
 from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
-from tests.reads.conftest import ADMIN, CONSENT_TYPE, DAY, DOMAIN_TYPE
+from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from tests.reads.conftest import CONSENT_TYPE, DAY, DOMAIN_TYPE
 
 
 @pytest.fixture
@@ -51,18 +55,12 @@ def test_sigkill_with_reads_in_flight_loses_nothing(
     )
     try:
         gateway.start()
-        headers, body = consented_read(gateway, node, deployment, relay)
-        warm = httpx.post(
-            f"{gateway.url}/v1/queries",
-            json=body,
-            headers={**headers, "Idempotency-Key": "warm-up"},
-            timeout=30,
-        )
-        assert warm.status_code == 200, warm.text
+        consented = consented_read(gateway, node, deployment, relay)
+        assert consented.status(gateway.url, "warm-up") == 200
         keys = [f"crash-{i}" for i in range(120)]
 
         def read(key: str) -> int | None:
-            return post_read(gateway, headers, body, key)
+            return consented.status(gateway.url, key)
 
         with ThreadPoolExecutor(max_workers=24) as pool:
             futures = [pool.submit(read, key) for key in keys]
@@ -93,7 +91,7 @@ def test_sigkill_with_reads_in_flight_loses_nothing(
             assert recorded[query_id] == entry.response_hash
         for key, status in zip(keys, answered, strict=True):
             if status == 200:  # what was answered is what the journal says
-                assert send_read(gateway.url, headers, body, key).status_code == 200
+                assert consented.status(gateway.url, key) == 200
     finally:
         gateway.stop()
 
@@ -188,51 +186,58 @@ def gateway_on_anvil(
     return gateway, deployment, relayer, relay, journal_url
 
 
-def post_read(
-    gateway: GatewayProcess, headers: dict[str, str], body: dict[str, object], key: str
-) -> int | None:
-    """POST the read with an Idempotency-Key: its status, or None if the gateway died on it."""
-    try:
-        return send_read(gateway.url, headers, body, key).status_code
-    except httpx.HTTPError:
-        return None
+@dataclass
+class ConsentedRead:
+    """A bank with a consent, on a gateway with a ledger on anvil: a read the consent allows,
+    sent through the typed client to whichever gateway process is asked."""
 
+    api_key: str
+    bank_address: str
+    consent_id: str
 
-def send_read(
-    url: str, headers: dict[str, str], body: dict[str, object], key: str
-) -> httpx.Response:
-    """POST the read to the gateway at ``url`` with an Idempotency-Key."""
-    return httpx.post(
-        f"{url}/v1/queries", json=body, headers={**headers, "Idempotency-Key": key}, timeout=30
-    )
+    def outcome(self, url: str, key: str) -> QueryResult | GatewayProblemError:
+        """The read with this Idempotency-Key at the gateway at ``url``: the granted result or
+        the problem it was answered with."""
+        with ClientGateway(url, timeout=30) as api:
+            bank = api.bank(self.api_key, self.bank_address)
+            try:
+                return bank.read(
+                    CHIP_DISTRIBUTOR_USCC,
+                    self.consent_id,
+                    [Category.BUSINESS_REGISTRATION],
+                    "post_loan_monitoring",
+                    idempotency_key=key,
+                )
+            except GatewayProblemError as problem:
+                return problem
+
+    def status(self, url: str, key: str) -> int | None:
+        """The read's HTTP status, or None if the gateway died on it (no answer)."""
+        try:
+            answer = self.outcome(url, key)
+        except GatewayUnreachableError:
+            return None
+        return answer.status if isinstance(answer, GatewayProblemError) else 200
 
 
 def consented_read(
     gateway: GatewayProcess, node: AnvilChain, deployment: Deployment, relay: LocalAccount
-) -> tuple[dict[str, str], dict[str, object]]:
-    """A bank, an enterprise and its consent, through a started gateway: the bank's headers and
-    the body of a read the consent allows."""
-    bank = httpx.post(f"{gateway.url}/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
-    controller = Account.create()
-    enterprise = httpx.post(
-        f"{gateway.url}/v1/admin/enterprises",
-        json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
-        headers=ADMIN,
-    ).json()
+) -> ConsentedRead:
+    """A bank, an enterprise and its consent, through a started gateway (the consent relayed by
+    ``relay`` straight to the chain)."""
+    with ClientGateway(gateway.url, timeout=60) as api:
+        operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
+        bank = operator.add_bank("B")
+        controller = Account.create()
+        enterprise = operator.register_enterprise(CHIP_DISTRIBUTOR_USCC, [controller.address])
     consent_id = _grant(
         LedgerClient(node.w3, deployment.address, relay),
-        bytes.fromhex(enterprise["subject"][2:]),
-        bank["address"],
+        bytes.fromhex(enterprise.subject[2:]),
+        bank.address,
         controller.key,
         node.now(),
     )
-    body: dict[str, object] = {
-        "uscc": CHIP_DISTRIBUTOR_USCC,
-        "consent_id": "0x" + consent_id.hex(),
-        "categories": [1],
-        "purpose": "post_loan_monitoring",
-    }
-    return {"Authorization": f"Bearer {bank['api_key']}"}, body
+    return ConsentedRead(bank.api_key, bank.address, "0x" + consent_id.hex())
 
 
 def assert_journal_is_the_chain(

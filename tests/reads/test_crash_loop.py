@@ -28,7 +28,6 @@ from tests.reads.test_crash import (
     assert_journal_is_the_chain,
     consented_read,
     gateway_on_anvil,
-    post_read,
 )
 
 
@@ -79,10 +78,10 @@ def test_twenty_sigkills_during_batches_leave_every_entry_resolved_and_the_audit
     began = time.monotonic()
     try:
         gateway.start()
-        headers, body = consented_read(gateway, node, deployment, relay)
+        consented = consented_read(gateway, node, deployment, relay)
 
         def read(key: str) -> int | None:
-            return post_read(gateway, headers, body, key)
+            return consented.status(gateway.url, key)
 
         for kill in range(KILLS):
             where = f"seed {seed}, kill {kill + 1}"

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
@@ -34,17 +33,11 @@ def test_batches_in_flight_share_blocks_and_stay_in_order(
     )
     try:
         gateway.start()
-        headers, body = consented_read(gateway, node, deployment, relay)
+        consented = consented_read(gateway, node, deployment, relay)
         first_block = node.w3.eth.block_number
 
-        def read(i: int) -> int:
-            response = httpx.post(
-                f"{gateway.url}/v1/queries",
-                json=body,
-                headers={**headers, "Idempotency-Key": f"pipelined-{i}"},
-                timeout=60,
-            )
-            return response.status_code
+        def read(i: int) -> int | None:
+            return consented.status(gateway.url, f"pipelined-{i}")
 
         with ThreadPoolExecutor(max_workers=24) as pool:
             statuses = list(pool.map(read, range(48)))

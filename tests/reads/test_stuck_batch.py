@@ -10,14 +10,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.client import Gateway as ClientGateway
+from consentledger.client import NotRecordedError, OutcomePendingError
+from consentledger.client.models import QueryResult
 from consentledger.gateway.db import Batch, BatchReplacement, ReadStatus
-from consentledger.gateway.process import GatewayProcess
 from tests.reads.test_crash import (
     _journal,
     _recorded_reads,
@@ -76,22 +77,10 @@ def _pool_size(node: AnvilChain) -> int:
     return int(status["result"]["pending"], 16)
 
 
-def _read(
-    gateway: GatewayProcess, headers: dict[str, str], body: object, key: str
-) -> httpx.Response:
-    return httpx.post(
-        f"{gateway.url}/v1/queries",
-        json=body,
-        headers={**headers, "Idempotency-Key": key},
-        timeout=30,
-    )
-
-
-def _assert_pending(response: httpx.Response) -> None:
-    assert response.status_code == 503, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["code"] == "outcome_pending"
-    assert "data" not in response.json()
+def _assert_pending(answer: object) -> None:
+    assert isinstance(answer, OutcomePendingError), answer
+    assert (answer.status, answer.code) == (503, "outcome_pending")
+    assert "data" not in answer.problem
 
 
 @pytest.mark.slow
@@ -103,12 +92,12 @@ def test_a_batch_stuck_in_the_pool_is_replaced_and_resolved_when_the_node_mines_
     )
     try:
         gateway.start()
-        headers, body = consented_read(gateway, node, deployment, relay)
-        assert _read(gateway, headers, body, "before").status_code == 200
+        consented = consented_read(gateway, node, deployment, relay)
+        assert consented.status(gateway.url, "before") == 200
 
         node.set_automine(False)  # the node takes transactions and mines none
         began = time.monotonic()
-        stuck = _read(gateway, headers, body, "stuck")
+        stuck = consented.outcome(gateway.url, "stuck")
         _assert_pending(stuck)
         assert 2.5 < time.monotonic() - began < 10  # the read timeout, not a hang
         # Detected and replaced (twice, the limit), every candidate journaled with one nonce.
@@ -116,30 +105,32 @@ def test_a_batch_stuck_in_the_pool_is_replaced_and_resolved_when_the_node_mines_
         candidates = _transactions(journal_url)[1:]
         assert len({nonce for _, nonce in candidates}) == 1
         assert _pool_size(node) == 1  # each replacement took the place of the one before
-        _assert_pending(_read(gateway, headers, body, "stuck"))  # same key: still pending
+        _assert_pending(consented.outcome(gateway.url, "stuck"))  # same key: still pending
         entry = next(e for e in _journal(journal_url) if e.idempotency_key == "stuck")
         assert entry.status == ReadStatus.BATCHED
         assert entry.tx_hash == candidates[-1][0]  # the journal names the newest candidate
         assert len(_recorded_reads(node, deployment.address, relayer.address)) == 1
 
-        health = httpx.get(f"{gateway.url}/v1/health", timeout=30).json()
-        assert health["batch_replacements_sent"] == 2
-        assert health["batches_stuck"] >= 3
-        assert health["open_journal_entries"] == 1
+        with ClientGateway(gateway.url, timeout=30) as api:
+            health = api.health()
+        assert health.batch_replacements_sent == 2
+        assert health.batches_stuck >= 3
+        assert health.open_journal_entries == 1
         # The gateway dies and comes back while the node still mines nothing: the restart finds
         # the batch open (every candidate journaled) and goes on watching it.
         gateway.kill()
         gateway.start()
-        _assert_pending(_read(gateway, headers, body, "stuck"))
+        _assert_pending(consented.outcome(gateway.url, "stuck"))
         assert _pool_size(node) == 1
 
         node.set_automine(True)  # anvil mines its pool: the last replacement
-        _until(lambda: _read(gateway, headers, body, "stuck").status_code == 200)
-        released = _read(gateway, headers, body, "stuck").json()
+        _until(lambda: consented.status(gateway.url, "stuck") == 200)
+        released = consented.outcome(gateway.url, "stuck")
+        assert isinstance(released, QueryResult), released
         assert [_mined(node, h) for h, _ in candidates] == [False, False, True]
-        assert released["receipt"]["tx_hash"] == candidates[-1][0]
-        after = _read(gateway, headers, body, "after")  # and it carries on by itself
-        assert after.status_code == 200, after.text
+        assert released.receipt.tx_hash == candidates[-1][0]
+        # and it carries on by itself
+        assert consented.status(gateway.url, "after") == 200
         assert_journal_is_the_chain(node, deployment, relayer.address, journal_url)
     finally:
         gateway.stop()
@@ -154,9 +145,9 @@ def test_a_batch_dropped_from_the_pool_is_sent_again(
     )
     try:
         gateway.start()
-        headers, body = consented_read(gateway, node, deployment, relay)
+        consented = consented_read(gateway, node, deployment, relay)
         node.set_automine(False)
-        _assert_pending(_read(gateway, headers, body, "dropped"))
+        _assert_pending(consented.outcome(gateway.url, "dropped"))
         assert _pool_size(node) == 1
         # The node loses it (a restart of a node without a kept pool, an eviction).
         node.w3.provider.make_request("anvil_dropAllTransactions", [])  # type: ignore[arg-type]
@@ -164,8 +155,8 @@ def test_a_batch_dropped_from_the_pool_is_sent_again(
         node.set_automine(True)
         # Still not mined a second later: sent again (replaced, or past the limit rebroadcast),
         # and mined at once.
-        _until(lambda: _read(gateway, headers, body, "dropped").status_code == 200)
-        assert _read(gateway, headers, body, "after").status_code == 200
+        _until(lambda: consented.status(gateway.url, "dropped") == 200)
+        assert consented.status(gateway.url, "after") == 200
         assert_journal_is_the_chain(node, deployment, relayer.address, journal_url)
     finally:
         gateway.stop()
@@ -183,9 +174,9 @@ def test_a_stuck_batch_whose_nonce_is_taken_fails_cleanly(
     )
     try:
         gateway.start()
-        headers, body = consented_read(gateway, node, deployment, relay)
+        consented = consented_read(gateway, node, deployment, relay)
         node.set_automine(False)
-        _assert_pending(_read(gateway, headers, body, "lost"))
+        _assert_pending(consented.outcome(gateway.url, "lost"))
         ((_, nonce),) = _transactions(journal_url)
         # Before the relayer calls it stuck, the node loses it and another transaction of the
         # same key takes its nonce: that batch can never be mined.
@@ -207,15 +198,14 @@ def test_a_stuck_batch_whose_nonce_is_taken_fails_cleanly(
         assert node.w3.eth.get_transaction_count(relayer.address) == nonce + 1
 
         def failed() -> bool:
-            answer = _read(gateway, headers, body, "lost")
-            return answer.status_code == 503 and answer.json()["code"] == "not_recorded"
+            return isinstance(consented.outcome(gateway.url, "lost"), NotRecordedError)
 
         _until(failed)
         entry = next(e for e in _journal(journal_url) if e.idempotency_key == "lost")
         assert entry.status == ReadStatus.FAILED
         assert _recorded_reads(node, deployment.address, relayer.address) == {}
-        after = _read(gateway, headers, body, "after")  # carries on with the next nonce
-        assert after.status_code == 200, after.text
+        # carries on with the next nonce
+        assert consented.status(gateway.url, "after") == 200
         assert_journal_is_the_chain(node, deployment, relayer.address, journal_url)
     finally:
         gateway.stop()

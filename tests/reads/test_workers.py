@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from eth_account.signers.local import LocalAccount
@@ -27,17 +26,17 @@ from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.cli import main
+from consentledger.client import Gateway as ClientGateway
+from consentledger.client import OutcomePendingError
 from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.process import GatewayProcess, GatewayProcessError
 from consentledger.gateway.relayer_keys import new_relayer_key_file
-from tests.reads.conftest import ADMIN
+from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from tests.reads.test_crash import (
     _journal,
     _recorded_reads,
     assert_audit_is_clean,
     consented_read,
-    post_read,
-    send_read,
 )
 
 OPEN = (ReadStatus.PENDING, ReadStatus.BATCHED)
@@ -124,12 +123,12 @@ def test_serve_with_two_workers_records_reads_with_both_relayers(
     service = GatewayProcess(env, port, command)
     try:
         service.start()
-        headers, body = consented_read(service, node, deployment, relay)
+        consented = consented_read(service, node, deployment, relay)
         statuses: list[int | None] = []
         with ThreadPoolExecutor(max_workers=12) as pool:
             for round_ in range(5):  # until both workers took reads (the kernel picks)
                 keys_ = [f"r{round_}-{i}" for i in range(24)]
-                statuses += pool.map(lambda key: post_read(service, headers, body, key), keys_)
+                statuses += pool.map(lambda key: consented.status(service.url, key), keys_)
                 relayers = {e.relayer for e in _journal(env["CONSENTLEDGER_DATABASE_URL"])}
                 if relayers == {k.address for k in keys}:
                     break
@@ -154,21 +153,19 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
     try:
         first.start()
         second.start()
-        headers, body = consented_read(first, node, deployment, relay)
+        consented = consented_read(first, node, deployment, relay)
 
         def read(gateway: GatewayProcess, key: str) -> int | None:
-            return post_read(gateway, headers, body, key)
+            return consented.status(gateway.url, key)
 
         assert read(second, "warm-up") == 200
         # The workers share the regulator's key: each admits a bank, then the first again.
         for gateway, name in ((second, "B2"), (first, "B3")):
-            admitted = httpx.post(
-                f"{gateway.url}/v1/admin/banks", json={"name": name}, headers=ADMIN, timeout=30
-            )
-            assert admitted.status_code == 201, admitted.text
+            with ClientGateway(gateway.url, timeout=30) as api:
+                assert api.operator(DEVELOPMENT_ADMIN_TOKEN).add_bank(name).name == name
         # A key answered by one worker gets the same answer from the other.
         assert read(first, "asked-twice") == 200
-        assert send_read(second.url, headers, body, "asked-twice").status_code == 200
+        assert consented.status(second.url, "asked-twice") == 200
         second_relayer = {
             e.relayer for e in _journal(journal_url) if e.idempotency_key == "warm-up"
         }
@@ -191,10 +188,9 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
             open_at_kill = [k for k in first_keys if k in at_kill and at_kill[k].status in OPEN]
             logging.getLogger(__name__).warning("killed with %d reads open", len(open_at_kill))
             for key in open_at_kill[:1]:
-                pending = send_read(second.url, headers, body, key)
-                assert pending.status_code == 503
-                assert pending.json()["code"] == "outcome_pending"
-                assert pending.headers["Retry-After"] == "1"
+                pending = consented.outcome(second.url, key)
+                assert isinstance(pending, OutcomePendingError), pending
+                assert (pending.status, pending.retry_after) == (503, 1)
             # The restart (its reconcile) overlaps the other worker's reads.
             on_second += [pool.submit(read, second, key) for key in second_keys[30:]]
             first.start()
@@ -216,8 +212,8 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
             if entry is None:
                 continue
             assert entry.status in (ReadStatus.GRANTED, ReadStatus.FAILED)
-            replay = send_read(second.url, headers, body, key)
-            assert replay.status_code == (200 if entry.status == ReadStatus.GRANTED else 503)
+            replay = consented.status(second.url, key)
+            assert replay == (200 if entry.status == ReadStatus.GRANTED else 503)
 
         with pytest.raises(GatewayProcessError, match=r"relayer keys .* are claimed"):
             third.start(timeout=60)

@@ -45,11 +45,15 @@ class UnexpectedAnswerError(GatewayClientError, ValueError):
 
 
 class GatewayProblemError(GatewayClientError):
-    """The gateway answered with a problem (RFC 9457)."""
+    """The gateway answered with a problem (RFC 9457); ``retry_after`` is its Retry-After header
+    in seconds, if it sent one."""
 
-    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+    def __init__(
+        self, status: int, problem: dict[str, Any], retry_after: float | None = None
+    ) -> None:
         self.status = status
         self.problem = problem
+        self.retry_after = retry_after
         self.code = str(problem.get("code", "unknown_problem"))
         self.detail = str(problem.get("detail", ""))
         super().__init__(f"{status} {self.code}: {self.detail}")
@@ -102,10 +106,6 @@ class ConflictError(GatewayProblemError):
 class RateLimitedError(GatewayProblemError):
     """429: too many failed authentications from this client; wait ``retry_after`` seconds."""
 
-    def __init__(self, status: int, problem: dict[str, Any], retry_after: float | None) -> None:
-        super().__init__(status, problem)
-        self.retry_after = retry_after
-
 
 class UnavailableError(GatewayProblemError):
     """5xx: the chain, a database or a key the gateway needs is not available now."""
@@ -140,11 +140,11 @@ _BY_STATUS: dict[int, type[GatewayProblemError]] = {
 def problem_error(
     status: int, problem: dict[str, Any], retry_after: str | None = None
 ) -> GatewayProblemError:
-    """The named exception for a problem answer."""
+    """The named exception for a problem answer (``retry_after``: its Retry-After header)."""
+    seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
     if status == 429:
-        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
         return RateLimitedError(status, problem, seconds)
     kind = _BY_CODE.get(str(problem.get("code")))
     if kind is None:
         kind = _BY_STATUS.get(status, UnavailableError if status >= 500 else GatewayProblemError)
-    return kind(status, problem)
+    return kind(status, problem, seconds)

@@ -38,7 +38,11 @@ class operation(Generic[P, T]):  # noqa: N801 - used as a decorator, like ``prop
 
     def __init__(self, flow: Callable[Concatenate[Any, P], Flow[T]]) -> None:
         self.flow = flow
+        self.name = flow.__name__
         update_wrapper(self, flow)  # type: ignore[arg-type]
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
     @overload
     def __get__(self, role: None, owner: type) -> operation[P, T]: ...
@@ -58,6 +62,9 @@ class operation(Generic[P, T]):  # noqa: N801 - used as a decorator, like ``prop
             return runner.run(flow(role, *args, **kwargs))
 
         update_wrapper(run, flow)
+        # Bound once per role: the instance's attribute hides this (non-data) descriptor, so a
+        # load generator's every read does not build the wrapper again.
+        vars(role)[self.name] = run
         return run
 
 
