@@ -34,8 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support import DAY, Enterprise, World, build_world  # noqa: E402
 
-from consentledger.audit.model import AccessEntry, record_accesses_args  # noqa: E402
-from consentledger.audit.reader import LedgerEvent  # noqa: E402
 from consentledger.audit.replay import Replayer  # noqa: E402
 from consentledger.audit.runner import Audit  # noqa: E402
 from consentledger.categories import Category, Purpose  # noqa: E402
@@ -44,6 +42,8 @@ from consentledger.chain.anvil import AnvilChain, AnvilProcess  # noqa: E402
 from consentledger.chain.client import LedgerClient  # noqa: E402
 from consentledger.chain.deploy import Deployment  # noqa: E402
 from consentledger.chain.jsonrpc import HttpJsonRpc  # noqa: E402
+from consentledger.chain.log_reader import LedgerEvent  # noqa: E402
+from consentledger.ledger.types import AccessEntry, record_accesses_args  # noqa: E402
 
 #: Entries per recordAccesses transaction (about 12,600 gas each: 500 fit a 30M-gas block twice).
 BATCH = 500

@@ -64,7 +64,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from tests.support import build_world  # noqa: E402
 
 from audit_bench import measure, record_ledger  # noqa: E402
-from consentledger.audit.model import ConsentTerms  # noqa: E402
 from consentledger.bureau.seeding import seed_store  # noqa: E402
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC  # noqa: E402
 from consentledger.bureau.store import BureauStore  # noqa: E402
@@ -84,6 +83,7 @@ from consentledger.client.http import AsyncRunner  # noqa: E402
 from consentledger.gateway import eip712_json  # noqa: E402
 from consentledger.gateway.process import GatewayProcess, uvicorn_command  # noqa: E402
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN  # noqa: E402
+from consentledger.ledger.types import ConsentTerms  # noqa: E402
 
 DAY = 86_400
 BLOCK_GAS = 30_000_000

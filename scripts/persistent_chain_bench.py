@@ -17,12 +17,12 @@ from pathlib import Path
 
 from eth_account import Account
 
-from consentledger.audit.model import AccessEntry, ConsentTerms, first_query_id
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.chain.blocklog import LOG_NAME
 from consentledger.chain.deploy import deploy_ledger
 from consentledger.chain.embedded import EmbeddedChain
+from consentledger.ledger.types import AccessEntry, ConsentTerms, first_query_id
 
 DAY = 86_400
 CONSENTS = 20

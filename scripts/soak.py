@@ -63,7 +63,7 @@ from bench import (  # noqa: E402
     seeded_bureau,
     warm_up,
 )
-from consentledger.audit.journal import JournalCheck, JournalDatabase  # noqa: E402
+from consentledger.audit.journal_check import JournalCheck, JournalDatabase  # noqa: E402
 from consentledger.audit.runner import Audit  # noqa: E402
 from consentledger.chain import typed_data  # noqa: E402
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
@@ -79,7 +79,7 @@ from consentledger.client import (  # noqa: E402
 )
 from consentledger.client.http import AsyncRunner  # noqa: E402
 from consentledger.gateway.db import Database  # noqa: E402
-from consentledger.gateway.journal import Journal  # noqa: E402
+from consentledger.gateway.journal_store import Journal  # noqa: E402
 from consentledger.gateway.process import GatewayProcess  # noqa: E402
 
 #: Reads each consent allows (bench.signed_consent's terms), and the purpose's cap.

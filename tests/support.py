@@ -15,21 +15,21 @@ from typing import Any, TypeVar
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from consentledger.audit.model import (
-    ROLE_BANK,
-    ROLE_BUREAU,
-    AccessEntry,
-    ConsentTerms,
-    Decision,
-    LedgerModel,
-    LedgerRevertError,
-    first_query_id,
-)
 from consentledger.categories import Category, Purpose, seed_registries
 from consentledger.chain import typed_data
 from consentledger.chain.client import BatchResult, LedgerClient, Mined
 from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.chain.devchain import DevChain
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.model import LedgerModel
+from consentledger.ledger.types import (
+    ROLE_BANK,
+    ROLE_BUREAU,
+    AccessEntry,
+    ConsentTerms,
+    Decision,
+    first_query_id,
+)
 
 DAY = 24 * 60 * 60
 T = TypeVar("T")

@@ -12,13 +12,13 @@ from collections.abc import Callable
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from consentledger.audit.model import (
+from consentledger.categories import Category, Purpose
+from consentledger.ledger.types import (
     AccessEntry,
     ConsentStatus,
     DenialReason,
     record_accesses_args,
 )
-from consentledger.categories import Category, Purpose
 from tests.support import DAY, World
 
 
@@ -105,7 +105,7 @@ def bank_suspended(world: World) -> list[AccessEntry]:
 
 
 def bank_role_revoked(world: World) -> list[AccessEntry]:
-    from consentledger.audit.model import ROLE_BANK
+    from consentledger.ledger.types import ROLE_BANK
 
     consent = _consent(world)
     world.both(

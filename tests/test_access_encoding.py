@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from consentledger.audit.model import (
+from consentledger.ledger.types import (
     AccessEntry,
     DenialReason,
     RecordedAccess,

@@ -9,7 +9,6 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
-from consentledger.audit.model import LedgerRevertError
 from consentledger.categories import Category
 from consentledger.chain.abi import RevertDecoder
 from consentledger.chain.anvil import free_port
@@ -21,6 +20,7 @@ from consentledger.chain.client import (
     SignedCall,
     TransactionTimeoutError,
 )
+from consentledger.ledger.errors import LedgerRevertError
 from tests.support import World
 
 DECODER = RevertDecoder(load_artifact("ConsentLedger")["abi"])

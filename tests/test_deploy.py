@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from consentledger.audit.model import ROLE_BANK, ROLE_BUREAU, ROLE_REGULATOR
 from consentledger.categories import SEEDED_CATEGORIES, SEEDED_PURPOSES
 from consentledger.chain import typed_data
 from consentledger.chain.deploy import Deployment, DeploymentRecordError, verify_deployment
+from consentledger.ledger.types import ROLE_BANK, ROLE_BUREAU, ROLE_REGULATOR
 from tests.support import World
 
 

@@ -13,12 +13,9 @@ from dataclasses import replace
 import pytest
 from eth_account import Account
 
-from consentledger.audit.model import (
-    MAX_CONSENT_DURATION,
-    ROLE_BANK,
-    LedgerRevertError,
-)
 from consentledger.categories import Category, Purpose
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import MAX_CONSENT_DURATION, ROLE_BANK
 from tests.support import DAY, World
 
 

@@ -24,9 +24,9 @@ from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
 from consentledger.client import Gateway as ClientGateway
-from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.test_crash import ConsentedRead
 
 

@@ -11,8 +11,9 @@ from dataclasses import replace
 import pytest
 from eth_account import Account
 
-from consentledger.audit.model import ConsentStatus, LedgerRevertError, nonce_account
 from consentledger.chain import typed_data
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import ConsentStatus, nonce_account
 from tests.support import DAY, World
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -30,9 +30,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from consentledger.audit.model import ROLE_BANK, ConsentTerms, LedgerRevertError, PurposeCaps
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import ROLE_BANK, ConsentTerms, PurposeCaps
 from tests.support import DAY, Enterprise, World
 
 EXAMPLES = int(os.environ.get("CONSENTLEDGER_STATE_EXAMPLES", "200"))

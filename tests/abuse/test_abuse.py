@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 from consentledger.categories import Category
 from consentledger.client import AccessDeniedError
 from consentledger.gateway.db import Bank as BankRow
-from consentledger.gateway.db import JournalEntry, ReadStatus
+from consentledger.gateway.errors import TooManyFailedAuthenticationsError
 from consentledger.gateway.limits import AuthThrottle
-from consentledger.gateway.problems import ProblemError
+from consentledger.gateway.problems import status_of
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.conftest import ADMIN, Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION = Category.BUSINESS_REGISTRATION.bit
@@ -123,12 +124,12 @@ def test_another_banks_consent_releases_nothing(
     gateway: Gateway, bank: Bank, other_bank: Bank, chip: Enterprise
 ) -> None:
     consent = gateway.grant(chip, bank, REGISTRATION)
-    before = gateway.context.bureau.consent(consent).reads_used
+    before = gateway.context.ledger.consent(consent).reads_used
     refused = gateway.refused(other_bank, chip, consent, [1])
     assert isinstance(refused, AccessDeniedError)
     assert (refused.status, refused.reason) == (403, "BANK_MISMATCH")
     assert "data" not in refused.problem
-    assert gateway.context.bureau.consent(consent).reads_used == before
+    assert gateway.context.ledger.consent(consent).reads_used == before
     with gateway.context.db.session() as session:
         statuses = set(
             session.scalars(
@@ -188,9 +189,9 @@ def test_the_throttle_refills_and_is_per_address(monkeypatch: pytest.MonkeyPatch
     throttle = AuthThrottle(per_minute=2)
     throttle.failed("a")
     throttle.failed("a")
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(TooManyFailedAuthenticationsError) as refused:
         throttle.check("a")
-    assert refused.value.status == 429
+    assert status_of(refused.value) == 429
     assert refused.value.headers["Retry-After"] == "30"
     throttle.check("b")  # another address has its own bucket
     now[0] += 30

@@ -12,7 +12,7 @@ import pytest
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
 from consentledger.client import Gateway as ClientGateway
 from consentledger.client import GatewayProblemError, UnavailableError
-from consentledger.gateway.db import ReadStatus
+from consentledger.journal.schema import ReadStatus
 from tests.reads.test_crash import _journal, consented_read, gateway_on_anvil
 
 

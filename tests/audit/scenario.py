@@ -24,18 +24,18 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import (
+from consentledger.categories import Category, Purpose, seed_registries
+from consentledger.chain import typed_data
+from consentledger.chain.deploy import deploy_ledger
+from consentledger.chain.devchain import DevChain
+from consentledger.ledger.model import LedgerModel
+from consentledger.ledger.types import (
     ROLE_BANK,
     ROLE_BUREAU,
     AccessEntry,
     ConsentTerms,
     DenialReason,
-    LedgerModel,
 )
-from consentledger.categories import Category, Purpose, seed_registries
-from consentledger.chain import typed_data
-from consentledger.chain.deploy import deploy_ledger
-from consentledger.chain.devchain import DevChain
 from tests.support import DAY, Enterprise, World
 
 #: Block time of the first scripted block: 2030-01-01T00:00:00Z.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from consentledger.audit.model import DenialReason
 from consentledger.audit.output import write_reports
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc
+from consentledger.ledger.types import DenialReason
 from tests.audit.conftest import audit, audit_embedded, reports, solo_subject
 from tests.audit.scenario import START, Scenario
 

@@ -256,9 +256,10 @@ def test_to_block_beyond_the_head(tmp_path: Path) -> None:
 
 
 def test_cli_default_block_range_is_the_readers() -> None:
-    from consentledger.audit import cli, reader
+    from consentledger.audit import cli
+    from consentledger.chain import log_reader
 
-    assert cli.DEFAULT_BLOCK_RANGE == reader.DEFAULT_BLOCK_RANGE
+    assert cli.DEFAULT_BLOCK_RANGE == log_reader.DEFAULT_BLOCK_RANGE
 
 
 def test_from_block_beyond_the_head(tmp_path: Path) -> None:

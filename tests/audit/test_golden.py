@@ -17,10 +17,10 @@ import pytest
 from eth_utils.crypto import keccak
 
 from consentledger.audit.findings import Finding, FindingCode
-from consentledger.audit.model import DenialReason, RecordedAccess
 from consentledger.chain.abi import LogDecoder
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.deploy import Deployment
+from consentledger.ledger.types import DenialReason, RecordedAccess
 from tests.audit.conftest import GOLDEN, audit_recording, reports, without
 
 DECODER = LogDecoder(load_artifact("ConsentLedger")["abi"])

@@ -28,7 +28,7 @@ from click.testing import CliRunner, Result
 from eth_utils.crypto import keccak
 
 from consentledger.audit.findings import Finding, FindingCode, Severity, Source
-from consentledger.audit.journal import JournalCheck, JournalDatabase
+from consentledger.audit.journal_check import JournalCheck, JournalDatabase
 from consentledger.audit.report import audit_report
 from consentledger.audit.runner import Audit, AuditResult
 from consentledger.bureau.seeding import seed_store
@@ -548,6 +548,6 @@ def test_command_unreadable_journal_exits_2(
 
 
 def test_cli_default_open_grace_is_the_journals() -> None:
-    from consentledger.audit import cli, journal
+    from consentledger.audit import cli, journal_check
 
-    assert cli.DEFAULT_OPEN_GRACE == journal.DEFAULT_OPEN_GRACE
+    assert cli.DEFAULT_OPEN_GRACE == journal_check.DEFAULT_OPEN_GRACE

@@ -15,16 +15,8 @@ from eth_abi.abi import encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consentledger.audit import reader as reader_module
-from consentledger.audit.model import (
-    ROLE_BANK,
-    ConsentState,
-    ConsentStatus,
-    LedgerModel,
-    LedgerRevertError,
-)
-from consentledger.audit.reader import LedgerReader
 from consentledger.audit.runner import Audit, AuditResult, follow
+from consentledger.chain import log_reader as reader_module
 from consentledger.chain.abi import LogDecodeError, LogDecoder
 from consentledger.chain.anvil import AnvilChain
 from consentledger.chain.artifacts import load_artifact
@@ -36,7 +28,11 @@ from consentledger.chain.jsonrpc import (
     JsonRpcError,
     _loads,
 )
+from consentledger.chain.log_reader import LedgerReader
 from consentledger.gcpause import gc_paused
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.model import LedgerModel
+from consentledger.ledger.types import ROLE_BANK, ConsentState, ConsentStatus
 from tests.support import World
 
 DECODER = LogDecoder(load_artifact("ConsentLedger")["abi"])

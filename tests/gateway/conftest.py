@@ -21,7 +21,6 @@ from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.store import BureauStore
 from consentledger.chain.client import BatchResult, LedgerClient
@@ -33,6 +32,7 @@ from consentledger.client.models import ActionResult, ConsentAction, ConsentDraf
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import Settings
+from consentledger.ledger.types import AccessEntry, first_query_id
 
 #: Synthetic enterprises in the gateway tests' bureau (the showcase comes on top).
 BUREAU_ENTERPRISES = 400
@@ -78,7 +78,7 @@ class Gateway:
         """Register a fresh enterprise (a USCC the bureau holds) with new controller keys."""
         keys = [Account.create() for _ in range(controllers)]
         uscc = next(self.usccs)
-        self.context.bureau.register_enterprise(
+        self.context.ledger.register_enterprise(
             self.context.subject_of(uscc), [k.address for k in keys], threshold
         )
         return Enterprise(uscc, keys, threshold)
@@ -146,7 +146,7 @@ class Gateway:
 
     def relayer_nonce(self) -> int:
         """Transactions the gateway's relayer has sent (unchanged: nothing was sent)."""
-        return int(self.context.w3.eth.get_transaction_count(self.context.bureau.account.address))
+        return int(self.context.w3.eth.get_transaction_count(self.context.ledger.account.address))
 
 
 @pytest.fixture(scope="session")
@@ -177,6 +177,6 @@ def gateway(bureau_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         context.regulator.add_bank(bank.address)
         reader_key = context.chain.new_account()
         context.regulator.add_relayer(reader_key.address)
-        reader = context.bureau.with_account(reader_key)
-        usccs = iter(context.store.usccs())
+        reader = context.ledger.with_account(reader_key)
+        usccs = iter(context.bureau.usccs())
         yield Gateway(app, client, context, bank, reader, usccs)

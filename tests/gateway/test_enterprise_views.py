@@ -84,7 +84,7 @@ def test_accesses_show_every_read_granted_or_denied(gateway: Gateway) -> None:
     assert first["tx_hash"] == "0x" + batch.mined.tx_hash.hex()
     assert first["block_number"] == batch.mined.block_number
     assert first["response_hash"].startswith("0x")
-    block_time = gateway.context.bureau.block_timestamp(batch.mined.block_number)
+    block_time = gateway.context.ledger.block_timestamp(batch.mined.block_number)
     assert datetime.fromisoformat(first["block_time"]) == datetime.fromtimestamp(block_time, UTC)
     assert (second["outcome"], second["reason"]) == ("denied", "CATEGORY_NOT_CONSENTED")
     assert second["response_hash"] is None
@@ -127,7 +127,7 @@ def test_export_records_its_hash_on_the_chain(gateway: Gateway) -> None:
     salt = bytes.fromhex(export["salt"][2:])
     assert export["export_hash"] == "0x" + keccak(salt + rfc8785.dumps(data)).hex()
     # The whole record: nothing a smaller window would show is missing.
-    everything = gateway.context.store.fetch(enterprise.uscc, SEEDED_CATEGORIES, 1200)
+    everything = gateway.context.bureau.fetch(enterprise.uscc, SEEDED_CATEGORIES, 1200)
     assert data["categories"] == everything["categories"]
 
     log = gateway.client.get(

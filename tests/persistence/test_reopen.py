@@ -9,11 +9,11 @@ import pytest
 from eth_account import Account
 from web3.exceptions import TransactionNotFound
 
-from consentledger.audit.model import DenialReason
 from consentledger.categories import Category
 from consentledger.chain.blocklog import LOG_NAME, ChainLogLockedError, ChainLogWriteError
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.persistent import DurableBackend, NotOnPersistentChainError
+from consentledger.ledger.types import DenialReason
 from tests.persistence.conftest import chain_facts, embedded, restart
 from tests.support import DAY, World
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from eth_account import Account
 
-from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.categories import Category, Purpose
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.embedded import EmbeddedChain
+from consentledger.ledger.types import AccessEntry, first_query_id
 
 
 def main(data_dir: Path, spec_file: Path) -> None:

@@ -23,7 +23,6 @@ from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentledger.audit.model import ConsentTerms
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.store import BureauStore
@@ -37,6 +36,7 @@ from consentledger.client.models import QueryResult
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
+from consentledger.ledger.types import ConsentTerms
 
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
 DAY = 86_400
@@ -138,7 +138,7 @@ class Gateway:
         return Enterprise(uscc, bytes.fromhex(registered.subject[2:]), controller)
 
     def now(self) -> int:
-        return self.context.bureau.block_timestamp() + 1
+        return self.context.ledger.block_timestamp() + 1
 
     def grant(
         self,

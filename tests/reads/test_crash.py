@@ -22,8 +22,7 @@ from hexbytes import HexBytes
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from consentledger.audit.journal import JournalCheck, JournalDatabase
-from consentledger.audit.model import ConsentTerms
+from consentledger.audit.journal_check import JournalCheck, JournalDatabase
 from consentledger.audit.runner import Audit
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.categories import Category
@@ -34,9 +33,10 @@ from consentledger.chain.jsonrpc import HttpJsonRpc
 from consentledger.client import Gateway as ClientGateway
 from consentledger.client import GatewayProblemError, GatewayUnreachableError
 from consentledger.client.models import QueryResult
-from consentledger.gateway.db import JournalEntry, ReadStatus
 from consentledger.gateway.process import GatewayProcess
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.journal.schema import JournalEntry, ReadStatus
+from consentledger.ledger.types import ConsentTerms
 from tests.reads.conftest import CONSENT_TYPE, DAY, DOMAIN_TYPE
 
 

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
-from consentledger.gateway.db import ReadStatus
+from consentledger.journal.schema import ReadStatus
 from tests.reads.test_crash import (
     _journal,
     assert_journal_is_the_chain,

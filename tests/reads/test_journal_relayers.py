@@ -13,12 +13,13 @@ from pathlib import Path
 from eth_account import Account
 from sqlalchemy import inspect
 
-from consentledger.audit.model import first_query_id
 from consentledger.chain.client import SignedCall
 from consentledger.chain.embedded import EmbeddedChain
-from consentledger.gateway.db import Batch, Database, JournalEntry, ReadStatus
+from consentledger.gateway.db import Database
 from consentledger.gateway.db_migrate import relayer_of_query_id
-from consentledger.gateway.journal import Journal, hex32, query_hex, reconcile
+from consentledger.gateway.journal_store import Journal, hex32, query_hex, reconcile
+from consentledger.journal.schema import Batch, JournalEntry, ReadStatus
+from consentledger.ledger.types import first_query_id
 from tests.reads.test_reconcile import _journaled_reads, _sign_batch
 from tests.support import World, build_world
 

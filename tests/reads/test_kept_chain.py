@@ -44,13 +44,13 @@ def test_a_restarted_gateway_finds_its_ledger_and_goes_on(tmp_path: Path, bureau
         assert gateway.context.deployment == deployment
         w3 = gateway.context.w3
         assert w3.eth.get_block(head["number"])["hash"] == head["hash"]
-        mined = gateway.context.bureau.receipt(bytes.fromhex(first.tx_hash[2:]))
+        mined = gateway.context.ledger.receipt(bytes.fromhex(first.tx_hash[2:]))
         assert mined is not None
         assert mined.block_number == first.block_number
-        assert gateway.context.bureau.consent(consent).reads_used == 1
+        assert gateway.context.ledger.consent(consent).reads_used == 1
         second = gateway.read(bank, chip, consent, [1])  # the same bank key, the same consent
         assert int(second.receipt.query_id, 16) > int(first.query_id, 16)
-        assert gateway.context.bureau.consent(consent).reads_used == 2
+        assert gateway.context.ledger.consent(consent).reads_used == 2
         read_block = first.block_number
 
     log = tmp_path / "chain" / LOG_NAME

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from consentledger.audit.model import ConsentStatus, DenialReason
 from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_USCC
 from consentledger.categories import Category
 from consentledger.chain.anvil import free_port
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, HttpJsonRpc
 from consentledger.client import AccessDeniedError
-from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.live_ledger import LiveLedger
+from consentledger.journal.schema import ReadStatus
+from consentledger.ledger.types import ConsentStatus, DenialReason
 from tests.reads.conftest import Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION = Category.BUSINESS_REGISTRATION.bit

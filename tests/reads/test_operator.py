@@ -23,10 +23,10 @@ def test_health(gateway: Gateway) -> None:
     body = response.json()
     deployment = gateway.context.deployment
     assert (body["chain_id"], body["contract"]) == (deployment.chain_id, deployment.address)
-    assert body["relayer"] == gateway.context.bureau.account.address
+    assert body["relayer"] == gateway.context.ledger.account.address
     assert body["latest_block"] >= deployment.deploy_block
     assert body["embedded_chain"] is True
-    relayer = gateway.context.bureau.account.address
+    relayer = gateway.context.ledger.account.address
     assert body["relayer_nonce"] == gateway.context.w3.eth.get_transaction_count(relayer)
 
 
@@ -85,7 +85,7 @@ def test_bank_with_a_given_address_and_duplicates(gateway: Gateway) -> None:
     assert created.status_code == 201
     assert created.json()["address"] == address
     assert created.json()["private_key"] is None
-    assert gateway.context.bureau.is_bank_active(address)
+    assert gateway.context.ledger.is_bank_active(address)
     again = gateway.http.post(
         "/v1/admin/banks", json={"name": "Another Name", "address": address}, headers=ADMIN
     )

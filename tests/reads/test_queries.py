@@ -12,7 +12,6 @@ import pytest
 import rfc8785
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import AccessEntry, first_query_id
 from consentledger.categories import Category, Purpose
 from consentledger.client import (
     AccessDeniedError,
@@ -26,7 +25,8 @@ from consentledger.client import (
 from consentledger.client.models import QueryResult
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.db import Bank as DbBank
-from consentledger.gateway.db import JournalEntry, ReadStatus
+from consentledger.journal.schema import JournalEntry, ReadStatus
+from consentledger.ledger.types import AccessEntry, first_query_id
 from tests.reads.conftest import DAY, Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_INSURANCE.bit
@@ -34,7 +34,7 @@ REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_IN
 
 def _assert_on_chain(gateway: Gateway, receipt: dict[str, object], event: str) -> None:
     """The receipt names a transaction whose log at log_index is this read."""
-    mined = gateway.context.bureau.receipt(bytes.fromhex(str(receipt["tx_hash"])[2:]))
+    mined = gateway.context.ledger.receipt(bytes.fromhex(str(receipt["tx_hash"])[2:]))
     assert mined is not None
     assert mined.block_number == receipt["block_number"]
     logs = [e for e in mined.events if e.log_index == receipt["log_index"]]
@@ -59,7 +59,7 @@ def test_granted_read_releases_the_data_with_a_checkable_receipt(
     assert receipt.matches(result.data)
     assert not receipt.matches({**result.data, "uscc": "someone else"})
     _assert_on_chain(gateway, receipt.model_dump(), "DataAccessed")
-    view = gateway.context.bureau.consent(consent)
+    view = gateway.context.ledger.consent(consent)
     assert view.reads_used == 1
 
 
@@ -167,7 +167,7 @@ def test_idempotent_replay_returns_the_stored_outcome(
     first = gateway.read(bank, chip, consent, [1], key="read-42")
     again = gateway.read(bank, chip, consent, [1], key="read-42")
     assert first == again
-    assert gateway.context.bureau.consent(consent).reads_used == 1
+    assert gateway.context.ledger.consent(consent).reads_used == 1
     conflict = gateway.refused(bank, chip, consent, [2], key="read-42")
     assert isinstance(conflict, InvalidRequestError)
     assert (conflict.status, conflict.code) == (422, "idempotency_key_reused")
@@ -194,7 +194,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_read(
     # The others came while the first was on its way to the chain: ask again later.
     others = [answer for answer in answers if not isinstance(answer, QueryResult)]
     assert all(isinstance(answer, OutcomePendingError) for answer in others), others
-    assert gateway.context.bureau.consent(consent).reads_used == 1
+    assert gateway.context.ledger.consent(consent).reads_used == 1
     with gateway.context.db.session() as session:
         entries = session.query(JournalEntry).filter_by(idempotency_key="same-key").all()
     assert len(entries) == 1
@@ -315,7 +315,7 @@ def test_size_class_is_a_recorded_read(gateway: Gateway, bank: Bank, chip: Enter
     result = gateway.client_of(bank).size_class(chip.uscc, consent)
     assert result.data["size"] == "medium"
     _assert_on_chain(gateway, result.receipt.model_dump(), "DataAccessed")
-    assert gateway.context.bureau.consent(consent).reads_used == 1
+    assert gateway.context.ledger.consent(consent).reads_used == 1
 
 
 def test_size_class_without_the_categories_is_denied(
@@ -348,7 +348,7 @@ def test_concurrent_reads_share_transactions(
     assert statuses == ["granted"] * 200
     batches = gateway.context.relayer.batches_sent - sent_before
     assert batches < 50, f"{batches} transactions for 200 reads"
-    assert sum(gateway.context.bureau.consent(c).reads_used for c in consents) == 200
+    assert sum(gateway.context.ledger.consent(c).reads_used for c in consents) == 200
 
 
 def test_revocation_between_pre_check_and_batch_releases_nothing(
@@ -388,10 +388,10 @@ def test_relayer_recovers_when_another_writer_moved_its_query_ids(
     gateway: Gateway, bank: Bank, chip: Enterprise
 ) -> None:
     consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
-    relayer = gateway.context.bureau.account.address
+    relayer = gateway.context.ledger.account.address
     ahead = first_query_id(relayer) + 10**9
     outside = AccessEntry(ahead, consent, bank.address, 2, 1, secrets.token_bytes(32))
-    gateway.context.bureau.record_accesses([outside])  # as a second process with the same key
+    gateway.context.ledger.record_accesses([outside])  # as a second process with the same key
     refused = gateway.refused(bank, chip, consent, [1])
     assert isinstance(refused, NotRecordedError)
     assert (refused.status, refused.code) == (503, "not_recorded")

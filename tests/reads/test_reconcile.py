@@ -9,12 +9,13 @@ import secrets
 from dataclasses import replace
 from pathlib import Path
 
-from consentledger.audit.model import first_query_id, record_accesses_args
 from consentledger.categories import Category
 from consentledger.chain.client import SignedCall
 from consentledger.chain.embedded import EmbeddedChain
-from consentledger.gateway.db import Batch, BatchReplacement, Database, JournalEntry, ReadStatus
-from consentledger.gateway.journal import Journal, hex32, reconcile
+from consentledger.gateway.db import Database
+from consentledger.gateway.journal_store import Journal, hex32, reconcile
+from consentledger.journal.schema import Batch, BatchReplacement, JournalEntry, ReadStatus
+from consentledger.ledger.types import first_query_id, record_accesses_args
 from tests.support import World, build_world
 
 

@@ -18,7 +18,7 @@ from consentledger.chain.anvil import AnvilChain, AnvilProcess
 from consentledger.client import Gateway as ClientGateway
 from consentledger.client import NotRecordedError, OutcomePendingError
 from consentledger.client.models import QueryResult
-from consentledger.gateway.db import Batch, BatchReplacement, ReadStatus
+from consentledger.journal.schema import Batch, BatchReplacement, ReadStatus
 from tests.reads.test_crash import (
     _journal,
     _recorded_reads,

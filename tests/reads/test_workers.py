@@ -21,17 +21,17 @@ import pytest
 from click.testing import CliRunner
 from eth_account.signers.local import LocalAccount
 
-from consentledger.audit.model import ROLE_BUREAU
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.cli import main
 from consentledger.client import Gateway as ClientGateway
 from consentledger.client import OutcomePendingError
-from consentledger.gateway.db import ReadStatus
 from consentledger.gateway.process import GatewayProcess, GatewayProcessError
 from consentledger.gateway.relayer_keys import new_relayer_key_file
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.journal.schema import ReadStatus
+from consentledger.ledger.types import ROLE_BUREAU
 from tests.reads.test_crash import (
     _journal,
     _recorded_reads,

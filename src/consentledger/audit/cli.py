@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
-#: ``consentledger.audit.reader.DEFAULT_BLOCK_RANGE``, repeated so that ``consentledger --help``
+#: ``consentledger.chain.log_reader.DEFAULT_BLOCK_RANGE``, repeated so that ``consentledger --help``
 #: need not import the chain stack (a test keeps the two equal).
 DEFAULT_BLOCK_RANGE = 1000
-#: ``consentledger.audit.journal.DEFAULT_OPEN_GRACE``, repeated for the same reason.
+#: ``consentledger.audit.journal_check.DEFAULT_OPEN_GRACE``, repeated for the same reason.
 DEFAULT_OPEN_GRACE = 600
 
 
@@ -207,7 +207,7 @@ def audit(
 
     Exit code 0: clean; 1: findings (listed in the reports); 2: could not audit.
     """
-    from consentledger.audit.journal import JournalCheck, JournalDatabase
+    from consentledger.audit.journal_check import JournalCheck, JournalDatabase
     from consentledger.audit.output import write_reports
     from consentledger.audit.recorded import RecordedJsonRpc
     from consentledger.audit.runner import Audit, follow

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from consentledger.audit.findings import Location
-from consentledger.audit.model import DenialReason
+from consentledger.ledger.types import DenialReason
 
 
 def day_of(timestamp: int) -> str:

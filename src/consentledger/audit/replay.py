@@ -1,14 +1,15 @@
 """The replay: every event of the ledger, in chain order, through the state model.
 
-Each event is applied to :class:`~consentledger.audit.model.LedgerModel` with its block's
-timestamp. Where the model says the contract could not have emitted the event (the rules refuse
-the action, or the state makes the event impossible), or decides a read otherwise than the chain
-recorded it, the replay adds a :class:`~consentledger.audit.findings.Finding` naming what the rules
-expected and what the chain shows. The model then follows what the chain did, so that each
+Each event is applied to the state model by the chain's follower
+(:class:`~consentledger.chain.follower.LedgerState`) with its block's timestamp. Where the model
+says the contract could not have emitted the event (the rules refuse the action, or the state makes
+the event impossible), or decides a read otherwise than the chain recorded it, the replay adds a
+:class:`~consentledger.audit.findings.Finding` naming what the rules expected and what the chain
+shows. The model then follows what the chain did, so that each
 violation is reported once, where it happened.
 
-Every rule is the model's; this module only maps events to the model's replay methods and compares
-outcomes.
+Every rule is the model's, and the follower maps events to the model's replay methods; this module
+only checks what the follower cannot see and compares outcomes.
 """
 
 from __future__ import annotations
@@ -24,33 +25,25 @@ from consentledger.audit.history import (
     ReadRecord,
     StatusChange,
 )
-from consentledger.audit.model import (
+from consentledger.chain.deploy import Deployment
+from consentledger.chain.follower import TRANSITION_EVENTS, LedgerState, Start
+from consentledger.chain.log_reader import LedgerEvent, LedgerItem, UndecodedLog
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.model import LedgerModel
+from consentledger.ledger.types import (
     ROLE_AUDITOR,
     ROLE_BANK,
     ROLE_BUREAU,
     ROLE_REGULATOR,
     AccessEntry,
-    ConsentState,
-    ConsentStatus,
     DenialReason,
-    LedgerModel,
-    LedgerRevertError,
-    RecordedAccess,
 )
-from consentledger.audit.reader import LedgerEvent, LedgerItem, UndecodedLog
-from consentledger.chain.deploy import Deployment
 
 _ROLE_NAMES = {
     ROLE_REGULATOR: "REGULATOR_ROLE",
     ROLE_BUREAU: "BUREAU_ROLE",
     ROLE_BANK: "BANK_ROLE",
     ROLE_AUDITOR: "AUDITOR_ROLE",
-}
-
-_TRANSITION_EVENTS = {
-    "ConsentPaused": ConsentStatus.PAUSED,
-    "ConsentResumed": ConsentStatus.ACTIVE,
-    "ConsentRevoked": ConsentStatus.REVOKED,
 }
 
 
@@ -71,11 +64,10 @@ class Replayer:
     ) -> None:
         self.deployment = deployment
         self.report_from = report_from
-        self.model = LedgerModel()  # the state before the constructor ran
+        self.state = LedgerState(deployment)
         self.history = LedgerHistory(subject=subject)
         self.findings: list[Finding] = []
         self._deploy_tx = deployment.deploy_tx.lower()
-        self._constructed = False
         self._handlers: dict[str, Callable[[LedgerEvent], None]] = {
             "RoleAdminChanged": self._role_admin_changed,
             "RoleGranted": self._role_granted,
@@ -96,6 +88,11 @@ class Replayer:
             "PortabilityExported": self._export,
         }
 
+    @property
+    def model(self) -> LedgerModel:
+        """The state model as the events so far left it."""
+        return self.state.model
+
     # ------------------------------------------------------------------ entry
 
     def apply(self, item: LedgerItem) -> None:
@@ -104,10 +101,16 @@ class Replayer:
             self._undecoded(item)
             return
         log = item.log
-        if not self._constructed and hex0x(log.transaction_hash) != self._deploy_tx:
+        start = self.state.begin(item)
+        if start is Start.MISSING:
             self._missing_constructor(item)
         if self._in_window(log.block_number):
             self.history.count_event(log.event)
+        if start is Start.CONSTRUCTOR:
+            return
+        if start is Start.OTHER_GRANT:
+            self._other_constructor_grant(item)
+            return
         handler = self._handlers.get(log.event)
         if handler is None:
             self._impossible(
@@ -169,9 +172,7 @@ class Replayer:
 
     def _missing_constructor(self, event: LedgerEvent) -> None:
         """The first event outside the deployment transaction: the constructor's grant of the
-        regulator role must have come before."""
-        self._constructed = True
-        self.model = LedgerModel.deployed(self.deployment.regulator)
+        regulator role must have come before (the deployment record's regulator is assumed)."""
         self._impossible(
             event,
             expected=f"RoleGranted(REGULATOR_ROLE, {self.deployment.regulator}) in the deployment "
@@ -200,20 +201,6 @@ class Replayer:
         args = event.log.args
         role, account, sender = args["role"], args["account"], args["sender"]
         what = f"RoleGranted({_role(role)}, {account}, by {sender})"
-        if not self._constructed:
-            self._constructed = True
-            if role == ROLE_REGULATOR and account == self.deployment.regulator:
-                self.model = LedgerModel.deployed(account)
-                return
-            self.model = LedgerModel.deployed(self.deployment.regulator)
-            self._impossible(
-                event,
-                expected=f"RoleGranted(REGULATOR_ROLE, {self.deployment.regulator})",
-                observed=what,
-                message="the constructor granted another role or account than the deployment "
-                "record's regulator",
-            )
-            return
         if self.model.has_role(role, account):
             self._impossible(
                 event,
@@ -221,7 +208,20 @@ class Replayer:
                 observed=what,
                 message="RoleGranted for an account that already holds the role",
             )
-        self._refused(event, self.model.replay_role_granted(role, account, sender), what)
+        self._refused(event, self.state.apply(event).error, what)
+
+    def _other_constructor_grant(self, event: LedgerEvent) -> None:
+        """The deployment's first grant is not the constructor's (the deployment record's
+        regulator is assumed)."""
+        args = event.log.args
+        what = f"RoleGranted({_role(args['role'])}, {args['account']}, by {args['sender']})"
+        self._impossible(
+            event,
+            expected=f"RoleGranted(REGULATOR_ROLE, {self.deployment.regulator})",
+            observed=what,
+            message="the constructor granted another role or account than the deployment "
+            "record's regulator",
+        )
 
     def _role_revoked(self, event: LedgerEvent) -> None:
         args = event.log.args
@@ -234,14 +234,11 @@ class Replayer:
                 observed=what,
                 message="RoleRevoked for an account that does not hold the role",
             )
-        self._refused(event, self.model.replay_role_revoked(role, account, sender), what)
+        self._refused(event, self.state.apply(event).error, what)
 
     def _bank_standing(self, event: LedgerEvent) -> None:
         args = event.log.args
-        suspended = event.log.event == "BankSuspended"
-        error = self.model.replay_bank_standing(
-            args["bank"], args["regulator"], suspended=suspended
-        )
+        error = self.state.apply(event).error
         what = f"{event.log.event}({args['bank']}, by {args['regulator']})"
         self._refused(event, error, what, bank=args["bank"])
 
@@ -250,51 +247,31 @@ class Replayer:
     def _enterprise(self, event: LedgerEvent) -> None:
         args = event.log.args
         subject, controllers, threshold = args["subject"], args["controllers"], args["threshold"]
-        replay = (
-            self.model.replay_enterprise_registered
-            if event.log.event == "EnterpriseRegistered"
-            else self.model.replay_controllers_changed
-        )
-        error = replay(subject, controllers, threshold)
+        error = self.state.apply(event).error
         what = f"{event.log.event}({hex0x(subject)}, {len(controllers)} controllers, k={threshold})"
         self._refused(event, error, what, subject=hex0x(subject))
 
     def _category_registered(self, event: LedgerEvent) -> None:
         args = event.log.args
-        error = self.model.replay_category_registered(args["code"], args["name"])
+        error = self.state.apply(event).error
         self.history.category_names[args["code"]] = args["name"]
         self._refused(event, error, f"CategoryRegistered({args['code']}, {args['name']!r})")
 
     def _purpose_defined(self, event: LedgerEvent) -> None:
         a = event.log.args
-        error = self.model.replay_purpose_defined(
-            a["code"], a["name"], a["allowedCategories"], a["maxDuration"], a["maxReads"],
-            a["maxHistoryMonths"],
-        )  # fmt: skip
+        error = self.state.apply(event).error
         self._refused(event, error, f"PurposeDefined({a['code']}, {a['name']!r})")
         self.history.purpose_names[a["code"]] = a["name"]
 
     def _purpose_retired(self, event: LedgerEvent) -> None:
         code = event.log.args["code"]
-        self._refused(event, self.model.replay_purpose_retired(code), f"PurposeRetired({code})")
+        self._refused(event, self.state.apply(event).error, f"PurposeRetired({code})")
 
     # -------------------------------------------------------------- consents
 
     def _consent_granted(self, event: LedgerEvent) -> None:
         a = event.log.args
         consent_id: bytes = a["consentId"]
-        granted = ConsentState(
-            consent_id=consent_id,
-            subject=a["subject"],
-            bank=a["bank"],
-            categories=a["categories"],
-            purpose=a["purpose"],
-            not_before=a["notBefore"],
-            expires_at=a["expiresAt"],
-            max_reads=a["maxReads"],
-            history_months=a["historyMonths"],
-            receipt_hash=a["receiptHash"],
-        )
         about = {"consent_id": hex0x(consent_id), "subject": hex0x(a["subject"]), "bank": a["bank"]}
         if consent_id in self.model.consents:
             self._impossible(
@@ -305,7 +282,9 @@ class Replayer:
                 message="a consent id was granted again",
                 **about,
             )
-        error = self.model.replay_consent_granted(granted, event.timestamp)
+        applied = self.state.apply(event)
+        error, granted = applied.error, applied.consent
+        assert granted is not None  # a ConsentGranted states its consent
         if error is not None:
             self._flag(
                 Finding(
@@ -353,8 +332,8 @@ class Replayer:
                 message=f"{event.log.event} names another subject than the consent's",
                 **about,
             )
-        target = _TRANSITION_EVENTS[event.log.event]
-        error = self.model.replay_consent_transition(consent_id, target, event.timestamp)
+        target = TRANSITION_EVENTS[event.log.event]
+        error = self.state.apply(event).error
         self._refused(event, error, what, **about)
         life = self.history.consents.get(consent_id)
         if life is not None:
@@ -365,7 +344,9 @@ class Replayer:
     # ------------------------------------------------------------------ reads
 
     def _read(self, event: LedgerEvent) -> None:
-        read = RecordedAccess.of(event.log.event, event.log.args)
+        applied = self.state.apply(event)
+        read = applied.read
+        assert read is not None  # a read event is a read
         entry, granted = read.entry, read.granted
         consent = self.model.consents.get(entry.consent_id)
 
@@ -379,7 +360,7 @@ class Replayer:
                 "subject": hex0x(consent.subject) if consent is not None else None,
             }
 
-        query_error = self.model.replay_query_id(entry.query_id)
+        query_error = applied.error
         if query_error is not None:
             self._refused(
                 event, query_error, f"a read with query id {hex(entry.query_id)}", **about()
@@ -387,9 +368,9 @@ class Replayer:
         observed: DenialReason | None = DenialReason.NONE
         if not granted:
             observed = self._denial_reason(event, read.reason_code, about)
-        if observed is None:
+        expected = applied.expected
+        if observed is None or expected is None:
             return
-        expected = self.model.replay_access(entry, granted, event.timestamp)
         if expected is not observed:
             self._compare_decision(event, expected, observed, about())
         self._record_read(event, entry, observed)
@@ -477,7 +458,7 @@ class Replayer:
     def _export(self, event: LedgerEvent) -> None:
         args = event.log.args
         subject: bytes = args["subject"]
-        error = self.model.replay_export(subject, args["categories"])
+        error = self.state.apply(event).error
         self._refused(
             event, error, f"PortabilityExported({hex0x(subject)})", subject=hex0x(subject)
         )

@@ -19,9 +19,9 @@ from consentledger.audit.history import (
     category_codes,
     iso_time,
 )
-from consentledger.audit.model import ROLE_BANK, ConsentStatus, DenialReason
 from consentledger.audit.replay import hex0x
 from consentledger.audit.runner import AuditResult
+from consentledger.ledger.types import ROLE_BANK, ConsentStatus, DenialReason
 
 REPORT_FORMAT = "consentledger-audit-report/1"
 PORTABILITY_FORMAT = "consentledger-portability-report/1"

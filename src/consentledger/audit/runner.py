@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from consentledger.audit.findings import Finding
-from consentledger.audit.reader import DEFAULT_BLOCK_RANGE, LedgerEvent, LedgerReader
 from consentledger.audit.replay import Replayer
 from consentledger.audit.storage import check_consent_storage
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import JsonRpc
+from consentledger.chain.log_reader import DEFAULT_BLOCK_RANGE, LedgerEvent, LedgerReader
 from consentledger.errors import ConsentLedgerError
 from consentledger.gcpause import gc_paused
 
 if TYPE_CHECKING:
-    from consentledger.audit.journal import JournalCheck, JournalResult
+    from consentledger.audit.journal_check import JournalCheck, JournalResult
 
 #: Called with (last block read, first block, last block) while a range is replayed.
 ProgressHook = Callable[[int, int, int], None]

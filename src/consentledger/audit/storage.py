@@ -15,8 +15,9 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from consentledger.audit.findings import Finding, FindingCode, Location, Source
-from consentledger.audit.model import ConsentState, ConsentStatus, LedgerModel
-from consentledger.audit.reader import LedgerReader
+from consentledger.chain.log_reader import LedgerReader
+from consentledger.ledger.model import LedgerModel
+from consentledger.ledger.types import ConsentState, ConsentStatus
 
 #: Consents per batch of eth_call requests.
 BATCH = 200

@@ -9,7 +9,7 @@ anything unusual in it (lengths, padding) falls back to the general path, which 
 answer or the same refusal. :meth:`LogDecoder.decode_reference` is the plain eth-abi decoding both
 are tested against. The revert
 decoder turns a custom error into the package's own
-:class:`~consentledger.audit.model.LedgerRevertError`; :class:`FunctionCodec` encodes a view call
+:class:`~consentledger.ledger.errors.LedgerRevertError`; :class:`FunctionCodec` encodes a view call
 and decodes its answer for raw ``eth_call``.
 """
 
@@ -27,8 +27,8 @@ from eth_abi.exceptions import DecodingError, NonEmptyPaddingBytes
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import LedgerRevertError
 from consentledger.errors import ConsentLedgerError
+from consentledger.ledger.errors import LedgerRevertError
 
 Abi = Sequence[Mapping[str, Any]]
 

@@ -1,7 +1,7 @@
 """A typed client for one ConsentLedger deployment, over web3.py.
 
 This is the one boundary where the contract's custom errors become the package's own exception
-(:class:`~consentledger.audit.model.LedgerRevertError`): every write is simulated first
+(:class:`~consentledger.ledger.errors.LedgerRevertError`): every write is simulated first
 (``eth_estimateGas``), so a refused action raises with the contract's error name and arguments and
 costs no transaction. Writes are signed locally and sent raw, so the same code runs against the
 embedded chain, anvil or a Besu network.
@@ -32,7 +32,11 @@ from web3.exceptions import (
 from web3.providers.rpc import HTTPProvider
 from web3.types import BlockIdentifier, RPCEndpoint, TxParams
 
-from consentledger.audit.model import (
+from consentledger.chain import typed_data
+from consentledger.chain.abi import DecodedLog, FunctionCodec, LogDecoder, RevertDecoder
+from consentledger.chain.artifacts import load_artifact
+from consentledger.errors import ConsentLedgerError
+from consentledger.ledger.types import (
     ROLE_BANK,
     ROLE_BUREAU,
     AccessEntry,
@@ -45,10 +49,6 @@ from consentledger.audit.model import (
     nonce_account,
     record_accesses_args,
 )
-from consentledger.chain import typed_data
-from consentledger.chain.abi import DecodedLog, FunctionCodec, LogDecoder, RevertDecoder
-from consentledger.chain.artifacts import load_artifact
-from consentledger.errors import ConsentLedgerError
 
 #: Extra gas on top of the node's estimate.
 GAS_HEADROOM = 1.25

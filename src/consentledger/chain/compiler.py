@@ -35,6 +35,7 @@ SETTINGS: dict[str, Any] = {
                 "evm.bytecode.object",
                 "evm.deployedBytecode.object",
                 "evm.deployedBytecode.immutableReferences",
+                "storageLayout",
             ]
         }
     },
@@ -129,6 +130,9 @@ def compile_checkout(checkout: Checkout) -> dict[str, dict[str, Any]]:
                 for refs in compiled["evm"]["deployedBytecode"]["immutableReferences"].values()
                 for ref in refs
             ),
+            # Where each state variable lives (slots, byte offsets, types): the access ledger reads
+            # a consent's storage word by bit offsets that tests/test_storage_layout.py holds to it.
+            "storageLayout": compiled["storageLayout"],
             "compiler": {"name": "solcjs", "version": version, "settings": SETTINGS},
             "toolchain": checkout.pinned_toolchain(),
             "sourceFingerprint": fingerprint,

@@ -17,11 +17,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 
-from consentledger.audit.model import ROLE_BUREAU
 from consentledger.categories import seed_registries
 from consentledger.chain.artifacts import artifact_hash, load_artifact
 from consentledger.chain.client import GAS_HEADROOM, LedgerClient, TransactionFailedError
 from consentledger.errors import ConsentLedgerError
+from consentledger.ledger.types import ROLE_BUREAU
 
 CONTRACT = "ConsentLedger"
 

@@ -31,14 +31,6 @@ from typing import Protocol, TypeVar
 
 from web3.exceptions import Web3Exception
 
-from consentledger.audit.model import (
-    AccessEntry,
-    DenialReason,
-    LedgerRevertError,
-    RecordedAccess,
-    first_query_id,
-    record_accesses_args,
-)
 from consentledger.chain.client import (
     ChainUnavailableError,
     LedgerClient,
@@ -48,6 +40,14 @@ from consentledger.chain.client import (
     TransactionFailedError,
 )
 from consentledger.errors import ConsentLedgerError
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import (
+    AccessEntry,
+    DenialReason,
+    RecordedAccess,
+    first_query_id,
+    record_accesses_args,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from consentledger import __version__
 from consentledger.gateway import problems
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.deps import current_bank, operator
+from consentledger.gateway.deps import auditor, current_bank, operator
 from consentledger.gateway.limits import AuthThrottle, BodyLimits
 from consentledger.gateway.routes import (
     admin,
@@ -62,8 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _document_problems(router: APIRouter) -> None:
     """Declare on every route the problems answered before it runs: a body that cannot be parsed
     or is nested too deep (400) or too large (413) where a body is taken, and too many failed
-    authentications (429) where a bank key or the operator token is checked."""
-    authenticating = {current_bank, operator}
+    authentications (429) where a bank key, the operator token or the auditor token is checked."""
+    authenticating = {auditor, current_bank, operator}
     for route in router.routes:
         if not isinstance(route, APIRoute):
             continue

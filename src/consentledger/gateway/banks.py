@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from consentledger.gateway.db import Bank, Database
-from consentledger.gateway.problems import ProblemError
+from consentledger.gateway.errors import BankExistsError
 
 _PREFIX = "clk_"
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
@@ -34,9 +34,7 @@ def create_bank(db: Database, name: str, address: str) -> tuple[Bank, str]:
         with db.session() as session, session.begin():
             session.add(bank)
     except IntegrityError:
-        raise ProblemError(
-            409, "bank_exists", f"a bank named {name!r} or with address {address} exists"
-        ) from None
+        raise BankExistsError(f"a bank named {name!r} or with address {address} exists") from None
     return bank, f"{_PREFIX}{key_id}_{secret}"
 
 

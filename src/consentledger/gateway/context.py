@@ -19,7 +19,6 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
-from consentledger.audit.model import ROLE_BUREAU
 from consentledger.bureau.store import BureauStore
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.chain.client import LedgerClient, Mined
@@ -28,12 +27,13 @@ from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import Database
-from consentledger.gateway.journal import Journal, reconcile
+from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
 from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import Settings, SettingsError
 from consentledger.keys import load_key, parse_key
+from consentledger.ledger.types import ROLE_BUREAU
 from consentledger.subject import parse_subject_key, subject_id
 
 log = logging.getLogger(__name__)
@@ -81,10 +81,12 @@ class GatewayContext:
     w3: Web3
     chain: EmbeddedChain | None
     deployment: Deployment
-    bureau: LedgerClient
+    #: The chain client that signs with the relayer key (the bureau's role on the ledger).
+    ledger: LedgerClient
     regulator: LedgerClient | None
     runner: ChainRunner
-    store: BureauStore
+    #: The bureau's data store (what reads release).
+    bureau: BureauStore
     db: Database
     journal: Journal
     journal_writer: JournalWriter
@@ -148,8 +150,8 @@ class GatewayContext:
             regulator = (
                 LedgerClient(w3, deployment.address, regulator_key) if regulator_key else None
             )
-        bureau = LedgerClient(w3, deployment.address, relayer_key)
-        if not bureau.has_role(ROLE_BUREAU, relayer_key.address):
+        ledger = LedgerClient(w3, deployment.address, relayer_key)
+        if not ledger.has_role(ROLE_BUREAU, relayer_key.address):
             if chain is not None:
                 chain.close()
             raise SettingsError(
@@ -159,7 +161,7 @@ class GatewayContext:
         journal = Journal(db, relayer_key.address)
         runner = ChainRunner()
         relayer = BatchRelayer(
-            bureau,
+            ledger,
             runner,
             journal,
             max_entries=settings.batch_max_entries,
@@ -174,10 +176,10 @@ class GatewayContext:
             w3=w3,
             chain=chain,
             deployment=deployment,
-            bureau=bureau,
+            ledger=ledger,
             regulator=regulator,
             runner=runner,
-            store=BureauStore.open(settings.bureau_database_url),
+            bureau=BureauStore.open(settings.bureau_database_url),
             db=db,
             journal=journal,
             journal_writer=JournalWriter(journal),
@@ -197,11 +199,11 @@ class GatewayContext:
         # A batch not mined within the stuck time is left open and watched by the relayer, so a
         # node that does not mine delays the start by that much, not indefinitely.
         report = await self.on_chain(
-            reconcile, self.journal, self.bureau, self.settings.batch_stuck_after_s
+            reconcile, self.journal, self.ledger, self.settings.batch_stuck_after_s
         )
         if report.granted or report.denied or report.failed or report.still_open:
             log.warning("journal reconciled at start: %s", report)
-        chain_last = await self.on_chain(self.bureau.last_query_id, self.bureau.account.address)
+        chain_last = await self.on_chain(self.ledger.last_query_id, self.ledger.account.address)
         # Both as sequences (the chain answers a whole query id): a batch still open after the
         # restart has ids above the chain's last, and the next batch must come after it.
         self.relayer.start(
@@ -221,7 +223,7 @@ class GatewayContext:
         self.runner.close()
         if self.chain is not None:
             self.chain.close()  # a kept chain lets go of its directory
-        self.store.close()
+        self.bureau.close()
         self.db.close()
         if self.key_claim is not None:
             self.key_claim.release()
@@ -242,15 +244,15 @@ class GatewayContext:
         """Run blocking database or bureau work off the event loop."""
         return await asyncio.to_thread(fn, *args)
 
-    async def bureau_transact(self, fn_name: str, *args: object) -> Mined:
-        """Send ``fn_name(*args)`` (a contract function) with the bureau's key and wait for it.
+    async def transact(self, fn_name: str, *args: object) -> Mined:
+        """Send ``fn_name(*args)`` (a contract function) with the relayer key and wait for it.
 
         Signing and sending happen under the relayer's send lock, in order with its batches (one
         writer per key); waiting for the receipt does not hold the lock. A contract refusal
         raises LedgerRevertError before anything is sent."""
         async with self.relayer.send_lock:
-            tx_hash = await self.runner.run(self.bureau.send, fn_name, *args)
-        return await self.runner.run(self.bureau.wait, tx_hash)
+            tx_hash = await self.runner.run(self.ledger.send, fn_name, *args)
+        return await self.runner.run(self.ledger.wait, tx_hash)
 
     def subject_of(self, uscc: str) -> bytes:
         """The subject id of a USCC (validated first: a bad code raises InvalidUSCCError)."""

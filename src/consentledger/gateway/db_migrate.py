@@ -11,8 +11,9 @@ fills it where the row says who its relayer was:
 
 A pending entry never put in a batch (no query id) keeps NULL. It was left by a gateway from
 before the column, which had one relayer and is not running any more (it could not have written
-the column): :func:`consentledger.gateway.journal.reconcile` counts NULL as its own, so the first
-worker to start fails it ("not sent before restart"), as that gateway's own restart would have.
+the column): :func:`consentledger.gateway.journal_store.reconcile` counts NULL as its own, so the
+first worker to start fails it ("not sent before restart"), as that gateway's own restart would
+have.
 A batch left NULL has no entries, so nothing to settle; reconcile leaves it alone. Every row
 written since names its relayer.
 

@@ -1,19 +1,41 @@
-"""Dependencies of the routes: the gateway context, the calling bank, the operator."""
+"""Dependencies of the routes, as narrow ``Annotated`` aliases: each service of the running
+gateway (``ReadServiceDep``...), the calling bank (``CurrentBank``), the operator and the auditor
+(by their tokens), the controller signed in with EIP-4361 (``SignedInController``)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.http import HTTPBase
 
+from consentledger.bureau.uscc import parse_uscc
 from consentledger.gateway.banks import VerifiedKeys, authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
+from consentledger.gateway.errors import (
+    InvalidAdminTokenError,
+    InvalidApiKeyError,
+    InvalidRpcTokenError,
+    MissingAdminTokenError,
+    MissingApiKeyError,
+    MissingRpcTokenError,
+    RpcDisabledError,
+    SignInRefusedError,
+)
 from consentledger.gateway.limits import AuthThrottle
-from consentledger.gateway.problems import ProblemError
+from consentledger.gateway.services.admin import AdminService
+from consentledger.gateway.services.chain_rpc import ChainRpcService
+from consentledger.gateway.services.consents import ConsentService
+from consentledger.gateway.services.enterprises import EnterpriseViewService
+from consentledger.gateway.services.reads import ReadService
+from consentledger.gateway.services.signin import SignedIn, SignInService
+from consentledger.gateway.services.status import StatusService
+from consentledger.gateway.siwe import HEADER_FORMAT
 
 _bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
 
@@ -27,9 +49,32 @@ async def get_context(request: Request) -> GatewayContext:
 
 
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+S = TypeVar("S")
+
+
+def _service(service: Callable[[GatewayContext], S]) -> Callable[[Request], Awaitable[S]]:
+    """A dependency that gives a route one service of the running gateway (``async``, as
+    :func:`get_context` is)."""
+
+    async def provide(request: Request) -> S:
+        return service(request.app.state.context)
+
+    return provide
+
+
+ReadServiceDep = Annotated[ReadService, Depends(_service(ReadService))]
+ConsentServiceDep = Annotated[ConsentService, Depends(_service(ConsentService))]
+EnterpriseViewServiceDep = Annotated[
+    EnterpriseViewService, Depends(_service(EnterpriseViewService))
+]
+SignInServiceDep = Annotated[SignInService, Depends(_service(SignInService))]
+AdminServiceDep = Annotated[AdminService, Depends(_service(AdminService))]
+StatusServiceDep = Annotated[StatusService, Depends(_service(StatusService))]
+ChainRpcServiceDep = Annotated[ChainRpcService, Depends(_service(ChainRpcService))]
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def throttle(request: Request) -> tuple[AuthThrottle, str]:
@@ -41,9 +86,7 @@ def throttle(request: Request) -> tuple[AuthThrottle, str]:
 async def current_bank(request: Request, context: ContextDep, credentials: Credentials) -> Bank:
     """The bank whose API key is in ``Authorization: Bearer``."""
     if credentials is None:
-        raise ProblemError(
-            401, "missing_api_key", "send the bank's API key as a Bearer token", headers=_CHALLENGE
-        )
+        raise MissingApiKeyError()
     limiter, client = throttle(request)
     limiter.check(client)
     verified: VerifiedKeys = request.app.state.verified_keys
@@ -53,7 +96,7 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
     bank = await context.in_thread(authenticate, context.db, credentials.credentials)
     if bank is None:
         limiter.failed(client)
-        raise ProblemError(401, "invalid_api_key", "the API key is not valid", headers=_CHALLENGE)
+        raise InvalidApiKeyError()
     verified.remember(credentials.credentials, bank)
     return bank
 
@@ -61,21 +104,67 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
 async def operator(request: Request, context: ContextDep, credentials: Credentials) -> None:
     """The bureau operator, by the admin token (compared as SHA-256 digests, in constant time)."""
     if credentials is None:
-        raise ProblemError(
-            401,
-            "missing_admin_token",
-            "send the operator token as a Bearer token",
-            headers=_CHALLENGE,
-        )
+        raise MissingAdminTokenError()
     limiter, client = throttle(request)
     limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     if not hmac.compare_digest(given, context.admin_token_hash):
         limiter.failed(client)
-        raise ProblemError(
-            401, "invalid_admin_token", "the operator token is not valid", headers=_CHALLENGE
-        )
+        raise InvalidAdminTokenError()
 
 
 CurrentBank = Annotated[Bank, Depends(current_bank)]
-Operator = Depends(operator)
+
+
+async def auditor(request: Request, context: ContextDep, credentials: Credentials) -> None:
+    """The auditor, by ``CONSENTLEDGER_AUDITOR_TOKEN`` (unset: /rpc is off), compared as SHA-256
+    digests in constant time."""
+    token = context.settings.auditor_token
+    if token is None:
+        raise RpcDisabledError()
+    if credentials is None:
+        raise MissingRpcTokenError()
+    limiter, client = throttle(request)
+    limiter.check(client)
+    given = hashlib.sha256(credentials.credentials.encode()).digest()
+    expected = hashlib.sha256(token.get_secret_value().encode()).digest()
+    if not hmac.compare_digest(given, expected):
+        limiter.failed(client)
+        raise InvalidRpcTokenError()
+
+
+siwe_scheme = HTTPBase(
+    scheme="SIWE",
+    scheme_name="SIWE",
+    description=(
+        "Sign-In with Ethereum (EIP-4361), one request per challenge: "
+        f"`{HEADER_FORMAT}`. Get the message from `POST /v1/auth/challenge`, sign it with "
+        "personal_sign (EIP-191) by one of the enterprise's controllers."
+    ),
+    auto_error=False,
+)
+
+UsccPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="The enterprise's Unified Social Credit Code",
+        examples=["91440305MA5DKW7Q1B"],
+    ),
+]
+
+
+async def signed_in_controller(
+    uscc: UsccPath,
+    sign_in: SignInServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)],
+) -> SignedIn:
+    """The controller a SIWE credential signs in, for the enterprise named in the path."""
+    code = parse_uscc(uscc).code
+    if credentials is None or credentials.scheme.lower() != "siwe":
+        raise SignInRefusedError("siwe_required", f"sign in: send {HEADER_FORMAT}")
+    return await sign_in.verify(credentials.credentials, code)
+
+
+SignedInController = Annotated[SignedIn, Depends(signed_in_controller)]

@@ -24,7 +24,7 @@ from typing import Any
 from eth_utils.address import is_checksum_address, to_checksum_address
 
 from consentledger.chain import typed_data
-from consentledger.gateway.problems import ProblemError
+from consentledger.gateway.errors import InvalidAddressError, InvalidTypedDataError
 
 #: Integers wider than this many bits travel as decimal strings.
 SAFE_INTEGER_BITS = 53
@@ -71,9 +71,7 @@ def parse_uint(value: object, bits: int, field: str) -> int:
     elif isinstance(value, str) and _DECIMAL.fullmatch(value):
         number = int(value)
     if number is None or not 0 <= number < 2**bits:
-        raise ProblemError(
-            422,
-            "invalid_typed_data",
+        raise InvalidTypedDataError(
             f"{field} must be a uint{bits}: a JSON number or a decimal string, got {value!r}",
             field=field,
         )
@@ -83,9 +81,7 @@ def parse_uint(value: object, bits: int, field: str) -> int:
 def parse_bytes32(value: object, field: str) -> bytes:
     """32 bytes from ``0x`` and 64 hex digits."""
     if not isinstance(value, str) or not _HEX32.fullmatch(value):
-        raise ProblemError(
-            422,
-            "invalid_typed_data",
+        raise InvalidTypedDataError(
             f"{field} must be 0x and 64 hex digits, got {value!r}",
             field=field,
         )
@@ -95,18 +91,14 @@ def parse_bytes32(value: object, field: str) -> bytes:
 def parse_address(value: object, field: str) -> str:
     """A checksummed address; mixed case must be a valid EIP-55 checksum."""
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
-        raise ProblemError(
-            422,
-            "invalid_address",
+        raise InvalidAddressError(
             f"{field} must be 0x and 40 hex digits, got {value!r}",
             field=field,
         )
     body = value[2:]
     mixed = body != body.lower() and body != body.upper()
     if mixed and not is_checksum_address(value):
-        raise ProblemError(
-            422,
-            "invalid_address",
+        raise InvalidAddressError(
             f"{field} {value} has a wrong EIP-55 checksum (mistyped?)",
             field=field,
         )
@@ -122,9 +114,7 @@ def from_json(primary_type: typed_data.PrimaryType, message: Mapping[str, Any]) 
     missing = sorted(expected - set(message))
     extra = sorted(set(message) - expected)
     if missing or extra:
-        raise ProblemError(
-            422,
-            "invalid_typed_data",
+        raise InvalidTypedDataError(
             f"a {primary_type} message has exactly the fields {sorted(expected)}",
             missing=missing,
             unexpected=extra,
@@ -140,7 +130,5 @@ def from_json(primary_type: typed_data.PrimaryType, message: Mapping[str, Any]) 
         elif kind.startswith("uint"):
             out[name] = parse_uint(value, _bits(kind), name)
         else:
-            raise ProblemError(
-                422, "invalid_typed_data", f"{primary_type} messages are not accepted here"
-            )
+            raise InvalidTypedDataError(f"{primary_type} messages are not accepted here")
     return out

@@ -15,8 +15,9 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from consentledger.gateway.db import GatewayDatabaseError, JournalEntry
-from consentledger.gateway.journal import Journal
+from consentledger.gateway.db import GatewayDatabaseError
+from consentledger.gateway.journal_store import Journal
+from consentledger.journal.schema import JournalEntry
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from hexbytes import HexBytes
 from pydantic import BaseModel, Field
 from web3 import Web3
 
-from consentledger.audit.model import RecordedAccess
 from consentledger.chain.abi import DecodedLog
 from consentledger.chain.client import ConsentView, LedgerClient
 from consentledger.gateway.receipts import category_refs, purpose_name
+from consentledger.ledger.types import RecordedAccess
 
 #: Consent ids per ``eth_getLogs`` topic list (nodes bound the size of a filter).
 TOPIC_CHUNK = 200

@@ -9,7 +9,13 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consentledger.gateway.problems import ProblemError, problem
+from consentledger.gateway.errors import (
+    BodyTooDeepError,
+    BodyTooLargeError,
+    GatewayError,
+    TooManyFailedAuthenticationsError,
+)
+from consentledger.gateway.problems import problem_for
 
 #: Deepest JSON nesting a request body may have (Python's parser recurses per level).
 MAX_JSON_DEPTH = 32
@@ -50,9 +56,7 @@ class BodyLimits:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(
-                send, 413, "body_too_large", f"bodies are limited to {self.max_bytes} bytes"
-            )
+            await self._refuse(send, BodyTooLargeError(self.max_bytes))
             return
         chunks: list[bytes] = []
         size = 0
@@ -64,17 +68,13 @@ class BodyLimits:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(
-                    send, 413, "body_too_large", f"bodies are limited to {self.max_bytes} bytes"
-                )
+                await self._refuse(send, BodyTooLargeError(self.max_bytes))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if json_depth(body) > MAX_JSON_DEPTH:
-            await self._refuse(
-                send, 400, "body_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
-            )
+            await self._refuse(send, BodyTooDeepError(MAX_JSON_DEPTH))
             return
         delivered = False
 
@@ -88,12 +88,13 @@ class BodyLimits:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
-        payload = json.dumps(problem(status, code, detail).model_dump(exclude_none=True)).encode()
+    async def _refuse(send: Send, error: GatewayError) -> None:
+        refusal = problem_for(error)
+        payload = json.dumps(refusal.model_dump(exclude_none=True)).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": status,
+                "status": refusal.status,
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(payload)).encode()),
@@ -127,13 +128,7 @@ class AuthThrottle:
             tokens = self._level(client, time.monotonic())
         if tokens < 1.0:
             retry_after = max(1, math.ceil((1.0 - tokens) / self.rate))
-            raise ProblemError(
-                429,
-                "too_many_failed_authentications",
-                f"too many failed authentications from this address; retry in {retry_after} s",
-                headers={"Retry-After": str(retry_after)},
-                retry_after=retry_after,
-            )
+            raise TooManyFailedAuthenticationsError(retry_after)
 
     def failed(self, client: str) -> None:
         """Count one failed authentication of ``client``."""

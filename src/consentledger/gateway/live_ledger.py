@@ -1,9 +1,9 @@
-"""The ledger's state as the gateway follows it: the auditor's reader and replay, kept live.
+"""The ledger's state as the gateway follows it: the chain's follower, kept live.
 
-A background task reads the deployment's events from its block on (:class:`LedgerReader`) and
-applies each one to the state model (:class:`Replayer`, which maps events to the model's own
-replay methods), then follows new blocks every ``poll_interval`` seconds, remembering the latest
-block's timestamp. The read path asks :meth:`LiveLedger.judge` before it asks the chain's views.
+A background task applies the deployment's events from its block on to the state model
+(:class:`~consentledger.chain.follower.LedgerFollower`), then follows new blocks every
+``poll_interval`` seconds, remembering the latest block's timestamp. The read path asks
+:meth:`LiveLedger.judge` before it asks the chain's views.
 
 The live model is only an optimisation, never an authority: the chain judges every recorded read.
 A read the model grants is fetched and recorded at once (if the model was a moment behind and the
@@ -23,14 +23,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from consentledger.audit.model import AccessEntry, ConsentState, DenialReason
-from consentledger.audit.reader import ChainReorganisedError, LedgerReader
-from consentledger.audit.replay import Replayer
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.follower import LedgerFollower
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, HttpJsonRpc, JsonRpc
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.settings import Settings
+from consentledger.ledger.types import AccessEntry, ConsentState, DenialReason
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +79,11 @@ class LiveLedger:
         self.deployment = deployment
         self.poll_interval = poll_interval
         self.max_lag = max_lag
-        #: Blocks applied per step at most (None: up to the head in one step).
-        self.max_blocks = max_blocks
         self.counts = PrecheckCounts()
         self._clock = clock
         self._lock = threading.Lock()  # the model, between the follower and the reads
-        self._reader = LedgerReader(rpc, deployment, prefetch=0)
-        self._replay = Replayer(deployment, report_from=deployment.deploy_block)
-        self._next_block = deployment.deploy_block
-        self._head: tuple[int, str] | None = None  # the block applied last: number, hash
-        self._timestamp = 0
+        #: ``max_blocks``: blocks applied per step at most (None: up to the head in one step).
+        self._follower = LedgerFollower(rpc, deployment, max_blocks=max_blocks, lock=self._lock)
         self._reached_head_at: float | None = None
         self._failing = False
         self._behind = False
@@ -100,7 +94,7 @@ class LiveLedger:
     @property
     def followed_through(self) -> int:
         """The last block applied to the model (the deployment block - 1 before the first)."""
-        return self._next_block - 1
+        return self._follower.followed_through
 
     @property
     def fresh(self) -> bool:
@@ -112,57 +106,14 @@ class LiveLedger:
         """Apply the next blocks, up to the chain's head or ``max_blocks`` of them (blocking; on
         the chain thread for the embedded chain, which a long catch-up must not hold for long).
         Returns whether the model reached the head. Raises what the node raises; the model keeps
-        what was applied."""
-        if self._next_block == self.deployment.deploy_block:
-            self._reader.verify()
-        head = self._reader.head()
-        if self._went_back(head):
-            self._restart(f"the chain went back to block {head}")
-            return False
-        last = (
-            head if self.max_blocks is None else min(head, self._next_block + self.max_blocks - 1)
-        )
-        if last >= self._next_block:
-
-            def applied_through(block: int) -> None:
-                self._next_block = block + 1
-
-            try:
-                for item in self._reader.read(self._next_block, last, applied_through):
-                    with self._lock:
-                        self._replay.apply(item)
-            except ChainReorganisedError as exc:
-                self._restart(str(exc))
-                return False
-        for finding in self._replay.findings:
-            log.warning("the live ledger's replay found: %s", finding.message)
-        self._replay.findings.clear()
-        if last < self.deployment.deploy_block:
-            return False  # a deployment record ahead of this node's head: nothing to follow yet
-        header = self._reader.block(last)
-        self._reader.forget_blocks()
+        what was applied; a reorganisation starts it again from the deployment block."""
+        reached = self._follower.step()
         with self._lock:
-            self._head = (header.number, header.hash)
-            self._timestamp = header.timestamp
-            if last == head:
+            if self._follower.head is None:
+                self._reached_head_at = None
+            elif reached:
                 self._reached_head_at = self._clock()
-        return last == head
-
-    def _went_back(self, head: int) -> bool:
-        """Whether the block applied last is no longer the chain's (a shorter or other chain)."""
-        if self._head is None:
-            return False
-        number, block_hash = self._head
-        return head < number or self._reader.block(number).hash != block_hash
-
-    def _restart(self, why: str) -> None:
-        log.warning("the live ledger starts again from the deployment block: %s", why)
-        with self._lock:
-            self._reader.forget_blocks()
-            self._replay = Replayer(self.deployment, report_from=self.deployment.deploy_block)
-            self._next_block = self.deployment.deploy_block
-            self._head = None
-            self._reached_head_at = None
+        return reached
 
     def start(self, run: StepRunner) -> None:
         """Follow the chain in the background: catch up from the deployment block, then poll."""
@@ -209,19 +160,20 @@ class LiveLedger:
         with self._lock:
             if not self.fresh:
                 return None
-            model = self._replay.model
+            head = self._follower.head
+            model = self._follower.state.model
             consent = model.consents.get(consent_id)
-            if consent is None:
+            if consent is None or head is None:
                 return None
             entry = AccessEntry(0, consent_id, bank, categories, purpose, b"")
-            reason = model.judge(entry, self._timestamp + 1)
+            reason = model.judge(entry, head.timestamp + 1)
             return LiveJudgement(consent.subject, consent.history_months, reason)
 
     def consent(self, consent_id: bytes) -> ConsentState | None:
         """A copy of the consent as the model holds it (its terms never change; its status and
         reads may be a moment behind the chain); None if the model does not know it."""
         with self._lock:
-            consent = self._replay.model.consents.get(consent_id)
+            consent = self._follower.state.model.consents.get(consent_id)
             return None if consent is None else replace(consent)
 
     def counted(self, *, live: bool) -> None:

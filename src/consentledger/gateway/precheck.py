@@ -7,16 +7,16 @@ is released.
 
 from __future__ import annotations
 
-from consentledger.audit.model import (
+from consentledger.chain.client import ConsentView
+from consentledger.gateway.signed_actions import stored_state
+from consentledger.ledger.model import LedgerModel
+from consentledger.ledger.types import (
     ROLE_BANK,
     AccessEntry,
     BankState,
     ConsentStatus,
     DenialReason,
-    LedgerModel,
 )
-from consentledger.chain.client import ConsentView
-from consentledger.gateway.signed_actions import stored_state
 
 
 def predicted_reason(

@@ -1,9 +1,10 @@
-"""Errors as RFC 9457 problem details, with a stable machine ``code``.
+"""Errors as RFC 9457 problem details, with a stable machine ``code``; the HTTP status of each.
 
 Everything the package raises on purpose is a :class:`ConsentLedgerError` with a ``code``; this
-module maps it to an HTTP status once. A contract revert (:class:`LedgerRevertError`) keeps the
-contract's error name and arguments in the problem, so a client sees exactly what the chain said.
-Nothing reaches a client as a bare 500: an unexpected failure is a 500 problem without internals.
+module is the one place that maps an error's class to an HTTP status (:func:`status_of`). A
+contract revert (:class:`LedgerRevertError`) keeps the contract's error name and arguments in the
+problem, so a client sees exactly what the chain said. Nothing reaches a client as a bare 500: an
+unexpected failure is a 500 problem without internals.
 """
 
 from __future__ import annotations
@@ -19,8 +20,32 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from consentledger.audit.model import LedgerRevertError
+from consentledger.bureau.store import (
+    BureauDatabaseError,
+    BureauNotSeededError,
+    UnknownEnterpriseError,
+)
+from consentledger.chain.client import (
+    ChainUnavailableError,
+    TransactionFailedError,
+    TransactionTimeoutError,
+)
+from consentledger.chain.relayer import NotRecordedError, OutcomePendingError
 from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.db import GatewayDatabaseError
+from consentledger.gateway.errors import (
+    BodyTooDeepError,
+    BodyTooLargeError,
+    ConflictError,
+    ForeseenRefusalError,
+    GatewayError,
+    NotAuthenticatedError,
+    NotFoundError,
+    NotPermittedError,
+    TooManyFailedAuthenticationsError,
+    UnavailableError,
+)
+from consentledger.ledger.errors import LedgerRevertError
 
 log = logging.getLogger(__name__)
 
@@ -41,27 +66,29 @@ class Problem(BaseModel):
     instance: str | None = None
 
 
-class ProblemError(ConsentLedgerError):
-    """Raised inside the gateway to answer with a given problem."""
+#: The status of each error class (the nearest class in an error's MRO decides); any other
+#: package error is a request that cannot be processed (422).
+_STATUS: dict[type[ConsentLedgerError], int] = {
+    BodyTooDeepError: 400,
+    NotAuthenticatedError: 401,
+    NotPermittedError: 403,
+    NotFoundError: 404,
+    UnknownEnterpriseError: 404,
+    ConflictError: 409,
+    BodyTooLargeError: 413,
+    TooManyFailedAuthenticationsError: 429,
+    TransactionFailedError: 502,
+    UnavailableError: 503,
+    ChainUnavailableError: 503,
+    BureauDatabaseError: 503,
+    BureauNotSeededError: 503,
+    GatewayDatabaseError: 503,
+    NotRecordedError: 503,
+    OutcomePendingError: 503,
+    TransactionTimeoutError: 504,
+}
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.headers = dict(headers or {})
-        self.extensions = extensions
-        super().__init__(detail)
-
-
-#: Contract errors that are not 422 (the signed request cannot be processed).
+#: Contract errors (by name) that are not 422 (the signed request cannot be processed).
 _REVERT_STATUS = {
     "MembershipUnknownEnterprise": 404,
     "ConsentsUnknownConsent": 404,
@@ -69,16 +96,34 @@ _REVERT_STATUS = {
     "AccessControlUnauthorizedAccount": 503,  # the gateway's own key lacks a role: misconfigured
 }
 
-#: Package errors by code, where 422 (bad input) is not the answer.
-_CODE_STATUS = {
-    "unknown_enterprise": 404,
-    "chain_unavailable": 503,
-    "transaction_timeout": 504,
-    "transaction_failed": 502,
-    "bureau_database_error": 503,
-    "bureau_not_seeded": 503,
-    "gateway_database_error": 503,
+#: Response headers by error class: a read still on its way is worth asking again soon.
+_HEADERS: dict[type[ConsentLedgerError], Mapping[str, str]] = {
+    OutcomePendingError: {"Retry-After": "1"},
 }
+
+
+def status_of(exc: ConsentLedgerError) -> int:
+    """The HTTP status a package error answers with."""
+    if isinstance(exc, ForeseenRefusalError):
+        return status_of(exc.revert)
+    if isinstance(exc, LedgerRevertError):
+        return _REVERT_STATUS.get(exc.error, 422)
+    for cls in type(exc).__mro__:
+        status = _STATUS.get(cls)
+        if status is not None:
+            return status
+    return 422
+
+
+def headers_of(exc: ConsentLedgerError) -> Mapping[str, str]:
+    """The response headers a package error answers with."""
+    if isinstance(exc, GatewayError):
+        return exc.headers
+    for cls in type(exc).__mro__:
+        if cls in _HEADERS:
+            return _HEADERS[cls]
+    return {}
+
 
 _TITLES = {
     400: "Bad Request",
@@ -117,18 +162,22 @@ def problem(status: int, code: str, detail: str, **extensions: Any) -> Problem:
 
 def problem_for(exc: ConsentLedgerError) -> Problem:
     """The problem a package error answers with."""
-    if isinstance(exc, ProblemError):
-        return problem(exc.status, exc.code, exc.detail, **exc.extensions)
+    status = status_of(exc)
+    if isinstance(exc, ForeseenRefusalError):
+        foreseen = problem_for(exc.revert)
+        return foreseen.model_copy(update={"detail": exc.detail, "prechecked": True})
     if isinstance(exc, LedgerRevertError):
         arguments = [_jsonable(a) for a in exc.error_args]
         return problem(
-            _REVERT_STATUS.get(exc.error, 422),
+            status,
             snake_case(exc.error),
             f"the ledger refused: {exc}",
             contract_error=exc.error,
             arguments=arguments,
         )
-    return problem(_CODE_STATUS.get(exc.code, 422), exc.code, str(exc))
+    if isinstance(exc, GatewayError):
+        return problem(status, exc.code, exc.detail, **exc.extensions)
+    return problem(status, exc.code, str(exc))
 
 
 def _jsonable(value: Any) -> Any:
@@ -153,8 +202,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ConsentLedgerError)
     async def _package_error(request: Request, exc: ConsentLedgerError) -> JSONResponse:
-        headers = exc.headers if isinstance(exc, ProblemError) else None
-        return respond(problem_for(exc).model_copy(update={"instance": request.url.path}), headers)
+        p = problem_for(exc).model_copy(update={"instance": request.url.path})
+        return respond(p, headers_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

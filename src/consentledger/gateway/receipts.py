@@ -21,13 +21,13 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from consentledger.audit.model import ConsentTerms, PurposeCaps
 from consentledger.bureau.documents import JSONObject, JSONValue, canonical_bytes
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.gateway import eip712_json
-from consentledger.gateway.problems import ProblemError
+from consentledger.gateway.errors import ReceiptHashMismatchError, ReceiptTermsMismatchError
+from consentledger.ledger.types import ConsentTerms, PurposeCaps
 
 #: Version tag of the receipt layout.
 RECEIPT_SCHEMA = "consentledger.consent-receipt/1"
@@ -168,24 +168,18 @@ def check_receipt(
     terms or another enterprise than the signed message."""
     given = dict(receipt)
     if receipt_hash(given) != terms.receipt_hash:
-        raise ProblemError(
-            422,
-            "receipt_hash_mismatch",
+        raise ReceiptHashMismatchError(
             "keccak256 of the receipt's RFC 8785 bytes is not the message's receiptHash",
             expected="0x" + terms.receipt_hash.hex(),
             calculated="0x" + receipt_hash(given).hex(),
         )
     if given.get("terms") != terms_json(terms):
-        raise ProblemError(
-            422,
-            "receipt_terms_mismatch",
+        raise ReceiptTermsMismatchError(
             "the receipt's terms are not the signed message's",
         )
     subject = given.get("data_subject")
     uscc = subject.get("uscc") if isinstance(subject, dict) else None
     if not isinstance(uscc, str) or subject_of(uscc) != terms.subject:
-        raise ProblemError(
-            422,
-            "receipt_terms_mismatch",
+        raise ReceiptTermsMismatchError(
             "the receipt's data subject (USCC) is not the signed message's subject",
         )

@@ -7,7 +7,7 @@ pays for it. Before anything is sent, the gateway
    ``r`` and ``s`` in range, ``s`` in the lower half) and recovers its signer;
 2. takes a snapshot of what the contract will look at (the enterprise's controllers and threshold,
    the nonce, the bank, the purpose, the registered categories, the consent) and asks the state
-   model (:mod:`consentledger.audit.model`, the one statement of the rules) for its verdict.
+   model (:mod:`consentledger.ledger.model`, the one statement of the rules) for its verdict.
 
 A refusal here is the contract's own error with its own arguments, marked ``prechecked``: nothing
 was sent. The snapshot's time is the earliest the next block can carry (the latest block's + 1);
@@ -25,20 +25,24 @@ from typing import Any
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as KeysValidationError
 
-from consentledger.audit.model import (
+from consentledger.chain import typed_data
+from consentledger.chain.client import ConsentView, LedgerClient
+from consentledger.gateway.errors import (
+    ForeseenRefusalError,
+    InvalidSignatureError,
+    MalformedSignatureError,
+)
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.model import LedgerModel
+from consentledger.ledger.types import (
     ROLE_BANK,
     BankState,
     ConsentState,
     ConsentStatus,
     EnterpriseState,
-    LedgerModel,
-    LedgerRevertError,
     nonce_account,
     split_nonce,
 )
-from consentledger.chain import typed_data
-from consentledger.chain.client import ConsentView, LedgerClient
-from consentledger.gateway.problems import ProblemError, problem_for
 
 #: The order of the secp256k1 group; OpenZeppelin refuses ``s`` above half of it (malleability).
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -53,17 +57,13 @@ def parse_signature(text: str, index: int) -> bytes:
     (``v`` not 27/28, ``r``/``s`` out of range, high ``s``), naming the signature's index and the
     contract error the chain would have raised."""
     if not _SIGNATURE.fullmatch(text) or len(text) % 2:
-        raise ProblemError(
-            422,
-            "malformed_signature",
+        raise MalformedSignatureError(
             f"signature {index} is not 0x-prefixed hex",
             index=index,
         )
     raw = bytes.fromhex(text[2:])
     if len(raw) != 65:
-        raise ProblemError(
-            422,
-            "malformed_signature",
+        raise MalformedSignatureError(
             f"signature {index} has {len(raw)} bytes; an ECDSA signature (r, s, v) has 65",
             index=index,
             contract_error="ECDSAInvalidSignatureLength",
@@ -72,18 +72,14 @@ def parse_signature(text: str, index: int) -> bytes:
     s = int.from_bytes(raw[32:64], "big")
     v = raw[64]
     if v not in (27, 28) or not 0 < r < SECP256K1_N or not 0 < s < SECP256K1_N:
-        raise ProblemError(
-            422,
-            "invalid_signature",
+        raise InvalidSignatureError(
             f"signature {index} is not a valid secp256k1 signature (v must be 27 or 28, "
             "r and s within the curve order)",
             index=index,
             contract_error="ECDSAInvalidSignature",
         )
     if s > SECP256K1_N // 2:
-        raise ProblemError(
-            422,
-            "invalid_signature",
+        raise InvalidSignatureError(
             f"signature {index} has a high s value (malleable); sign again with a library that "
             "normalises s (EIP-2)",
             index=index,
@@ -99,9 +95,7 @@ def recover_signers(document: dict[str, Any], signatures: Sequence[bytes]) -> li
         try:
             signers.append(typed_data.recover(document, signature))
         except (BadSignature, KeysValidationError, ValueError):
-            raise ProblemError(
-                422,
-                "invalid_signature",
+            raise InvalidSignatureError(
                 f"no public key recovers from signature {index}",
                 index=index,
                 contract_error="ECDSAInvalidSignature",
@@ -183,15 +177,7 @@ def snapshot(
     return Snapshot(model, client.block_timestamp() + 1, controllers, threshold)
 
 
-def refused(exc: LedgerRevertError) -> ProblemError:
-    """The contract error the model foresaw, as the problem the chain's refusal would give, marked
-    as found before anything was sent."""
-    p = problem_for(exc)
-    extensions = dict(p.model_extra or {})
-    return ProblemError(
-        p.status,
-        p.code,
-        f"the ledger would refuse: {exc} (checked before sending; nothing was sent)",
-        prechecked=True,
-        **extensions,
-    )
+def refused(exc: LedgerRevertError) -> ForeseenRefusalError:
+    """The contract error the model foresaw, answered as the chain's refusal would be, marked as
+    found before anything was sent."""
+    return ForeseenRefusalError(exc)

@@ -1,4 +1,4 @@
-"""Sign-In with Ethereum (EIP-4361) for enterprises: challenges, strict parsing, verification.
+"""Sign-In with Ethereum (EIP-4361) messages: the format, strict parsing, the credential header.
 
 An enterprise's controller asks for a challenge (``POST /v1/auth/challenge``), signs the exact
 message with ``personal_sign`` (EIP-191) and sends it with the request it authorises::
@@ -6,17 +6,8 @@ message with ``personal_sign`` (EIP-191) and sends it with the request it author
     Authorization: SIWE <base64url(message)>.<0x signature>
 
 (base64url of the UTF-8 message, padding optional; a dot; the 65-byte signature as 0x-hex).
-Each challenge is single use: its nonce is consumed by the first request it authorises, so a
-message seen in transit is worth nothing, and there is no session to steal or to revoke.
-
-Verification parses the message strictly by the ABNF of EIP-4361 and then checks, in order, each
-with its own problem code: the domain (``settings.domain``), the URI's authority, the chain id (the
-ledger's), the times (Expiration Time required and not passed, Not Before and Issued At not in the
-future, :data:`CLOCK_SKEW` seconds allowed), that the message names the enterprise of the URL
-(statement and the ``urn:consentledger:enterprise:<USCC>`` resource), the signature (recovers to the
-message's address), the nonce (issued by this gateway for this address and enterprise, unexpired,
-unused: consumed atomically), and finally that the address is one of the enterprise's controllers
-on the chain now.
+Messages are parsed strictly by the ABNF of EIP-4361. Issuing challenges and verifying a
+credential is :mod:`consentledger.gateway.services.signin`.
 
 The ``siwe`` package is not used: it pins web3 below 8.
 """
@@ -26,27 +17,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Annotated
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_keys.exceptions import BadSignature
 from eth_utils.address import is_checksum_address
-from eth_utils.exceptions import ValidationError as KeysValidationError
-from fastapi import Depends, Path
-from fastapi.security import HTTPAuthorizationCredentials
-from fastapi.security.http import HTTPBase
-from sqlalchemy import delete, update
 
-from consentledger.bureau.uscc import parse_uscc
-from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.db import Database, SignInNonce
-from consentledger.gateway.deps import ContextDep
-from consentledger.gateway.problems import ProblemError
+from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.errors import SignInRefusedError
 
 #: Seconds a client's clock may run ahead of the gateway's (Issued At, Not Before).
 CLOCK_SKEW = 60
@@ -74,8 +51,10 @@ _DATE_TIME = re.compile(
 _REQUEST_ID = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%]*")
 
 
-class SiweFormatError(ValueError):
+class SiweFormatError(ConsentLedgerError, ValueError):
     """A message that is not an EIP-4361 message (the reason names the first offending part)."""
+
+    code = "siwe_malformed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,199 +213,18 @@ def statement_for(uscc: str) -> str:
     )
 
 
-def new_challenge(
-    db: Database,
-    *,
-    uscc: str,
-    address: str,
-    domain: str,
-    uri: str,
-    chain_id: int,
-    ttl_seconds: int,
-) -> SiweMessage:
-    """Issue and store a single-use challenge (expired ones are purged on the way). Blocking."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    message = SiweMessage(
-        domain=domain,
-        address=address,
-        statement=statement_for(uscc),
-        uri=uri,
-        chain_id=chain_id,
-        nonce=secrets.token_hex(16),
-        issued_at=now,
-        expiration_time=now + timedelta(seconds=ttl_seconds),
-        resources=(RESOURCE_PREFIX + uscc,),
-    )
-    with db.session() as session, session.begin():
-        session.execute(delete(SignInNonce).where(SignInNonce.expires_at < now))
-        session.add(
-            SignInNonce(
-                nonce=message.nonce,
-                uscc=uscc,
-                address=address,
-                issued_at=now,
-                expires_at=message.expiration_time,
-            )
-        )
-    return message
-
-
-def _aware(moment: datetime) -> datetime:
-    """A stored datetime as UTC (SQLite hands back naive ones)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-_USED = "the nonce was used already: ask a new challenge"
-
-
-def consume_nonce(db: Database, nonce: str, uscc: str, address: str, now: datetime) -> None:
-    """Mark a challenge's nonce used, once; raise a 401 problem if it cannot be. Blocking."""
-    with db.session() as session, session.begin():
-        row = session.get(SignInNonce, nonce)
-        if row is None:
-            raise _unauthorized("siwe_unknown_nonce", "this gateway never issued that nonce")
-        if row.uscc != uscc or row.address.lower() != address.lower():
-            raise _unauthorized(
-                "siwe_nonce_mismatch", "the nonce was issued for another address or enterprise"
-            )
-        if row.used_at is not None:
-            raise _unauthorized("siwe_nonce_used", _USED)
-        if _aware(row.expires_at) <= now:
-            raise _unauthorized("siwe_nonce_expired", "the challenge expired: ask a new one")
-        won = session.execute(
-            update(SignInNonce)
-            .where(SignInNonce.nonce == nonce, SignInNonce.used_at.is_(None))
-            .values(used_at=now)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
-            raise _unauthorized("siwe_nonce_used", _USED)
-
-
-# -------------------------------------------------------------------- verification
-
-
-def _unauthorized(code: str, detail: str) -> ProblemError:
-    return ProblemError(401, code, detail, headers={"WWW-Authenticate": "SIWE"})
-
-
-def _forbidden(code: str, detail: str) -> ProblemError:
-    return ProblemError(403, code, detail)
-
-
 def decode_header(credentials: str) -> tuple[str, bytes]:
     """``<base64url(message)>.<0x signature>`` -> (message text, 65-byte signature)."""
     encoded, dot, signature = credentials.rpartition(".")
     if not dot or not encoded:
-        raise _unauthorized("siwe_malformed", f"the credentials must read {HEADER_FORMAT}")
+        raise SignInRefusedError("siwe_malformed", f"the credentials must read {HEADER_FORMAT}")
     try:
         padded = encoded + "=" * (-len(encoded) % 4)
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
-        raise _unauthorized(
+        raise SignInRefusedError(
             "siwe_malformed", "the message is not base64url-encoded UTF-8"
         ) from None
     if not re.fullmatch(r"0x[0-9a-fA-F]{130}", signature):
-        raise _unauthorized("siwe_malformed", "the signature must be 0x and 130 hex digits")
+        raise SignInRefusedError("siwe_malformed", "the signature must be 0x and 130 hex digits")
     return text, bytes.fromhex(signature[2:])
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    """A verified controller of an enterprise, for one request."""
-
-    uscc: str
-    subject: bytes
-    address: str
-
-
-async def verify(context: GatewayContext, credentials: str, uscc: str) -> SignedIn:
-    """Check a SIWE credential for ``uscc``'s view; raise a 401/403 problem at the first failure."""
-    text, signature = decode_header(credentials)
-    try:
-        message = parse_message(text)
-    except SiweFormatError as exc:
-        raise _unauthorized("siwe_malformed", f"not an EIP-4361 message: {exc}") from None
-    domain = context.settings.domain
-    if message.domain != domain:
-        raise _unauthorized(
-            "siwe_wrong_domain",
-            f"the message is for {message.domain!r}, this gateway is {domain!r}",
-        )
-    if urlsplit(message.uri).netloc != domain:
-        raise _unauthorized("siwe_wrong_uri", f"the message's URI is not on {domain!r}")
-    chain_id = context.deployment.chain_id
-    if message.chain_id != chain_id:
-        raise _unauthorized(
-            "siwe_wrong_chain",
-            f"the message is for chain {message.chain_id}; the ledger is on chain {chain_id}",
-        )
-    now = datetime.now(UTC)
-    if message.expiration_time is None:
-        raise _unauthorized("siwe_malformed", "the message must carry an Expiration Time")
-    if message.expiration_time <= now:
-        raise _unauthorized("siwe_expired", "the message has expired: ask a new challenge")
-    skew = timedelta(seconds=CLOCK_SKEW)
-    if message.issued_at > now + skew or (
-        message.not_before is not None and message.not_before > now + skew
-    ):
-        raise _unauthorized("siwe_not_yet_valid", "the message is not valid yet")
-    named = [r[len(RESOURCE_PREFIX) :] for r in message.resources if r.startswith(RESOURCE_PREFIX)]
-    if RESOURCE_PREFIX + uscc not in message.resources or uscc not in (message.statement or ""):
-        raise _forbidden(
-            "siwe_wrong_enterprise",
-            f"the sign-in is for enterprise {', '.join(named) or '(none)'}, not {uscc}",
-        )
-    try:
-        signer = Account.recover_message(encode_defunct(text=text), signature=signature)
-    except (BadSignature, KeysValidationError, ValueError):
-        signer = None
-    if signer is None or signer != message.address:
-        raise _unauthorized(
-            "siwe_bad_signature", f"the signature is not by the message's address {message.address}"
-        )
-    await context.in_thread(consume_nonce, context.db, message.nonce, uscc, message.address, now)
-    subject = context.subject_of(uscc)
-    controllers, _ = await context.on_chain(context.bureau.enterprise, subject)
-    if message.address not in controllers:
-        raise _forbidden(
-            "siwe_not_controller",
-            f"{message.address} is not a controller of enterprise {uscc} on the ledger",
-        )
-    return SignedIn(uscc, subject, message.address)
-
-
-siwe_scheme = HTTPBase(
-    scheme="SIWE",
-    scheme_name="SIWE",
-    description=(
-        "Sign-In with Ethereum (EIP-4361), one request per challenge: "
-        f"`{HEADER_FORMAT}`. Get the message from `POST /v1/auth/challenge`, sign it with "
-        "personal_sign (EIP-191) by one of the enterprise's controllers."
-    ),
-    auto_error=False,
-)
-
-UsccPath = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=64,
-        description="The enterprise's Unified Social Credit Code",
-        examples=["91440305MA5DKW7Q1B"],
-    ),
-]
-
-
-async def signed_in_controller(
-    uscc: UsccPath,
-    context: ContextDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)],
-) -> SignedIn:
-    """The controller a SIWE credential signs in, for the enterprise named in the path."""
-    code = parse_uscc(uscc).code
-    if credentials is None or credentials.scheme.lower() != "siwe":
-        raise _unauthorized("siwe_required", f"sign in: send {HEADER_FORMAT}")
-    return await verify(context, credentials.credentials, code)
-
-
-SignedInController = Annotated[SignedIn, Depends(signed_in_controller)]

@@ -1,56 +1,27 @@
 """Enterprise consents: draft, grant, pause, resume, revoke, and the status the chain holds.
 
-Enterprises authenticate by signature alone: a consent or an action on one is EIP-712 typed data
-signed by the enterprise's controllers (threshold k of n) and relayed by the gateway with the
-bureau's key. Signatures and the ledger's rules are checked before anything is sent
-(:mod:`consentledger.gateway.signed_actions`), so the bureau never pays for a transaction the
-contract would refuse. Typed data travels in the JSON form of
-:mod:`consentledger.gateway.eip712_json` (wide integers as decimal strings).
+The flows themselves are :mod:`consentledger.gateway.services.consents`.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from dataclasses import replace
-from datetime import UTC, datetime
-from functools import partial
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictInt,
-    StrictStr,
-    model_validator,
-)
 
-from consentledger.audit.model import (
-    MAX_CONTROLLERS,
-    ConsentStatus,
-    ConsentTerms,
-    LedgerRevertError,
+from consentledger.gateway.deps import ConsentServiceDep
+from consentledger.gateway.ledger_views import ConsentDetails
+from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.services.consents import (
+    ActionDraft,
+    ActionDraftRequest,
+    ActionRequest,
+    ActionResult,
+    ConsentDraft,
+    ConsentDraftRequest,
+    GrantRequest,
+    GrantResult,
 )
-from consentledger.bureau.uscc import parse_uscc
-from consentledger.categories import DAY, mask_of, parse_category, parse_purpose
-from consentledger.chain import typed_data
-from consentledger.chain.client import ConsentView
-from consentledger.gateway import eip712_json
-from consentledger.gateway.banks import bank_by_address
-from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.deps import ContextDep
-from consentledger.gateway.ledger_views import ConsentDetails, consent_details
-from consentledger.gateway.problems import ProblemError, problem_responses
-from consentledger.gateway.receipts import (
-    ReceiptFacts,
-    build_receipt,
-    check_receipt,
-    receipt_hash,
-)
-from consentledger.gateway.signed_actions import parse_signatures, refused, snapshot
 
 router = APIRouter(prefix="/v1", tags=["enterprise consents"])
 
@@ -63,175 +34,9 @@ ConsentIdPath = Annotated[
     ),
 ]
 
-_UINT_SCHEMA = {"description": "a JSON number or a decimal string"}
-Uint = Annotated[StrictInt | StrictStr, Field(json_schema_extra=_UINT_SCHEMA)]
-Signatures = Annotated[
-    list[Annotated[str, Field(max_length=200)]],
-    Field(
-        min_length=1,
-        max_length=MAX_CONTROLLERS,
-        description="65-byte ECDSA signatures (r, s, v) as 0x-hex, one per signing controller",
-    ),
-]
 
-#: Actions on a consent: the EIP-712 type, the contract function, the state model's method.
-ACTIONS: dict[str, tuple[typed_data.PrimaryType, str, str]] = {
-    "revoke": ("Revocation", "revokeConsent", "revoke_consent"),
-    "pause": ("Pause", "pauseConsent", "pause_consent"),
-    "resume": ("Resume", "resumeConsent", "resume_consent"),
-}
-Action = Literal["revoke", "pause", "resume"]
-
-
-class TypedDataDocument(BaseModel):
-    """EIP-712 typed data, ready for ``eth_signTypedData_v4``."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    types: dict[str, list[dict[str, str]]]
-    primary_type: str = Field(alias="primaryType")
-    domain: dict[str, Any]
-    message: dict[str, Any]
-
-
-class ConsentDraftRequest(BaseModel):
-    """A consent in human terms. Give either ``expires_at`` or ``duration_days``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    uscc: str = Field(min_length=1, max_length=64, examples=["91440305MA5DKW7Q1B"])
-    bank: str = Field(max_length=64, description="the bank's address on the ledger")
-    categories: list[int | str] = Field(
-        min_length=1, max_length=64, examples=[["business_registration", 2, "tax"]]
-    )
-    purpose: int | str = Field(examples=["credit_underwriting"])
-    not_before: AwareDatetime | None = Field(
-        default=None,
-        description="RFC 3339 with an offset, or Unix seconds; default: now, as the chain sees it",
-    )
-    expires_at: AwareDatetime | None = None
-    duration_days: int | None = Field(default=None, ge=1, le=365)
-    max_reads: int = Field(default=0, ge=0, le=2**32 - 1, description="0: the purpose's cap")
-    history_months: int = Field(ge=0, le=2**16 - 1)
-    sign_within_seconds: int = Field(
-        default=DAY, ge=60, le=30 * DAY, description="signatures must be relayed within this"
-    )
-
-    @model_validator(mode="after")
-    def _one_end(self) -> Self:
-        if (self.expires_at is None) == (self.duration_days is None):
-            raise ValueError("give exactly one of expires_at and duration_days")
-        return self
-
-
-class ConsentDraft(BaseModel):
-    """What the enterprise's controllers sign, and the receipt it commits to."""
-
-    consent_id: str = Field(description="the id the consent will have (EIP-712 digest)")
-    typed_data: TypedDataDocument
-    receipt: dict[str, Any] = Field(description="the consent receipt (ISO/IEC TS 27560 style)")
-    receipt_hash: str = Field(description="keccak256 of the receipt's RFC 8785 bytes")
-    deadline: datetime = Field(description="the signatures must be relayed before this")
-
-
-class ConsentMessage(BaseModel):
-    """The EIP-712 Consent message, field for field (JSON form: see ``GET /v1/eip712``)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    subject: str = Field(max_length=66)
-    bank: str = Field(max_length=64)
-    categories: Uint
-    purpose: Uint
-    not_before: Uint = Field(alias="notBefore")
-    expires_at: Uint = Field(alias="expiresAt")
-    max_reads: Uint = Field(alias="maxReads")
-    history_months: Uint = Field(alias="historyMonths")
-    receipt_hash: str = Field(alias="receiptHash", max_length=66)
-    nonce: Uint
-    deadline: Uint
-
-
-class GrantRequest(BaseModel):
-    """A signed consent to relay, optionally with its receipt (then checked against the terms)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    message: ConsentMessage
-    signatures: Signatures
-    receipt: dict[str, Any] | None = None
-
-
-class GrantResult(BaseModel):
-    """A consent the chain has granted."""
-
-    consent_id: str
-    status: str
-    tx_hash: str
-    block_number: int
-    consent: ConsentDetails
-
-
-class ActionRequest(BaseModel):
-    """A signed Pause, Resume or Revocation (the consent id is in the path)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    nonce: Uint
-    deadline: Uint
-    signatures: Signatures
-
-
-class ActionResult(BaseModel):
-    """An action the chain has applied."""
-
-    consent_id: str
-    action: Action
-    status: str
-    tx_hash: str
-    block_number: int
-
-
-class ActionDraftRequest(BaseModel):
-    """Which action to draft."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Action
-    sign_within_seconds: int = Field(default=DAY, ge=60, le=30 * DAY)
-
-
-class ActionDraft(BaseModel):
-    """An action's typed data to sign, and where to send the signatures."""
-
-    consent_id: str
-    action: Action
-    typed_data: TypedDataDocument
-    endpoint: str
-    deadline: datetime
-
-
-def _timestamp(moment: datetime, field: str) -> int:
-    seconds = int(moment.timestamp())
-    if seconds < 0:
-        raise ProblemError(422, "invalid_time", f"{field} lies before 1970", field=field)
-    return seconds
-
-
-def _domain(context: GatewayContext) -> typed_data.Domain:
-    return typed_data.Domain(context.deployment.chain_id, context.deployment.address)
-
-
-def _document(
-    context: GatewayContext, primary: typed_data.PrimaryType, message: dict[str, Any]
-) -> TypedDataDocument:
-    raw = typed_data.typed_data(_domain(context), primary, message)
-    return TypedDataDocument.model_validate(eip712_json.document_as_json(raw))
-
-
-def _bank_name(context: GatewayContext, address: str) -> str | None:
-    bank = bank_by_address(context.db, address)
-    return bank.name if bank is not None else None
+def _consent_id(text: str) -> bytes:
+    return bytes.fromhex(text[2:])
 
 
 @router.post(
@@ -239,63 +44,14 @@ def _bank_name(context: GatewayContext, address: str) -> str | None:
     response_model=ConsentDraft,
     responses=problem_responses(400, 404, 413, 422, 503),
 )
-async def draft_consent(body: ConsentDraftRequest, context: ContextDep) -> ConsentDraft:
+async def draft_consent(body: ConsentDraftRequest, consents: ConsentServiceDep) -> ConsentDraft:
     """The EIP-712 Consent to sign for these terms, with a fresh keyed nonce, a deadline and the
     consent receipt it commits to.
 
     The terms are judged by the state model against the chain now (purpose caps, categories, bank,
     window) as if the enterprise's controllers had signed: a draft the ledger would refuse is
     answered with the contract's error instead (``prechecked``)."""
-    uscc = parse_uscc(body.uscc).code
-    subject = context.subject_of(uscc)
-    bank = eip712_json.parse_address(body.bank, "bank")
-    mask = mask_of(parse_category(c) for c in body.categories)
-    purpose = parse_purpose(body.purpose)
-    key = secrets.randbits(192)
-    snap = await context.on_chain(
-        partial(snapshot, context.bureau, subject, key << 64, bank=bank, purpose=int(purpose))
-    )
-    chain_now = snap.now - 1
-    not_before = chain_now if body.not_before is None else _timestamp(body.not_before, "not_before")
-    if body.expires_at is not None:
-        expires_at = _timestamp(body.expires_at, "expires_at")
-    else:
-        expires_at = not_before + (body.duration_days or 0) * DAY
-    terms = ConsentTerms(
-        subject=subject,
-        bank=bank,
-        categories=mask,
-        purpose=int(purpose),
-        not_before=not_before,
-        expires_at=expires_at,
-        max_reads=body.max_reads,
-        history_months=body.history_months,
-        receipt_hash=bytes(32),
-        nonce=snap.model.nonce(subject, key),
-        deadline=chain_now + body.sign_within_seconds,
-    )
-    try:
-        snap.model.grant_consent(terms, bytes(32), snap.hypothetical_signers, snap.now)
-    except LedgerRevertError as exc:
-        raise refused(exc) from None
-    facts = ReceiptFacts(
-        uscc=uscc,
-        bank_name=await context.in_thread(_bank_name, context, bank),
-        caps=snap.model.purposes[int(purpose)],
-        domain=_domain(context),
-        gateway=context.settings.domain,
-        issued_at=int(time.time()),
-    )
-    receipt = build_receipt(terms, facts)
-    terms = replace(terms, receipt_hash=receipt_hash(receipt))
-    raw = typed_data.typed_data(_domain(context), "Consent", terms.message())
-    return ConsentDraft(
-        consent_id="0x" + typed_data.digest(raw).hex(),
-        typed_data=_document(context, "Consent", terms.message()),
-        receipt=receipt,
-        receipt_hash="0x" + terms.receipt_hash.hex(),
-        deadline=datetime.fromtimestamp(terms.deadline, UTC),
-    )
+    return await consents.draft(body)
 
 
 @router.post(
@@ -304,71 +60,18 @@ async def draft_consent(body: ConsentDraftRequest, context: ContextDep) -> Conse
     response_model=GrantResult,
     responses=problem_responses(400, 404, 409, 413, 422, 502, 503, 504),
 )
-async def grant_consent(body: GrantRequest, context: ContextDep, response: Response) -> GrantResult:
+async def grant_consent(
+    body: GrantRequest, consents: ConsentServiceDep, response: Response
+) -> GrantResult:
     """Relay a signed consent to the chain.
 
     Each signature is parsed and its signer recovered; the signers, threshold, nonce, deadline and
     terms are judged by the state model on the chain's state before anything is sent. Refusals
     are problems named after the contract error (``membership_signer_not_controller``,
     ``invalid_account_nonce``, ``consents_reads_exceed_cap``, ...)."""
-    values = eip712_json.from_json("Consent", body.message.model_dump(by_alias=True))
-    terms = ConsentTerms(
-        subject=values["subject"],
-        bank=values["bank"],
-        categories=values["categories"],
-        purpose=values["purpose"],
-        not_before=values["notBefore"],
-        expires_at=values["expiresAt"],
-        max_reads=values["maxReads"],
-        history_months=values["historyMonths"],
-        receipt_hash=values["receiptHash"],
-        nonce=values["nonce"],
-        deadline=values["deadline"],
-    )
-    document = typed_data.typed_data(_domain(context), "Consent", terms.message())
-    consent_id = typed_data.digest(document)
-    signatures, signers = parse_signatures(body.signatures, document)
-    if body.receipt is not None:
-        check_receipt(body.receipt, terms, context.subject_of)
-    snap = await context.on_chain(
-        partial(
-            snapshot,
-            context.bureau,
-            terms.subject,
-            terms.nonce,
-            bank=terms.bank,
-            purpose=terms.purpose,
-        )
-    )
-    try:
-        snap.model.grant_consent(terms, consent_id, signers, snap.now)
-    except LedgerRevertError as exc:
-        raise refused(exc) from None
-    mined = await context.bureau_transact("grantConsent", terms.as_tuple(), signatures)
-    view = await context.on_chain(context.bureau.consent, consent_id)
-    details = await context.on_chain(
-        consent_details, context.bureau, view, mined.block_number, mined.block_number
-    )
-    response.headers["Location"] = f"/v1/consents/0x{consent_id.hex()}"
-    return GrantResult(
-        consent_id="0x" + consent_id.hex(),
-        status=view.status.name,
-        tx_hash="0x" + mined.tx_hash.hex(),
-        block_number=mined.block_number,
-        consent=details,
-    )
-
-
-async def _existing(context: GatewayContext, consent_id: bytes) -> ConsentView:
-    view = await context.on_chain(context.bureau.consent, consent_id)
-    if view.status is ConsentStatus.NONE:
-        raise ProblemError(
-            404,
-            "consents_unknown_consent",
-            f"no consent with id 0x{consent_id.hex()} on the ledger",
-            contract_error="ConsentsUnknownConsent",
-        )
-    return view
+    granted = await consents.grant(body)
+    response.headers["Location"] = f"/v1/consents/{granted.consent_id}"
+    return granted
 
 
 @router.get(
@@ -376,44 +79,12 @@ async def _existing(context: GatewayContext, consent_id: bytes) -> ConsentView:
     response_model=ConsentDetails,
     responses=problem_responses(404, 422, 503),
 )
-async def get_consent(consent_id: ConsentIdPath, context: ContextDep) -> ConsentDetails:
+async def get_consent(consent_id: ConsentIdPath, consents: ConsentServiceDep) -> ConsentDetails:
     """A consent as the chain sees it now: status, reads used and left, terms, and its events.
 
     This is what anyone reading the chain can see (the subject is a keyed hash, never the USCC),
     so it needs no sign-in."""
-    view = await _existing(context, bytes.fromhex(consent_id[2:]))
-    return await context.on_chain(
-        consent_details, context.bureau, view, context.deployment.deploy_block
-    )
-
-
-async def _act(
-    action: Action, consent_id_hex: str, body: ActionRequest, context: ContextDep
-) -> ActionResult:
-    primary, function, model_method = ACTIONS[action]
-    consent_id = bytes.fromhex(consent_id_hex[2:])
-    nonce = eip712_json.parse_uint(body.nonce, 256, "nonce")
-    deadline = eip712_json.parse_uint(body.deadline, 256, "deadline")
-    message = {"consentId": consent_id, "nonce": nonce, "deadline": deadline}
-    document = typed_data.typed_data(_domain(context), primary, message)
-    signatures, signers = parse_signatures(body.signatures, document)
-    view = await _existing(context, consent_id)
-    snap = await context.on_chain(
-        partial(snapshot, context.bureau, view.subject, nonce, consent=view)
-    )
-    try:
-        getattr(snap.model, model_method)(consent_id, nonce, deadline, signers, snap.now)
-    except LedgerRevertError as exc:
-        raise refused(exc) from None
-    mined = await context.bureau_transact(function, consent_id, nonce, deadline, signatures)
-    after = await context.on_chain(context.bureau.consent, consent_id)
-    return ActionResult(
-        consent_id=consent_id_hex.lower(),
-        action=action,
-        status=after.status.name,
-        tx_hash="0x" + mined.tx_hash.hex(),
-        block_number=mined.block_number,
-    )
+    return await consents.details(_consent_id(consent_id))
 
 
 _ACTION_RESPONSES = problem_responses(400, 404, 409, 413, 422, 502, 503, 504)
@@ -423,31 +94,31 @@ _ACTION_RESPONSES = problem_responses(400, 404, 409, 413, 422, 502, 503, 504)
     "/consents/{consent_id}/revoke", response_model=ActionResult, responses=_ACTION_RESPONSES
 )
 async def revoke_consent(
-    consent_id: ConsentIdPath, body: ActionRequest, context: ContextDep
+    consent_id: ConsentIdPath, body: ActionRequest, consents: ConsentServiceDep
 ) -> ActionResult:
     """Revoke a consent for good (signed Revocation). Reads recorded from the next block on are
     denied (REVOKED)."""
-    return await _act("revoke", consent_id, body, context)
+    return await consents.act("revoke", _consent_id(consent_id), body)
 
 
 @router.post(
     "/consents/{consent_id}/pause", response_model=ActionResult, responses=_ACTION_RESPONSES
 )
 async def pause_consent(
-    consent_id: ConsentIdPath, body: ActionRequest, context: ContextDep
+    consent_id: ConsentIdPath, body: ActionRequest, consents: ConsentServiceDep
 ) -> ActionResult:
     """Pause an active consent (signed Pause): reads are denied (PAUSED) until it is resumed."""
-    return await _act("pause", consent_id, body, context)
+    return await consents.act("pause", _consent_id(consent_id), body)
 
 
 @router.post(
     "/consents/{consent_id}/resume", response_model=ActionResult, responses=_ACTION_RESPONSES
 )
 async def resume_consent(
-    consent_id: ConsentIdPath, body: ActionRequest, context: ContextDep
+    consent_id: ConsentIdPath, body: ActionRequest, consents: ConsentServiceDep
 ) -> ActionResult:
     """Resume a paused consent (signed Resume)."""
-    return await _act("resume", consent_id, body, context)
+    return await consents.act("resume", _consent_id(consent_id), body)
 
 
 @router.post(
@@ -456,28 +127,8 @@ async def resume_consent(
     responses=problem_responses(400, 404, 409, 413, 422, 503),
 )
 async def draft_action(
-    consent_id: ConsentIdPath, body: ActionDraftRequest, context: ContextDep
+    consent_id: ConsentIdPath, body: ActionDraftRequest, consents: ConsentServiceDep
 ) -> ActionDraft:
     """The typed data of a Revocation, Pause or Resume to sign, with a fresh keyed nonce and a
     deadline. An action the consent's status does not allow is refused now (409)."""
-    primary, _, model_method = ACTIONS[body.action]
-    cid = bytes.fromhex(consent_id[2:])
-    view = await _existing(context, cid)
-    key = secrets.randbits(192)
-    snap = await context.on_chain(
-        partial(snapshot, context.bureau, view.subject, key << 64, consent=view)
-    )
-    nonce = snap.model.nonce(view.subject, key)
-    deadline = snap.now - 1 + body.sign_within_seconds
-    try:
-        getattr(snap.model, model_method)(cid, nonce, deadline, snap.hypothetical_signers, snap.now)
-    except LedgerRevertError as exc:
-        raise refused(exc) from None
-    message = {"consentId": cid, "nonce": nonce, "deadline": deadline}
-    return ActionDraft(
-        consent_id=consent_id.lower(),
-        action=body.action,
-        typed_data=_document(context, primary, message),
-        endpoint=f"/v1/consents/{consent_id.lower()}/{body.action}",
-        deadline=datetime.fromtimestamp(deadline, UTC),
-    )
+    return await consents.draft_action(_consent_id(consent_id), body)

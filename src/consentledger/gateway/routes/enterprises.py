@@ -1,148 +1,37 @@
 """An enterprise's own view, signed in with EIP-4361: who read its data, its consents, its export.
 
-Every answer is read from the chain's events (:mod:`consentledger.gateway.ledger_views`), not
-from the gateway's own records: the enterprise sees what the ledger holds.
+The flows themselves are :mod:`consentledger.gateway.services.enterprises`.
 """
 
 from __future__ import annotations
 
-import secrets
-from datetime import date
-from typing import Any
-
-from eth_utils.crypto import keccak
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
-from consentledger.bureau.documents import (
-    JSONObject,
-    canonical_bytes,
-    last_complete_month,
-    month_index,
-)
-from consentledger.bureau.store import BureauStore
-from consentledger.categories import SEEDED_CATEGORIES, Category, mask_of
-from consentledger.gateway.deps import ContextDep
-from consentledger.gateway.ledger_views import (
-    AccessRecord,
-    CategoryRef,
-    ConsentDetails,
-    ExportRecord,
-    latest_block,
-    subject_accesses,
-    subject_consents,
-    subject_exports,
-)
+from consentledger.gateway.deps import EnterpriseViewServiceDep, SignedInController, UsccPath
 from consentledger.gateway.problems import problem_responses
-from consentledger.gateway.receipts import category_refs
-from consentledger.gateway.siwe import SignedInController, UsccPath
+from consentledger.gateway.services.enterprises import AccessLog, ConsentList, ExportResult
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprise views"])
 
 _VIEW_RESPONSES = problem_responses(401, 403, 422, 503)
 
 
-class AccessLog(BaseModel):
-    """Every read of the enterprise's data the ledger recorded, and its own exports."""
-
-    uscc: str
-    subject: str
-    to_block: int = Field(description="the events are read up to this block")
-    granted: int
-    denied: int
-    accesses: list[AccessRecord]
-    exports: list[ExportRecord]
-
-
-class ConsentList(BaseModel):
-    """Every consent the enterprise granted, with its status now."""
-
-    uscc: str
-    subject: str
-    to_block: int
-    consents: list[ConsentDetails]
-
-
-class ExportResult(BaseModel):
-    """The enterprise's data, and where the export is recorded on the chain."""
-
-    uscc: str
-    history_months: int = Field(
-        description="the window that covers the whole record: from the founding month on"
-    )
-    categories: list[CategoryRef]
-    data: dict[str, Any]
-    export_hash: str = Field(description="keccak256(salt || RFC 8785 bytes of `data`)")
-    salt: str
-    tx_hash: str
-    block_number: int
-
-
 @router.get("/{uscc}/accesses", response_model=AccessLog, responses=_VIEW_RESPONSES)
-async def accesses(uscc: UsccPath, signed_in: SignedInController, context: ContextDep) -> AccessLog:
+async def accesses(
+    uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
+) -> AccessLog:
     """Every bank read recorded under one of the enterprise's consents, granted or denied: bank,
     categories, purpose, consent, block time, transaction, reason; and its own exports."""
-    client = context.bureau
-    start = context.deployment.deploy_block
-
-    def read() -> tuple[int, list[AccessRecord], list[ExportRecord]]:
-        end = latest_block(client)
-        return (
-            end,
-            subject_accesses(client, signed_in.subject, start, end),
-            subject_exports(client, signed_in.subject, start, end),
-        )
-
-    end, records, exports = await context.on_chain(read)
-    granted = sum(1 for r in records if r.outcome == "granted")
-    return AccessLog(
-        uscc=signed_in.uscc,
-        subject="0x" + signed_in.subject.hex(),
-        to_block=end,
-        granted=granted,
-        denied=len(records) - granted,
-        accesses=records,
-        exports=exports,
-    )
+    return await views.accesses(signed_in)
 
 
 @router.get("/{uscc}/consents", response_model=ConsentList, responses=_VIEW_RESPONSES)
 async def consents(
-    uscc: UsccPath, signed_in: SignedInController, context: ContextDep
+    uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
 ) -> ConsentList:
     """Every consent the enterprise granted, oldest first, with its status and reads now and its
     events (granted, paused, resumed, revoked)."""
-    client = context.bureau
-    start = context.deployment.deploy_block
-
-    def read() -> tuple[int, list[ConsentDetails]]:
-        end = latest_block(client)
-        return end, subject_consents(client, signed_in.subject, start, end)
-
-    end, found = await context.on_chain(read)
-    return ConsentList(
-        uscc=signed_in.uscc, subject="0x" + signed_in.subject.hex(), to_block=end, consents=found
-    )
-
-
-def whole_record(store: BureauStore, uscc: str) -> tuple[JSONObject, int]:
-    """The enterprise's document in every supplied category over its whole life, and the window.
-
-    The window runs from the founding month to the latest complete month, so every point of every
-    series is in it (a smaller one would cut old tax or customs years)."""
-    registration = store.fetch(uscc, [Category.BUSINESS_REGISTRATION], 0)
-    sections = registration["categories"]
-    assert isinstance(sections, dict)
-    section = sections["business_registration"]
-    assert isinstance(section, dict)
-    founded, as_of = section["founded"], registration["as_of"]
-    assert isinstance(founded, str)
-    assert isinstance(as_of, str)
-    months = last_complete_month(date.fromisoformat(as_of)) - month_index(
-        date.fromisoformat(founded)
-    )
-    history = max(0, months + 1)
-    return store.fetch(uscc, SEEDED_CATEGORIES, history), history
+    return await views.consents(signed_in)
 
 
 @router.post(
@@ -151,23 +40,9 @@ def whole_record(store: BureauStore, uscc: str) -> tuple[JSONObject, int]:
     responses=problem_responses(401, 403, 404, 422, 502, 503, 504),
 )
 async def export(
-    uscc: UsccPath, signed_in: SignedInController, context: ContextDep
+    uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
 ) -> ExportResult:
     """The enterprise's own data in every category the bureau supplies, over its whole record
     (portability, PIPL art. 45). The export is recorded on the chain (``PortabilityExported``)
     with a salted hash of the data before the data is released."""
-    document, history = await context.in_thread(whole_record, context.store, signed_in.uscc)
-    salt = secrets.token_bytes(32)
-    export_hash = keccak(salt + canonical_bytes(document))
-    mask = mask_of(SEEDED_CATEGORIES)
-    mined = await context.bureau_transact("recordExport", signed_in.subject, mask, export_hash)
-    return ExportResult(
-        uscc=signed_in.uscc,
-        history_months=history,
-        categories=[CategoryRef(**ref) for ref in category_refs(mask)],
-        data=document,
-        export_hash="0x" + export_hash.hex(),
-        salt="0x" + salt.hex(),
-        tx_hash="0x" + mined.tx_hash.hex(),
-        block_number=mined.block_number,
-    )
+    return await views.export(signed_in)

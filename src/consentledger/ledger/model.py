@@ -25,304 +25,34 @@ anything, so a refused action leaves the model exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from enum import IntEnum
-from functools import lru_cache
-from typing import Any
 
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
-
-from consentledger.errors import ConsentLedgerError
-
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-
-MAX_CONTROLLERS = 16
-MAX_CATEGORY_CODE = 63
-MAX_CONSENT_DURATION = 365 * 24 * 60 * 60
-UINT32_MAX = 2**32 - 1
-
-ROLE_REGULATOR = keccak(text="REGULATOR_ROLE")
-ROLE_BUREAU = keccak(text="BUREAU_ROLE")
-ROLE_BANK = keccak(text="BANK_ROLE")
-ROLE_AUDITOR = keccak(text="AUDITOR_ROLE")
-
-
-class ConsentStatus(IntEnum):
-    """A consent's lifecycle status as the chain reports it (``IConsents.Status``)."""
-
-    NONE = 0
-    ACTIVE = 1
-    PAUSED = 2
-    REVOKED = 3
-    EXPIRED = 4
-
-
-class DenialReason(IntEnum):
-    """Why the chain denied a read (``IAccessLedger.DenialReason``); NONE means granted."""
-
-    NONE = 0
-    NO_CONSENT = 1
-    NOT_YET_VALID = 2
-    EXPIRED = 3
-    REVOKED = 4
-    PAUSED = 5
-    BANK_MISMATCH = 6
-    CATEGORY_NOT_CONSENTED = 7
-    PURPOSE_MISMATCH = 8
-    READS_EXHAUSTED = 9
-    BANK_SUSPENDED = 10
-
-
-class LedgerRevertError(ConsentLedgerError, ValueError):
-    """The ledger refuses an action: ``error`` is the contract's custom error name, ``args`` its
-    arguments in declaration order. The chain client raises the same class for a real revert, so
-    the model's prediction and the chain's answer compare with ``==``."""
-
-    code = "ledger_rejected"
-
-    def __init__(self, error: str, *args: Any) -> None:
-        self.error = error
-        self.error_args: tuple[Any, ...] = tuple(args)
-        rendered = ", ".join(_render(a) for a in args)
-        super().__init__(f"{error}({rendered})")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LedgerRevertError):
-            return NotImplemented
-        return (self.error, _normalise(self.error_args)) == (
-            other.error,
-            _normalise(other.error_args),
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.error, _normalise(self.error_args)))
-
-
-def _render(value: Any) -> str:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, IntEnum):
-        return value.name
-    return str(value)
-
-
-def _normalise(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    out: list[Any] = []
-    for arg in args:
-        if isinstance(arg, str) and arg.startswith("0x") and len(arg) == 42:
-            out.append(arg.lower())
-        elif isinstance(arg, IntEnum):
-            out.append(int(arg))
-        else:
-            out.append(arg)
-    return tuple(out)
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentTerms:
-    """The EIP-712 ``Consent`` message, field for field."""
-
-    subject: bytes
-    bank: str
-    categories: int
-    purpose: int
-    not_before: int
-    expires_at: int
-    max_reads: int
-    history_months: int
-    receipt_hash: bytes
-    nonce: int
-    deadline: int
-
-    def message(self) -> dict[str, Any]:
-        """The message as EIP-712 typed data names it."""
-        return {
-            "subject": self.subject,
-            "bank": self.bank,
-            "categories": self.categories,
-            "purpose": self.purpose,
-            "notBefore": self.not_before,
-            "expiresAt": self.expires_at,
-            "maxReads": self.max_reads,
-            "historyMonths": self.history_months,
-            "receiptHash": self.receipt_hash,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-        }
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        """The ABI tuple for ``grantConsent``."""
-        return tuple(self.message().values())
-
-
-@dataclass(frozen=True, slots=True)
-class AccessEntry:
-    """One read the bureau asks the chain to judge: its query id and what it asks for.
-
-    On the chain an entry is ``IAccessLedger.AccessEntry`` (consent id, the packed ``access`` word,
-    response hash) and its query id is implied by its place in the batch: see
-    :func:`record_accesses_args`."""
-
-    query_id: int
-    consent_id: bytes
-    bank: str
-    categories: int
-    purpose: int
-    response_hash: bytes
-
-    @property
-    def access(self) -> int:
-        """The entry's ``access`` word (:func:`pack_access`, reason bits 0)."""
-        return pack_access(self.bank, self.categories, self.purpose)
-
-
-#: Widths of the fields of an ``access`` word, from the top: bank, categories, purpose, reason.
-_ACCESS_CATEGORIES_BITS = 64
-_ACCESS_PURPOSE_BITS = 16
-_ACCESS_REASON_BITS = 16
-
-
-def pack_access(bank: str, categories: int, purpose: int, reason: int = 0) -> int:
-    """``uint160(bank) << 96 | categories << 32 | purpose << 16 | reason``: who reads what, in
-    one word (``IAccessLedger.AccessEntry.access`` and the events' ``access``). Categories are a
-    uint64 mask (codes 1..63), the purpose a uint16: anything wider has no encoding."""
-    if not 0 <= categories < 1 << _ACCESS_CATEGORIES_BITS:
-        raise ValueError(f"categories {categories:#x} do not fit the access word's 64 bits")
-    if not 0 <= purpose < 1 << _ACCESS_PURPOSE_BITS:
-        raise ValueError(f"purpose {purpose} does not fit the access word's 16 bits")
-    if not 0 <= reason < 1 << _ACCESS_REASON_BITS:
-        raise ValueError(f"reason {reason} does not fit the access word's 16 bits")
-    return int(bank, 16) << 96 | categories << 32 | purpose << 16 | reason
-
-
-def record_accesses_args(
-    entries: Sequence[AccessEntry],
-) -> tuple[int, list[tuple[bytes, int, bytes]]]:
-    """The arguments of ``recordAccesses(firstQueryId, entries)`` for ``entries``: the first
-    query id, and per entry ``(consentId, access, responseHash)``. The one place a batch is
-    encoded for the chain. The contract gives the entries the query ids ``firstQueryId + i``,
-    so the entries' own ids must be consecutive (an empty batch encodes as ``(0, [])``, which
-    the contract refuses with ``AccessLedgerEmptyBatch``)."""
-    if not entries:
-        return 0, []
-    first = entries[0].query_id
-    for offset, entry in enumerate(entries):
-        if entry.query_id != first + offset:
-            raise ValueError(
-                f"a batch's query ids must be consecutive: entry {offset} has "
-                f"{entry.query_id:#x}, expected {first + offset:#x}"
-            )
-    return first, [(e.consent_id, e.access, e.response_hash) for e in entries]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedAccess:
-    """A read as its event recorded it (``DataAccessed`` or ``AccessDenied``), unpacked."""
-
-    #: The read; ``response_hash`` is empty for a denial (the event has none).
-    entry: AccessEntry
-    granted: bool
-    #: The ``access`` word's reason bits: 0 for ``DataAccessed``, a :class:`DenialReason` code
-    #: for ``AccessDenied`` (kept as a number: an auditor reports a code the ledger never uses).
-    reason_code: int
-
-    @classmethod
-    def of(cls, event: str, args: Mapping[str, Any]) -> RecordedAccess:
-        """Unpack the ABI-decoded arguments of a ``DataAccessed`` or ``AccessDenied`` event."""
-        if event not in ("DataAccessed", "AccessDenied"):
-            raise ValueError(f"{event} is not a read event")
-        granted = event == "DataAccessed"
-        word = int(args["access"])
-        entry = AccessEntry(
-            query_id=int(args["queryId"]),
-            consent_id=bytes(args["consentId"]),
-            bank=_addr(f"0x{word >> 96:040x}"),
-            categories=(word >> 32) & ((1 << _ACCESS_CATEGORIES_BITS) - 1),
-            purpose=(word >> 16) & ((1 << _ACCESS_PURPOSE_BITS) - 1),
-            response_hash=bytes(args["responseHash"]) if granted else b"",
-        )
-        return cls(entry, granted, word & ((1 << _ACCESS_REASON_BITS) - 1))
-
-    @property
-    def reason(self) -> DenialReason | None:
-        """The recorded decision (NONE when granted); None for a code the ledger never uses."""
-        try:
-            return DenialReason(self.reason_code)
-        except ValueError:
-            return None
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The chain's verdict on one entry."""
-
-    entry: AccessEntry
-    reason: DenialReason
-
-    @property
-    def granted(self) -> bool:
-        return self.reason is DenialReason.NONE
-
-
-@dataclass(frozen=True, slots=True)
-class PurposeCaps:
-    """A purpose as the registry holds it."""
-
-    active: bool
-    allowed_categories: int
-    max_duration: int
-    max_reads: int
-    max_history_months: int
-
-
-@dataclass(slots=True)
-class ConsentState:
-    """A consent as stored (``state`` is the stored lifecycle; EXPIRED derives from time)."""
-
-    consent_id: bytes
-    subject: bytes
-    bank: str
-    categories: int
-    purpose: int
-    not_before: int
-    expires_at: int
-    max_reads: int
-    history_months: int
-    receipt_hash: bytes
-    reads_used: int = 0
-    state: ConsentStatus = ConsentStatus.ACTIVE
-
-    def status(self, now: int) -> ConsentStatus:
-        """The status as the chain reports it at time ``now``."""
-        if self.state is ConsentStatus.REVOKED:
-            return ConsentStatus.REVOKED
-        if now >= self.expires_at:
-            return ConsentStatus.EXPIRED
-        return self.state
-
-
-@dataclass(slots=True)
-class EnterpriseState:
-    controllers: tuple[str, ...]
-    threshold: int
-
-
-@dataclass(slots=True)
-class BankState:
-    member: bool = True
-    suspended: bool = False
-
-
-def nonce_account(subject: bytes) -> str:
-    """The address that holds a subject's nonces on the chain (its low 160 bits)."""
-    return to_checksum_address(subject[-20:])
-
-
-def split_nonce(key_nonce: int) -> tuple[int, int]:
-    """(key, sequence) of a NoncesKeyed nonce."""
-    return key_nonce >> 64, key_nonce & (2**64 - 1)
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import (
+    MAX_CATEGORY_CODE,
+    MAX_CONSENT_DURATION,
+    MAX_CONTROLLERS,
+    ROLE_AUDITOR,
+    ROLE_BANK,
+    ROLE_BUREAU,
+    ROLE_REGULATOR,
+    ZERO_ADDRESS,
+    AccessEntry,
+    BankState,
+    ConsentState,
+    ConsentStatus,
+    ConsentTerms,
+    Decision,
+    DenialReason,
+    EnterpriseState,
+    PurposeCaps,
+    checksummed,
+    nonce_account,
+    query_id_relayer,
+    record_accesses_args,
+    split_nonce,
+)
 
 
 @dataclass(slots=True)
@@ -342,17 +72,17 @@ class LedgerModel:
     def deployed(cls, regulator: str) -> LedgerModel:
         """The state right after the constructor."""
         model = cls()
-        model.roles[ROLE_REGULATOR] = {_addr(regulator)}
+        model.roles[ROLE_REGULATOR] = {checksummed(regulator)}
         return model
 
     # ----------------------------------------------------------------- roles
 
     def has_role(self, role: bytes, account: str) -> bool:
-        return _addr(account) in self.roles.get(role, set())
+        return checksummed(account) in self.roles.get(role, set())
 
     def _only(self, role: bytes, caller: str) -> None:
         if not self.has_role(role, caller):
-            raise LedgerRevertError("AccessControlUnauthorizedAccount", _addr(caller), role)
+            raise LedgerRevertError("AccessControlUnauthorizedAccount", checksummed(caller), role)
 
     @staticmethod
     def role_admin(role: bytes) -> bytes:
@@ -377,11 +107,11 @@ class LedgerModel:
 
     @staticmethod
     def _check_renounce(caller: str, confirmation: str) -> None:
-        if _addr(confirmation) != _addr(caller):
+        if checksummed(confirmation) != checksummed(caller):
             raise LedgerRevertError("AccessControlBadConfirmation")
 
     def _add_role(self, role: bytes, account: str) -> bool:
-        account = _addr(account)
+        account = checksummed(account)
         holders = self.roles.setdefault(role, set())
         if account in holders:
             return False
@@ -391,7 +121,7 @@ class LedgerModel:
         return True
 
     def _remove_role(self, role: bytes, account: str) -> bool:
-        account = _addr(account)
+        account = checksummed(account)
         holders = self.roles.setdefault(role, set())
         if account not in holders:
             return False
@@ -412,7 +142,7 @@ class LedgerModel:
 
     def _check_suspension(self, caller: str, bank: str, *, suspend: bool) -> None:
         self._only(ROLE_REGULATOR, caller)
-        bank = _addr(bank)
+        bank = checksummed(bank)
         record = self.banks.get(bank)
         if suspend:
             if not self.has_role(ROLE_BANK, bank):
@@ -423,10 +153,10 @@ class LedgerModel:
             raise LedgerRevertError("MembershipBankNotSuspended", bank)
 
     def _set_suspended(self, bank: str, *, suspended: bool) -> None:
-        self.banks.setdefault(_addr(bank), BankState(member=False)).suspended = suspended
+        self.banks.setdefault(checksummed(bank), BankState(member=False)).suspended = suspended
 
     def bank_active(self, bank: str) -> bool:
-        bank = _addr(bank)
+        bank = checksummed(bank)
         record = self.banks.get(bank)
         return self.has_role(ROLE_BANK, bank) and record is not None and not record.suspended
 
@@ -480,9 +210,9 @@ class LedgerModel:
         if len(signers) < enterprise.threshold:
             raise LedgerRevertError("MembershipThresholdNotMet", len(signers), enterprise.threshold)
         seen: set[str] = set()
-        controllers = {_addr(c) for c in enterprise.controllers}
+        controllers = {checksummed(c) for c in enterprise.controllers}
         for raw in signers:
-            signer = _addr(raw)
+            signer = checksummed(raw)
             if signer not in controllers:
                 raise LedgerRevertError("MembershipSignerNotController", subject, signer)
             if signer in seen:
@@ -594,7 +324,7 @@ class LedgerModel:
         active, categories registered and allowed for the purpose, window, duration and read and
         history caps. Returns the consent as stored (``max_reads`` 0 becomes the purpose's cap)."""
         if not self.bank_active(requested.bank):
-            raise LedgerRevertError("ConsentsBankNotActive", _addr(requested.bank))
+            raise LedgerRevertError("ConsentsBankNotActive", checksummed(requested.bank))
         caps = self.purposes.get(requested.purpose)
         if caps is None or not caps.active:
             raise LedgerRevertError("ConsentsUnknownPurpose", requested.purpose)
@@ -623,7 +353,7 @@ class LedgerModel:
             )
         return replace(
             requested,
-            bank=_addr(requested.bank),
+            bank=checksummed(requested.bank),
             max_reads=requested.max_reads or caps.max_reads,
             reads_used=0,
             state=ConsentStatus.ACTIVE,
@@ -687,7 +417,7 @@ class LedgerModel:
         consent = self.consents.get(entry.consent_id)
         if consent is None:
             return DenialReason.NO_CONSENT
-        if _addr(entry.bank) != consent.bank:
+        if checksummed(entry.bank) != consent.bank:
             return DenialReason.BANK_MISMATCH
         if not self.bank_active(entry.bank):
             return DenialReason.BANK_SUSPENDED
@@ -714,7 +444,7 @@ class LedgerModel:
         self._only(ROLE_BUREAU, caller)
         if not entries:
             raise LedgerRevertError("AccessLedgerEmptyBatch")
-        relayer = _addr(caller)
+        relayer = checksummed(caller)
         record_accesses_args(entries)  # the ids must be consecutive to be sent at all
         last = self._check_query_ids(relayer, [entry.query_id for entry in entries])
         decisions = [self.apply_access(entry, now) for entry in entries]
@@ -775,7 +505,7 @@ class LedgerModel:
         """``RoleRevoked(role, account, sender)``: by the role's admin, or renounced by the account
         itself (``sender == account``), which is always allowed."""
         error = None
-        if _addr(account) != _addr(sender):
+        if checksummed(account) != checksummed(sender):
             error = _refusal(lambda: self._only(self.role_admin(role), sender))
         self._remove_role(role, account)
         return error
@@ -848,7 +578,7 @@ class LedgerModel:
             lambda: self._check_terms(granted, now)
         )
         self.consents[granted.consent_id] = replace(
-            granted, bank=_addr(granted.bank), reads_used=0, state=ConsentStatus.ACTIVE
+            granted, bank=checksummed(granted.bank), reads_used=0, state=ConsentStatus.ACTIVE
         )
         return error
 
@@ -888,24 +618,6 @@ class LedgerModel:
         return _refusal(lambda: self._check_export(subject, categories))
 
 
-def first_query_id(relayer: str) -> int:
-    """The smallest query id ``relayer`` may ever record (its address in the top 160 bits)."""
-    return int(_addr(relayer), 16) << 96
-
-
-def query_id_relayer(query_id: int) -> str:
-    """The relayer that recorded ``query_id``: the address in its top 160 bits (the contract
-    refuses any other)."""
-    return _relayer(query_id >> 96)
-
-
-@lru_cache(maxsize=1024)
-def _relayer(prefix: int) -> str:
-    """The checksummed address of a query id's top 160 bits (cached: a ledger has few relayers
-    and the replay asks once per read)."""
-    return _addr(f"0x{prefix:040x}")
-
-
 #: The stored states a consent may be in for a signed action to move it into the key's state.
 _TRANSITIONS_INTO: dict[ConsentStatus, tuple[ConsentStatus, ...]] = {
     ConsentStatus.PAUSED: (ConsentStatus.ACTIVE,),
@@ -923,15 +635,9 @@ def _refusal(check: Callable[[], object]) -> LedgerRevertError | None:
     return None
 
 
-@lru_cache(maxsize=4096)
-def _addr(address: str) -> str:
-    """The checksummed address (cached: a replay checks the same few addresses many times)."""
-    return str(to_checksum_address(address))
-
-
 def _as_listed(controllers: Iterable[str], threshold: int) -> EnterpriseState:
     """A controller set as an event lists it, valid or not (replay follows the chain)."""
-    return EnterpriseState(tuple(_addr(c) for c in controllers), threshold)
+    return EnterpriseState(tuple(checksummed(c) for c in controllers), threshold)
 
 
 def _controller_set(controllers: Iterable[str], threshold: int) -> EnterpriseState:
@@ -940,7 +646,7 @@ def _controller_set(controllers: Iterable[str], threshold: int) -> EnterpriseSta
         raise LedgerRevertError("MembershipInvalidControllerSet", len(listed), threshold)
     seen: list[str] = []
     for raw in listed:
-        controller = _addr(raw)
+        controller = checksummed(raw)
         if controller == ZERO_ADDRESS:
             raise LedgerRevertError("MembershipZeroController")
         if controller in seen:

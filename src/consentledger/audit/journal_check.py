@@ -1,7 +1,7 @@
 """The gateway journal's cross-check: the journal's reads against the ledger's, both ways.
 
 The gateway journals every bank read before it goes to the chain and resolves it from the chain's
-event (:class:`consentledger.gateway.db.JournalEntry`). The auditor opens that database to read
+event (:class:`consentledger.journal.schema.JournalEntry`). The auditor opens that database to read
 it, never to write it, and checks every entry in the audited window:
 
 - its response hash is keccak256(salt || document), so the journal still holds what it released;
@@ -43,11 +43,11 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from consentledger.audit.findings import Finding, FindingCode, Location, Source
-from consentledger.audit.model import RecordedAccess, query_id_relayer
-from consentledger.audit.reader import LedgerEvent, LedgerItem
 from consentledger.audit.replay import hex0x
+from consentledger.chain.log_reader import LedgerEvent, LedgerItem
 from consentledger.errors import ConsentLedgerError
-from consentledger.gateway.db import JournalEntry, ReadStatus
+from consentledger.journal.schema import JournalEntry, ReadStatus
+from consentledger.ledger.types import RecordedAccess, query_id_relayer
 
 #: Seconds an entry may stay pending or batched, measured against the audited head's block time,
 #: before it is a finding (``--journal-open-grace``).

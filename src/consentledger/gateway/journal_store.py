@@ -19,7 +19,6 @@ from sqlalchemy import bindparam, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from consentledger.audit.model import DenialReason
 from consentledger.chain.client import (
     LedgerClient,
     Mined,
@@ -28,14 +27,9 @@ from consentledger.chain.client import (
     TransactionTimeoutError,
 )
 from consentledger.chain.relayer import ReadOutcome, outcomes_of
-from consentledger.gateway.db import (
-    Batch,
-    BatchReplacement,
-    Database,
-    JournalEntry,
-    ReadStatus,
-    utcnow,
-)
+from consentledger.gateway.db import Database
+from consentledger.journal.schema import Batch, BatchReplacement, JournalEntry, ReadStatus, utcnow
+from consentledger.ledger.types import DenialReason
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,278 @@
+"""The gateway's own errors: each a named exception under :class:`ConsentLedgerError` with its
+problem code.
+
+The classes say what went wrong, never which HTTP status to answer: :mod:`consentledger.gateway.
+problems` maps a class to its status once, at the boundary. The families below group the errors
+by meaning (not signed in, not permitted, not found, in conflict, throttled, unavailable); any
+other gateway error is a request that cannot be processed. ``detail`` is the message; keyword
+arguments become extension members of the problem (``field``, ``index``, ``contract_error``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from consentledger.errors import ConsentLedgerError
+
+
+class GatewayError(ConsentLedgerError):
+    """An error the gateway answers with a problem: its code, detail and extension members."""
+
+    code = "gateway_error"
+    #: Response headers the problem carries (a challenge, a retry time).
+    headers: Mapping[str, str] = {}
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        self.detail = detail
+        self.extensions = extensions
+        super().__init__(detail)
+
+
+class CodedGatewayError(GatewayError):
+    """A family of errors that share a meaning and differ by their code (one per check)."""
+
+    def __init__(self, code: str, detail: str, **extensions: Any) -> None:
+        self.code = code
+        super().__init__(detail, **extensions)
+
+
+# ------------------------------------------------------------------ families, by meaning
+
+
+class NotAuthenticatedError(GatewayError):
+    """The credentials are missing or not valid."""
+
+    headers: Mapping[str, str] = {"WWW-Authenticate": "Bearer"}
+
+
+class NotPermittedError(GatewayError):
+    """The caller is known but may not do this."""
+
+
+class NotFoundError(GatewayError):
+    """What the request names does not exist."""
+
+
+class ConflictError(GatewayError):
+    """The request contradicts what exists already."""
+
+
+class UnavailableError(GatewayError):
+    """The gateway cannot serve this now (misconfigured or waiting on the chain)."""
+
+
+# ------------------------------------------------------------------ credentials
+
+
+class MissingApiKeyError(NotAuthenticatedError):
+    code = "missing_api_key"
+
+    def __init__(self) -> None:
+        super().__init__("send the bank's API key as a Bearer token")
+
+
+class InvalidApiKeyError(NotAuthenticatedError):
+    code = "invalid_api_key"
+
+    def __init__(self) -> None:
+        super().__init__("the API key is not valid")
+
+
+class MissingAdminTokenError(NotAuthenticatedError):
+    code = "missing_admin_token"
+
+    def __init__(self) -> None:
+        super().__init__("send the operator token as a Bearer token")
+
+
+class InvalidAdminTokenError(NotAuthenticatedError):
+    code = "invalid_admin_token"
+
+    def __init__(self) -> None:
+        super().__init__("the operator token is not valid")
+
+
+class MissingRpcTokenError(NotAuthenticatedError):
+    code = "missing_rpc_token"
+
+    def __init__(self) -> None:
+        super().__init__("send the auditor token as a Bearer token")
+
+
+class InvalidRpcTokenError(NotAuthenticatedError):
+    code = "invalid_rpc_token"
+
+    def __init__(self) -> None:
+        super().__init__("the auditor token is not valid")
+
+
+class SignInRefusedError(CodedGatewayError, NotAuthenticatedError):
+    """A Sign-In with Ethereum credential failed one check (``siwe_malformed``,
+    ``siwe_wrong_domain``, ``siwe_nonce_used``...)."""
+
+    headers: Mapping[str, str] = {"WWW-Authenticate": "SIWE"}
+
+
+class SignInNotPermittedError(CodedGatewayError, NotPermittedError):
+    """A valid sign-in that does not reach this enterprise (``siwe_wrong_enterprise``,
+    ``siwe_not_controller``)."""
+
+
+class TooManyFailedAuthenticationsError(GatewayError):
+    """A client that failed to authenticate too often must wait."""
+
+    code = "too_many_failed_authentications"
+
+    def __init__(self, retry_after: int) -> None:
+        self.headers = {"Retry-After": str(retry_after)}
+        super().__init__(
+            f"too many failed authentications from this address; retry in {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
+# ------------------------------------------------------------------ bad input
+
+
+class InvalidTypedDataError(GatewayError):
+    """An EIP-712 message field that does not fit its type."""
+
+    code = "invalid_typed_data"
+
+
+class InvalidAddressError(GatewayError):
+    """Not an address, or a mixed-case address with a wrong EIP-55 checksum."""
+
+    code = "invalid_address"
+
+
+class InvalidTimeError(GatewayError):
+    code = "invalid_time"
+
+
+class MalformedSignatureError(GatewayError):
+    """Not 0x-hex, or not 65 bytes."""
+
+    code = "malformed_signature"
+
+
+class InvalidSignatureError(GatewayError):
+    """65 bytes that OpenZeppelin's ``ECDSA.recover`` refuses, or that recover no key."""
+
+    code = "invalid_signature"
+
+
+class ReceiptHashMismatchError(GatewayError):
+    code = "receipt_hash_mismatch"
+
+
+class ReceiptTermsMismatchError(GatewayError):
+    code = "receipt_terms_mismatch"
+
+
+class IdempotencyKeyReusedError(GatewayError):
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was used for a different request")
+
+
+class InvalidQueryIdError(GatewayError):
+    code = "invalid_query_id"
+
+    def __init__(self) -> None:
+        super().__init__("a query id is an integer or 0x-hex")
+
+
+# ------------------------------------------------------------------ refusals and lookups
+
+
+class ConsentNotForThisEnterpriseError(NotPermittedError):
+    code = "consent_not_for_this_enterprise"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this consent was given by another enterprise; nothing was read or recorded"
+        )
+
+
+class AccessDeniedError(NotPermittedError):
+    """The chain recorded the read and denied it: the reason and the read's receipt."""
+
+    code = "access_denied"
+
+    def __init__(self, reason: str, receipt: Mapping[str, Any]) -> None:
+        self.reason = reason
+        super().__init__(
+            f"the chain denied this read: {reason}", reason=reason, receipt=dict(receipt)
+        )
+
+
+class UnknownQueryError(NotFoundError):
+    code = "unknown_query"
+
+
+class UnknownConsentError(NotFoundError):
+    """No consent with this id on the ledger (what the contract's ``ConsentsUnknownConsent``
+    says, found before anything was sent)."""
+
+    code = "consents_unknown_consent"
+
+    def __init__(self, consent_id: bytes) -> None:
+        super().__init__(
+            f"no consent with id 0x{consent_id.hex()} on the ledger",
+            contract_error="ConsentsUnknownConsent",
+        )
+
+
+class RpcDisabledError(NotFoundError):
+    code = "rpc_disabled"
+
+    def __init__(self) -> None:
+        super().__init__("set CONSENTLEDGER_AUDITOR_TOKEN to open /rpc")
+
+
+class RpcNotEmbeddedError(NotFoundError):
+    code = "rpc_not_embedded"
+
+    def __init__(self) -> None:
+        super().__init__("this gateway uses a node: ask the node")
+
+
+class BankExistsError(ConflictError):
+    code = "bank_exists"
+
+
+class RegulatorKeyMissingError(UnavailableError):
+    code = "regulator_key_missing"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this gateway has no regulator key (CONSENTLEDGER_REGULATOR_KEY): ask the regulator"
+        )
+
+
+class ForeseenRefusalError(GatewayError):
+    """A contract error the state model foresaw before anything was sent: answered as the chain's
+    own refusal would be (same code and status), marked ``prechecked``."""
+
+    def __init__(self, revert: ConsentLedgerError) -> None:
+        self.revert = revert
+        super().__init__(
+            f"the ledger would refuse: {revert} (checked before sending; nothing was sent)"
+        )
+
+
+class BodyTooLargeError(GatewayError):
+    code = "body_too_large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"bodies are limited to {max_bytes} bytes")
+
+
+class BodyTooDeepError(GatewayError):
+    code = "body_too_deep"
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"JSON nested deeper than {max_depth} levels")

@@ -1,0 +1,2 @@
+"""The consent rules: the ledger's state model, its types and errors. Imports nothing else of the
+project but the root exception."""
