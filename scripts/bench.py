@@ -57,33 +57,30 @@ import httpx
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from tests.support import build_world  # noqa: E402
-
-from audit_bench import measure, record_ledger  # noqa: E402
-from consentledger.bureau.seeding import seed_store  # noqa: E402
-from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC  # noqa: E402
-from consentledger.bureau.store import BureauStore  # noqa: E402
-from consentledger.categories import Category, Purpose  # noqa: E402
-from consentledger.chain import typed_data  # noqa: E402
-from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
-from consentledger.chain.deploy import Deployment, deploy_ledger  # noqa: E402
-from consentledger.chain.embedded import EmbeddedChain  # noqa: E402
-from consentledger.client import (  # noqa: E402
+from audit_bench import measure, record_ledger
+from consentledger.bureau.seeding import seed_store
+from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
+from consentledger.bureau.store import BureauStore
+from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
+from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
+from consentledger.chain.deploy import Deployment, deploy_ledger
+from consentledger.chain.embedded import EmbeddedChain
+from consentledger.client import (
     AsyncGateway,
     Bank,
     Gateway,
     GatewayClientError,
     GatewayProblemError,
 )
-from consentledger.client.http import AsyncRunner  # noqa: E402
-from consentledger.gateway import eip712_json  # noqa: E402
-from consentledger.gateway.process import GatewayProcess, uvicorn_command  # noqa: E402
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN  # noqa: E402
-from consentledger.ledger.types import ConsentTerms  # noqa: E402
+from consentledger.client.http import AsyncRunner
+from consentledger.gateway import eip712_json
+from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.ledger.types import ConsentTerms
+from consentledger.testing.process import GatewayProcess, uvicorn_command
+from consentledger.testing.world import build_world
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DAY = 86_400
 BLOCK_GAS = 30_000_000

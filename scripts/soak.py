@@ -44,11 +44,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from bench import (  # noqa: E402
+from bench import (
     LOAD_CATEGORIES,
     LOAD_PURPOSE,
     LOAD_USCC,
@@ -63,13 +59,13 @@ from bench import (  # noqa: E402
     seeded_bureau,
     warm_up,
 )
-from consentledger.audit.journal_check import JournalCheck, JournalDatabase  # noqa: E402
-from consentledger.audit.runner import Audit  # noqa: E402
-from consentledger.chain import typed_data  # noqa: E402
-from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
-from consentledger.chain.deploy import Deployment  # noqa: E402
-from consentledger.chain.jsonrpc import HttpJsonRpc  # noqa: E402
-from consentledger.client import (  # noqa: E402
+from consentledger.audit.journal_check import JournalCheck, JournalDatabase
+from consentledger.audit.runner import Audit
+from consentledger.chain import typed_data
+from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
+from consentledger.chain.deploy import Deployment
+from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.client import (
     AccessDeniedError,
     AsyncGateway,
     Bank,
@@ -77,10 +73,12 @@ from consentledger.client import (  # noqa: E402
     GatewayUnreachableError,
     UnexpectedAnswerError,
 )
-from consentledger.client.http import AsyncRunner  # noqa: E402
-from consentledger.gateway.db import Database  # noqa: E402
-from consentledger.gateway.journal_store import Journal  # noqa: E402
-from consentledger.gateway.process import GatewayProcess  # noqa: E402
+from consentledger.client.http import AsyncRunner
+from consentledger.gateway.db import Database
+from consentledger.gateway.journal_store import Journal
+from consentledger.testing.process import GatewayProcess
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Reads each consent allows (bench.signed_consent's terms), and the purpose's cap.
 READS_PER_CONSENT = 400

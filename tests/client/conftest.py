@@ -1,5 +1,5 @@
-"""The client's tests run against the enterprise-facing tests' gateway (one per session)."""
+"""The client's tests run against the gateway tests' gateway (one per module)."""
 
-from tests.gateway.conftest import bureau_url, gateway
+from tests.gateway.conftest import gateway
 
-__all__ = ["bureau_url", "gateway"]
+__all__ = ["gateway"]

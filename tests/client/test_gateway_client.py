@@ -39,8 +39,7 @@ from consentledger.client.errors import problem_error
 from consentledger.client.models import QueryResult, ReadRequest
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
-from tests.gateway.conftest import Gateway
-from tests.reads.conftest import serve_live
+from tests.harness.gateway import Gateway, serve_live
 
 
 @dataclass
@@ -56,7 +55,7 @@ class Parties:
 
 @pytest.fixture
 def parties(gateway: Gateway) -> Parties:
-    api = ClientGateway.over(gateway.client)
+    api = ClientGateway.over(gateway.http)
     operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
     created = operator.add_bank(f"Client Bank {secrets.token_hex(4)}")
     assert created.api_key.startswith("clk_")
@@ -147,8 +146,8 @@ def test_a_sign_in_is_single_use(parties: Parties, gateway: Gateway) -> None:
     enterprise = parties.api.enterprise(parties.uscc, parties.controllers)
     headers = enterprise.sign_in()
     path = f"/v1/enterprises/{parties.uscc}/consents"
-    assert gateway.client.get(path, headers=headers).status_code == 200
-    replayed = gateway.client.get(path, headers=headers)
+    assert gateway.http.get(path, headers=headers).status_code == 200
+    replayed = gateway.http.get(path, headers=headers)
     assert replayed.status_code == 401
     stranger = parties.api.enterprise(parties.uscc, [Account.create()])
     with pytest.raises(ForbiddenError) as refused:
@@ -224,7 +223,7 @@ def test_a_read_signer_signs_every_read(parties: Parties, gateway: Gateway) -> N
     consent_id = enterprise.grant(
         parties.bank_address, [1], "credit_underwriting", history_months=1, duration_days=1
     ).consent_id
-    recording = RecordingTransport(HttpxTransport(gateway.client))
+    recording = RecordingTransport(HttpxTransport(gateway.http))
     signer = StampingSigner()
     bank = ClientGateway(transport=recording).bank(
         parties.api_key, parties.bank_address, signer=signer

@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from consentledger.client import models
-from tests.gateway.conftest import Gateway
+from tests.harness.gateway import Gateway
 
 #: (method, path, status) -> the client's model of that answer.
 ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
