@@ -28,7 +28,7 @@ from consentledger.client.models import (
     GrantResult,
     PurposeLike,
 )
-from consentledger.client.operation import R, Role, operation, parse
+from consentledger.client.operation import M, R, Role, operation, parse
 from consentledger.client.signing import Signer, sign_typed_data, siwe_authorization
 
 
@@ -224,30 +224,26 @@ class Enterprise(Role[R]):
         """The headers of one signed-in request, by ``signer`` (default: the first controller)."""
         return (yield from self._signed_in(signer))
 
+    def _view(self, method: str, view: str, model: type[M], signer: Signer | None) -> Flow[M]:
+        """One signed-in request to ``/v1/enterprises/{uscc}/{view}``."""
+        headers = yield from self._signed_in(signer)
+        path = f"/v1/enterprises/{self.uscc}/{view}"
+        return parse((yield HttpRequest(method, path, headers=headers)), model)
+
     @operation
     def accesses(self, signer: Signer | None = None) -> Flow[AccessLog]:
         """Every read of the enterprise's data the ledger recorded, and its own exports."""
-        headers = yield from self._signed_in(signer)
-        response = yield HttpRequest(
-            "GET", f"/v1/enterprises/{self.uscc}/accesses", headers=headers
-        )
-        return parse(response, AccessLog)
+        return (yield from self._view("GET", "accesses", AccessLog, signer))
 
     @operation
     def consents(self, signer: Signer | None = None) -> Flow[ConsentList]:
         """Every consent the enterprise granted, with its status now."""
-        headers = yield from self._signed_in(signer)
-        response = yield HttpRequest(
-            "GET", f"/v1/enterprises/{self.uscc}/consents", headers=headers
-        )
-        return parse(response, ConsentList)
+        return (yield from self._view("GET", "consents", ConsentList, signer))
 
     @operation
     def export(self, signer: Signer | None = None) -> Flow[ExportResult]:
         """The enterprise's own data over its whole record, the export recorded on the chain."""
-        headers = yield from self._signed_in(signer)
-        response = yield HttpRequest("POST", f"/v1/enterprises/{self.uscc}/export", headers=headers)
-        return parse(response, ExportResult)
+        return (yield from self._view("POST", "export", ExportResult, signer))
 
 
 def relay_grant(
