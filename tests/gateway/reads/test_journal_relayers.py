@@ -21,7 +21,7 @@ from consentledger.gateway.journal_store import Journal, hex32, query_hex, recon
 from consentledger.journal.schema import Batch, JournalEntry, ReadStatus
 from consentledger.ledger.types import first_query_id
 from consentledger.testing.world import World, build_world
-from tests.gateway.reads.test_reconcile import _journaled_reads, _sign_batch
+from tests.harness.journal import journaled_reads, sign_batch
 
 
 def _to_the_old_schema(path: Path) -> None:
@@ -36,7 +36,7 @@ def _other_relayers_open_batch(journal: Journal, world: World, consent: bytes) -
     """Two reads journaled and batched by another relayer (a worker that may still be running):
     its batch transaction is junk, so any attempt to settle it here would show."""
     other = Account.create().address
-    ids = _journaled_reads(journal, world, consent, 2)
+    ids = journaled_reads(journal, world, consent, 2)
     junk = SignedCall(b"junk", secrets.token_bytes(32), 0)
     prefix = first_query_id(other)
     journal.batch_signed(junk, [(i, prefix + 40 + n) for n, i in enumerate(ids)])
@@ -59,9 +59,9 @@ def test_an_old_database_is_migrated_and_each_relayer_reconciles_only_its_own(
     # What a gateway from before the column left at its crash, in a journal another relayer's
     # gateway shares: its batch signed and never sent, a read journaled and never batched.
     old = Journal(Database(url))
-    mine = _journaled_reads(old, world, consent, 3)
-    _sign_batch(world, old, mine, consent)
-    [legacy_pending] = _journaled_reads(old, world, consent, 1)
+    mine = journaled_reads(old, world, consent, 3)
+    sign_batch(world, old, mine, consent)
+    [legacy_pending] = journaled_reads(old, world, consent, 1)
     theirs = _other_relayers_open_batch(old, world, consent)
     old.db.close()
     _to_the_old_schema(path)
@@ -104,8 +104,8 @@ def test_new_rows_name_their_relayer(tmp_path: Path) -> None:
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
     journal = Journal(db, world.bureau.account.address)
-    ids = _journaled_reads(journal, world, consent, 2)
-    signed = _sign_batch(world, journal, ids, consent)
+    ids = journaled_reads(journal, world, consent, 2)
+    signed = sign_batch(world, journal, ids, consent)
     rows = _rows(db)
     assert {rows[i].relayer for i in ids} == {world.bureau.account.address}
     assert rows[ids[0]].query_id == query_hex(first_query_id(world.bureau.account.address) + 1_000)

@@ -6,51 +6,15 @@ of its transactions was mined. Real components: the embedded chain and a SQLite 
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from pathlib import Path
 
-from consentledger.categories import Category
 from consentledger.chain.client import SignedCall
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal_store import Journal, hex32, reconcile
 from consentledger.journal.schema import Batch, BatchReplacement, JournalEntry, ReadStatus
-from consentledger.ledger.types import first_query_id, record_accesses_args
 from consentledger.testing.world import World, build_world
-
-
-def _journaled_reads(journal: Journal, world: World, consent: bytes, count: int) -> list[int]:
-    ids = []
-    for i in range(count):
-        entry = JournalEntry(
-            idempotency_key=f"k{i}-{secrets.token_hex(4)}",
-            request_hash="0" * 64,
-            bank_address=world.banks[0].address,
-            uscc="91440305MA5DKW7Q1B",
-            subject=hex32(world.enterprises["solo"].subject),
-            consent_id=hex32(consent),
-            categories=Category.BUSINESS_REGISTRATION.bit,
-            purpose=1,
-            history_months=0,
-            document=b"{}",
-            salt=secrets.token_bytes(32),
-            response_hash=hex32(secrets.token_bytes(32)),
-        )
-        journal.add(entry)
-        ids.append(entry.id)
-    return ids
-
-
-def _sign_batch(world: World, journal: Journal, ids: list[int], consent: bytes) -> SignedCall:
-    """What the relayer does before broadcasting: sign the batch and journal it."""
-    prefix = first_query_id(world.bureau.account.address)
-    entries = [
-        replace(world.entry(consent, world.banks[0]), query_id=prefix + 1_000 + n)
-        for n in range(len(ids))
-    ]
-    signed = world.bureau.prepare("recordAccesses", *record_accesses_args(entries))
-    journal.batch_signed(signed, [(i, e.query_id) for i, e in zip(ids, entries, strict=True)])
-    return signed
+from tests.harness.journal import journaled_reads, sign_batch
 
 
 def _statuses(db: Database) -> list[str]:
@@ -63,8 +27,8 @@ def test_a_batch_the_node_never_got_is_rebroadcast_and_resolved(tmp_path: Path) 
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
     journal = Journal(db)
-    ids = _journaled_reads(journal, world, consent, 3)
-    _sign_batch(world, journal, ids, consent)  # signed and journaled, never sent
+    ids = journaled_reads(journal, world, consent, 3)
+    sign_batch(world, journal, ids, consent)  # signed and journaled, never sent
     before = world.chain.w3.eth.block_number
 
     report = reconcile(journal, world.bureau)
@@ -82,8 +46,8 @@ def test_a_batch_whose_nonce_was_taken_fails_cleanly(tmp_path: Path) -> None:
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
     journal = Journal(db)
-    ids = _journaled_reads(journal, world, consent, 2)
-    _sign_batch(world, journal, ids, consent)
+    ids = journaled_reads(journal, world, consent, 2)
+    sign_batch(world, journal, ids, consent)
     # Another transaction of the same key takes the batch's nonce first.
     world.bureau.forget_nonce()
     other = world.regulator.with_account(world.bureau.account)
@@ -104,8 +68,8 @@ def _replaced_batch(tmp_path: Path) -> tuple[World, Database, bytes, SignedCall,
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
     journal = Journal(db)
-    ids = _journaled_reads(journal, world, consent, 3)
-    first = _sign_batch(world, journal, ids, consent)
+    ids = journaled_reads(journal, world, consent, 3)
+    first = sign_batch(world, journal, ids, consent)
     replacement = world.bureau.replacement(first)
     journal.batch_replaced(first.tx_hash, replacement)
     return world, db, consent, first, replacement
