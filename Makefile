@@ -33,10 +33,11 @@ demo: $(BIN)/.installed ## Run the demo on the embedded chain (compiles first if
 	$(PY) scripts/compile_contracts.py --if-stale
 	$(BIN)/consentledger demo
 
-test: $(BIN)/.installed $(VENV)/slither/bin/.installed node_modules/.installed ## Run the whole suite: ruff, mypy strict, pytest
+test: $(BIN)/.installed $(VENV)/slither/bin/.installed node_modules/.installed ## Run the whole suite: ruff, mypy strict, the docs site's strict build, pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -f docs/mkdocs.yml
 	$(BIN)/pytest
 
 compile: $(BIN)/.installed node_modules/.installed ## Recompile the contracts into the package's artifacts

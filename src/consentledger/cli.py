@@ -61,7 +61,7 @@ def _node(rpc_url: str) -> Web3:
     from web3 import Web3
     from web3.providers.rpc import HTTPProvider
 
-    from consentledger.chain.client import ChainUnavailableError
+    from consentledger.chain.jsonrpc import ChainUnavailableError
 
     w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
     try:

@@ -14,12 +14,12 @@ from consentledger.chain.abi import RevertDecoder
 from consentledger.chain.anvil import free_port
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.client import (
-    ChainUnavailableError,
     LedgerClient,
     NodeRefusedError,
     SignedCall,
     TransactionTimeoutError,
 )
+from consentledger.chain.jsonrpc import ChainUnavailableError
 from consentledger.ledger.errors import LedgerRevertError
 from consentledger.testing.world import World
 

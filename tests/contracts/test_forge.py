@@ -1,11 +1,11 @@
-"""Forge fuzz and invariant tests of contracts/ (tests/contracts/foundry), run by ``make test``.
+"""Forge fuzz and invariant tests of contracts/ (tests/foundry), run by ``make test``.
 
 forge comes from npm (@foundry-rs/forge-linux-amd64, in node_modules) and compiles through
 ``scripts/solc``, the solcjs wrapper, offline; its configuration is
-tests/contracts/foundry/foundry.toml (a modest campaign for CI). Longer campaigns:
+tests/foundry/foundry.toml (a modest campaign for CI). Longer campaigns:
 ``FOUNDRY_PROFILE=deep``, or
 ``FOUNDRY_INVARIANT_RUNS`` / ``FOUNDRY_FUZZ_RUNS`` in the environment of this test or of
-``forge test`` run in tests/contracts/foundry.
+``forge test`` run in tests/foundry.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FORGE = ROOT / "node_modules" / "@foundry-rs" / "forge-linux-amd64" / "bin" / "forge"
-FOUNDRY = ROOT / "tests" / "contracts" / "foundry"
+FOUNDRY = ROOT / "tests" / "foundry"
 
 
 def test_forge_fuzz_and_invariants_pass() -> None:

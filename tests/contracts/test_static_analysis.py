@@ -4,7 +4,7 @@ Slither cannot share the project's virtualenv (slither-analyzer requires web3<8,
 project web3 8), so it lives in its own: ``make .venv/slither/bin/.installed`` (``make
 test`` builds it). It compiles through ``scripts/solc``, the solcjs wrapper, put first
 on PATH as ``solc``. Kept findings are listed with their reasons in
-tests/contracts/static/slither-triage.json; a new finding, or a listed one that is gone, fails.
+tests/static/slither-triage.json; a new finding, or a listed one that is gone, fails.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "tests" / "contracts" / "static"
+STATIC = ROOT / "tests" / "static"
 SLITHER = Path(os.environ.get("SLITHER", ROOT / ".venv" / "slither" / "bin" / "slither"))
 
 
@@ -83,6 +83,6 @@ def test_slither_has_no_untriaged_findings(tmp_path: Path) -> None:
         f"[{f['check']} / {f['impact']} / {f['confidence']}] {_key(f)[1]}\n{f['description']}"
         for f in untriaged
     ]
-    hint = "fix them, or list them in tests/contracts/static/slither-triage.json with a reason"
+    hint = "fix them, or list them in tests/static/slither-triage.json with a reason"
     assert not untriaged, f"untriaged Slither findings ({hint}):\n\n" + "\n".join(message)
     assert not stale, f"triaged findings Slither no longer reports (remove them): {stale}"

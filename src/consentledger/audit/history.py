@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from consentledger.audit.findings import Location
-from consentledger.ledger.types import DenialReason
+from consentledger.ledger.types import ConsentState, DenialReason
 
 
 def day_of(timestamp: int) -> str:
@@ -62,16 +62,9 @@ class StatusChange:
 class ConsentLife:
     """A consent as granted, and every change of its status."""
 
-    consent_id: bytes
-    subject: bytes
-    bank: str
-    categories: int
-    purpose: int
-    not_before: int
-    expires_at: int
-    max_reads: int
-    history_months: int
-    receipt_hash: bytes
+    #: The consent as its ``ConsentGranted`` event states it (never changed afterwards: the
+    #: model keeps its own copy, whose status and reads move).
+    consent: ConsentState
     granted: Location
     changes: list[StatusChange] = field(default_factory=list)
     reads_granted: int = 0

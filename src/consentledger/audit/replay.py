@@ -299,19 +299,7 @@ class Replayer:
                 )
             )
         location = _location(event)
-        life = ConsentLife(
-            consent_id=consent_id,
-            subject=granted.subject,
-            bank=a["bank"],
-            categories=granted.categories,
-            purpose=granted.purpose,
-            not_before=granted.not_before,
-            expires_at=granted.expires_at,
-            max_reads=granted.max_reads,
-            history_months=granted.history_months,
-            receipt_hash=granted.receipt_hash,
-            granted=location,
-        )
+        life = ConsentLife(granted, location)
         life.changes.append(StatusChange("ACTIVE", event.timestamp, location, "ConsentGranted"))
         self.history.consents[consent_id] = life
         if self._in_window(event.log.block_number):
@@ -438,7 +426,7 @@ class Replayer:
             self.history.count_read(
                 entry.bank, entry.categories, granted, observed, event.timestamp
             )
-        if life is not None and life.subject == self.history.subject:
+        if life is not None and life.consent.subject == self.history.subject:
             self.history.subject_reads.append(
                 ReadRecord(
                     query_id=entry.query_id,

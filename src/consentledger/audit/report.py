@@ -149,35 +149,36 @@ def _status_history(life: ConsentLife, end: int) -> list[StatusChange]:
     before the end of the audited window."""
     changes = list(life.changes)
     revoked_before_expiry = any(
-        c.status == "REVOKED" and c.timestamp < life.expires_at for c in changes
+        c.status == "REVOKED" and c.timestamp < life.consent.expires_at for c in changes
     )
-    if life.expires_at <= end and not revoked_before_expiry:
-        changes.append(StatusChange("EXPIRED", life.expires_at, None, None))
+    if life.consent.expires_at <= end and not revoked_before_expiry:
+        changes.append(StatusChange("EXPIRED", life.consent.expires_at, None, None))
     return sorted(changes, key=lambda c: (c.timestamp, c.location is None))
 
 
 def _consent_record(result: AuditResult, life: ConsentLife) -> dict[str, Any]:
     end = result.window_last_timestamp
+    terms = life.consent
     deployment = result.deployment
-    model_consent = result.replay.model.consents.get(life.consent_id)
+    model_consent = result.replay.model.consents.get(terms.consent_id)
     status = (
         model_consent.status(end).name if model_consent is not None else ConsentStatus.NONE.name
     )
     return {
-        "record_id": hex0x(life.consent_id),
+        "record_id": hex0x(terms.consent_id),
         "schema": "ISO/IEC TS 27560 consent record (ConsentLedger profile)",
-        "data_subject": {"subject_id": hex0x(life.subject)},
-        "recipient": {"role": "bank", "address": life.bank},
-        "purpose": {**_purpose(result, life.purpose), "legal_basis": "consent"},
-        "data_categories": [_category(result, code) for code in category_codes(life.categories)],
+        "data_subject": {"subject_id": hex0x(terms.subject)},
+        "recipient": {"role": "bank", "address": terms.bank},
+        "purpose": {**_purpose(result, terms.purpose), "legal_basis": "consent"},
+        "data_categories": [_category(result, code) for code in category_codes(terms.categories)],
         "period": {
-            "not_before": iso_time(life.not_before),
-            "expires_at": iso_time(life.expires_at),
-            "history_months": life.history_months,
+            "not_before": iso_time(terms.not_before),
+            "expires_at": iso_time(terms.expires_at),
+            "history_months": terms.history_months,
         },
-        "max_reads": life.max_reads,
+        "max_reads": terms.max_reads,
         "reads_used": model_consent.reads_used if model_consent is not None else 0,
-        "receipt_hash": hex0x(life.receipt_hash),
+        "receipt_hash": hex0x(terms.receipt_hash),
         "granted": _where(life.granted),
         "status": status,
         "status_history": [
@@ -210,7 +211,7 @@ def portability_report(result: AuditResult, subject: bytes, generated_at: str) -
     model = result.replay.model
     enterprise = model.enterprises.get(subject)
     lives = sorted(
-        (life for life in history.consents.values() if life.subject == subject),
+        (life for life in history.consents.values() if life.consent.subject == subject),
         key=lambda life: (life.granted.block_number or 0, life.granted.log_index or 0),
     )
     reads = [
@@ -255,7 +256,9 @@ def portability_report(result: AuditResult, subject: bytes, generated_at: str) -
             "consents": len(lives),
             "reads_granted": sum(1 for r in history.subject_reads if r.granted),
             "reads_denied": sum(1 for r in history.subject_reads if not r.granted),
-            "banks": sorted({r.bank for r in history.subject_reads} | {c.bank for c in lives}),
+            "banks": sorted(
+                {r.bank for r in history.subject_reads} | {c.consent.bank for c in lives}
+            ),
             "exports": len(exports),
         },
         "consent_records": [_consent_record(result, life) for life in lives],

@@ -436,7 +436,13 @@ class FunctionCodec:
     """Calldata of one ABI function and the decoding of its answer, for raw ``eth_call``."""
 
     def __init__(self, abi: Abi, name: str) -> None:
-        matches = [e for e in abi if e.get("type") == "function" and e.get("name") == name]
+        """``name`` is a function's name, or its signature (``nonces(address,uint192)``) when the
+        name is overloaded."""
+        functions = [e for e in abi if e.get("type") == "function"]
+        if "(" in name:
+            matches = [e for e in functions if _signature(e) == name]
+        else:
+            matches = [e for e in functions if e.get("name") == name]
         if len(matches) != 1:
             raise ValueError(f"the ABI has {len(matches)} functions named {name!r}, expected one")
         entry = matches[0]

@@ -1,40 +1,43 @@
-"""A typed client for one ConsentLedger deployment, over web3.py.
+"""A typed client for one ConsentLedger deployment.
 
-This is the one boundary where the contract's custom errors become the package's own exception
-(:class:`~consentledger.ledger.errors.LedgerRevertError`): every write is simulated first
-(``eth_estimateGas``), so a refused action raises with the contract's error name and arguments and
-costs no transaction. Writes are signed locally and sent raw, so the same code runs against the
-embedded chain, anvil or a Besu network.
+It talks to the node through the project's one JSON-RPC transport
+(:class:`~consentledger.chain.jsonrpc.JsonRpc`: HTTP to a node, or the embedded chain in process),
+encoding and decoding calls with eth-abi itself; web3.py only builds the contract object and the
+typed data. This is the one boundary where the contract's custom errors become the package's own
+exception (:class:`~consentledger.ledger.errors.LedgerRevertError`): every write is simulated
+first (``eth_estimateGas``), so a refused action raises with the contract's error name and
+arguments and costs no transaction. Writes are signed locally and sent raw, so the same code runs
+against the embedded chain, anvil or a Besu network.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import urllib3
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress, HexStr
 from eth_utils.address import to_checksum_address
-from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import (
-    ContractLogicError,
-    TransactionNotFound,
-    Web3Exception,
-)
+from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.rpc import HTTPProvider
-from web3.types import BlockIdentifier, RPCEndpoint, TxParams
+from web3.types import BlockIdentifier, TxParams
 
 from consentledger.chain import typed_data
 from consentledger.chain.abi import DecodedLog, FunctionCodec, LogDecoder, RevertDecoder
 from consentledger.chain.artifacts import load_artifact
+from consentledger.chain.jsonrpc import (
+    Call,
+    ChainUnavailableError,
+    EmbeddedJsonRpc,
+    HttpJsonRpc,
+    JsonRpc,
+    JsonRpcError,
+)
 from consentledger.errors import ConsentLedgerError
 from consentledger.ledger.types import (
     ROLE_BANK,
@@ -55,12 +58,6 @@ GAS_HEADROOM = 1.25
 #: A replacement (same nonce) raises both the tip and the fee cap by this share of the old ones:
 #: nodes take a replacement only for at least +10 % on both (geth's and anvil's rule).
 REPLACEMENT_BUMP_DIVISOR = 8  # +12.5 %
-
-
-class ChainUnavailableError(ConsentLedgerError, ConnectionError):
-    """The node could not be reached or did not answer."""
-
-    code = "chain_unavailable"
 
 
 class NodeRefusedError(ConsentLedgerError, ValueError):
@@ -177,60 +174,32 @@ class BatchResult:
     decisions: tuple[Decision, ...]
 
 
-class NodeViews:
-    """Raw JSON-RPC to a node's HTTP endpoint, for the calls on a read's path: the pre-check's
-    views, and the relayer's simulation, send and receipts.
-
-    web3's request pipeline (formatters, middleware, its JSON codec) cost 1.5 ms of CPU per view
-    and 2.2 ms per three-call batch on anvil; a plain POST with urllib3 costs 0.4 ms. Only raw
-    JSON-RPC goes through here: requests and answers stay as the node sends them.
-    """
-
-    def __init__(self, provider: HTTPProvider) -> None:
+def node_of(w3: Web3) -> JsonRpc:
+    """The JSON-RPC transport to the node behind ``w3``: HTTP with the provider's URL, headers and
+    timeout, or the embedded chain's eth-tester in process."""
+    provider = w3.provider
+    if isinstance(provider, HTTPProvider):
         kwargs = provider.get_request_kwargs()
-        self.url = str(provider.endpoint_uri)
-        headers = kwargs.get("headers") or {}
-        self._headers = {**headers, "Content-Type": "application/json"}
-        timeout = float(kwargs.get("timeout") or 30)
-        self._pool = urllib3.PoolManager(
-            maxsize=32, retries=False, timeout=urllib3.Timeout(total=timeout)
+        return HttpJsonRpc(
+            str(provider.endpoint_uri),
+            headers=dict(kwargs.get("headers") or {}),
+            timeout=float(kwargs.get("timeout") or 30),
         )
-        self._ids = itertools.count(1)
-
-    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
-        """The response objects of ``calls``, in order (errors included, not raised)."""
-        ids = [next(self._ids) for _ in calls]
-        payload = [
-            {"jsonrpc": "2.0", "id": i, "method": method, "params": params}
-            for i, (method, params) in zip(ids, calls, strict=True)
-        ]
-        try:
-            answer = self._pool.request(
-                "POST", self.url, body=json.dumps(payload), headers=self._headers
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise ChainUnavailableError(f"the chain node did not answer: {exc}") from exc
-        try:
-            responses = json.loads(answer.data)
-        except ValueError:
-            raise ChainUnavailableError(
-                f"the chain node answered HTTP {answer.status} without JSON"
-            ) from None
-        if not isinstance(responses, list):
-            raise ChainUnavailableError(f"the chain node refused a JSON-RPC batch: {responses}")
-        by_id = {r.get("id"): r for r in responses if isinstance(r, dict)}
-        missing = [i for i in ids if i not in by_id]
-        if missing:
-            raise ChainUnavailableError(f"the chain node left requests {missing} unanswered")
-        return [by_id[i] for i in ids]
+    if isinstance(provider, EthereumTesterProvider):
+        return EmbeddedJsonRpc(provider.ethereum_tester)
+    raise TypeError(f"no JSON-RPC transport for {type(provider).__name__}")
 
 
 class LedgerClient:
     """Reads and writes of one deployment, sending as ``account``."""
 
-    def __init__(self, w3: Web3, address: str, account: LocalAccount) -> None:
+    def __init__(
+        self, w3: Web3, address: str, account: LocalAccount, *, node: JsonRpc | None = None
+    ) -> None:
         artifact = load_artifact("ConsentLedger")
         self.w3 = w3
+        #: The transport every request goes through (one per client family: see with_account).
+        self.node: JsonRpc = node if node is not None else node_of(w3)
         self.address: ChecksumAddress = to_checksum_address(address)
         self.account = account
         self.contract: Contract = w3.eth.contract(address=self.address, abi=artifact["abi"])
@@ -241,15 +210,13 @@ class LedgerClient:
         self._chain_id: int | None = None
         self._nonce: int | None = None
         self._lock = threading.Lock()
-        provider = w3.provider
-        self._views = NodeViews(provider) if isinstance(provider, HTTPProvider) else None
 
     # ------------------------------------------------------------------ plumbing
 
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = int(self.rpc(lambda: self.w3.eth.chain_id))
+            self._chain_id = int(self._request("eth_chainId", []), 16)
         return self._chain_id
 
     @property
@@ -259,7 +226,7 @@ class LedgerClient:
 
     def with_account(self, account: LocalAccount) -> LedgerClient:
         """A client for the same deployment sending as another account."""
-        return LedgerClient(self.w3, self.address, account)
+        return LedgerClient(self.w3, self.address, account, node=self.node)
 
     def rpc(self, call: Any) -> Any:
         """Run ``call()`` (anything that talks to the node); a transport failure becomes
@@ -268,6 +235,32 @@ class LedgerClient:
             return call()
         except (ConnectionError, TimeoutError, OSError) as exc:
             raise ChainUnavailableError(f"the chain node did not answer: {exc}") from exc
+
+    def _request(self, method: str, params: list[Any]) -> Any:
+        """One request's result; a node's error raises as :meth:`_node_error` says."""
+        try:
+            return self.node.request(method, params)
+        except JsonRpcError as exc:
+            raise self._node_error(exc) from None
+
+    def _batch(self, calls: Sequence[Call]) -> list[Any]:
+        """Several requests' results in one round trip to a node (one after the other in
+        process); the first error raises as :meth:`_node_error` says."""
+        try:
+            return self.node.batch(calls)
+        except JsonRpcError as exc:
+            raise self._node_error(exc) from None
+
+    def _node_error(self, error: JsonRpcError) -> Exception:
+        """A node's JSON-RPC error as the package's exception: one with revert data is the
+        contract's error (as web3 would raise ContractLogicError); any other is
+        NodeRefusedError."""
+        data = error.data
+        if isinstance(data, str) and data.startswith("0x"):
+            return self.reverts.decode(data)
+        if "revert" in error.rpc_message.lower():
+            return self.reverts.decode(None)
+        return NodeRefusedError(error.method, error.rpc_message)
 
     def _codec(self, fn_name: str) -> FunctionCodec:
         codec = self._codecs.get(fn_name)
@@ -284,55 +277,44 @@ class LedgerClient:
         }
         return [call, "latest"]
 
-    def _call_result(self, fn_name: str, response: Any) -> Any:
-        """A view's decoded result from its JSON-RPC response; a revert raises the contract's
-        error."""
-        error = response.get("error")
-        if error is not None:
-            data = error.get("data") if isinstance(error, dict) else None
-            if isinstance(data, str) and data.startswith("0x"):
-                raise self.reverts.decode(data)
-            raise ChainUnavailableError(f"eth_call {fn_name} failed: {error}")
-        values = self._codec(fn_name).decode(response["result"])
+    def _call_result(self, fn_name: str, result: Any) -> Any:
+        """A view's decoded result from its ``eth_call`` result."""
+        values = self._codec(fn_name).decode(result)
         return values[0] if len(values) == 1 else values
+
+    def _view_batch(self, calls: Sequence[Call]) -> list[Any]:
+        """Views (and reads) in one round trip; a revert raises the contract's error, any other
+        error ChainUnavailableError."""
+        try:
+            return self.node.batch(calls)
+        except JsonRpcError as exc:
+            if isinstance(exc.data, str) and exc.data.startswith("0x"):
+                raise self.reverts.decode(exc.data) from None
+            raise ChainUnavailableError(f"{exc.method} failed: {exc.rpc_message}") from None
 
     def _call(self, fn_name: str, *args: Any) -> Any:
         """A view, as one raw ``eth_call`` encoded and decoded here (web3's contract call adds
         about 8 ms of request processing per call, measured on anvil: a quarter of a read)."""
-        params = self._call_params(fn_name, *args)
-        views = self._views
-        if views is not None:
-            (response,) = views.batch([("eth_call", params)])
-        else:
-            response = self.rpc(
-                lambda: self.w3.provider.make_request(RPCEndpoint("eth_call"), params)
-            )
-        return self._call_result(fn_name, response)
+        (result,) = self._view_batch([("eth_call", self._call_params(fn_name, *args))])
+        return self._call_result(fn_name, result)
 
     def read_context(self, consent_id: bytes, bank: str) -> ReadContext:
         """What a read's pre-check needs: the consent, whether the bank is active, and the latest
-        block's timestamp. From a node, one JSON-RPC batch (one round trip); the embedded chain,
-        which answers in-process, gets the three calls."""
+        block's timestamp, in one JSON-RPC batch (one round trip to a node)."""
         bank = to_checksum_address(bank)
-        views = self._views
-        if views is None:
-            return ReadContext(
-                self.consent(consent_id), self.is_bank_active(bank), self.block_timestamp()
-            )
-        responses = views.batch(
+        consent, active, block = self._view_batch(
             [
                 ("eth_call", self._call_params("consent", consent_id)),
                 ("eth_call", self._call_params("isBankActive", bank)),
                 ("eth_getBlockByNumber", ["latest", False]),
             ]
         )
-        consent_raw = self._call_result("consent", responses[0])
-        active = bool(self._call_result("isBankActive", responses[1]))
-        block = responses[2].get("result")
         if not isinstance(block, dict) or "timestamp" not in block:
-            raise ChainUnavailableError(f"eth_getBlockByNumber failed: {responses[2]}")
+            raise ChainUnavailableError(f"eth_getBlockByNumber answered {block!r}")
         return ReadContext(
-            _consent_view(consent_id, consent_raw), active, int(block["timestamp"], 16)
+            _consent_view(consent_id, self._call_result("consent", consent)),
+            bool(self._call_result("isBankActive", active)),
+            _quantity(block["timestamp"]),
         )
 
     def transact(self, fn_name: str, *args: Any) -> Mined:
@@ -356,10 +338,8 @@ class LedgerClient:
         gas, fees = self._estimate(call)
         with self._lock:
             if self._nonce is None:
-                self._nonce = int(
-                    self.rpc(
-                        lambda: self.w3.eth.get_transaction_count(self.account.address, "pending")
-                    )
+                self._nonce = _quantity(
+                    self._request("eth_getTransactionCount", [self.account.address, "pending"])
                 )
             tx: dict[str, Any] = {
                 **call,
@@ -376,33 +356,10 @@ class LedgerClient:
         """The gas of ``call`` simulated in the pending block (the environment, time above all,
         the transaction will most likely be mined in), and the fees to offer. From a node, one
         JSON-RPC batch. A revert raises the contract's error."""
-        views = self._views
-        if views is None:
-            try:
-                gas = self.rpc(lambda: self.w3.eth.estimate_gas(call, "pending"))
-            except ContractLogicError as exc:
-                raise self.reverts.decode(_revert_data(exc)) from None
-            return int(gas), self._fees()
-        estimate, price = views.batch(
-            [("eth_estimateGas", [call, "pending"]), ("eth_gasPrice", [])]
+        estimate, price = self._batch(
+            [("eth_estimateGas", [dict(call), "pending"]), ("eth_gasPrice", [])]
         )
-        gas = _quantity(self._node_result("eth_estimateGas", estimate))
-        return gas, _fees_at(_quantity(self._node_result("eth_gasPrice", price)))
-
-    def _node_result(self, method: str, response: Mapping[str, Any]) -> Any:
-        """The result of a node's raw JSON-RPC response. An error with revert data raises the
-        contract's error (as web3 would raise ContractLogicError); any other error raises
-        NodeRefusedError."""
-        error = response.get("error")
-        if error is None:
-            return response.get("result")
-        message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
-        data = error.get("data") if isinstance(error, dict) else None
-        if isinstance(data, str) and data.startswith("0x"):
-            raise self.reverts.decode(data)
-        if "revert" in message.lower():
-            raise self.reverts.decode(None)
-        raise NodeRefusedError(method, message)
+        return _quantity(estimate), _fees_at(_quantity(price))
 
     def replacement(self, signed: SignedCall) -> SignedCall:
         """``signed`` again, same nonce, call and gas, with both fees raised by 12.5 % (or to the
@@ -421,18 +378,13 @@ class LedgerClient:
     def confirmed_nonce(self) -> int:
         """How many transactions of this account the latest block includes: a nonce below it is
         taken for good."""
-        return int(self.rpc(lambda: self.w3.eth.get_transaction_count(self.account.address)))
+        return _quantity(self._request("eth_getTransactionCount", [self.account.address, "latest"]))
 
     def broadcast(self, signed: SignedCall) -> bytes:
         """Send a prepared transaction (again, after a restart: the node dedupes by hash)."""
         try:
-            views = self._views
-            if views is None:
-                self.rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw))
-            else:
-                (response,) = views.batch([("eth_sendRawTransaction", ["0x" + signed.raw.hex()])])
-                self._node_result("eth_sendRawTransaction", response)
-        except (Web3Exception, ValueError, ChainUnavailableError) as exc:
+            self._request("eth_sendRawTransaction", ["0x" + signed.raw.hex()])
+        except (ValueError, ChainUnavailableError) as exc:
             if _already_known(exc):
                 return signed.tx_hash
             self.forget_nonce()  # resynchronise from the node next time
@@ -446,21 +398,8 @@ class LedgerClient:
     def first_mined(self, tx_hashes: Sequence[bytes]) -> Mined | None:
         """The one of ``tx_hashes`` (transactions that share a nonce) that was mined, if any;
         raise TransactionFailedError if it failed. From a node, one JSON-RPC batch for all."""
-        views = self._views
-        if views is None:
-            for tx_hash in tx_hashes:
-                try:
-                    found = self.rpc(
-                        lambda h=tx_hash: self.w3.eth.get_transaction_receipt(HexBytes(h))
-                    )
-                except TransactionNotFound:
-                    continue
-                return self._mined(found)
-            return None
         method = "eth_getTransactionReceipt"
-        responses = views.batch([(method, ["0x" + h.hex()]) for h in tx_hashes])
-        for response in responses:
-            raw = self._node_result(method, response)
+        for raw in self._batch([(method, ["0x" + h.hex()]) for h in tx_hashes]):
             if raw is not None:
                 return self._mined(raw)
         return None
@@ -489,7 +428,7 @@ class LedgerClient:
 
     def _fees(self) -> dict[str, int]:
         """The fees to offer at the node's suggested price now (see :func:`_fees_at`)."""
-        return _fees_at(int(self.rpc(lambda: self.w3.eth.gas_price)))
+        return _fees_at(_quantity(self._request("eth_gasPrice", [])))
 
     def forget_nonce(self) -> None:
         """Read the account's nonce from the node again before the next send (after a chain
@@ -509,7 +448,7 @@ class LedgerClient:
         return BatchResult(mined, tuple(decisions))
 
     def _mined(self, receipt: Mapping[str, Any]) -> Mined:
-        """From web3's receipt or a node's raw JSON one (quantities as hex strings)."""
+        """From a node's raw JSON receipt (quantities as hex strings)."""
         tx_hash = _data(receipt["transactionHash"])
         block_number = _quantity(receipt["blockNumber"])
         if _quantity(receipt["status"]) != 1:
@@ -658,8 +597,7 @@ class LedgerClient:
 
     def nonce(self, subject: bytes, key: int = 0) -> int:
         """The next unused nonce of ``subject`` under ``key`` (key prefix included)."""
-        fn = self.contract.get_function_by_signature("nonces(address,uint192)")
-        return int(self.rpc(fn(nonce_account(subject), key).call))
+        return int(self._call("nonces(address,uint192)", nonce_account(subject), key))
 
     def enterprise(self, subject: bytes) -> tuple[tuple[str, ...], int]:
         """(controllers, threshold); threshold 0 means not registered."""
@@ -683,7 +621,11 @@ class LedgerClient:
         return PurposeCaps(bool(active), allowed, max_duration, max_reads, max_history)
 
     def block_timestamp(self, block_number: BlockIdentifier = "latest") -> int:
-        return int(self.rpc(lambda: self.w3.eth.get_block(block_number))["timestamp"])
+        tag = block_number if isinstance(block_number, str) else hex(int(block_number))
+        block = self._request("eth_getBlockByNumber", [tag, False])
+        if not isinstance(block, dict) or "timestamp" not in block:
+            raise ChainUnavailableError(f"eth_getBlockByNumber {tag} answered {block!r}")
+        return _quantity(block["timestamp"])
 
 
 def _consent_view(consent_id: bytes, raw: Sequence[Any]) -> ConsentView:
@@ -701,14 +643,6 @@ def _consent_view(consent_id: bytes, raw: Sequence[Any]) -> ConsentView:
         reads_used=int(raw[8]),
         history_months=int(raw[9]),
     )
-
-
-def _revert_data(exc: ContractLogicError) -> str | None:
-    data = exc.data
-    if isinstance(data, dict):
-        inner = data.get("data")
-        return inner if isinstance(inner, str) else None
-    return data
 
 
 def _fees_at(price: int) -> dict[str, int]:

@@ -1,10 +1,17 @@
-"""Raw JSON-RPC: requests and answers exactly as they travel, hex quantities and all.
+"""Raw JSON-RPC, the one way the project talks to a node: requests and answers exactly as they
+travel, hex quantities and all.
 
-The auditor reads the chain through :class:`JsonRpc` only, never through web3.py, so the same code
-runs against any node (:class:`HttpJsonRpc`) and, in tests and on a laptop, against the embedded
-chain (:class:`EmbeddedJsonRpc`), which answers the few methods the auditor needs in the shapes a
-real node uses: hex quantities, camelCase fields, ``null`` for an unknown block, JSON-RPC error
-objects for failures.
+The typed client (views, simulation, sends, receipts), the relayer through it, the gateway's live
+model and the auditor all go through :class:`JsonRpc`, never through web3.py's request pipeline,
+so the same code runs against any node (:class:`HttpJsonRpc`) and, in tests and on a laptop,
+against the embedded chain (:class:`EmbeddedJsonRpc`), which answers the methods they need in the
+shapes a real node uses: hex quantities, camelCase fields, ``null`` for an unknown block or
+receipt, JSON-RPC error objects for failures (a revert: code 3, its bytes as ``data``).
+
+Over HTTP, a plain POST on a urllib3 pool and msgspec's JSON codec: web3's pipeline (formatters,
+middleware, its JSON codec) cost 1.5 ms of CPU per view and 2.2 ms per three-call batch on anvil,
+the plain POST 0.4 ms; msgspec parses a large ``eth_getLogs`` several times faster than the
+standard library.
 """
 
 from __future__ import annotations
@@ -12,19 +19,23 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
+import urllib3
 
-from consentledger.chain.client import ChainUnavailableError
 from consentledger.errors import ConsentLedgerError
 from consentledger.gcpause import gc_paused
 
 if TYPE_CHECKING:
+    from eth_tester import EthereumTester
+
     from consentledger.chain.embedded import EmbeddedChain
+
+#: The embedded chain's gas price (eth-tester has no fee market; at least its base fee).
+EMBEDDED_GAS_PRICE = 10**9
 
 #: JSON-RPC's "method not found".
 METHOD_NOT_FOUND = -32601
@@ -32,6 +43,12 @@ METHOD_NOT_FOUND = -32601
 LIMIT_EXCEEDED = -32005
 
 Call = tuple[str, Sequence[Any]]
+
+
+class ChainUnavailableError(ConsentLedgerError, ConnectionError):
+    """The node could not be reached or did not answer."""
+
+    code = "chain_unavailable"
 
 
 class JsonRpcError(ConsentLedgerError, RuntimeError):
@@ -97,10 +114,11 @@ def _loads(body: bytes) -> Any:
 
 
 class HttpJsonRpc:
-    """JSON-RPC over HTTP(S), with an optional bearer token in the Authorization header.
+    """JSON-RPC over HTTP(S), with an optional bearer token in the Authorization header (or any
+    ``headers`` a provider was configured with).
 
-    Safe to share between threads (httpx's connection pool is), so a reader may keep several
-    requests in flight.
+    Safe to share between threads (urllib3's pool is), so a reader may keep several requests in
+    flight and the relayer's thread and the read path may share it.
     """
 
     thread_safe = True
@@ -112,13 +130,20 @@ class HttpJsonRpc:
         *,
         timeout: float = 30.0,
         max_batch: int = 100,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.url = url
         self.max_batch = max_batch
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self._headers = {
+            **(headers or {}),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(headers=headers, timeout=timeout)
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._pool = urllib3.PoolManager(
+            maxsize=32, retries=False, timeout=urllib3.Timeout(total=timeout)
+        )
         self._ids = itertools.count(1)
 
     def request(self, method: str, params: Sequence[Any]) -> Any:
@@ -167,23 +192,27 @@ class HttpJsonRpc:
     def _post(self, payload: object) -> Any:
         where = redacted(self.url)
         try:
-            response = self._client.post(self.url, content=_dumps(payload))
-        except httpx.HTTPError as exc:
-            raise ChainUnavailableError(f"cannot reach a JSON-RPC node at {where}: {exc}") from exc
-        if response.status_code in (401, 403):
+            response = self._pool.request(
+                "POST", self.url, body=_dumps(payload), headers=self._headers
+            )
+        except urllib3.exceptions.HTTPError as exc:
             raise ChainUnavailableError(
-                f"the node at {where} refused the request (HTTP {response.status_code}): "
+                f"cannot reach a JSON-RPC node at {where}: it did not answer ({exc})"
+            ) from exc
+        if response.status in (401, 403):
+            raise ChainUnavailableError(
+                f"the node at {where} refused the request (HTTP {response.status}): "
                 "check the bearer token (--rpc-token)"
             )
         try:
-            return _loads(response.content)
+            return _loads(response.data)
         except ValueError:
             raise ChainUnavailableError(
-                f"{where} answered HTTP {response.status_code} without JSON: is it a JSON-RPC node?"
+                f"{where} answered HTTP {response.status} without JSON: is it a JSON-RPC node?"
             ) from None
 
     def close(self) -> None:
-        self._client.close()
+        self._pool.clear()
 
 
 def _result(method: str, answer: dict[str, Any]) -> Any:
@@ -203,25 +232,35 @@ def _result(method: str, answer: dict[str, Any]) -> Any:
 
 
 class EmbeddedJsonRpc:
-    """The embedded chain behind the same raw JSON-RPC a node speaks.
+    """The embedded chain (or any eth-tester) behind the same raw JSON-RPC a node speaks.
 
     It answers ``eth_chainId``, ``eth_blockNumber``, ``eth_getCode``, ``eth_getLogs``,
-    ``eth_getBlockByNumber``, ``eth_getTransactionReceipt`` and ``eth_call`` with node-shaped
-    JSON (every other method is "method not found"), and a batch one request after the other.
-    ``max_block_range`` makes it refuse log queries over more blocks, worded as Besu words it,
-    like a node with a configured cap.
+    ``eth_getBlockByNumber``, ``eth_getBlockByHash``, ``eth_getTransactionReceipt``,
+    ``eth_getTransactionCount``, ``eth_call``, ``eth_estimateGas``, ``eth_gasPrice`` and
+    ``eth_sendRawTransaction`` with node-shaped JSON (every other method is "method not found"),
+    and a batch one request after the other. ``max_block_range`` makes it refuse log queries over
+    more blocks, worded as Besu words
+    it, like a node with a configured cap.
     """
 
-    def __init__(self, chain: EmbeddedChain, *, max_block_range: int | None = None) -> None:
-        self.chain = chain
+    def __init__(
+        self, chain: EmbeddedChain | EthereumTester, *, max_block_range: int | None = None
+    ) -> None:
+        self.tester: EthereumTester = getattr(chain, "tester", chain)
         self.max_block_range = max_block_range
         self._methods: dict[str, Callable[[Sequence[Any]], Any]] = {
-            "eth_chainId": lambda _p: hex(self.chain.chain_id),
+            "eth_chainId": lambda _p: hex(int(self.tester.backend.chain.chain_id)),
             "eth_blockNumber": lambda _p: hex(self._latest()),
             "eth_getCode": self._get_code,
             "eth_getLogs": self._get_logs,
             "eth_getBlockByNumber": self._get_block,
+            "eth_getBlockByHash": self._get_block_by_hash,
             "eth_call": self._call,
+            "eth_estimateGas": self._estimate_gas,
+            # eth-tester has no fee market to ask: web3's eth-tester provider's fixed price.
+            "eth_gasPrice": lambda _p: hex(EMBEDDED_GAS_PRICE),
+            "eth_getTransactionCount": self._get_nonce,
+            "eth_sendRawTransaction": self._send_raw,
             "eth_getTransactionReceipt": self._get_receipt,
         }
 
@@ -229,8 +268,14 @@ class EmbeddedJsonRpc:
         handler = self._methods.get(method)
         if handler is None:
             raise JsonRpcError(method, METHOD_NOT_FOUND, "Method not found")
+        try:
+            answer = handler(list(params))
+        except ChainUnavailableError:
+            raise
+        except OSError as exc:  # the chain's block log could not be written, say
+            raise ChainUnavailableError(f"the embedded chain did not answer: {exc}") from exc
         # Answers travel as JSON: what a node sends is what this returns.
-        return json.loads(json.dumps(handler(list(params))))
+        return json.loads(json.dumps(answer))
 
     def batch(self, calls: Sequence[Call]) -> list[Any]:
         return [self.request(method, params) for method, params in calls]
@@ -239,7 +284,7 @@ class EmbeddedJsonRpc:
         """Nothing to release in process."""
 
     def _latest(self) -> int:
-        return int(self.chain.tester.get_block_by_number("latest")["number"])
+        return int(self.tester.get_block_by_number("latest")["number"])
 
     def _block_number(self, tag: str) -> int:
         if tag in ("latest", "pending", "safe", "finalized"):
@@ -250,7 +295,7 @@ class EmbeddedJsonRpc:
 
     def _get_code(self, params: Sequence[Any]) -> str:
         address, tag = params[0], params[1] if len(params) > 1 else "latest"
-        return str(self.chain.tester.get_code(address, self._block_number(tag)))
+        return str(self.tester.get_code(address, self._block_number(tag)))
 
     def _get_logs(self, params: Sequence[Any]) -> list[dict[str, Any]]:
         query: dict[str, Any] = params[0]
@@ -262,7 +307,7 @@ class EmbeddedJsonRpc:
             )
         if first > last:
             return []
-        logs = self.chain.tester.get_logs(
+        logs = self.tester.get_logs(
             from_block=first,
             to_block=last,
             address=query.get("address"),
@@ -274,9 +319,18 @@ class EmbeddedJsonRpc:
         from eth_tester.exceptions import BlockNotFound
 
         try:
-            block = self.chain.tester.get_block_by_number(
+            block = self.tester.get_block_by_number(
                 self._block_number(params[0]), full_transactions=False
             )
+        except BlockNotFound:
+            return None
+        return {_camel(key): _node_value(value) for key, value in block.items()}
+
+    def _get_block_by_hash(self, params: Sequence[Any]) -> dict[str, Any] | None:
+        from eth_tester.exceptions import BlockNotFound
+
+        try:
+            block = self.tester.get_block_by_hash(params[0], full_transactions=False)
         except BlockNotFound:
             return None
         return {_camel(key): _node_value(value) for key, value in block.items()}
@@ -285,7 +339,7 @@ class EmbeddedJsonRpc:
         from eth_tester.exceptions import TransactionNotFound
 
         try:
-            receipt = self.chain.tester.get_transaction_receipt(params[0])
+            receipt = self.tester.get_transaction_receipt(params[0])
         except TransactionNotFound:
             return None
         answer = {
@@ -294,20 +348,52 @@ class EmbeddedJsonRpc:
         answer["logs"] = [_node_log(log) for log in receipt["logs"]]
         return answer
 
+    def _transaction(self, params: Sequence[Any]) -> dict[str, Any]:
+        # A node calls from the zero address when no sender is given; eth-tester wants a sender
+        # that can pay for the call's gas limit, so its funded first account stands in.
+        transaction = {"from": self.tester.get_accounts()[0]}
+        transaction.update({k: v for k, v in params[0].items() if k in ("to", "from", "data")})
+        return transaction
+
     def _call(self, params: Sequence[Any]) -> str:
         from eth_tester.exceptions import TransactionFailed
 
         from consentledger.chain.embedded import _revert_data
 
-        # A node calls from the zero address when no sender is given; eth-tester wants a sender
-        # that can pay for the call's gas limit, so its funded first account stands in.
-        transaction = {"from": self.chain.tester.get_accounts()[0]}
-        transaction.update({k: v for k, v in params[0].items() if k in ("to", "from", "data")})
         tag = params[1] if len(params) > 1 else "latest"
         try:
-            return str(self.chain.tester.call(transaction, self._block_number(tag)))
+            return str(self.tester.call(self._transaction(params), self._block_number(tag)))
         except TransactionFailed as exc:
             raise JsonRpcError("eth_call", 3, "execution reverted", _revert_data(exc)) from None
+
+    def _estimate_gas(self, params: Sequence[Any]) -> str:
+        from eth_tester.exceptions import TransactionFailed
+
+        from consentledger.chain.embedded import _revert_data
+
+        # eth-tester estimates in a child of the latest block, which is what "pending" means on a
+        # node that mines every transaction at once; it refuses the "pending" tag itself.
+        tag = params[1] if len(params) > 1 else "latest"
+        block = "latest" if tag == "pending" else self._block_number(tag)
+        try:
+            return hex(int(self.tester.estimate_gas(self._transaction(params), block)))
+        except TransactionFailed as exc:
+            raise JsonRpcError(
+                "eth_estimateGas", 3, "execution reverted", _revert_data(exc)
+            ) from None
+
+    def _get_nonce(self, params: Sequence[Any]) -> str:
+        tag = params[1] if len(params) > 1 else "latest"
+        block = tag if tag in ("latest", "pending") else self._block_number(tag)
+        return hex(int(self.tester.get_nonce(params[0], block)))
+
+    def _send_raw(self, params: Sequence[Any]) -> str:
+        from eth_tester.exceptions import TransactionFailed, ValidationError
+
+        try:
+            return str(self.tester.send_raw_transaction(params[0]))
+        except (ValidationError, TransactionFailed, ValueError) as exc:
+            raise JsonRpcError("eth_sendRawTransaction", -32000, str(exc)) from None
 
 
 def _node_log(log: dict[str, Any]) -> dict[str, Any]:

@@ -120,6 +120,25 @@ def _quantity(value: Any, what: str) -> int:
     raise NodeAnswerError(f"the node sent {what} as {value!r}, not a hex quantity")
 
 
+def matching_logs(
+    rpc: JsonRpc,
+    address: str,
+    decoder: LogDecoder,
+    topics: list[Any],
+    first: int,
+    last: int,
+) -> list[DecodedLog]:
+    """The contract's logs in blocks ``first``..``last`` whose topics match ``topics`` (a hex
+    string, a list of them, or None for any, per position), decoded, in chain order: one raw
+    ``eth_getLogs`` (the reader's way, filtered), for the few logs of one enterprise or consent."""
+    query = {"address": address, "fromBlock": hex(first), "toBlock": hex(last), "topics": topics}
+    logs = rpc.request("eth_getLogs", [query])
+    if not isinstance(logs, list):
+        raise NodeAnswerError(f"the node answered eth_getLogs with {type(logs).__name__}")
+    decoded = [event for log in logs if (event := decoder.decode(log)) is not None]
+    return sorted(decoded, key=lambda e: (e.block_number, e.log_index))
+
+
 class LedgerReader:
     """The deployment's events in chain order, from any :class:`JsonRpc`."""
 

@@ -32,13 +32,13 @@ from typing import Protocol, TypeVar
 from web3.exceptions import Web3Exception
 
 from consentledger.chain.client import (
-    ChainUnavailableError,
     LedgerClient,
     Mined,
     NodeRefusedError,
     SignedCall,
     TransactionFailedError,
 )
+from consentledger.chain.jsonrpc import ChainUnavailableError
 from consentledger.errors import ConsentLedgerError
 from consentledger.ledger.errors import LedgerRevertError
 from consentledger.ledger.types import (

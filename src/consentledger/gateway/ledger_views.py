@@ -26,12 +26,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from hexbytes import HexBytes
 from pydantic import BaseModel, Field
 from web3 import Web3
 
 from consentledger.chain.abi import DecodedLog
 from consentledger.chain.client import ConsentView, LedgerClient
+from consentledger.chain.log_reader import matching_logs
 from consentledger.gateway.receipts import category_refs, purpose_name
 from consentledger.ledger.types import RecordedAccess
 
@@ -130,11 +130,11 @@ class BlockClock:
         """The time of the block ``event`` is in."""
         timestamp = self._times.get(event.block_hash)
         if timestamp is None:
-            eth = self.client.w3.eth
-            block = self.client.rpc(lambda: eth.get_block(event.block_number))
-            if bytes(block["hash"]) != event.block_hash:  # reorganised meanwhile
-                block = self.client.rpc(lambda: eth.get_block(HexBytes(event.block_hash)))
-            timestamp = int(block["timestamp"])
+            node = self.client.node
+            block = node.request("eth_getBlockByNumber", [hex(event.block_number), False])
+            if block is None or block["hash"] != _hex(event.block_hash):  # reorganised meanwhile
+                block = node.request("eth_getBlockByHash", [_hex(event.block_hash), False])
+            timestamp = int(block["timestamp"], 16)
             self._times[event.block_hash] = timestamp
             if len(self._times) > self.capacity:
                 self._times.popitem(last=False)
@@ -178,19 +178,11 @@ def get_logs(
             as_hex.append(_hex(topic))
         else:
             as_hex.append([_hex(t) for t in topic])
-    query: Any = {
-        "address": client.address,
-        "fromBlock": from_block,
-        "toBlock": to_block,
-        "topics": as_hex,
-    }
-    raw = client.rpc(lambda: client.w3.eth.get_logs(query))
-    decoded = [event for log in raw if (event := client.logs.decode(log)) is not None]
-    return sorted(decoded, key=lambda e: (e.block_number, e.log_index))
+    return matching_logs(client.node, client.address, client.logs, as_hex, from_block, to_block)
 
 
 def latest_block(client: LedgerClient) -> int:
-    return int(client.rpc(lambda: client.w3.eth.block_number))
+    return int(client.node.request("eth_blockNumber", []), 16)
 
 
 def _chain_event(event: DecodedLog, clock: BlockClock, name: str) -> ChainEvent:

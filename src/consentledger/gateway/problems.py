@@ -25,11 +25,8 @@ from consentledger.bureau.store import (
     BureauNotSeededError,
     UnknownEnterpriseError,
 )
-from consentledger.chain.client import (
-    ChainUnavailableError,
-    TransactionFailedError,
-    TransactionTimeoutError,
-)
+from consentledger.chain.client import TransactionFailedError, TransactionTimeoutError
+from consentledger.chain.jsonrpc import ChainUnavailableError
 from consentledger.chain.relayer import NotRecordedError, OutcomePendingError
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import GatewayDatabaseError

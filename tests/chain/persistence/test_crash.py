@@ -44,7 +44,7 @@ def _run_and_kill(data_dir: Path, spec: Path, delay: float, stderr: Path) -> lis
             assert process.stdout is not None
             for raw in process.stdout:
                 if not raw.endswith(b"\n"):
-                    break  # a line torn by the kill: the writer never finished saying it
+                    break  # torn by the kill: never acknowledged
                 line = raw.decode().strip()
                 if line == "ready":
                     ready.set()

@@ -20,8 +20,8 @@ from consentledger.chain.blocklog import (
     ChainLogCorruptError,
     ChainLogWriteError,
 )
-from consentledger.chain.client import ChainUnavailableError
 from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.jsonrpc import ChainUnavailableError
 from consentledger.chain.persistent import ChainLogMismatchError, DurableBackend
 from consentledger.testing.world import World
 from tests.chain.persistence.conftest import embedded, restart

@@ -22,6 +22,13 @@ from consentledger.chain.embedded import EmbeddedChain
 from consentledger.ledger.types import AccessEntry, first_query_id
 
 
+def _acknowledge(kind: str, value: str) -> None:
+    """One line in one write: with PYTHONUNBUFFERED, ``print(a, b)`` is several writes, and a
+    SIGKILL between them leaves a torn line."""
+    sys.stdout.write(f"{kind} {value}\n")
+    sys.stdout.flush()
+
+
 def main(data_dir: Path, spec_file: Path) -> None:
     spec = json.loads(spec_file.read_text())
     chain = EmbeddedChain.open(data_dir)
@@ -35,12 +42,10 @@ def main(data_dir: Path, spec_file: Path) -> None:
         if step % 5 == 4:
             chain.fund(payee, 1)
             tx = chain.w3.eth.get_block("latest")["transactions"][0]
-            print("fund", "0x" + bytes(tx).hex(), flush=True)  # type: ignore[arg-type]
+            _acknowledge("fund", "0x" + bytes(tx).hex())  # type: ignore[arg-type]
         elif step % 7 == 6:
             chain.time_travel(chain.now() + 60)
-            print(
-                "travel", "0x" + bytes(chain.w3.eth.get_block("latest")["hash"]).hex(), flush=True
-            )
+            _acknowledge("travel", "0x" + bytes(chain.w3.eth.get_block("latest")["hash"]).hex())
         else:
             query_id += 1
             entry = AccessEntry(
@@ -52,7 +57,7 @@ def main(data_dir: Path, spec_file: Path) -> None:
                 response_hash=os.urandom(32),
             )
             mined = client.record_accesses([entry]).mined
-            print("read", "0x" + mined.tx_hash.hex(), flush=True)
+            _acknowledge("read", "0x" + mined.tx_hash.hex())
     chain.close()
 
 

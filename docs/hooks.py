@@ -1,0 +1,74 @@
+"""MkDocs hook: the gateway's endpoint table, written from its OpenAPI document at build time.
+
+A page asks for the table with the marker line ``<!-- endpoints -->``. The hook builds the
+gateway app (``create_app`` opens nothing until it starts), reads ``app.openapi()`` and puts in
+one table per tag every operation with its authorisation and the first sentence of its
+description, then the security schemes. The table therefore cannot go stale: it is the app's own
+description of itself each time the site is built.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
+
+MARKER = "<!-- endpoints -->"
+PAGE = "gateway-api.md"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def on_page_markdown(markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Replace the marker with the endpoint table; the gateway page must ask for it."""
+    if MARKER not in markdown:
+        if page.file.src_uri == PAGE:
+            raise PluginError(f"{PAGE} lost the marker {MARKER!r} of the endpoint table")
+        return markdown
+    from consentledger.gateway.app import create_app
+
+    table = endpoint_tables(create_app().openapi())
+    if not table.strip():
+        raise PluginError(f"{page.file.src_uri}: the gateway's OpenAPI document has no operations")
+    return markdown.replace(MARKER, table)
+
+
+def endpoint_tables(spec: dict[str, Any]) -> str:
+    """Markdown: a table of operations per tag (in the order the tags first appear), then the
+    security schemes that the tables name."""
+    groups: dict[str, list[str]] = {}
+    for path, operations in spec.get("paths", {}).items():
+        for method in METHODS:
+            operation = operations.get(method)
+            if operation is None:
+                continue
+            tag = (operation.get("tags") or ["other"])[0]
+            auth = ", ".join(f"`{name}`" for req in operation.get("security", []) for name in req)
+            what = _cell(_first_sentence(operation))
+            row = f"| {method.upper()} | `{path}` | {auth or '-'} | {what} |"
+            groups.setdefault(tag, []).append(row)
+    out: list[str] = []
+    for tag, rows in groups.items():
+        out += [f"### {tag.capitalize()}", "", "| method | path | authorised by | what |"]
+        out += ["| --- | --- | --- | --- |", *rows, ""]
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    if schemes:
+        out += ["**Authorisation schemes:**", ""]
+        for name, scheme in schemes.items():
+            description = scheme.get("description") or scheme.get("scheme", "")
+            out.append(f"- `{name}` ({scheme.get('scheme', scheme.get('type'))}): {description}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _first_sentence(operation: dict[str, Any]) -> str:
+    text = " ".join((operation.get("description") or operation.get("summary") or "").split())
+    match = re.match(r"(.+?[.])(\s|$)", text)
+    return match.group(1) if match else text
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
