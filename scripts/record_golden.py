@@ -23,6 +23,7 @@ from consentledger.audit.output import to_json_text
 from consentledger.audit.recorded import RecordingJsonRpc
 from consentledger.audit.report import audit_report, portability_report
 from consentledger.audit.runner import Audit
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc
 from consentledger.testing.scenario import build_ledger
@@ -37,7 +38,7 @@ STAMP = "recorded"
 def record(out: Path) -> list[Path]:
     """Build the scripted ledger, audit it through a recorder, write the vector; returns the
     files written."""
-    chain = EmbeddedChain()
+    chain = EmbeddedChain(clock=BlockClock.STEADY)
     scenario = build_ledger(chain)
     subject = scenario.world.enterprises["solo"].subject
     recorder = RecordingJsonRpc(EmbeddedJsonRpc(chain))

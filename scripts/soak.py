@@ -50,6 +50,7 @@ from bench import (
     LOAD_USCC,
     Party,
     admit,
+    bank_signer,
     deploy_on_anvil,
     gateway_env,
     grant_consents,
@@ -65,6 +66,7 @@ from consentledger.chain import typed_data
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.chain.read_signer import BankReadSigner
 from consentledger.client import (
     AccessDeniedError,
     AsyncGateway,
@@ -114,8 +116,10 @@ async def open_loop(
     rate: float,
     duration: float,
     rss_every: float,
+    signer: BankReadSigner,
 ) -> LoadResult:
-    """``rate`` reads a second for ``duration`` seconds, each started at its time."""
+    """``rate`` reads a second for ``duration`` seconds, each started at its time and signed by
+    the bank then."""
     result = LoadResult()
     total = int(rate * duration)
     in_flight: set[asyncio.Task[None]] = set()
@@ -169,7 +173,7 @@ async def open_loop(
     async with AsyncGateway(
         gateway.url, connections=512, keepalive_timeout=CLIENT_KEEPALIVE_S
     ) as client:
-        bank = client.bank(party.bank_api_key, party.bank_address)
+        bank = client.bank(party.bank_api_key, party.bank_address, signer=signer)
         started = loop.time()
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(stop, started))
@@ -235,12 +239,13 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             gateway.start()
             party = admit(gateway.url)
             ids, _ = asyncio.run(grant_consents(gateway.url, party, domain, BURST_CONSENTS, 8))
-            warm_up(gateway.url, party, ids[0])
+            signer = bank_signer(anvil.url, party, deployment.address)
+            warm_up(gateway.url, party, signer, ids[0])
             capacity: dict[str, Any] | None = None
             if args.rate is None:
                 log(f"capacity: a burst of {BURST_READS} reads from {BURST_CLIENTS} clients")
                 capacity = asyncio.run(
-                    read_load(gateway.url, party, ids, BURST_READS, BURST_CLIENTS, "burst")
+                    read_load(gateway.url, party, signer, ids, BURST_READS, BURST_CLIENTS, "burst")
                 )
                 rate = args.share * capacity["reads_per_second"]
                 log(f"capacity {capacity['reads_per_second']} reads/s: soaking at {rate:.0f}/s")
@@ -251,7 +256,7 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             fresh, _ = asyncio.run(grant_consents(gateway.url, party, domain, needed, 8))
             log(f"granted {needed} consents for {int(rate * args.duration)} reads")
             load = asyncio.run(
-                open_loop(gateway, party, fresh, rate, args.duration, args.rss_every)
+                open_loop(gateway, party, fresh, rate, args.duration, args.rss_every, signer)
             )
             log(f"load done in {load.seconds:.0f} s: {dict(load.statuses)}, errors {load.errors}")
             time.sleep(1)  # nothing is in flight; let the last receipts land

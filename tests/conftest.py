@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.testing.world import World, build_world
 from tests.harness.gateway import seeded_bureau
+from tests.harness.postgres import fresh_database, postgres_server
 
 #: Synthetic enterprises in the session's bureau (the showcase comes on top): enough for every
 #: test that registers fresh ones.
@@ -36,7 +39,7 @@ def anvil_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def embedded_base() -> World:
-    return build_world(EmbeddedChain())
+    return build_world(EmbeddedChain(clock=BlockClock.STEADY))
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +70,18 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
 @pytest.fixture
 def embedded_world(embedded_base: World) -> Iterator[World]:
     yield from _isolated(embedded_base)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server for the session (``tests/harness/postgres.py``)."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database for a gateway's journal: a SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gateway.db'}"
+    return fresh_database(request.getfixturevalue("postgres_server_url"))

@@ -28,6 +28,7 @@ from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
+from web3 import HTTPProvider, Web3
 
 from consentledger.audit.output import write_reports
 from consentledger.audit.runner import Audit
@@ -38,9 +39,13 @@ from consentledger.bureau.showcase import (
     CONSTRUCTION_FIRM_USCC,
 )
 from consentledger.bureau.store import BureauStore
+from consentledger.categories import Purpose, mask_of, parse_category
 from consentledger.chain.anvil import free_port
+from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.chain.read_signer import BankReadSigner
+from consentledger.chain.receipt_check import verify_receipt
 from consentledger.client import AccessDeniedError, Gateway
 from consentledger.client import Enterprise as EnterpriseClient
 from consentledger.client.http import SyncRunner
@@ -113,7 +118,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
     auditor_token = secrets.token_urlsafe(24)
 
     console.rule("[bold]ConsentLedger[/]: consented, recorded access to enterprise credit data")
-    console.print("[bold]2.[/] Seeding the city credit bureau ...")
+    console.print("[bold]1.[/] Seeding the city credit bureau ...")
     with BureauStore.open(f"sqlite:///{out_dir / 'bureau.db'}") as store:
         report = seed_store(store, enterprises=DEMO_ENTERPRISES, progress=False)
     console.print(f"   {report.enterprises} enterprises, 11 data categories each")
@@ -121,14 +126,19 @@ def run_demo(console: Console, out_dir: Path) -> Path:
     with _gateway(out_dir, auditor_token) as url, Gateway(url) as api:
         health = api.health()
         console.print(
-            f"[bold]1.[/] Ledger deployed on the embedded chain {health.chain_id} at "
+            f"[bold]2.[/] Ledger deployed on the embedded chain {health.chain_id} at "
             f"[cyan]{health.contract}[/]; gateway at {url}"
         )
 
         console.print("[bold]3.[/] The operator admits a bank and registers three enterprises")
         operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
         admitted = operator.add_bank("Shenzhen SME Bank")
-        bank = api.bank(admitted.api_key, admitted.address)
+        # The bank reads the chain (the consent's terms, the time) through the gateway's /rpc
+        # and signs each read request with its key.
+        deployment = Deployment.load(out_dir / "deployment.json")
+        bank_view = _bank_view(url, auditor_token, deployment, admitted.private_key)
+        signer = BankReadSigner(bank_view.account, bank_view)
+        bank = api.bank(admitted.api_key, admitted.address, signer=signer)
         chip = Enterprise("Nanshan chip distributor", CHIP_DISTRIBUTOR_USCC, [Account.create()])
         catering = Enterprise("Futian restaurant chain", CATERING_CHAIN_USCC, [Account.create()])
         builder = Enterprise(
@@ -174,7 +184,21 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             "credit_underwriting",
             idempotency_key="demo-read-1",
         )
-        _receipt_table(console, read.receipt, read.receipt.matches(read.data))
+        # The bank checks the receipt against the chain itself: the hash of what it received,
+        # and the DataAccessed at the receipt's transaction and log (query id, bank, categories,
+        # purpose, hash); a mismatch raises ReceiptMismatchError.
+        verify_receipt(
+            bank_view.node,
+            deployment.address,
+            read.receipt.model_dump(),
+            read.data,
+            bank=admitted.address,
+            categories=mask_of(
+                parse_category(c) for c in ["business_registration", "social_insurance"]
+            ),
+            purpose=int(Purpose.CREDIT_UNDERWRITING),
+        )
+        _receipt_table(console, read.receipt)
         console.print(f"   released: {', '.join(read.data['categories'])}")
 
         console.print("[bold]6.[/] The bank asks for the size class (itself a recorded read)")
@@ -207,13 +231,13 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         console.print(
             "[bold]10.[/] The auditor replays the chain through /rpc, trusting nothing else"
         )
-        deployment = Deployment.load(out_dir / "deployment.json")
         rpc = HttpJsonRpc(f"{url}/rpc", auditor_token)
         subject = bytes.fromhex(subjects[chip.uscc][2:])
         try:
             result = Audit(rpc, deployment, subject=subject).run()
         finally:
             rpc.close()
+            bank_view.node.close()
         written = write_reports(result, out_dir / "audit", subject=subject)
     verdict = "[green]clean[/]" if result.clean else f"[red]{len(result.findings)} findings[/]"
     console.print(
@@ -229,12 +253,29 @@ def run_demo(console: Console, out_dir: Path) -> Path:
     return out_dir
 
 
+def _bank_view(url: str, token: str, deployment: Deployment, key: str | None) -> LedgerClient:
+    """The bank's view of the ledger through the gateway's ``/rpc``, with its key."""
+    if key is None:
+        raise DemoError("the gateway made the bank no key pair")
+    headers = {"Authorization": f"Bearer {token}"}
+    w3 = Web3(HTTPProvider(f"{url}/rpc", request_kwargs={"headers": headers, "timeout": 60}))
+    return LedgerClient(w3, deployment.address, Account.from_key(key))
+
+
+#: The history window of the demo's consents (the bank's reads ask for all of it).
+DEMO_HISTORY_MONTHS = 24
+
+
 def _grant(
     enterprise: EnterpriseClient[SyncRunner], bank: str, categories: list[str], console: Console
 ) -> str:
     """Draft a consent, sign it with every controller, relay it; returns the consent id."""
     draft = enterprise.draft(
-        bank, categories, "credit_underwriting", duration_days=90, history_months=24
+        bank,
+        categories,
+        "credit_underwriting",
+        duration_days=90,
+        history_months=DEMO_HISTORY_MONTHS,
     )
     granted = enterprise.grant_draft(draft)
     console.print(
@@ -259,9 +300,11 @@ def _denied(
     raise DemoError(f"the read of {categories} under {consent_id} was not denied")
 
 
-def _receipt_table(console: Console, receipt: Receipt, verified: bool) -> None:
+def _receipt_table(console: Console, receipt: Receipt) -> None:
     table = Table(title="receipt", show_header=False)
     for key in ("query_id", "consent_id", "tx_hash", "block_number", "log_index", "response_hash"):
         table.add_row(key, str(getattr(receipt, key)))
-    table.add_row("hash check", "keccak256(salt || data) matches" if verified else "MISMATCH")
+    table.add_row(
+        "bank's check", "keccak256(salt || data) and the DataAccessed event match (verify_receipt)"
+    )
     console.print(table)

@@ -102,3 +102,14 @@ def test_revert_data_decodes(data: bytes | None, expected: LedgerRevertError) ->
     assert DECODER.decode(data) == expected
     if data is not None:
         assert DECODER.decode("0x" + data.hex()) == expected
+
+
+def test_a_view_called_from_an_unfunded_address_answers(world: World) -> None:
+    # As on a node: a bank reads its consent from its own address, which holds no ether.
+    solo = world.enterprises["solo"]
+    consent_id = world.grant(world.terms(solo, world.banks[0]))
+    reader = LedgerClient(world.chain.w3, world.deployment.address, Account.create())
+    assert (
+        reader.consent(consent_id).history_months == world.bureau.consent(consent_id).history_months
+    )
+    assert reader.registered_categories() == world.bureau.registered_categories()

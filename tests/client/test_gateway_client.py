@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 
 from consentledger.categories import Category, Purpose
 from consentledger.chain.anvil import free_port
+from consentledger.chain.read_signer import BankReadSigner, request_id_of
 from consentledger.client import (
     AccessDeniedError,
     AsyncGateway,
@@ -51,6 +52,7 @@ class Parties:
     api_key: str
     uscc: str
     controllers: list[LocalAccount]
+    signer: BankReadSigner  # the bank's: signs its reads with its key
 
 
 @pytest.fixture
@@ -65,12 +67,14 @@ def parties(gateway: Gateway) -> Parties:
     registered = operator.register_enterprise(uscc, [c.address for c in controllers], 2)
     assert (registered.uscc, registered.threshold) == (uscc, 2)
     assert registered.subject == "0x" + gateway.context.subject_of(uscc).hex()
-    return Parties(api, created.address, created.api_key, uscc, controllers)
+    bank_key = Account.from_key(created.private_key)
+    signer = BankReadSigner(bank_key, gateway.context.ledger)
+    return Parties(api, created.address, created.api_key, uscc, controllers, signer)
 
 
 def test_a_bank_asks_the_enterprise_signs_the_bank_reads(parties: Parties) -> None:
     api = parties.api
-    bank = api.bank(parties.api_key, parties.bank_address)
+    bank = api.bank(parties.api_key, parties.bank_address, signer=parties.signer)
     enterprise = api.enterprise(parties.uscc, parties.controllers, threshold=2)
     asked = bank.ask_consent(
         parties.uscc,
@@ -107,7 +111,7 @@ def test_a_bank_asks_the_enterprise_signs_the_bank_reads(parties: Parties) -> No
 
 def test_an_enterprise_grants_pauses_resumes_revokes_and_sees_it_all(parties: Parties) -> None:
     api = parties.api
-    bank = api.bank(parties.api_key, parties.bank_address)
+    bank = api.bank(parties.api_key, parties.bank_address, signer=parties.signer)
     enterprise = api.enterprise(parties.uscc, parties.controllers, threshold=2)
     granted = enterprise.grant(
         parties.bank_address, [1], "post_loan_monitoring", history_months=6, duration_days=10
@@ -171,7 +175,7 @@ def test_the_operator_manages_banks(parties: Parties) -> None:
 
 def test_problems_from_the_gateway_are_named_exceptions(parties: Parties) -> None:
     api = parties.api
-    bank = api.bank(parties.api_key, parties.bank_address)
+    bank = api.bank(parties.api_key, parties.bank_address, signer=parties.signer)
     with pytest.raises(InvalidRequestError) as bad_uscc:
         bank.read("123", "0x" + "11" * 32, [1], 1)
     assert (bad_uscc.value.status, bad_uscc.value.code) == (422, "invalid_uscc_length")
@@ -193,14 +197,20 @@ def test_the_meta_endpoints(parties: Parties, gateway: Gateway) -> None:
 
 
 @dataclass
-class StampingSigner:
-    """A read signer that adds a member to every read it signs (today's gateway ignores it)."""
+class RecordingSigner:
+    """The bank's read signer, keeping what it was asked to sign."""
 
+    inner: BankReadSigner
     seen: list[tuple[ReadRequest, str]] = field(default_factory=list)
+    size_classes: list[str] = field(default_factory=list)
 
     def sign_read(self, read: ReadRequest, idempotency_key: str) -> Mapping[str, Any]:
         self.seen.append((read, idempotency_key))
-        return {"stamp": idempotency_key}
+        return self.inner.sign_read(read, idempotency_key)
+
+    def sign_size_class(self, consent_id: str) -> Mapping[str, Any]:
+        self.size_classes.append(consent_id)
+        return self.inner.sign_size_class(consent_id)
 
 
 @dataclass
@@ -224,15 +234,43 @@ def test_a_read_signer_signs_every_read(parties: Parties, gateway: Gateway) -> N
         parties.bank_address, [1], "credit_underwriting", history_months=1, duration_days=1
     ).consent_id
     recording = RecordingTransport(HttpxTransport(gateway.http))
-    signer = StampingSigner()
+    signer = RecordingSigner(parties.signer)
     bank = ClientGateway(transport=recording).bank(
         parties.api_key, parties.bank_address, signer=signer
     )
-    bank.read(parties.uscc, consent_id, [1], "credit_underwriting", idempotency_key="signed-1")
+    read = bank.read(
+        parties.uscc, consent_id, [1], "credit_underwriting", idempotency_key="signed-1"
+    )
+    assert read.status == "granted"
     assert signer.seen == [
         (ReadRequest(parties.uscc, consent_id, [1], "credit_underwriting"), "signed-1")
     ]
-    assert recording.sent[-1].json["stamp"] == "signed-1"
+    body = recording.sent[-1].json
+    assert body is not None
+    assert body["request_id"] == request_id_of("signed-1")
+    assert body["history_months"] == 1  # the consent's whole window
+    assert body["signature"].startswith("0x")
+    # The same Idempotency-Key again: the very same signed request, the first read's outcome.
+    again = bank.read(
+        parties.uscc, consent_id, [1], "credit_underwriting", idempotency_key="signed-1"
+    )
+    assert again == read
+    assert recording.sent[-1].json == body
+    size = bank.size_class(parties.uscc, consent_id)
+    assert signer.size_classes == [consent_id]
+    assert size.status == "granted"
+    assert recording.sent[-1].params["signature"].startswith("0x")
+
+
+def test_a_read_without_the_bank_s_signature_is_refused(parties: Parties) -> None:
+    enterprise = parties.api.enterprise(parties.uscc, parties.controllers, threshold=2)
+    consent_id = enterprise.grant(
+        parties.bank_address, [1], "credit_underwriting", history_months=1, duration_days=1
+    ).consent_id
+    unsigned = parties.api.bank(parties.api_key, parties.bank_address)
+    with pytest.raises(InvalidRequestError) as refused:
+        unsigned.read(parties.uscc, consent_id, [1], "credit_underwriting")
+    assert (refused.value.status, refused.value.code) == (422, "invalid_request")
 
 
 def test_a_gateway_that_does_not_answer() -> None:
@@ -251,7 +289,7 @@ def test_the_async_client_over_aiohttp(parties: Parties, gateway: Gateway) -> No
 
     async def reads(url: str) -> tuple[list[QueryResult], AccessDeniedError]:
         async with AsyncGateway(url, connections=4) as api:
-            bank = api.bank(parties.api_key, parties.bank_address)
+            bank = api.bank(parties.api_key, parties.bank_address, signer=parties.signer)
             granted = await asyncio.gather(
                 *(
                     bank.read(parties.uscc, consent_id, [1], "post_loan_monitoring")

@@ -24,10 +24,10 @@ from tests.harness.processes import (
 
 @pytest.mark.slow
 def test_sigkill_with_reads_in_flight_loses_nothing(
-    node: AnvilChain, bureau_url: str, tmp_path: Path
+    node: AnvilChain, bureau_url: str, tmp_path: Path, journal_url: str
 ) -> None:
     gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
-        node, bureau_url, tmp_path, CONSENTLEDGER_BATCH_MAX_ENTRIES="8"
+        node, bureau_url, tmp_path, journal_url, CONSENTLEDGER_BATCH_MAX_ENTRIES="8"
     )
     try:
         gateway.start()

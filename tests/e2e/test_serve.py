@@ -17,11 +17,14 @@ from click.testing import CliRunner
 from eth_account import Account
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
+from web3 import HTTPProvider, Web3
 
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
+from consentledger.chain.client import LedgerClient
+from consentledger.chain.read_signer import BankReadSigner
 from consentledger.cli import main
 from consentledger.client import Gateway as ClientGateway
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
@@ -71,7 +74,16 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
             duration_days=90,
             history_months=12,
         )
-        consented = ConsentedRead(bank.api_key, bank.address, granted.consent_id)
+        # The bank reads the chain (its time, the consent's terms) through the gateway's /rpc.
+        token = (data_dir / "keys" / "auditor.token").read_text().strip()
+        rpc = HTTPProvider(
+            f"{service.url}/rpc", request_kwargs={"headers": {"Authorization": f"Bearer {token}"}}
+        )
+        assert bank.private_key is not None
+        bank_key = Account.from_key(bank.private_key)
+        view = LedgerClient(Web3(rpc), api.health().contract, bank_key)
+        signer = BankReadSigner(bank_key, view, lifetime=3000, refresh_s=60)
+        consented = ConsentedRead(bank.api_key, bank.address, granted.consent_id, signer)
 
         def read(key: str) -> int | None:
             return consented.status(service.url, key)
@@ -99,7 +111,6 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         for key in acknowledged:  # every acknowledged read is still there, same outcome
             assert consented.status(service.url, key) == 200
 
-        token = (data_dir / "keys" / "auditor.token").read_text().strip()
         out = tmp_path / "audit"
         result = CliRunner().invoke(
             main,
@@ -115,3 +126,16 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
     finally:
         api.close()
         service.stop()
+
+
+def test_the_sign_in_domain_follows_host_and_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consentledger.serve import serve_settings
+
+    monkeypatch.delenv("CONSENTLEDGER_DOMAIN", raising=False)
+    settings, _notes = serve_settings("embedded", tmp_path, host="10.1.2.3", port=9443)
+    assert settings.domain == "10.1.2.3:9443"
+    monkeypatch.setenv("CONSENTLEDGER_DOMAIN", "credit.example.cn")  # set: it wins
+    settings, _notes = serve_settings("embedded", tmp_path, host="10.1.2.3", port=9443)
+    assert settings.domain == "credit.example.cn"

@@ -29,14 +29,23 @@ from fastapi.testclient import TestClient
 
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.store import BureauStore
+from consentledger.categories import mask_of, parse_category, parse_purpose
+from consentledger.chain import typed_data
 from consentledger.chain.anvil import free_port
 from consentledger.chain.client import BatchResult, LedgerClient
+from consentledger.chain.read_signer import BankReadSigner
 from consentledger.client import Bank as ClientBank
 from consentledger.client import Enterprise as ClientEnterprise
 from consentledger.client import Gateway as ClientGateway
 from consentledger.client import GatewayProblemError, Operator, sign_typed_data, siwe_authorization
 from consentledger.client.http import SyncRunner
-from consentledger.client.models import ActionResult, ConsentAction, ConsentDraft, QueryResult
+from consentledger.client.models import (
+    ActionResult,
+    ConsentAction,
+    ConsentDraft,
+    QueryResult,
+    ReadRequest,
+)
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
@@ -89,6 +98,7 @@ class Bank:
     name: str
     address: str
     api_key: str
+    key: LocalAccount | None = None  # signs the bank's read requests
 
     @property
     def headers(self) -> dict[str, str]:
@@ -128,6 +138,7 @@ class Gateway:
     api: ClientGateway = field(init=False)
     operator: Operator[SyncRunner] = field(init=False)
     _sequence: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _signers: dict[str, BankReadSigner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.api = ClientGateway.over(self.http)
@@ -155,7 +166,8 @@ class Gateway:
     def add_bank(self, name: str | None = None) -> Bank:
         """A bank admitted through the operator's API, with its API key."""
         created = self.operator.add_bank(name or f"bank-{secrets.token_hex(4)}")
-        return Bank(created.name, created.address, created.api_key)
+        key = Account.from_key(created.private_key) if created.private_key else None
+        return Bank(created.name, created.address, created.api_key, key)
 
     def register(self, uscc: str, controllers: int = 1, threshold: int = 1) -> Enterprise:
         """Register ``uscc`` through the operator's API with new controller keys."""
@@ -171,9 +183,19 @@ class Gateway:
         self.context.ledger.register_enterprise(subject, [k.address for k in keys], threshold)
         return Enterprise(uscc, subject, keys, threshold)
 
+    def signer_of(self, party: Bank) -> BankReadSigner | None:
+        """The bank's read signer (one per bank: a retry with the same Idempotency-Key sends the
+        same signed request); None for a bank made without a key."""
+        if party.key is None:
+            return None
+        signer = self._signers.get(party.address)
+        if signer is None:
+            signer = self._signers[party.address] = BankReadSigner(party.key, self.context.ledger)
+        return signer
+
     def client_of(self, party: Bank) -> ClientBank[SyncRunner]:
-        """The typed client of a bank on this gateway."""
-        return self.api.bank(party.api_key, party.address)
+        """The typed client of a bank on this gateway, signing its reads with the bank's key."""
+        return self.api.bank(party.api_key, party.address, signer=self.signer_of(party))
 
     def enterprise_client(self, enterprise: Enterprise) -> ClientEnterprise[SyncRunner]:
         """The typed client of an enterprise (its first k controllers sign)."""
@@ -288,7 +310,9 @@ class Gateway:
         send(consent_id, nonce, deadline, [signature])
 
     def record_reads(self, entries: Sequence[tuple[str, str, int, int]]) -> BatchResult:
-        """Record reads (consent id, bank, category mask, purpose) as the bureau does."""
+        """Record reads (consent id, bank, category mask, purpose) as the bureau does, each
+        signed by the bank (this gateway's bank; any other bank's read goes unsigned)."""
+        deadline = self.context.ledger.block_timestamp() + 600
         batch = [
             AccessEntry(
                 query_id=first_query_id(self.reader.account.address) + next(self._sequence),
@@ -297,10 +321,18 @@ class Gateway:
                 categories=categories,
                 purpose=purpose,
                 response_hash=secrets.token_bytes(32),
+                history_months=12,
+                request_id=secrets.randbits(64),
+                deadline=deadline,
             )
             for consent_id, bank, categories, purpose in entries
         ]
-        return self.reader.record_accesses(batch)
+        domain = self.context.ledger.domain
+        signed = [
+            typed_data.sign_read_request(self.bank, domain, e) if e.bank == self.bank.address else e
+            for e in batch
+        ]
+        return self.reader.record_accesses(signed)
 
     def relayer_nonce(self) -> int:
         """Transactions the gateway's relayer has sent (unchanged: nothing was sent)."""
@@ -308,6 +340,90 @@ class Gateway:
         return int(self.context.w3.eth.get_transaction_count(address))
 
     # ------------------------------------------------------------------ reads
+
+    def signed(
+        self,
+        reader: Bank,
+        consent_id: bytes | str,
+        categories: Sequence[int | str],
+        purpose: int | str,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """The bank's signed ReadRequest fields of a read, made by hand to send as they are or
+        changed: its whole consented history window, a deadline ten minutes ahead of the chain,
+        a fresh request id (``overrides`` replace any of them, the ``bank`` named in the
+        request, the signing ``account`` or the EIP-712 ``domain``)."""
+        assert reader.key is not None, "a bank made without a key cannot sign its reads"
+        raw = consent_id if isinstance(consent_id, bytes) else bytes.fromhex(consent_id[2:])
+        view = self.context.ledger.consent(raw)
+        fields: dict[str, Any] = {
+            "consent_id": raw,
+            "categories": mask_of(parse_category(c) for c in categories),
+            "purpose": int(parse_purpose(purpose)),
+            "history_months": view.history_months,
+            "deadline": self.now() + 600,
+            "bank": reader.address,
+        }
+        account = overrides.pop("account", reader.key)
+        domain = overrides.pop("domain", self.context.ledger.domain)
+        fields.update(overrides)
+        return typed_data.signed_read_fields(account, domain, **fields)
+
+    def sign_ahead(
+        self,
+        bank: Bank,
+        enterprise: Enterprise,
+        consent_id: bytes | str,
+        categories: list[int | str],
+        purpose: int | str,
+        keys: Sequence[str],
+    ) -> None:
+        """Sign the bank's reads with these Idempotency-Keys now (a test that reads from many
+        threads keeps its own chain calls on its thread)."""
+        signer = self.signer_of(bank)
+        assert signer is not None, "a bank made without a key cannot sign its reads"
+        hex_id = consent_id if isinstance(consent_id, str) else "0x" + consent_id.hex()
+        read = ReadRequest(enterprise.uscc, hex_id, categories, purpose)
+        signer.sign_ahead((read, key) for key in keys)
+
+    def post_read(
+        self,
+        bank: Bank,
+        enterprise: Enterprise,
+        consent_id: bytes | str,
+        categories: list[int | str],
+        *,
+        purpose: int | str = 1,
+        key: str | None = None,
+        fields: dict[str, Any] | None = None,
+        **signing: Any,
+    ) -> Any:
+        """The raw answer of ``POST /v1/queries`` with signed fields made by hand (see
+        :meth:`signed`; ``fields``: signed fields made before, e.g. to send the same request
+        again), for the tests of what the gateway does with a request's signature."""
+        hex_id = consent_id if isinstance(consent_id, str) else "0x" + consent_id.hex()
+        return self.http.post(
+            "/v1/queries",
+            json={
+                "uscc": enterprise.uscc,
+                "consent_id": hex_id,
+                "categories": categories,
+                "purpose": purpose,
+                **(fields or self.signed(bank, consent_id, categories, purpose, **signing)),
+            },
+            headers={**bank.headers, "Idempotency-Key": key or secrets.token_hex(8)},
+        )
+
+    def size_class(self, bank: Bank, enterprise: Enterprise, consent_id: bytes | str) -> Any:
+        """The raw answer of ``GET .../size-class``, signed by the bank's read signer."""
+        hex_id = consent_id if isinstance(consent_id, str) else "0x" + consent_id.hex()
+        signer = self.signer_of(bank)
+        assert signer is not None, "a bank made without a key cannot sign its reads"
+        return self.http.get(
+            f"/v1/enterprises/{enterprise.uscc}/size-class",
+            params={"consent_id": hex_id, **signer.sign_size_class(hex_id)},
+            headers=bank.headers,
+        )
 
     def read(
         self,
@@ -378,9 +494,10 @@ def serve_live(app: FastAPI) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert server.started, "uvicorn did not start within a minute"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -29,6 +29,7 @@ from consentledger.chain.anvil import AnvilChain, free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.chain.read_signer import BankReadSigner
 from consentledger.client import Gateway as ClientGateway
 from consentledger.client import GatewayProblemError, GatewayUnreachableError
 from consentledger.client.models import QueryResult
@@ -77,7 +78,7 @@ def journal_entries(url: str) -> list[JournalEntry]:
     engine = create_engine(url)
     try:
         with Session(engine) as session:
-            return list(session.scalars(select(JournalEntry)))
+            return list(session.scalars(select(JournalEntry).order_by(JournalEntry.id)))
     finally:
         engine.dispose()
 
@@ -105,17 +106,21 @@ def recorded_reads(node: AnvilChain, contract: str, relayer: str) -> dict[int, s
 
 
 def gateway_on_anvil(
-    node: AnvilChain, bureau_url: str, tmp_path: Path, **env: str
+    node: AnvilChain,
+    bureau_url: str,
+    tmp_path: Path,
+    journal_url: str | None = None,
+    **env: str,
 ) -> tuple[GatewayProcess, Deployment, LocalAccount, LocalAccount, str]:
     """A ledger deployed on ``node`` and a gateway process for it (not started): the process,
-    the deployment, the relayer key, a separate funded account to relay consents, the journal URL.
-    ``env`` adds CONSENTLEDGER_* settings."""
+    the deployment, the relayer key, a separate funded account to relay consents, the journal URL
+    (default: a SQLite file in ``tmp_path``). ``env`` adds CONSENTLEDGER_* settings."""
     regulator, relayer, relay = node.new_account(), node.new_account(), node.new_account()
     deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
     deployment.save(tmp_path / "deployment.json")
     (tmp_path / "relayer.key").write_text(bytes(relayer.key).hex())
     (tmp_path / "regulator.key").write_text(bytes(regulator.key).hex())
-    journal_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    journal_url = journal_url or f"sqlite:///{tmp_path / 'gateway.db'}"
     settings = {
         "CONSENTLEDGER_CHAIN": node.url,
         "CONSENTLEDGER_DEPLOYMENT_FILE": str(tmp_path / "deployment.json"),
@@ -138,12 +143,13 @@ class ConsentedRead:
     api_key: str
     bank_address: str
     consent_id: str
+    signer: BankReadSigner  # the bank's: one for all its reads, so a retry sends the same request
 
     def outcome(self, url: str, key: str) -> QueryResult | GatewayProblemError:
         """The read with this Idempotency-Key at the gateway at ``url``: the granted result or
         the problem it was answered with."""
         with ClientGateway(url, timeout=30) as api:
-            bank = api.bank(self.api_key, self.bank_address)
+            bank = api.bank(self.api_key, self.bank_address, signer=self.signer)
             try:
                 return bank.read(
                     CHIP_DISTRIBUTOR_USCC,
@@ -181,7 +187,12 @@ def consented_read(
         controller.key,
         node.now(),
     )
-    return ConsentedRead(bank.api_key, bank.address, "0x" + consent_id.hex())
+    assert bank.private_key is not None
+    bank_key = Account.from_key(bank.private_key)
+    signer = BankReadSigner(
+        bank_key, LedgerClient(node.w3, deployment.address, bank_key), lifetime=3000, refresh_s=60
+    )
+    return ConsentedRead(bank.api_key, bank.address, "0x" + consent_id.hex(), signer)
 
 
 def assert_journal_is_the_chain(

@@ -22,10 +22,17 @@ from consentledger.client.operation import R, Role, failure, operation, parse
 
 
 class ReadSigner(Protocol):
-    """Signs a bank's read request: returns the members a signed read adds to the body of
-    ``POST /v1/queries`` (its signature and what the signature covers besides the read)."""
+    """Signs a bank's read requests (``consentledger.chain.read_signer.BankReadSigner`` is one,
+    on the ledger's EIP-712 ``ReadRequest``): returns the members a signed read adds to its
+    request (its signature and what the signature covers besides the read)."""
 
-    def sign_read(self, read: ReadRequest, idempotency_key: str) -> Mapping[str, Any]: ...
+    def sign_read(self, read: ReadRequest, idempotency_key: str) -> Mapping[str, Any]:
+        """Added to the body of ``POST /v1/queries``."""
+        ...
+
+    def sign_size_class(self, consent_id: str) -> Mapping[str, Any]:
+        """Added to the query of ``GET /v1/enterprises/{uscc}/size-class``."""
+        ...
 
 
 def hex_id(value: str | bytes) -> str:
@@ -115,12 +122,14 @@ class Bank(Role[R]):
 
     @operation
     def size_class(self, uscc: str, consent_id: str | bytes) -> Flow[QueryResult]:
-        """The enterprise's size class, itself a consented, recorded read."""
+        """The enterprise's size class, itself a consented, recorded read (signed, when the bank
+        has a read signer)."""
+        params = {"consent_id": hex_id(consent_id)}
+        if self.signer is not None:
+            signed = self.signer.sign_size_class(params["consent_id"])
+            params.update({name: str(value) for name, value in signed.items()})
         response = yield HttpRequest(
-            "GET",
-            f"/v1/enterprises/{uscc}/size-class",
-            params={"consent_id": hex_id(consent_id)},
-            headers=self.headers,
+            "GET", f"/v1/enterprises/{uscc}/size-class", params=params, headers=self.headers
         )
         return parse(response, QueryResult)
 

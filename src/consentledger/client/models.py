@@ -84,6 +84,8 @@ class Health(Answer):
     live_ledger_fresh: bool
     reads_prechecked_live: int
     reads_prechecked_on_views: int
+    relayer_balance_wei: int
+    chain_head_age_s: int
 
 
 class Eip712Description(Answer):
@@ -239,6 +241,9 @@ class AccessRecord(Answer):
     categories_mask: str
     purpose: PurposeRef
     query_id: str
+    request_id: str | None  # the bank's own id of its signed request
+    signed_by: str | None  # the address the request's signature recovers to
+    bank_signed: bool  # signed by the bank (its address or its read signer now)
     response_hash: str | None
     block_number: int
     block_time: datetime

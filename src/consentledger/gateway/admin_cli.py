@@ -24,15 +24,40 @@ from consentledger.errors import ConsentLedgerError
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
 
 
-class AdminTokenMissingError(ConsentLedgerError, RuntimeError):
+class AdminTokenUnsetError(ConsentLedgerError, RuntimeError):
     """The operator token is not in the environment."""
 
-    code = "admin_token_missing"
+    code = "admin_token_unset"
 
 
 def _operator(ctx: click.Context) -> Operator[SyncRunner]:
-    operator: Operator[SyncRunner] = ctx.obj["operator"]
+    """The operator's client, made when a command first needs it (``--help`` needs no token)."""
+    operator: Operator[SyncRunner] | None = ctx.obj.get("operator")
+    if operator is None:
+        token = os.environ.get("CONSENTLEDGER_ADMIN_TOKEN")
+        if not token:
+            raise AdminTokenUnsetError(
+                "set CONSENTLEDGER_ADMIN_TOKEN to the gateway's operator token"
+            )
+        client = Gateway(ctx.obj["gateway"])
+        ctx.call_on_close(client.close)
+        operator = ctx.obj["operator"] = client.operator(token)
     return operator
+
+
+def _ask_for_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(dict)["json"] = True
+
+
+#: ``--json`` after the subcommand too (``admin add-bank NAME --json``).
+json_option = click.option(
+    "--json",
+    is_flag=True,
+    expose_value=False,
+    callback=_ask_for_json,
+    help="Print JSON.",
+)
 
 
 def _emit(
@@ -66,33 +91,31 @@ def _emit(
 @click.pass_context
 def admin(ctx: click.Context, gateway: str, as_json: bool) -> None:
     """Operate a gateway: banks and enterprises (token from $CONSENTLEDGER_ADMIN_TOKEN)."""
-    token = os.environ.get("CONSENTLEDGER_ADMIN_TOKEN")
-    if not token:
-        raise AdminTokenMissingError(
-            "set CONSENTLEDGER_ADMIN_TOKEN to the gateway's operator token"
-        )
-    client = Gateway(gateway)
-    ctx.call_on_close(client.close)
-    ctx.obj = {"operator": client.operator(token), "json": as_json}
+    ctx.obj = {"gateway": gateway, "json": as_json}
 
 
 @admin.command("add-bank")
 @click.argument("name")
 @click.option("--address", help="The bank's on-chain address (default: a new key pair).")
+@json_option
 @click.pass_context
 def add_bank(ctx: click.Context, name: str, address: str | None) -> None:
     """Admit a bank on the chain and print its API key (shown once)."""
     data = _operator(ctx).add_bank(name, address or None)
     table = Table(title=f"Bank {data.name} admitted", show_header=False)
     table.add_row("address", data.address)
-    table.add_row("API key", data.api_key)
-    if data.private_key:
-        table.add_row("private key", data.private_key)
     table.add_row("transaction", data.tx_hash)
-    _emit(ctx, data, table, "Keep the API key now: the gateway stores only its hash.")
+    _emit(ctx, data, table)
+    if not ctx.obj["json"]:
+        # Secrets on lines of their own, never folded or cut at the terminal's width.
+        click.echo(f"API key: {data.api_key}")
+        if data.private_key:
+            click.echo(f"private key: {data.private_key}")
+        click.echo("Keep the API key now: the gateway stores only its hash.")
 
 
 @admin.command("list-banks")
+@json_option
 @click.pass_context
 def list_banks(ctx: click.Context) -> None:
     """Every bank the gateway serves and its standing on the chain."""
@@ -109,6 +132,7 @@ def list_banks(ctx: click.Context) -> None:
 @click.argument("uscc")
 @click.option("--controller", "controllers", multiple=True, required=True, help="Repeatable.")
 @click.option("--threshold", default=1, show_default=True, type=click.IntRange(1, 16))
+@json_option
 @click.pass_context
 def register_enterprise(
     ctx: click.Context, uscc: str, controllers: tuple[str, ...], threshold: int
@@ -134,6 +158,7 @@ def _bank_action(ctx: click.Context, address: str, suspend: bool) -> None:
 
 @admin.command("suspend-bank")
 @click.argument("address")
+@json_option
 @click.pass_context
 def suspend_bank(ctx: click.Context, address: str) -> None:
     """Suspend a bank (needs the regulator's key in the gateway)."""
@@ -142,6 +167,7 @@ def suspend_bank(ctx: click.Context, address: str) -> None:
 
 @admin.command("reinstate-bank")
 @click.argument("address")
+@json_option
 @click.pass_context
 def reinstate_bank(ctx: click.Context, address: str) -> None:
     """Reinstate a suspended bank (needs the regulator's key in the gateway)."""

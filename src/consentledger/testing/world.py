@@ -15,7 +15,11 @@ from typing import Any, TypeVar
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from consentledger.categories import Category, Purpose, seed_registries
+from consentledger.categories import (
+    Category,
+    Purpose,
+    seed_registries,
+)
 from consentledger.chain import typed_data
 from consentledger.chain.client import BatchResult, LedgerClient, Mined
 from consentledger.chain.deploy import Deployment, deploy_ledger
@@ -192,21 +196,36 @@ class World:
         *,
         categories: Sequence[Category] = (Category.BUSINESS_REGISTRATION,),
         purpose: Purpose = Purpose.CREDIT_UNDERWRITING,
+        history_months: int = 12,
+        request_id: int | None = None,
+        deadline: int | None = None,
+        signer: LocalAccount | None = None,
+        unsigned: bool = False,
     ) -> AccessEntry:
-        """A read to record, with the next query id of the bureau's relayer."""
+        """A read to record, with the next query id of the bureau's relayer, signed as the bank's
+        ``ReadRequest`` by ``signer`` (default: the bank's own key, also for a bank given by its
+        address; a read of an address with no key here, or ``unsigned``, carries no signature).
+        The deadline defaults to ten minutes ahead."""
         mask = 0
         for category in categories:
             mask |= category.bit
         query_id = first_query_id(self.bureau.account.address) + self._next_sequence
         self._next_sequence += 1
-        return AccessEntry(
+        entry = AccessEntry(
             query_id=query_id,
             consent_id=consent_id,
             bank=bank if isinstance(bank, str) else bank.address,
             categories=mask,
             purpose=int(purpose),
             response_hash=secrets.token_bytes(32),
+            history_months=history_months,
+            request_id=secrets.randbits(64) if request_id is None else request_id,
+            deadline=self.now() + 600 if deadline is None else deadline,
         )
+        key = signer if signer is not None else self.key_of(entry.bank)
+        if key is None or unsigned:
+            return entry
+        return typed_data.sign_read_request(key, self.bureau.domain, entry)
 
     def record(self, entries: Sequence[AccessEntry]) -> BatchResult:
         """Record a batch; the chain's decisions must equal the model's."""
@@ -220,6 +239,11 @@ class World:
         result = self.both(lambda: self.bureau.record_accesses(entries), in_model)
         assert list(result.decisions) == model_decisions
         return result
+
+    def key_of(self, address: str) -> LocalAccount | None:
+        """The key of a bank (or the stranger) of this world, by address."""
+        wanted = address.lower()
+        return next((k for k in [*self.banks, self.stranger] if k.address.lower() == wanted), None)
 
     def enterprise_of(self, subject: bytes) -> Enterprise:
         return next(e for e in self.enterprises.values() if e.subject == subject)
@@ -237,6 +261,13 @@ class World:
         )
         self.enterprises[name] = enterprise
         return enterprise
+
+
+def bind(world: World, chain: DevChain) -> None:
+    """Point the world at ``chain`` (the same ledger, reopened): its clients send there now."""
+    world.chain = chain
+    world.regulator = LedgerClient(chain.w3, world.deployment.address, world.regulator.account)
+    world.bureau = LedgerClient(chain.w3, world.deployment.address, world.bureau.account)
 
 
 def build_world(chain: DevChain) -> World:
