@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
+from consentledger.testing.scenario import SOLO_USCC, SUBJECT_KEY, Scenario
 from tests.audit.conftest import GOLDEN
-from tests.audit.scenario import SOLO_USCC, SUBJECT_KEY, Scenario
 
 TOKEN = "s3cret-token"
 

@@ -3,7 +3,7 @@
 :class:`RecordingJsonRpc` wraps any transport and keeps what the auditor asked for (chain id, code,
 head, logs, block headers, storage views); :class:`RecordedJsonRpc` answers the same requests from
 the file, so an audit of a recording runs the auditor's own code path, byte for byte as against
-the node. The golden test vectors under ``tests/golden`` are such files.
+the node. The golden test vectors under ``tests/audit/golden`` are such files.
 
 A recording serves every recorded log of the requested blocks whatever its address, as it was
 recorded: keeping another contract's logs out is the auditor's own job, and a test vector checks

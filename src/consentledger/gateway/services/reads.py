@@ -31,7 +31,13 @@ from pydantic import BaseModel, Field
 from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
-from consentledger.categories import Category, mask_of, parse_category, parse_purpose
+from consentledger.categories import (
+    SIZE_CATEGORIES,
+    Category,
+    mask_of,
+    parse_category,
+    parse_purpose,
+)
 from consentledger.chain import typed_data
 from consentledger.chain.clock import next_block_time
 from consentledger.chain.relayer import (
@@ -60,14 +66,6 @@ from consentledger.gateway.precheck import predicted_reason
 from consentledger.journal.schema import JournalEntry, ReadStatus, utcnow
 from consentledger.ledger.model import request_denial
 from consentledger.ledger.types import AccessEntry, ConsentStatus, DenialReason
-
-#: The categories the size classification reads.
-SIZE_CATEGORIES = (
-    Category.BUSINESS_REGISTRATION,
-    Category.SOCIAL_INSURANCE,
-    Category.TAX,
-    Category.AUDITED_FINANCIAL_STATEMENTS,
-)
 
 
 class Receipt(BaseModel):
