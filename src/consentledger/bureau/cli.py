@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from consentledger.bureau.documents import canonicalize
+from consentledger.bureau.feeds import FEED_SOURCES, RECORD_KINDS, feed_schema, feed_source
+from consentledger.bureau.importing import (
+    FeedRejectedError,
+    ImportReport,
+    import_records,
+    read_feed,
+)
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import SHOWCASE
 from consentledger.bureau.store import (
@@ -205,3 +215,118 @@ def classify(uscc: str, as_of: datetime | None, as_json: bool, db_url: str) -> N
         console.print(table)
     for missing in result.missing:
         console.print(f"[yellow]missing[/] {missing.input}: {missing.reason}", highlight=False)
+
+
+#: From this many records on, an import shows a progress bar (when stderr is a terminal).
+PROGRESS_FROM = 10_000
+
+
+@bureau.command("import")
+@click.option(
+    "--source",
+    "source_name",
+    required=True,
+    type=click.Choice(list(FEED_SOURCES)),
+    help="The department that sent the files; it may write its own categories only.",
+)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The date the source's data is current to (default: today, UTC).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the reports (every refused record with its reason) to this JSON file.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: on long imports when stderr is a terminal).",
+)
+@_db_option
+def import_(
+    source_name: str,
+    files: tuple[Path, ...],
+    as_of: datetime | None,
+    report_path: Path | None,
+    progress: bool | None,
+    db_url: str,
+) -> None:
+    """Import source feeds (JSON Lines, or CSV) into the bureau, each file all or nothing.
+
+    Every record is checked (schema, USCC, the source's categories, a known enterprise,
+    versions, duplicates); a file with a refused record writes nothing, and each refusal is
+    listed with its line and reason. Importing a file again changes nothing.
+    """
+    source = feed_source(source_name)
+    day = as_of.date() if as_of else datetime.now(UTC).date()
+    console = Console(stderr=True)
+    reports: list[ImportReport] = []
+    with BureauStore.open(db_url) as store:
+        for path in files:
+            raws = read_feed(path)
+            show = len(raws) >= PROGRESS_FROM and (
+                sys.stderr.isatty() if progress is None else progress
+            )
+            if progress or show:
+                with Progress(
+                    TextColumn(f"importing {path.name}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=console,
+                ) as bar:
+                    task = bar.add_task("import", total=len(raws))
+                    report = import_records(
+                        store,
+                        source,
+                        raws,
+                        name=str(path),
+                        as_of=day,
+                        advance=functools.partial(bar.advance, task),
+                    )
+            else:
+                report = import_records(store, source, raws, name=str(path), as_of=day)
+            reports.append(report)
+            _print_report(report)
+    if report_path is not None:
+        report_path.write_text(
+            json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2) + "\n",
+            encoding="utf-8",
+        )
+    if any(r.refusals for r in reports):
+        raise FeedRejectedError(reports)
+
+
+def _print_report(report: ImportReport) -> None:
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if report.accepted:
+        click.echo(
+            f"{report.name}: {report.written:,} records written, {report.unchanged:,} already "
+            f"imported, {report.enterprises_added:,} enterprises added ({report.source})"
+        )
+        return
+    console.print(
+        f"[bold red]{report.name}: refused[/] ({len(report.refusals):,} of {report.records:,} "
+        "records; nothing written)"
+    )
+    for refusal in report.refusals[:50]:
+        console.print(f"  {refusal.describe()}", markup=False)
+    if len(report.refusals) > 50:
+        console.print(f"  ... and {len(report.refusals) - 50:,} more (see --report)")
+
+
+@bureau.command()
+@click.argument("kind", required=False)
+def schema(kind: str | None) -> None:
+    """Print the published JSON Schema of a feed record KIND (all kinds: without KIND)."""
+    if kind is None:
+        body: object = {name: feed_schema(name) for name in RECORD_KINDS}
+    else:
+        body = feed_schema(kind)
+    click.echo(json.dumps(body, ensure_ascii=False, indent=2))
