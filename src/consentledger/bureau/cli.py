@@ -15,6 +15,7 @@ from rich.table import Table
 
 from consentledger.bureau.documents import canonicalize
 from consentledger.bureau.feeds import FEED_SOURCES, RECORD_KINDS, feed_schema, feed_source
+from consentledger.bureau.feedwriter import write_feeds
 from consentledger.bureau.importing import (
     FeedRejectedError,
     ImportReport,
@@ -34,6 +35,7 @@ from consentledger.bureau.synthetic import (
     DEFAULT_ENTERPRISES,
     DEFAULT_MONTHS,
     DEFAULT_SEED,
+    SyntheticBureau,
 )
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
 
@@ -330,3 +332,42 @@ def schema(kind: str | None) -> None:
     else:
         body = feed_schema(kind)
     click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@bureau.command("write-feeds")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--enterprises",
+    "-n",
+    type=click.IntRange(min=0),
+    default=DEFAULT_ENTERPRISES,
+    show_default=True,
+    help="Synthetic enterprises to generate (the showcase enterprises come on top).",
+)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=DEFAULT_AS_OF.isoformat(),
+    show_default=True,
+    help="The dataset's as-of date (YYYY-MM-DD).",
+)
+@click.option(
+    "--months",
+    type=click.IntRange(1, 120),
+    default=DEFAULT_MONTHS,
+    show_default=True,
+    help="Months of monthly history per enterprise.",
+)
+def write_feeds_(
+    directory: Path, enterprises: int, seed: int, as_of: datetime, months: int
+) -> None:
+    """Write the synthetic data as source feeds: DIRECTORY/SOURCE.jsonl, one file per source.
+
+    Importing them (market_regulation first, with --as-of the same date) gives the documents
+    that `seed` gives with the same options.
+    """
+    generator = SyntheticBureau(seed, as_of.date(), months)
+    paths = write_feeds(generator.batches(enterprises), directory)
+    for name, path in paths.items():
+        click.echo(f"{name}\t{path}")
