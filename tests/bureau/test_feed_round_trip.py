@@ -1,9 +1,11 @@
 """The synthetic generator's data written as source feeds and imported give the very documents
-that seeding directly gives."""
+that seeding directly gives (imported into SQLite and into PostgreSQL)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from consentledger.bureau.documents import canonicalize
 from consentledger.bureau.feeds import feed_source
@@ -13,6 +15,7 @@ from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.store import BureauStore
 from consentledger.bureau.synthetic import DEFAULT_AS_OF, DEFAULT_MONTHS, SyntheticBureau
 from consentledger.categories import SEEDED_CATEGORIES
+from tests.postgres import fresh_database
 
 from .conftest import sqlite_url
 
@@ -20,7 +23,15 @@ ENTERPRISES = 60
 SEED = 5
 
 
-def test_imported_feeds_give_byte_identical_documents(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database to import into: a SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "imported.db")
+    return fresh_database(request.getfixturevalue("postgres_server_url"))
+
+
+def test_imported_feeds_give_byte_identical_documents(tmp_path: Path, target_url: str) -> None:
     with BureauStore.open(sqlite_url(tmp_path / "seeded.db")) as seeded:
         seed_store(seeded, enterprises=ENTERPRISES, seed=SEED, progress=False)
         usccs = seeded.usccs()
@@ -31,7 +42,7 @@ def test_imported_feeds_give_byte_identical_documents(tmp_path: Path) -> None:
         }
     generator = SyntheticBureau(SEED, DEFAULT_AS_OF, DEFAULT_MONTHS)
     feeds = write_feeds(generator.batches(ENTERPRISES), tmp_path / "feeds")
-    with BureauStore.open(sqlite_url(tmp_path / "imported.db")) as imported:
+    with BureauStore.open(target_url) as imported:
         for name, path in feeds.items():
             report = import_records(
                 imported, feed_source(name), read_feed(path), name=name, as_of=DEFAULT_AS_OF

@@ -219,6 +219,7 @@ def _check_records(
     """The records that pass the checks needing no database; refusals go into ``report``."""
     checked: list[_Checked] = []
     seen: dict[str, int] = {}
+    codes: dict[str, str] = {}  # USCCs as given -> checked (an enterprise has many records)
     for count, (line, raw) in enumerate(raws, 1):
         if count % 1000 == 0:
             advance(1000)
@@ -230,11 +231,14 @@ def _check_records(
             continue
         values = record.__dict__
         kind = RECORD_KINDS[values["record"]]
-        try:
-            uscc = validate_uscc(values["uscc"])
-        except InvalidUSCCError as exc:
-            report.refusals.append(Refusal(line, exc.code, str(exc)))
-            continue
+        given = values["uscc"]
+        uscc = codes.get(given)
+        if uscc is None:
+            try:
+                uscc = codes[given] = validate_uscc(given)
+            except InvalidUSCCError as exc:
+                report.refusals.append(Refusal(line, exc.code, str(exc)))
+                continue
         rid = record_id(kind, uscc, values)
         if kind.category not in source.categories:
             report.refusals.append(
