@@ -23,7 +23,7 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "deployment.json").read_text())
     assert record["contract"] == "ConsentLedger"
     assert record["artifact_hash"] == artifact_hash("ConsentLedger")
-    assert "keccak256(salt || data) matches" in text
+    assert "the DataAccessed event match (verify_receipt)" in text
     assert "denied: CATEGORY_NOT_CONSENTED" in text
     assert "denied: REVOKED; nothing released" in text
     report = json.loads((tmp_path / "audit" / "report.json").read_text())

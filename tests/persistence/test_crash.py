@@ -96,6 +96,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(
                 "ledger": world.deployment.address,
                 "consent": consent.hex(),
                 "bank": bank.address,
+                "bank_key": bytes(bank.key).hex(),
                 "max_writes": 1000,
             }
         )

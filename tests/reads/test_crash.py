@@ -34,6 +34,7 @@ from consentledger.gateway.process import GatewayProcess
 from consentledger.journal.schema import JournalEntry, ReadStatus
 from consentledger.ledger.types import ConsentTerms
 from tests.reads.conftest import ADMIN, CONSENT_TYPE, DAY, DOMAIN_TYPE
+from tests.support import SignedReads, signed_reads
 
 
 @pytest.fixture
@@ -52,12 +53,7 @@ def test_sigkill_with_reads_in_flight_loses_nothing(
     try:
         gateway.start()
         headers, body = consented_read(gateway, node, deployment, relay)
-        warm = httpx.post(
-            f"{gateway.url}/v1/queries",
-            json=body,
-            headers={**headers, "Idempotency-Key": "warm-up"},
-            timeout=30,
-        )
+        warm = send_read(gateway.url, headers, body, "warm-up")
         assert warm.status_code == 200, warm.text
         keys = [f"crash-{i}" for i in range(120)]
 
@@ -193,7 +189,7 @@ def gateway_on_anvil(
 
 
 def post_read(
-    gateway: GatewayProcess, headers: dict[str, str], body: dict[str, object], key: str
+    gateway: GatewayProcess, headers: dict[str, str], body: SignedReads, key: str
 ) -> int | None:
     """POST the read with an Idempotency-Key: its status, or None if the gateway died on it."""
     try:
@@ -202,20 +198,18 @@ def post_read(
         return None
 
 
-def send_read(
-    url: str, headers: dict[str, str], body: dict[str, object], key: str
-) -> httpx.Response:
-    """POST the read to the gateway at ``url`` with an Idempotency-Key."""
+def send_read(url: str, headers: dict[str, str], body: SignedReads, key: str) -> httpx.Response:
+    """POST the read to the gateway at ``url`` with an Idempotency-Key (its signed body)."""
     return httpx.post(
-        f"{url}/v1/queries", json=body, headers={**headers, "Idempotency-Key": key}, timeout=30
+        f"{url}/v1/queries", json=body(key), headers={**headers, "Idempotency-Key": key}, timeout=30
     )
 
 
 def consented_read(
     gateway: GatewayProcess, node: AnvilChain, deployment: Deployment, relay: LocalAccount
-) -> tuple[dict[str, str], dict[str, object]]:
+) -> tuple[dict[str, str], SignedReads]:
     """A bank, an enterprise and its consent, through a started gateway: the bank's headers and
-    the body of a read the consent allows."""
+    the bodies of a read the consent allows, signed by the bank (one per Idempotency-Key)."""
     bank = httpx.post(f"{gateway.url}/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
     controller = Account.create()
     enterprise = httpx.post(
@@ -223,8 +217,9 @@ def consented_read(
         json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
         headers=ADMIN,
     ).json()
+    client = LedgerClient(node.w3, deployment.address, relay)
     consent_id = _grant(
-        LedgerClient(node.w3, deployment.address, relay),
+        client,
         bytes.fromhex(enterprise["subject"][2:]),
         bank["address"],
         controller.key,
@@ -236,7 +231,8 @@ def consented_read(
         "categories": [1],
         "purpose": "post_loan_monitoring",
     }
-    return {"Authorization": f"Bearer {bank['api_key']}"}, body
+    reads = signed_reads(body, Account.from_key(bank["private_key"]), client)
+    return {"Authorization": f"Bearer {bank['api_key']}"}, reads
 
 
 def assert_journal_is_the_chain(

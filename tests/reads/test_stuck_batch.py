@@ -25,6 +25,7 @@ from tests.reads.test_crash import (
     consented_read,
     gateway_on_anvil,
 )
+from tests.support import SignedReads
 
 #: Stuck after half a second, replaced at most twice, a request waits 3 s at most.
 STUCK = {
@@ -77,11 +78,11 @@ def _pool_size(node: AnvilChain) -> int:
 
 
 def _read(
-    gateway: GatewayProcess, headers: dict[str, str], body: object, key: str
+    gateway: GatewayProcess, headers: dict[str, str], body: SignedReads, key: str
 ) -> httpx.Response:
     return httpx.post(
         f"{gateway.url}/v1/queries",
-        json=body,
+        json=body(key),
         headers={**headers, "Idempotency-Key": key},
         timeout=30,
     )

@@ -71,7 +71,8 @@ class ChainRunner:
 
 @dataclass(frozen=True, slots=True)
 class ReadRequest:
-    """A journaled read waiting for the chain."""
+    """A journaled read waiting for the chain, with the bank's signature of its EIP-712
+    ``ReadRequest`` (history window, request id, deadline, 65-byte signature)."""
 
     journal_id: int
     consent_id: bytes
@@ -79,6 +80,10 @@ class ReadRequest:
     categories: int
     purpose: int
     response_hash: bytes
+    history_months: int = 0
+    request_id: int = 0
+    deadline: int = 0
+    signature: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +297,10 @@ class BatchRelayer:
                     categories=request.categories,
                     purpose=request.purpose,
                     response_hash=request.response_hash,
+                    history_months=request.history_months,
+                    request_id=request.request_id,
+                    deadline=request.deadline,
+                    signature=request.signature,
                 )
             )
         journal_ids = [request.journal_id for request, _ in batch]

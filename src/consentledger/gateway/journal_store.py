@@ -112,6 +112,16 @@ class Journal:
         with self.db.session() as session:
             return session.get(JournalEntry, entry_id)
 
+    def by_request_id(self, bank_address: str, request_id: int) -> JournalEntry | None:
+        """The entry of a bank's signed request id, if it was journaled."""
+        with self.db.session() as session:
+            return session.scalars(
+                select(JournalEntry).where(
+                    JournalEntry.bank_address == bank_address,
+                    JournalEntry.request_id == str(request_id),
+                )
+            ).first()
+
     def by_query_id(self, query_id: int) -> JournalEntry | None:
         with self.db.session() as session:
             return session.scalars(

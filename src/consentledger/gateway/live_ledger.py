@@ -170,6 +170,15 @@ class LiveLedger:
             reason = model.judge(entry, next_block_time(head.timestamp))
             return LiveJudgement(consent.subject, consent.history_months, reason)
 
+    def judge_request(self, entry: AccessEntry) -> DenialReason | None:
+        """The model's judgement of a read's signed request (deadline, read signer) at the latest
+        block's timestamp + 1; None when the follower is not fresh."""
+        with self._lock:
+            head = self._follower.head
+            if not self.fresh or head is None:
+                return None
+            return self._follower.state.model.judge_request(entry, head.timestamp + 1)
+
     def consent(self, consent_id: bytes) -> ConsentState | None:
         """A copy of the consent as the model holds it (its terms never change; its status and
         reads may be a moment behind the chain); None if the model does not know it."""
