@@ -344,3 +344,18 @@ def test_the_schema_command_prints_the_published_schema() -> None:
     result = CliRunner().invoke(main, ["bureau", "schema", "court_record"])
     assert result.exit_code == 0
     assert json.loads(result.output) == feed_schema("court_record")
+
+
+def test_written_feeds_import_through_the_command_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    written = runner.invoke(main, ["bureau", "write-feeds", str(tmp_path / "f"), "-n", "3"])
+    assert written.exit_code == 0, written.output
+    url = sqlite_url(tmp_path / "cli.db")
+    for source in ("market_regulation", "social_insurance"):
+        path = tmp_path / "f" / f"{source}.jsonl"
+        result = runner.invoke(
+            main, ["bureau", "import", "--db", url, "--source", source, str(path), "--no-progress"]
+        )
+        assert result.exit_code == 0, result.output
+    with BureauStore.open(url, must_exist=True) as store:
+        assert SOFTWARE_STARTUP_USCC in store.usccs()

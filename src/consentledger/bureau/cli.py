@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -39,6 +41,8 @@ from consentledger.bureau.synthetic import (
 )
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 _db_option = click.option(
     "--db",
     "db_url",
@@ -48,6 +52,40 @@ _db_option = click.option(
     show_default=DEFAULT_DATABASE_URL,
     help=f"SQLAlchemy database URL (also read from ${DATABASE_URL_ENV}).",
 )
+
+
+def _generator_options(command: F) -> F:
+    """The synthetic generator's options: enterprises, seed, as-of date, months of history."""
+    options = (
+        click.option(
+            "--enterprises",
+            "-n",
+            type=click.IntRange(min=0),
+            default=DEFAULT_ENTERPRISES,
+            show_default=True,
+            help="Synthetic enterprises to generate (the showcase enterprises come on top).",
+        ),
+        click.option(
+            "--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed."
+        ),
+        click.option(
+            "--as-of",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            default=DEFAULT_AS_OF.isoformat(),
+            show_default=True,
+            help="The dataset's as-of date (YYYY-MM-DD).",
+        ),
+        click.option(
+            "--months",
+            type=click.IntRange(1, 120),
+            default=DEFAULT_MONTHS,
+            show_default=True,
+            help="Months of monthly history per enterprise.",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def _date(value: datetime | None) -> date | None:
@@ -67,30 +105,8 @@ def bureau() -> None:
 
 
 @bureau.command()
-@click.option(
-    "--enterprises",
-    "-n",
-    type=click.IntRange(min=0),
-    default=DEFAULT_ENTERPRISES,
-    show_default=True,
-    help="Synthetic enterprises to generate (the showcase enterprises come on top).",
-)
+@_generator_options
 @_db_option
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=DEFAULT_AS_OF.isoformat(),
-    show_default=True,
-    help="The dataset's as-of date (YYYY-MM-DD).",
-)
-@click.option(
-    "--months",
-    type=click.IntRange(1, 120),
-    default=DEFAULT_MONTHS,
-    show_default=True,
-    help="Months of monthly history per enterprise.",
-)
 @click.option("--replace", is_flag=True, help="Drop the bureau's existing tables first.")
 @click.option(
     "--progress/--no-progress",
@@ -336,29 +352,7 @@ def schema(kind: str | None) -> None:
 
 @bureau.command("write-feeds")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--enterprises",
-    "-n",
-    type=click.IntRange(min=0),
-    default=DEFAULT_ENTERPRISES,
-    show_default=True,
-    help="Synthetic enterprises to generate (the showcase enterprises come on top).",
-)
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=DEFAULT_AS_OF.isoformat(),
-    show_default=True,
-    help="The dataset's as-of date (YYYY-MM-DD).",
-)
-@click.option(
-    "--months",
-    type=click.IntRange(1, 120),
-    default=DEFAULT_MONTHS,
-    show_default=True,
-    help="Months of monthly history per enterprise.",
-)
+@_generator_options
 def write_feeds_(
     directory: Path, enterprises: int, seed: int, as_of: datetime, months: int
 ) -> None:
