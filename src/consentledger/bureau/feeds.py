@@ -285,6 +285,11 @@ _USCC_FIELD = Annotated[
     StringConstraints(min_length=18, max_length=18),
     Field(description="The enterprise's unified social credit code (GB 32100-2015)."),
 ]
+_DISPUTE_FIELD = Annotated[
+    str | None,
+    StringConstraints(min_length=1, max_length=64),
+    Field(description="The reference of the dispute this correction settles (versions 2 on only)."),
+]
 _VERSION_FIELD = Annotated[
     int,
     Field(
@@ -334,6 +339,7 @@ def _model(kind: RecordKind) -> type[FeedRecord]:
         "record": (Literal[kind.name], ...),
         "uscc": (_USCC_FIELD, ...),
         "version": (_VERSION_FIELD, ...),
+        "dispute": (_DISPUTE_FIELD, None),
     }
     for column in kind.fields:
         fields[column] = _column_field(kind, column)

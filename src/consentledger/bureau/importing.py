@@ -252,6 +252,10 @@ def _check_records(
             )
             continue
         version = values["version"]
+        if values["dispute"] is not None and version == 1:
+            reason = "a dispute's reference comes with a correction (version 2 on), not version 1"
+            report.refusals.append(Refusal(line, "dispute_on_first_version", reason, rid))
+            continue
         before = seen.get(rid)
         if before is not None and before >= version:
             code, what = (
@@ -437,7 +441,9 @@ def _write(
                 "source": source.name,
                 "record_id": item.record_id,
                 "version": item.record.__dict__["version"],
+                "uscc": item.uscc,
                 "sha256": hashlib.sha256(item.payload.encode()).hexdigest(),
+                "dispute": item.record.__dict__["dispute"],
                 "payload": item.payload,
                 "imported_at": now,
             }

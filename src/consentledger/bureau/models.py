@@ -271,7 +271,8 @@ class FeedRecordVersion(Base):
 
     The log of what came in: a correction is a new row, the earlier versions stay. ``payload``
     is the record as validated (JSON, fields in schema order), ``sha256`` its digest; importing
-    the same version again is recognised by it.
+    the same version again is recognised by it. ``dispute`` is the reference of the dispute a
+    correction settles, if any; ``uscc`` lets a read find an enterprise's corrections.
     """
 
     __tablename__ = "bureau_feed_record"
@@ -279,7 +280,9 @@ class FeedRecordVersion(Base):
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     record_id: Mapped[str] = mapped_column(String(400), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    uscc: Mapped[str] = mapped_column(USCC_TYPE, index=True)
     sha256: Mapped[str] = mapped_column(String(64))
+    dispute: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
