@@ -295,14 +295,18 @@ def test_csv_feeds_are_read_with_their_header(tmp_path: Path, store: BureauStore
         "record,uscc,version,month,insured_headcount\n"
         f"social_insurance_month,{REAL_USCC},1,2026-11,86\n"
         f"social_insurance_month,{REAL_USCC},1,2026-12,\n"
-        f"social_insurance_month,{REAL_USCC},1,2027-01,many\n",
+        f"social_insurance_month,{REAL_USCC},1,2027-01,many\n"
+        f"social_insurance_month,{REAL_USCC},1,2027-02,80,extra\n",
         encoding="utf-8",
     )
     report = import_records(
         store, feed_source("social_insurance"), read_feed(path), name="si", as_of=AS_OF
     )
-    assert [(r.line, r.code) for r in report.refusals] == [(4, "invalid_record")]
-    assert report.records == 3
+    assert [(r.line, r.code) for r in report.refusals] == [
+        (4, "invalid_record"),
+        (5, "malformed_record"),
+    ]
+    assert report.records == 4
     path.write_text("uscc,version\n", encoding="utf-8")
     with pytest.raises(FeedFileError, match="header"):
         read_feed(path)

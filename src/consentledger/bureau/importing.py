@@ -147,8 +147,9 @@ class _Checked:
 
 # -- reading ----------------------------------------------------------------------------------
 
-#: A raw record: its line number, then JSON text (bytes) or a dict of CSV strings.
-RawRecord = tuple[int, bytes | dict[str, str]]
+#: A raw record: its line number, then JSON text (bytes), a dict of CSV strings, or the refusal
+#: of a row that could not be read as a record.
+RawRecord = tuple[int, "bytes | dict[str, str] | Refusal"]
 
 
 def read_feed(path: Path) -> list[RawRecord]:
@@ -173,7 +174,8 @@ def _csv_records(name: str, data: bytes) -> list[RawRecord]:
     rows: list[RawRecord] = []
     for row in reader:
         if None in row:
-            rows.append((reader.line_num, {"record": "", "?": "more cells than header columns"}))
+            refusal = Refusal(reader.line_num, "malformed_record", "more cells than the header")
+            rows.append((reader.line_num, refusal))
             continue
         rows.append((reader.line_num, {k: v for k, v in row.items() if v != ""}))
     return rows
@@ -224,6 +226,9 @@ def _check_records(
         if count % 1000 == 0:
             advance(1000)
         report.records += 1
+        if isinstance(raw, Refusal):
+            report.refusals.append(raw)
+            continue
         try:
             record = _validate(raw)
         except ValidationError as exc:
