@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rfc8785
@@ -13,34 +14,11 @@ from eth_utils.crypto import keccak
 
 from consentledger.categories import Category
 from consentledger.cli import main
+from tests.bureau.test_feeds import ANNUAL_REPORT, REAL_USCC, REGISTRATION
 from tests.reads.conftest import Bank, Enterprise, Gateway
 
-REAL_USCC = "9144030071526726XG"
-REGISTRATION = {
-    "record": "enterprise",
-    "uscc": REAL_USCC,
-    "version": 1,
-    "name": "深圳市示例电子有限公司",
-    "legal_representative": "王芳",
-    "registered_capital_fen": 500_000_000,
-    "founded": "2012-05-18",
-    "status": "in_business",
-    "industry_code": "C3971",
-    "district_code": "440305",
-    "address": "深圳市南山区粤海街道科技南十二路 8 号",
-}
-ANNUAL_REPORT = {
-    "record": "annual_report",
-    "uscc": REAL_USCC,
-    "version": 1,
-    "year": 2025,
-    "employees": 86,
-    "total_assets_fen": 4_200_000_000,
-    "revenue_fen": 9_100_000_000,
-}
 
-
-def _import(url: str, source: str, path: Path, *records: dict[str, object]) -> None:
+def _import(url: str, source: str, path: Path, *records: dict[str, Any]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
     result = CliRunner().invoke(
         main,
