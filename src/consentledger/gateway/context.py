@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,6 +30,7 @@ from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import ChainUnavailableError
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
@@ -130,6 +131,8 @@ class GatewayContext:
     key_claim: RelayerKeyClaim | None = None
     #: The app's Prometheus metrics, once the app has started (None outside an app).
     metrics: GatewayMetrics | None = None
+    #: Bank API keys already verified by this process (forgotten when rotated or revoked).
+    verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
 
     @staticmethod
     def check(settings: Settings) -> None:

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.http import HTTPBase
 
 from consentledger.bureau.uscc import parse_uscc
-from consentledger.gateway.banks import VerifiedKeys, authenticate
+from consentledger.gateway.banks import authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
 from consentledger.gateway.errors import (
@@ -89,7 +89,7 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
         raise MissingApiKeyError()
     limiter, client = throttle(request)
     limiter.check(client)
-    verified: VerifiedKeys = request.app.state.verified_keys
+    verified = context.verified_keys
     known = verified.get(credentials.credentials)
     if known is not None:
         return known

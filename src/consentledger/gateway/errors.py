@@ -256,6 +256,22 @@ class RpcNotEmbeddedError(NotFoundError):
         super().__init__("this gateway uses a node: ask the node")
 
 
+class UnknownBankError(NotFoundError):
+    code = "unknown_bank"
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"no bank with address {address} is served by this gateway")
+
+
+class UnknownKeyIdError(NotFoundError):
+    """A key id that is not the bank's current API key (never issued, or rotated out)."""
+
+    code = "unknown_key_id"
+
+    def __init__(self, address: str, key_id: str) -> None:
+        super().__init__(f"{key_id!r} is not the API key id of bank {address}", key_id=key_id[:64])
+
+
 class BankExistsError(ConflictError):
     code = "bank_exists"
 
