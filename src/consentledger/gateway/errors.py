@@ -225,6 +225,18 @@ class DeliveryEndedError(NotPermittedError):
         )
 
 
+class DeliveryWindowPassedError(DeliveryEndedError):
+    """A stored read asked for again after the delivery window: the journal kept its salt and
+    hash, not the document."""
+
+    code = "delivery_window_passed"
+
+    def __init__(self, window_s: float, receipt: Mapping[str, Any]) -> None:
+        super().__init__(
+            f"the document is kept for {window_s:g} s after the read and is gone", receipt
+        )
+
+
 class UnknownQueryError(NotFoundError):
     code = "unknown_query"
 

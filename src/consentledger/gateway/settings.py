@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     #: per minute (a token bucket); past them, 429 with Retry-After.
     auth_failures_per_minute: int = Field(default=20, ge=1, le=10_000)
     siwe_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    #: How long the journal keeps a released document (its salt and hash stay for good); asked
+    #: for later, a read answers ``delivery_window_passed`` with its receipt.
+    delivery_window_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
     #: Pre-check reads on a state model the gateway keeps from the ledger's events (off: every
     #: read asks the chain's views first, as the model's denials and unknown consents do).
     live_precheck: bool = True
