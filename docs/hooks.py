@@ -29,8 +29,11 @@ def on_page_markdown(markdown: str, /, *, page: Page, config: MkDocsConfig, file
             raise PluginError(f"{PAGE} lost the marker {MARKER!r} of the endpoint table")
         return markdown
     from consentledger.gateway.app import create_app
+    from consentledger.gateway.settings import Settings
 
-    table = endpoint_tables(create_app().openapi())
+    # Only the OpenAPI document is read: nothing starts, no secret is used.
+    app = create_app(Settings(environment="development"))
+    table = endpoint_tables(app.openapi())
     if not table.strip():
         raise PluginError(f"{page.file.src_uri}: the gateway's OpenAPI document has no operations")
     return markdown.replace(MARKER, table)

@@ -171,6 +171,7 @@ def gateway_env(
 ) -> dict[str, str]:
     env = {
         **os.environ,
+        "CONSENTLEDGER_ENVIRONMENT": "development",  # the development operator token above
         "CONSENTLEDGER_CHAIN": chain,
         "CONSENTLEDGER_DEPLOYMENT_FILE": str(work / "deployment.json"),
         "CONSENTLEDGER_DATABASE_URL": f"sqlite:///{work / 'gateway.db'}",

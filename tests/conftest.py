@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from tests.postgres import fresh_database, postgres_server
 from tests.support import World, build_world
+
+# The suite's gateways (in-process and child processes alike) run in development mode, asked for
+# explicitly: they use the operator token and subject key written in the source. Tests of the
+# production refusal take the variable away.
+os.environ.setdefault("CONSENTLEDGER_ENVIRONMENT", "development")
 
 
 @pytest.fixture(scope="session")

@@ -29,12 +29,14 @@ from consentledger.chain.anvil import free_port
 from consentledger.chain.typed_data import Domain
 from consentledger.cli import main
 from consentledger.gateway.process import GatewayProcess
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.test_crash import post_read
 from tests.support import SignedReads
 
-ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
+
+def _admin(data_dir: Path) -> dict[str, str]:
+    """The operator token ``serve`` generated on its first start, as a header."""
+    return {"Authorization": f"Bearer {(data_dir / 'keys' / 'admin.token').read_text().strip()}"}
 
 
 def _service(data_dir: Path) -> GatewayProcess:
@@ -72,12 +74,13 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
     try:
         service.start()
         http = httpx.Client(base_url=service.url, timeout=60)
-        bank = http.post("/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
+        admin = _admin(data_dir)
+        bank = http.post("/v1/admin/banks", json={"name": "B"}, headers=admin).json()
         controller = Account.create()
         http.post(
             "/v1/admin/enterprises",
             json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
-            headers=ADMIN,
+            headers=admin,
         ).raise_for_status()
         draft = http.post(
             "/v1/consents/draft",
@@ -89,6 +92,7 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
                 "duration_days": 90,
                 "history_months": 12,
             },
+            headers={"Authorization": f"Bearer {bank['api_key']}"},
         ).json()
         granted = http.post(
             "/v1/consents",
@@ -154,11 +158,12 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
             )
             assert again.status_code == 200
 
+        token_file = data_dir / "keys" / "auditor.token"
         out = tmp_path / "audit"
         result = CliRunner().invoke(
             main,
             [
-                *("audit", "--rpc", f"{service.url}/rpc", "--rpc-token", token),
+                *("audit", "--rpc", f"{service.url}/rpc", "--rpc-token-file", str(token_file)),
                 *("--deployment", str(data_dir / "deployment.json")),
                 *("--journal", f"sqlite:///{data_dir / 'gateway.db'}", "--out", str(out)),
             ],

@@ -17,6 +17,7 @@ from consentledger.bureau.store import BureauStore
 from consentledger.chain.anvil import free_port
 from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
+from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +80,14 @@ def test_a_missing_relayer_key(tmp_path: Path, seeded_bureau: str) -> None:
     assert "CONSENTLEDGER_RELAYER_KEY_FILE" in line
 
 
-def test_production_without_an_admin_token(tmp_path: Path) -> None:
-    result = _run("serve", "--data-dir", str(tmp_path), CONSENTLEDGER_ENVIRONMENT="production")
+def test_production_with_the_development_admin_token(tmp_path: Path) -> None:
+    # Without a token serve generates one; the one written in the source is refused.
+    result = _run(
+        "serve",
+        *("--data-dir", str(tmp_path)),
+        CONSENTLEDGER_ENVIRONMENT="production",
+        CONSENTLEDGER_ADMIN_TOKEN=DEVELOPMENT_ADMIN_TOKEN,
+    )
     line = _assert_one_line(result, "development_secret_in_production", 7)
     assert "CONSENTLEDGER_ADMIN_TOKEN" in line
 

@@ -49,7 +49,7 @@ from consentledger.chain.jsonrpc import HttpJsonRpc
 from consentledger.chain.receipt_check import verify_receipt
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.app import create_app
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
+from consentledger.gateway.settings import Settings
 
 #: Synthetic enterprises seeded next to the showcase ones.
 DEMO_ENTERPRISES = 200
@@ -73,7 +73,7 @@ class Enterprise:
 
 
 @contextmanager
-def _gateway(out_dir: Path, auditor_token: str) -> Iterator[str]:
+def _gateway(out_dir: Path, admin_token: str, auditor_token: str) -> Iterator[str]:
     """A gateway on a fresh embedded chain, served on a free loopback port; yields its URL."""
     port = free_port()
     settings = Settings(
@@ -81,7 +81,9 @@ def _gateway(out_dir: Path, auditor_token: str) -> Iterator[str]:
         database_url=f"sqlite:///{out_dir / 'gateway.db'}",
         bureau_database_url=f"sqlite:///{out_dir / 'bureau.db'}",
         deployment_file=out_dir / "deployment.json",
+        admin_token=SecretStr(admin_token),
         auditor_token=SecretStr(auditor_token),
+        subject_key=SecretStr(secrets.token_hex(32)),
         domain=f"127.0.0.1:{port}",
     )
     server = uvicorn.Server(
@@ -134,7 +136,8 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             elif target.exists():
                 target.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
-    admin = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
+    admin_token = secrets.token_urlsafe(24)
+    admin = {"Authorization": f"Bearer {admin_token}"}
     auditor_token = secrets.token_urlsafe(24)
 
     console.rule("[bold]ConsentLedger[/]: consented, recorded access to enterprise credit data")
@@ -143,7 +146,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         report = seed_store(store, enterprises=DEMO_ENTERPRISES, progress=False)
     console.print(f"   {report.enterprises} enterprises, 11 data categories each")
 
-    with _gateway(out_dir, auditor_token) as url:
+    with _gateway(out_dir, admin_token, auditor_token) as url:
         api = _Client(url)
         health = api.call("GET", "/v1/health")
         console.print(
@@ -199,7 +202,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         consent_id = _grant(
             api,
             chip,
-            bank["address"],
+            bank,
             ["business_registration", "social_insurance", "tax"],
             console,
         )
@@ -259,7 +262,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         )
 
         console.print("[bold]8.[/] The contractor's two controllers both sign a consent")
-        _grant(api, builder, bank["address"], ["business_registration", "judicial"], console)
+        _grant(api, builder, bank, ["business_registration", "judicial"], console)
 
         console.print("[bold]9.[/] The chip distributor revokes; the bank reads again")
         drafted = api.call(
@@ -348,15 +351,21 @@ DEMO_HISTORY_MONTHS = 24
 
 
 def _grant(
-    api: _Client, enterprise: Enterprise, bank: str, categories: list[str], console: Console
+    api: _Client,
+    enterprise: Enterprise,
+    bank: dict[str, str],
+    categories: list[str],
+    console: Console,
 ) -> str:
-    """Draft a consent, sign it with every controller, relay it; returns the consent id."""
+    """The bank asks for a consent draft, every controller signs it, the gateway relays it;
+    returns the consent id."""
     draft = api.call(
         "POST",
         "/v1/consents/draft",
+        headers={"Authorization": f"Bearer {bank['api_key']}"},
         json={
             "uscc": enterprise.uscc,
-            "bank": bank,
+            "bank": bank["address"],
             "categories": categories,
             "purpose": "credit_underwriting",
             "duration_days": 90,

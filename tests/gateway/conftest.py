@@ -28,6 +28,7 @@ from consentledger.bureau.store import BureauStore
 from consentledger.chain import typed_data
 from consentledger.chain.client import BatchResult, LedgerClient
 from consentledger.gateway.app import create_app
+from consentledger.gateway.banks import create_bank
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.settings import Settings
 from consentledger.ledger.types import AccessEntry, first_query_id
@@ -67,6 +68,7 @@ class Gateway:
     client: TestClient
     context: GatewayContext
     bank: LocalAccount
+    bank_headers: dict[str, str]  # the test bank's API key, as a Bearer token
     reader: LedgerClient  # a second bureau relayer, recording test reads with its own query ids
     usccs: Iterator[str]
     _sequence: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -91,7 +93,7 @@ class Gateway:
             "history_months": 12,
             **overrides,
         }
-        response = self.client.post("/v1/consents/draft", json=body)
+        response = self.client.post("/v1/consents/draft", json=body, headers=self.bank_headers)
         assert response.status_code == 200, response.text
         draft: dict[str, Any] = response.json()
         return draft
@@ -195,6 +197,7 @@ def gateway(bureau_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         database_url=f"sqlite:///{directory / 'gw.db'}",
         bureau_database_url=bureau_url,
         domain=DOMAIN,
+        challenges_per_minute=10_000,  # every test client is one address
     )
     app = create_app(settings)
     with TestClient(app, base_url=f"https://{DOMAIN}") as client:
@@ -203,8 +206,10 @@ def gateway(bureau_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         assert context.regulator is not None
         bank = context.chain.new_account()
         context.regulator.add_bank(bank.address)
+        _stored, api_key = create_bank(context.db, "Test Bank", bank.address)
         reader_key = context.chain.new_account()
         context.regulator.add_relayer(reader_key.address)
         reader = context.ledger.with_account(reader_key)
         usccs = iter(context.bureau.usccs())
-        yield Gateway(app, client, context, bank, reader, usccs)
+        headers = {"Authorization": f"Bearer {api_key}"}
+        yield Gateway(app, client, context, bank, headers, reader, usccs)

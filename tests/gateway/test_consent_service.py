@@ -51,7 +51,7 @@ def test_a_drafted_consent_is_granted_paused_and_shown_as_the_chain_holds_it(
 ) -> None:
     consents = ConsentService(gateway.context)
     enterprise = gateway.new_enterprise()
-    draft = _call(gateway, consents.draft, _terms(gateway, enterprise.uscc))
+    draft = _call(gateway, consents.draft, _terms(gateway, enterprise.uscc), gateway.bank.address)
     document = draft.typed_data.model_dump(by_alias=True)
     grant = GrantRequest(
         message=ConsentMessage.model_validate(document["message"]),
@@ -89,7 +89,12 @@ def test_a_draft_the_ledger_would_refuse_is_refused_before_anything_is_sent(
     enterprise = gateway.new_enterprise()
     nonce = gateway.relayer_nonce()
     with pytest.raises(ForeseenRefusalError) as refused:
-        _call(gateway, consents.draft, _terms(gateway, enterprise.uscc, max_reads=10**6))
+        _call(
+            gateway,
+            consents.draft,
+            _terms(gateway, enterprise.uscc, max_reads=10**6),
+            gateway.bank.address,
+        )
     problem = problem_for(refused.value)
     assert problem.code == "consents_reads_exceed_cap"
     assert (problem.model_extra or {})["prechecked"] is True

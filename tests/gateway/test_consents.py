@@ -52,9 +52,10 @@ def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
     assert nonce & (2**64 - 1) == 0
     assert message["subject"] == "0x" + gateway.context.subject_of(enterprise.uscc).hex()
 
-    # The receipt is what receiptHash commits to, and it describes the terms.
+    # The receipt is what receiptHash commits to (with the salt), and it describes the terms.
     receipt = draft["receipt"]
-    assert message["receiptHash"] == "0x" + keccak(rfc8785.dumps(receipt)).hex()
+    salt = bytes.fromhex(draft["receipt_salt"][2:])
+    assert message["receiptHash"] == "0x" + keccak(salt + rfc8785.dumps(receipt)).hex()
     assert draft["receipt_hash"] == message["receiptHash"]
     assert receipt["data_subject"]["uscc"] == enterprise.uscc
     assert receipt["recipients"][0]["address"] == gateway.bank.address
@@ -289,7 +290,9 @@ def test_draft_refuses_what_the_caps_forbid(
         "history_months": 12,
         **overrides,
     }
-    response = gateway.client.post("/v1/consents/draft", json=body)
+    # Asked by the enterprise's signed-in controller: a bank drafts consents to itself only.
+    signed_in = gateway.signed_in(enterprise)
+    response = gateway.client.post("/v1/consents/draft", json=body, headers=signed_in)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == code
     assert response.json()["prechecked"] is True
@@ -338,6 +341,7 @@ def test_unregistered_enterprise_is_404(gateway: Gateway) -> None:
             "duration_days": 1,
             "history_months": 0,
         },
+        headers=gateway.bank_headers,
     )
     assert response.status_code == 404
     assert response.json()["code"] == "membership_unknown_enterprise"
@@ -373,7 +377,7 @@ def test_bad_drafts_are_4xx(gateway: Gateway, overrides: dict[str, Any], code: s
     }
     body.update(overrides)
     body = {k: v for k, v in body.items() if v is not None}
-    response = gateway.client.post("/v1/consents/draft", json=body)
+    response = gateway.client.post("/v1/consents/draft", json=body, headers=gateway.bank_headers)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == code
 

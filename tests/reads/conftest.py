@@ -272,6 +272,8 @@ def running_gateway(tmp: Path, bureau_url: str, **settings: Any) -> Iterator[Gat
             database_url=f"sqlite:///{tmp / 'gateway.db'}",
             bureau_database_url=bureau_url,
             batch_max_wait_ms=settings.pop("batch_max_wait_ms", 2.0),
+            # Every test client is one address.
+            challenges_per_minute=settings.pop("challenges_per_minute", 10_000),
             **settings,
         )
     )

@@ -106,9 +106,10 @@ def test_the_auditor_reads_the_gateway_chain_through_rpc(
         result = CliRunner().invoke(
             main,
             [
-                *("audit", "--rpc", f"{url}/rpc", "--rpc-token", TOKEN),
+                *("audit", "--rpc", f"{url}/rpc"),
                 *("--deployment", str(deployment), "--out", str(tmp_path)),
             ],
+            env={"CONSENTLEDGER_RPC_TOKEN": TOKEN},
         )
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())

@@ -28,6 +28,7 @@ from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.cli import main
 from consentledger.gateway.process import GatewayProcess, GatewayProcessError
 from consentledger.gateway.relayer_keys import new_relayer_key_file
+from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from consentledger.journal.schema import ReadStatus
 from consentledger.ledger.types import ROLE_BUREAU
 from tests.reads.conftest import ADMIN
@@ -118,6 +119,7 @@ def test_serve_with_two_workers_records_reads_with_both_relayers(
     deployment, keys, relay = _ledger_with_relayers(node, data_dir, 2)
     env = _env(node, data_dir, bureau_url)
     del env["CONSENTLEDGER_RELAYER_KEY_DIR"]  # serve finds them in the data directory
+    env["CONSENTLEDGER_ADMIN_TOKEN"] = DEVELOPMENT_ADMIN_TOKEN  # development mode accepts it
     port = free_port()
     command = [
         *(sys.executable, "-m", "consentledger.cli", "serve", "--chain", node.url),

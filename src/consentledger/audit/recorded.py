@@ -19,6 +19,7 @@ from typing import Any
 
 from consentledger.chain.jsonrpc import METHOD_NOT_FOUND, Call, JsonRpc, JsonRpcError
 from consentledger.errors import ConsentLedgerError
+from consentledger.files import write_atomically
 
 RECORDING_FORMAT = "consentledger-recorded-ledger/1"
 #: JSON-RPC's generic server error, for a request the recording cannot answer.
@@ -186,4 +187,4 @@ class RecordingJsonRpc:
     def save(self, path: Path) -> None:
         """Write the recording as indented JSON."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.recording(), indent=1) + "\n")
+        write_atomically(path, json.dumps(self.recording(), indent=1) + "\n", durable=False)

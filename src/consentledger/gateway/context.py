@@ -41,7 +41,7 @@ from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import RelayerKeyMissingError, Settings, SettingsError
 from consentledger.keys import load_key, parse_key
 from consentledger.ledger.types import ROLE_BUREAU
-from consentledger.subject import parse_subject_key, subject_id
+from consentledger.subject import parse_subject_key, receipt_salt, subject_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -313,3 +313,7 @@ class GatewayContext:
     def subject_of(self, uscc: str) -> bytes:
         """The subject id of a USCC (validated first: a bad code raises InvalidUSCCError)."""
         return subject_id(parse_uscc(uscc).code, self.subject_key)
+
+    def receipt_salt_of(self, subject: bytes, nonce: int) -> bytes:
+        """The salt of the receipt a consent of ``subject`` with ``nonce`` commits to."""
+        return receipt_salt(subject, nonce, self.subject_key)

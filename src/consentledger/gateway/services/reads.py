@@ -442,10 +442,10 @@ def _prepare_live(
     judged = live.judge(read.consent_id, read.bank_address, read.categories, read.purpose)
     if judged is None:
         return None
-    if judged.subject != subject:  # a consent's subject never changes
-        raise ConsentNotForThisEnterpriseError()
     if judged.reason is not DenialReason.NONE:
-        return None
+        return None  # the chain's views judge it, and the enterprise check, in _prepare
+    if judged.subject != subject:  # granted: the bank's own consent, whose subject it knows
+        raise ConsentNotForThisEnterpriseError()
     if live.judge_request(read.signed_entry(_domain(context))) is not DenialReason.NONE:
         return None  # the chain's views refuse it (the model may be a moment behind a rotation)
     journaled = _journaled_request(context, read)
@@ -471,7 +471,14 @@ def _prepare(
     subject = context.subject_of(read.uscc)
     seen = context.ledger.read_context(read.consent_id, read.bank_address)
     view = seen.consent
-    if view.status is not ConsentStatus.NONE and view.subject != subject:
+    # Only on the bank's own consents: on another bank's, a refusal here for a wrong USCC and the
+    # chain's recorded BANK_MISMATCH for the right one would tell the bank which USCC the other
+    # bank's customer has. Such a read goes to the chain, which denies it whatever the USCC.
+    if (
+        view.status is not ConsentStatus.NONE
+        and view.bank.lower() == read.bank_address.lower()
+        and view.subject != subject
+    ):
         raise ConsentNotForThisEnterpriseError()
     # Judged at the earliest time the block that records it can carry.
     now = next_block_time(seen.timestamp)
