@@ -95,7 +95,7 @@ def test_an_unknown_or_rotated_out_key_id_is_a_problem(gateway: Gateway) -> None
     bank = gateway.add_bank()
     old = _keys(gateway, bank, "GET").json()["key_id"]
     new = _keys(gateway, bank).json()
-    for key_id in (old, "not-a-key-id"):
+    for key_id in (old, "not-a-key-id", "ключ"):
         response = _keys(gateway, bank, "DELETE", key_id)
         assert response.status_code == 404
         assert response.json()["code"] == "unknown_key_id"
