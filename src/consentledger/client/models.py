@@ -311,6 +311,18 @@ class BankAction(Answer):
     active_on_chain: bool
 
 
+class ApiKey(Answer):
+    """A bank's API key, by its id (the ``<key id>`` of ``clk_<key id>_<secret>``)."""
+
+    address: str
+    key_id: str
+    active: bool
+
+
+class RotatedApiKey(ApiKey):
+    api_key: str  # shown once; the gateway keeps only its hash
+
+
 class RegisteredEnterprise(Answer):
     uscc: str
     subject: str

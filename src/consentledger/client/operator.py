@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from consentledger.client.http import Flow, HttpRequest
-from consentledger.client.models import BankAction, BankStanding, CreatedBank, RegisteredEnterprise
+from consentledger.client.models import (
+    ApiKey,
+    BankAction,
+    BankStanding,
+    CreatedBank,
+    RegisteredEnterprise,
+    RotatedApiKey,
+)
 from consentledger.client.operation import R, Role, operation, parse, parse_list
 
 
@@ -48,6 +55,24 @@ class Operator(Role[R]):
         """Reinstate a suspended bank."""
         response = yield self._request("POST", f"/banks/{address}/reinstate")
         return parse(response, BankAction)
+
+    @operation
+    def api_key(self, address: str) -> Flow[ApiKey]:
+        """The bank's API key id and whether it works."""
+        response = yield self._request("GET", f"/banks/{address}/keys")
+        return parse(response, ApiKey)
+
+    @operation
+    def rotate_key(self, address: str) -> Flow[RotatedApiKey]:
+        """Give the bank a new API key (shown once); its old key stops working at once."""
+        response = yield self._request("POST", f"/banks/{address}/keys")
+        return parse(response, RotatedApiKey, 201)
+
+    @operation
+    def revoke_key(self, address: str, key_id: str) -> Flow[ApiKey]:
+        """Revoke the bank's API key ``key_id`` (it has none until the next rotation)."""
+        response = yield self._request("DELETE", f"/banks/{address}/keys/{key_id}")
+        return parse(response, ApiKey)
 
     @operation
     def register_enterprise(

@@ -172,3 +172,32 @@ def suspend_bank(ctx: click.Context, address: str) -> None:
 def reinstate_bank(ctx: click.Context, address: str) -> None:
     """Reinstate a suspended bank (needs the regulator's key in the gateway)."""
     _bank_action(ctx, address, suspend=False)
+
+
+@admin.command("rotate-key")
+@click.argument("address")
+@json_option
+@click.pass_context
+def rotate_key(ctx: click.Context, address: str) -> None:
+    """Give a bank a new API key (shown once); its old key stops working at once."""
+    data = _operator(ctx).rotate_key(address)
+    table = Table(title=f"Bank {data.address}: new API key", show_header=False)
+    table.add_row("key id", data.key_id)
+    _emit(ctx, data, table)
+    if not ctx.obj["json"]:
+        click.echo(f"API key: {data.api_key}")
+        click.echo("Keep the API key now: the gateway stores only its hash.")
+
+
+@admin.command("revoke-key")
+@click.argument("address")
+@click.argument("key_id")
+@json_option
+@click.pass_context
+def revoke_key(ctx: click.Context, address: str, key_id: str) -> None:
+    """Revoke a bank's API key by its id (the bank has none until the next rotate-key)."""
+    data = _operator(ctx).revoke_key(address, key_id)
+    table = Table(title=f"Bank {data.address}", show_header=False)
+    table.add_row("key id", data.key_id)
+    table.add_row("active", "yes" if data.active else "no")
+    _emit(ctx, data, table)

@@ -11,7 +11,6 @@ from fastapi.routing import APIRoute
 
 from consentledger import __version__
 from consentledger.gateway import api_docs, problems
-from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import auditor, current_bank, operator
 from consentledger.gateway.limits import AuthThrottle, BodyLimits, RequestLimit
@@ -68,7 +67,6 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     app.add_middleware(RequestTimer, metrics=metrics)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.challenge_limit = RequestLimit(resolved.challenges_per_minute)
-    app.state.verified_keys = VerifiedKeys()
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):
         _document_problems(module.router)
         app.include_router(module.router)

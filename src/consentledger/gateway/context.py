@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,7 +30,9 @@ from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import ChainUnavailableError
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.db import Database
+from consentledger.gateway.delivery_window import DocumentSweeper
 from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
@@ -130,6 +132,10 @@ class GatewayContext:
     key_claim: RelayerKeyClaim | None = None
     #: The app's Prometheus metrics, once the app has started (None outside an app).
     metrics: GatewayMetrics | None = None
+    #: Bank API keys already verified by this process (forgotten when rotated or revoked).
+    verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
+    #: Deletes released documents past the delivery window (None: not started).
+    sweeper: DocumentSweeper | None = None
 
     @staticmethod
     def check(settings: Settings) -> None:
@@ -260,8 +266,12 @@ class GatewayContext:
         self.journal_writer.start()
         if self.live is not None:
             self.live.start(self.chain_read)
+        self.sweeper = DocumentSweeper(self.db, self.settings.delivery_window_s)
+        self.sweeper.start()
 
     async def stop(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         if self.live is not None:
             await self.live.stop()
         await self.journal_writer.stop()

@@ -15,7 +15,7 @@ from fastapi.security.http import HTTPBase
 from pydantic import BaseModel, ConfigDict, Field
 
 from consentledger.bureau.uscc import parse_uscc
-from consentledger.gateway.banks import VerifiedKeys, authenticate
+from consentledger.gateway.banks import authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
 from consentledger.gateway.errors import (
@@ -89,7 +89,7 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
     """The bank whose API key is in ``Authorization: Bearer``."""
     if credentials is None:
         raise MissingApiKeyError()
-    verified: VerifiedKeys = request.app.state.verified_keys
+    verified = context.verified_keys
     known = verified.get(credentials.credentials)
     if known is not None:
         return known

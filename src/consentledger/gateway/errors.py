@@ -288,6 +288,18 @@ class DeliveryEndedError(NotPermittedError):
         )
 
 
+class DeliveryWindowPassedError(DeliveryEndedError):
+    """A stored read asked for again after the delivery window: the journal kept its salt and
+    hash, not the document."""
+
+    code = "delivery_window_passed"
+
+    def __init__(self, window_s: float, receipt: Mapping[str, Any]) -> None:
+        super().__init__(
+            f"the document is kept for {window_s:g} s after the read and is gone", receipt
+        )
+
+
 class UnknownQueryError(NotFoundError):
     code = "unknown_query"
 
@@ -317,6 +329,22 @@ class RpcNotEmbeddedError(NotFoundError):
 
     def __init__(self) -> None:
         super().__init__("this gateway uses a node: ask the node")
+
+
+class UnknownBankError(NotFoundError):
+    code = "unknown_bank"
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"no bank with address {address} is served by this gateway")
+
+
+class UnknownKeyIdError(NotFoundError):
+    """A key id that is not the bank's current API key (never issued, or rotated out)."""
+
+    code = "unknown_key_id"
+
+    def __init__(self, address: str, key_id: str) -> None:
+        super().__init__(f"{key_id!r} is not the API key id of bank {address}", key_id=key_id[:64])
 
 
 class BankExistsError(ConflictError):

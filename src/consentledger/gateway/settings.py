@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     #: Open (unexpired) sign-in challenges the gateway keeps at most; past them, 503 until some
     #: expire. Bounds what anonymous callers can make it store.
     max_open_challenges: int = Field(default=10_000, ge=1, le=10_000_000)
+    #: How long the journal keeps a released document (its salt and hash stay for good); asked
+    #: for later, a read answers ``delivery_window_passed`` with its receipt.
+    delivery_window_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
     #: Pre-check reads on a state model the gateway keeps from the ledger's events (off: every
     #: read asks the chain's views first, as the model's denials and unknown consents do).
     live_precheck: bool = True

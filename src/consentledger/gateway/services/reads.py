@@ -46,10 +46,12 @@ from consentledger.chain.relayer import (
     ReadRequest,
 )
 from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.delivery_window import window_passed
 from consentledger.gateway.errors import (
     AccessDeniedError,
     ConsentNotForThisEnterpriseError,
     DeliveryEndedError,
+    DeliveryWindowPassedError,
     GatewayError,
     HistoryExceedsConsentError,
     IdempotencyKeyReusedError,
@@ -179,12 +181,16 @@ class ReadService:
         return await self._again(entry)
 
     async def _again(self, entry: JournalEntry) -> QueryResult:
-        """A stored outcome asked for again: a granted read's data only while its consent still
-        allows reads and its bank is not suspended (the chain's views now), else its receipt in
-        a :class:`DeliveryEndedError`."""
+        """A stored outcome asked for again: a granted read's data only within the delivery
+        window (else its receipt in a :class:`DeliveryWindowPassedError`), while its consent
+        still allows reads and its bank is not suspended (the chain's views now; else its receipt
+        in a :class:`DeliveryEndedError`)."""
         if entry.status != ReadStatus.GRANTED:
             return answer(entry)
         context = self._context
+        window_s = context.settings.delivery_window_s
+        if window_passed(entry, window_s, utcnow()):
+            raise DeliveryWindowPassedError(window_s, receipt_of(entry).model_dump())
         consent_id = bytes.fromhex(entry.consent_id[2:])
         seen = await context.chain_read(context.ledger.read_context, consent_id, entry.bank_address)
         why = None
