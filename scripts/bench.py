@@ -1,4 +1,4 @@
-"""Issue 7's benchmark: the whole system in one run, written to JSON and printed as a table.
+"""The benchmark: the whole system in one run, written to JSON and printed as a table.
 
 Measures, in one run (ratios matter more than absolute numbers on a noisy machine):
 
@@ -752,7 +752,7 @@ def markdown(result: dict[str, Any]) -> str:
                 "block |"
             )
     audit = result.get("audit")
-    if audit and "ledger_consents" not in audit:  # a result file from before issue 7 part 3
+    if audit and "ledger_consents" not in audit:  # an older result file (one ledger)
         lines.append(
             f"| audit, {audit['events']:,} events ({audit['ledger_reads']:,} reads) | replay "
             f"{audit['replay_events_per_second']:,}/s; reader (fetch + decode) "

@@ -1,4 +1,4 @@
-"""Issue 8's soak: a gateway process on anvil under steady load at 80 % of its measured capacity.
+"""The soak: a gateway process on anvil under steady load at 80 % of its measured capacity.
 
 One run: a seeded bureau, an anvil process, a ledger deployed on it, a gateway process (uvicorn,
 settings by environment: :func:`bench.gateway_env`), a bank, an enterprise and enough

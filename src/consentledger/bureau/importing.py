@@ -63,6 +63,17 @@ class FeedFileError(ConsentLedgerError, ValueError):
         super().__init__(f"{path}: {reason}")
 
 
+class UnsupportedFeedDatabaseError(ConsentLedgerError, ValueError):
+    """A bureau database whose dialect the feed import cannot write (it upserts with SQLite's and
+    PostgreSQL's own statements)."""
+
+    code = "unsupported_bureau_database"
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        super().__init__(f"feed import supports SQLite and PostgreSQL, not {dialect}")
+
+
 class FeedRejectedError(ConsentLedgerError, ValueError):
     """A batch with refused records: nothing of it was written."""
 
@@ -313,7 +324,7 @@ def _upsert(conn: Connection, table: Table, columns: Sequence[str]) -> Insert:
     dialect = conn.dialect.name
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"feed import supports SQLite and PostgreSQL, not {dialect}")
+        raise UnsupportedFeedDatabaseError(dialect)
     statement = insert(table)
     keys = [c.name for c in table.primary_key.columns]
     update = {c: statement.excluded[c] for c in columns if c not in keys}
