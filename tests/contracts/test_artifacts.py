@@ -71,3 +71,13 @@ def test_solc_wrapper_answers_like_native_solc() -> None:
     )
     assert bad.returncode == 2
     assert "only --version and --standard-json" in bad.stderr
+
+
+#: EIP-170: the largest runtime code a chain accepts (anvil, Besu and the mainnet rules alike).
+EIP170_CODE_SIZE_LIMIT = 24_576
+
+
+@pytest.mark.parametrize("name", CONTRACTS)
+def test_runtime_code_fits_under_the_eip170_limit(name: str) -> None:
+    runtime = bytes.fromhex(str(load_artifact(name)["deployedBytecode"]).removeprefix("0x"))
+    assert 0 < len(runtime) <= EIP170_CODE_SIZE_LIMIT, f"{name} runtime is {len(runtime)} bytes"
