@@ -34,6 +34,10 @@ abstract contract AccessLedger is IAccessLedger, Consents {
         "uint64 requestId,uint64 deadline)"
     );
 
+    /// @dev The EIP-712 type an enterprise's controllers sign to have their own data exported to them.
+    bytes32 private constant _EXPORT_TYPEHASH =
+        keccak256("Export(bytes32 subject,uint256 categories,uint256 nonce,uint256 deadline)");
+
     /// @dev The sequence part of a query id (its low 96 bits; the relayer is in the top 160).
     uint256 private constant _SEQUENCE_MASK = (1 << 96) - 1;
 
@@ -118,11 +122,22 @@ abstract contract AccessLedger is IAccessLedger, Consents {
         }
     }
 
-    /// @notice Record that the bureau exported an enterprise's own data to it.
-    /// @dev Requirements: caller has BUREAU_ROLE; the subject is registered; categories non-empty and
-    /// registered. Emits a {PortabilityExported} event.
-    function recordExport(bytes32 subject, uint256 categories, bytes32 exportHash) external onlyRole(BUREAU_ROLE) {
-        if (!_isRegistered(subject)) revert MembershipUnknownEnterprise(subject);
+    /// @notice Record that the bureau exported an enterprise's own data to it, as k of its controllers
+    /// asked: an export widens access as a consent does, so it is authorised the same way.
+    /// @dev The controllers sign EIP-712 `Export(bytes32 subject,uint256 categories,uint256 nonce,uint256 deadline)`.
+    /// Requirements: caller has BUREAU_ROLE; deadline, registration, nonce and signatures as for
+    /// {Consents.grantConsent}; categories non-empty and registered. Emits a {PortabilityExported} event.
+    function recordExport(
+        bytes32 subject,
+        uint256 categories,
+        bytes32 exportHash,
+        uint256 nonce,
+        uint256 deadline,
+        bytes[] calldata signatures
+    ) external onlyRole(BUREAU_ROLE) {
+        _authorize(
+            subject, nonce, deadline, keccak256(abi.encode(_EXPORT_TYPEHASH, subject, categories, nonce, deadline)), signatures
+        );
         uint256 registered = registeredCategories();
         if (categories == 0 || categories & ~registered != 0) {
             revert RegistriesInvalidCategoryMask(categories, registered);

@@ -11,9 +11,10 @@ import {IMembership} from "./interfaces/IMembership.sol";
 /// @title Membership: roles, bank suspension, enterprises and their controllers.
 /// @dev The regulator administers every role. Enterprises are not accounts: the bureau registers
 /// each under a subject id (a keyed hash of its USCC, never the plain code) with the addresses
-/// that may sign for it and a signing threshold k. Signed actions of an enterprise use one nonce
-/// account per subject (OpenZeppelin NoncesKeyed, owner = the subject's low 160 bits), so drafts
-/// under different keys never invalidate each other and each nonce is used once.
+/// that may sign for it and a signing threshold k, each controller proving with its signature that
+/// it holds its key and joins this enterprise. Signed actions of an enterprise use one nonce account
+/// per subject (OpenZeppelin NoncesKeyed, owner = {subjectNonceAccount}, a domain-separated hash of
+/// the subject), so drafts under different keys never invalidate each other and each nonce is used once.
 abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed {
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -27,6 +28,8 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
 
     bytes32 private constant _CHANGE_CONTROLLERS_TYPEHASH =
         keccak256("ChangeControllers(bytes32 subject,address[] controllers,uint8 threshold,uint256 nonce,uint256 deadline)");
+    bytes32 private constant _REGISTRATION_TYPEHASH =
+        keccak256("Registration(bytes32 subject,address[] controllers,uint8 threshold,uint256 deadline)");
 
     struct Enterprise {
         uint8 threshold; // 0: not registered
@@ -93,18 +96,25 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
         return signer;
     }
 
-    /// @notice Register an enterprise under its subject id with its controllers and threshold.
-    /// @dev Requirements: caller has BUREAU_ROLE; `subject` is non-zero and not registered;
-    /// 1 <= controllers <= MAX_CONTROLLERS, no zero or repeated address, 1 <= threshold <= controllers.
+    /// @notice Register an enterprise under its subject id with its controllers and threshold, each
+    /// controller's signature proving that it holds its key and agrees to this controller set.
+    /// @dev Each controller signs EIP-712 `Registration(bytes32 subject,address[] controllers,uint8 threshold,
+    /// uint256 deadline)`; `signatures[i]` is `controllers[i]`'s.
+    /// Requirements, in this order: caller has BUREAU_ROLE; `subject` is non-zero and not registered;
+    /// deadline not passed; 1 <= controllers <= MAX_CONTROLLERS, no zero or repeated address,
+    /// 1 <= threshold <= controllers; one signature per controller, each recovering to it.
     /// Emits an {EnterpriseRegistered} event.
-    function registerEnterprise(bytes32 subject, address[] calldata controllers, uint8 threshold)
-        external
-        onlyRole(BUREAU_ROLE)
-    {
+    function registerEnterprise(
+        bytes32 subject,
+        address[] calldata controllers,
+        uint8 threshold,
+        uint256 deadline,
+        bytes[] calldata signatures
+    ) external onlyRole(BUREAU_ROLE) {
         if (subject == bytes32(0)) revert MembershipZeroSubject();
-        Enterprise storage record = _enterprises[subject];
-        if (record.threshold != 0) revert MembershipEnterpriseAlreadyRegistered(subject);
-        _setControllers(record, controllers, threshold);
+        if (_isRegistered(subject)) revert MembershipEnterpriseAlreadyRegistered(subject);
+        _requireProofs(_REGISTRATION_TYPEHASH, subject, controllers, threshold, deadline, signatures);
+        _setControllers(subject, controllers, threshold);
         emit EnterpriseRegistered(subject, controllers, threshold);
     }
 
@@ -133,7 +143,7 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
             )
         );
         _authorize(subject, nonce, deadline, structHash, signatures);
-        _setControllers(_enterprises[subject], controllers, threshold);
+        _setControllers(subject, controllers, threshold);
         emit ControllersChanged(subject, controllers, threshold);
     }
 
@@ -144,8 +154,11 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
     }
 
     /// @notice The nonce account of a subject: pass it to `nonces(account, key)` to draft a signed action.
+    /// @dev A domain-separated hash of the subject, so that no subject shares another's nonces: taking the
+    /// subject's own low 160 bits let a subject registered with the same low bits as another use up its
+    /// nonces. Finding a subject whose account is a given one's is a 160-bit second preimage of keccak256.
     function subjectNonceAccount(bytes32 subject) public pure returns (address) {
-        return address(uint160(uint256(subject)));
+        return address(uint160(uint256(keccak256(abi.encodePacked("ConsentLedger.nonceAccount", subject)))));
     }
 
     /// @notice Whether `bank` holds BANK_ROLE and is not suspended.
@@ -231,17 +244,53 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
         return _bankById[id];
     }
 
-    function _setControllers(Enterprise storage e, address[] calldata controllers, uint8 threshold) private {
+    /// @dev Checks that `controllers` and `threshold` form a valid set (as for {registerEnterprise}) and
+    /// that `signatures[i]` is `controllers[i]`'s over the EIP-712 struct `typehash(subject, controllers,
+    /// threshold, deadline)` before `deadline`: each controller holds its key and agrees to the set.
+    function _requireProofs(
+        bytes32 typehash,
+        bytes32 subject,
+        address[] calldata controllers,
+        uint8 threshold,
+        uint256 deadline,
+        bytes[] calldata signatures
+    ) internal view {
+        if (block.timestamp > deadline) revert MembershipSignatureExpired(deadline, block.timestamp);
+        _checkControllerSet(controllers, threshold);
+        if (signatures.length != controllers.length) {
+            revert MembershipProofsMismatch(signatures.length, controllers.length);
+        }
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(typehash, subject, keccak256(abi.encodePacked(controllers)), threshold, deadline))
+        );
+        for (uint256 i = 0; i < controllers.length; ++i) {
+            if (ECDSA.recover(digest, signatures[i]) != controllers[i]) {
+                revert MembershipControllerNotProven(controllers[i]);
+            }
+        }
+    }
+
+    /// @dev Replaces the enterprise's controllers and threshold with a valid set.
+    function _setControllers(bytes32 subject, address[] calldata controllers, uint8 threshold) internal {
+        _checkControllerSet(controllers, threshold);
+        Enterprise storage e = _enterprises[subject];
+        e.controllers.clear();
+        for (uint256 i = 0; i < controllers.length; ++i) e.controllers.add(controllers[i]);
+        e.threshold = threshold;
+    }
+
+    /// @dev 1 <= controllers <= MAX_CONTROLLERS, no zero or repeated address, 1 <= threshold <= controllers.
+    function _checkControllerSet(address[] calldata controllers, uint8 threshold) private pure {
         uint256 count = controllers.length;
         if (count == 0 || count > MAX_CONTROLLERS || threshold == 0 || threshold > count) {
             revert MembershipInvalidControllerSet(count, threshold);
         }
-        e.controllers.clear();
         for (uint256 i = 0; i < count; ++i) {
             address controller = controllers[i];
             if (controller == address(0)) revert MembershipZeroController();
-            if (!e.controllers.add(controller)) revert MembershipDuplicateController(controller);
+            for (uint256 j = 0; j < i; ++j) {
+                if (controllers[j] == controller) revert MembershipDuplicateController(controller);
+            }
         }
-        e.threshold = threshold;
     }
 }

@@ -92,10 +92,18 @@ def record_ledger(
     enterprises = [
         Enterprise(f"e{i}", secrets.token_bytes(32), [Account.create()], 1) for i in range(consents)
     ]
-    sent = _send_all(
-        bureau,
-        [("registerEnterprise", (e.subject, [e.controllers[0].address], 1)) for e in enterprises],
-    )
+    deadline = world.now() + DAY
+    registrations = []
+    for e in enterprises:
+        controller = e.controllers[0]
+        document = bureau.controller_set_document(
+            "Registration", e.subject, [controller.address], 1, deadline
+        )
+        proof = typed_data.sign(controller, document)
+        registrations.append(
+            ("registerEnterprise", (e.subject, [controller.address], 1, deadline, [proof]))
+        )
+    sent = _send_all(bureau, registrations)
     say(f"registered {consents} enterprises ({time.perf_counter() - started:.0f} s)")
     expires_at = world.now() + 300 * DAY
     ids: list[bytes] = []

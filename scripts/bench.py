@@ -224,7 +224,7 @@ def admit(url: str) -> Party:
     with Gateway(url) as gateway:
         operator = gateway.operator(DEVELOPMENT_ADMIN_TOKEN)
         bank = operator.add_bank("bench")
-        enterprise = operator.register_enterprise(LOAD_USCC, [controller.address])
+        enterprise = operator.register_enterprise(LOAD_USCC, [controller])
     if bank.private_key is None:
         raise RuntimeError("the gateway made the bank no key pair")
     return Party(

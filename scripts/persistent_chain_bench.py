@@ -37,7 +37,7 @@ def build(chain: EmbeddedChain, blocks: int, reads: int, batch: int) -> None:
     bureau = regulator_client.with_account(relayer)
     controller = Account.create()
     subject = os.urandom(32)
-    bureau.register_enterprise(subject, [controller.address], 1)
+    bureau.enroll(subject, [controller], 1)
     category = Category.BUSINESS_REGISTRATION.bit
     purpose = int(Purpose.POST_LOAN_MONITORING)
     consents = []

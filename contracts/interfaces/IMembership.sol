@@ -30,6 +30,10 @@ interface IMembership {
     error MembershipSignerNotController(bytes32 subject, address signer);
     /// @dev Two signatures recovered to the same controller.
     error MembershipDuplicateSigner(address signer);
+    /// @dev A registration or recovery needs exactly one signature per controller, in the controllers' order.
+    error MembershipProofsMismatch(uint256 signatures, uint256 controllers);
+    /// @dev The controller's signature of the registration or recovery does not recover to it.
+    error MembershipControllerNotProven(address controller);
 
     /// @dev The regulator suspended `bank`: its reads are denied and it can receive no new consent.
     event BankSuspended(address indexed bank, address indexed regulator);

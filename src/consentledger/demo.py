@@ -152,7 +152,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         subjects: dict[str, str] = {}
         for enterprise in (chip, catering, builder):
             registered = operator.register_enterprise(
-                enterprise.uscc, enterprise.addresses, len(enterprise.controllers)
+                enterprise.uscc, enterprise.controllers, len(enterprise.controllers)
             )
             subjects[enterprise.uscc] = registered.subject
         table = Table(show_header=True, header_style="bold")

@@ -64,7 +64,7 @@ def parties(gateway: Gateway) -> Parties:
     assert created.private_key is not None
     controllers = [Account.create() for _ in range(3)]
     uscc = next(gateway.usccs)
-    registered = operator.register_enterprise(uscc, [c.address for c in controllers], 2)
+    registered = operator.register_enterprise(uscc, controllers, 2)
     assert (registered.uscc, registered.threshold) == (uscc, 2)
     assert registered.subject == "0x" + gateway.context.subject_of(uscc).hex()
     bank_key = Account.from_key(created.private_key)

@@ -29,10 +29,16 @@ ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
     ("get", "/v1/enterprises/{uscc}/accesses", "200", models.AccessLog),
     ("get", "/v1/enterprises/{uscc}/consents", "200", models.ConsentList),
     ("post", "/v1/enterprises/{uscc}/export", "200", models.ExportResult),
+    ("post", "/v1/enterprises/{uscc}/export/draft", "200", models.SignedDraft),
+    ("post", "/v1/enterprises/{uscc}/controllers/draft", "200", models.SignedDraft),
+    ("post", "/v1/enterprises/{uscc}/controllers", "200", models.ControllerSet),
     ("post", "/v1/admin/banks", "201", models.CreatedBank),
     ("get", "/v1/admin/banks", "200", models.BankStanding),
     ("post", "/v1/admin/banks/{address}/suspend", "200", models.BankAction),
     ("post", "/v1/admin/enterprises", "201", models.RegisteredEnterprise),
+    ("post", "/v1/admin/enterprises/draft", "200", models.ControllerSetDraft),
+    ("post", "/v1/admin/enterprises/{uscc}/recovery/draft", "200", models.ControllerSetDraft),
+    ("post", "/v1/admin/enterprises/{uscc}/recovery", "201", models.StartedRecovery),
 ]
 
 

@@ -7,16 +7,19 @@ chain; the chain's error (decoded by the client) must equal the model's, argumen
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
+from consentledger.chain.client import LedgerClient
 from consentledger.ledger.errors import LedgerRevertError
-from consentledger.ledger.types import MAX_CONSENT_DURATION, ROLE_BANK
-from consentledger.testing.world import DAY, World
+from consentledger.ledger.types import MAX_CONSENT_DURATION, RECOVERY_DELAY, ROLE_BANK
+from consentledger.testing.world import DAY, Enterprise, World
 
 
 def _regulator(world: World, fn: str, *args: object) -> None:
@@ -56,15 +59,37 @@ def stranger_records_reads(world: World) -> None:
     )
 
 
-def bank_registers_an_enterprise(world: World) -> None:
-    bank = world.regulator.with_account(world.banks[0])
-    subject = secrets.token_bytes(32)
+def _register(
+    world: World,
+    subject: bytes,
+    controllers: Sequence[str],
+    threshold: int,
+    provers: Sequence[LocalAccount] | None = None,
+    *,
+    client: LedgerClient | None = None,
+    deadline: int | None = None,
+) -> None:
+    """``registerEnterprise`` by ``client`` (default: the bureau), its ``Registration`` signed by
+    ``provers`` (default: the stranger, as often as there are controllers)."""
+    sender = client or world.bureau
+    deadline = world.now() + DAY if deadline is None else deadline
+    document = world.bureau.controller_set_document(
+        "Registration", subject, controllers, threshold, deadline
+    )
+    keys = [world.stranger] * len(controllers) if provers is None else provers
+    signatures = [typed_data.sign(k, document) for k in keys]
+    recovered = [typed_data.recover(document, sig) for sig in signatures]
     world.both(
-        lambda: bank.register_enterprise(subject, [world.stranger.address], 1),
-        lambda _n: world.model.register_enterprise(
-            world.banks[0].address, subject, [world.stranger.address], 1
+        lambda: sender.register_enterprise(subject, controllers, threshold, deadline, signatures),
+        lambda now: world.model.register_enterprise(
+            sender.account.address, subject, controllers, threshold, deadline, recovered, now
         ),
     )
+
+
+def bank_registers_an_enterprise(world: World) -> None:
+    bank = world.regulator.with_account(world.banks[0])
+    _register(world, secrets.token_bytes(32), [world.stranger.address], 1, client=bank)
 
 
 def bureau_grants_bank_role(world: World) -> None:
@@ -103,39 +128,52 @@ def reinstate_an_active_bank(world: World) -> None:
 
 
 def register_zero_subject(world: World) -> None:
-    _bureau(world, "register_enterprise", bytes(32), [world.stranger.address], 1)
+    _register(world, bytes(32), [world.stranger.address], 1)
 
 
 def register_twice(world: World) -> None:
-    subject = world.enterprises["solo"].subject
-    _bureau(world, "register_enterprise", subject, [world.stranger.address], 1)
+    _register(world, world.enterprises["solo"].subject, [world.stranger.address], 1)
+
+
+def register_past_the_deadline(world: World) -> None:
+    _register(world, secrets.token_bytes(32), [world.stranger.address], 1, deadline=world.now() - 1)
 
 
 def register_without_controllers(world: World) -> None:
-    _bureau(world, "register_enterprise", secrets.token_bytes(32), [], 1)
+    _register(world, secrets.token_bytes(32), [], 1)
 
 
 def register_threshold_zero(world: World) -> None:
-    _bureau(world, "register_enterprise", secrets.token_bytes(32), [world.stranger.address], 0)
+    _register(world, secrets.token_bytes(32), [world.stranger.address], 0)
 
 
 def register_threshold_above_count(world: World) -> None:
-    _bureau(world, "register_enterprise", secrets.token_bytes(32), [world.stranger.address], 2)
+    _register(world, secrets.token_bytes(32), [world.stranger.address], 2)
 
 
 def register_seventeen_controllers(world: World) -> None:
-    keys = [Account.create().address for _ in range(17)]
-    _bureau(world, "register_enterprise", secrets.token_bytes(32), keys, 1)
+    keys = [Account.create() for _ in range(17)]
+    _register(world, secrets.token_bytes(32), [k.address for k in keys], 1, keys)
 
 
 def register_zero_controller(world: World) -> None:
     zero = "0x0000000000000000000000000000000000000000"
-    _bureau(world, "register_enterprise", secrets.token_bytes(32), [zero], 1)
+    _register(world, secrets.token_bytes(32), [zero], 1)
 
 
 def register_duplicate_controller(world: World) -> None:
     key = world.stranger.address
-    _bureau(world, "register_enterprise", secrets.token_bytes(32), [key, key], 1)
+    _register(world, secrets.token_bytes(32), [key, key], 1)
+
+
+def register_without_the_controllers_signatures(world: World) -> None:
+    _register(world, secrets.token_bytes(32), [world.stranger.address], 1, [])
+
+
+def register_someone_elses_key(world: World) -> None:
+    """The bureau lists an address whose key it does not hold, and signs for it itself."""
+    victim = Account.create().address
+    _register(world, secrets.token_bytes(32), [victim], 1, [world.stranger])
 
 
 def grant_for_unregistered_enterprise(world: World) -> None:
@@ -145,12 +183,63 @@ def grant_for_unregistered_enterprise(world: World) -> None:
 
 
 def export_for_unregistered_enterprise(world: World) -> None:
-    caller = world.bureau.account.address
-    subject = secrets.token_bytes(32)
-    world.both(
-        lambda: world.bureau.record_export(subject, Category.TAX.bit, secrets.token_bytes(32)),
-        lambda _n: world.model.record_export(caller, subject, Category.TAX.bit),
-    )
+    ghost = Enterprise("ghost", secrets.token_bytes(32), [world.stranger], 1)
+    world.export(ghost, Category.TAX.bit, nonce=0)
+
+
+def export_by_one_of_two_controllers(world: World) -> None:
+    board = world.enterprises["board"]
+    world.export(board, Category.TAX.bit, signers=board.controllers[:1])
+
+
+def export_signed_by_a_stranger(world: World) -> None:
+    solo = world.enterprises["solo"]
+    world.export(solo, Category.TAX.bit, signers=[world.stranger])
+
+
+# ------------------------------------------------------------------------ recovery
+
+
+def stranger_starts_a_recovery(world: World) -> None:
+    stranger = world.regulator.with_account(world.stranger)
+    world.start_recovery(world.enterprises["solo"], [Account.create()], 1, caller=stranger)
+
+
+def recovery_of_an_unregistered_enterprise(world: World) -> None:
+    ghost = Enterprise("ghost", secrets.token_bytes(32), [world.stranger], 1)
+    world.start_recovery(ghost, [Account.create()], 1)
+
+
+def recovery_to_keys_nobody_proved(world: World) -> None:
+    world.start_recovery(world.enterprises["solo"], [Account.create()], 1, provers=[world.stranger])
+
+
+def cancel_without_a_recovery(world: World) -> None:
+    world.cancel_recovery(world.enterprises["solo"])
+
+
+def cancel_by_one_of_two_controllers(world: World) -> None:
+    board = world.enterprises["board"]
+    world.start_recovery(board, [Account.create()], 1)
+    world.cancel_recovery(board, signers=board.controllers[:1])
+
+
+def complete_without_a_recovery(world: World) -> None:
+    world.complete_recovery(world.enterprises["solo"], [Account.create()], 1)
+
+
+def complete_before_the_delay(world: World) -> None:
+    solo, new = world.enterprises["solo"], [Account.create()]
+    world.start_recovery(solo, new, 1)
+    world.travel(RECOVERY_DELAY - 10)
+    world.complete_recovery(solo, new, 1)
+
+
+def complete_with_other_controllers(world: World) -> None:
+    solo = world.enterprises["solo"]
+    world.start_recovery(solo, [Account.create()], 1)
+    world.travel(RECOVERY_DELAY)
+    world.complete_recovery(solo, [Account.create()], 1)
 
 
 # ---------------------------------------------------------------------- registries
@@ -206,12 +295,7 @@ def retire_unknown_purpose(world: World) -> None:
 
 
 def export_without_categories(world: World) -> None:
-    caller = world.bureau.account.address
-    subject = world.enterprises["solo"].subject
-    world.both(
-        lambda: world.bureau.record_export(subject, 0, secrets.token_bytes(32)),
-        lambda _n: world.model.record_export(caller, subject, 0),
-    )
+    world.export(world.enterprises["solo"], 0)
 
 
 # ------------------------------------------------------------------------ consents
@@ -368,14 +452,27 @@ CASES: list[tuple[Case, str]] = [
     (reinstate_an_active_bank, "MembershipBankNotSuspended"),
     (register_zero_subject, "MembershipZeroSubject"),
     (register_twice, "MembershipEnterpriseAlreadyRegistered"),
+    (register_past_the_deadline, "MembershipSignatureExpired"),
     (register_without_controllers, "MembershipInvalidControllerSet"),
     (register_threshold_zero, "MembershipInvalidControllerSet"),
     (register_threshold_above_count, "MembershipInvalidControllerSet"),
     (register_seventeen_controllers, "MembershipInvalidControllerSet"),
     (register_zero_controller, "MembershipZeroController"),
     (register_duplicate_controller, "MembershipDuplicateController"),
+    (register_without_the_controllers_signatures, "MembershipProofsMismatch"),
+    (register_someone_elses_key, "MembershipControllerNotProven"),
     (grant_for_unregistered_enterprise, "MembershipUnknownEnterprise"),
     (export_for_unregistered_enterprise, "MembershipUnknownEnterprise"),
+    (export_by_one_of_two_controllers, "MembershipThresholdNotMet"),
+    (export_signed_by_a_stranger, "MembershipSignerNotController"),
+    (stranger_starts_a_recovery, "AccessControlUnauthorizedAccount"),
+    (recovery_of_an_unregistered_enterprise, "MembershipUnknownEnterprise"),
+    (recovery_to_keys_nobody_proved, "MembershipControllerNotProven"),
+    (cancel_without_a_recovery, "RecoveryNotPending"),
+    (cancel_by_one_of_two_controllers, "MembershipThresholdNotMet"),
+    (complete_without_a_recovery, "RecoveryNotPending"),
+    (complete_before_the_delay, "RecoveryNotYetEffective"),
+    (complete_with_other_controllers, "RecoveryOtherControllers"),
     (category_code_zero, "RegistriesInvalidCategoryCode"),
     (category_code_sixty_four, "RegistriesInvalidCategoryCode"),
     (category_registered_twice, "RegistriesCategoryAlreadyRegistered"),

@@ -66,7 +66,7 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         operator = api.operator((data_dir / "keys" / "admin.token").read_text().strip())
         bank = operator.add_bank("B")
         controller = Account.create()
-        operator.register_enterprise(CHIP_DISTRIBUTOR_USCC, [controller.address])
+        operator.register_enterprise(CHIP_DISTRIBUTOR_USCC, [controller])
         granted = api.enterprise(CHIP_DISTRIBUTOR_USCC, [controller]).grant(
             bank.address,
             ["business_registration"],

@@ -30,6 +30,8 @@ abstract contract Consortium is Cheats {
         "ReadRequest(bytes32 consentId,address bank,uint256 categories,uint16 purpose,uint16 historyMonths,"
         "uint64 requestId,uint64 deadline)"
     );
+    bytes32 internal constant REGISTRATION_TYPEHASH =
+        keccak256("Registration(bytes32 subject,address[] controllers,uint8 threshold,uint256 deadline)");
     bytes32 private constant _DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
 
@@ -61,11 +63,33 @@ abstract contract Consortium is Cheats {
             for (uint256 k = 0; k < count; ++k) {
                 controllers[k] = vm.addr(_controllerKey(e, k));
             }
-            ledger.registerEnterprise(subjects[e], controllers, _threshold(e));
+            ledger.registerEnterprise(
+                subjects[e], controllers, _threshold(e), block.timestamp, _proofs(e, subjects[e], controllers)
+            );
         }
         if (regulator != address(this)) {
             ledger.grantRole(ledger.REGULATOR_ROLE(), regulator);
             ledger.grantRole(ledger.BUREAU_ROLE(), regulator);
+        }
+    }
+
+    /// @dev Each controller of enterprise `e`'s signature of its `Registration` (deadline: now).
+    function _proofs(uint256 e, bytes32 subject, address[] memory controllers)
+        internal
+        view
+        returns (bytes[] memory sigs)
+    {
+        bytes32 digest = _digest(
+            keccak256(
+                abi.encode(
+                    REGISTRATION_TYPEHASH, subject, keccak256(abi.encodePacked(controllers)), _threshold(e), block.timestamp
+                )
+            )
+        );
+        sigs = new bytes[](controllers.length);
+        for (uint256 k = 0; k < controllers.length; ++k) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(_controllerKey(e, k), digest);
+            sigs[k] = abi.encodePacked(r, s, v);
         }
     }
 

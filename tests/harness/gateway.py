@@ -181,7 +181,7 @@ class Gateway:
     def register(self, uscc: str, controllers: int = 1, threshold: int = 1) -> Enterprise:
         """Register ``uscc`` through the operator's API with new controller keys."""
         keys = [Account.create() for _ in range(controllers)]
-        registered = self.operator.register_enterprise(uscc, [k.address for k in keys], threshold)
+        registered = self.operator.register_enterprise(uscc, keys, threshold)
         return Enterprise(uscc, bytes.fromhex(registered.subject[2:]), keys, threshold)
 
     def new_enterprise(self, controllers: int = 1, threshold: int = 1) -> Enterprise:
@@ -189,7 +189,7 @@ class Gateway:
         keys = [Account.create() for _ in range(controllers)]
         uscc = next(self.usccs)
         subject = self.context.subject_of(uscc)
-        self.context.ledger.register_enterprise(subject, [k.address for k in keys], threshold)
+        self.context.ledger.enroll(subject, keys, threshold)
         return Enterprise(uscc, subject, keys, threshold)
 
     def signer_of(self, party: Bank) -> BankReadSigner | None:

@@ -179,7 +179,7 @@ def consented_read(
         operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
         bank = operator.add_bank("B")
         controller = Account.create()
-        enterprise = operator.register_enterprise(CHIP_DISTRIBUTOR_USCC, [controller.address])
+        enterprise = operator.register_enterprise(CHIP_DISTRIBUTOR_USCC, [controller])
     consent_id = _grant(
         LedgerClient(node.w3, deployment.address, relay),
         bytes.fromhex(enterprise.subject[2:]),

@@ -100,6 +100,9 @@ class Replayer:
             "DataAccessed": self._read,
             "AccessDenied": self._read,
             "PortabilityExported": self._export,
+            "RecoveryStarted": self._recovery,
+            "RecoveryCancelled": self._recovery,
+            "RecoveryCompleted": self._recovery,
         }
 
     @property
@@ -269,6 +272,12 @@ class Replayer:
         subject, controllers, threshold = args["subject"], args["controllers"], args["threshold"]
         error = self.state.apply(event).error
         what = f"{event.log.event}({hex0x(subject)}, {len(controllers)} controllers, k={threshold})"
+        self._refused(event, error, what, subject=hex0x(subject))
+
+    def _recovery(self, event: LedgerEvent) -> None:
+        subject: bytes = event.log.args["subject"]
+        error = self.state.apply(event).error
+        what = f"{event.log.event}({hex0x(subject)})"
         self._refused(event, error, what, subject=hex0x(subject))
 
     def _category_registered(self, event: LedgerEvent) -> None:

@@ -544,15 +544,51 @@ class LedgerClient:
 
     # --------------------------------------------------------------- enterprises
 
+    def controller_set_document(
+        self,
+        primary: typed_data.PrimaryType,
+        subject: bytes,
+        controllers: Sequence[str],
+        threshold: int,
+        deadline: int,
+        nonce: int | None = None,
+    ) -> dict[str, Any]:
+        """The EIP-712 document of a ``Registration`` or ``Recovery`` (each new controller signs
+        it), or of a ``ChangeControllers`` (``nonce`` given; k current controllers sign it)."""
+        message = typed_data.controller_set_message(
+            subject, list(controllers), threshold, deadline, nonce
+        )
+        return typed_data.typed_data(self.domain, primary, message)
+
     def register_enterprise(
-        self, subject: bytes, controllers: Sequence[str], threshold: int
+        self,
+        subject: bytes,
+        controllers: Sequence[str],
+        threshold: int,
+        deadline: int,
+        signatures: Sequence[bytes],
     ) -> Mined:
+        """As the bureau: register ``subject``; ``signatures[i]`` is ``controllers[i]``'s of the
+        ``Registration`` (:meth:`controller_set_document`)."""
         return self.transact(
             "registerEnterprise",
             subject,
             [to_checksum_address(c) for c in controllers],
             threshold,
+            deadline,
+            list(signatures),
         )
+
+    def enroll(self, subject: bytes, keys: Sequence[LocalAccount], threshold: int) -> Mined:
+        """As the bureau: register ``subject`` with controllers whose keys are at hand (a test,
+        a demo, a benchmark), each signing the ``Registration`` with a day's deadline."""
+        addresses = [k.address for k in keys]
+        deadline = self.block_timestamp() + 24 * 60 * 60
+        document = self.controller_set_document(
+            "Registration", subject, addresses, threshold, deadline
+        )
+        signatures = [typed_data.sign(k, document) for k in keys]
+        return self.register_enterprise(subject, addresses, threshold, deadline, signatures)
 
     def change_controllers(
         self,
@@ -572,6 +608,43 @@ class LedgerClient:
             deadline,
             list(signatures),
         )
+
+    def start_recovery(
+        self,
+        subject: bytes,
+        controllers: Sequence[str],
+        threshold: int,
+        deadline: int,
+        signatures: Sequence[bytes],
+    ) -> Mined:
+        """As the regulator: propose new controllers for ``subject`` (each signs ``Recovery``)."""
+        return self.transact(
+            "startRecovery",
+            subject,
+            [to_checksum_address(c) for c in controllers],
+            threshold,
+            deadline,
+            list(signatures),
+        )
+
+    def cancel_recovery(
+        self, subject: bytes, nonce: int, deadline: int, signatures: Sequence[bytes]
+    ) -> Mined:
+        """Relay k current controllers' ``CancelRecovery``."""
+        return self.transact("cancelRecovery", subject, nonce, deadline, list(signatures))
+
+    def complete_recovery(
+        self, subject: bytes, controllers: Sequence[str], threshold: int
+    ) -> Mined:
+        """Complete a recovery whose delay has passed, with the set it was started with."""
+        return self.transact(
+            "completeRecovery", subject, [to_checksum_address(c) for c in controllers], threshold
+        )
+
+    def recovery(self, subject: bytes) -> tuple[bytes, int]:
+        """The pending recovery of ``subject``: (hash of the new set, effective time; 0: none)."""
+        set_hash, effective_at = self._call("recoveries", subject)
+        return bytes(set_hash), int(effective_at)
 
     # ------------------------------------------------------------------ consents
 
@@ -615,8 +688,35 @@ class LedgerClient:
         mined = self.transact("recordAccesses", *record_accesses_args(entries))
         return self.batch_decisions(entries, mined)
 
-    def record_export(self, subject: bytes, categories: int, export_hash: bytes) -> Mined:
-        return self.transact("recordExport", subject, categories, export_hash)
+    def export_document(
+        self, subject: bytes, categories: int, nonce: int, deadline: int
+    ) -> dict[str, Any]:
+        """The EIP-712 ``Export`` k of the enterprise's controllers sign."""
+        message = {
+            "subject": subject,
+            "categories": categories,
+            "nonce": nonce,
+            "deadline": deadline,
+        }
+        return typed_data.typed_data(self.domain, "Export", message)
+
+    def cancel_recovery_document(self, subject: bytes, nonce: int, deadline: int) -> dict[str, Any]:
+        """The EIP-712 ``CancelRecovery`` k of the enterprise's controllers sign."""
+        message = {"subject": subject, "nonce": nonce, "deadline": deadline}
+        return typed_data.typed_data(self.domain, "CancelRecovery", message)
+
+    def record_export(
+        self,
+        subject: bytes,
+        categories: int,
+        export_hash: bytes,
+        nonce: int,
+        deadline: int,
+        signatures: Sequence[bytes],
+    ) -> Mined:
+        return self.transact(
+            "recordExport", subject, categories, export_hash, nonce, deadline, list(signatures)
+        )
 
     # --------------------------------------------------------------------- views
 

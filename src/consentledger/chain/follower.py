@@ -177,6 +177,14 @@ class LedgerState:
             error = model.replay_consent_transition(a["consentId"], target, now)
         elif name == "PortabilityExported":
             error = model.replay_export(a["subject"], a["categories"])
+        elif name == "RecoveryStarted":
+            error = model.replay_recovery_started(
+                a["subject"], a["controllers"], a["threshold"], now
+            )
+        elif name == "RecoveryCancelled":
+            error = model.replay_recovery_cancelled(a["subject"])
+        elif name == "RecoveryCompleted":
+            error = model.replay_recovery_completed(a["subject"], now)
         else:  # RoleAdminChanged, or an event the ledger never emits: no state to change
             error = None
         return Applied(error)

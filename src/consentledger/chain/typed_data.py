@@ -28,12 +28,30 @@ DOMAIN_NAME = "ConsentLedger"
 DOMAIN_VERSION = "1"
 
 PrimaryType = Literal[
-    "Consent", "ReadRequest", "Revocation", "Pause", "Resume", "ChangeControllers"
+    "Consent",
+    "ReadRequest",
+    "Revocation",
+    "Pause",
+    "Resume",
+    "ChangeControllers",
+    "Registration",
+    "Export",
+    "Recovery",
+    "CancelRecovery",
 ]
 
 _CONSENT_ACTION = [
     {"name": "consentId", "type": "bytes32"},
     {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+#: What each controller of a registration or a recovery signs: that it holds its key and joins
+#: this set (one signature per controller, not k of them).
+_CONTROLLER_PROOF = [
+    {"name": "subject", "type": "bytes32"},
+    {"name": "controllers", "type": "address[]"},
+    {"name": "threshold", "type": "uint8"},
     {"name": "deadline", "type": "uint256"},
 ]
 
@@ -68,6 +86,19 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "subject", "type": "bytes32"},
         {"name": "controllers", "type": "address[]"},
         {"name": "threshold", "type": "uint8"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+    "Registration": _CONTROLLER_PROOF,
+    "Export": [
+        {"name": "subject", "type": "bytes32"},
+        {"name": "categories", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+    "Recovery": _CONTROLLER_PROOF,
+    "CancelRecovery": [
+        {"name": "subject", "type": "bytes32"},
         {"name": "nonce", "type": "uint256"},
         {"name": "deadline", "type": "uint256"},
     ],
@@ -109,6 +140,22 @@ def typed_data(
         "domain": domain.as_dict(),
         "message": message,
     }
+
+
+def controller_set_message(
+    subject: bytes, controllers: list[str], threshold: int, deadline: int, nonce: int | None = None
+) -> dict[str, Any]:
+    """A ``Registration`` or ``Recovery`` message (``nonce`` None), or a ``ChangeControllers``
+    one, as EIP-712 typed data names it."""
+    message: dict[str, Any] = {
+        "subject": subject,
+        "controllers": [to_checksum_address(c) for c in controllers],
+        "threshold": threshold,
+    }
+    if nonce is not None:
+        message["nonce"] = nonce
+    message["deadline"] = deadline
+    return message
 
 
 def _signable(document: dict[str, Any]) -> SignableMessage:

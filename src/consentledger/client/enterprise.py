@@ -24,9 +24,11 @@ from consentledger.client.models import (
     ConsentDraft,
     ConsentList,
     ConsentRequest,
+    ControllerSet,
     ExportResult,
     GrantResult,
     PurposeLike,
+    SignedDraft,
 )
 from consentledger.client.operation import M, R, Role, operation, parse
 from consentledger.client.signing import Signer, sign_typed_data, siwe_authorization
@@ -242,29 +244,51 @@ class Enterprise(Role[R]):
         """Every consent the enterprise granted, with its status now."""
         return (yield from self._view("GET", "consents", ConsentList, signer))
 
+    def _signed_action(
+        self, what: str, draft_body: dict[str, Any], signer: Signer | None
+    ) -> Flow[tuple[dict[str, str], dict[str, Any]]]:
+        """Draft ``what`` (``export`` or ``controllers``) signed in as ``signer`` (default: the
+        first controller); the sign-in for the relay, and its body signed by the default
+        signers."""
+        path = f"/v1/enterprises/{self.uscc}/{what}"
+        headers = yield from self._signed_in(signer)
+        answer = yield HttpRequest("POST", f"{path}/draft", json=draft_body, headers=headers)
+        draft = parse(answer, SignedDraft)
+        message = draft.typed_data.message
+        body = {
+            "nonce": message["nonce"],
+            "deadline": message["deadline"],
+            "signatures": sign_typed_data(draft.typed_data, self.signers),
+        }
+        return (yield from self._signed_in(signer)), body
+
     @operation
     def export(self, signer: Signer | None = None) -> Flow[ExportResult]:
         """The enterprise's own data over its whole record, the export recorded on the chain.
-        Like a consent, it needs ``threshold`` distinct controllers: ``signer`` (default: the
-        first) signs in, and the other default signers approve with export sign-ins."""
-        first = signer or self.controllers[0]
-        headers = yield from self._signed_in(first)
-        approvals = []
-        for other in self.signers:
-            if other.address == first.address:
-                continue
-            body = {"uscc": self.uscc, "address": other.address, "action": "export"}
-            challenge = parse(
-                (yield HttpRequest("POST", "/v1/auth/challenge", json=body)), Challenge
-            )
-            approvals.append(siwe_authorization(challenge.message, other).removeprefix("SIWE "))
-            if len(approvals) + 1 >= self.threshold:
-                break
-        path = f"/v1/enterprises/{self.uscc}/export"
+        Like a consent, it needs ``threshold`` controllers: the default signers sign the
+        ``Export`` the gateway drafts, and the contract checks them."""
+        headers, body = yield from self._signed_action("export", {}, signer)
         answer = yield HttpRequest(
-            "POST", path, json={"approvals": approvals} if approvals else None, headers=headers
+            "POST", f"/v1/enterprises/{self.uscc}/export", json=body, headers=headers
         )
         return parse(answer, ExportResult)
+
+    @operation
+    def change_controllers(
+        self, controllers: Sequence[str], threshold: int, signer: Signer | None = None
+    ) -> Flow[ControllerSet]:
+        """Replace the enterprise's controllers and threshold, signed by the default signers
+        (``threshold`` of the current controllers). This client keeps its keys: make a new
+        :class:`Enterprise` with the new ones."""
+        wanted = {"controllers": list(controllers), "threshold": threshold}
+        headers, body = yield from self._signed_action("controllers", wanted, signer)
+        answer = yield HttpRequest(
+            "POST",
+            f"/v1/enterprises/{self.uscc}/controllers",
+            json=body | wanted,
+            headers=headers,
+        )
+        return parse(answer, ControllerSet)
 
 
 def relay_grant(

@@ -290,6 +290,23 @@ class ExportResult(Answer):
     block_number: int
 
 
+class SignedDraft(Answer):
+    """Typed data k of the enterprise's controllers sign (an export, a change of controllers)."""
+
+    typed_data: TypedData
+    endpoint: str
+    deadline: datetime
+
+
+class ControllerSet(Answer):
+    uscc: str
+    subject: str
+    controllers: list[str]
+    threshold: int
+    tx_hash: str
+    block_number: int
+
+
 # --------------------------------------------------------------------------- operator
 
 
@@ -329,3 +346,16 @@ class RegisteredEnterprise(Answer):
     controllers: list[str]
     threshold: int
     tx_hash: str
+
+
+class ControllerSetDraft(Answer):
+    """What every controller of a registration or a recovery signs (each one, not k)."""
+
+    uscc: str
+    subject: str
+    typed_data: TypedData
+    deadline: datetime
+
+
+class StartedRecovery(RegisteredEnterprise):
+    effective_at: datetime

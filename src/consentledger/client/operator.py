@@ -10,11 +10,14 @@ from consentledger.client.models import (
     ApiKey,
     BankAction,
     BankStanding,
+    ControllerSetDraft,
     CreatedBank,
     RegisteredEnterprise,
     RotatedApiKey,
+    StartedRecovery,
 )
 from consentledger.client.operation import R, Role, operation, parse, parse_list
+from consentledger.client.signing import Signer, sign_typed_data
 
 
 class Operator(Role[R]):
@@ -75,10 +78,62 @@ class Operator(Role[R]):
         return parse(response, ApiKey)
 
     @operation
-    def register_enterprise(
+    def draft_enterprise(
         self, uscc: str, controllers: Sequence[str], threshold: int = 1
-    ) -> Flow[RegisteredEnterprise]:
-        """Register an enterprise with its controllers' addresses and signing threshold."""
+    ) -> Flow[ControllerSetDraft]:
+        """The ``Registration`` each of the enterprise's controllers signs (its subject id and a
+        deadline a day ahead)."""
         body = {"uscc": uscc, "controllers": list(controllers), "threshold": threshold}
+        response = yield self._request("POST", "/enterprises/draft", body)
+        return parse(response, ControllerSetDraft)
+
+    @operation
+    def register_signed(
+        self,
+        uscc: str,
+        controllers: Sequence[str],
+        threshold: int,
+        deadline: int | str,
+        signatures: Sequence[str],
+    ) -> Flow[RegisteredEnterprise]:
+        """Register an enterprise with each controller's signature of its drafted
+        ``Registration`` (same controllers, threshold and deadline), in the controllers' order."""
+        body = {
+            "uscc": uscc,
+            "controllers": list(controllers),
+            "threshold": threshold,
+            "deadline": deadline,
+            "signatures": list(signatures),
+        }
         response = yield self._request("POST", "/enterprises", body)
         return parse(response, RegisteredEnterprise, 201)
+
+    @operation
+    def register_enterprise(
+        self, uscc: str, controllers: Sequence[Signer], threshold: int = 1
+    ) -> Flow[RegisteredEnterprise]:
+        """Register an enterprise with its controllers' keys and signing threshold: drafts the
+        ``Registration``, has every controller sign it, and sends it."""
+        addresses = [c.address for c in controllers]
+        draft = yield from Operator.draft_enterprise.flow(self, uscc, addresses, threshold)
+        signatures = sign_typed_data(draft.typed_data, controllers)
+        deadline = draft.typed_data.message["deadline"]
+        registered = Operator.register_signed.flow(
+            self, draft.uscc, addresses, threshold, deadline, signatures
+        )
+        return (yield from registered)
+
+    @operation
+    def start_recovery(
+        self, uscc: str, controllers: Sequence[Signer], threshold: int = 1
+    ) -> Flow[StartedRecovery]:
+        """Start a lost-key recovery of the enterprise to ``controllers`` (each signs the
+        ``Recovery``; needs the regulator's key in the gateway)."""
+        addresses = [c.address for c in controllers]
+        body: dict[str, Any] = {"controllers": addresses, "threshold": threshold}
+        response = yield self._request("POST", f"/enterprises/{uscc}/recovery/draft", body)
+        draft = parse(response, ControllerSetDraft)
+        body["deadline"] = draft.typed_data.message["deadline"]
+        body["signatures"] = sign_typed_data(draft.typed_data, controllers)
+        response = yield self._request("POST", f"/enterprises/{uscc}/recovery", body)
+        return parse(response, StartedRecovery, 201)

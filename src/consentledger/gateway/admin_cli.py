@@ -128,17 +128,42 @@ def list_banks(ctx: click.Context) -> None:
     _emit(ctx, data, table)
 
 
+@admin.command("draft-enterprise")
+@click.argument("uscc")
+@click.option("--controller", "controllers", multiple=True, required=True, help="Repeatable.")
+@click.option("--threshold", default=1, show_default=True, type=click.IntRange(1, 16))
+@click.pass_context
+def draft_enterprise(
+    ctx: click.Context, uscc: str, controllers: tuple[str, ...], threshold: int
+) -> None:
+    """Print the Registration (EIP-712 JSON) every controller signs with eth_signTypedData_v4."""
+    _emit(ctx, _operator(ctx).draft_enterprise(uscc, controllers, threshold))
+
+
 @admin.command("register-enterprise")
 @click.argument("uscc")
 @click.option("--controller", "controllers", multiple=True, required=True, help="Repeatable.")
 @click.option("--threshold", default=1, show_default=True, type=click.IntRange(1, 16))
+@click.option("--deadline", required=True, help="The deadline of the drafted Registration.")
+@click.option(
+    "--signature",
+    "signatures",
+    multiple=True,
+    required=True,
+    help="Each controller's signature of the Registration, in the --controller order.",
+)
 @json_option
 @click.pass_context
 def register_enterprise(
-    ctx: click.Context, uscc: str, controllers: tuple[str, ...], threshold: int
+    ctx: click.Context,
+    uscc: str,
+    controllers: tuple[str, ...],
+    threshold: int,
+    deadline: str,
+    signatures: tuple[str, ...],
 ) -> None:
-    """Register an enterprise with its controllers and signing threshold."""
-    data = _operator(ctx).register_enterprise(uscc, controllers, threshold)
+    """Register an enterprise with its controllers (each signed the drafted Registration)."""
+    data = _operator(ctx).register_signed(uscc, controllers, threshold, deadline, signatures)
     table = Table(title=f"Enterprise {data.uscc} registered", show_header=False)
     table.add_row("subject id", data.subject)
     table.add_row("controllers", ", ".join(data.controllers))

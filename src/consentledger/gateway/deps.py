@@ -12,7 +12,6 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.http import HTTPBase
-from pydantic import BaseModel, ConfigDict, Field
 
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.gateway.banks import authenticate
@@ -170,31 +169,6 @@ async def signed_in_controller(
 
 
 SignedInController = Annotated[SignedIn, Depends(signed_in_controller)]
-
-
-class ExportApprovals(BaseModel):
-    """The other controllers' approvals of an export (none for a 1-of-n enterprise)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    approvals: list[str] = Field(
-        default_factory=list,
-        max_length=32,
-        description="each `<base64url(message)>.<0x signature>` of a sign-in challenge asked "
-        "with action 'export' by another controller of the enterprise",
-    )
-
-
-async def export_approvals(
-    uscc: UsccPath, sign_in: SignInServiceDep, body: ExportApprovals | None = None
-) -> list[SignedIn]:
-    """The controllers whose export sign-ins came with the request (each checked and used)."""
-    code = parse_uscc(uscc).code
-    given = body.approvals if body is not None else []
-    return [await sign_in.verify(credential, code, export=True) for credential in given]
-
-
-ExportApprovers = Annotated[list[SignedIn], Depends(export_approvals)]
 
 
 async def drafting_bank(

@@ -93,21 +93,6 @@ class DraftForAnotherBankError(NotPermittedError):
         super().__init__("a bank asks for consents to itself only: 'bank' must be its address")
 
 
-class ExportNeedsMoreControllersError(NotPermittedError):
-    """An export widens access as a consent does: it needs the enterprise's threshold of
-    distinct controllers."""
-
-    code = "export_needs_more_controllers"
-
-    def __init__(self, approvals: int, threshold: int) -> None:
-        super().__init__(
-            f"an export needs {threshold} distinct controllers, and {approvals} approved it: "
-            "send the others' export sign-ins in 'approvals'",
-            approvals=approvals,
-            threshold=threshold,
-        )
-
-
 class InvalidApiKeyError(NotAuthenticatedError):
     code = "invalid_api_key"
 

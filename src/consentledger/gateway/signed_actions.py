@@ -37,6 +37,7 @@ from consentledger.ledger.errors import LedgerRevertError
 from consentledger.ledger.model import LedgerModel
 from consentledger.ledger.types import (
     ROLE_BANK,
+    ROLE_BUREAU,
     BankState,
     ConsentState,
     ConsentStatus,
@@ -157,6 +158,7 @@ def snapshot(
     bank: str | None = None,
     purpose: int | None = None,
     consent: ConsentView | None = None,
+    categories: bool = False,
 ) -> Snapshot:
     """Read what the contract will consult for a signed action of ``subject``. Blocking: run it
     on the chain thread."""
@@ -172,7 +174,9 @@ def snapshot(
         model.banks[bank] = BankState()
     if purpose is not None:
         model.purposes[purpose] = client.purpose(purpose)
+    if purpose is not None or categories:
         model.categories = client.registered_categories()
+    model.roles[ROLE_BUREAU] = {client.account.address}
     if consent is not None and consent.status is not ConsentStatus.NONE:
         model.consents[consent.consent_id] = stored_state(consent)
     return Snapshot(model, next_block_time(client.block_timestamp()), controllers, threshold)

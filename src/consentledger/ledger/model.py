@@ -34,6 +34,7 @@ from consentledger.ledger.types import (
     MAX_CONSENT_DURATION,
     MAX_CONTROLLERS,
     MAX_READ_REQUEST_LIFETIME,
+    RECOVERY_DELAY,
     ROLE_AUDITOR,
     ROLE_BANK,
     ROLE_BUREAU,
@@ -47,6 +48,7 @@ from consentledger.ledger.types import (
     Decision,
     DenialReason,
     EnterpriseState,
+    PendingRecovery,
     PurposeCaps,
     checksummed,
     nonce_account,
@@ -68,6 +70,7 @@ class LedgerModel:
     consents: dict[bytes, ConsentState] = field(default_factory=dict)
     nonces: dict[tuple[str, int], int] = field(default_factory=dict)
     last_query_id: dict[str, int] = field(default_factory=dict)
+    recoveries: dict[bytes, PendingRecovery] = field(default_factory=dict)
 
     @classmethod
     def deployed(cls, regulator: str) -> LedgerModel:
@@ -178,19 +181,26 @@ class LedgerModel:
         return self.has_role(ROLE_BANK, bank) and record is not None and not record.suspended
 
     def register_enterprise(
-        self, caller: str, subject: bytes, controllers: Sequence[str], threshold: int
+        self,
+        caller: str,
+        subject: bytes,
+        controllers: Sequence[str],
+        threshold: int,
+        deadline: int,
+        provers: Sequence[str],
+        now: int,
     ) -> None:
+        """``registerEnterprise``: ``provers[i]`` is the address ``controllers[i]``'s signature of
+        the ``Registration`` recovers to."""
         self._only(ROLE_BUREAU, caller)
-        self.enterprises[subject] = self._check_registration(subject, controllers, threshold)
+        self._check_new_subject(subject)
+        self.enterprises[subject] = _proven_set(controllers, threshold, deadline, provers, now)
 
-    def _check_registration(
-        self, subject: bytes, controllers: Sequence[str], threshold: int
-    ) -> EnterpriseState:
+    def _check_new_subject(self, subject: bytes) -> None:
         if subject == bytes(32):
             raise LedgerRevertError("MembershipZeroSubject")
         if subject in self.enterprises:
             raise LedgerRevertError("MembershipEnterpriseAlreadyRegistered", subject)
-        return _controller_set(controllers, threshold)
 
     def change_controllers(
         self,
@@ -504,14 +514,80 @@ class LedgerModel:
     def _count_read(self, consent_id: bytes) -> None:
         self.consents[consent_id].reads_used += 1
 
-    def record_export(self, caller: str, subject: bytes, categories: int) -> None:
+    def record_export(
+        self,
+        caller: str,
+        subject: bytes,
+        categories: int,
+        nonce: int,
+        deadline: int,
+        signers: Sequence[str],
+        now: int,
+    ) -> None:
+        """``recordExport``: the bureau records an export k of the enterprise's controllers
+        signed (``Export``), as they sign a consent."""
         self._only(ROLE_BUREAU, caller)
+        use_nonce = self._authorize(subject, nonce, deadline, signers, now)
         self._check_export(subject, categories)
+        use_nonce()
 
     def _check_export(self, subject: bytes, categories: int) -> None:
         self._enterprise(subject)
         if categories == 0 or categories & ~self.categories:
             raise LedgerRevertError("RegistriesInvalidCategoryMask", categories, self.categories)
+
+    # --------------------------------------------------------------- recovery
+
+    def start_recovery(
+        self,
+        caller: str,
+        subject: bytes,
+        controllers: Sequence[str],
+        threshold: int,
+        deadline: int,
+        provers: Sequence[str],
+        now: int,
+    ) -> PendingRecovery:
+        """``startRecovery``: the regulator proposes new controllers (each proving its key, as at
+        registration), effective :data:`RECOVERY_DELAY` from ``now``; replaces a pending one."""
+        self._only(ROLE_REGULATOR, caller)
+        self._enterprise(subject)
+        proposed = _proven_set(controllers, threshold, deadline, provers, now)
+        pending = PendingRecovery(proposed.controllers, threshold, now + RECOVERY_DELAY)
+        self.recoveries[subject] = pending
+        return pending
+
+    def cancel_recovery(
+        self, subject: bytes, nonce: int, deadline: int, signers: Sequence[str], now: int
+    ) -> None:
+        """``cancelRecovery``: k of the current controllers stop a pending recovery."""
+        use_nonce = self._authorize(subject, nonce, deadline, signers, now)
+        self._pending_recovery(subject)
+        use_nonce()
+        del self.recoveries[subject]
+
+    def complete_recovery(
+        self, subject: bytes, controllers: Sequence[str], threshold: int, now: int
+    ) -> None:
+        """``completeRecovery``: anyone, once the delay has passed, with the set started."""
+        pending = self._check_completion(subject, now)
+        listed = tuple(checksummed(c) for c in controllers)
+        if (listed, threshold) != (pending.controllers, pending.threshold):
+            raise LedgerRevertError("RecoveryOtherControllers", subject)
+        del self.recoveries[subject]
+        self.enterprises[subject] = _controller_set(controllers, threshold)
+
+    def _pending_recovery(self, subject: bytes) -> PendingRecovery:
+        pending = self.recoveries.get(subject)
+        if pending is None:
+            raise LedgerRevertError("RecoveryNotPending", subject)
+        return pending
+
+    def _check_completion(self, subject: bytes, now: int) -> PendingRecovery:
+        pending = self._pending_recovery(subject)
+        if now < pending.effective_at:
+            raise LedgerRevertError("RecoveryNotYetEffective", subject, pending.effective_at)
+        return pending
 
     # ----------------------------------------------------------------- replay
     #
@@ -551,8 +627,11 @@ class LedgerModel:
     def replay_enterprise_registered(
         self, subject: bytes, controllers: Sequence[str], threshold: int
     ) -> LedgerRevertError | None:
-        """``EnterpriseRegistered`` (the bureau's call; the event does not name the caller)."""
-        error = _refusal(lambda: self._check_registration(subject, controllers, threshold))
+        """``EnterpriseRegistered`` (the bureau's call; the event names neither the caller nor the
+        controllers' proofs)."""
+        error = _refusal(lambda: self._check_new_subject(subject)) or _refusal(
+            lambda: _controller_set(controllers, threshold)
+        )
         self.enterprises[subject] = _as_listed(controllers, threshold)
         return error
 
@@ -651,8 +730,37 @@ class LedgerModel:
         return error
 
     def replay_export(self, subject: bytes, categories: int) -> LedgerRevertError | None:
-        """``PortabilityExported`` (the bureau's call; the event does not name the caller)."""
+        """``PortabilityExported`` (the bureau's call; the event names neither the caller nor the
+        controllers who signed it)."""
         return _refusal(lambda: self._check_export(subject, categories))
+
+    def replay_recovery_started(
+        self, subject: bytes, controllers: Sequence[str], threshold: int, now: int
+    ) -> LedgerRevertError | None:
+        """``RecoveryStarted`` at block time ``now`` (the regulator's call; the event names
+        neither the caller nor the new controllers' proofs). The recovery may be completed
+        :data:`RECOVERY_DELAY` after ``now``, whatever time the event names."""
+        error = _refusal(lambda: self._enterprise(subject)) or _refusal(
+            lambda: _controller_set(controllers, threshold)
+        )
+        listed = _as_listed(controllers, threshold).controllers
+        self.recoveries[subject] = PendingRecovery(listed, threshold, now + RECOVERY_DELAY)
+        return error
+
+    def replay_recovery_cancelled(self, subject: bytes) -> LedgerRevertError | None:
+        """``RecoveryCancelled`` (threshold-signed; the event carries no signatures)."""
+        error = _refusal(lambda: self._enterprise(subject)) or _refusal(
+            lambda: self._pending_recovery(subject)
+        )
+        self.recoveries.pop(subject, None)
+        return error
+
+    def replay_recovery_completed(self, subject: bytes, now: int) -> LedgerRevertError | None:
+        """``RecoveryCompleted`` at block time ``now``: a recovery was pending and its delay had
+        passed (the ``ControllersChanged`` that follows carries the new set)."""
+        error = _refusal(lambda: self._check_completion(subject, now))
+        self.recoveries.pop(subject, None)
+        return error
 
 
 #: The stored states a consent may be in for a signed action to move it into the key's state.
@@ -683,6 +791,26 @@ def _refusal(check: Callable[[], object]) -> LedgerRevertError | None:
     except LedgerRevertError as exc:
         return exc
     return None
+
+
+def _proven_set(
+    controllers: Sequence[str],
+    threshold: int,
+    deadline: int,
+    provers: Sequence[str],
+    now: int,
+) -> EnterpriseState:
+    """The contract's ``_requireProofs``: the deadline, a valid set, and one proof per controller,
+    in order (``provers[i]``: the address ``controllers[i]``'s signature recovers to)."""
+    if now > deadline:
+        raise LedgerRevertError("MembershipSignatureExpired", deadline, now)
+    proposed = _controller_set(controllers, threshold)
+    if len(provers) != len(proposed.controllers):
+        raise LedgerRevertError("MembershipProofsMismatch", len(provers), len(proposed.controllers))
+    for controller, prover in zip(proposed.controllers, provers, strict=True):
+        if checksummed(prover) != controller:
+            raise LedgerRevertError("MembershipControllerNotProven", controller)
+    return proposed
 
 
 def _as_listed(controllers: Iterable[str], threshold: int) -> EnterpriseState:

@@ -316,6 +316,15 @@ class EnterpriseState:
     threshold: int
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRecovery:
+    """A regulator's recovery of an enterprise's controllers, waiting for its delay to pass."""
+
+    controllers: tuple[str, ...]
+    threshold: int
+    effective_at: int
+
+
 @dataclass(slots=True)
 class BankState:
     member: bool = True
@@ -324,9 +333,18 @@ class BankState:
     read_signer: str | None = None
 
 
+#: The domain of a subject's nonce account (``subjectNonceAccount`` in the contract).
+NONCE_ACCOUNT_DOMAIN = b"ConsentLedger.nonceAccount"
+
+#: How long a regulator's lost-key recovery waits before it can be completed (``RECOVERY_DELAY``).
+RECOVERY_DELAY = 7 * 24 * 60 * 60
+
+
+@lru_cache(maxsize=4096)
 def nonce_account(subject: bytes) -> str:
-    """The address that holds a subject's nonces on the chain (its low 160 bits)."""
-    return to_checksum_address(subject[-20:])
+    """The address that holds a subject's nonces on the chain: the low 160 bits of
+    ``keccak256(NONCE_ACCOUNT_DOMAIN || subject)``, so no subject shares another's nonces."""
+    return to_checksum_address(keccak(NONCE_ACCOUNT_DOMAIN + subject)[-20:])
 
 
 def split_nonce(key_nonce: int) -> tuple[int, int]:

@@ -150,13 +150,7 @@ def _register(world: World, name: str, controllers: int, threshold: int) -> Ente
 
         subject = subject_id(SOLO_USCC, parse_subject_key(SUBJECT_KEY, "the scenario"))
     enterprise = Enterprise(name, subject, keys, threshold)
-    addresses = [k.address for k in keys]
-    world.both(
-        lambda: world.bureau.register_enterprise(subject, addresses, threshold),
-        lambda _now: world.model.register_enterprise(
-            world.bureau.account.address, subject, addresses, threshold
-        ),
-    )
+    world.register(subject, keys, threshold)
     world.enterprises[name] = enterprise
     return enterprise
 
@@ -291,13 +285,11 @@ def build_ledger(chain: DevChain) -> Scenario:
     story.record(story.entry("monitoring", b, purpose=Purpose.POST_LOAN_MONITORING))
     _bank_c_comes_and_goes(story)
     export_categories = cat.BUSINESS_REGISTRATION.bit | cat.SOCIAL_INSURANCE.bit | cat.TAX.bit
-    world.both(
-        lambda: world.bureau.record_export(solo.subject, export_categories, _bytes("export/1")),
-        lambda _now: world.model.record_export(
-            world.bureau.account.address, solo.subject, export_categories
-        ),
-    )
+    world.export(solo, export_categories, nonce=story.nonce(solo), export_hash=_bytes("export/1"))
     story.tally.exports += 1
+    # The regulator starts a lost-key recovery of ``board``; its two controllers cancel it.
+    world.start_recovery(board, [_account("board/recovered")], 1)
+    world.cancel_recovery(board, nonce=story.nonce(board))
     return Scenario(world, story.consents, story.tally, bank_c)
 
 
@@ -307,16 +299,8 @@ def _change_controllers(story: _Story, board: Enterprise) -> None:
     keep = board.controllers[:2]
     addresses = [k.address for k in keep]
     nonce, deadline = story.nonce(board), world.now() + DAY
-    document = typed_data.typed_data(
-        world.bureau.domain,
-        "ChangeControllers",
-        {
-            "subject": board.subject,
-            "controllers": addresses,
-            "threshold": 2,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
+    document = world.bureau.controller_set_document(
+        "ChangeControllers", board.subject, addresses, 2, deadline, nonce
     )
     signatures = board.sign(document)
     signers = [typed_data.recover(document, s) for s in signatures]

@@ -249,18 +249,146 @@ class World:
         return next(e for e in self.enterprises.values() if e.subject == subject)
 
     def new_enterprise(self, name: str, controllers: int = 1, threshold: int = 1) -> Enterprise:
-        """Register a fresh enterprise on chain and in the model."""
+        """Register a fresh enterprise on chain and in the model, its controllers proving keys."""
         keys = [Account.create() for _ in range(controllers)]
         enterprise = Enterprise(name, secrets.token_bytes(32), keys, threshold)
-        addresses = [k.address for k in keys]
-        self.both(
-            lambda: self.bureau.register_enterprise(enterprise.subject, addresses, threshold),
-            lambda now: self.model.register_enterprise(
-                self.bureau.account.address, enterprise.subject, addresses, threshold
-            ),
-        )
+        self.register(enterprise.subject, keys, threshold)
         self.enterprises[name] = enterprise
         return enterprise
+
+    def register(
+        self,
+        subject: bytes,
+        keys: Sequence[LocalAccount],
+        threshold: int,
+        *,
+        provers: Sequence[LocalAccount] | None = None,
+        deadline: int | None = None,
+    ) -> Mined:
+        """``registerEnterprise`` of ``keys`` on chain and in the model, the ``Registration``
+        signed by ``provers`` (default: every key, in order)."""
+        addresses = [k.address for k in keys]
+        deadline = self.now() + DAY if deadline is None else deadline
+        document = self.bureau.controller_set_document(
+            "Registration", subject, addresses, threshold, deadline
+        )
+        signatures = [typed_data.sign(k, document) for k in (keys if provers is None else provers)]
+        recovered = [typed_data.recover(document, s) for s in signatures]
+        return self.both(
+            lambda: self.bureau.register_enterprise(
+                subject, addresses, threshold, deadline, signatures
+            ),
+            lambda now: self.model.register_enterprise(
+                self.bureau.account.address,
+                subject,
+                addresses,
+                threshold,
+                deadline,
+                recovered,
+                now,
+            ),
+        )
+
+    def export(
+        self,
+        enterprise: Enterprise,
+        categories: int,
+        *,
+        signers: Sequence[LocalAccount] | None = None,
+        nonce: int | None = None,
+        deadline: int | None = None,
+        export_hash: bytes | None = None,
+    ) -> Mined:
+        """``recordExport`` on chain and in the model, the ``Export`` signed by ``signers``
+        (default: the first k controllers)."""
+        if nonce is None:
+            nonce = self.model.nonce(enterprise.subject, secrets.randbits(64))
+        deadline = self.now() + DAY if deadline is None else deadline
+        document = self.bureau.export_document(enterprise.subject, categories, nonce, deadline)
+        signatures = enterprise.sign(document, signers)
+        recovered = [typed_data.recover(document, s) for s in signatures]
+        export_hash = secrets.token_bytes(32) if export_hash is None else export_hash
+        return self.both(
+            lambda: self.bureau.record_export(
+                enterprise.subject, categories, export_hash, nonce, deadline, signatures
+            ),
+            lambda now: self.model.record_export(
+                self.bureau.account.address,
+                enterprise.subject,
+                categories,
+                nonce,
+                deadline,
+                recovered,
+                now,
+            ),
+        )
+
+    def start_recovery(
+        self,
+        enterprise: Enterprise,
+        keys: Sequence[LocalAccount],
+        threshold: int,
+        *,
+        caller: LedgerClient | None = None,
+        provers: Sequence[LocalAccount] | None = None,
+    ) -> Mined:
+        """``startRecovery`` by ``caller`` (default: the regulator) of ``enterprise`` to
+        ``keys``, the ``Recovery`` signed by ``provers`` (default: every new key)."""
+        sender = caller or self.regulator
+        addresses = [k.address for k in keys]
+        deadline = self.now() + DAY
+        document = self.bureau.controller_set_document(
+            "Recovery", enterprise.subject, addresses, threshold, deadline
+        )
+        signatures = [typed_data.sign(k, document) for k in (keys if provers is None else provers)]
+        recovered = [typed_data.recover(document, s) for s in signatures]
+        return self.both(
+            lambda: sender.start_recovery(
+                enterprise.subject, addresses, threshold, deadline, signatures
+            ),
+            lambda now: self.model.start_recovery(
+                sender.account.address,
+                enterprise.subject,
+                addresses,
+                threshold,
+                deadline,
+                recovered,
+                now,
+            ),
+        )
+
+    def cancel_recovery(
+        self,
+        enterprise: Enterprise,
+        *,
+        signers: Sequence[LocalAccount] | None = None,
+        nonce: int | None = None,
+    ) -> Mined:
+        """``cancelRecovery`` signed by ``signers`` (default: the first k controllers)."""
+        if nonce is None:
+            nonce = self.model.nonce(enterprise.subject, secrets.randbits(64))
+        deadline = self.now() + DAY
+        document = self.bureau.cancel_recovery_document(enterprise.subject, nonce, deadline)
+        signatures = enterprise.sign(document, signers)
+        recovered = [typed_data.recover(document, s) for s in signatures]
+        return self.both(
+            lambda: self.bureau.cancel_recovery(enterprise.subject, nonce, deadline, signatures),
+            lambda now: self.model.cancel_recovery(
+                enterprise.subject, nonce, deadline, recovered, now
+            ),
+        )
+
+    def complete_recovery(
+        self, enterprise: Enterprise, keys: Sequence[LocalAccount], threshold: int
+    ) -> Mined:
+        """``completeRecovery`` with ``keys``; on success they become ``enterprise``'s keys."""
+        addresses = [k.address for k in keys]
+        mined = self.both(
+            lambda: self.bureau.complete_recovery(enterprise.subject, addresses, threshold),
+            lambda now: self.model.complete_recovery(enterprise.subject, addresses, threshold, now),
+        )
+        enterprise.controllers, enterprise.threshold = list(keys), threshold
+        return mined
 
 
 def bind(world: World, chain: DevChain) -> None:

@@ -12,6 +12,7 @@ from eth_account import Account
 from consentledger.chain import typed_data
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
+from consentledger.client.signing import sign_typed_data
 from consentledger.gateway.problems import snake_case
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from tests.harness.gateway import ADMIN, Gateway, serve_live
@@ -96,11 +97,26 @@ def test_bank_with_a_given_address_and_duplicates(gateway: Gateway) -> None:
 
 
 def test_enterprise_registered_twice_is_the_contracts_error(gateway: Gateway) -> None:
-    controller = Account.create().address
-    body = {"uscc": "91440304MA5EU3R884", "controllers": [controller], "threshold": 1}
+    controller = Account.create()
+    uscc = "91440304MA5EU3R884"
+    draft = gateway.operator.draft_enterprise(uscc, [controller.address], 1)
+    body = {
+        "uscc": uscc,
+        "controllers": [controller.address],
+        "threshold": 1,
+        "deadline": draft.typed_data.message["deadline"],
+        "signatures": sign_typed_data(draft.typed_data, [controller]),
+    }
     assert gateway.http.post("/v1/admin/enterprises", json=body, headers=ADMIN).status_code == 201
     again = gateway.http.post("/v1/admin/enterprises", json=body, headers=ADMIN)
     assert again.status_code == 422
+    assert again.json()["prechecked"] is True
+    drafted_again = gateway.http.post(
+        "/v1/admin/enterprises/draft",
+        json={"uscc": uscc, "controllers": [controller.address]},
+        headers=ADMIN,
+    )
+    assert drafted_again.json()["code"] == "membership_enterprise_already_registered"
     assert again.json()["code"] == "membership_enterprise_already_registered"
     assert again.json()["contract_error"] == "MembershipEnterpriseAlreadyRegistered"
 
@@ -138,16 +154,23 @@ def test_admin_cli_manages_banks_and_enterprises(live_url: str) -> None:
     reinstated = _admin(live_url, "reinstate-bank", bank["address"])
     assert reinstated.exit_code == 0
     assert "yes" in reinstated.output
+    keys = [Account.create(), Account.create()]
+    chosen = ["--controller", keys[0].address, "--controller", keys[1].address, "--threshold", "2"]
+    drafted = _admin(live_url, "draft-enterprise", "91440307MA5G2LJP49", *chosen)
+    assert drafted.exit_code == 0, drafted.output
+    draft = json.loads(drafted.output)
+    signatures = sign_typed_data(draft["typed_data"], keys)
     registered = _admin(
         live_url,
         "register-enterprise",
         "91440307MA5G2LJP49",
-        "--controller",
-        Account.create().address,
-        "--controller",
-        Account.create().address,
-        "--threshold",
-        "2",
+        *chosen,
+        "--deadline",
+        str(draft["typed_data"]["message"]["deadline"]),
+        "--signature",
+        signatures[0],
+        "--signature",
+        signatures[1],
     )
     assert registered.exit_code == 0, registered.output
     assert "subject id" in registered.output

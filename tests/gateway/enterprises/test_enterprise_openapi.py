@@ -18,6 +18,9 @@ ENTERPRISE_ROUTES = [
     ("get", "/v1/enterprises/{uscc}/accesses"),
     ("get", "/v1/enterprises/{uscc}/consents"),
     ("post", "/v1/enterprises/{uscc}/export"),
+    ("post", "/v1/enterprises/{uscc}/export/draft"),
+    ("post", "/v1/enterprises/{uscc}/controllers/draft"),
+    ("post", "/v1/enterprises/{uscc}/controllers"),
 ]
 SIGNED_IN = {"/v1/enterprises/{uscc}/accesses", "/v1/enterprises/{uscc}/consents"}
 

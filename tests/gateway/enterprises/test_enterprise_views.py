@@ -118,11 +118,8 @@ def test_consents_view_lists_every_consent_with_its_status(gateway: Gateway) -> 
 
 def test_export_records_its_hash_on_the_chain(gateway: Gateway) -> None:
     enterprise = gateway.new_enterprise()
-    response = gateway.http.post(
-        f"/v1/enterprises/{enterprise.uscc}/export", headers=gateway.signed_in(enterprise)
-    )
-    assert response.status_code == 200, response.text
-    export = response.json()
+    client = gateway.enterprise_client(enterprise)
+    export = client.export().model_dump(mode="json")
     data = export["data"]
     assert data["uscc"] == enterprise.uscc
     assert sorted(data["categories"]) == sorted(c.slug for c in SEEDED_CATEGORIES)

@@ -13,7 +13,7 @@ from consentledger.chain.embedded import EmbeddedChain
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal_store import Journal, hex32, reconcile
 from consentledger.journal.schema import Batch, BatchReplacement, JournalEntry, ReadStatus
-from consentledger.testing.world import World, build_world
+from consentledger.testing.world import DAY, World, build_world
 from tests.harness.journal import journaled_reads, sign_batch
 
 
@@ -51,7 +51,10 @@ def test_a_batch_whose_nonce_was_taken_fails_cleanly(journal_url: str) -> None:
     # Another transaction of the same key takes the batch's nonce first.
     world.bureau.forget_nonce()
     other = world.regulator.with_account(world.bureau.account)
-    other.transact("recordExport", world.enterprises["solo"].subject, 2, secrets.token_bytes(32))
+    solo = world.enterprises["solo"]
+    nonce, deadline = world.model.nonce(solo.subject, 1), world.now() + DAY
+    export = solo.sign(world.bureau.export_document(solo.subject, 2, nonce, deadline))
+    other.record_export(solo.subject, 2, secrets.token_bytes(32), nonce, deadline, export)
 
     report = reconcile(journal, world.bureau, receipt_timeout=2)
 

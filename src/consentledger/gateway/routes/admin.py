@@ -13,11 +13,16 @@ from consentledger.gateway.services.admin import (
     ApiKeyOut,
     BankAction,
     BankOut,
+    ControllerSetDraft,
     CreatedBank,
     EnterpriseOut,
     NewBank,
+    NewControllers,
     NewEnterprise,
+    ProvenControllers,
+    RecoveryOut,
     RotatedApiKey,
+    SignedEnterprise,
 )
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
@@ -71,7 +76,37 @@ async def revoke_key(address: str, key_id: str, admin: AdminServiceDep) -> ApiKe
     return await admin.revoke_key(address, key_id)
 
 
+@router.post("/enterprises/draft", response_model=ControllerSetDraft, responses=ERRORS)
+async def draft_enterprise(body: NewEnterprise, admin: AdminServiceDep) -> ControllerSetDraft:
+    """The EIP-712 ``Registration`` of an enterprise with these controllers and threshold, with
+    its subject id and a deadline: every controller signs it (proof that it holds its key)."""
+    return await admin.draft_enterprise(body)
+
+
 @router.post("/enterprises", response_model=EnterpriseOut, status_code=201, responses=ERRORS)
-async def register_enterprise(body: NewEnterprise, admin: AdminServiceDep) -> EnterpriseOut:
-    """Register an enterprise under its subject id with its controllers and threshold."""
+async def register_enterprise(body: SignedEnterprise, admin: AdminServiceDep) -> EnterpriseOut:
+    """Register an enterprise under its subject id with its controllers and threshold, with each
+    controller's signature of the drafted ``Registration``, in the controllers' order (the
+    contract checks every one)."""
     return await admin.register_enterprise(body)
+
+
+@router.post(
+    "/enterprises/{uscc}/recovery/draft", response_model=ControllerSetDraft, responses=ERRORS
+)
+async def draft_recovery(
+    uscc: str, body: NewControllers, admin: AdminServiceDep
+) -> ControllerSetDraft:
+    """The EIP-712 ``Recovery`` of a registered enterprise to new controllers, for each of them
+    to sign (needs the regulator's key in the gateway)."""
+    return await admin.draft_recovery(uscc, body)
+
+
+@router.post(
+    "/enterprises/{uscc}/recovery", response_model=RecoveryOut, status_code=201, responses=ERRORS
+)
+async def start_recovery(uscc: str, body: ProvenControllers, admin: AdminServiceDep) -> RecoveryOut:
+    """Start a lost-key recovery (the regulator's key): the new controllers replace the current
+    ones once the contract's delay has passed, unless k of the current controllers cancel it
+    first (``RecoveryStarted`` is on the chain for them to see)."""
+    return await admin.start_recovery(uscc, body)

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from consentledger.gateway.deps import (
-    EnterpriseViewServiceDep,
-    ExportApprovers,
-    SignedInController,
-    UsccPath,
-)
+from consentledger.gateway.deps import EnterpriseViewServiceDep, SignedInController, UsccPath
 from consentledger.gateway.problems import problem_responses
-from consentledger.gateway.services.enterprises import AccessLog, ConsentList, ExportResult
+from consentledger.gateway.services.enterprises import (
+    AccessLog,
+    ConsentList,
+    ControllersDraftRequest,
+    ControllerSet,
+    ExportResult,
+    SignedControllerChange,
+    SignedDraft,
+    SignedDraftRequest,
+    SignedExport,
+)
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprise views"])
 
@@ -39,23 +44,55 @@ async def consents(
     return await views.consents(signed_in)
 
 
-@router.post(
-    "/{uscc}/export",
-    response_model=ExportResult,
-    responses=problem_responses(401, 403, 404, 422, 502, 503, 504),
-)
+_SIGNED_RESPONSES = problem_responses(400, 401, 403, 404, 409, 413, 422, 502, 503, 504)
+
+
+@router.post("/{uscc}/export/draft", response_model=SignedDraft, responses=_SIGNED_RESPONSES)
+async def draft_export(
+    uscc: UsccPath,
+    body: SignedDraftRequest,
+    signed_in: SignedInController,
+    views: EnterpriseViewServiceDep,
+) -> SignedDraft:
+    """The EIP-712 ``Export`` of all the enterprise's data, with a fresh keyed nonce and a
+    deadline, for k of its controllers to sign (an export widens access as a consent does)."""
+    return await views.draft_export(signed_in, body)
+
+
+@router.post("/{uscc}/export", response_model=ExportResult, responses=_SIGNED_RESPONSES)
 async def export(
     uscc: UsccPath,
+    body: SignedExport,
     signed_in: SignedInController,
-    approvals: ExportApprovers,
     views: EnterpriseViewServiceDep,
 ) -> ExportResult:
     """The enterprise's own data in every category the bureau supplies, over its whole record
     (the right to obtain its own credit information, 征信业管理条例 art. 17). The export is recorded
     on the chain (``PortabilityExported``) with a salted hash of the data before the data is
-    released.
+    released, and the contract records it only with k of the enterprise's controllers'
+    signatures of the ``Export`` drafted at ``/export/draft``."""
+    return await views.export(signed_in, body)
 
-    An export widens access as a consent does, so it needs the enterprise's threshold of
-    distinct controllers: the signed-in one, and the others' sign-ins asked with action
-    ``export``, in ``approvals``."""
-    return await views.export(signed_in, approvals)
+
+@router.post("/{uscc}/controllers/draft", response_model=SignedDraft, responses=_SIGNED_RESPONSES)
+async def draft_controllers(
+    uscc: UsccPath,
+    body: ControllersDraftRequest,
+    signed_in: SignedInController,
+    views: EnterpriseViewServiceDep,
+) -> SignedDraft:
+    """The EIP-712 ``ChangeControllers`` to the given set and threshold, with a fresh keyed nonce
+    and a deadline, for k of the current controllers to sign."""
+    return await views.draft_controllers(signed_in, body)
+
+
+@router.post("/{uscc}/controllers", response_model=ControllerSet, responses=_SIGNED_RESPONSES)
+async def change_controllers(
+    uscc: UsccPath,
+    body: SignedControllerChange,
+    signed_in: SignedInController,
+    views: EnterpriseViewServiceDep,
+) -> ControllerSet:
+    """Replace the enterprise's controllers and threshold: relays a ``ChangeControllers`` signed
+    by k of the current controllers (the contract checks them)."""
+    return await views.change_controllers(signed_in, body)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,11 +19,6 @@ class ChallengeRequest(BaseModel):
 
     uscc: str = Field(min_length=1, max_length=64, examples=["91440305MA5DKW7Q1B"])
     address: str = Field(max_length=64, description="the controller's address")
-    action: Literal["view", "export"] = Field(
-        default="view",
-        description="'export': the signed message also approves one export of the enterprise's "
-        "data (sent as one of the export's approvals)",
-    )
 
 
 @router.post(
@@ -45,6 +38,4 @@ async def challenge(
     enterprise is checked on the chain when it is used. Anyone may ask, so a client address may
     ask ``CONSENTLEDGER_CHALLENGES_PER_MINUTE`` times a minute (429 past it), and the gateway keeps
     at most ``CONSENTLEDGER_MAX_OPEN_CHALLENGES`` open challenges (503 past it)."""
-    return await sign_in.challenge(
-        body.uscc, body.address, request.url.scheme, export=body.action == "export"
-    )
+    return await sign_in.challenge(body.uscc, body.address, request.url.scheme)

@@ -1,20 +1,31 @@
 """The bureau operator's flows, without HTTP: banks (admitted on the chain, with API keys) and
-enterprises (registered with their controllers).
+enterprises (registered with their controllers, each proving its key; recovered when the keys
+are lost).
 
-Registering a bank or suspending one needs the regulator's role on the chain: the gateway must
-have been given the regulator's key (always so on the embedded chain).
+Registering a bank or suspending one, and starting a lost-key recovery, need the regulator's
+role on the chain: the gateway must have been given the regulator's key (always so on the
+embedded chain).
+
+An enterprise's registration and recovery are drafted first: the gateway answers the EIP-712
+``Registration`` (or ``Recovery``) with the subject id and a deadline, every new controller
+signs it (proof that it holds its key and joins this set), and the operator sends the
+signatures back. The contract checks each one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from functools import partial
+from typing import Annotated, Literal
 
 from eth_account import Account
 from eth_utils.address import is_address, to_checksum_address
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from consentledger.bureau.uscc import parse_uscc
+from consentledger.categories import DAY
 from consentledger.chain.client import LedgerClient
+from consentledger.gateway import eip712_json
 from consentledger.gateway.banks import (
     BankKey,
     bank_by_address,
@@ -31,6 +42,16 @@ from consentledger.gateway.errors import (
     RegulatorKeyMissingError,
 )
 from consentledger.gateway.journal_store import hex32
+from consentledger.gateway.services.consents import Signatures, TypedDataDocument, Uint
+from consentledger.gateway.signed_actions import parse_signatures, refused, snapshot
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import MAX_CONTROLLERS, ROLE_REGULATOR
+
+#: How long the controllers have to sign a drafted registration or recovery.
+_DRAFT_WITHIN = DAY
+
+#: What each new controller signs: its registration, or the regulator's recovery to it.
+SetProof = Literal["Registration", "Recovery"]
 
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
 
@@ -76,10 +97,45 @@ class RotatedApiKey(ApiKeyOut):
     api_key: str = Field(description="Shown once; the gateway keeps only its hash")
 
 
-class NewEnterprise(BaseModel):
+class ControllerSetIn(BaseModel):
+    """A controller set, as registered or recovered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    controllers: list[Address] = Field(min_length=1, max_length=MAX_CONTROLLERS)
+    threshold: int = Field(default=1, ge=1, le=MAX_CONTROLLERS)
+
+
+class NewEnterprise(ControllerSetIn):
+    """An enterprise to draft the registration of (signed within a day)."""
+
     uscc: str = Field(min_length=1, max_length=64)
-    controllers: list[Address] = Field(min_length=1, max_length=16)
-    threshold: int = Field(default=1, ge=1, le=16)
+
+
+class NewControllers(ControllerSetIn):
+    """The controllers a lost-key recovery is to give an enterprise (signed within a day)."""
+
+
+class ProvenControllers(ControllerSetIn):
+    """A controller set with each controller's signature of its draft, in the same order."""
+
+    deadline: Uint
+    signatures: Signatures
+
+
+class SignedEnterprise(ProvenControllers):
+    """An enterprise to register, each controller's signature of its ``Registration`` given."""
+
+    uscc: str = Field(min_length=1, max_length=64)
+
+
+class ControllerSetDraft(BaseModel):
+    """What each controller signs (every one of them, not k), and until when."""
+
+    uscc: str
+    subject: str
+    typed_data: TypedDataDocument
+    deadline: datetime
 
 
 class EnterpriseOut(BaseModel):
@@ -88,6 +144,13 @@ class EnterpriseOut(BaseModel):
     controllers: list[str]
     threshold: int
     tx_hash: str
+
+
+class RecoveryOut(EnterpriseOut):
+    """A recovery the regulator started: it can be completed from ``effective_at`` on, unless
+    k of the current controllers cancel it first."""
+
+    effective_at: datetime
 
 
 class AdminService:
@@ -174,13 +237,76 @@ class AdminService:
         context.verified_keys.forget(checksum)
         return ApiKeyOut.of(key)
 
-    async def register_enterprise(self, body: NewEnterprise) -> EnterpriseOut:
-        """Register an enterprise under its subject id with its controllers and threshold."""
+    async def _check(
+        self,
+        proof: SetProof,
+        subject: bytes,
+        body: ControllerSetIn,
+        deadline: int | None,
+        provers: list[str] | None = None,
+    ) -> int:
+        """The state model's verdict on a registration or a recovery, on the chain's state now,
+        raised as the contract's own error; ``deadline`` None: a draft's, fixed here (and
+        returned), judged as if every controller had signed."""
+        context = self._context
+        regulator = self._regulator().account.address if proof == "Recovery" else ""
+        snap = await context.on_chain(partial(snapshot, context.ledger, subject, 0))
+        snap.model.roles[ROLE_REGULATOR] = {regulator}
+        controllers = _checksums(body.controllers)
+        deadline = snap.now - 1 + _DRAFT_WITHIN if deadline is None else deadline
+        args = (subject, controllers, body.threshold, deadline, provers or controllers, snap.now)
+        try:
+            if proof == "Registration":
+                snap.model.register_enterprise(context.ledger.account.address, *args)
+            else:
+                snap.model.start_recovery(regulator, *args)
+        except LedgerRevertError as exc:
+            raise refused(exc) from None
+        return deadline
+
+    async def _draft(self, proof: SetProof, uscc: str, body: ControllerSetIn) -> ControllerSetDraft:
+        context = self._context
+        code = parse_uscc(uscc).code
+        subject = context.subject_of(code)
+        deadline = await self._check(proof, subject, body, None)
+        document = context.ledger.controller_set_document(
+            proof, subject, _checksums(body.controllers), body.threshold, deadline
+        )
+        return ControllerSetDraft(
+            uscc=code,
+            subject=hex32(subject),
+            typed_data=TypedDataDocument.model_validate(eip712_json.document_as_json(document)),
+            deadline=datetime.fromtimestamp(deadline, UTC),
+        )
+
+    async def _proven(
+        self, proof: SetProof, subject: bytes, body: ProvenControllers
+    ) -> tuple[list[str], int, list[bytes]]:
+        """The checksummed controllers, the deadline and the parsed signatures, once the state
+        model foresees no refusal."""
+        deadline = eip712_json.parse_uint(body.deadline, 256, "deadline")
+        controllers = _checksums(body.controllers)
+        document = self._context.ledger.controller_set_document(
+            proof, subject, controllers, body.threshold, deadline
+        )
+        signatures, provers = parse_signatures(body.signatures, document)
+        await self._check(proof, subject, body, deadline, provers)
+        return controllers, deadline, signatures
+
+    async def draft_enterprise(self, body: NewEnterprise) -> ControllerSetDraft:
+        """The ``Registration`` every controller of a new enterprise signs."""
+        return await self._draft("Registration", body.uscc, body)
+
+    async def register_enterprise(self, body: SignedEnterprise) -> EnterpriseOut:
+        """Register an enterprise under its subject id with its controllers and threshold, each
+        controller's signature of the ``Registration`` proving its key."""
         context = self._context
         uscc = parse_uscc(body.uscc).code
         subject = context.subject_of(uscc)
-        controllers = [str(to_checksum_address(c)) for c in body.controllers]
-        mined = await context.transact("registerEnterprise", subject, controllers, body.threshold)
+        controllers, deadline, signatures = await self._proven("Registration", subject, body)
+        mined = await context.transact(
+            "registerEnterprise", subject, controllers, body.threshold, deadline, signatures
+        )
         return EnterpriseOut(
             uscc=uscc,
             subject=hex32(subject),
@@ -188,6 +314,35 @@ class AdminService:
             threshold=body.threshold,
             tx_hash=hex32(mined.tx_hash),
         )
+
+    async def draft_recovery(self, uscc: str, body: NewControllers) -> ControllerSetDraft:
+        """The ``Recovery`` every new controller of a registered enterprise signs."""
+        return await self._draft("Recovery", uscc, body)
+
+    async def start_recovery(self, uscc: str, body: ProvenControllers) -> RecoveryOut:
+        """Start replacing a registered enterprise's lost controllers (the regulator's key):
+        effective after the contract's delay, unless k current controllers cancel it."""
+        context = self._context
+        code = parse_uscc(uscc).code
+        subject = context.subject_of(code)
+        controllers, deadline, signatures = await self._proven("Recovery", subject, body)
+        regulator = self._regulator()
+        mined = await context.on_chain(
+            regulator.start_recovery, subject, controllers, body.threshold, deadline, signatures
+        )
+        (started,) = (e for e in mined.events if e.event == "RecoveryStarted")
+        return RecoveryOut(
+            uscc=code,
+            subject=hex32(subject),
+            controllers=controllers,
+            threshold=body.threshold,
+            tx_hash=hex32(mined.tx_hash),
+            effective_at=datetime.fromtimestamp(started.args["effectiveAt"], UTC),
+        )
+
+
+def _checksums(addresses: list[str]) -> list[str]:
+    return [str(to_checksum_address(a)) for a in addresses]
 
 
 def _checksum(address: str) -> str:

@@ -1,19 +1,26 @@
-"""An enterprise's own view, without HTTP: who read its data, its consents, its export.
+"""An enterprise's own view, without HTTP: who read its data, its consents, its export, and the
+change of its controllers.
 
 Every answer is read from the chain's events (:mod:`consentledger.gateway.ledger_views`), not
 from the gateway's own records: the enterprise sees what the ledger holds. The caller is a
 controller already signed in (:class:`consentledger.gateway.services.signin.SignedIn`).
+
+An export and a change of controllers widen access as a consent does, so they are authorised the
+same way, by the contract: EIP-712 typed data (``Export``, ``ChangeControllers``) the gateway
+drafts with a fresh keyed nonce, k of the enterprise's controllers sign, and the gateway relays
+once the state model foresees no refusal.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Annotated, Any
 
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from consentledger.bureau.documents import (
     JSONObject,
@@ -22,9 +29,9 @@ from consentledger.bureau.documents import (
     month_index,
 )
 from consentledger.bureau.store import BureauStore
-from consentledger.categories import SEEDED_CATEGORIES, Category, mask_of
+from consentledger.categories import DAY, SEEDED_CATEGORIES, Category, mask_of
+from consentledger.gateway import eip712_json
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.errors import ExportNeedsMoreControllersError
 from consentledger.gateway.ledger_views import (
     AccessRecord,
     CategoryRef,
@@ -36,7 +43,13 @@ from consentledger.gateway.ledger_views import (
     subject_exports,
 )
 from consentledger.gateway.receipts import category_refs
+from consentledger.gateway.services.consents import Signatures, TypedDataDocument, Uint
 from consentledger.gateway.services.signin import SignedIn
+from consentledger.gateway.signed_actions import Snapshot, parse_signatures, refused, snapshot
+from consentledger.ledger.errors import LedgerRevertError
+from consentledger.ledger.types import MAX_CONTROLLERS
+
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
 
 
 class AccessLog(BaseModel):
@@ -71,6 +84,57 @@ class ExportResult(BaseModel):
     data: dict[str, Any]
     export_hash: str = Field(description="keccak256(salt || RFC 8785 bytes of `data`)")
     salt: str
+    tx_hash: str
+    block_number: int
+
+
+class SignedDraftRequest(BaseModel):
+    """How long the controllers have to sign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sign_within_seconds: int = Field(default=DAY, ge=60, le=30 * DAY)
+
+
+class ControllersDraftRequest(SignedDraftRequest):
+    """The controller set the enterprise is to have, and its signing threshold."""
+
+    controllers: list[Address] = Field(min_length=1, max_length=MAX_CONTROLLERS)
+    threshold: int = Field(ge=1, le=MAX_CONTROLLERS)
+
+
+class SignedDraft(BaseModel):
+    """Typed data k of the enterprise's controllers sign, and where to send the signatures."""
+
+    typed_data: TypedDataDocument
+    endpoint: str
+    deadline: datetime
+
+
+class SignedExport(BaseModel):
+    """An ``Export`` signed by k of the enterprise's controllers (from its draft)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nonce: Uint
+    deadline: Uint
+    signatures: Signatures
+
+
+class SignedControllerChange(SignedExport):
+    """A ``ChangeControllers`` signed by k of the enterprise's current controllers."""
+
+    controllers: list[Address] = Field(min_length=1, max_length=MAX_CONTROLLERS)
+    threshold: int = Field(ge=1, le=MAX_CONTROLLERS)
+
+
+class ControllerSet(BaseModel):
+    """The enterprise's controllers and threshold as the chain holds them after the change."""
+
+    uscc: str
+    subject: str
+    controllers: list[str]
+    threshold: int
     tx_hash: str
     block_number: int
 
@@ -147,33 +211,134 @@ class EnterpriseViewService:
             consents=found,
         )
 
-    async def export(self, signed_in: SignedIn, approvals: Sequence[SignedIn]) -> ExportResult:
+    async def _snapshot(self, subject: bytes, nonce: int) -> Snapshot:
+        context = self._context
+        return await context.on_chain(
+            partial(snapshot, context.ledger, subject, nonce, categories=True)
+        )
+
+    async def _fresh(self, subject: bytes, within: int) -> tuple[Snapshot, int, int]:
+        """A snapshot for a new signed action of ``subject``, its fresh keyed nonce and deadline."""
+        key = secrets.randbits(192)
+        snap = await self._snapshot(subject, key << 64)
+        return snap, snap.model.nonce(subject, key), snap.now - 1 + within
+
+    def _draft(self, document: dict[str, Any], endpoint: str, deadline: int) -> SignedDraft:
+        return SignedDraft(
+            typed_data=TypedDataDocument.model_validate(eip712_json.document_as_json(document)),
+            endpoint=endpoint,
+            deadline=datetime.fromtimestamp(deadline, UTC),
+        )
+
+    async def draft_export(self, signed_in: SignedIn, body: SignedDraftRequest) -> SignedDraft:
+        """The ``Export`` of all the enterprise's data for k of its controllers to sign."""
+        ledger, subject = self._context.ledger, signed_in.subject
+        mask = mask_of(SEEDED_CATEGORIES)
+        snap, nonce, deadline = await self._fresh(subject, body.sign_within_seconds)
+        try:
+            snap.model.record_export(
+                ledger.account.address,
+                subject,
+                mask,
+                nonce,
+                deadline,
+                snap.hypothetical_signers,
+                snap.now,
+            )
+        except LedgerRevertError as exc:
+            raise refused(exc) from None
+        document = ledger.export_document(subject, mask, nonce, deadline)
+        return self._draft(document, f"/v1/enterprises/{signed_in.uscc}/export", deadline)
+
+    async def export(self, signed_in: SignedIn, body: SignedExport) -> ExportResult:
         """The enterprise's own data in every category the bureau supplies, over its whole
         record, released once the export is recorded on the chain (``PortabilityExported``)
-        with a salted hash of the data. The signed-in controller and those of ``approvals``
-        (verified export sign-ins for the same enterprise) must be at least the enterprise's
-        threshold of distinct controllers, as for a consent."""
+        with a salted hash of the data. The ``Export`` must carry k of the enterprise's
+        controllers' signatures, as a consent does: the contract checks them."""
         context = self._context
-        approvers = {signed_in.address} | {
-            a.address for a in approvals if a.subject == signed_in.subject
-        }
-        _controllers, threshold = await context.on_chain(
-            context.ledger.enterprise, signed_in.subject
-        )
-        if len(approvers) < threshold:
-            raise ExportNeedsMoreControllersError(len(approvers), threshold)
-        document, history = await context.in_thread(whole_record, context.bureau, signed_in.uscc)
-        salt = secrets.token_bytes(32)
-        export_hash = keccak(salt + canonical_bytes(document))
+        ledger, subject = context.ledger, signed_in.subject
+        nonce = eip712_json.parse_uint(body.nonce, 256, "nonce")
+        deadline = eip712_json.parse_uint(body.deadline, 256, "deadline")
         mask = mask_of(SEEDED_CATEGORIES)
-        mined = await context.transact("recordExport", signed_in.subject, mask, export_hash)
+        document = ledger.export_document(subject, mask, nonce, deadline)
+        signatures, signers = parse_signatures(body.signatures, document)
+        snap = await self._snapshot(subject, nonce)
+        try:
+            snap.model.record_export(
+                ledger.account.address, subject, mask, nonce, deadline, signers, snap.now
+            )
+        except LedgerRevertError as exc:
+            raise refused(exc) from None
+        record, history = await context.in_thread(whole_record, context.bureau, signed_in.uscc)
+        salt = secrets.token_bytes(32)
+        export_hash = keccak(salt + canonical_bytes(record))
+        mined = await context.transact(
+            "recordExport", subject, mask, export_hash, nonce, deadline, signatures
+        )
         return ExportResult(
             uscc=signed_in.uscc,
             history_months=history,
             categories=[CategoryRef(**ref) for ref in category_refs(mask)],
-            data=document,
+            data=record,
             export_hash="0x" + export_hash.hex(),
             salt="0x" + salt.hex(),
+            tx_hash="0x" + mined.tx_hash.hex(),
+            block_number=mined.block_number,
+        )
+
+    async def draft_controllers(
+        self, signed_in: SignedIn, body: ControllersDraftRequest
+    ) -> SignedDraft:
+        """The ``ChangeControllers`` to this set for k of the current controllers to sign."""
+        ledger, subject = self._context.ledger, signed_in.subject
+        controllers = [str(to_checksum_address(c)) for c in body.controllers]
+        snap, nonce, deadline = await self._fresh(subject, body.sign_within_seconds)
+        try:
+            snap.model.change_controllers(
+                subject,
+                controllers,
+                body.threshold,
+                nonce,
+                deadline,
+                snap.hypothetical_signers,
+                snap.now,
+            )
+        except LedgerRevertError as exc:
+            raise refused(exc) from None
+        document = ledger.controller_set_document(
+            "ChangeControllers", subject, controllers, body.threshold, deadline, nonce
+        )
+        return self._draft(document, f"/v1/enterprises/{signed_in.uscc}/controllers", deadline)
+
+    async def change_controllers(
+        self, signed_in: SignedIn, body: SignedControllerChange
+    ) -> ControllerSet:
+        """Relay a ``ChangeControllers`` signed by k of the current controllers."""
+        context = self._context
+        ledger, subject = context.ledger, signed_in.subject
+        nonce = eip712_json.parse_uint(body.nonce, 256, "nonce")
+        deadline = eip712_json.parse_uint(body.deadline, 256, "deadline")
+        controllers = [str(to_checksum_address(c)) for c in body.controllers]
+        document = ledger.controller_set_document(
+            "ChangeControllers", subject, controllers, body.threshold, deadline, nonce
+        )
+        signatures, signers = parse_signatures(body.signatures, document)
+        snap = await self._snapshot(subject, nonce)
+        try:
+            snap.model.change_controllers(
+                subject, controllers, body.threshold, nonce, deadline, signers, snap.now
+            )
+        except LedgerRevertError as exc:
+            raise refused(exc) from None
+        mined = await context.transact(
+            "changeControllers", subject, controllers, body.threshold, nonce, deadline, signatures
+        )
+        now_set, threshold = await context.on_chain(ledger.enterprise, subject)
+        return ControllerSet(
+            uscc=signed_in.uscc,
+            subject="0x" + subject.hex(),
+            controllers=list(now_set),
+            threshold=threshold,
             tx_hash="0x" + mined.tx_hash.hex(),
             block_number=mined.block_number,
         )

@@ -39,7 +39,6 @@ from consentledger.gateway.errors import (
 )
 from consentledger.gateway.siwe import (
     CLOCK_SKEW,
-    EXPORT_RESOURCE,
     HEADER_FORMAT,
     RESOURCE_PREFIX,
     SiweFormatError,
@@ -70,7 +69,6 @@ def new_challenge(
     chain_id: int,
     ttl_seconds: int,
     max_open: int,
-    export: bool = False,
 ) -> SiweMessage:
     """Issue and store a single-use challenge (expired ones are purged on the way); at most
     ``max_open`` unexpired ones are kept (TooManySignInChallengesError past it). Blocking."""
@@ -78,13 +76,13 @@ def new_challenge(
     message = SiweMessage(
         domain=domain,
         address=address,
-        statement=statement_for(uscc, export=export),
+        statement=statement_for(uscc),
         uri=uri,
         chain_id=chain_id,
         nonce=secrets.token_hex(16),
         issued_at=now,
         expiration_time=now + timedelta(seconds=ttl_seconds),
-        resources=(RESOURCE_PREFIX + uscc, *((EXPORT_RESOURCE,) if export else ())),
+        resources=(RESOURCE_PREFIX + uscc,),
     )
     with db.session() as session, session.begin():
         session.execute(delete(SignInNonce).where(SignInNonce.expires_at < now))
@@ -149,11 +147,9 @@ class SignInService:
     def __init__(self, context: GatewayContext) -> None:
         self._context = context
 
-    async def challenge(
-        self, uscc: str, address: str, scheme: str, *, export: bool = False
-    ) -> Challenge:
+    async def challenge(self, uscc: str, address: str, scheme: str) -> Challenge:
         """A fresh sign-in challenge for one controller of one enterprise, for a gateway reached
-        over ``scheme`` (http or https); with ``export``, one that also approves an export."""
+        over ``scheme`` (http or https)."""
         context = self._context
         code = parse_uscc(uscc).code
         checked = parse_address(address, "address")
@@ -169,7 +165,6 @@ class SignInService:
                 chain_id=context.deployment.chain_id,
                 ttl_seconds=settings.siwe_ttl_seconds,
                 max_open=settings.max_open_challenges,
-                export=export,
             )
         )
         assert message.expiration_time is not None
@@ -181,10 +176,9 @@ class SignInService:
             authorization=HEADER_FORMAT,
         )
 
-    async def verify(self, credentials: str, uscc: str, *, export: bool = False) -> SignedIn:
-        """Check a SIWE credential for ``uscc``'s view (a valid code), with ``export`` one that
-        approves an export; raise SignInRefusedError or SignInNotPermittedError at the first
-        failure."""
+    async def verify(self, credentials: str, uscc: str) -> SignedIn:
+        """Check a SIWE credential for ``uscc``'s view (a valid code); raise SignInRefusedError or
+        SignInNotPermittedError at the first failure."""
         context = self._context
         text, signature = decode_header(credentials)
         try:
@@ -222,11 +216,6 @@ class SignInService:
             raise SignInNotPermittedError(
                 "siwe_wrong_enterprise",
                 f"the sign-in is for enterprise {', '.join(named) or '(none)'}, not {uscc}",
-            )
-        if export and EXPORT_RESOURCE not in message.resources:
-            raise SignInNotPermittedError(
-                "siwe_not_an_export_approval",
-                "this sign-in does not approve an export: ask a challenge with action 'export'",
             )
         try:
             signer = Account.recover_message(encode_defunct(text=text), signature=signature)
