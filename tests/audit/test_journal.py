@@ -70,7 +70,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
         consent = gateway.grant_on_chain(chip, bank, REGISTRATION_AND_STAFF)
         once = gateway.grant_on_chain(chip, bank, REGISTRATION_AND_STAFF, max_reads=1)
         revoked = gateway.grant_on_chain(chip, bank, REGISTRATION_AND_STAFF)
-        gateway.act_on_chain("Revocation", revoked, chip)
+        gateway.enterprise_client(chip).revoke(revoked)  # through the API: journaled, relayed
         gateway.read(bank, chip, consent, ["business_registration", 2])
         gateway.read(bank, chip, consent, ["social_insurance"])
         gateway.read(bank, chip, once, [1])
@@ -132,6 +132,7 @@ def test_the_gateways_journal_agrees_with_the_chain(served: Served) -> None:
     assert figures.denials_matched == figures.chain_denials == DENIED
     assert dict(figures.by_status) == {"granted": GRANTED, "denied": DENIED}
     assert figures.open == figures.open_too_long == figures.chain_denials_not_in_journal == 0
+    assert figures.revocations_received == figures.revocations_relayed == 1
     report = audit_report(result, "-")
     assert report["clean"] is True
     assert report["journal"]["entries_checked"] == GRANTED + DENIED
@@ -433,7 +434,41 @@ def test_an_entry_open_within_the_grace_is_a_figure_not_a_finding(
     assert figures.chain_releases == GRANTED
     # The same entry with no grace at all is stuck.
     stuck = _audit(served, path, open_grace=0)
-    assert [f.code for f in stuck.findings] == [FindingCode.JOURNAL_OPEN_TOO_LONG]
+    # (With no grace, the revocation relayed a block after its receipt may count as late too.)
+    codes = [f.code for f in stuck.findings if f.code is not FindingCode.REVOCATION_NOT_RELAYED]
+    assert codes == [FindingCode.JOURNAL_OPEN_TOO_LONG]
+
+
+def _received_revocation(served: Served, directory: Path, seconds_ago: int) -> Path:
+    """A copy of the database in which the gateway received a signed revocation of a consent
+    ``seconds_ago`` before the audited head, and never relayed it (it crashed, or sat on it)."""
+    head_time = int(served.chain.tester.get_block_by_number("latest")["timestamp"])
+    path = _copy(served, directory)
+    received = f"{datetime.fromtimestamp(head_time - seconds_ago, UTC):%Y-%m-%d %H:%M:%S}"
+    db = sqlite3.connect(path)
+    try:
+        db.execute(
+            "INSERT INTO revocations_received (consent_id, received_at) VALUES (?, ?)",
+            ("0x" + secrets.token_bytes(32).hex(), received),
+        )
+        db.commit()
+    finally:
+        db.close()
+    return path
+
+
+def test_a_revocation_received_and_not_relayed_within_the_bound_is_a_finding(
+    served: Served, tmp_path: Path
+) -> None:
+    withheld = _audit(served, _received_revocation(served, tmp_path, 700))
+    assert [f.code for f in withheld.findings] == [FindingCode.REVOCATION_NOT_RELAYED]
+    assert withheld.findings[0].journal_entry is not None
+    assert not withheld.clean
+    (tmp_path / "fresh").mkdir()
+    fresh = _audit(served, _received_revocation(served, tmp_path / "fresh", 5))
+    assert fresh.clean, [f.to_json() for f in fresh.findings]
+    assert fresh.journal is not None
+    assert fresh.journal.figures.revocations_open == 1
 
 
 def test_only_the_audited_window_is_checked(served: Served) -> None:

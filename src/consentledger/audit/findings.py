@@ -66,6 +66,9 @@ class FindingCode(StrEnum):
     RELEASED_HISTORY_BEYOND_WINDOW = "released_history_beyond_window"
     #: A journal entry still pending or batched long after the chain moved on.
     JOURNAL_OPEN_TOO_LONG = "journal_open_too_long"
+    #: A signed revocation the gateway received (journaled) that the chain did not show revoked
+    #: within the grace.
+    REVOCATION_NOT_RELAYED = "revocation_not_relayed"
 
 
 class Severity(StrEnum):

@@ -22,6 +22,11 @@ gateway settles a read within seconds, and a restart settles what a crash left o
 open for longer is stuck). The chain's clock, not the auditor's, decides, so an idle chain or an
 audit that stops at an old ``--to-block`` never makes a fresh entry look stale.
 
+A signed revocation the gateway received is journaled before it is relayed
+(``revocations_received``). One the chain does not show revoked (``ConsentRevoked``, by anyone)
+within ``open_grace`` seconds of its receipt, by the audited head's block time, is a finding
+(``revocation_not_relayed``): the bureau must not sit on an enterprise's revocation.
+
 An entry whose event is in a block before the audited window is not checked; one that names a
 block beyond the audited head (the gateway kept serving while the chain was read) is counted and
 left for the next audit. For every finding, "expected" is what the chain (or, for the response
@@ -41,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -51,7 +56,7 @@ from consentledger.audit.replay import hex0x
 from consentledger.categories import Category
 from consentledger.chain.log_reader import LedgerEvent, LedgerItem
 from consentledger.errors import ConsentLedgerError
-from consentledger.journal.schema import JournalEntry, ReadStatus
+from consentledger.journal.schema import JournalEntry, ReadStatus, ReceivedRevocation
 from consentledger.ledger.types import RecordedAccess, query_id_relayer, unpack_request
 
 #: Seconds an entry may stay pending or batched, measured against the audited head's block time,
@@ -153,6 +158,18 @@ class JournalDatabase:
                 select(*columns).order_by(_TABLE.c.id)
             )
             return [_row(self.shown, dict(zip(_COLUMNS, values, strict=True))) for values in result]
+
+    def revocations(self) -> list[tuple[int, str, datetime]]:
+        """Every signed revocation the gateway received: (id, consent id, when), by id. None in a
+        database from before the gateway journaled them."""
+        table = ReceivedRevocation.__table__
+        with self._reading() as connection:
+            if not inspect(connection).has_table(ReceivedRevocation.__tablename__):
+                return []
+            rows = connection.execute(
+                select(table.c.id, table.c.consent_id, table.c.received_at).order_by(table.c.id)
+            )
+            return [(int(i), str(c).lower(), _time(t) or datetime.min) for i, c, t in rows]
 
     def close(self) -> None:
         self._engine.dispose()
@@ -361,6 +378,9 @@ class JournalFigures:
     chain_denials: int = 0  # AccessDenied of the bureau's relayers in the window
     chain_denials_not_in_journal: int = 0  # of those, with no journal entry (nothing released)
     other_relayers_reads: int = 0  # reads in the window of relayers not in the record
+    revocations_received: int = 0  # signed revocations the gateway journaled
+    revocations_relayed: int = 0  # ... the chain shows revoked within the grace
+    revocations_open: int = 0  # ... not revoked yet, received within the grace (not a finding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +415,9 @@ class JournalResult:
             "chain_denials": f.chain_denials,
             "chain_denials_not_in_journal": f.chain_denials_not_in_journal,
             "other_relayers_reads": f.other_relayers_reads,
+            "revocations_received": f.revocations_received,
+            "revocations_relayed": f.revocations_relayed,
+            "revocations_open": f.revocations_open,
             "findings": len(self.findings),
             "findings_by_code": {code: by_code[code] for code in sorted(by_code)},
         }
@@ -422,10 +445,18 @@ class JournalCheck:
         self.reads: dict[int, ChainRead] = {}
         #: Each consent's history window, as granted.
         self.consent_history: dict[str, int] = {}
+        #: When each revoked consent was revoked (block time) and where.
+        self.revoked: dict[str, tuple[int, Location]] = {}
 
     def observe(self, item: LedgerItem) -> None:
-        """Take note of one replayed log (only reads matter)."""
+        """Take note of one replayed log (reads, grants and revocations matter)."""
         if not isinstance(item, LedgerEvent):
+            return
+        if item.log.event == "ConsentRevoked":
+            log = item.log
+            tx = hex0x(log.transaction_hash)
+            where = Location(log.block_number, tx, log.log_index, item.timestamp)
+            self.revoked.setdefault(hex0x(log.args["consentId"]).lower(), (item.timestamp, where))
             return
         if item.log.event == "ConsentGranted":
             args = item.log.args
@@ -450,6 +481,7 @@ class JournalCheck:
         )
         comparison.consent_history = self.consent_history
         comparison.run(rows)
+        comparison.revocations(self.database.revocations(), self.revoked)
         return JournalResult(
             database=self.database.shown,
             relayers=self.relayers,
@@ -798,6 +830,46 @@ class _Comparison:
             observed=", ".join(f"{name} {journal}" for name, _, journal in parts),
             rule=", ".join(name for name, _, _ in wrong),
         )
+
+    # ---------------------------------------------------------------- revocations
+
+    def revocations(
+        self,
+        received: list[tuple[int, str, datetime]],
+        revoked: dict[str, tuple[int, Location]],
+    ) -> None:
+        """Each revocation the gateway received must be on the chain within the grace."""
+        for entry_id, consent_id, when in received:
+            self.figures.revocations_received += 1
+            at = int(when.timestamp())
+            due = at + self.open_grace
+            chain = revoked.get(consent_id)
+            if chain is not None and chain[0] <= due:
+                self.figures.revocations_relayed += 1
+                continue
+            if chain is None and self.head_timestamp <= due:
+                self.figures.revocations_open += 1
+                continue
+            observed = (
+                f"revoked at block time {chain[0]}, {chain[0] - at} s after it was received"
+                if chain is not None
+                else f"not revoked by the audited head ({self.head_timestamp - at} s after)"
+            )
+            self.findings.append(
+                Finding(
+                    code=FindingCode.REVOCATION_NOT_RELAYED,
+                    message=f"the gateway received a signed revocation of consent {consent_id} "
+                    f"at {when.isoformat()} and the chain did not show it revoked within "
+                    f"{self.open_grace} s",
+                    expected=f"ConsentRevoked by block time {due}",
+                    observed=observed,
+                    location=chain[1] if chain is not None else Location(),
+                    source=Source.JOURNAL,
+                    event="ConsentRevoked" if chain is not None else None,
+                    consent_id=consent_id,
+                    journal_entry=entry_id,
+                )
+            )
 
     # ---------------------------------------------------------------- the chain's side
 

@@ -28,7 +28,14 @@ from consentledger.chain.client import (
 )
 from consentledger.chain.relayer import ReadOutcome, outcomes_of
 from consentledger.gateway.db import Database
-from consentledger.journal.schema import Batch, BatchReplacement, JournalEntry, ReadStatus, utcnow
+from consentledger.journal.schema import (
+    Batch,
+    BatchReplacement,
+    JournalEntry,
+    ReadStatus,
+    ReceivedRevocation,
+    utcnow,
+)
 from consentledger.ledger.types import DenialReason
 
 log = logging.getLogger(__name__)
@@ -127,6 +134,11 @@ class Journal:
             return session.scalars(
                 select(JournalEntry).where(JournalEntry.query_id == query_hex(query_id))
             ).first()
+
+    def revocation_received(self, consent_id: bytes) -> None:
+        """Journal a signed revocation of ``consent_id`` before it is relayed (committed)."""
+        with self.db.session() as session, session.begin():
+            session.add(ReceivedRevocation(consent_id=hex32(consent_id)))
 
     def add(self, entry: JournalEntry) -> JournalEntry:
         """Store a new pending read (committed before it is queued for the chain)."""

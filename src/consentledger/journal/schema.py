@@ -119,3 +119,15 @@ class JournalEntry(Base):
     log_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ReceivedRevocation(Base):
+    """A signed revocation the gateway received, journaled before it is relayed: the auditor
+    reports one the chain did not show revoked within its bound (the bureau must not sit on an
+    enterprise's revocation)."""
+
+    __tablename__ = "revocations_received"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consent_id: Mapped[str] = mapped_column(String(66), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -378,6 +378,8 @@ class ConsentService:
             getattr(snap.model, model_method)(consent_id, nonce, deadline, signers, snap.now)
         except LedgerRevertError as exc:
             raise refused(exc) from None
+        if action == "revoke":  # the auditor holds the gateway to relaying it within its bound
+            await context.in_thread(context.journal.revocation_received, consent_id)
         mined = await context.transact(function, consent_id, nonce, deadline, signatures)
         after = await context.on_chain(context.ledger.consent, consent_id)
         return ActionResult(
