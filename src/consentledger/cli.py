@@ -379,7 +379,7 @@ def serve(
             **uvicorn_options(settings),
         )
         return
-    Database(settings.database_url).close()  # schema and migration once, before the workers
+    Database(settings.database_url).close()  # the schema upgraded once, before the workers
     GatewayContext.check(settings)  # the chain, a relayer key and the bureau, once, in one line
     os.environ.update(worker_environment(settings))
     console.print(
