@@ -15,6 +15,7 @@ from rich.console import Console
 
 from consentledger.audit.cli import audit
 from consentledger.bureau.cli import bureau
+from consentledger.db_cli import db
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.admin_cli import admin
 
@@ -401,6 +402,7 @@ def serve(
 main.add_command(bureau)
 main.add_command(admin)
 main.add_command(audit)
+main.add_command(db)
 
 
 if __name__ == "__main__":

@@ -82,10 +82,10 @@ class SchemaBehindError(SchemaVersionError):
     code = "schema_behind"
     exit_code = 22
 
-    def __init__(self, history: str, url: str, current: str | None, head: str) -> None:
+    def __init__(self, history: str, url: str, where: str, head: str) -> None:
         super().__init__(
-            f"the {history} database {url} is at schema revision {current or 'none'}, not at "
-            f"{head}: run `consentledger db upgrade`"
+            f"the {history} database {url} is {where}, not at the head revision {head}: "
+            "run `consentledger db upgrade`"
         )
 
 

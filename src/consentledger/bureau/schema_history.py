@@ -12,6 +12,26 @@ from sqlalchemy.engine import Inspector
 from consentledger.schema_versions import SchemaHistory
 
 PREFIX = "bureau_"
+#: The tables of the first revision, present in every bureau database since.
+_BASELINE_TABLES = frozenset(
+    PREFIX + name
+    for name in (
+        "administrative_record",
+        "arrears",
+        "court_record",
+        "customs_registration",
+        "customs_year",
+        "data_source",
+        "enterprise",
+        "financial_statement",
+        "high_tech_certificate",
+        "intellectual_property",
+        "meta",
+        "monthly",
+        "shareholder",
+        "tax_year",
+    )
+)
 
 
 def _owns(table: str) -> bool:
@@ -23,6 +43,9 @@ def _recognise(inspector: Inspector) -> str:
     """The revision a bureau database from before schema versions matches: ``create_all`` made
     it, with the tables and columns of the models of its day."""
     tables = set(inspector.get_table_names())
+    missing = _BASELINE_TABLES - tables
+    if missing:
+        raise LookupError(f"no {', '.join(sorted(missing))} table")
     if "bureau_feed_record" in tables:
         return "b0004"
     administrative = {c["name"] for c in inspector.get_columns("bureau_administrative_record")}
@@ -30,8 +53,6 @@ def _recognise(inspector: Inspector) -> str:
         return "b0003"
     if "bureau_annual_report" in tables:
         return "b0002"
-    if "bureau_tax_year" not in tables:
-        raise LookupError("no bureau_tax_year table")
     return "b0001"
 
 

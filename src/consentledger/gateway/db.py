@@ -69,9 +69,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         try:
-            self.engine: Engine = create_engine(url)
-            if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_durable)
+            self.engine: Engine = journal_engine(url)
             JOURNAL_HISTORY.upgrade(self.engine)
         except SQLAlchemyError as exc:
             raise GatewayDatabaseError(f"cannot open the gateway database {url}: {exc}") from exc
@@ -79,6 +77,15 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def journal_engine(url: str) -> Engine:
+    """An engine on the gateway's database (SQLite: write-ahead log, synchronous=FULL, a busy
+    timeout). Raises SQLAlchemy's errors for a malformed URL or a missing driver."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_durable)
+    return engine
 
 
 def _sqlite_durable(dbapi_connection: object, _record: object) -> None:
