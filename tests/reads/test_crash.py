@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
+from web3 import Web3
 
 from consentledger.audit.journal_check import JournalCheck, JournalDatabase
 from consentledger.audit.runner import Audit
@@ -34,6 +36,20 @@ from consentledger.gateway.process import GatewayProcess
 from consentledger.journal.schema import JournalEntry, ReadStatus
 from consentledger.ledger.types import ConsentTerms
 from tests.reads.conftest import ADMIN, CONSENT_TYPE, DAY, DOMAIN_TYPE
+
+
+class DevNode(Protocol):
+    """A node process the helpers below can use: anvil's controls, or any node's through a
+    funded key (consentledger.chain.nodes.FundedNode)."""
+
+    url: str
+
+    @property
+    def w3(self) -> Web3: ...
+
+    def new_account(self, wei: int = ...) -> LocalAccount: ...
+
+    def now(self) -> int: ...
 
 
 @pytest.fixture
@@ -140,7 +156,7 @@ def _journal(url: str) -> list[JournalEntry]:
         engine.dispose()
 
 
-def _recorded_reads(node: AnvilChain, contract: str, relayer: str) -> dict[int, str]:
+def _recorded_reads(node: DevNode, contract: str, relayer: str) -> dict[int, str]:
     """query id -> response hash of every DataAccessed of this relayer on the chain."""
     client = LedgerClient(node.w3, contract, Account.create())
     logs = node.w3.eth.get_logs(
@@ -163,7 +179,7 @@ def _recorded_reads(node: AnvilChain, contract: str, relayer: str) -> dict[int, 
 
 
 def gateway_on_anvil(
-    node: AnvilChain, bureau_url: str, tmp_path: Path, **env: str
+    node: DevNode, bureau_url: str, tmp_path: Path, **env: str
 ) -> tuple[GatewayProcess, Deployment, LocalAccount, LocalAccount, str]:
     """A ledger deployed on ``node`` and a gateway process for it (not started): the process,
     the deployment, the relayer key, a separate funded account to relay consents, the journal URL.
@@ -208,7 +224,7 @@ def send_read(
 
 
 def consented_read(
-    gateway: GatewayProcess, node: AnvilChain, deployment: Deployment, relay: LocalAccount
+    gateway: GatewayProcess, node: DevNode, deployment: Deployment, relay: LocalAccount
 ) -> tuple[dict[str, str], dict[str, object]]:
     """A bank, an enterprise and its consent, through a started gateway: the bank's headers and
     the body of a read the consent allows."""
@@ -236,7 +252,7 @@ def consented_read(
 
 
 def assert_journal_is_the_chain(
-    node: AnvilChain, deployment: Deployment, relayer: str, journal_url: str
+    node: DevNode, deployment: Deployment, relayer: str, journal_url: str
 ) -> dict[str, int]:
     """Every entry resolved; granted entries and DataAccessed events match one to one (query id
     and response hash); the auditor (chain replay and journal cross-check) finds nothing.
@@ -256,7 +272,7 @@ def assert_journal_is_the_chain(
     return dict(statuses)
 
 
-def assert_audit_is_clean(node: AnvilChain, deployment: Deployment, journal_url: str) -> None:
+def assert_audit_is_clean(node: DevNode, deployment: Deployment, journal_url: str) -> None:
     """The auditor, replaying the chain and cross-checking the journal, finds nothing."""
     database = JournalDatabase(journal_url)
     try:

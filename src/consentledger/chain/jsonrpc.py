@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -111,6 +112,22 @@ def _loads(body: bytes) -> Any:
             return msgspec.json.decode(body)
     except msgspec.DecodeError:
         return json.loads(body)
+
+
+def wait_for_receipt(rpc: JsonRpc, tx_hash: str, timeout: float = 120) -> dict[str, Any]:
+    """A transaction's receipt once it is mined; a lookup the node answers with an error (the
+    EthereumJS client indexes a receipt a moment before it stores its block) is asked again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            receipt = rpc.request("eth_getTransactionReceipt", [tx_hash])
+        except JsonRpcError:
+            receipt = None
+        if isinstance(receipt, dict):
+            return receipt
+        if time.monotonic() > deadline:
+            raise ChainUnavailableError(f"transaction {tx_hash} not mined within {timeout:g} s")
+        time.sleep(0.1)
 
 
 class HttpJsonRpc:

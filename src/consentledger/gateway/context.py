@@ -203,6 +203,10 @@ class GatewayContext:
         )
         if report.granted or report.denied or report.failed or report.still_open:
             log.warning("journal reconciled at start: %s", report)
+        # The relayer counts its own nonces: after the chain's count, and after every batch the
+        # journal still holds open (sent, maybe in some node's pool, not mined yet).
+        held = [batch.candidates[0].nonce for batch in report.open_batches]
+        await self.on_chain(self.ledger.resume_nonce, max(held, default=None))
         chain_last = await self.on_chain(self.ledger.last_query_id, self.ledger.account.address)
         # Both as sequences (the chain answers a whole query id): a batch still open after the
         # restart has ids above the chain's last, and the next batch must come after it.
