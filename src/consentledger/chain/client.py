@@ -38,6 +38,7 @@ from consentledger.chain.jsonrpc import (
     HttpJsonRpc,
     JsonRpc,
     JsonRpcError,
+    JsonRpcProvider,
 )
 from consentledger.errors import ConsentLedgerError
 from consentledger.ledger.types import (
@@ -192,6 +193,8 @@ def node_of(w3: Web3) -> JsonRpc:
             headers=dict(kwargs.get("headers") or {}),
             timeout=float(kwargs.get("timeout") or 30),
         )
+    if isinstance(provider, JsonRpcProvider):
+        return provider.rpc
     if isinstance(provider, EthereumTesterProvider):
         return EmbeddedJsonRpc(provider.ethereum_tester)
     raise TypeError(f"no JSON-RPC transport for {type(provider).__name__}")

@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import msgspec
 import urllib3
+from web3.providers.base import BaseProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 from consentledger.errors import ConsentLedgerError
 from consentledger.gcpause import gc_paused
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
     from eth_tester import EthereumTester
 
     from consentledger.chain.embedded import EmbeddedChain
+
+log = logging.getLogger(__name__)
 
 #: The embedded chain's gas price (eth-tester has no fee market; at least its base fee).
 EMBEDDED_GAS_PRICE = 10**9
@@ -79,6 +85,71 @@ class JsonRpc(Protocol):
     def close(self) -> None:
         """Release the connection."""
         ...
+
+
+class FailoverJsonRpc:
+    """JSON-RPC over several nodes of one network: each request goes to the node that answered
+    last; one that cannot be reached (or answers garbage) hands the request to the next, in
+    order. A node's JSON-RPC error is an answer and is raised as it is, not failed over."""
+
+    thread_safe = True
+
+    def __init__(
+        self, urls: Sequence[str], token: str | None = None, *, timeout: float = 30.0
+    ) -> None:
+        if not urls:
+            raise ValueError("FailoverJsonRpc needs at least one URL")
+        self.nodes = [HttpJsonRpc(url, token, timeout=timeout) for url in urls]
+        self._current = 0
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """The node requests go to now."""
+        return self.nodes[self._current].url
+
+    def _each(self, call: Callable[[HttpJsonRpc], Any]) -> Any:
+        start = self._current
+        failure: ChainUnavailableError | None = None
+        for step in range(len(self.nodes)):
+            index = (start + step) % len(self.nodes)
+            try:
+                result = call(self.nodes[index])
+            except ChainUnavailableError as exc:
+                failure = exc
+                continue
+            if index != start:
+                with self._lock:
+                    self._current = index
+                log.warning(
+                    "JSON-RPC failed over to %s: %s", redacted(self.nodes[index].url), failure
+                )
+            return result
+        assert failure is not None
+        raise failure
+
+    def request(self, method: str, params: Sequence[Any]) -> Any:
+        return self._each(lambda node: node.request(method, params))
+
+    def batch(self, calls: Sequence[Call]) -> list[Any]:
+        return list(self._each(lambda node: node.batch(calls)))
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+
+def chain_urls(setting: str) -> list[str]:
+    """The node URLs of a comma-separated setting (one URL, or several nodes of one network)."""
+    return [url.strip() for url in setting.split(",") if url.strip()]
+
+
+def http_json_rpc(setting: str, token: str | None = None, *, timeout: float = 30.0) -> JsonRpc:
+    """The transport for a chain setting: one node, or failover over several."""
+    urls = chain_urls(setting)
+    if len(urls) == 1:
+        return HttpJsonRpc(urls[0], token, timeout=timeout)
+    return FailoverJsonRpc(urls, token, timeout=timeout)
 
 
 def is_thread_safe(rpc: JsonRpc) -> bool:
@@ -446,3 +517,31 @@ def _node_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {_camel(k): _node_value(v) for k, v in value.items()}
     return value
+
+
+class JsonRpcProvider(BaseProvider):
+    """A web3 provider over one of these transports (the few web3 calls a gateway makes go the
+    same way as everything else, failover included)."""
+
+    def __init__(self, rpc: JsonRpc) -> None:
+        super().__init__()
+        self.rpc = rpc
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            result = self.rpc.request(str(method), list(params))
+        except JsonRpcError as exc:
+            error: dict[str, Any] = {"code": exc.rpc_code, "message": exc.rpc_message}
+            if exc.data is not None:
+                error["data"] = exc.data
+            return cast("RPCResponse", {"jsonrpc": "2.0", "id": 0, "error": error})
+        return cast("RPCResponse", {"jsonrpc": "2.0", "id": 0, "result": result})
+
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        try:
+            self.rpc.request("eth_chainId", [])
+        except (ChainUnavailableError, JsonRpcError):
+            if show_traceback:
+                raise
+            return False
+        return True

@@ -24,6 +24,7 @@ from consentledger.bureau.uscc import parse_uscc
 from consentledger.chain.client import LedgerClient, Mined
 from consentledger.chain.deploy import Deployment, deploy_ledger, verify_deployment
 from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.jsonrpc import JsonRpcProvider, chain_urls, http_json_rpc
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import Database
@@ -144,7 +145,11 @@ class GatewayContext:
                     "Content-Type": "application/json",
                     "Authorization": f"Bearer {settings.rpc_token.get_secret_value()}",
                 }
-            w3 = Web3(HTTPProvider(settings.chain, request_kwargs=request_kwargs))
+            if len(chain_urls(settings.chain)) > 1:
+                token = settings.rpc_token.get_secret_value() if settings.rpc_token else None
+                w3 = Web3(JsonRpcProvider(http_json_rpc(settings.chain, token)))
+            else:
+                w3 = Web3(HTTPProvider(settings.chain, request_kwargs=request_kwargs))
             deployment = Deployment.load(settings.deployment_file)
             verify_deployment(w3, deployment)
             regulator = (

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from consentledger.chain.jsonrpc import chain_urls
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.relayer_keys import relayer_key_files
 from consentledger.subject import parse_subject_key
@@ -35,7 +36,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONSENTLEDGER_", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
-    #: "embedded" (an in-process eth-tester chain, deployed at start) or a JSON-RPC URL.
+    #: "embedded" (an in-process eth-tester chain, deployed at start), a JSON-RPC URL, or several
+    #: nodes' URLs of one network, comma-separated (requests fail over between them in order).
     chain: str = "embedded"
     #: Keep the embedded chain in this directory (its block log, replayed and verified at start);
     #: unset, the embedded chain lives in memory and a fresh ledger is deployed at every start.
@@ -102,8 +104,12 @@ class Settings(BaseSettings):
         parse_subject_key(self.subject_key.get_secret_value(), "CONSENTLEDGER_SUBJECT_KEY")
         if len(self.admin_token.get_secret_value()) < 16:
             raise ValueError("CONSENTLEDGER_ADMIN_TOKEN must be at least 16 characters")
-        if self.chain != "embedded" and not self.chain.startswith(("http://", "https://")):
-            raise ValueError("CONSENTLEDGER_CHAIN must be 'embedded' or an http(s) JSON-RPC URL")
+        if self.chain != "embedded" and not all(
+            url.startswith(("http://", "https://")) for url in chain_urls(self.chain) or [""]
+        ):
+            raise ValueError(
+                "CONSENTLEDGER_CHAIN must be 'embedded' or http(s) JSON-RPC URLs, comma-separated"
+            )
         if self.relayer_key_dir is not None and (self.relayer_key or self.relayer_key_file):
             raise ValueError(
                 "set either CONSENTLEDGER_RELAYER_KEY_DIR or the one relayer key, not both"
