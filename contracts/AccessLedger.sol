@@ -1,21 +1,44 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Consents} from "./Consents.sol";
 import {IAccessLedger} from "./interfaces/IAccessLedger.sol";
 
-/// @title AccessLedger: the chain judges and records every read the bureau is asked for.
-/// @dev The bureau submits reads in batches. Each entry is judged against its consent as it stands at
-/// that moment and becomes one event: {DataAccessed} (the bureau may release) or {AccessDenied} with a
-/// reason. A denial never reverts the batch. Reads live in events; the only storage written per read is
-/// the consent's read counter, and a denied read writes none. Per read, calldata is three words (consent
-/// id, the packed `access` word, response hash) and the event two topics and two or three data words;
-/// the batch carries its first query id once. Reasons are checked in this order: NO_CONSENT, BANK_MISMATCH,
-/// BANK_SUSPENDED, REVOKED, EXPIRED, PAUSED, NOT_YET_VALID, PURPOSE_MISMATCH, CATEGORY_NOT_CONSENTED,
-/// READS_EXHAUSTED.
+/// @title AccessLedger: the chain judges and records every read the bureau is asked for, as the bank signed it.
+/// @dev The bureau submits reads in batches. Each entry carries the bank's EIP-712 `ReadRequest` signature
+/// (see {IAccessLedger.AccessEntry}); it is judged against the bank's request and then against its consent
+/// as it stands at that moment, and becomes one event: {DataAccessed} (the bureau may release) or
+/// {AccessDenied} with a reason. A denial never reverts the batch. No {DataAccessed} is emitted for an entry
+/// whose signature does not recover to the bank's read signer over exactly that entry's consent, bank,
+/// categories, purpose, history window, request id and deadline. Reads live in events; the only storage
+/// written per read is the consent's read counter, and a denied read writes none. Per read, calldata is six
+/// words and the event two topics and two or three data words; the batch carries its first query id once.
+/// Reasons are checked in this order: REQUEST_EXPIRED, REQUEST_LIFETIME_TOO_LONG, SIGNATURE_INVALID,
+/// NO_CONSENT, BANK_MISMATCH, BANK_SUSPENDED, REVOKED, EXPIRED, PAUSED, NOT_YET_VALID, PURPOSE_MISMATCH,
+/// CATEGORY_NOT_CONSENTED, READS_EXHAUSTED.
+///
+/// Replays. The ledger keeps no record of used request ids: a storage slot per request would cost
+/// about 20,000 gas per read, twice the read itself. What bounds a replayed request instead: it can be
+/// recorded only while its deadline has not passed, and that deadline is at most
+/// {MAX_READ_REQUEST_LIFETIME} ahead of the block that records it; each recording counts against the
+/// consent's reads; and every request id is in the chain's transaction input, so an auditor flags a
+/// request id recorded twice from chain data alone.
 abstract contract AccessLedger is IAccessLedger, Consents {
+    /// @notice The furthest ahead a read request's deadline may lie when it is recorded.
+    uint256 public constant MAX_READ_REQUEST_LIFETIME = 1 hours;
+
+    /// @dev The EIP-712 type a bank signs for each read.
+    bytes32 private constant _READ_REQUEST_TYPEHASH = keccak256(
+        "ReadRequest(bytes32 consentId,address bank,uint256 categories,uint16 purpose,uint16 historyMonths,"
+        "uint64 requestId,uint64 deadline)"
+    );
+
     /// @dev The sequence part of a query id (its low 96 bits; the relayer is in the top 160).
     uint256 private constant _SEQUENCE_MASK = (1 << 96) - 1;
+
+    /// @dev Bytes of calldata per {AccessEntry}: six words.
+    uint256 private constant _ENTRY_SIZE = 192;
 
     /// @dev Bit offsets of the {ConsentRecord} fields in its storage word.
     uint256 private constant _REC_NOT_BEFORE = 24;
@@ -28,30 +51,32 @@ abstract contract AccessLedger is IAccessLedger, Consents {
 
     mapping(address relayer => uint256) private _lastQueryId;
 
-    /// @notice Judge and record a batch of reads.
+    /// @notice Judge and record a batch of reads, each signed by its bank.
     /// @dev The entries' query ids are `firstQueryId`, `firstQueryId + 1`, ... in order: a batch is a
     /// run of consecutive ids, so calldata carries one id per batch, not one per read.
     /// Requirements: caller has BUREAU_ROLE; the batch is not empty; every query id of the batch
     /// carries the caller's address in its top 160 bits; `firstQueryId` is above the caller's last
-    /// recorded query id. A relayer-integrity failure reverts the whole batch; a denied read does not.
+    /// recorded query id. A relayer-integrity failure reverts the whole batch; a denied read does not,
+    /// and neither does a bad or expired bank signature: it is a denial of that read alone, on the
+    /// chain for anyone to see, and the batch's other banks' reads go through.
     /// Emits one {DataAccessed} or {AccessDenied} event per entry, in order.
     function recordAccesses(uint256 firstQueryId, AccessEntry[] calldata entries) external onlyRole(BUREAU_ROLE) {
-        uint256 count = entries.length;
-        if (count == 0) revert AccessLedgerEmptyBatch();
-        _checkQueryIds(_msgSender(), firstQueryId, count);
+        if (entries.length == 0) revert AccessLedgerEmptyBatch();
+        _checkQueryIds(_msgSender(), firstQueryId, entries.length);
         bytes32 accessedTopic = DataAccessed.selector;
         bytes32 deniedTopic = AccessDenied.selector;
         uint256 queryId = firstQueryId;
         address bank;
         uint24 bankId;
         bool bankActive;
+        address signer;
         // The entries are read straight from calldata: the ABI decoder has checked that all
-        // `count` entries of 96 bytes lie inside it, so `at` stays within bounds and cannot overflow.
+        // entries of `_ENTRY_SIZE` bytes lie inside it, so `at` stays within bounds and cannot overflow.
         uint256 first;
         uint256 end;
         assembly ("memory-safe") {
             first := entries.offset
-            end := add(first, mul(count, 96))
+            end := add(first, mul(entries.length, _ENTRY_SIZE))
         }
         for (uint256 at = first; at < end; ) {
             bytes32 consentId;
@@ -60,13 +85,14 @@ abstract contract AccessLedger is IAccessLedger, Consents {
                 consentId := calldataload(at)
                 access := and(calldataload(add(at, 32)), not(0xffff))
             }
-            address asking = address(uint160(access >> 96));
-            // A bank's standing cannot change inside this call: look it up once per run of its reads.
-            if (at == first || asking != bank) {
-                bank = asking;
-                (bankId, bankActive) = _bankStanding(bank);
+            // A bank's standing and signer cannot change inside this call: look them up once per run
+            // of its reads.
+            if (at == first || address(uint160(access >> 96)) != bank) {
+                bank = address(uint160(access >> 96));
+                (bankId, bankActive, signer) = _bankReadStanding(bank);
             }
-            DenialReason reason = _judge(consentId, access, bankId, bankActive);
+            DenialReason reason = _checkRequest(at, consentId, access, signer);
+            if (reason == DenialReason.NONE) reason = _judge(consentId, access, bankId, bankActive);
             // One event per entry, as `emit DataAccessed(consentId, queryId, access, responseHash)` or
             // `emit AccessDenied(consentId, queryId, access | reason)` would log it, encoded in the
             // scratch space above the free memory pointer so memory does not grow with the batch.
@@ -87,7 +113,7 @@ abstract contract AccessLedger is IAccessLedger, Consents {
             // queryId stays within the relayer's ids (checked above); at < end.
             unchecked {
                 ++queryId;
-                at += 96;
+                at += _ENTRY_SIZE;
             }
         }
     }
@@ -126,6 +152,51 @@ abstract contract AccessLedger is IAccessLedger, Consents {
             }
             _lastQueryId[relayer] = firstQueryId + (count - 1);
         }
+    }
+
+    /// @dev The bank's side of the entry at calldata offset `at`: its `ReadRequest` deadline, and that its
+    /// signature recovers to `signer` over exactly the entry's fields. NONE when the request stands.
+    function _checkRequest(uint256 at, bytes32 consentId, uint256 access, address signer)
+        private
+        view
+        returns (DenialReason)
+    {
+        uint256 request;
+        bytes32 r;
+        bytes32 vs;
+        assembly ("memory-safe") {
+            request := calldataload(add(at, 96))
+            r := calldataload(add(at, 128))
+            vs := calldataload(add(at, 160))
+        }
+        uint256 deadline = uint64(request >> 32);
+        if (block.timestamp > deadline) return DenialReason.REQUEST_EXPIRED;
+        // deadline >= block.timestamp here.
+        unchecked {
+            if (deadline - block.timestamp > MAX_READ_REQUEST_LIFETIME) {
+                return DenialReason.REQUEST_LIFETIME_TOO_LONG;
+            }
+        }
+        // keccak256(abi.encode(_READ_REQUEST_TYPEHASH, consentId, bank, categories, purpose, historyMonths,
+        // requestId, deadline)), each field cut from its packed word to its declared width, encoded in
+        // the scratch space above the free memory pointer so memory does not grow with the batch.
+        bytes32 typehash = _READ_REQUEST_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let data := mload(0x40)
+            mstore(data, typehash)
+            mstore(add(data, 32), consentId)
+            mstore(add(data, 64), shr(96, access))
+            mstore(add(data, 96), and(shr(32, access), 0xffffffffffffffff))
+            mstore(add(data, 128), and(shr(16, access), 0xffff))
+            mstore(add(data, 160), and(shr(16, request), 0xffff))
+            mstore(add(data, 192), and(shr(96, request), 0xffffffffffffffff))
+            mstore(add(data, 224), deadline)
+            structHash := keccak256(data, 256)
+        }
+        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecover(_hashTypedDataV4(structHash), r, vs);
+        if (error != ECDSA.RecoverError.NoError || recovered != signer) return DenialReason.SIGNATURE_INVALID;
+        return DenialReason.NONE;
     }
 
     /// @dev The decision for one entry (`access` as in {AccessEntry}, its bank's standing given);

@@ -40,6 +40,7 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
         uint24 id; // 0: never a bank
         bool suspended;
         bool member; // holds BANK_ROLE now
+        address readSigner; // signs the bank's read requests; zero: the bank's own address
     }
 
     mapping(bytes32 subject => Enterprise) private _enterprises;
@@ -74,6 +75,22 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
         if (!record.suspended) revert MembershipBankNotSuspended(bank);
         record.suspended = false;
         emit BankReinstated(bank, _msgSender());
+    }
+
+    /// @notice Choose the key that signs this bank's read requests, or rotate it (zero: the bank's
+    /// own address signs). Takes effect for every read recorded after it: a request signed by the
+    /// previous key and recorded later is denied (SIGNATURE_INVALID).
+    /// @dev Requirements: caller has BANK_ROLE. Emits a {BankReadSignerChanged} event.
+    function setReadSigner(address signer) external onlyRole(BANK_ROLE) {
+        address bank = _msgSender();
+        _banks[bank].readSigner = signer;
+        emit BankReadSignerChanged(bank, signer);
+    }
+
+    /// @notice The address whose signature the ledger accepts on `bank`'s read requests.
+    function readSigner(address bank) external view returns (address) {
+        (, , address signer) = _bankReadStanding(bank);
+        return signer;
     }
 
     /// @notice Register an enterprise under its subject id with its controllers and threshold.
@@ -174,6 +191,14 @@ abstract contract Membership is IMembership, AccessControl, EIP712, NoncesKeyed 
     function _bankStanding(address bank) internal view returns (uint24 id, bool active) {
         BankRecord memory record = _banks[bank];
         return (record.id, record.member && !record.suspended);
+    }
+
+    /// @dev {_bankStanding} and the address that signs the bank's read requests (the bank itself
+    /// unless it registered a key): the same one storage read.
+    function _bankReadStanding(address bank) internal view returns (uint24 id, bool active, address signer) {
+        BankRecord memory record = _banks[bank];
+        signer = record.readSigner == address(0) ? bank : record.readSigner;
+        return (record.id, record.member && !record.suspended, signer);
     }
 
     /// @dev Whether the subject is registered.

@@ -29,6 +29,7 @@ from consentledger.audit.output import to_json_text  # noqa: E402
 from consentledger.audit.recorded import RecordingJsonRpc  # noqa: E402
 from consentledger.audit.report import audit_report, portability_report  # noqa: E402
 from consentledger.audit.runner import Audit  # noqa: E402
+from consentledger.chain.clock import BlockClock  # noqa: E402
 from consentledger.chain.embedded import EmbeddedChain  # noqa: E402
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc  # noqa: E402
 
@@ -40,7 +41,7 @@ STAMP = "recorded"
 def record(out: Path) -> list[Path]:
     """Build the scripted ledger, audit it through a recorder, write the vector; returns the
     files written."""
-    chain = EmbeddedChain()
+    chain = EmbeddedChain(clock=BlockClock.STEADY)
     scenario = build_ledger(chain)
     subject = scenario.world.enterprises["solo"].subject
     recorder = RecordingJsonRpc(EmbeddedJsonRpc(chain))

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import platform
+import secrets
 import sys
 import tempfile
 import time
@@ -51,14 +52,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench import (  # noqa: E402
     Party,
+    ReadSigner,
     admit,
     deploy_on_anvil,
     gateway_env,
     grant_consents,
     log,
     percentile,
-    read_body,
     read_load,
+    read_signer,
     seeded_bureau,
     warm_up,
 )
@@ -99,16 +101,31 @@ class LoadResult:
     failed_keys: list[str] = field(default_factory=list)  # Idempotency-Keys of the errors
 
 
+#: Seconds after which the soak's bank signs with a fresh deadline (its requests live 50 min).
+RESIGN_AFTER_S = 20 * 60
+
+
 async def open_loop(
     gateway: GatewayProcess,
+    chain: str,
     party: Party,
+    domain: typed_data.Domain,
     consent_ids: list[str],
     rate: float,
     duration: float,
     rss_every: float,
 ) -> LoadResult:
-    """``rate`` reads a second for ``duration`` seconds, each started at its time."""
+    """``rate`` reads a second for ``duration`` seconds, each started at its time and signed by
+    the bank then (with a deadline renewed every ``RESIGN_AFTER_S`` seconds)."""
     result = LoadResult()
+    signers: list[tuple[float, ReadSigner]] = []
+
+    def signer_now() -> ReadSigner:
+        now = time.monotonic()
+        if not signers or now - signers[-1][0] > RESIGN_AFTER_S:
+            signers.append((now, read_signer(chain, party, domain)))
+        return signers[-1][1]
+
     total = int(rate * duration)
     in_flight: set[asyncio.Task[None]] = set()
     # aiohttp, not httpx: httpx's pool scans every connection for every request, and at ~90
@@ -116,9 +133,10 @@ async def open_loop(
     # Idle connections expire on the client's side first: uvicorn closes one idle for 5 s, and a
     # request sent on it at that moment fails with a ReadError that says nothing of the gateway.
     connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=CLIENT_KEEPALIVE_S)
+    first_request = secrets.randbits(48)
 
     async def one(session: aiohttp.ClientSession, i: int, scheduled: float) -> None:
-        body = read_body(consent_ids[i % len(consent_ids)])
+        body = signer_now().body(consent_ids[i % len(consent_ids)], first_request + i)
         headers = {**party.bank_headers, "Idempotency-Key": f"soak-{i}"}
         try:
             async with session.post(
@@ -222,12 +240,20 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             gateway.start()
             party = admit(gateway.url)
             ids, _ = asyncio.run(grant_consents(gateway.url, party, domain, BURST_CONSENTS, 8))
-            warm_up(gateway.url, party, ids[0])
+            warm_up(gateway.url, party, read_signer(anvil.url, party, domain), ids[0])
             capacity: dict[str, Any] | None = None
             if args.rate is None:
                 log(f"capacity: a burst of {BURST_READS} reads from {BURST_CLIENTS} clients")
                 capacity = asyncio.run(
-                    read_load(gateway.url, party, ids, BURST_READS, BURST_CLIENTS, "burst")
+                    read_load(
+                        gateway.url,
+                        party,
+                        read_signer(anvil.url, party, domain),
+                        ids,
+                        BURST_READS,
+                        BURST_CLIENTS,
+                        "burst",
+                    )
                 )
                 rate = args.share * capacity["reads_per_second"]
                 log(f"capacity {capacity['reads_per_second']} reads/s: soaking at {rate:.0f}/s")
@@ -238,7 +264,9 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             fresh, _ = asyncio.run(grant_consents(gateway.url, party, domain, needed, 8))
             log(f"granted {needed} consents for {int(rate * args.duration)} reads")
             load = asyncio.run(
-                open_loop(gateway, party, fresh, rate, args.duration, args.rss_every)
+                open_loop(
+                    gateway, anvil.url, party, domain, fresh, rate, args.duration, args.rss_every
+                )
             )
             log(f"load done in {load.seconds:.0f} s: {dict(load.statuses)}, errors {load.errors}")
             time.sleep(1)  # nothing is in flight; let the last receipts land

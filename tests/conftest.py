@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
+from tests.postgres import fresh_database, postgres_server
 from tests.support import World, build_world
 
 
@@ -24,7 +27,7 @@ def anvil_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def embedded_base() -> World:
-    return build_world(EmbeddedChain())
+    return build_world(EmbeddedChain(clock=BlockClock.STEADY))
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +58,18 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
 @pytest.fixture
 def embedded_world(embedded_base: World) -> Iterator[World]:
     yield from _isolated(embedded_base)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server for the session (``tests/postgres.py``)."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database for a gateway's journal: a SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gateway.db'}"
+    return fresh_database(request.getfixturevalue("postgres_server_url"))

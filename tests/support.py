@@ -6,6 +6,7 @@ chain will use, so a test can compare the two at any point.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,14 @@ from typing import Any, TypeVar
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from consentledger.categories import Category, Purpose, seed_registries
+from consentledger.categories import (
+    Category,
+    Purpose,
+    mask_of,
+    parse_category,
+    parse_purpose,
+    seed_registries,
+)
 from consentledger.chain import typed_data
 from consentledger.chain.client import BatchResult, LedgerClient, Mined
 from consentledger.chain.deploy import Deployment, deploy_ledger
@@ -192,21 +200,36 @@ class World:
         *,
         categories: Sequence[Category] = (Category.BUSINESS_REGISTRATION,),
         purpose: Purpose = Purpose.CREDIT_UNDERWRITING,
+        history_months: int = 12,
+        request_id: int | None = None,
+        deadline: int | None = None,
+        signer: LocalAccount | None = None,
+        unsigned: bool = False,
     ) -> AccessEntry:
-        """A read to record, with the next query id of the bureau's relayer."""
+        """A read to record, with the next query id of the bureau's relayer, signed as the bank's
+        ``ReadRequest`` by ``signer`` (default: the bank's own key, also for a bank given by its
+        address; a read of an address with no key here, or ``unsigned``, carries no signature).
+        The deadline defaults to ten minutes ahead."""
         mask = 0
         for category in categories:
             mask |= category.bit
         query_id = first_query_id(self.bureau.account.address) + self._next_sequence
         self._next_sequence += 1
-        return AccessEntry(
+        entry = AccessEntry(
             query_id=query_id,
             consent_id=consent_id,
             bank=bank if isinstance(bank, str) else bank.address,
             categories=mask,
             purpose=int(purpose),
             response_hash=secrets.token_bytes(32),
+            history_months=history_months,
+            request_id=secrets.randbits(64) if request_id is None else request_id,
+            deadline=self.now() + 600 if deadline is None else deadline,
         )
+        key = signer if signer is not None else self.key_of(entry.bank)
+        if key is None or unsigned:
+            return entry
+        return typed_data.sign_read_request(key, self.bureau.domain, entry)
 
     def record(self, entries: Sequence[AccessEntry]) -> BatchResult:
         """Record a batch; the chain's decisions must equal the model's."""
@@ -220,6 +243,11 @@ class World:
         result = self.both(lambda: self.bureau.record_accesses(entries), in_model)
         assert list(result.decisions) == model_decisions
         return result
+
+    def key_of(self, address: str) -> LocalAccount | None:
+        """The key of a bank (or the stranger) of this world, by address."""
+        wanted = address.lower()
+        return next((k for k in [*self.banks, self.stranger] if k.address.lower() == wanted), None)
 
     def enterprise_of(self, subject: bytes) -> Enterprise:
         return next(e for e in self.enterprises.values() if e.subject == subject)
@@ -237,6 +265,13 @@ class World:
         )
         self.enterprises[name] = enterprise
         return enterprise
+
+
+def bind(world: World, chain: DevChain) -> None:
+    """Point the world at ``chain`` (the same ledger, reopened): its clients send there now."""
+    world.chain = chain
+    world.regulator = LedgerClient(chain.w3, world.deployment.address, world.regulator.account)
+    world.bureau = LedgerClient(chain.w3, world.deployment.address, world.bureau.account)
 
 
 def build_world(chain: DevChain) -> World:
@@ -268,3 +303,57 @@ def build_world(chain: DevChain) -> World:
     world.new_enterprise("solo", controllers=1, threshold=1)
     world.new_enterprise("board", controllers=3, threshold=2)
     return world
+
+
+@dataclass(frozen=True)
+class SignedReads:
+    """Bodies of ``POST /v1/queries`` for one read the bank makes again and again, each signed
+    by the bank as its own ``ReadRequest``: ``reads(key)`` is the body to send with
+    Idempotency-Key ``key``. The request id is derived from the key, so the same key always
+    gives the same body (an idempotent retry) and different keys different requests."""
+
+    base: dict[str, Any]
+    bank: LocalAccount
+    domain: typed_data.Domain
+    consent_id: bytes
+    categories: int
+    purpose: int
+    history_months: int
+    #: One deadline for all (at most the ledger's request lifetime ahead of the chain's time).
+    deadline: int
+
+    def __call__(self, idempotency_key: str) -> dict[str, Any]:
+        request_id = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:8], "big")
+        return {
+            **self.base,
+            **typed_data.signed_read_fields(
+                self.bank,
+                self.domain,
+                consent_id=self.consent_id,
+                categories=self.categories,
+                purpose=self.purpose,
+                history_months=self.history_months,
+                deadline=self.deadline,
+                request_id=request_id,
+            ),
+        }
+
+
+def signed_reads(
+    base: dict[str, Any], bank: LocalAccount, client: LedgerClient, *, lifetime: int = 3000
+) -> SignedReads:
+    """:class:`SignedReads` of the read ``base`` (uscc, consent_id, categories, purpose) by
+    ``bank``, for the consent's whole history window, valid ``lifetime`` seconds from now."""
+    consent_id = bytes.fromhex(str(base["consent_id"])[2:])
+    categories = mask_of(parse_category(c) for c in base["categories"])
+    purpose = int(parse_purpose(base["purpose"]))
+    return SignedReads(
+        base,
+        bank,
+        client.domain,
+        consent_id,
+        categories,
+        purpose,
+        client.consent(consent_id).history_months,
+        client.block_timestamp() + lifetime,
+    )

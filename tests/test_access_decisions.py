@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from eth_account.signers.local import LocalAccount
 
 from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
 from consentledger.ledger.types import (
+    MAX_READ_REQUEST_LIFETIME,
+    ZERO_ADDRESS,
     AccessEntry,
     ConsentStatus,
     DenialReason,
@@ -117,6 +121,95 @@ def bank_role_revoked(world: World) -> list[AccessEntry]:
     return [world.entry(consent, world.banks[0])]
 
 
+def request_expired(world: World) -> list[AccessEntry]:
+    consent = _consent(world)
+    return [world.entry(consent, world.banks[0], deadline=world.now() - 1)]
+
+
+def request_deadline_is_now(world: World) -> list[AccessEntry]:
+    consent = _consent(world)
+    return [world.entry(consent, world.banks[0], deadline=world.now())]
+
+
+def request_lifetime_too_long(world: World) -> list[AccessEntry]:
+    consent = _consent(world)
+    deadline = world.now() + MAX_READ_REQUEST_LIFETIME + 1
+    return [world.entry(consent, world.banks[0], deadline=deadline)]
+
+
+def unsigned(world: World) -> list[AccessEntry]:
+    return [world.entry(_consent(world), world.banks[0], unsigned=True)]
+
+
+def signed_by_another_bank(world: World) -> list[AccessEntry]:
+    return [world.entry(_consent(world), world.banks[0], signer=world.banks[1])]
+
+
+def _resigned(world: World, entry: AccessEntry, **changes: object) -> AccessEntry:
+    """``entry`` with fields changed after the bank signed, and the signer the ledger recovers."""
+    changed = replace(entry, **changes)  # type: ignore[arg-type]
+    return replace(changed, signer=typed_data.read_request_signer(world.bureau.domain, changed))
+
+
+def categories_widened_after_signing(world: World) -> list[AccessEntry]:
+    consent = _consent(world, categories=[Category.BUSINESS_REGISTRATION, Category.TAX])
+    entry = world.entry(consent, world.banks[0])
+    return [_resigned(world, entry, categories=entry.categories | Category.TAX.bit)]
+
+
+def history_widened_after_signing(world: World) -> list[AccessEntry]:
+    entry = world.entry(_consent(world), world.banks[0], history_months=3)
+    return [_resigned(world, entry, history_months=12)]
+
+
+def request_id_changed_after_signing(world: World) -> list[AccessEntry]:
+    entry = world.entry(_consent(world), world.banks[0])
+    return [_resigned(world, entry, request_id=entry.request_id ^ 1)]
+
+
+def high_s_signature(world: World) -> list[AccessEntry]:
+    entry = world.entry(_consent(world), world.banks[0])
+    r, s, v = (
+        entry.signature[:32],
+        int.from_bytes(entry.signature[32:64], "big"),
+        entry.signature[64],
+    )
+    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    malleated = r + (order - s).to_bytes(32, "big") + bytes([55 - v])
+    flipped = _resigned(world, entry, signature=malleated)
+    assert flipped.signer == ZERO_ADDRESS
+    return [flipped]
+
+
+def _register_signer(world: World, bank: LocalAccount, key: str) -> None:
+    client = world.bureau.with_account(bank)
+    world.both(
+        lambda: client.set_read_signer(key),
+        lambda _now: world.model.set_read_signer(bank.address, key),
+    )
+
+
+def registered_key_signs(world: World) -> list[AccessEntry]:
+    key = world.chain.new_account()
+    _register_signer(world, world.banks[0], key.address)
+    return [world.entry(_consent(world), world.banks[0], signer=key)]
+
+
+def bank_key_after_registering_another(world: World) -> list[AccessEntry]:
+    _register_signer(world, world.banks[0], world.chain.new_account().address)
+    return [world.entry(_consent(world), world.banks[0])]
+
+
+def rotated_back_to_bank_key(world: World) -> list[AccessEntry]:
+    _register_signer(world, world.banks[0], world.chain.new_account().address)
+    _register_signer(world, world.banks[0], ZERO_ADDRESS)
+    return [world.entry(_consent(world), world.banks[0])]
+
+
+def signature_checked_before_consent(world: World) -> list[AccessEntry]:
+    return [world.entry(secrets.token_bytes(32), world.banks[0], signer=world.banks[1])]
+
+
 Case = Callable[[World], list[AccessEntry]]
 CASES: list[tuple[Case, DenialReason]] = [
     (granted, DenialReason.NONE),
@@ -134,6 +227,19 @@ CASES: list[tuple[Case, DenialReason]] = [
     (reads_exhausted, DenialReason.READS_EXHAUSTED),
     (bank_suspended, DenialReason.BANK_SUSPENDED),
     (bank_role_revoked, DenialReason.BANK_SUSPENDED),
+    (request_expired, DenialReason.REQUEST_EXPIRED),
+    (request_deadline_is_now, DenialReason.NONE),
+    (request_lifetime_too_long, DenialReason.REQUEST_LIFETIME_TOO_LONG),
+    (unsigned, DenialReason.SIGNATURE_INVALID),
+    (signed_by_another_bank, DenialReason.SIGNATURE_INVALID),
+    (categories_widened_after_signing, DenialReason.SIGNATURE_INVALID),
+    (history_widened_after_signing, DenialReason.SIGNATURE_INVALID),
+    (request_id_changed_after_signing, DenialReason.SIGNATURE_INVALID),
+    (high_s_signature, DenialReason.SIGNATURE_INVALID),
+    (registered_key_signs, DenialReason.NONE),
+    (bank_key_after_registering_another, DenialReason.SIGNATURE_INVALID),
+    (rotated_back_to_bank_key, DenialReason.NONE),
+    (signature_checked_before_consent, DenialReason.SIGNATURE_INVALID),
 ]
 
 

@@ -58,7 +58,9 @@ def test_batch_arguments_carry_the_first_query_id_once() -> None:
     entries = [_entry(n) for n in range(3)]
     first, encoded = record_accesses_args(entries)
     assert first == entries[0].query_id
-    assert encoded == [(e.consent_id, e.access, e.response_hash) for e in entries]
+    assert encoded == [
+        (e.consent_id, e.access, e.response_hash, e.request, bytes(32), bytes(32)) for e in entries
+    ]
     assert record_accesses_args([]) == (0, [])
 
 

@@ -23,7 +23,7 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "deployment.json").read_text())
     assert record["contract"] == "ConsentLedger"
     assert record["artifact_hash"] == artifact_hash("ConsentLedger")
-    assert "keccak256(salt || data) matches" in text
+    assert "the DataAccessed event match (verify_receipt)" in text
     assert "denied: CATEGORY_NOT_CONSENTED" in text
     assert "denied: REVOKED; nothing released" in text
     report = json.loads((tmp_path / "audit" / "report.json").read_text())
@@ -91,7 +91,8 @@ def test_deploy_to_an_unreachable_node_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main, ["deploy", "--rpc", "http://127.0.0.1:9", "--regulator-key-file", str(key_file)]
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 5  # chain_unavailable's own status
+    assert "(chain_unavailable)" in _text(result)
     assert "cannot reach" in _text(result)
 
 

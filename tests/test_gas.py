@@ -73,13 +73,17 @@ def test_gas_per_recorded_read(embedded_world: World) -> None:
     REPORT.write_text(json.dumps({"batch_size": BATCH, **figures}, indent=2) + "\n")
     log.warning("gas per recorded read: %s", json.dumps(figures))
 
-    # Issue #7's target for one consent is met (about 4,750): assert it. The target for distinct
-    # consents (8,000) is not (about 9,500; README, The ledger): bound it, and the denials, about
-    # 3 % above what the contract costs now, so that a change adding a storage access, an event
-    # word or a calldata word per entry fails here.
-    assert figures["one_consent_granted"]["per_read"] <= 5_000
-    assert figures["distinct_consents_granted"]["per_read"] < 9_800
-    assert figures["distinct_consents_denied"]["per_read"] < 6_400
+    # Every read now carries its bank's ReadRequest signature, checked on chain. Over the unsigned
+    # read (about 9,500 on distinct consents, 4,750 on one) that adds about 5,700 gas per read:
+    # the ecrecover precompile (3,000), three calldata words (the signature's r and vs, 64 mostly
+    # non-zero bytes, about 1,000; the packed request word, about 300), and about 1,400 for the
+    # struct hash, the EIP-712 digest and OpenZeppelin's recovery around the precompile. The
+    # goals (14,000 distinct, 9,500 one consent) are missed by that last share (README, The
+    # ledger). Bounded about 3 % above what the contract costs now, so that a change adding a
+    # storage access, an event word or a calldata word per entry fails here.
+    assert figures["one_consent_granted"]["per_read"] < 10_800
+    assert figures["distinct_consents_granted"]["per_read"] < 15_700
+    assert figures["distinct_consents_denied"]["per_read"] < 12_300
     # A denied read writes no storage: it costs less than a granted one on the same consents.
     assert (
         figures["distinct_consents_denied"]["per_read"]

@@ -62,3 +62,11 @@ def test_node_keeps_the_ledger_across_a_restart(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def test_the_node_command_finds_the_projects_anvil_from_any_directory(tmp_path: Path) -> None:
+    from consentledger.chain.anvil import find_anvil
+
+    found = find_anvil(tmp_path)  # no node_modules at or above tmp_path
+    assert found.is_file()
+    assert "node_modules" in found.parts  # the project's own (npm ci), not a guess on PATH

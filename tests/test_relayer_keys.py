@@ -92,7 +92,7 @@ def test_several_workers_need_a_node_and_a_key_each(tmp_path: Path) -> None:
 
 def test_serve_refuses_workers_on_the_embedded_chain(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path), "--workers", "2"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3  # bad_settings' own status
     assert "bad_settings" in result.output
     assert "need a JSON-RPC chain" in result.output
 

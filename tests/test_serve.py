@@ -24,12 +24,15 @@ from sqlalchemy.orm import Session
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.store import BureauStore
+from consentledger.categories import Category, Purpose
 from consentledger.chain.anvil import free_port
+from consentledger.chain.typed_data import Domain
 from consentledger.cli import main
 from consentledger.gateway.process import GatewayProcess
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from consentledger.journal.schema import JournalEntry, ReadStatus
 from tests.reads.test_crash import post_read
+from tests.support import SignedReads
 
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
 
@@ -96,12 +99,29 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         )
         assert granted.status_code == 201, granted.text
         consent_id = granted.json()["consent_id"]
-        body = {
-            "uscc": CHIP_DISTRIBUTOR_USCC,
-            "consent_id": consent_id,
-            "categories": [1],
-            "purpose": "post_loan_monitoring",
-        }
+        token = (data_dir / "keys" / "auditor.token").read_text().strip()
+        latest = {"method": "eth_getBlockByNumber", "params": ["latest", False]}
+        head = http.post(
+            "/rpc",
+            json={"jsonrpc": "2.0", "id": 1, **latest},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["result"]
+        domain = draft["typed_data"]["domain"]
+        body = SignedReads(
+            {
+                "uscc": CHIP_DISTRIBUTOR_USCC,
+                "consent_id": consent_id,
+                "categories": [1],
+                "purpose": "post_loan_monitoring",
+            },
+            Account.from_key(bank["private_key"]),
+            Domain(domain["chainId"], domain["verifyingContract"]),
+            bytes.fromhex(consent_id[2:]),
+            Category.BUSINESS_REGISTRATION.bit,
+            int(Purpose.POST_LOAN_MONITORING),
+            history_months=12,
+            deadline=int(head["timestamp"], 16) + 3000,
+        )
         headers = {"Authorization": f"Bearer {bank['api_key']}"}
 
         def read(key: str) -> int | None:
@@ -129,10 +149,11 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         assert consent["reads_used"] == len(granted_entries)
         assert len(granted_entries) >= len(acknowledged)
         for key in acknowledged:  # every acknowledged read is still there, same outcome
-            again = http.post("/v1/queries", json=body, headers={**headers, "Idempotency-Key": key})
+            again = http.post(
+                "/v1/queries", json=body(key), headers={**headers, "Idempotency-Key": key}
+            )
             assert again.status_code == 200
 
-        token = (data_dir / "keys" / "auditor.token").read_text().strip()
         out = tmp_path / "audit"
         result = CliRunner().invoke(
             main,
@@ -147,3 +168,16 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         assert report["summary"]["reads_granted"] == len(granted_entries)
     finally:
         service.stop()
+
+
+def test_the_sign_in_domain_follows_host_and_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consentledger.serve import serve_settings
+
+    monkeypatch.delenv("CONSENTLEDGER_DOMAIN", raising=False)
+    settings, _notes = serve_settings("embedded", tmp_path, host="10.1.2.3", port=9443)
+    assert settings.domain == "10.1.2.3:9443"
+    monkeypatch.setenv("CONSENTLEDGER_DOMAIN", "credit.example.cn")  # set: it wins
+    settings, _notes = serve_settings("embedded", tmp_path, host="10.1.2.3", port=9443)
+    assert settings.domain == "credit.example.cn"

@@ -33,7 +33,14 @@ from hypothesis.stateful import (
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.ledger.errors import LedgerRevertError
-from consentledger.ledger.types import ROLE_BANK, ConsentTerms, PurposeCaps
+from consentledger.ledger.types import (
+    MAX_READ_REQUEST_LIFETIME,
+    ROLE_BANK,
+    ZERO_ADDRESS,
+    AccessEntry,
+    ConsentTerms,
+    PurposeCaps,
+)
 from tests.support import DAY, Enterprise, World
 
 EXAMPLES = int(os.environ.get("CONSENTLEDGER_STATE_EXAMPLES", "200"))
@@ -72,7 +79,11 @@ GRANT_RULE = rule(
     flaw=flaws,
     data=st.data(),
 )
-#: Batches of reads: (consent index, bank index, categories, purpose, 0 = unknown consent).
+#: What may be wrong with a bank's signed read request (mostly nothing).
+REQUEST_FLAWS = ["expired", "too_long", "other_signer", "unsigned"]
+request_flaws = st.one_of(st.just("none"), st.just("none"), st.sampled_from(REQUEST_FLAWS))
+#: Batches of reads: (consent index, bank index, categories, purpose, 0 = unknown consent,
+#: request flaw).
 READS = st.lists(
     st.tuples(
         st.integers(0, 1000),
@@ -80,6 +91,7 @@ READS = st.lists(
         category_sets,
         st.sampled_from([*Purpose]),
         st.integers(0, 9),
+        request_flaws,
     ),
     min_size=1,
     max_size=6,
@@ -146,6 +158,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.enterprises_before = dict(world.enterprises)
         self.granted: list[bytes] = []
         self.readers = [*world.banks, world.stranger]
+        #: The read signer each bank registered (absent: the bank's own key).
+        self.read_keys: dict[str, LocalAccount] = {}
 
     def teardown(self) -> None:
         try:
@@ -343,37 +357,70 @@ class LedgerMachine(RuleBasedStateMachine):
                 lambda _n: world.model.revoke_role(caller, ROLE_BANK, address),
             )
 
+    @rule(bank=st.integers(0, 2), own_key=st.booleans())
+    def rotate_read_signer(self, bank: int, own_key: bool) -> None:
+        """A bank registers a fresh read signer, or goes back to signing with its own key."""
+        world = self.world
+        reader = self.readers[bank]
+        key = reader if own_key else world.chain.new_account()
+        signer = ZERO_ADDRESS if own_key else key.address
+        client = world.bureau.with_account(reader)
+        if self._attempt(
+            lambda: world.both(
+                lambda: client.set_read_signer(signer),
+                lambda _n: world.model.set_read_signer(reader.address, signer),
+            ),
+            "read signer",
+        ):
+            self.read_keys[reader.address] = key
+
+    def _signed(self, entry: AccessEntry, flaw: str) -> AccessEntry:
+        """``entry`` (unsigned) as its bank would sign it, with ``flaw``."""
+        world = self.world
+        reader = next((r for r in self.readers if r.address == entry.bank), None)
+        if reader is None or flaw == "unsigned":
+            return entry
+        key = self.read_keys.get(reader.address, reader)
+        now = world.now()
+        if flaw == "expired":
+            entry = replace(entry, deadline=now - 1)
+        elif flaw == "too_long":
+            entry = replace(entry, deadline=now + MAX_READ_REQUEST_LIFETIME + 5)
+        elif flaw == "other_signer":
+            key = world.stranger if reader is not world.stranger else world.banks[0]
+        return typed_data.sign_read_request(key, world.bureau.domain, entry)
+
     @precondition(lambda self: bool(self.granted))
     @rule(reads=READS)
-    def record(self, reads: list[tuple[int, int, set[Category], Purpose, int]]) -> None:
+    def record(self, reads: list[tuple[int, int, set[Category], Purpose, int, str]]) -> None:
         self._record(reads)
 
-    def _record(self, reads: list[tuple[int, int, set[Category], Purpose, int]]) -> None:
+    def _record(self, reads: list[tuple[int, int, set[Category], Purpose, int, str]]) -> None:
         world = self.world
         entries = []
-        for index, bank, categories, purpose, unknown in reads:
+        for index, bank, categories, purpose, unknown, flaw in reads:
             consent = (
                 secrets.token_bytes(32) if unknown == 0 else self.granted[index % len(self.granted)]
             )
             state = world.model.consents.get(consent)
             if state is not None and unknown > 3:
                 # Mostly ask within the consent, so that grants and read limits are exercised.
-                entries.append(
-                    world.entry(
-                        consent,
-                        state.bank,
-                        categories=[c for c in Category if c.bit & state.categories][:2],
-                        purpose=Purpose(state.purpose)
-                        if state.purpose in set(Purpose)
-                        else purpose,
-                    )
+                entry = world.entry(
+                    consent,
+                    state.bank,
+                    categories=[c for c in Category if c.bit & state.categories][:2],
+                    purpose=Purpose(state.purpose) if state.purpose in set(Purpose) else purpose,
+                    unsigned=True,
                 )
             else:
-                entries.append(
-                    world.entry(
-                        consent, self.readers[bank], categories=sorted(categories), purpose=purpose
-                    )
+                entry = world.entry(
+                    consent,
+                    self.readers[bank],
+                    categories=sorted(categories),
+                    purpose=purpose,
+                    unsigned=True,
                 )
+            entries.append(self._signed(entry, flaw))
         for decision in world.record(entries).decisions:
             _outcome(f"read {decision.reason.name}")
         for consent in {e.consent_id for e in entries} & set(self.granted):
@@ -381,7 +428,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self.granted))
     @rule(reads=READS)
-    def record_more(self, reads: list[tuple[int, int, set[Category], Purpose, int]]) -> None:
+    def record_more(self, reads: list[tuple[int, int, set[Category], Purpose, int, str]]) -> None:
         """The same as :meth:`record`, drawn as often again."""
         self._record(reads)
 
@@ -444,6 +491,8 @@ def test_contract_matches_state_model(embedded_world: World) -> None:
     logging.getLogger(__name__).warning("state machine outcomes: %s", dict(OUTCOMES))
     assert OUTCOMES["grant accepted"] > 0
     assert OUTCOMES["read NONE"] > 0
+    assert OUTCOMES["read SIGNATURE_INVALID"] > 0
+    assert OUTCOMES["read REQUEST_EXPIRED"] > 0
     assert OUTCOMES["Pause accepted"] + OUTCOMES["Revocation accepted"] > 0
     read_reasons = {name for name in OUTCOMES if name.startswith("read ")}
     assert len(read_reasons) >= (8 if EXAMPLES >= 100 else 3)

@@ -4,15 +4,28 @@ pragma solidity ^0.8.24;
 /// @title The access ledger: every bank read, granted or denied, as an event.
 /// @notice Types, errors and events of {AccessLedger}.
 interface IAccessLedger {
-    /// @dev One read the bureau asks the chain to judge and record: three calldata words.
+    /// @dev One read the bureau asks the chain to judge and record, with the bank's signed request:
+    /// six calldata words.
     /// `access` packs who reads what: `uint256(uint160(bank)) << 96 | categories << 32 | purpose << 16`
     /// (categories a uint64 mask, purpose a uint16; the low 16 bits are not read). The same layout,
     /// with the denial reason in the low 16 bits, is the `access` word of {DataAccessed} and
-    /// {AccessDenied}. The entry's query id is not in the entry: see {recordAccesses}.
+    /// {AccessDenied}. `request` packs the rest of the bank's EIP-712 `ReadRequest`:
+    /// `requestId << 96 | deadline << 32 | historyMonths << 16` (requestId and deadline uint64,
+    /// historyMonths a uint16; bits outside these fields are not read). `r` and `vs` are the bank's
+    /// signature of that `ReadRequest` in ERC-2098 short form. The signed message is
+    /// `ReadRequest(bytes32 consentId,address bank,uint256 categories,uint16 purpose,
+    /// uint16 historyMonths,uint64 requestId,uint64 deadline)` in the ledger's EIP-712 domain, the
+    /// same domain as an enterprise's `Consent`: the bank asks, under consent `consentId`, for
+    /// `categories` for `purpose`, covering the last `historyMonths` months, before `deadline`;
+    /// `requestId` is the bank's own reference for the request, unique per bank.
+    /// The entry's query id is not in the entry: see {recordAccesses}.
     struct AccessEntry {
         bytes32 consentId;
         uint256 access;
         bytes32 responseHash; // hash of salt and canonical response; meaningful only when granted
+        uint256 request;
+        bytes32 r;
+        bytes32 vs;
     }
 
     /// @dev Why a read was denied. Codes are stable: the auditor and the gateway rely on them.
@@ -27,7 +40,10 @@ interface IAccessLedger {
         CATEGORY_NOT_CONSENTED,
         PURPOSE_MISMATCH,
         READS_EXHAUSTED,
-        BANK_SUSPENDED
+        BANK_SUSPENDED,
+        REQUEST_EXPIRED, // the bank's ReadRequest deadline has passed
+        REQUEST_LIFETIME_TOO_LONG, // its deadline lies more than MAX_READ_REQUEST_LIFETIME ahead
+        SIGNATURE_INVALID // its signature does not recover to the bank's read signer
     }
 
     /// @dev A batch must hold at least one entry.

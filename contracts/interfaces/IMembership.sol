@@ -33,6 +33,8 @@ interface IMembership {
 
     /// @dev The regulator suspended `bank`: its reads are denied and it can receive no new consent.
     event BankSuspended(address indexed bank, address indexed regulator);
+    /// @dev `bank` chose the key that signs its read requests (`signer` zero: the bank's own address).
+    event BankReadSignerChanged(address indexed bank, address signer);
     /// @dev The regulator reinstated a suspended `bank`.
     event BankReinstated(address indexed bank, address indexed regulator);
     /// @dev The bureau registered an enterprise under its subject id with its controllers.

@@ -4,6 +4,13 @@ Codes are stable and match the on-chain registry (category codes 1..63, purpose 
 The contract holds which codes exist; this module holds the names and the seed that a fresh
 deployment registers. Categories 12 and 13 are known to governance but not seeded: the regulator
 adds them when the bureau starts to supply them.
+
+Every category and purpose has a Chinese and an English name (:attr:`Category.name_zh`,
+:attr:`Purpose.name_zh`, ...). Categories 1-3 are the ones the founding material names (工商,
+社保, 高新资质: :attr:`Category.named_by_seed`); 4-11 and all the names are this project's own.
+The purposes follow credit practice: 贷前审查 (pre-loan review), 贷后管理 (post-loan
+management), 授信额度复审 (credit-line review), 开户尽职调查 (account-opening due diligence)
+and 担保资格审查 (guarantor review).
 """
 
 from __future__ import annotations
@@ -43,6 +50,38 @@ class Category(IntEnum):
     def bit(self) -> int:
         """The category's bit in a consent's category mask."""
         return 1 << self.value
+
+    @property
+    def name_zh(self) -> str:
+        """The Chinese name, e.g. ``社会保险``."""
+        return _CATEGORY_NAMES[self][0]
+
+    @property
+    def name_en(self) -> str:
+        """The English name, e.g. ``social insurance``."""
+        return _CATEGORY_NAMES[self][1]
+
+    @property
+    def named_by_seed(self) -> bool:
+        """Whether the founding material names this category (1-3); 4-13 are ours."""
+        return self.value <= 3
+
+
+_CATEGORY_NAMES: dict[Category, tuple[str, str]] = {
+    Category.BUSINESS_REGISTRATION: ("工商登记", "business registration"),
+    Category.SOCIAL_INSURANCE: ("社会保险", "social insurance"),
+    Category.HIGH_TECH_QUALIFICATION: ("高新技术企业资质", "high-tech qualification"),
+    Category.TAX: ("纳税", "tax"),
+    Category.HOUSING_PROVIDENT_FUND: ("住房公积金", "housing provident fund"),
+    Category.INTELLECTUAL_PROPERTY: ("知识产权", "intellectual property"),
+    Category.JUDICIAL: ("司法", "judicial"),
+    Category.ADMINISTRATIVE_PENALTIES: ("行政处罚", "administrative penalties"),
+    Category.UTILITIES: ("水电气缴费", "utilities"),
+    Category.CUSTOMS: ("海关", "customs"),
+    Category.AUDITED_FINANCIAL_STATEMENTS: ("审计财务报表", "audited financial statements"),
+    Category.GOVERNMENT_PROCUREMENT: ("政府采购", "government procurement"),
+    Category.LOCAL_FINANCIAL_ORGANISATIONS: ("地方金融组织", "local financial organisations"),
+}
 
 
 #: Categories a fresh deployment registers (codes 1-11).
@@ -100,16 +139,36 @@ def categories_of(mask: int) -> tuple[Category, ...]:
 
 
 class Purpose(IntEnum):
-    """Purposes a consent may name."""
+    """Purposes a consent may name (credit practice's names in :attr:`name_zh`)."""
 
     CREDIT_UNDERWRITING = 1
     POST_LOAN_MONITORING = 2
     CREDIT_LIMIT_REVIEW = 3
     ACCOUNT_OPENING_DUE_DILIGENCE = 4
+    GUARANTOR_REVIEW = 5
 
     @property
     def slug(self) -> str:
         return self.name.lower()
+
+    @property
+    def name_zh(self) -> str:
+        """The Chinese name used in credit practice, e.g. ``贷前审查``."""
+        return _PURPOSE_NAMES[self][0]
+
+    @property
+    def name_en(self) -> str:
+        """The English name, e.g. ``pre-loan review``."""
+        return _PURPOSE_NAMES[self][1]
+
+
+_PURPOSE_NAMES: dict[Purpose, tuple[str, str]] = {
+    Purpose.CREDIT_UNDERWRITING: ("贷前审查", "pre-loan review"),
+    Purpose.POST_LOAN_MONITORING: ("贷后管理", "post-loan management"),
+    Purpose.CREDIT_LIMIT_REVIEW: ("授信额度复审", "credit-line review"),
+    Purpose.ACCOUNT_OPENING_DUE_DILIGENCE: ("开户尽职调查", "account-opening due diligence"),
+    Purpose.GUARANTOR_REVIEW: ("担保资格审查", "guarantor review"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +219,22 @@ SEEDED_PURPOSES: tuple[PurposeCaps, ...] = (
         30 * DAY,
         5,
         12,
+    ),
+    # A guarantor's standing, checked once when a loan is secured by its guarantee: identity,
+    # solvency and red flags, no operating detail (utilities, IP, customs).
+    PurposeCaps(
+        Purpose.GUARANTOR_REVIEW,
+        (
+            _C.BUSINESS_REGISTRATION,
+            _C.SOCIAL_INSURANCE,
+            _C.TAX,
+            _C.JUDICIAL,
+            _C.ADMINISTRATIVE_PENALTIES,
+            _C.AUDITED_FINANCIAL_STATEMENTS,
+        ),
+        90 * DAY,
+        20,
+        24,
     ),
 )
 

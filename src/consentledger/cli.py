@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -21,22 +21,51 @@ from consentledger.gateway.admin_cli import admin
 if TYPE_CHECKING:
     from web3 import Web3
 
+    from consentledger.gateway.logs import LogFormat
+
+
+#: The exit status of a failure that is none of the project's own (a bug: rerun with --debug).
+INTERNAL_ERROR_EXIT = 70
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
 
 class _Group(click.Group):
-    """A click group that reports ConsentLedgerError as a message and exit code 2."""
+    """A click group that reports every failure as one line, ``error (code): what to do``, with
+    the error's own exit status; ``--debug`` shows the traceback instead."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
         except ConsentLedgerError as exc:
-            Console(stderr=True).print(f"[bold red]error[/] [dim]({exc.code})[/]: {exc}")
-            sys.exit(2)
+            if ctx.meta.get("debug"):
+                raise
+            _fail(exc.code, str(exc), exc.exit_code)
+        except Exception as exc:  # anything else is a bug: still one line, the cause named
+            if ctx.meta.get("debug"):
+                raise
+            message = f"{type(exc).__name__}: {exc} (run again with --debug for the traceback)"
+            _fail("internal_error", message, INTERNAL_ERROR_EXIT)
+
+
+def _fail(code: str, message: str, exit_code: int) -> NoReturn:
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]error[/] [dim]({code})[/]: {_one_line(message)}", highlight=False
+    )
+    sys.exit(exit_code)
 
 
 @click.group(cls=_Group)
 @click.version_option(package_name="consentledger")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of a failure.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """ConsentLedger: consented, recorded access to enterprise credit data."""
+    ctx.meta["debug"] = debug
 
 
 @main.command()
@@ -225,36 +254,71 @@ def node(host: str, port: int, state_dir: Path, chain_id: int | None) -> None:
     help="Gateway processes on the port, each with its own relayer key (a node's chain only; "
     "default: CONSENTLEDGER_WORKERS, else 1).",
 )
-def serve(chain: str, data_dir: Path, host: str, port: int, workers: int | None) -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="The server's log level; 'info' and below write an access log line per request.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["plain", "json"]),
+    default="plain",
+    show_default=True,
+    help="The logs as plain lines or as JSON lines (one object a line, the access log too).",
+)
+def serve(
+    chain: str,
+    data_dir: Path,
+    host: str,
+    port: int,
+    workers: int | None,
+    log_level: str,
+    log_format: LogFormat,
+) -> None:
     """Run the gateway as a service (the ledger survives restarts on the embedded chain)."""
     import os
 
     import uvicorn
 
     from consentledger.gateway.app import create_app
+    from consentledger.gateway.context import GatewayContext
     from consentledger.gateway.db import Database
+    from consentledger.gateway.logs import log_config
     from consentledger.serve import serve_settings, worker_environment
 
-    settings, notes = serve_settings(chain, data_dir, workers)
+    settings, notes = serve_settings(chain, data_dir, workers, host=host, port=port)
     console = Console()
-    console.print(
-        f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir}, "
-        f"{settings.workers} worker{'s' if settings.workers > 1 else ''})"
-    )
     for note in notes:
         console.print(f"  [yellow]note[/]: {note}")
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        # Built before the server starts: a failure is one line here, not a server's traceback.
+        context = GatewayContext.build(settings)
+        console.print(f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir})")
+        uvicorn.run(
+            create_app(settings, context),
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=log_config(log_format),
+        )
         return
     Database(settings.database_url).close()  # schema and migration once, before the workers
+    GatewayContext.check(settings)  # the chain, a relayer key and the bureau, once, in one line
     os.environ.update(worker_environment(settings))
+    console.print(
+        f"ConsentLedger gateway on http://{host}:{port} (data in {data_dir}, "
+        f"{settings.workers} workers)"
+    )
     uvicorn.run(
         "consentledger.gateway.app:create_app",
         factory=True,
         workers=settings.workers,
         host=host,
         port=port,
-        log_level="warning",
+        log_level=log_level,
+        log_config=log_config(log_format),
     )
 
 

@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import rfc8785
 import uvicorn
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
@@ -43,9 +41,12 @@ from consentledger.bureau.showcase import (
     CONSTRUCTION_FIRM_USCC,
 )
 from consentledger.bureau.store import BureauStore
+from consentledger.categories import Purpose, mask_of, parse_category
+from consentledger.chain import typed_data
 from consentledger.chain.anvil import free_port
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.chain.receipt_check import verify_receipt
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.app import create_app
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
@@ -137,7 +138,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
     auditor_token = secrets.token_urlsafe(24)
 
     console.rule("[bold]ConsentLedger[/]: consented, recorded access to enterprise credit data")
-    console.print("[bold]2.[/] Seeding the city credit bureau ...")
+    console.print("[bold]1.[/] Seeding the city credit bureau ...")
     with BureauStore.open(f"sqlite:///{out_dir / 'bureau.db'}") as store:
         report = seed_store(store, enterprises=DEMO_ENTERPRISES, progress=False)
     console.print(f"   {report.enterprises} enterprises, 11 data categories each")
@@ -146,7 +147,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         api = _Client(url)
         health = api.call("GET", "/v1/health")
         console.print(
-            f"[bold]1.[/] Ledger deployed on the embedded chain {health['chain_id']} at "
+            f"[bold]2.[/] Ledger deployed on the embedded chain {health['chain_id']} at "
             f"[cyan]{health['contract']}[/]; gateway at {url}"
         )
 
@@ -155,6 +156,11 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             "POST", "/v1/admin/banks", expect=201, json={"name": "Shenzhen SME Bank"}, headers=admin
         )
         bank_headers = {"Authorization": f"Bearer {bank['api_key']}"}
+        signer = _BankSigner(
+            Account.from_key(bank["private_key"]),
+            Deployment.load(out_dir / "deployment.json"),
+            HttpJsonRpc(f"{url}/rpc", auditor_token),
+        )
         chip = Enterprise("Nanshan chip distributor", CHIP_DISTRIBUTOR_USCC, [Account.create()])
         catering = Enterprise("Futian restaurant chain", CATERING_CHAIN_USCC, [Account.create()])
         builder = Enterprise(
@@ -205,25 +211,33 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             "POST",
             "/v1/queries",
             headers={**bank_headers, "Idempotency-Key": "demo-read-1"},
-            json={
-                "uscc": chip.uscc,
-                "consent_id": consent_id,
-                "categories": ["business_registration", "social_insurance"],
-                "purpose": "credit_underwriting",
-            },
+            json=signer.read(chip.uscc, consent_id, ["business_registration", "social_insurance"]),
         )
         receipt = read["receipt"]
-        recomputed = (
-            "0x" + keccak(bytes.fromhex(receipt["salt"][2:]) + rfc8785.dumps(read["data"])).hex()
+        # The bank checks the receipt against the chain itself: the hash of what it received,
+        # and the DataAccessed at the receipt's transaction and log (query id, bank, categories,
+        # purpose, hash); a mismatch raises ReceiptMismatchError.
+        verify_receipt(
+            signer.rpc,
+            signer.deployment.address,
+            receipt,
+            read["data"],
+            bank=bank["address"],
+            categories=mask_of(
+                parse_category(c) for c in ["business_registration", "social_insurance"]
+            ),
+            purpose=int(Purpose.CREDIT_UNDERWRITING),
         )
-        _receipt_table(console, receipt, recomputed == receipt["response_hash"])
+        _receipt_table(console, receipt)
         console.print(f"   released: {', '.join(read['data']['categories'])}")
 
         console.print("[bold]6.[/] The bank asks for the size class (itself a recorded read)")
+        size_categories = ["business_registration", "social_insurance", "tax"]
+        signed = signer.signed(consent_id, size_categories)
         size = api.call(
             "GET",
             f"/v1/enterprises/{chip.uscc}/size-class",
-            params={"consent_id": consent_id},
+            params={"consent_id": consent_id, **signed},
             headers=bank_headers,
         )
         data = size["data"]
@@ -238,12 +252,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             "/v1/queries",
             expect=403,
             headers={**bank_headers, "Idempotency-Key": "demo-read-2"},
-            json={
-                "uscc": chip.uscc,
-                "consent_id": consent_id,
-                "categories": ["judicial"],
-                "purpose": "credit_underwriting",
-            },
+            json=signer.read(chip.uscc, consent_id, ["judicial"]),
         )
         console.print(
             f"   [red]denied[/]: {denied['reason']}, recorded in tx {denied['receipt']['tx_hash']}"
@@ -272,12 +281,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             "/v1/queries",
             expect=403,
             headers={**bank_headers, "Idempotency-Key": "demo-read-3"},
-            json={
-                "uscc": chip.uscc,
-                "consent_id": consent_id,
-                "categories": ["business_registration"],
-                "purpose": "credit_underwriting",
-            },
+            json=signer.read(chip.uscc, consent_id, ["business_registration"]),
         )
         console.print(f"   [red]denied[/]: {again['reason']}; nothing released")
 
@@ -291,6 +295,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             result = Audit(rpc, deployment, subject=subject).run()
         finally:
             rpc.close()
+            signer.rpc.close()
         written = write_reports(result, out_dir / "audit", subject=subject)
     verdict = "[green]clean[/]" if result.clean else f"[red]{len(result.findings)} findings[/]"
     console.print(
@@ -306,6 +311,42 @@ def run_demo(console: Console, out_dir: Path) -> Path:
     return out_dir
 
 
+@dataclass
+class _BankSigner:
+    """The bank's side of a read: it signs each request as an EIP-712 ``ReadRequest`` in the
+    ledger's domain, with a deadline ten minutes after the chain's latest block."""
+
+    key: LocalAccount
+    deployment: Deployment
+    rpc: HttpJsonRpc
+
+    def signed(self, consent_id: str, categories: list[str]) -> dict[str, Any]:
+        latest = self.rpc.request("eth_getBlockByNumber", ["latest", False])
+        return typed_data.signed_read_fields(
+            self.key,
+            typed_data.Domain(self.deployment.chain_id, self.deployment.address),
+            consent_id=bytes.fromhex(consent_id[2:]),
+            categories=mask_of(parse_category(c) for c in categories),
+            purpose=int(Purpose.CREDIT_UNDERWRITING),
+            history_months=DEMO_HISTORY_MONTHS,
+            deadline=int(latest["timestamp"], 16) + 600,
+        )
+
+    def read(self, uscc: str, consent_id: str, categories: list[str]) -> dict[str, Any]:
+        """The body of a credit-underwriting read, signed."""
+        return {
+            "uscc": uscc,
+            "consent_id": consent_id,
+            "categories": categories,
+            "purpose": "credit_underwriting",
+            **self.signed(consent_id, categories),
+        }
+
+
+#: The history window of the demo's consents (and of the bank's reads under them).
+DEMO_HISTORY_MONTHS = 24
+
+
 def _grant(
     api: _Client, enterprise: Enterprise, bank: str, categories: list[str], console: Console
 ) -> str:
@@ -319,7 +360,7 @@ def _grant(
             "categories": categories,
             "purpose": "credit_underwriting",
             "duration_days": 90,
-            "history_months": 24,
+            "history_months": DEMO_HISTORY_MONTHS,
         },
     )
     granted = api.call(
@@ -340,9 +381,11 @@ def _grant(
     return consent_id
 
 
-def _receipt_table(console: Console, receipt: dict[str, Any], verified: bool) -> None:
+def _receipt_table(console: Console, receipt: dict[str, Any]) -> None:
     table = Table(title="receipt", show_header=False)
     for key in ("query_id", "consent_id", "tx_hash", "block_number", "log_index", "response_hash"):
         table.add_row(key, str(receipt[key]))
-    table.add_row("hash check", "keccak256(salt || data) matches" if verified else "MISMATCH")
+    table.add_row(
+        "bank's check", "keccak256(salt || data) and the DataAccessed event match (verify_receipt)"
+    )
     console.print(table)

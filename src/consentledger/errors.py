@@ -14,3 +14,5 @@ class ConsentLedgerError(Exception):
 
     #: A stable, machine-readable code (the gateway uses it in problem+json answers).
     code: str = "consentledger_error"
+    #: The command line's exit status for it (start-up failures have their own, see the README).
+    exit_code: int = 2

@@ -21,7 +21,7 @@ from typing import Any
 from eth_account import Account
 from pydantic import SecretStr
 
-from consentledger.gateway.settings import Settings
+from consentledger.gateway.settings import Settings, load_settings
 
 KEYS = "keys"
 #: On a node, the relayer keys of several workers, if the operator put them in the data directory.
@@ -41,7 +41,12 @@ def _secret_file(path: Path, make: str) -> Path:
 
 
 def serve_settings(
-    chain: str, data_dir: Path, workers: int | None = None
+    chain: str,
+    data_dir: Path,
+    workers: int | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
 ) -> tuple[Settings, list[str]]:
     """The settings ``serve`` runs with, and notes for the operator (never a secret's value).
     ``workers`` (``--workers``) wins over CONSENTLEDGER_WORKERS; more than one is refused with
@@ -57,6 +62,8 @@ def serve_settings(
         if f"CONSENTLEDGER_{field.upper()}" not in env:
             given[field] = value
 
+    # The sign-in domain and the receipts' gateway: where this gateway listens, unless set.
+    default("domain", f"{host}:{port}")
     default("database_url", f"sqlite:///{data_dir / 'gateway.db'}")
     default("bureau_database_url", f"sqlite:///{data_dir / 'bureau.db'}")
     default("deployment_file", data_dir / "deployment.json")
@@ -83,7 +90,7 @@ def serve_settings(
             f"the bureau has no data yet: consentledger bureau seed --db "
             f"sqlite:///{data_dir / 'bureau.db'}"
         )
-    settings = Settings(**given)
+    settings = load_settings(**given)
     settings.check_workers()
     return settings, notes
 

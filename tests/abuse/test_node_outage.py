@@ -39,7 +39,7 @@ def test_node_outage_is_503_releases_nothing_and_recovers(
         def read(key: str) -> httpx.Response:
             return httpx.post(
                 f"{gateway.url}/v1/queries",
-                json=body,
+                json=body(key),
                 headers={**headers, "Idempotency-Key": key},
                 timeout=60,
             )

@@ -15,6 +15,7 @@ from consentledger.audit.recorded import RecordedJsonRpc
 from consentledger.audit.report import audit_report, portability_report
 from consentledger.audit.runner import Audit, AuditResult
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.embedded import EMBEDDED_CHAIN_ID, EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, JsonRpc
@@ -26,7 +27,7 @@ GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 @pytest.fixture(scope="session")
 def scripted() -> tuple[EmbeddedChain, Scenario]:
     """The scripted ledger on a fresh embedded chain. Tests must not add to this chain."""
-    chain = EmbeddedChain()
+    chain = EmbeddedChain(clock=BlockClock.STEADY)
     return chain, build_ledger(chain)
 
 

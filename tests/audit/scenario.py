@@ -30,6 +30,7 @@ from consentledger.chain.deploy import deploy_ledger
 from consentledger.chain.devchain import DevChain
 from consentledger.ledger.model import LedgerModel
 from consentledger.ledger.types import (
+    MAX_READ_REQUEST_LIFETIME,
     ROLE_BANK,
     ROLE_BUREAU,
     AccessEntry,
@@ -121,8 +122,9 @@ class _Story:
 
     def entry(self, consent: str | bytes, bank: str, **kwargs: object) -> AccessEntry:
         consent_id = self.consents[consent] if isinstance(consent, str) else consent
-        entry: AccessEntry = self.world.entry(consent_id, bank, **kwargs)  # type: ignore[arg-type]
         self._reads += 1
+        kwargs.setdefault("request_id", self._reads)
+        entry: AccessEntry = self.world.entry(consent_id, bank, **kwargs)  # type: ignore[arg-type]
         return replace(entry, response_hash=_bytes(f"response/{self._reads}"))
 
     def record(self, *entries: AccessEntry) -> list[DenialReason]:
@@ -225,6 +227,9 @@ def build_ledger(chain: DevChain) -> Scenario:
         story.entry("monitoring", b, purpose=Purpose.POST_LOAN_MONITORING),
         story.entry("kyc", b, purpose=Purpose.ACCOUNT_OPENING_DUE_DILIGENCE),
         story.entry("review", a, purpose=Purpose.CREDIT_LIMIT_REVIEW),
+        story.entry("underwriting", a, deadline=now - 1),
+        story.entry("underwriting", a, deadline=now + MAX_READ_REQUEST_LIFETIME + 600),
+        story.entry("underwriting", a, signer=world.banks[1]),
     )
     story.action("Pause", "monitoring", board)
     story.record(story.entry("monitoring", b, purpose=Purpose.POST_LOAN_MONITORING))

@@ -151,7 +151,7 @@ def test_bearer_token_is_sent(
     _url, _scenario, record = anvil_ledger
     args = ("--rpc", token_proxy, "--deployment", str(record), "--out", str(tmp_path))
     refused = _run(*args)
-    assert refused.exit_code == 2
+    assert refused.exit_code == 5  # chain_unavailable
     assert "refused the request (HTTP 401)" in _text(refused)
     accepted = _run(*args, "--rpc-token", TOKEN)
     assert accepted.exit_code == 0, accepted.output
@@ -176,7 +176,7 @@ def test_unreachable_node(tmp_path: Path) -> None:
         *("--rpc", f"http://127.0.0.1:{free_port()}/key-in-path", "--deployment"),
         *(str(GOLDEN / "deployment.json"), "--out", str(tmp_path)),
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 5  # chain_unavailable
     text = _text(result)
     assert "cannot reach a JSON-RPC node" in text
     assert "key-in-path" not in text  # the URL is shown without its path
@@ -185,13 +185,13 @@ def test_unreachable_node(tmp_path: Path) -> None:
 
 def test_chain_id_mismatch(tmp_path: Path) -> None:
     result = _recorded(tmp_path, deployment=_deployment_with(tmp_path, chain_id=1))
-    assert result.exit_code == 2
+    assert result.exit_code == 12  # bad_deployment_record
     assert "chain id mismatch: the record says 1, the node says 131277322940537" in _text(result)
 
 
 def test_no_ledger_code_at_the_address(tmp_path: Path) -> None:
     result = _recorded(tmp_path, deployment=_deployment_with(tmp_path, address="0x" + "12" * 20))
-    assert result.exit_code == 2
+    assert result.exit_code == 12  # bad_deployment_record
     assert "is not this package's ConsentLedger" in _text(result)
 
 
@@ -204,7 +204,7 @@ def test_bad_deployment_file(tmp_path: Path, content: str, message: str) -> None
     path = tmp_path / "deployment.json"
     path.write_text(content)
     result = _recorded(tmp_path, deployment=path)
-    assert result.exit_code == 2
+    assert result.exit_code == 12  # bad_deployment_record
     assert message in _text(result)
     assert "Traceback" not in result.output
 

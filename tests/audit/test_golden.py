@@ -17,13 +17,14 @@ import pytest
 from eth_utils.crypto import keccak
 
 from consentledger.audit.findings import Finding, FindingCode
-from consentledger.chain.abi import LogDecoder
+from consentledger.chain.abi import FunctionCodec, LogDecoder
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.deploy import Deployment
 from consentledger.ledger.types import DenialReason, RecordedAccess
 from tests.audit.conftest import GOLDEN, audit_recording, reports, without
 
 DECODER = LogDecoder(load_artifact("ConsentLedger")["abi"])
+RECORD_ACCESSES = FunctionCodec(load_artifact("ConsentLedger")["abi"], "recordAccesses")
 TOPIC = DECODER.topics
 Recording = dict[str, Any]
 
@@ -180,6 +181,62 @@ def _not_hex(recording: Recording) -> dict[str, Any]:
     return log
 
 
+def _transaction(recording: Recording, log: dict[str, Any]) -> dict[str, Any]:
+    """The recorded transaction of ``log`` (its input carries the banks' signed requests)."""
+    wanted = log["transactionHash"].lower()
+    return next(t for t in recording["transactions"] if t["hash"].lower() == wanted)
+
+
+def _edit_entries(
+    transaction: dict[str, Any], edit: Callable[[int, list[list[Any]]], None]
+) -> None:
+    """Decode a ``recordAccesses`` input, let ``edit`` change its entries, encode it again."""
+    decoded = RECORD_ACCESSES.decode_input(transaction["input"])
+    assert decoded is not None
+    first, entries = decoded
+    rows = [list(entry) for entry in entries]
+    edit(first, rows)
+    transaction["input"] = "0x" + RECORD_ACCESSES.encode(first, [tuple(r) for r in rows]).hex()
+
+
+def _forged_signature(recording: Recording) -> dict[str, Any]:
+    """A granted read whose signature in the transaction's input is another one of the batch
+    (a valid signature, but over another request)."""
+    log = _find(recording, "DataAccessed")
+    query_id = _args(log)["queryId"]
+
+    def edit(first: int, rows: list[list[Any]]) -> None:
+        mine = query_id - first
+        other = next(i for i in range(len(rows)) if i != mine)
+        rows[mine][4], rows[mine][5] = rows[other][4], rows[other][5]
+
+    _edit_entries(_transaction(recording, log), edit)
+    return log
+
+
+def _replayed_request(recording: Recording) -> dict[str, Any]:
+    """A later granted read of a consent carrying an earlier read's signed request (same request
+    id, a signature that recovers to the bank): a replay."""
+    granted = _all(recording, "DataAccessed")
+    for index, log in enumerate(granted):
+        args = _args(log)
+        for earlier in granted[:index]:
+            source = _args(earlier)
+            if (source["consentId"], source["access"]) != (args["consentId"], args["access"]):
+                continue
+            signed = RECORD_ACCESSES.decode_input(_transaction(recording, earlier)["input"])
+            assert signed is not None
+            request = list(signed[1][source["queryId"] - signed[0]][3:6])
+            target = args["queryId"]
+
+            def edit(first: int, rows: list[list[Any]], *, request: list[Any] = request) -> None:
+                rows[target - first][3:6] = request  # noqa: B023 (bound by the default)
+
+            _edit_entries(_transaction(recording, log), edit)
+            return log
+    raise LookupError("no two granted reads of one consent asking the same")
+
+
 Tamper = Callable[[Recording], dict[str, Any]]
 #: (tampering, the finding it must produce, the rule that finding names)
 CASES: list[tuple[str, Tamper, FindingCode, str | None]] = [
@@ -190,7 +247,12 @@ CASES: list[tuple[str, Tamper, FindingCode, str | None]] = [
     ("release_beyond_max_reads", _release_instead_of(DenialReason.READS_EXHAUSTED),
      FindingCode.UNCONSENTED_RELEASE, "READS_EXHAUSTED"),
     ("denial_with_wrong_reason", _wrong_reason, FindingCode.WRONG_DENIAL_REASON, "PAUSED"),
-    ("release_to_the_wrong_bank", _wrong_bank, FindingCode.UNCONSENTED_RELEASE, "BANK_MISMATCH"),
+    ("release_to_the_wrong_bank", _wrong_bank, FindingCode.READ_REQUEST_FORGED,
+     "SIGNATURE_INVALID"),
+    ("release_with_another_reads_signature", _forged_signature, FindingCode.READ_REQUEST_FORGED,
+     "SIGNATURE_INVALID"),
+    ("replayed_signed_request", _replayed_request, FindingCode.READ_REQUEST_REPLAYED,
+     "READ_REQUEST_REPLAYED"),
     ("revocation_log_removed", _removed_revocation, FindingCode.UNEXPECTED_DENIAL, "NONE"),
     ("grant_over_the_purpose_cap", _grant_over_the_cap, FindingCode.GRANT_BREAKS_RULES,
      "ConsentsReadsExceedCap"),

@@ -219,7 +219,12 @@ def response_edited_and_rehashed(db: sqlite3.Connection) -> Target:
 def extra_release(db: sqlite3.Connection) -> Target:
     row = _granted(db)
     highest = max(int(q, 16) for (q,) in db.execute("SELECT query_id FROM journal"))
-    extra = {**row, "idempotency_key": "added-later", "query_id": f"0x{highest + 7:064x}"}
+    extra = {
+        **row,
+        "idempotency_key": "added-later",
+        "request_id": "added-later",
+        "query_id": f"0x{highest + 7:064x}",
+    }
     del extra["id"]
     columns = ", ".join(extra)
     cursor = db.execute(
@@ -300,6 +305,27 @@ def open_too_long(db: sqlite3.Connection) -> Target:
     return _target(row)
 
 
+def _rehashed_document(db: sqlite3.Connection, change: Callable[[dict[str, Any]], None]) -> Target:
+    """A granted query's released document changed by ``change`` and hashed again with its salt
+    (a journal that hides the change from its own hash check)."""
+    row = _one(db, "status = 'granted' AND kind = 'query'")
+    data = json.loads(row["document"])
+    change(data)
+    document = rfc8785.dumps(data)
+    _set(db, row, document=document, response_hash="0x" + keccak(row["salt"] + document).hex())
+    return _target(row)
+
+
+def document_with_an_extra_category(db: sqlite3.Connection) -> Target:
+    return _rehashed_document(
+        db, lambda data: data["categories"].update(judicial={"cases": [], "note": "added"})
+    )
+
+
+def document_beyond_the_history_window(db: sqlite3.Connection) -> Target:
+    return _rehashed_document(db, lambda data: data.update(history_months=120))
+
+
 CASES: list[tuple[Tamper, FindingCode, str | None]] = [
     (row_deleted, FindingCode.RELEASE_NOT_IN_JOURNAL, None),
     (granted_marked_failed, FindingCode.RELEASE_NOT_IN_JOURNAL, "status"),
@@ -318,7 +344,14 @@ CASES: list[tuple[Tamper, FindingCode, str | None]] = [
     (log_index_moved, FindingCode.JOURNAL_LOCATION_MISMATCH, "log index"),
     (tx_hash_changed, FindingCode.JOURNAL_LOCATION_MISMATCH, "tx"),
     (open_too_long, FindingCode.JOURNAL_OPEN_TOO_LONG, "status"),
-]
+    (document_with_an_extra_category, FindingCode.RELEASED_CATEGORY_NOT_RECORDED, "categories"),
+    (document_beyond_the_history_window, FindingCode.RELEASED_HISTORY_BEYOND_WINDOW,
+     "history_months"),
+]  # fmt: skip
+
+
+#: Tamperings of a released document: also a hash mismatch with the chain.
+REHASHED = (document_with_an_extra_category, document_beyond_the_history_window)
 
 
 def _tampered(served: Served, directory: Path, tamper: Tamper) -> tuple[Path, Target]:
@@ -341,8 +374,14 @@ def test_each_tampering_is_found_and_named(
     path, target = _tampered(served, tmp_path, tamper)
     result = _audit(served, path)
     assert not result.clean
-    assert len(result.findings) == 1, [f.to_json() for f in result.findings]
-    finding: Finding = result.findings[0]
+    findings = list(result.findings)
+    if tamper in REHASHED:
+        # A document changed after the fact no longer hashes to what the chain recorded either.
+        codes = sorted(f.code for f in findings)
+        assert codes == sorted([code, FindingCode.JOURNAL_RESPONSE_HASH_MISMATCH]), codes
+        findings = [f for f in findings if f.code is code]
+    assert len(findings) == 1, [f.to_json() for f in findings]
+    finding: Finding = findings[0]
     assert finding.code is code
     assert finding.source is Source.JOURNAL
     assert finding.rule == rule
@@ -357,11 +396,15 @@ def test_each_tampering_is_found_and_named(
     critical = code in (
         FindingCode.JOURNAL_RELEASE_NOT_ON_CHAIN,
         FindingCode.JOURNAL_RELEASE_DENIED_ON_CHAIN,
+        FindingCode.RELEASED_CATEGORY_NOT_RECORDED,
+        FindingCode.RELEASED_HISTORY_BEYOND_WINDOW,
     )
     assert (finding.severity is Severity.CRITICAL) == critical
     report = audit_report(result, "-")
-    assert report["journal"]["findings_by_code"] == {code.value: 1}
-    assert report["findings"][0]["journal_entry"] == target.entry
+    by_code = report["journal"]["findings_by_code"]
+    assert by_code[code.value] == 1
+    assert sum(by_code.values()) == len(result.findings)
+    assert all(f["journal_entry"] == target.entry for f in report["findings"])
 
 
 # --------------------------------------------------------------------------- open, windows

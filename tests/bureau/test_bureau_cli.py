@@ -44,11 +44,13 @@ def test_seed_show_classify(tmp_path: Path) -> None:
     assert classified.exit_code == 0, classified.output
     assert "medium" in classified.output
     assert "wholesale" in classified.output
+    assert "工信部联企业〔2011〕300号" in classified.output
+    assert "scope: in_rule" in classified.output
 
     as_json = run("classify", SOFTWARE_STARTUP_USCC, "--json", "--db", url)
     result = json.loads(as_json.output)
     assert result["size"] is None
-    assert result["missing"][0]["input"] == "revenue"
+    assert [m["input"] for m in result["missing"]] == ["employees", "revenue"]
 
 
 def test_database_url_from_the_environment(seeded_url: str) -> None:
@@ -107,7 +109,7 @@ def test_bad_input_exits_2_with_a_message(seeded_url: str, args: list[str], mess
 def test_unseeded_database(tmp_path: Path, args: list[str], message: str) -> None:
     path = tmp_path / "absent.db"
     result = run(*args, "--db", sqlite_url(path))
-    assert result.exit_code == 2
+    assert result.exit_code == 10  # bureau_not_seeded
     assert message in " ".join(result.output.split())
     assert not path.exists()
 
@@ -123,7 +125,7 @@ def test_unseeded_database(tmp_path: Path, args: list[str], message: str) -> Non
 )
 def test_unusable_database_url(url: str) -> None:
     result = run("seed", "-n", "1", "--db", url)
-    assert result.exit_code == 2
+    assert result.exit_code == 11  # bureau_database_unavailable
     assert "cannot use the bureau database" in " ".join(result.output.split())
     assert "hunter2" not in result.output
     assert "Traceback" not in result.output

@@ -196,20 +196,33 @@ def test_showcase_classes(seeded: BureauStore) -> None:
             assert figure.as_of <= DEFAULT_AS_OF
     startup = seeded.classify(SOFTWARE_STARTUP_USCC)
     assert startup.size is None
-    assert [m.input for m in startup.missing] == ["revenue"]
+    # Founded this year: no closed year has a December headcount, a return or a report.
+    assert [m.input for m in startup.missing] == ["employees", "revenue"]
     assert startup.to_json()["missing"] == [
         {
+            "input": "employees",
+            "reason": "no yearly employees figure on record in social_insurance or "
+            "business_registration or tax",
+        },
+        {
             "input": "revenue",
-            "reason": "no annual revenue on record in tax or audited_financial_statements",
-        }
+            "reason": "no yearly revenue figure on record in tax or audited_financial_statements "
+            "or business_registration",
+        },
     ]
 
 
 def test_classification_follows_the_consent(seeded: BureauStore) -> None:
+    # Registration and tax suffice: E and R of one year from the income tax annual return.
     narrow = seeded.fetch(CHIP_DISTRIBUTOR_USCC, [Category.BUSINESS_REGISTRATION, Category.TAX], 0)
     result = classify_document(narrow)
+    assert result.size is SizeClass.MEDIUM
+    assert [f.category for f in result.figures] == [Category.TAX, Category.TAX]
+    assert "income tax annual return" in result.figures[0].source
+    registration_only = seeded.fetch(CHIP_DISTRIBUTOR_USCC, [Category.BUSINESS_REGISTRATION], 0)
+    result = classify_document(registration_only)
     assert result.size is None
-    assert result.missing[0].reason == "social_insurance is not in the document"
+    assert [m.input for m in result.missing] == ["employees", "revenue"]
 
 
 def test_unknown_enterprise(seeded: BureauStore) -> None:

@@ -1,30 +1,18 @@
-"""The same store on PostgreSQL: identical rows, documents and classes as on SQLite.
-
-Opt-in: set ``CONSENTLEDGER_TEST_POSTGRES_URL`` (e.g.
-``postgresql+psycopg://postgres@127.0.0.1:5432/bureau``) with a driver installed; the test
-replaces the bureau's tables in that database.
-"""
+"""The same store on PostgreSQL: identical rows, documents and classes as on SQLite (on the
+session's throwaway server, ``tests/postgres.py``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import SHOWCASE_USCCS
 from consentledger.bureau.store import BureauStore
 from consentledger.categories import SEEDED_CATEGORIES
+from tests.postgres import fresh_database
 
 from .conftest import sqlite_url
-
-POSTGRES_URL = os.environ.get("CONSENTLEDGER_TEST_POSTGRES_URL", "")
-
-pytestmark = pytest.mark.skipif(
-    not POSTGRES_URL, reason="set CONSENTLEDGER_TEST_POSTGRES_URL to run the store on PostgreSQL"
-)
 
 
 def _snapshot(url: str) -> tuple[str, list[bytes], list[JSONObject]]:
@@ -36,5 +24,6 @@ def _snapshot(url: str) -> tuple[str, list[bytes], list[JSONObject]]:
         return store.content_digest(), documents, classes
 
 
-def test_postgresql_holds_what_sqlite_holds(tmp_path: Path) -> None:
-    assert _snapshot(POSTGRES_URL) == _snapshot(sqlite_url(tmp_path / "reference.db"))
+def test_postgresql_holds_what_sqlite_holds(tmp_path: Path, postgres_server_url: str) -> None:
+    on_postgres = _snapshot(fresh_database(postgres_server_url))
+    assert on_postgres == _snapshot(sqlite_url(tmp_path / "reference.db"))

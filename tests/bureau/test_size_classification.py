@@ -188,14 +188,19 @@ def test_figures_the_rule_does_not_use_are_dropped() -> None:
     assert result.to_json()["size"] == "small"
 
 
-def _document(**sections: JSONObject) -> JSONObject:
-    return {"uscc": "91440305MA5DKW7Q1B", "as_of": "2025-06-30", "categories": dict(sections)}
+def _document(uscc: str = "91440305MA5DKW7Q1B", **sections: JSONObject) -> JSONObject:
+    return {"uscc": uscc, "as_of": "2025-06-30", "categories": dict(sections)}
 
 
-REGISTRATION: JSONObject = {"source": "AMR", "name": "X", "industry_code": "I6513"}
+def _registration(code: str, *reports: JSONObject) -> JSONObject:
+    return {"source": "AMR", "name": "X", "industry_code": code, "annual_reports": list(reports)}
+
+
+REGISTRATION = _registration("I6513")
 SOCIAL: JSONObject = {
     "source": "SI",
     "insured_headcount": [
+        {"month": "2024-12", "headcount": 11},
         {"month": "2025-05", "headcount": 12},
         {"month": "2025-06", "headcount": 14},
     ],
@@ -213,8 +218,7 @@ def test_document_without_registration_misses_the_sector() -> None:
 
 
 def test_document_with_a_coarse_industry_code_misses_the_sector() -> None:
-    registration: JSONObject = {**REGISTRATION, "industry_code": "K70"}
-    result = classify_document(_document(business_registration=registration))
+    result = classify_document(_document(business_registration=_registration("K70")))
     assert result.size is None
     assert result.missing[0].input == "sector"
     assert "4-digit class" in result.missing[0].reason
@@ -226,30 +230,38 @@ def test_document_without_tax_or_statements_misses_revenue() -> None:
     )
     assert result.size is None
     assert [(m.input, m.reason) for m in result.missing] == [
-        ("revenue", "neither tax nor audited_financial_statements is in the document")
+        ("revenue", "no yearly revenue figure on record in business_registration")
     ]
-    assert [f.value for f in result.figures] == [Decimal(14)]
 
 
-def test_document_classifies_from_latest_month_and_latest_year() -> None:
+def test_e_and_r_come_from_one_year() -> None:
+    """统计上大中小微型企业划分办法(2017): E, R (and A) of the same year; E is the December 2024
+    insured headcount, not the later 2025-06 month."""
     result = classify_document(
         _document(business_registration=REGISTRATION, social_insurance=SOCIAL, tax=TAX)
     )
-    assert result.size is SizeClass.SMALL  # software: E 14 >= 10, R 300 >= 50; medium needs E 100
+    assert result.size is SizeClass.SMALL  # software: E 11 >= 10, R 300 >= 50; medium needs E 100
+    assert result.reference_year == 2024
+    assert result.periods == {"E": "2024-12", "R": "2024"}
     employees, revenue = result.figures
     assert (employees.value, employees.period, employees.as_of) == (
-        Decimal(14),
-        "2025-06",
-        date(2025, 6, 30),
+        Decimal(11),
+        "2024-12",
+        date(2024, 12, 31),
     )
     assert (revenue.value, revenue.category, revenue.as_of) == (
         Decimal(300),
         Category.TAX,
         date(2024, 12, 31),
     )
+    as_json = result.to_json()
+    assert as_json["rule"] == "中小企业划型标准规定 (工信部联企业〔2011〕300号)"
+    assert as_json["mapping"] == "统计上大中小微型企业划分办法(2017) (国统字〔2017〕213号)"
+    assert as_json["scope"] == "in_rule"
+    assert as_json["periods"] == {"E": "2024-12", "R": "2024"}
 
 
-def test_a_later_audited_year_wins_over_tax_and_tax_wins_a_tie() -> None:
+def test_the_tax_figure_wins_a_tie_and_a_later_year_wins_over_an_older_one() -> None:
     audited: JSONObject = {
         "source": "CPA",
         "statements": [
@@ -279,3 +291,123 @@ def test_a_later_audited_year_wins_over_tax_and_tax_wins_a_tie() -> None:
     )
     assert later.figures[1].category is Category.AUDITED_FINANCIAL_STATEMENTS
     assert later.figures[1].value == Decimal(900)
+
+
+def test_assets_and_headcount_from_the_tax_return_and_the_annual_report() -> None:
+    """Construction (art. 4 (三)) needs R and A; without audited statements A comes from the
+    income tax annual return (A000000) and E is not needed; leasing (art. 4 (十五)) needs E and A:
+    E from the annual report to the market regulator when no December headcount is held."""
+    tax: JSONObject = {
+        "source": "Tax",
+        "annual": [
+            {
+                "year": 2024,
+                "credit_grade": "B",
+                "taxable_revenue": "5000000.00",
+                "employees": 30,
+                "total_assets": "4000000.00",
+            }
+        ],
+    }
+    building = classify_document(_document(business_registration=_registration("E4710"), tax=tax))
+    assert building.size is SizeClass.SMALL  # R 500 >= 300, A 400 >= 300; medium needs A 5000
+    assert building.periods == {"R": "2024", "A": "2024"}
+    assert "income tax annual return" in building.figures[1].source
+
+    report: JSONObject = {
+        "year": 2024,
+        "employees": 120,
+        "total_assets": "90000000.00",
+        "revenue": "20000000.00",
+    }
+    leasing = classify_document(_document(business_registration=_registration("L7111", report)))
+    assert leasing.size is SizeClass.MEDIUM  # E 120 >= 100, A 9000 >= 8000
+    assert [f.category for f in leasing.figures] == [Category.BUSINESS_REGISTRATION] * 2
+    assert leasing.periods == {"E": "2024", "A": "2024"}
+
+
+def test_figures_too_old_are_refused_with_the_reason() -> None:
+    """A reference year before the last two closed tax years (2024, 2023 on 2025-06-30)."""
+    old: JSONObject = {
+        "source": "Tax",
+        "annual": [
+            {"year": 2022, "credit_grade": "B", "taxable_revenue": "3000000.00", "employees": 12}
+        ],
+    }
+    result = classify_document(_document(business_registration=REGISTRATION, tax=old))
+    assert result.size is None
+    assert result.reference_year == 2022
+    assert "years before 2023 are too old" in result.missing[0].reason
+    assert [m.input for m in result.missing] == ["employees", "revenue"]
+
+
+def test_a_stale_headcount_month_is_refused() -> None:
+    social: JSONObject = {
+        "source": "SI",
+        "insured_headcount": [{"month": "2024-10", "headcount": 12}],
+    }
+    result = classify_document(
+        _document(business_registration=_registration("M7310"), social_insurance=social)
+    )
+    assert result.size is None
+    assert "more than 6 months before 2025-06-30: too old" in result.missing[0].reason
+
+
+SCOPES = [
+    # (industry code, sector, scope): the 2017 mapping (国统字〔2017〕213号) and art. 6.
+    pytest.param("G5910", Sector.TRANSPORT, "in_rule", id="G5910-loading-is-transport"),
+    pytest.param("G5920", Sector.WAREHOUSING, "in_rule", id="G5920-warehousing"),
+    pytest.param("G5412", Sector.TRANSPORT, "in_rule", id="G54-road-transport"),
+    pytest.param("G5311", Sector.OTHER, "by_reference", id="G53-railway-excluded"),
+    pytest.param("P8391", Sector.OTHER, "by_reference", id="P-education"),
+    pytest.param("Q8411", Sector.OTHER, "by_reference", id="Q84-health"),
+    pytest.param("Q8510", Sector.OTHER, "in_rule", id="Q85-social-work"),
+    pytest.param("S9221", Sector.OTHER, "by_reference", id="S-public-administration"),
+    pytest.param("K7040", Sector.OTHER, "by_reference", id="K7040-own-property"),
+    pytest.param("K7030", Sector.OTHER, "in_rule", id="K7030-agency"),
+    pytest.param("M7310", Sector.OTHER, "in_rule", id="M-unlisted-other"),
+]
+
+
+@pytest.mark.parametrize(("code", "sector", "scope"), SCOPES)
+def test_scope_of_the_rule(code: str, sector: Sector, scope: str) -> None:
+    social: JSONObject = {
+        "source": "SI",
+        "insured_headcount": [{"month": "2024-12", "headcount": 5}],
+    }
+    tax: JSONObject = {
+        "source": "Tax",
+        "annual": [{"year": 2024, "credit_grade": "B", "taxable_revenue": "1000000.00"}],
+    }
+    doc = _document(business_registration=_registration(code), social_insurance=social, tax=tax)
+    result = classify_document(doc)
+    assert result.sector is sector
+    assert result.to_json()["scope"] == scope
+    assert result.size is SizeClass.MICRO
+    assert result.basis.startswith("by reference (art. 6)") == (scope == "by_reference")
+
+
+def test_finance_is_outside_the_2011_rules() -> None:
+    """Section J is classified under 银发〔2015〕309号 by average quarter-end total assets,
+    which the bureau does not hold: no class, the rule named."""
+    result = classify_document(
+        _document(business_registration=_registration("J6635"), social_insurance=SOCIAL, tax=TAX)
+    )
+    assert result.size is None
+    as_json = result.to_json()
+    assert as_json["scope"] == "outside_rule"
+    assert as_json["rule"] == "金融业企业划型标准规定 (银发〔2015〕309号)"
+    assert "outside the 2011 rules" in result.basis
+
+
+def test_individual_business_is_classified_by_reference() -> None:
+    """个体工商户 (USCC 92...) are classified by reference (art. 6 of the 2011 rules)."""
+    from consentledger.bureau.uscc import make_uscc
+
+    uscc = make_uscc("440300", "MA5H8REU", entity_type="2")
+    result = classify_document(
+        _document(uscc, business_registration=REGISTRATION, social_insurance=SOCIAL, tax=TAX)
+    )
+    assert result.size is SizeClass.SMALL
+    assert result.to_json()["scope"] == "by_reference"
+    assert "个体工商户" in (result.scope_note or "")

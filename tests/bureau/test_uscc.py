@@ -6,13 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consentledger.bureau.divisions import division_codes
 from consentledger.bureau.rows import BatchBuilder
 from consentledger.bureau.showcase import SHOWCASE_USCCS
 from consentledger.bureau.synthetic import SyntheticBureau
 from consentledger.bureau.uscc import (
     InvalidUSCCError,
+    USCCAuthorityError,
     USCCCharacterError,
     USCCCheckCharacterError,
+    USCCDivisionError,
+    USCCEntityTypeError,
     USCCLengthError,
     USCCOrganisationCheckError,
     check_characters,
@@ -51,6 +55,28 @@ def reference_is_valid(code: str) -> bool:
     if c == 31:
         c = 0
     return code[17] == REFERENCE_ALPHABET[c]
+
+
+# GB 32100-2015 appendix A (with its amendments for authorities A and N), transcribed by hand:
+# authority, then the entity types it issues.
+REFERENCE_PAIRS = [
+    a + t
+    for a, types in {
+        "1": "1239",
+        "2": "19",
+        "3": "123459",
+        "4": "19",
+        "5": "1239",
+        "6": "129",
+        "7": "129",
+        "8": "19",
+        "9": "123",
+        "A": "19",
+        "N": "1239",
+        "Y": "1",
+    }.items()
+    for t in types
+]
 
 
 # --- known-valid codes ---------------------------------------------------------------------------
@@ -147,13 +173,6 @@ INVALID = [
         id="inner-space",
     ),
     pytest.param(
-        "914403\uff105MA5DKW7Q1B",
-        USCCCharacterError,
-        {"position": 7, "character": "\uff10"},
-        "position 7",
-        id="full-width-digit",
-    ),
-    pytest.param(
         "91A40305MA5DKW7Q1B",
         USCCCharacterError,
         {"position": 3, "character": "A"},
@@ -229,9 +248,8 @@ def test_showcase_constants_are_valid() -> None:
 
 _body_chars = st.sampled_from(REFERENCE_ALPHABET)
 _prefixes = st.tuples(
-    st.sampled_from("159NY"),
-    st.sampled_from("123"),
-    st.text(alphabet="0123456789", min_size=6, max_size=6),
+    st.sampled_from(REFERENCE_PAIRS),
+    st.sampled_from(sorted(division_codes())),
     st.text(alphabet=REFERENCE_ALPHABET, min_size=8, max_size=8),
 ).map("".join)
 
@@ -264,3 +282,138 @@ def test_generated_codes_validate_for_any_seed(seed: int) -> None:
     for code in codes:
         assert parse_uscc(code).code == code
         assert reference_is_valid(code)
+
+
+# --- positions 1-2: registration authority and entity type (GB 32100-2015, appendix A) ---------
+
+
+def _complete(first16: str) -> str:
+    """``first16`` with both check characters, so that only the table checks can fail."""
+    return first16 + "".join(check_characters(first16))
+
+
+@pytest.mark.parametrize("pair", REFERENCE_PAIRS)
+def test_every_pair_of_the_standard_is_accepted(pair: str) -> None:
+    code = _complete(f"{pair}440300MA5H8REU")
+    parsed = parse_uscc(code)
+    assert parsed.registration_authority + parsed.entity_type == pair
+    assert parsed.authority_name[0]
+    assert parsed.entity_type_name[0]
+
+
+@pytest.mark.parametrize(
+    "pair",
+    sorted({a + t for a in REFERENCE_ALPHABET for t in REFERENCE_ALPHABET} - set(REFERENCE_PAIRS)),
+)
+def test_every_other_pair_is_refused(pair: str) -> None:
+    with pytest.raises((USCCAuthorityError, USCCEntityTypeError)) as caught:
+        parse_uscc(_complete(f"{pair}440300MA5H8REU"))
+    assert caught.value.code in ("invalid_uscc_authority", "invalid_uscc_entity_type")
+
+
+PINGSHAN = _complete("91440310MA5H8REU")
+GUANGMING = _complete("91440311MA5H8REU")
+
+TABLE_FAILURES = [
+    # The cases a Shenzhen credit analyst found accepted; check characters are right in each.
+    pytest.param("01440300MA5H8REU3W", USCCAuthorityError, "no authority 0", id="authority-0"),
+    pytest.param("90440300MA5H8REU3N", USCCEntityTypeError, "9 issues types 1-3", id="type-9-0"),
+    pytest.param("9A440300MA5H8REU3P", USCCEntityTypeError, "9 issues types 1-3", id="type-9-A"),
+    pytest.param(_complete("99440300MA5H8REU"), USCCEntityTypeError, "9 has no 9", id="type-9-9"),
+    pytest.param(_complete("Y2440300MA5H8REU"), USCCEntityTypeError, "Y has 1 only", id="Y2"),
+    pytest.param(_complete("B1440300MA5H8REU"), USCCAuthorityError, "no authority B", id="auth-B"),
+    # Positions 3-8 against GB/T 2260.
+    pytest.param("91000000MA5H8REU3Q", USCCDivisionError, "000000 is no division", id="div-0"),
+    pytest.param("91990000MA5H8REU3A", USCCDivisionError, "no province 99", id="div-99"),
+    pytest.param(_complete("91440399MA5H8REU"), USCCDivisionError, "no 440399", id="div-440399"),
+    pytest.param(_complete("91440301MA5H8REU"), USCCDivisionError, "市辖区 row", id="div-440301"),
+]
+
+
+@pytest.mark.parametrize(("code", "error", "why"), TABLE_FAILURES)
+def test_table_failures_are_named_checks(
+    code: str, error: type[InvalidUSCCError], why: str
+) -> None:
+    assert reference_is_valid(code), "the check characters are right: only the tables fail"
+    with pytest.raises(error) as caught:
+        parse_uscc(code)
+    assert caught.value.code == error.code
+    assert not is_valid_uscc(code)
+
+
+def test_authority_and_type_are_checked_before_the_check_characters() -> None:
+    # Wrong authority and wrong final character: the authority is what is reported.
+    with pytest.raises(USCCAuthorityError):
+        parse_uscc("01440300MA5H8REU3X")
+
+
+# --- positions 3-8: GB/T 2260 divisions, named ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "name_en", "since"),
+    [
+        pytest.param("914403001922038216", "广东省深圳市", "Shenzhen", 1981, id="huawei-440300"),
+        pytest.param("91440300708461136T", "广东省深圳市", "Shenzhen", 1981, id="tencent-440300"),
+        pytest.param("9144030071526726XG", "广东省深圳市", "Shenzhen", 1981, id="tencent-2"),
+        pytest.param(HAND_WORKED, "广东省深圳市南山区", "Nanshan", 1990, id="nanshan"),
+        pytest.param(
+            _complete("91440310MA5H8REU"), "广东省深圳市坪山区", "Pingshan", 2016, id="ps"
+        ),
+        pytest.param(
+            _complete("91440311MA5H8REU"), "广东省深圳市光明区", "Guangming", 2018, id="gm"
+        ),
+        pytest.param(_complete("91440000MA5H8REU"), "广东省", "Guangdong", 1981, id="province"),
+        pytest.param(_complete("91110105MA5H8REU"), "北京市朝阳区", None, 1981, id="beijing"),
+        pytest.param(_complete("11100000MA5H8REU"), "中华人民共和国", None, 1949, id="national"),
+    ],
+)
+def test_division_is_named(code: str, name: str, name_en: str | None, since: int) -> None:
+    division = parse_uscc(code).describe()["division"]
+    assert isinstance(division, dict)
+    assert division["name"] == name
+    assert division["name_en"] == name_en
+    assert division["since"] == since
+
+
+def test_retired_division_stays_valid() -> None:
+    # 441283 高要市 became 高要区 (441204) in 2015: codes issued under it remain in use.
+    parsed = parse_uscc(_complete("91441283MA5H8REU"))
+    assert parsed.division_info.name == "高要市"
+    assert parsed.division_info.until == 2015
+
+
+def test_division_table_covers_guangdong_and_the_country() -> None:
+    codes = division_codes()
+    assert {"440300", "440303", "440304", "440305", "440306", "440307", "440308"} <= codes
+    assert {"440309", "440310", "440311"} <= codes
+    assert len([c for c in codes if c.startswith("44")]) >= 140
+    assert len(codes) > 3000
+    assert sum(1 for c in codes if c.endswith("0000")) >= 34  # every province-level division
+
+
+# --- normalisation (NFKC, case, surrounding spaces) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param(
+            "\uff19\uff11\uff14\uff14\uff10\uff13\uff10\uff10\uff11\uff19\uff12\uff12\uff10\uff13"
+            "\uff18\uff12\uff11\uff16",
+            "914403001922038216",
+            id="full-width-digits-huawei",
+        ),
+        pytest.param(
+            "９１４４０３００７０８４６１１３６Ｔ",  # noqa: RUF001 (full-width input on purpose)
+            "91440300708461136T",
+            id="full-width-digits-and-letter-tencent",
+        ),
+        pytest.param(
+            "\u30009144030071526726xg\u3000", "9144030071526726XG", id="ideographic-space-lower"
+        ),
+        pytest.param("914403\uff105MA5DKW7Q1B", HAND_WORKED, id="one-full-width-digit"),
+    ],
+)
+def test_nfkc_normalisation(given: str, expected: str) -> None:
+    assert parse_uscc(given).code == expected

@@ -26,6 +26,10 @@ abstract contract Consortium is Cheats {
     bytes32 internal constant REVOCATION_TYPEHASH = keccak256("Revocation(bytes32 consentId,uint256 nonce,uint256 deadline)");
     bytes32 internal constant PAUSE_TYPEHASH = keccak256("Pause(bytes32 consentId,uint256 nonce,uint256 deadline)");
     bytes32 internal constant RESUME_TYPEHASH = keccak256("Resume(bytes32 consentId,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant READ_REQUEST_TYPEHASH = keccak256(
+        "ReadRequest(bytes32 consentId,address bank,uint256 categories,uint16 purpose,uint16 historyMonths,"
+        "uint64 requestId,uint64 deadline)"
+    );
     bytes32 private constant _DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
 
@@ -42,7 +46,7 @@ abstract contract Consortium is Cheats {
         ledger = new ConsentLedger(address(this));
         ledger.grantRole(ledger.BUREAU_ROLE(), address(this));
         for (uint256 i = 0; i < BANKS; ++i) {
-            banks[i] = address(uint160(0xB000 + i));
+            banks[i] = vm.addr(_bankKey(i));
             ledger.grantRole(ledger.BANK_ROLE(), banks[i]);
         }
         for (uint8 code = 1; code <= 4; ++code) {
@@ -67,6 +71,18 @@ abstract contract Consortium is Cheats {
 
     function _controllerCount(uint256 e) internal pure returns (uint256) {
         return e == 0 ? 1 : (e == 1 ? 3 : 2);
+    }
+
+    function _bankKey(uint256 b) internal pure returns (uint256) {
+        return 0xB0000 + b;
+    }
+
+    /// @dev The key of a consortium bank (0: not one of them; its reads go unsigned).
+    function _keyOf(address bank) internal view returns (uint256) {
+        for (uint256 b = 0; b < BANKS; ++b) {
+            if (banks[b] == bank) return _bankKey(b);
+        }
+        return 0;
     }
 
     function _threshold(uint256 e) internal pure returns (uint8) {
@@ -138,15 +154,35 @@ abstract contract Consortium is Cheats {
         return uint256(uint160(read.bank)) << 96 | uint256(read.categories) << 32 | uint256(read.purpose) << 16;
     }
 
+    /// @dev The entry of a read as its bank signs it: a ReadRequest for 12 months of history, with
+    /// the query id's low 64 bits as request id, valid ten minutes (unsigned for a bank without a
+    /// key here).
+    function _signedEntry(Read memory read) internal view returns (IAccessLedger.AccessEntry memory entry) {
+        uint64 requestId = uint64(read.queryId);
+        uint64 deadline = uint64(block.timestamp + 10 minutes);
+        entry.consentId = read.consentId;
+        entry.access = _access(read);
+        entry.responseHash = keccak256(abi.encode(read.queryId));
+        entry.request = uint256(requestId) << 96 | uint256(deadline) << 32 | uint256(12) << 16;
+        uint256 key = _keyOf(read.bank);
+        if (key == 0) return entry;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                READ_REQUEST_TYPEHASH, read.consentId, read.bank, uint256(read.categories), read.purpose, 12, requestId, deadline
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, _digest(structHash));
+        entry.r = r;
+        entry.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+    }
+
     /// @dev `recordAccesses` as the contract takes it: the first query id (the reads' ids are
-    /// consecutive from it) and one (consentId, access, responseHash) entry per read.
+    /// consecutive from it) and one signed entry per read.
     function _record(Read[] memory reads) internal {
         IAccessLedger.AccessEntry[] memory entries = new IAccessLedger.AccessEntry[](reads.length);
         for (uint256 i = 0; i < reads.length; ++i) {
             require(reads[i].queryId == reads[0].queryId + i, "query ids not consecutive");
-            entries[i] = IAccessLedger.AccessEntry(
-                reads[i].consentId, _access(reads[i]), keccak256(abi.encode(reads[i].queryId))
-            );
+            entries[i] = _signedEntry(reads[i]);
         }
         ledger.recordAccesses(reads.length == 0 ? 0 : reads[0].queryId, entries);
     }

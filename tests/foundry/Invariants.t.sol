@@ -122,7 +122,7 @@ contract Handler is Consortium {
     function recordAsStranger(address who, bytes32 consentId) external {
         if (ledger.hasRole(ledger.BUREAU_ROLE(), who)) return;
         IAccessLedger.AccessEntry[] memory entries = new IAccessLedger.AccessEntry[](1);
-        entries[0] = IAccessLedger.AccessEntry(consentId, _access(_entry(0, consentId, banks[0], 0x02, 1)), 0);
+        entries[0] = _signedEntry(_entry(0, consentId, banks[0], 0x02, 1));
         vm.prank(who);
         try ledger.recordAccesses((uint256(uint160(who)) << 96) | 1, entries) {
             strangerRecorded = true;

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.store import BureauStore
+from consentledger.chain import typed_data
 from consentledger.chain.client import BatchResult, LedgerClient
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
@@ -147,7 +148,9 @@ class Gateway:
         return siwe_header(self.challenge(enterprise.uscc, account.address), account)
 
     def record_reads(self, entries: Sequence[tuple[str, str, int, int]]) -> BatchResult:
-        """Record reads (consent id, bank, category mask, purpose) as the bureau does."""
+        """Record reads (consent id, bank, category mask, purpose) as the bureau does, each
+        signed by the bank (this gateway's bank; any other bank's read goes unsigned)."""
+        deadline = self.context.ledger.block_timestamp() + 600
         batch = [
             AccessEntry(
                 query_id=first_query_id(self.reader.account.address) + next(self._sequence),
@@ -156,10 +159,18 @@ class Gateway:
                 categories=categories,
                 purpose=purpose,
                 response_hash=secrets.token_bytes(32),
+                history_months=12,
+                request_id=secrets.randbits(64),
+                deadline=deadline,
             )
             for consent_id, bank, categories, purpose in entries
         ]
-        return self.reader.record_accesses(batch)
+        domain = self.context.ledger.domain
+        signed = [
+            typed_data.sign_read_request(self.bank, domain, e) if e.bank == self.bank.address else e
+            for e in batch
+        ]
+        return self.reader.record_accesses(signed)
 
     def relayer_nonce(self) -> int:
         """Transactions the gateway's relayer has sent (unchanged: nothing was sent)."""

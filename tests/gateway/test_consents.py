@@ -58,7 +58,26 @@ def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
     assert draft["receipt_hash"] == message["receiptHash"]
     assert receipt["data_subject"]["uscc"] == enterprise.uscc
     assert receipt["recipients"][0]["address"] == gateway.bank.address
-    assert receipt["purpose"] == {"code": 1, "name": "credit_underwriting"}
+    assert receipt["purpose"] == {
+        "code": 1,
+        "name": "credit_underwriting",
+        "name_zh": "贷前审查",
+        "name_en": "pre-loan review",
+    }
+    assert [c["name_zh"] for c in receipt["data"]["categories"]] == ["工商登记", "社会保险", "纳税"]
+    # The human-readable receipt is a written authorisation (授权书, 征信业务管理办法): the
+    # bank's name, the purpose, the scope, the term, how to revoke, and what may follow.
+    form = receipt["authorisation"]["text"]
+    assert form.startswith("授权书\n致：")
+    assert enterprise.uscc in form
+    assert "仅用于贷前审查" in form
+    assert "工商登记、社会保险、纳税" in form
+    assert "授权期限" in form
+    assert "撤销方式" in form
+    assert "可能的后果" in form
+    assert "第十七条、第二十五条" in form
+    assert "征信业管理条例" in receipt["legal_basis"]["credit_reporting"]
+    assert "PIPL" in receipt["legal_basis"]["personal_information"]
     assert [c["name"] for c in receipt["data"]["categories"]] == [
         "business_registration",
         "social_insurance",
@@ -68,6 +87,21 @@ def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
     assert receipt["withdrawal"]["typed_data"]["primaryType"] == "Revocation"
     assert receipt["terms"]["nonce"] == message["nonce"]
     assert draft["consent_id"] == _digest(document)
+
+
+def test_post_loan_authorisation_runs_until_the_credit_is_settled(gateway: Gateway) -> None:
+    """贷后管理: the authorisation runs until the credit is settled, bounded by the consent's
+    expiry and the purpose's cap (365 days, the contract's MAX_CONSENT_DURATION)."""
+    enterprise = gateway.new_enterprise()
+    draft = gateway.draft(enterprise, purpose="post_loan_monitoring", duration_days=365)
+    form = draft["receipt"]["authorisation"]["text"]
+    assert "仅用于贷后管理" in form
+    assert "授信业务全部结清之日止，最迟不超过" in form
+    assert "每份授权最长 365 日" in form
+    guarantor = gateway.draft(
+        enterprise, purpose="guarantor_review", categories=["business_registration", "judicial"]
+    )
+    assert "仅用于担保资格审查" in guarantor["receipt"]["authorisation"]["text"]
 
 
 def test_grant_one_of_one(gateway: Gateway) -> None:

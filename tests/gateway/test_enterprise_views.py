@@ -84,6 +84,9 @@ def test_accesses_show_every_read_granted_or_denied(gateway: Gateway) -> None:
     assert first["tx_hash"] == "0x" + batch.mined.tx_hash.hex()
     assert first["block_number"] == batch.mined.block_number
     assert first["response_hash"].startswith("0x")
+    # Every read shows the bank's signed request: its id, and that the bank signed it.
+    assert all(a["bank_signed"] and a["signed_by"] == bank for a in log["accesses"])
+    assert len({a["request_id"] for a in log["accesses"]}) == 3
     block_time = gateway.context.ledger.block_timestamp(batch.mined.block_number)
     assert datetime.fromisoformat(first["block_time"]) == datetime.fromtimestamp(block_time, UTC)
     assert (second["outcome"], second["reason"]) == ("denied", "CATEGORY_NOT_CONSENTED")

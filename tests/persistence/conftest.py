@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from consentledger.chain.client import LedgerClient
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
-from tests.support import World, build_world
+from tests.support import World, bind, build_world
 
 
 def embedded(world: World) -> EmbeddedChain:
@@ -27,20 +27,13 @@ def embedded(world: World) -> EmbeddedChain:
     return chain
 
 
-def bind(world: World, chain: EmbeddedChain) -> None:
-    """Point the world at ``chain``: its clients send there from now on."""
-    world.chain = chain
-    world.regulator = LedgerClient(chain.w3, world.deployment.address, world.regulator.account)
-    world.bureau = LedgerClient(chain.w3, world.deployment.address, world.bureau.account)
-
-
 def restart(world: World) -> EmbeddedChain:
     """Close the world's chain and open its data directory again (a clean restart)."""
     chain = embedded(world)
     data_dir = chain.data_dir
     assert data_dir is not None
     chain.close()
-    reopened = EmbeddedChain.open(data_dir)
+    reopened = EmbeddedChain.open(data_dir, clock=BlockClock.STEADY)
     bind(world, reopened)
     return reopened
 
@@ -66,7 +59,7 @@ def chain_facts(world: World, consents: Sequence[bytes] = ()) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def persisted_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, World]:
     data_dir = tmp_path_factory.mktemp("persisted") / "chain"
-    chain = EmbeddedChain.open(data_dir)
+    chain = EmbeddedChain.open(data_dir, clock=BlockClock.STEADY)
     world = build_world(chain)
     chain.close()
     return data_dir, world
@@ -81,6 +74,6 @@ def persisted(persisted_base: tuple[Path, World], tmp_path: Path) -> Iterator[Wo
     world = dataclasses.replace(
         base, model=copy.deepcopy(base.model), enterprises=dict(base.enterprises)
     )
-    bind(world, EmbeddedChain.open(data_dir))
+    bind(world, EmbeddedChain.open(data_dir, clock=BlockClock.STEADY))
     yield world
     embedded(world).close()

@@ -18,6 +18,7 @@ from hexbytes import HexBytes
 
 from consentledger.categories import Category, Purpose
 from consentledger.chain.client import LedgerClient
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.persistent import DurableBackend
 from tests.persistence.conftest import embedded
@@ -95,6 +96,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(
                 "ledger": world.deployment.address,
                 "consent": consent.hex(),
                 "bank": bank.address,
+                "bank_key": bytes(bank.key).hex(),
                 "max_writes": 1000,
             }
         )
@@ -107,7 +109,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(
         delay = rng.uniform(0.0, 1.0)
         lines = _run_and_kill(data_dir, spec, delay, tmp_path / f"writer-{round_}.err")
         acknowledged += [(kind, value) for kind, value in (line.split() for line in lines)]
-        with EmbeddedChain.open(data_dir) as reopened:
+        with EmbeddedChain.open(data_dir, clock=BlockClock.STEADY) as reopened:
             w3 = reopened.w3
             backend = reopened.tester.backend
             assert isinstance(backend, DurableBackend)

@@ -1,10 +1,10 @@
 """The writer the crash test kills: ``python -m tests.persistence.writer DATA_DIR SPEC_FILE``.
 
 It opens the persistent chain in DATA_DIR and writes until it is killed (or has written
-``max_writes``): recorded reads through :class:`LedgerClient` (raw signed transactions), every
-fifth write a ``fund`` from the faucet, every seventh a ``time_travel``. Only after a write has
-returned does it print what was acknowledged, one line each, flushed: ``read 0x<tx hash>``,
-``fund 0x<tx hash>`` or ``travel 0x<block hash>``.
+``max_writes``): recorded reads, signed by the bank, through :class:`LedgerClient` (raw signed
+transactions), every fifth write a ``fund`` from the faucet, every seventh a ``time_travel``.
+Only after a write has returned does it print what was acknowledged, one line each, flushed:
+``read 0x<tx hash>``, ``fund 0x<tx hash>`` or ``travel 0x<block hash>``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 from eth_account import Account
 
 from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
 from consentledger.chain.client import LedgerClient
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.ledger.types import AccessEntry, first_query_id
 
@@ -31,8 +33,9 @@ def _acknowledge(kind: str, value: str) -> None:
 
 def main(data_dir: Path, spec_file: Path) -> None:
     spec = json.loads(spec_file.read_text())
-    chain = EmbeddedChain.open(data_dir)
+    chain = EmbeddedChain.open(data_dir, clock=BlockClock.STEADY)
     relayer = Account.from_key(spec["relayer_key"])
+    bank = Account.from_key(spec["bank_key"])
     client = LedgerClient(chain.w3, spec["ledger"], relayer)
     consent = bytes.fromhex(spec["consent"])
     payee = Account.create().address
@@ -55,8 +58,11 @@ def main(data_dir: Path, spec_file: Path) -> None:
                 categories=Category.BUSINESS_REGISTRATION.bit,
                 purpose=int(Purpose.POST_LOAN_MONITORING),
                 response_hash=os.urandom(32),
+                request_id=query_id & (2**64 - 1),
+                deadline=chain.now() + 600,
             )
-            mined = client.record_accesses([entry]).mined
+            signed = typed_data.sign_read_request(bank, client.domain, entry)
+            mined = client.record_accesses([signed]).mined
             _acknowledge("read", "0x" + mined.tx_hash.hex())
     chain.close()
 

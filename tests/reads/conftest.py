@@ -26,10 +26,13 @@ from fastapi.testclient import TestClient
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_USCC
 from consentledger.bureau.store import BureauStore
+from consentledger.categories import mask_of, parse_category, parse_purpose
+from consentledger.chain import typed_data
 from consentledger.chain.anvil import free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.gateway.app import create_app
 from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.services.reads import SIZE_CATEGORIES
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
 from consentledger.ledger.types import ConsentTerms
 
@@ -75,6 +78,7 @@ class Bank:
     name: str
     address: str
     headers: dict[str, str]
+    key: LocalAccount | None = None  # signs the bank's read requests
 
 
 @dataclass
@@ -111,7 +115,12 @@ class Gateway:
         )
         assert response.status_code == 201, response.text
         body = response.json()
-        return Bank(body["name"], body["address"], {"Authorization": f"Bearer {body['api_key']}"})
+        return Bank(
+            body["name"],
+            body["address"],
+            {"Authorization": f"Bearer {body['api_key']}"},
+            Account.from_key(body["private_key"]),
+        )
 
     def register(self, uscc: str) -> Enterprise:
         controller = Account.create()
@@ -187,6 +196,46 @@ class Gateway:
         }[name]
         send(consent_id, nonce, deadline, [signature])
 
+    def signed(
+        self,
+        reader: Bank,
+        consent_id: bytes,
+        categories: list[int | str],
+        purpose: int | str,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """The bank's signed ReadRequest fields of a read: its whole consented history window,
+        a deadline ten minutes ahead of the chain, a fresh request id (``overrides`` replace
+        any of them, the ``bank`` named in the request, the signing ``account`` or the EIP-712
+        ``domain``)."""
+        assert reader.key is not None, "a bank made without a key cannot sign its reads"
+        view = self.context.ledger.consent(consent_id)
+        fields: dict[str, Any] = {
+            "consent_id": consent_id,
+            "categories": mask_of(parse_category(c) for c in categories),
+            "purpose": int(parse_purpose(purpose)),
+            "history_months": view.history_months,
+            "deadline": self.now() + 600,
+            "bank": reader.address,
+        }
+        account = overrides.pop("account", reader.key)
+        domain = overrides.pop("domain", self.context.ledger.domain)
+        fields.update(overrides)
+        return typed_data.signed_read_fields(account, domain, **fields)
+
+    def size_class(self, bank: Bank, enterprise: Enterprise, consent_id: bytes) -> Any:
+        """``GET .../size-class``, signed by the bank for the categories the size class reads:
+        those of :data:`SIZE_CATEGORIES` the consent grants, or all of them if it grants none."""
+        view = self.context.ledger.consent(consent_id)
+        granted = [c for c in SIZE_CATEGORIES if c.bit & view.categories] or list(SIZE_CATEGORIES)
+        purpose = view.purpose if view.purpose else 1
+        signed = self.signed(bank, consent_id, [int(c) for c in granted], purpose)
+        return self.http.get(
+            f"/v1/enterprises/{enterprise.uscc}/size-class",
+            params={"consent_id": "0x" + consent_id.hex(), **signed},
+            headers=bank.headers,
+        )
+
     def read(
         self,
         bank: Bank,
@@ -196,7 +245,11 @@ class Gateway:
         *,
         purpose: int | str = 1,
         key: str | None = None,
+        fields: dict[str, Any] | None = None,
+        **signing: Any,
     ) -> Any:
+        """``POST /v1/queries``, signed by the bank (see :meth:`signed`; ``fields``: signed
+        fields made before, e.g. to send the same request again)."""
         return self.http.post(
             "/v1/queries",
             json={
@@ -204,6 +257,7 @@ class Gateway:
                 "consent_id": "0x" + consent_id.hex(),
                 "categories": categories,
                 "purpose": purpose,
+                **(fields or self.signed(bank, consent_id, categories, purpose, **signing)),
             },
             headers={**bank.headers, "Idempotency-Key": key or secrets.token_hex(8)},
         )
@@ -264,9 +318,10 @@ def serve_live(gateway: Gateway) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert server.started, "uvicorn did not start within a minute"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -36,6 +36,7 @@ from consentledger.gateway.process import GatewayProcess
 from consentledger.journal.schema import JournalEntry, ReadStatus
 from consentledger.ledger.types import ConsentTerms
 from tests.reads.conftest import ADMIN, CONSENT_TYPE, DAY, DOMAIN_TYPE
+from tests.support import SignedReads, signed_reads
 
 
 class DevNode(Protocol):
@@ -60,20 +61,15 @@ def node() -> Iterator[AnvilChain]:
 
 @pytest.mark.slow
 def test_sigkill_with_reads_in_flight_loses_nothing(
-    node: AnvilChain, bureau_url: str, tmp_path: Path
+    node: AnvilChain, bureau_url: str, tmp_path: Path, journal_url: str
 ) -> None:
     gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
-        node, bureau_url, tmp_path, CONSENTLEDGER_BATCH_MAX_ENTRIES="8"
+        node, bureau_url, tmp_path, journal_url, CONSENTLEDGER_BATCH_MAX_ENTRIES="8"
     )
     try:
         gateway.start()
         headers, body = consented_read(gateway, node, deployment, relay)
-        warm = httpx.post(
-            f"{gateway.url}/v1/queries",
-            json=body,
-            headers={**headers, "Idempotency-Key": "warm-up"},
-            timeout=30,
-        )
+        warm = send_read(gateway.url, headers, body, "warm-up")
         assert warm.status_code == 200, warm.text
         keys = [f"crash-{i}" for i in range(120)]
 
@@ -151,7 +147,7 @@ def _journal(url: str) -> list[JournalEntry]:
     engine = create_engine(url)
     try:
         with Session(engine) as session:
-            return list(session.scalars(select(JournalEntry)))
+            return list(session.scalars(select(JournalEntry).order_by(JournalEntry.id)))
     finally:
         engine.dispose()
 
@@ -179,17 +175,21 @@ def _recorded_reads(node: DevNode, contract: str, relayer: str) -> dict[int, str
 
 
 def gateway_on_anvil(
-    node: DevNode, bureau_url: str, tmp_path: Path, **env: str
+    node: DevNode,
+    bureau_url: str,
+    tmp_path: Path,
+    journal_url: str | None = None,
+    **env: str,
 ) -> tuple[GatewayProcess, Deployment, LocalAccount, LocalAccount, str]:
     """A ledger deployed on ``node`` and a gateway process for it (not started): the process,
-    the deployment, the relayer key, a separate funded account to relay consents, the journal URL.
-    ``env`` adds CONSENTLEDGER_* settings."""
+    the deployment, the relayer key, a separate funded account to relay consents, the journal URL
+    (default: a SQLite file in ``tmp_path``). ``env`` adds CONSENTLEDGER_* settings."""
     regulator, relayer, relay = node.new_account(), node.new_account(), node.new_account()
     deployment, _ = deploy_ledger(node.w3, regulator, relayers=[relayer.address])
     deployment.save(tmp_path / "deployment.json")
     (tmp_path / "relayer.key").write_text(bytes(relayer.key).hex())
     (tmp_path / "regulator.key").write_text(bytes(regulator.key).hex())
-    journal_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    journal_url = journal_url or f"sqlite:///{tmp_path / 'gateway.db'}"
     settings = {
         "CONSENTLEDGER_CHAIN": node.url,
         "CONSENTLEDGER_DEPLOYMENT_FILE": str(tmp_path / "deployment.json"),
@@ -205,7 +205,7 @@ def gateway_on_anvil(
 
 
 def post_read(
-    gateway: GatewayProcess, headers: dict[str, str], body: dict[str, object], key: str
+    gateway: GatewayProcess, headers: dict[str, str], body: SignedReads, key: str
 ) -> int | None:
     """POST the read with an Idempotency-Key: its status, or None if the gateway died on it."""
     try:
@@ -214,20 +214,18 @@ def post_read(
         return None
 
 
-def send_read(
-    url: str, headers: dict[str, str], body: dict[str, object], key: str
-) -> httpx.Response:
-    """POST the read to the gateway at ``url`` with an Idempotency-Key."""
+def send_read(url: str, headers: dict[str, str], body: SignedReads, key: str) -> httpx.Response:
+    """POST the read to the gateway at ``url`` with an Idempotency-Key (its signed body)."""
     return httpx.post(
-        f"{url}/v1/queries", json=body, headers={**headers, "Idempotency-Key": key}, timeout=30
+        f"{url}/v1/queries", json=body(key), headers={**headers, "Idempotency-Key": key}, timeout=30
     )
 
 
 def consented_read(
     gateway: GatewayProcess, node: DevNode, deployment: Deployment, relay: LocalAccount
-) -> tuple[dict[str, str], dict[str, object]]:
+) -> tuple[dict[str, str], SignedReads]:
     """A bank, an enterprise and its consent, through a started gateway: the bank's headers and
-    the body of a read the consent allows."""
+    the bodies of a read the consent allows, signed by the bank (one per Idempotency-Key)."""
     bank = httpx.post(f"{gateway.url}/v1/admin/banks", json={"name": "B"}, headers=ADMIN).json()
     controller = Account.create()
     enterprise = httpx.post(
@@ -235,8 +233,9 @@ def consented_read(
         json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
         headers=ADMIN,
     ).json()
+    client = LedgerClient(node.w3, deployment.address, relay)
     consent_id = _grant(
-        LedgerClient(node.w3, deployment.address, relay),
+        client,
         bytes.fromhex(enterprise["subject"][2:]),
         bank["address"],
         controller.key,
@@ -248,7 +247,8 @@ def consented_read(
         "categories": [1],
         "purpose": "post_loan_monitoring",
     }
-    return {"Authorization": f"Bearer {bank['api_key']}"}, body
+    reads = signed_reads(body, Account.from_key(bank["private_key"]), client)
+    return {"Authorization": f"Bearer {bank['api_key']}"}, reads
 
 
 def assert_journal_is_the_chain(

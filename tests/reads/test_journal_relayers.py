@@ -14,6 +14,7 @@ from eth_account import Account
 from sqlalchemy import inspect
 
 from consentledger.chain.client import SignedCall
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.gateway.db import Database
 from consentledger.gateway.db_migrate import relayer_of_query_id
@@ -51,7 +52,7 @@ def _rows(db: Database) -> dict[int, JournalEntry]:
 def test_an_old_database_is_migrated_and_each_relayer_reconciles_only_its_own(
     tmp_path: Path,
 ) -> None:
-    world = build_world(EmbeddedChain())
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     me = world.bureau.account.address
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     path = tmp_path / "gateway.db"
@@ -100,7 +101,7 @@ def test_an_old_database_is_migrated_and_each_relayer_reconciles_only_its_own(
 
 
 def test_new_rows_name_their_relayer(tmp_path: Path) -> None:
-    world = build_world(EmbeddedChain())
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
     db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
     journal = Journal(db, world.bureau.account.address)

@@ -180,11 +180,7 @@ def test_the_size_class_uses_the_model_s_copy_of_the_consent(held: Gateway) -> N
     bank = held.add_bank()
     consent = held.grant(chip, bank, REGISTRATION | Category.SOCIAL_INSURANCE.bit)
     _follow_now(held)
-    response = held.http.get(
-        f"/v1/enterprises/{chip.uscc}/size-class",
-        params={"consent_id": "0x" + consent.hex()},
-        headers=bank.headers,
-    )
+    response = held.size_class(bank, chip, consent)
     assert response.status_code == 200, response.text
     assert _counts(held) == (1, 0)
 

@@ -40,7 +40,7 @@ def test_batches_in_flight_share_blocks_and_stay_in_order(
         def read(i: int) -> int:
             response = httpx.post(
                 f"{gateway.url}/v1/queries",
-                json=body,
+                json=body(f"pipelined-{i}"),
                 headers={**headers, "Idempotency-Key": f"pipelined-{i}"},
                 timeout=60,
             )

@@ -6,17 +6,22 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
 
 import pytest
 import rfc8785
+from eth_account import Account
 from eth_utils.crypto import keccak
 
 from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.db import Bank as DbBank
 from consentledger.journal.schema import JournalEntry, ReadStatus
-from consentledger.ledger.types import AccessEntry, first_query_id
+from consentledger.ledger.types import MAX_READ_REQUEST_LIFETIME, AccessEntry, first_query_id
 from tests.reads.conftest import ADMIN, DAY, Bank, Enterprise, Gateway, running_gateway
 
 REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_INSURANCE.bit
@@ -157,8 +162,9 @@ def test_idempotent_replay_returns_the_stored_outcome(
     gateway: Gateway, bank: Bank, chip: Enterprise
 ) -> None:
     consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
-    first = gateway.read(bank, chip, consent, [1], key="read-42")
-    again = gateway.read(bank, chip, consent, [1], key="read-42")
+    signed = gateway.signed(bank, consent, [1], 1)
+    first = gateway.read(bank, chip, consent, [1], key="read-42", fields=signed)
+    again = gateway.read(bank, chip, consent, [1], key="read-42", fields=signed)
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
     assert gateway.context.ledger.consent(consent).reads_used == 1
@@ -172,10 +178,11 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_read(
 ) -> None:
     consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
     start = threading.Barrier(16)
+    signed = gateway.signed(bank, consent, [1], 1)
 
     def read(_: int) -> tuple[int, dict[str, object]]:
         start.wait()
-        response = gateway.read(bank, chip, consent, [1], key="same-key")
+        response = gateway.read(bank, chip, consent, [1], key="same-key", fields=signed)
         return int(response.status_code), response.json()
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -190,7 +197,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_read(
         entries = session.query(JournalEntry).filter_by(idempotency_key="same-key").all()
     assert len(entries) == 1
     assert entries[0].status == ReadStatus.GRANTED
-    again = gateway.read(bank, chip, consent, [1], key="same-key")
+    again = gateway.read(bank, chip, consent, [1], key="same-key", fields=signed)
     assert again.status_code == 200
     assert again.json() == granted[0]
 
@@ -253,7 +260,8 @@ def test_bank_key_is_required(
 def test_bad_input_is_a_named_problem(
     gateway: Gateway, bank: Bank, chip: Enterprise, body: dict[str, object], code: str
 ) -> None:
-    payload = {"uscc": chip.uscc, "consent_id": "0x" + "11" * 32, **body}
+    signed = gateway.signed(bank, bytes.fromhex("11" * 32), [1], 1)
+    payload = {"uscc": chip.uscc, "consent_id": "0x" + "11" * 32, **signed, **body}
     response = gateway.http.post(
         "/v1/queries",
         json=payload,
@@ -305,11 +313,7 @@ def test_size_class_is_a_recorded_read(gateway: Gateway, bank: Bank, chip: Enter
         | Category.AUDITED_FINANCIAL_STATEMENTS.bit
     )
     consent = gateway.grant(chip, bank, categories)
-    response = gateway.http.get(
-        f"/v1/enterprises/{chip.uscc}/size-class",
-        params={"consent_id": "0x" + consent.hex()},
-        headers=bank.headers,
-    )
+    response = gateway.size_class(bank, chip, consent)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["data"]["size"] == "medium"
@@ -321,11 +325,7 @@ def test_size_class_without_the_categories_is_denied(
     gateway: Gateway, bank: Bank, chip: Enterprise
 ) -> None:
     consent = gateway.grant(chip, bank, Category.JUDICIAL.bit)
-    response = gateway.http.get(
-        f"/v1/enterprises/{chip.uscc}/size-class",
-        params={"consent_id": "0x" + consent.hex()},
-        headers=bank.headers,
-    )
+    response = gateway.size_class(bank, chip, consent)
     _denied(gateway, response, "CATEGORY_NOT_CONSENTED")
 
 
@@ -337,9 +337,15 @@ def test_concurrent_reads_share_transactions(
         for _ in range(4)
     ]
     sent_before = gateway.context.relayer.batches_sent
+    # Signed here: the test's own chain calls stay on this thread.
+    signed = [
+        gateway.signed(bank, consents[i % 4], [1], "post_loan_monitoring") for i in range(200)
+    ]
 
     def read(i: int) -> int:
-        response = gateway.read(bank, chip, consents[i % 4], [1], purpose="post_loan_monitoring")
+        response = gateway.read(
+            bank, chip, consents[i % 4], [1], purpose="post_loan_monitoring", fields=signed[i]
+        )
         return int(response.status_code)
 
     with ThreadPoolExecutor(max_workers=50) as pool:
@@ -367,7 +373,7 @@ def test_revocation_between_pre_check_and_batch_releases_nothing(
 
         reader = threading.Thread(target=read)
         reader.start()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60
         while slow.context.journal.open_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.01)  # the read is journaled: its pre-check passed, its batch is open
         assert slow.context.journal.open_count() == 1
@@ -420,3 +426,126 @@ def test_verified_keys_keep_at_most_their_capacity() -> None:
     assert keys.get("clk_1_secret") is banks[1]
     assert keys.get("clk_2_secret") is banks[2]
     assert keys.get("clk_2_other") is None
+
+
+def _journal_size(gateway: Gateway) -> int:
+    with gateway.context.db.session() as session:
+        return session.query(JournalEntry).count()
+
+
+_OTHER = "0x" + "12" * 20
+
+
+def _chain_id(gateway: Gateway) -> int:
+    return gateway.context.deployment.chain_id
+
+
+def _other_domain(gateway: Gateway, **change: Any) -> typed_data.Domain:
+    return replace(gateway.context.ledger.domain, **change)
+
+
+Change = Callable[[Gateway, Bank, bytes], dict[str, Any]]
+SIGNED_REQUEST_REFUSALS: list[tuple[str, Change, int, str]] = [
+    ("signed_by_another_key", lambda g, b, c: {"account": Account.create()}, 403,
+     "request_signature_invalid"),
+    ("wrong_chain", lambda g, b, c: {"domain": _other_domain(g, chain_id=_chain_id(g) + 1)},
+     403, "request_signature_invalid"),
+    ("wrong_ledger", lambda g, b, c: {"domain": _other_domain(g, verifying_contract=_OTHER)},
+     403, "request_signature_invalid"),
+    ("wrong_domain_name", lambda g, b, c: {"domain": _other_domain(g, name="SomethingElse")},
+     403, "request_signature_invalid"),
+    ("signed_other_categories", lambda g, b, c: {"fields": g.signed(b, c, [2], 1)}, 403,
+     "request_signature_invalid"),
+    ("signed_for_another_bank", lambda g, b, c: {"fields": g.signed(b, c, [1], 1, bank=_OTHER)},
+     403,
+     "request_signature_invalid"),
+    ("expired", lambda g, b, c: {"deadline": g.now() - 5}, 422, "request_expired"),
+    ("deadline_too_far", lambda g, b, c: {"deadline": g.now() + MAX_READ_REQUEST_LIFETIME + 60},
+     422, "request_deadline_too_far"),
+    ("history_beyond_the_consent", lambda g, b, c: {"history_months": 120}, 403,
+     "history_exceeds_consent"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [c[1:] for c in SIGNED_REQUEST_REFUSALS],
+    ids=[c[0] for c in SIGNED_REQUEST_REFUSALS],
+)
+def test_a_bad_signed_request_is_refused_before_anything_is_written(
+    gateway: Gateway,
+    bank: Bank,
+    chip: Enterprise,
+    change: Change,
+    status: int,
+    code: str,
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    journaled, sent = _journal_size(gateway), gateway.context.relayer.batches_sent
+    response = gateway.read(bank, chip, consent, [1], **change(gateway, bank, consent))
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == code
+    assert _journal_size(gateway) == journaled
+    assert gateway.context.relayer.batches_sent == sent
+    assert gateway.context.ledger.consent(consent).reads_used == 0
+
+
+def test_a_read_without_a_signature_is_refused(
+    gateway: Gateway, bank: Bank, chip: Enterprise
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    signed = gateway.signed(bank, consent, [1], 1)
+    del signed["signature"]
+    journaled = _journal_size(gateway)
+    response = gateway.http.post(
+        "/v1/queries",
+        json={
+            "uscc": chip.uscc,
+            "consent_id": "0x" + consent.hex(),
+            "categories": [1],
+            "purpose": 1,
+            **signed,
+        },
+        headers={**bank.headers, "Idempotency-Key": secrets.token_hex(8)},
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_request"
+    assert _journal_size(gateway) == journaled
+
+
+def test_a_replayed_request_id_is_refused(gateway: Gateway, bank: Bank, chip: Enterprise) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    signed = gateway.signed(bank, consent, [1], 1)
+    first = gateway.read(bank, chip, consent, [1], fields=signed)
+    assert first.status_code == 200, first.text
+    journaled = _journal_size(gateway)
+    replay = gateway.read(bank, chip, consent, [1], fields=signed)  # a new Idempotency-Key
+    assert replay.status_code == 409
+    assert replay.json()["code"] == "request_replayed"
+    assert _journal_size(gateway) == journaled
+    assert gateway.context.ledger.consent(consent).reads_used == 1
+
+
+@pytest.mark.parametrize("action", ["Revocation", "Pause"])
+def test_after_the_consent_ends_a_stored_read_gives_its_receipt_not_its_data(
+    gateway: Gateway, bank: Bank, chip: Enterprise, action: str
+) -> None:
+    consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
+    signed = gateway.signed(bank, consent, [1], 1)
+    key = secrets.token_hex(8)
+    first = gateway.read(bank, chip, consent, [1], key=key, fields=signed)
+    assert first.status_code == 200, first.text
+    receipt = first.json()["receipt"]
+    stored = gateway.http.get(f"/v1/queries/{receipt['query_id']}", headers=bank.headers)
+    assert stored.status_code == 200
+    assert stored.json()["data"] == first.json()["data"]
+    gateway.action(action, consent, chip)
+    again = gateway.http.get(f"/v1/queries/{receipt['query_id']}", headers=bank.headers)
+    retried = gateway.read(bank, chip, consent, [1], key=key, fields=signed)
+    for answer in (again, retried):
+        assert answer.status_code == 403, answer.text
+        body = answer.json()
+        assert body["code"] == "delivery_ended"
+        assert body["receipt"] == receipt
+        assert "data" not in body

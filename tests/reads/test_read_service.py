@@ -24,7 +24,12 @@ from consentledger.gateway.errors import (
     InvalidQueryIdError,
     UnknownQueryError,
 )
-from consentledger.gateway.services.reads import AskedRead, QueryResult, ReadService
+from consentledger.gateway.services.reads import (
+    AskedRead,
+    QueryResult,
+    ReadService,
+    SignedRequest,
+)
 from consentledger.journal.schema import ReadStatus
 from tests.reads.conftest import Bank, Enterprise, Gateway
 
@@ -42,12 +47,24 @@ def _asked(enterprise: Enterprise, consent: bytes, *categories: Category) -> Ask
     return AskedRead(enterprise.uscc, consent, categories, 1)
 
 
+def _signed(gateway: Gateway, bank: Bank, asked: AskedRead) -> SignedRequest:
+    """The bank's signed ReadRequest of ``asked``."""
+    fields = gateway.signed(bank, asked.consent_id, list(asked.categories), asked.purpose)
+    signature = bytes.fromhex(fields["signature"][2:])
+    return SignedRequest(
+        fields["request_id"], fields["deadline"], fields["history_months"], signature
+    )
+
+
 def test_a_granted_read_answers_the_data_and_a_receipt_that_matches_it(
     gateway: Gateway, bank: Bank, chip: Enterprise
 ) -> None:
     reads = ReadService(gateway.context)
     consent = gateway.grant(chip, bank, STAFF.bit)
-    result = _call(gateway, reads.query, bank.address, _asked(chip, consent, STAFF), "svc-1")
+    asked = _asked(chip, consent, STAFF)
+    result = _call(
+        gateway, reads.query, bank.address, asked, _signed(gateway, bank, asked), "svc-1"
+    )
     assert isinstance(result, QueryResult)
     assert set(result.data["categories"]) == {"social_insurance"}
     salt = bytes.fromhex(result.receipt.salt[2:])
@@ -63,13 +80,15 @@ def test_a_repeated_key_answers_the_first_outcome_and_refuses_another_request(
 ) -> None:
     reads = ReadService(gateway.context)
     consent = gateway.grant(chip, bank, STAFF.bit)
-    first = _call(gateway, reads.query, bank.address, _asked(chip, consent, STAFF), "svc-2")
-    again = _call(gateway, reads.query, bank.address, _asked(chip, consent, STAFF), "svc-2")
+    asked = _asked(chip, consent, STAFF)
+    signed = _signed(gateway, bank, asked)
+    first = _call(gateway, reads.query, bank.address, asked, signed, "svc-2")
+    again = _call(gateway, reads.query, bank.address, asked, signed, "svc-2")
     assert again == first
     assert gateway.context.ledger.consent(consent).reads_used == 1
     other = AskedRead(chip.uscc, consent, (STAFF,), 2)
     with pytest.raises(IdempotencyKeyReusedError):
-        _call(gateway, reads.query, bank.address, other, "svc-2")
+        _call(gateway, reads.query, bank.address, other, _signed(gateway, bank, other), "svc-2")
 
 
 def test_a_denied_read_raises_with_the_reason_and_the_receipt_and_is_stored(
@@ -79,7 +98,7 @@ def test_a_denied_read_raises_with_the_reason_and_the_receipt_and_is_stored(
     consent = gateway.grant(chip, bank, STAFF.bit)
     asked = _asked(chip, consent, Category.TAX)
     with pytest.raises(AccessDeniedError) as denied:
-        _call(gateway, reads.query, bank.address, asked, "svc-3")
+        _call(gateway, reads.query, bank.address, asked, _signed(gateway, bank, asked), "svc-3")
     assert denied.value.reason == "CATEGORY_NOT_CONSENTED"
     receipt = denied.value.extensions["receipt"]
     assert receipt["consent_id"] == "0x" + consent.hex()
@@ -94,8 +113,10 @@ def test_a_consent_of_another_enterprise_is_refused_before_anything_is_recorded(
     reads = ReadService(gateway.context)
     consent = gateway.grant(chip, bank, STAFF.bit)
     key = secrets.token_hex(8)
+    asked = _asked(catering, consent, STAFF)
+    signed = _signed(gateway, bank, asked)
     with pytest.raises(ConsentNotForThisEnterpriseError):
-        _call(gateway, reads.query, bank.address, _asked(catering, consent, STAFF), key)
+        _call(gateway, reads.query, bank.address, asked, signed, key)
     assert gateway.context.journal.find(bank.address, key) is None
     assert gateway.context.ledger.consent(consent).reads_used == 0
 
@@ -105,7 +126,10 @@ def test_a_stored_read_is_only_the_asking_banks(
 ) -> None:
     reads = ReadService(gateway.context)
     consent = gateway.grant(chip, bank, STAFF.bit)
-    result = _call(gateway, reads.query, bank.address, _asked(chip, consent, STAFF), "svc-5")
+    asked = _asked(chip, consent, STAFF)
+    result = _call(
+        gateway, reads.query, bank.address, asked, _signed(gateway, bank, asked), "svc-5"
+    )
     query_id = result.receipt.query_id
     assert _call(gateway, reads.stored, bank.address, query_id) == result
     assert _call(gateway, reads.stored, bank.address, str(int(query_id, 16))) == result

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from pathlib import Path
 
 from consentledger.categories import Category
 from consentledger.chain.client import SignedCall
+from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal_store import Journal, hex32, reconcile
@@ -58,10 +58,10 @@ def _statuses(db: Database) -> list[str]:
         return [e.status for e in session.query(JournalEntry).order_by(JournalEntry.id)]
 
 
-def test_a_batch_the_node_never_got_is_rebroadcast_and_resolved(tmp_path: Path) -> None:
-    world = build_world(EmbeddedChain())
+def test_a_batch_the_node_never_got_is_rebroadcast_and_resolved(journal_url: str) -> None:
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
-    db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+    db = Database(journal_url)
     journal = Journal(db)
     ids = _journaled_reads(journal, world, consent, 3)
     _sign_batch(world, journal, ids, consent)  # signed and journaled, never sent
@@ -77,10 +77,10 @@ def test_a_batch_the_node_never_got_is_rebroadcast_and_resolved(tmp_path: Path) 
         assert session.query(Batch).one().status == "mined"
 
 
-def test_a_batch_whose_nonce_was_taken_fails_cleanly(tmp_path: Path) -> None:
-    world = build_world(EmbeddedChain())
+def test_a_batch_whose_nonce_was_taken_fails_cleanly(journal_url: str) -> None:
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
-    db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+    db = Database(journal_url)
     journal = Journal(db)
     ids = _journaled_reads(journal, world, consent, 2)
     _sign_batch(world, journal, ids, consent)
@@ -98,11 +98,11 @@ def test_a_batch_whose_nonce_was_taken_fails_cleanly(tmp_path: Path) -> None:
         assert session.query(Batch).one().status == "failed"
 
 
-def _replaced_batch(tmp_path: Path) -> tuple[World, Database, bytes, SignedCall, SignedCall]:
+def _replaced_batch(journal_url: str) -> tuple[World, Database, bytes, SignedCall, SignedCall]:
     """Three journaled reads in a batch the relayer replaced (stuck) before the gateway died."""
-    world = build_world(EmbeddedChain())
+    world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     consent = world.grant(world.terms(world.enterprises["solo"], world.banks[0]))
-    db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+    db = Database(journal_url)
     journal = Journal(db)
     ids = _journaled_reads(journal, world, consent, 3)
     first = _sign_batch(world, journal, ids, consent)
@@ -111,8 +111,8 @@ def _replaced_batch(tmp_path: Path) -> tuple[World, Database, bytes, SignedCall,
     return world, db, consent, first, replacement
 
 
-def test_a_replacement_pays_at_least_ten_percent_more_on_both_fees(tmp_path: Path) -> None:
-    _world, db, _consent, first, replacement = _replaced_batch(tmp_path)
+def test_a_replacement_pays_at_least_ten_percent_more_on_both_fees(journal_url: str) -> None:
+    _world, db, _consent, first, replacement = _replaced_batch(journal_url)
     assert replacement.nonce == first.nonce
     assert replacement.tx_hash != first.tx_hash
     assert first.tip is not None
@@ -128,8 +128,8 @@ def test_a_replacement_pays_at_least_ten_percent_more_on_both_fees(tmp_path: Pat
         assert {e.tx_hash for e in session.query(JournalEntry)} == {hex32(replacement.tx_hash)}
 
 
-def test_a_replaced_batch_is_resolved_by_its_replacement(tmp_path: Path) -> None:
-    world, db, consent, _first, replacement = _replaced_batch(tmp_path)
+def test_a_replaced_batch_is_resolved_by_its_replacement(journal_url: str) -> None:
+    world, db, consent, _first, replacement = _replaced_batch(journal_url)
     report = reconcile(Journal(db), world.bureau)  # neither was sent: the newest goes first
 
     assert (report.granted, report.failed, report.still_open) == (3, 0, 0)
@@ -141,9 +141,9 @@ def test_a_replaced_batch_is_resolved_by_its_replacement(tmp_path: Path) -> None
 
 
 def test_a_replaced_batch_whose_first_transaction_was_mined_is_resolved_by_it(
-    tmp_path: Path,
+    journal_url: str,
 ) -> None:
-    world, db, consent, first, replacement = _replaced_batch(tmp_path)
+    world, db, consent, first, replacement = _replaced_batch(journal_url)
     world.bureau.broadcast(first)  # mined before the crash; the replacement never was
     report = reconcile(Journal(db), world.bureau)
 

@@ -67,14 +67,16 @@ def _ledger_with_relayers(
     return deployment, keys, relay
 
 
-def _env(node: AnvilChain, data_dir: Path, bureau_url: str) -> dict[str, str]:
+def _env(
+    node: AnvilChain, data_dir: Path, bureau_url: str, journal_url: str | None = None
+) -> dict[str, str]:
     return {
         **os.environ,
         "CONSENTLEDGER_CHAIN": node.url,
         "CONSENTLEDGER_DEPLOYMENT_FILE": str(data_dir / "deployment.json"),
         "CONSENTLEDGER_RELAYER_KEY_DIR": str(data_dir / "keys" / "relayers"),
         "CONSENTLEDGER_REGULATOR_KEY_FILE": str(data_dir / "regulator.key"),
-        "CONSENTLEDGER_DATABASE_URL": f"sqlite:///{data_dir / 'gateway.db'}",
+        "CONSENTLEDGER_DATABASE_URL": journal_url or f"sqlite:///{data_dir / 'gateway.db'}",
         "CONSENTLEDGER_BUREAU_DATABASE_URL": bureau_url,
         "CONSENTLEDGER_BATCH_MAX_WAIT_MS": "20",
         "CONSENTLEDGER_BATCH_MAX_ENTRIES": "8",
@@ -82,11 +84,11 @@ def _env(node: AnvilChain, data_dir: Path, bureau_url: str) -> dict[str, str]:
 
 
 def _journal_is_the_chain(
-    node: AnvilChain, deployment: Deployment, data_dir: Path
+    node: AnvilChain, deployment: Deployment, url: str
 ) -> dict[str, Counter[str]]:
     """Every entry resolved; granted entries and DataAccessed events match one to one, for every
-    relayer; the auditor finds nothing. Returns each relayer's statuses."""
-    url = f"sqlite:///{data_dir / 'gateway.db'}"
+    relayer; the auditor (with the journal at ``url``) finds nothing. Returns each relayer's
+    statuses."""
     entries = _journal(url)
     assert {e.status for e in entries} <= {ReadStatus.GRANTED, ReadStatus.FAILED}
     granted = {
@@ -137,18 +139,17 @@ def test_serve_with_two_workers_records_reads_with_both_relayers(
         assert relayers == {k.address for k in keys}, "one worker took every read"
     finally:
         service.stop()
-    by_relayer = _journal_is_the_chain(node, deployment, data_dir)
+    by_relayer = _journal_is_the_chain(node, deployment, env["CONSENTLEDGER_DATABASE_URL"])
     assert all(counts[ReadStatus.GRANTED] > 0 for counts in by_relayer.values())
 
 
 @pytest.mark.slow
 def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
-    node: AnvilChain, bureau_url: str, tmp_path: Path
+    node: AnvilChain, bureau_url: str, tmp_path: Path, journal_url: str
 ) -> None:
     data_dir = tmp_path / "data"
     deployment, _keys, relay = _ledger_with_relayers(node, data_dir, 2)
-    env = _env(node, data_dir, bureau_url)
-    journal_url = env["CONSENTLEDGER_DATABASE_URL"]
+    env = _env(node, data_dir, bureau_url, journal_url)
     first, second = GatewayProcess(env), GatewayProcess(env)
     third = GatewayProcess(env)
     try:
@@ -224,7 +225,7 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
     finally:
         for gateway in (first, second, third):
             gateway.stop()
-    _journal_is_the_chain(node, deployment, data_dir)
+    _journal_is_the_chain(node, deployment, journal_url)
 
 
 def test_admit_relayers_gives_a_key_directory_the_bureau_role(

@@ -18,6 +18,12 @@ class FindingCode(StrEnum):
 
     #: A DataAccessed the rules deny: data was released without a valid consent.
     UNCONSENTED_RELEASE = "unconsented_release"
+    #: A DataAccessed whose bank did not sign the request as recorded: no signature in the
+    #: transaction's input, one that recovers to another key or over other fields, or a deadline
+    #: the ledger should have refused.
+    READ_REQUEST_FORGED = "read_request_forged"
+    #: A second DataAccessed for a bank's request id already recorded as a granted read.
+    READ_REQUEST_REPLAYED = "read_request_replayed"
     #: A ConsentGranted whose terms break a grant-time rule (purpose caps, bank, categories ...).
     GRANT_BREAKS_RULES = "grant_breaks_rules"
     #: An AccessDenied whose reason is not the one the rules give.
@@ -53,6 +59,11 @@ class FindingCode(StrEnum):
     JOURNAL_ENTRY_MISMATCH = "journal_entry_mismatch"
     #: A journal entry whose transaction, block or log index is not where its event is.
     JOURNAL_LOCATION_MISMATCH = "journal_location_mismatch"
+    #: A released document with a category section the chain did not record for its read.
+    RELEASED_CATEGORY_NOT_RECORDED = "released_category_not_recorded"
+    #: A released document cut to a longer history window than its consent (or the bank's signed
+    #: request) allows.
+    RELEASED_HISTORY_BEYOND_WINDOW = "released_history_beyond_window"
     #: A journal entry still pending or batched long after the chain moved on.
     JOURNAL_OPEN_TOO_LONG = "journal_open_too_long"
 
@@ -69,9 +80,13 @@ class Severity(StrEnum):
 
 _CRITICAL = {
     FindingCode.UNCONSENTED_RELEASE,
+    FindingCode.READ_REQUEST_FORGED,
+    FindingCode.READ_REQUEST_REPLAYED,
     FindingCode.GRANT_BREAKS_RULES,
     FindingCode.JOURNAL_RELEASE_NOT_ON_CHAIN,
     FindingCode.JOURNAL_RELEASE_DENIED_ON_CHAIN,
+    FindingCode.RELEASED_CATEGORY_NOT_RECORDED,
+    FindingCode.RELEASED_HISTORY_BEYOND_WINDOW,
 }
 
 

@@ -84,6 +84,10 @@ class ReadRecord:
     reason: DenialReason
     response_hash: bytes | None
     location: Location
+    #: The bank's own id of the request (from the transaction's input).
+    request_id: int = 0
+    #: Whether the request's signature recovers to the bank's read signer at the time.
+    bank_signed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ hash, the entry's own salt and document) says and "observed" what the journal sa
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -43,11 +44,13 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from consentledger.audit.findings import Finding, FindingCode, Location, Source
+from consentledger.audit.history import category_codes
 from consentledger.audit.replay import hex0x
+from consentledger.categories import Category
 from consentledger.chain.log_reader import LedgerEvent, LedgerItem
 from consentledger.errors import ConsentLedgerError
 from consentledger.journal.schema import JournalEntry, ReadStatus
-from consentledger.ledger.types import RecordedAccess, query_id_relayer
+from consentledger.ledger.types import RecordedAccess, query_id_relayer, unpack_request
 
 #: Seconds an entry may stay pending or batched, measured against the audited head's block time,
 #: before it is a finding (``--journal-open-grace``).
@@ -95,6 +98,29 @@ class JournalRow:
     block_number: int | None
     log_index: int | None
     created_at: datetime | None
+    #: What a released query document says it holds: its category sections and its history
+    #: window (None: not a query document, e.g. a size class, or not a document at all).
+    released: ReleasedDocument | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasedDocument:
+    """The parts of a released bureau document (``BureauStore.fetch``) the auditor checks
+    against the chain: the category sections it holds and the history window it was cut to."""
+
+    categories: tuple[str, ...]
+    history_months: int
+
+    @classmethod
+    def of(cls, kind: str, document: bytes) -> ReleasedDocument | None:
+        if kind != "query" or not document:
+            return None
+        try:
+            loaded = json.loads(document)
+            sections = loaded["categories"]
+            return cls(tuple(sorted(sections)), int(loaded["history_months"]))
+        except (ValueError, TypeError, KeyError):
+            return None
 
 
 class JournalDatabase:
@@ -160,6 +186,7 @@ _COLUMNS = (
     "block_number",
     "log_index",
     "created_at",
+    "kind",
 )
 
 
@@ -228,6 +255,7 @@ def _row(shown: str, values: dict[str, Any]) -> JournalRow:
             block_number=_optional(values["block_number"], int),
             log_index=_optional(values["log_index"], int),
             created_at=_time(values["created_at"]),
+            released=ReleasedDocument.of(str(values["kind"]), document),
         )
     except (TypeError, ValueError) as exc:
         raise JournalUnreadableError(
@@ -274,6 +302,8 @@ class ChainRead:
     response_hash: str | None  # DataAccessed only
     reason: str | None  # AccessDenied only: the reason's name (or its code if it has none)
     location: Location
+    #: The history window the bank's signed request asked for (None: no request in the input).
+    history_months: int | None = None
 
     @property
     def granted(self) -> bool:
@@ -289,7 +319,9 @@ class ChainRead:
             # the replay reports a reason code the ledger never uses
             reason = found.name if found is not None else str(read.reason_code)
         entry = read.entry
+        history = None if item.request is None else unpack_request(item.request.request)[2]
         return cls(
+            history_months=history,
             query_id=entry.query_id,
             event=log.event,
             consent_id=hex0x(entry.consent_id),
@@ -385,10 +417,16 @@ class JournalCheck:
         #: Every read the ledger recorded, by query id (the first, if an id repeats: the replay
         #: reports the repetition).
         self.reads: dict[int, ChainRead] = {}
+        #: Each consent's history window, as granted.
+        self.consent_history: dict[str, int] = {}
 
     def observe(self, item: LedgerItem) -> None:
         """Take note of one replayed log (only reads matter)."""
         if not isinstance(item, LedgerEvent):
+            return
+        if item.log.event == "ConsentGranted":
+            args = item.log.args
+            self.consent_history[hex0x(args["consentId"])] = int(args["historyMonths"])
             return
         if item.log.event not in ("DataAccessed", "AccessDenied"):
             return
@@ -407,6 +445,7 @@ class JournalCheck:
             head_timestamp,
             self.open_grace,
         )
+        comparison.consent_history = self.consent_history
         comparison.run(rows)
         return JournalResult(
             database=self.database.shown,
@@ -430,6 +469,8 @@ class _Comparison:
         open_grace: int,
     ) -> None:
         self.reads = reads
+        #: Each consent's history window, as granted (by 0x-hex consent id).
+        self.consent_history: dict[str, int] = {}
         self.relayers = relayers
         self.first = first
         self.last = last
@@ -601,6 +642,7 @@ class _Comparison:
             )
             return
         self._terms(row, read, flag)
+        self._released(row, read, flag)
         if read.response_hash != row.response_hash:
             flag(
                 FindingCode.JOURNAL_RESPONSE_HASH_MISMATCH,
@@ -683,6 +725,49 @@ class _Comparison:
                 observed=f"{name} {journal}",
                 rule=name,
             )
+
+    def _released(self, row: JournalRow, read: ChainRead, flag: _Flagger) -> None:
+        """The released document against its recorded read and the consent: no category
+        section the chain did not record, no wider history window than the consent's and the
+        bank's signed request's."""
+        released = row.released
+        if released is None:
+            return
+        recorded = {Category(code).slug for code in category_codes(read.categories)}
+        extra = [slug for slug in released.categories if slug not in recorded]
+        if extra:
+            flag(
+                FindingCode.RELEASED_CATEGORY_NOT_RECORDED,
+                f"journal entry {row.id} released categories the chain did not record: "
+                + ", ".join(extra),
+                expected=f"only {', '.join(sorted(recorded))} (DataAccessed)",
+                observed=f"document sections {', '.join(released.categories)}",
+                rule="categories",
+            )
+        limits = [
+            (f"the consent's {window} months", window)
+            for window in [self._granted_history(read.consent_id)]
+            if window is not None
+        ]
+        if read.history_months is not None:
+            limits.append(
+                (f"the signed request's {read.history_months} months", read.history_months)
+            )
+        for what, window in limits:
+            if released.history_months > window:
+                flag(
+                    FindingCode.RELEASED_HISTORY_BEYOND_WINDOW,
+                    f"journal entry {row.id} released {released.history_months} months of "
+                    f"history, beyond {what}",
+                    expected=f"a history window of at most {window} months ({what})",
+                    observed=f"a document cut to {released.history_months} months",
+                    rule="history_months",
+                )
+                return
+
+    def _granted_history(self, consent_id: str) -> int | None:
+        window = self.consent_history.get(consent_id)
+        return None if window is None else int(window)
 
     def _location(
         self, row: JournalRow, read: ChainRead, flag: _Flagger, *, resolved: bool

@@ -66,6 +66,11 @@ class RecordedJsonRpc:
                 _call_key({"to": c["to"], "data": c["data"]}, c["block"]): c["result"]
                 for c in recording["calls"]
             }
+            #: The recorded reads' transactions (their input carries the banks' signed
+            #: requests), by hash.
+            self.transactions: dict[str, dict[str, Any]] = {
+                str(t["hash"]).lower(): t for t in recording.get("transactions", [])
+            }
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, RecordingError):
                 raise
@@ -102,6 +107,8 @@ class RecordedJsonRpc:
             if key not in self.calls:
                 raise JsonRpcError(method, NOT_RECORDED, "this call was not recorded")
             return self.calls[key]
+        if method == "eth_getTransactionByHash":
+            return self.transactions.get(str(params[0]).lower())
         raise JsonRpcError(method, METHOD_NOT_FOUND, "Method not found")
 
     def batch(self, calls: Sequence[Call]) -> list[Any]:
@@ -122,6 +129,7 @@ class RecordingJsonRpc:
         self._logs: dict[tuple[int, int], dict[str, Any]] = {}
         self._blocks: dict[int, dict[str, Any]] = {}
         self._calls: dict[str, dict[str, Any]] = {}
+        self._transactions: dict[str, dict[str, Any]] = {}
 
     def request(self, method: str, params: Sequence[Any]) -> Any:
         result = self.inner.request(method, params)
@@ -155,6 +163,10 @@ class RecordingJsonRpc:
             tag = params[1] if len(params) > 1 else "latest"
             entry = {"to": str(params[0]["to"]).lower(), "data": params[0]["data"], "block": tag}
             self._calls[_call_key(params[0], tag)] = {**entry, "result": result}
+        elif method == "eth_getTransactionByHash" and result is not None:
+            kept = {k: result[k] for k in ("hash", "to", "blockNumber") if k in result}
+            kept["input"] = result.get("input", result.get("data", "0x"))
+            self._transactions[str(result["hash"]).lower()] = kept
 
     def recording(self) -> dict[str, Any]:
         """Everything kept, in the file's shape (sorted, so a recording is reproducible)."""
@@ -168,6 +180,7 @@ class RecordingJsonRpc:
             "blocks": [self._blocks[n] for n in sorted(self._blocks)],
             "logs": [self._logs[k] for k in sorted(self._logs)],
             "calls": [self._calls[k] for k in sorted(self._calls)],
+            "transactions": [self._transactions[k] for k in sorted(self._transactions)],
         }
 
     def save(self, path: Path) -> None:

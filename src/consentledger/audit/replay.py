@@ -35,8 +35,19 @@ from consentledger.ledger.types import (
     ROLE_BANK,
     ROLE_BUREAU,
     ROLE_REGULATOR,
+    ZERO_ADDRESS,
     AccessEntry,
     DenialReason,
+)
+
+#: The denials of a read whose bank did not sign it as recorded: a DataAccessed the rules deny for
+#: one of these is a forged request, not only an unconsented read.
+_REQUEST_REASONS = frozenset(
+    {
+        DenialReason.REQUEST_EXPIRED,
+        DenialReason.REQUEST_LIFETIME_TOO_LONG,
+        DenialReason.SIGNATURE_INVALID,
+    }
 )
 
 _ROLE_NAMES = {
@@ -68,12 +79,15 @@ class Replayer:
         self.history = LedgerHistory(subject=subject)
         self.findings: list[Finding] = []
         self._deploy_tx = deployment.deploy_tx.lower()
+        #: Where each (bank, request id) was first recorded as a granted read.
+        self._granted_requests: dict[tuple[str, int], Location] = {}
         self._handlers: dict[str, Callable[[LedgerEvent], None]] = {
             "RoleAdminChanged": self._role_admin_changed,
             "RoleGranted": self._role_granted,
             "RoleRevoked": self._role_revoked,
             "BankSuspended": self._bank_standing,
             "BankReinstated": self._bank_standing,
+            "BankReadSignerChanged": self._read_signer_changed,
             "EnterpriseRegistered": self._enterprise,
             "ControllersChanged": self._enterprise,
             "CategoryRegistered": self._category_registered,
@@ -242,6 +256,12 @@ class Replayer:
         what = f"{event.log.event}({args['bank']}, by {args['regulator']})"
         self._refused(event, error, what, bank=args["bank"])
 
+    def _read_signer_changed(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        error = self.state.apply(event).error
+        what = f"BankReadSignerChanged({args['bank']}, {args['signer']})"
+        self._refused(event, error, what, bank=args["bank"])
+
     # ------------------------------------------------------ enterprises, registries
 
     def _enterprise(self, event: LedgerEvent) -> None:
@@ -335,7 +355,8 @@ class Replayer:
         applied = self.state.apply(event)
         read = applied.read
         assert read is not None  # a read event is a read
-        entry, granted = read.entry, read.granted
+        assert applied.entry is not None
+        entry, granted = applied.entry, read.granted
         consent = self.model.consents.get(entry.consent_id)
 
         def about() -> dict[str, Any]:
@@ -361,7 +382,38 @@ class Replayer:
             return
         if expected is not observed:
             self._compare_decision(event, expected, observed, about())
+        if granted:
+            self._check_replayed(event, entry, about)
         self._record_read(event, entry, observed)
+
+    def _check_replayed(
+        self, event: LedgerEvent, entry: AccessEntry, about: Callable[[], dict[str, Any]]
+    ) -> None:
+        """A bank's request id released data once: a second DataAccessed with the same bank and
+        request id is a replayed request (the ledger bounds replays by the request's deadline;
+        the auditor finds every one)."""
+        if event.request is None:
+            return
+        key = (entry.bank, entry.request_id)
+        first = self._granted_requests.get(key)
+        if first is None:
+            self._granted_requests[key] = _location(event)
+            return
+        self._flag(
+            Finding(
+                code=FindingCode.READ_REQUEST_REPLAYED,
+                message=(
+                    f"the bank's request {entry.request_id} was recorded as a granted read again "
+                    f"(first in transaction {first.transaction_hash}, log {first.log_index})"
+                ),
+                expected="each signed read request recorded once",
+                observed=f"request {entry.request_id} of {entry.bank} recorded twice",
+                location=_location(event),
+                event=event.log.event,
+                rule="READ_REQUEST_REPLAYED",
+                **about(),
+            )
+        )
 
     def _denial_reason(
         self, event: LedgerEvent, code: int, about: Callable[[], dict[str, Any]]
@@ -373,7 +425,7 @@ class Replayer:
         if reason is None or reason is DenialReason.NONE:
             self._impossible(
                 event,
-                expected="a denial reason 1..10",
+                expected=f"a denial reason 1..{max(DenialReason)}",
                 observed=f"AccessDenied(reason {code})",
                 message=f"an AccessDenied with reason code {code}, which the ledger never uses",
                 **about(),
@@ -392,7 +444,12 @@ class Replayer:
             return
         shown = _decision(observed)
         wanted = _decision(expected)
-        if observed is DenialReason.NONE:
+        if observed is DenialReason.NONE and expected in _REQUEST_REASONS:
+            code = FindingCode.READ_REQUEST_FORGED
+            message = (
+                f"data was released for a read its bank did not sign as recorded: {expected.name}"
+            )
+        elif observed is DenialReason.NONE:
             code = FindingCode.UNCONSENTED_RELEASE
             message = f"data was released although the rules deny the read: {expected.name}"
         elif expected is DenialReason.NONE:
@@ -438,6 +495,9 @@ class Replayer:
                     reason=observed,
                     response_hash=entry.response_hash if granted else None,
                     location=_location(event),
+                    request_id=entry.request_id,
+                    bank_signed=entry.signer != ZERO_ADDRESS
+                    and entry.signer == self.model.read_signer(entry.bank),
                 )
             )
 

@@ -225,6 +225,8 @@ def portability_report(result: AuditResult, subject: bytes, generated_at: str) -
             "outcome": "granted" if read.granted else "denied",
             "reason": None if read.granted else read.reason.name,
             "response_hash": hex0x(read.response_hash) if read.response_hash else None,
+            "request_id": str(read.request_id),
+            "bank_signed": read.bank_signed,
         }
         for read in history.subject_reads
     ]

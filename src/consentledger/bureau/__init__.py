@@ -4,7 +4,7 @@ What the gateway calls::
 
     from consentledger.bureau import BureauStore, canonicalize
 
-    store = BureauStore.open()                       # $CONSENTLEDGER_DATABASE_URL or SQLite
+    store = BureauStore.open()                       # $CONSENTLEDGER_BUREAU_DATABASE_URL or SQLite
     document = store.fetch(uscc, categories, history_months)   # JSON-ready, consented only
     canonical = canonicalize(document)               # RFC 8785 bytes and their SHA-256
     size = store.classify(uscc)                      # or classify_document(document)

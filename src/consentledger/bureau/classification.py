@@ -1,9 +1,22 @@
-"""Enterprise size classification under the 2011 SME rules (MIIT and others, Qiye [2011] No. 300).
+"""Enterprise size classification under the 2011 SME rules (工信部联企业〔2011〕300号).
 
-Inputs are the sector (from the industry code), employees ``E`` (insured headcount of the latest
-social-insurance month), revenue ``R`` in 10,000 yuan (the latest tax year's taxable revenue or the
-latest audited revenue, whichever year is later; the tax figure on a tie) and total assets ``A`` in
-10,000 yuan (latest audited statement) where the sector's rule needs them.
+The sector comes from the industry code through the statistics bureau's 2017 mapping
+(国统字〔2017〕213号, see :mod:`consentledger.bureau.industry`); every result names the rule, the
+mapping, whether the rule covers the industry or applies only by reference (art. 6), and the
+period of each figure.
+
+Figures: employees ``E``, revenue ``R`` and total assets ``A`` (R and A in 10,000 yuan), only the
+ones the sector's rule uses. As the statistics rule measures them over one year, R and A come from
+one **reference year**, the latest year for which every figure the rule needs is on record, and
+E is the headcount of that year: the December insured headcount (social insurance), else the
+annual report to the market regulator, else the income tax annual return. R is the taxable
+revenue of the tax year, else the audited revenue, else the annual report's; A the audited total
+assets, else the income tax annual return's, else the annual report's. A rule that uses E alone
+takes the latest social-insurance month (the point of the bureau's headcount interface).
+
+Staleness: a reference year before the last two closed tax years, or a latest headcount month more
+than :data:`MAX_HEADCOUNT_AGE_MONTHS` before the document's as-of date, is too old: the result
+has ``size=None`` and says so.
 
 For every sector the rule is read the same way, with Decimal arithmetic only:
 
@@ -36,16 +49,32 @@ from consentledger.bureau.documents import (
     parse_amount,
     parse_month_label,
 )
+from consentledger.bureau.filings import TAX_YEAR_CLOSE, latest_closed_year
 from consentledger.bureau.industry import (
+    FINANCE_RULE,
+    SIZE_RULE,
+    SIZE_RULE_MAPPING,
     IndustryCodeTooCoarseError,
     InvalidIndustryCodeError,
+    Scope,
     Sector,
-    sector_of,
+    SectorScope,
+    sector_scope,
 )
 from consentledger.categories import Category
 from consentledger.errors import ConsentLedgerError
 
 TEN_THOUSAND = Decimal(10000)
+
+#: A reference year may be at most this many years before the latest closed tax year.
+MAX_REFERENCE_YEAR_LAG = 1
+#: The latest headcount month may be at most this many months before the as-of date.
+MAX_HEADCOUNT_AGE_MONTHS = 6
+
+_INDIVIDUAL_BUSINESS_NOTE = (
+    "an individual business (个体工商户, USCC type 92) is classified by reference only "
+    "(art. 6 of the 2011 rules)"
+)
 
 
 class SizeClass(StrEnum):
@@ -283,11 +312,22 @@ class SizeClassification:
     name: str | None = None
     as_of: date | None = None
     rule: SizeRule | None = field(default=None, repr=False)
+    rule_name: str = SIZE_RULE
+    mapping: str | None = SIZE_RULE_MAPPING
+    scope: Scope | None = None
+    scope_note: str | None = None
+    reference_year: int | None = None
+
+    @property
+    def periods(self) -> dict[str, str]:
+        """The period of each figure used, by letter: ``{"E": "2024-12", "R": "2024"}``."""
+        return {f.measure.symbol: f.period for f in self.figures}
 
     def to_json(self) -> JSONObject:
         """The classification as JSON-ready data (Decimals as strings, dates ISO 8601)."""
         figures: JSONArray = [f.to_json() for f in self.figures]
         missing: JSONArray = [m.to_json() for m in self.missing]
+        periods: JSONObject = dict(self.periods)
         return {
             "uscc": self.uscc,
             "name": self.name,
@@ -295,6 +335,12 @@ class SizeClassification:
             "size": self.size.value if self.size else None,
             "sector": self.sector.value if self.sector else None,
             "industry_code": self.industry_code,
+            "rule": self.rule_name,
+            "mapping": self.mapping,
+            "scope": self.scope.value if self.scope else None,
+            "scope_note": self.scope_note,
+            "reference_year": self.reference_year,
+            "periods": periods,
             "figures": figures,
             "missing": missing,
             "basis": self.basis,
@@ -310,12 +356,16 @@ def classify_figures(
     uscc: str | None = None,
     name: str | None = None,
     as_of: date | None = None,
+    scope: SectorScope | None = None,
+    reference_year: int | None = None,
 ) -> SizeClassification:
     """Classify from sourced figures; a figure the rule needs and lacks makes ``size=None``.
 
     ``missing_reasons`` may explain, per measure, why a figure is absent; figures for measures the
     sector's rule does not use are dropped from the result.
     """
+    if scope is None:
+        scope = SectorScope(sector, Scope.IN_RULE, SIZE_RULE_MAPPING)
     rule = SIZE_RULES[sector]
     by_measure = {f.measure: f for f in figures if f.measure in rule.measures}
     reasons = missing_reasons or {}
@@ -331,6 +381,8 @@ def classify_figures(
         size: SizeClass | None = None
     else:
         size, basis = size_class_with_basis(sector, {m: f.value for m, f in by_measure.items()})
+        if scope.scope is Scope.BY_REFERENCE:
+            basis = f"by reference (art. 6): {basis}"
     return SizeClassification(
         size=size,
         sector=sector,
@@ -342,6 +394,9 @@ def classify_figures(
         name=name,
         as_of=as_of,
         rule=rule,
+        scope=scope.scope,
+        scope_note=scope.note,
+        reference_year=reference_year,
     )
 
 
@@ -390,160 +445,264 @@ def _year_end(year: int) -> date:
     return date(year, 12, 31)
 
 
-def _employees(section: JSONObject, path: str) -> Figure | None:
-    latest: tuple[int, int] | None = None
+def _month_index(value: JSONValue, path: str) -> int:
+    try:
+        return parse_month_label(_str(value, path))
+    except ValueError:
+        raise MalformedDocumentError(path, "YYYY-MM") from None
+
+
+def _headcount_months(section: JSONObject, path: str) -> dict[int, int]:
+    """The insured headcount by month index."""
+    months: dict[int, int] = {}
     for i, point in enumerate(_arr(section.get("insured_headcount"), f"{path}.insured_headcount")):
         p = _obj(point, f"{path}.insured_headcount[{i}]")
-        month = _str(p.get("month"), f"{path}.insured_headcount[{i}].month")
-        try:
-            index = parse_month_label(month)
-        except ValueError:
-            raise MalformedDocumentError(
-                f"{path}.insured_headcount[{i}].month", "YYYY-MM"
-            ) from None
-        count = _int(p.get("headcount"), f"{path}.insured_headcount[{i}].headcount")
-        if latest is None or index > latest[0]:
-            latest = (index, count)
-    if latest is None:
-        return None
-    index, count = latest
-    return Figure(
-        _E,
-        Decimal(count),
-        Category.SOCIAL_INSURANCE,
-        _str(section.get("source"), f"{path}.source"),
-        month_label(index),
-        month_end(index),
-    )
+        index = _month_index(p.get("month"), f"{path}.insured_headcount[{i}].month")
+        months[index] = _int(p.get("headcount"), f"{path}.insured_headcount[{i}].headcount")
+    return months
 
 
-def _latest_yearly(
-    section: JSONObject, path: str, list_key: str, year_key: str, value_key: str
-) -> tuple[int, Decimal] | None:
-    latest: tuple[int, Decimal] | None = None
-    for i, entry in enumerate(_arr(section.get(list_key), f"{path}.{list_key}")):
+def _yearly_values(
+    section: JSONObject, path: str, list_key: str, year_key: str, value_key: str, *, amount: bool
+) -> dict[int, Decimal]:
+    """``value_key`` of each entry of ``list_key`` by year; entries without the value are skipped
+    (an income tax return without the headcount, say)."""
+    values: dict[int, Decimal] = {}
+    for i, entry in enumerate(_arr(section.get(list_key, []), f"{path}.{list_key}")):
         e = _obj(entry, f"{path}.{list_key}[{i}]")
+        raw = e.get(value_key)
+        if raw is None:
+            continue
         year = _int(e.get(year_key), f"{path}.{list_key}[{i}].{year_key}")
-        amount = _amount(e.get(value_key), f"{path}.{list_key}[{i}].{value_key}")
-        if latest is None or year > latest[0]:
-            latest = (year, amount)
-    return latest
+        where = f"{path}.{list_key}[{i}].{value_key}"
+        values[year] = _amount(raw, where) / TEN_THOUSAND if amount else Decimal(_int(raw, where))
+    return values
 
 
-def _yearly_figure(
-    measure: Measure, category: Category, section: JSONObject, path: str, year: int, yuan: Decimal
-) -> Figure:
-    return Figure(
-        measure,
-        yuan / TEN_THOUSAND,
-        category,
-        _str(section.get("source"), f"{path}.source"),
-        str(year),
-        _year_end(year),
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """One source's yearly values of one measure."""
+
+    measure: Measure
+    category: Category
+    source: str
+    label: str
+    by_year: Mapping[int, Decimal]
+
+    def figure(self, year: int) -> Figure:
+        return Figure(
+            self.measure,
+            self.by_year[year],
+            self.category,
+            f"{self.source} ({self.label})",
+            str(year),
+            _year_end(year),
+        )
+
+
+def _series(
+    sections: Mapping[Category, tuple[JSONObject, str]],
+) -> dict[Measure, list[_Series]]:
+    """Every yearly source of E, R and A the document holds, in order of preference."""
+    found: dict[Measure, list[_Series]] = {_E: [], _R: [], _A: []}
+
+    def add(
+        measure: Measure,
+        category: Category,
+        label: str,
+        list_key: str,
+        year_key: str,
+        value_key: str,
+    ) -> None:
+        held = sections.get(category)
+        if held is None:
+            return
+        section, path = held
+        values = _yearly_values(
+            section, path, list_key, year_key, value_key, amount=measure is not _E
+        )
+        if values:
+            source = _str(section.get("source"), f"{path}.source")
+            found[measure].append(_Series(measure, category, source, label, values))
+
+    reg, tax, audited = (
+        Category.BUSINESS_REGISTRATION,
+        Category.TAX,
+        Category.AUDITED_FINANCIAL_STATEMENTS,
     )
+    add(_E, reg, "annual report", "annual_reports", "year", "employees")
+    add(_E, tax, "income tax annual return", "annual", "year", "employees")
+    add(_R, tax, "taxable revenue", "annual", "year", "taxable_revenue")
+    add(_R, audited, "audited statement", "statements", "fiscal_year", "revenue")
+    add(_R, reg, "annual report", "annual_reports", "year", "revenue")
+    add(_A, audited, "audited statement", "statements", "fiscal_year", "total_assets")
+    add(_A, tax, "income tax annual return", "annual", "year", "total_assets")
+    add(_A, reg, "annual report", "annual_reports", "year", "total_assets")
+    return found
 
 
 def classify_document(document: JSONValue) -> SizeClassification:
     """Classify the enterprise a bureau document describes, from that document alone.
 
     Uses the sections the document holds (so a bank sees the class its consent supports):
-    ``business_registration`` for the sector, ``social_insurance`` for E, ``tax`` and
-    ``audited_financial_statements`` for R, ``audited_financial_statements`` for A. A section that
-    is absent or empty shows up in ``missing`` with the reason.
+    ``business_registration`` for the sector and the annual reports, ``social_insurance`` for E,
+    ``tax`` (taxable revenue and the income tax annual return) and
+    ``audited_financial_statements`` for R and A. A section or figure that is absent or too old
+    shows up in ``missing`` with the reason (see the module docstring for the choice of year and
+    source).
     """
     doc = _obj(document, "$")
-    sections = _obj(doc.get("categories"), "$.categories")
+    categories = _obj(doc.get("categories"), "$.categories")
     uscc = doc.get("uscc")
     as_of_text = doc.get("as_of")
     as_of = date.fromisoformat(as_of_text) if isinstance(as_of_text, str) else None
     uscc_text = uscc if isinstance(uscc, str) else None
 
-    def section(category: Category) -> tuple[JSONObject, str] | None:
-        path = f"$.categories.{category.slug}"
-        value = sections.get(category.slug)
-        return None if value is None else (_obj(value, path), path)
+    sections: dict[Category, tuple[JSONObject, str]] = {}
+    for category in Category:
+        value = categories.get(category.slug)
+        if value is not None:
+            path = f"$.categories.{category.slug}"
+            sections[category] = (_obj(value, path), path)
 
-    registration = section(Category.BUSINESS_REGISTRATION)
-    if registration is None:
-        return SizeClassification(
-            size=None,
-            sector=None,
-            industry_code=None,
-            figures=(),
-            missing=(MissingInput("sector", "business_registration is not in the document"),),
-            basis="cannot classify without the industry code",
-            uscc=uscc_text,
-            as_of=as_of,
-        )
-    reg, reg_path = registration
-    industry_code = _str(reg.get("industry_code"), f"{reg_path}.industry_code")
-    name = _str(reg.get("name"), f"{reg_path}.name")
-    try:
-        sector = sector_of(industry_code)
-    except (IndustryCodeTooCoarseError, InvalidIndustryCodeError) as exc:
+    def unclassified(
+        missing: MissingInput,
+        basis: str,
+        *,
+        industry_code: str | None = None,
+        name: str | None = None,
+        scope: SectorScope | None = None,
+    ) -> SizeClassification:
         return SizeClassification(
             size=None,
             sector=None,
             industry_code=industry_code,
             figures=(),
-            missing=(MissingInput("sector", str(exc)),),
-            basis="cannot classify without a sector",
+            missing=(missing,),
+            basis=basis,
             uscc=uscc_text,
             name=name,
             as_of=as_of,
+            rule_name=FINANCE_RULE if scope and scope.scope is Scope.OUTSIDE_RULE else SIZE_RULE,
+            mapping=SIZE_RULE_MAPPING,
+            scope=scope.scope if scope else None,
+            scope_note=scope.note if scope else None,
         )
 
-    figures: list[Figure] = []
+    registration = sections.get(Category.BUSINESS_REGISTRATION)
+    if registration is None:
+        return unclassified(
+            MissingInput("sector", "business_registration is not in the document"),
+            "cannot classify without the industry code",
+        )
+    reg, reg_path = registration
+    industry_code = _str(reg.get("industry_code"), f"{reg_path}.industry_code")
+    name = _str(reg.get("name"), f"{reg_path}.name")
+    try:
+        scope = sector_scope(industry_code)
+    except (IndustryCodeTooCoarseError, InvalidIndustryCodeError) as exc:
+        return unclassified(
+            MissingInput("sector", str(exc)),
+            "cannot classify without a sector",
+            industry_code=industry_code,
+            name=name,
+        )
+    if scope.sector is None:
+        return unclassified(
+            MissingInput("sector", scope.note),
+            f"outside the 2011 rules: {scope.note}",
+            industry_code=industry_code,
+            name=name,
+            scope=scope,
+        )
+    sector = scope.sector
+    if uscc_text is not None and uscc_text.startswith("92") and scope.scope is Scope.IN_RULE:
+        scope = SectorScope(sector, Scope.BY_REFERENCE, _INDIVIDUAL_BUSINESS_NOTE)
+    measures = SIZE_RULES[sector].measures
+
+    social = sections.get(Category.SOCIAL_INSURANCE)
+    headcounts = _headcount_months(*social) if social else {}
+    social_source = _str(social[0].get("source"), f"{social[1]}.source") if social else ""
+    yearly = _series(sections)
     reasons: dict[Measure, str] = {}
+    figures: list[Figure] = []
+    reference_year: int | None = None
 
-    social = section(Category.SOCIAL_INSURANCE)
-    if social is None:
-        reasons[_E] = "social_insurance is not in the document"
-    else:
-        employees = _employees(*social)
-        if employees is None:
-            reasons[_E] = "no social-insurance month on record"
-        else:
-            figures.append(employees)
-
-    tax = section(Category.TAX)
-    audited = section(Category.AUDITED_FINANCIAL_STATEMENTS)
-    tax_revenue = _latest_yearly(*tax, "annual", "year", "taxable_revenue") if tax else None
-    audited_revenue = (
-        _latest_yearly(*audited, "statements", "fiscal_year", "revenue") if audited else None
-    )
-    if (
-        tax is not None
-        and tax_revenue is not None
-        and (audited_revenue is None or tax_revenue[0] >= audited_revenue[0])
-    ):
-        figures.append(_yearly_figure(_R, Category.TAX, *tax, *tax_revenue))
-    elif audited is not None and audited_revenue is not None:
-        figures.append(
-            _yearly_figure(_R, Category.AUDITED_FINANCIAL_STATEMENTS, *audited, *audited_revenue)
-        )
-    else:
-        held = [
-            c.slug
-            for c, s in ((Category.TAX, tax), (Category.AUDITED_FINANCIAL_STATEMENTS, audited))
-            if s
-        ]
-        reasons[_R] = (
-            f"no annual revenue on record in {' or '.join(held)}"
-            if held
-            else "neither tax nor audited_financial_statements is in the document"
-        )
-
-    if audited is None:
-        reasons[_A] = "audited_financial_statements is not in the document"
-    else:
-        assets = _latest_yearly(*audited, "statements", "fiscal_year", "total_assets")
-        if assets is None:
-            reasons[_A] = "no audited statement on record"
-        else:
+    if measures == (_E,):
+        if headcounts:
+            index = max(headcounts)
             figures.append(
-                _yearly_figure(_A, Category.AUDITED_FINANCIAL_STATEMENTS, *audited, *assets)
+                Figure(
+                    _E,
+                    Decimal(headcounts[index]),
+                    Category.SOCIAL_INSURANCE,
+                    social_source,
+                    month_label(index),
+                    month_end(index),
+                )
             )
+            if as_of is not None and _months_before(index, as_of) > MAX_HEADCOUNT_AGE_MONTHS:
+                figures.clear()
+                reasons[_E] = (
+                    f"the latest insured headcount is of {month_label(index)}, more than "
+                    f"{MAX_HEADCOUNT_AGE_MONTHS} months before {as_of.isoformat()}: too old"
+                )
+        elif yearly[_E]:
+            best = max(yearly[_E], key=lambda s: max(s.by_year))
+            reference_year = max(best.by_year)
+            figures.append(best.figure(reference_year))
+        else:
+            reasons[_E] = (
+                "no social-insurance month, annual report or income tax return headcount on record"
+            )
+    else:
+
+        def years_of(measure: Measure) -> set[int]:
+            held = {y for s in yearly[measure] for y in s.by_year}
+            if measure is _E:
+                held |= {i // 12 for i in headcounts if i % 12 == 11}
+            return held
+
+        def figure_for(measure: Measure, year: int) -> Figure:
+            december = year * 12 + 11
+            if measure is _E and december in headcounts:
+                return Figure(
+                    _E,
+                    Decimal(headcounts[december]),
+                    Category.SOCIAL_INSURANCE,
+                    social_source,
+                    month_label(december),
+                    month_end(december),
+                )
+            series = next(s for s in yearly[measure] if year in s.by_year)
+            return series.figure(year)
+
+        common = set.intersection(*(years_of(m) for m in measures))
+        if common:
+            reference_year = max(common)
+            figures.extend(figure_for(m, reference_year) for m in measures)
+            if as_of is not None:
+                oldest = latest_closed_year(as_of, TAX_YEAR_CLOSE) - MAX_REFERENCE_YEAR_LAG
+                if reference_year < oldest:
+                    figures.clear()
+                    reason = (
+                        f"the latest year with every figure is {reference_year}; years before "
+                        f"{oldest} are too old on {as_of.isoformat()}"
+                    )
+                    reasons.update(dict.fromkeys(measures, reason))
+        elif all(years_of(m) for m in measures):
+            spans = "; ".join(
+                f"{m.symbol}: {', '.join(str(y) for y in sorted(years_of(m)))}" for m in measures
+            )
+            reasons.update(dict.fromkeys(measures, f"no year has every figure ({spans})"))
+        else:
+            # Show what is held (its latest year) and name what is not.
+            for measure in measures:
+                held = years_of(measure)
+                if held:
+                    figures.append(figure_for(measure, max(held)))
+                else:
+                    reasons[measure] = _absent_reason(measure, sections, bool(social))
 
     return classify_figures(
         sector,
@@ -553,4 +712,24 @@ def classify_document(document: JSONValue) -> SizeClassification:
         uscc=uscc_text,
         name=name,
         as_of=as_of,
+        scope=scope,
+        reference_year=reference_year,
     )
+
+
+def _months_before(index: int, as_of: date) -> int:
+    return (as_of.year * 12 + as_of.month - 1) - index
+
+
+def _absent_reason(
+    measure: Measure, sections: Mapping[Category, tuple[JSONObject, str]], social: bool
+) -> str:
+    sources = {
+        _E: (Category.SOCIAL_INSURANCE, Category.BUSINESS_REGISTRATION, Category.TAX),
+        _R: (Category.TAX, Category.AUDITED_FINANCIAL_STATEMENTS, Category.BUSINESS_REGISTRATION),
+        _A: (Category.AUDITED_FINANCIAL_STATEMENTS, Category.TAX, Category.BUSINESS_REGISTRATION),
+    }[measure]
+    held = [c.slug for c in sources if c in sections or (c is Category.SOCIAL_INSURANCE and social)]
+    if held:
+        return f"no yearly {measure.value} figure on record in {' or '.join(held)}"
+    return f"none of {', '.join(c.slug for c in sources)} is in the document"

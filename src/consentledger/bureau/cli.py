@@ -13,7 +13,12 @@ from rich.table import Table
 from consentledger.bureau.documents import canonicalize
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import SHOWCASE
-from consentledger.bureau.store import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, BureauStore
+from consentledger.bureau.store import (
+    DATABASE_URL_ENV,
+    DEFAULT_DATABASE_URL,
+    BureauStore,
+    database_url,
+)
 from consentledger.bureau.synthetic import (
     DEFAULT_AS_OF,
     DEFAULT_ENTERPRISES,
@@ -26,8 +31,9 @@ _db_option = click.option(
     "--db",
     "db_url",
     envvar=DATABASE_URL_ENV,
-    default=DEFAULT_DATABASE_URL,
-    show_default=True,
+    # A callable: the journal's variable alone is refused (bureau_database_unset), not ignored.
+    default=lambda: database_url(None),
+    show_default=DEFAULT_DATABASE_URL,
     help=f"SQLAlchemy database URL (also read from ${DATABASE_URL_ENV}).",
 )
 
@@ -182,6 +188,10 @@ def classify(uscc: str, as_of: datetime | None, as_json: bool, db_url: str) -> N
         highlight=False,
     )
     console.print(result.basis, highlight=False)
+    scope = result.scope.value if result.scope else "-"
+    console.print(
+        f"rule: {result.rule_name}; mapping: {result.mapping}; scope: {scope}", highlight=False
+    )
     if result.figures:
         table = Table("figure", "value", "unit", "source", "period")
         for figure in result.figures:

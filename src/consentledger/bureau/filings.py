@@ -8,6 +8,9 @@ from datetime import date
 TAX_YEAR_CLOSE = (5, 31)
 #: Audited statements for a fiscal year are filed by 30 April of the next year.
 AUDIT_YEAR_CLOSE = (4, 30)
+#: Annual reports to the market regulator for a year are filed by 30 June of the next year
+#: (企业信息公示暂行条例, art. 8).
+ANNUAL_REPORT_CLOSE = (6, 30)
 
 #: The bodies that jointly issue a national high-tech enterprise certificate in Shenzhen.
 HIGH_TECH_ISSUER = (

@@ -140,13 +140,29 @@ class Arrears(EnterpriseRecord, Base):
 
 
 class TaxYear(EnterpriseRecord, Base):
-    """A tax year: credit grade (A/B/M/C/D) and annual taxable revenue (category 4)."""
+    """A tax year (category 4): credit grade (A/B/M/C/D), annual taxable revenue, and the
+    headcount and total assets declared on the enterprise income tax annual return (A000000,
+    quarterly averages; NULL where no return was filed)."""
 
     __tablename__ = "bureau_tax_year"
 
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     credit_grade: Mapped[str] = mapped_column(String(1))
     taxable_revenue_fen: Mapped[int] = mapped_column(BigInteger)
+    employees: Mapped[int | None] = mapped_column(Integer)
+    total_assets_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AnnualReport(EnterpriseRecord, Base):
+    """The annual report to the market regulator (企业年度报告, category 1): headcount, total
+    assets and revenue of a year, filed by 30 June of the next year."""
+
+    __tablename__ = "bureau_annual_report"
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    employees: Mapped[int] = mapped_column(Integer)
+    total_assets_fen: Mapped[int] = mapped_column(BigInteger)
+    revenue_fen: Mapped[int] = mapped_column(BigInteger)
 
 
 class HighTechCertificate(EnterpriseRecord, Base):
@@ -196,7 +212,12 @@ class CourtRecord(EnterpriseRecord, Base):
 
 
 class AdministrativeRecord(EnterpriseRecord, Base):
-    """An administrative penalty or an abnormal-operation listing (category 8)."""
+    """An administrative penalty or an abnormal-operation listing (category 8).
+
+    ``removed_on``: for a listing, the day it was lifted; for a penalty, the day credit repair
+    ended its publication. ``minor``: a penalty with the short publication period (warning,
+    circulated criticism, low fine; see :mod:`consentledger.bureau.publication`).
+    """
 
     __tablename__ = "bureau_administrative_record"
 
@@ -207,6 +228,7 @@ class AdministrativeRecord(EnterpriseRecord, Base):
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     dated_on: Mapped[date] = mapped_column(Date)
     removed_on: Mapped[date | None] = mapped_column(Date)
+    minor: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CustomsRegistration(EnterpriseRecord, Base):

@@ -16,6 +16,7 @@ from typing import Any
 from consentledger.bureau.documents import month_start
 from consentledger.bureau.models import (
     AdministrativeRecord,
+    AnnualReport,
     Arrears,
     CourtRecord,
     CustomsRegistration,
@@ -45,6 +46,7 @@ _ADMIN = AdministrativeRecord.__tablename__
 _CUSTOMS = CustomsRegistration.__tablename__
 _CUSTOMS_YEAR = CustomsYear.__tablename__
 _STATEMENT = FinancialStatement.__tablename__
+_ANNUAL_REPORT = AnnualReport.__tablename__
 _SOURCE = DataSource.__tablename__
 
 
@@ -246,9 +248,17 @@ class BatchBuilder:
         )
 
     def tax_year(
-        self, *, enterprise: int, year: int, credit_grade: str, taxable_revenue_fen: int
+        self,
+        *,
+        enterprise: int,
+        year: int,
+        credit_grade: str,
+        taxable_revenue_fen: int,
+        employees: int | None = None,
+        total_assets_fen: int | None = None,
     ) -> None:
-        """A tax year's credit grade and taxable revenue."""
+        """A tax year's credit grade and taxable revenue, with the income tax annual return's
+        headcount and total assets where a return was filed."""
         self._add(
             _TAX_YEAR,
             {
@@ -256,6 +266,23 @@ class BatchBuilder:
                 "year": year,
                 "credit_grade": credit_grade,
                 "taxable_revenue_fen": taxable_revenue_fen,
+                "employees": employees,
+                "total_assets_fen": total_assets_fen,
+            },
+        )
+
+    def annual_report(
+        self, *, enterprise: int, year: int, employees: int, total_assets_fen: int, revenue_fen: int
+    ) -> None:
+        """An annual report to the market regulator (企业年度报告)."""
+        self._add(
+            _ANNUAL_REPORT,
+            {
+                "enterprise_id": enterprise,
+                "year": year,
+                "employees": employees,
+                "total_assets_fen": total_assets_fen,
+                "revenue_fen": revenue_fen,
             },
         )
 
@@ -345,8 +372,10 @@ class BatchBuilder:
         dated_on: date,
         amount_fen: int | None = None,
         removed_on: date | None = None,
+        minor: bool = False,
     ) -> None:
-        """A ``penalty`` or an ``abnormal_operation`` listing."""
+        """A ``penalty`` or an ``abnormal_operation`` listing (``removed_on``: lifted, or for a
+        penalty taken down by credit repair; ``minor``: a penalty published for 3 months)."""
         self._add(
             _ADMIN,
             {
@@ -358,6 +387,7 @@ class BatchBuilder:
                 "amount_fen": amount_fen,
                 "dated_on": dated_on,
                 "removed_on": removed_on,
+                "minor": minor,
             },
         )
 

@@ -147,6 +147,16 @@ def _series(values: Sequence[int], count: int) -> list[int]:
     return padded[-count:]
 
 
+def _return_headcount(heads: dict[int, int], year: int) -> int:
+    """The headcount an income tax annual return declares for ``year``: the average of the year's
+    months in the series, else the series' value nearest to that year."""
+    months = [count for month, count in heads.items() if month // 12 == year]
+    if months:
+        return round(sum(months) / len(months))
+    nearest = min(heads) if year * 12 < min(heads) else max(heads)
+    return heads[nearest]
+
+
 def _yearly(table: dict[int, int], frame: _Frame) -> Callable[[int], int]:
     """Revenue in fen by calendar year from offsets to the latest tax year (clamped at the ends)."""
     low, high = min(table), max(table)
@@ -202,8 +212,10 @@ def _chip_distributor(b: BatchBuilder, f: _Frame) -> None:
         f,
     )
     orders = {**_CHIP_ORDERS, **_CHIP_ORDERS_Q4}
+    monthly_heads: dict[int, int] = {}
     for k, heads in enumerate(_series(_CHIP_HEADCOUNT, f.months)):
         month = f.first + k
+        monthly_heads[month] = heads
         # VAT and surcharges at about 0.95 % of sales; sales follow the quarter-end orders.
         tax = revenue(month // 12) * 95 * orders[month % 12 + 1] // (12 * 10_000 * 1000)
         b.monthly(
@@ -220,7 +232,13 @@ def _chip_distributor(b: BatchBuilder, f: _Frame) -> None:
             gas_on_time=None,
         )
     for year in range(f.tax_year - 2, f.tax_year + 1):
-        b.tax_year(enterprise=eid, year=year, credit_grade="A", taxable_revenue_fen=revenue(year))
+        b.tax_year(
+            enterprise=eid,
+            year=year,
+            credit_grade="A",
+            taxable_revenue_fen=revenue(year),
+            employees=_return_headcount(monthly_heads, year),
+        )
     for year in (f.tax_year - 4, f.tax_year - 1):
         valid_from = date(year, 12, 12)
         if valid_from <= f.as_of:
@@ -349,11 +367,12 @@ def _catering_chain(b: BatchBuilder, f: _Frame) -> None:
         subscribed_capital_fen=150_000_000,
     )
     revenue = _yearly({-2: 4_380_000_000, -1: 5_120_000_000, 0: 5_860_000_000, 1: 6_300_000_000}, f)
+    monthly_heads: dict[int, int] = {}
     for k in range(f.months):
         month = f.first + k
         moy = month % 12 + 1
         new_outlet = 24 if f.last - month < 8 else 0
-        heads = 160 + _CATERING_SEASON[moy] + new_outlet
+        heads = monthly_heads[month] = 160 + _CATERING_SEASON[moy] + new_outlet
         # Restaurants sell most around the Spring Festival and in summer.
         season = 1300 if moy in (1, 2) else 1100 if moy in (7, 8) else 900
         b.monthly(
@@ -370,7 +389,13 @@ def _catering_chain(b: BatchBuilder, f: _Frame) -> None:
             gas_on_time=True,
         )
     for year in range(f.tax_year - 2, f.tax_year + 1):
-        b.tax_year(enterprise=eid, year=year, credit_grade="B", taxable_revenue_fen=revenue(year))
+        b.tax_year(
+            enterprise=eid,
+            year=year,
+            credit_grade="B",
+            taxable_revenue_fen=revenue(year),
+            employees=_return_headcount(monthly_heads, year),
+        )
     b.arrears(
         enterprise=eid,
         category=Category.SOCIAL_INSURANCE,
@@ -454,8 +479,10 @@ def _construction_firm(b: BatchBuilder, f: _Frame) -> None:
         subscribed_capital_fen=400_000_000,
     )
     revenue = _yearly({-2: 1_290_000_000, -1: 1_520_000_000, 0: 1_860_000_000, 1: 2_000_000_000}, f)
+    monthly_heads: dict[int, int] = {}
     for k, heads in enumerate(_series(_CONSTRUCTION_HEADCOUNT, f.months)):
         month = f.first + k
+        monthly_heads[month] = heads
         # Tax follows project billing, which follows the crews on site.
         b.monthly(
             enterprise=eid,
@@ -471,7 +498,13 @@ def _construction_firm(b: BatchBuilder, f: _Frame) -> None:
             gas_on_time=None,
         )
     for year in range(f.tax_year - 2, f.tax_year + 1):
-        b.tax_year(enterprise=eid, year=year, credit_grade="B", taxable_revenue_fen=revenue(year))
+        b.tax_year(
+            enterprise=eid,
+            year=year,
+            credit_grade="B",
+            taxable_revenue_fen=revenue(year),
+            employees=_return_headcount(monthly_heads, year),
+        )
     b.arrears(
         enterprise=eid,
         category=Category.TAX,

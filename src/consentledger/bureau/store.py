@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import Session
 
 from consentledger.bureau.classification import SizeClassification, classify_document
+from consentledger.bureau.divisions import find_division
 from consentledger.bureau.documents import (
     CanonicalDocument,
     JSONArray,
@@ -49,6 +50,7 @@ from consentledger.bureau.history import check_history_months, select_window
 from consentledger.bureau.models import (
     TABLES,
     AdministrativeRecord,
+    AnnualReport,
     Arrears,
     Base,
     CourtRecord,
@@ -65,17 +67,28 @@ from consentledger.bureau.models import (
     Shareholder,
     TaxYear,
 )
+from consentledger.bureau.publication import (
+    PUBLICATION_RULES,
+    penalty_published,
+    penalty_published_until,
+)
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS, check_supplied
-from consentledger.bureau.uscc import validate_uscc
+from consentledger.bureau.uscc import parse_uscc, validate_uscc
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
 from consentledger.errors import ConsentLedgerError
+
+#: The history window :meth:`BureauStore.classify` reads: two years reach back to the December
+#: of any reference year the staleness limit accepts.
+CLASSIFICATION_HISTORY_MONTHS = 24
 
 #: Version tag of the document layout.
 SCHEMA = "consentledger.bureau.enterprise/1"
 #: Where the bureau lives unless told otherwise (a SQLite file in the working directory).
 DEFAULT_DATABASE_URL = "sqlite:///consentledger-bureau.db"
 #: Environment variable naming the database URL.
-DATABASE_URL_ENV = "CONSENTLEDGER_DATABASE_URL"
+DATABASE_URL_ENV = "CONSENTLEDGER_BUREAU_DATABASE_URL"
+#: The gateway's journal; once read as the bureau's too, which opened one as the other.
+JOURNAL_URL_ENV = "CONSENTLEDGER_DATABASE_URL"
 
 _ONE_CENT = Decimal("0.01")
 
@@ -90,6 +103,7 @@ class BureauDatabaseError(ConsentLedgerError, ConnectionError):
     """The database URL is malformed, its driver is missing, or it cannot be reached."""
 
     code = "bureau_database_unavailable"
+    exit_code = 11
 
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
@@ -97,10 +111,24 @@ class BureauDatabaseError(ConsentLedgerError, ConnectionError):
         super().__init__(f"cannot use the bureau database {url}: {reason}")
 
 
+class BureauDatabaseSettingError(ConsentLedgerError, ValueError):
+    """Only the gateway journal's variable is set where the bureau's database was asked for."""
+
+    code = "bureau_database_unset"
+    exit_code = 3
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"{JOURNAL_URL_ENV} is the gateway's journal, not the bureau: "
+            f"set {DATABASE_URL_ENV} (or --db) to the bureau's database"
+        )
+
+
 class BureauNotSeededError(ConsentLedgerError, LookupError):
     """The database holds no bureau data."""
 
     code = "bureau_not_seeded"
+    exit_code = 10
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -143,8 +171,15 @@ class MissingAsOfError(ConsentLedgerError, ValueError):
 
 
 def database_url(url: str | None = None) -> str:
-    """The URL to use: ``url`` if given, else ``$CONSENTLEDGER_DATABASE_URL``, else the default."""
-    return url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    """The URL to use: ``url`` if given, else ``$CONSENTLEDGER_BUREAU_DATABASE_URL``, else the
+    default. With neither but ``$CONSENTLEDGER_DATABASE_URL`` set (the gateway's journal), raises
+    :class:`BureauDatabaseSettingError`: that name is not the bureau's."""
+    chosen = url or os.environ.get(DATABASE_URL_ENV)
+    if chosen:
+        return chosen
+    if os.environ.get(JOURNAL_URL_ENV):
+        raise BureauDatabaseSettingError()
+    return DEFAULT_DATABASE_URL
 
 
 def _safe_url(url: str) -> str:
@@ -162,6 +197,12 @@ def _sqlite_file(url: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database)
+
+
+def _district_name(code: str) -> str | None:
+    """The full Chinese name of the district an enterprise is located in (GB/T 2260)."""
+    division = find_division(code)
+    return None if division is None else division.full_name
 
 
 def _fen(amount: int | None) -> str | None:
@@ -374,10 +415,12 @@ class BureauStore:
     def classify(self, uscc: str, *, as_of: date | None = None) -> SizeClassification:
         """The enterprise's size class from everything the bureau holds on it as of ``as_of``.
 
-        Equivalent to classifying the document of all categories with a window of 0 months
-        (:func:`~consentledger.bureau.classification.classify_document`).
+        Equivalent to classifying the document of all categories with a window of
+        :data:`CLASSIFICATION_HISTORY_MONTHS` (enough to hold the December headcount of the
+        reference year, see :func:`~consentledger.bureau.classification.classify_document`).
         """
-        return classify_document(self.fetch(uscc, SEEDED_CATEGORIES, 0, as_of=as_of))
+        document = self.fetch(uscc, SEEDED_CATEGORIES, CLASSIFICATION_HISTORY_MONTHS, as_of=as_of)
+        return classify_document(document)
 
     def _default_as_of(self, session: Session) -> date:
         # Core, not session.get: the ORM's identity map and loading cost three times as much
@@ -484,14 +527,25 @@ class _Reader:
         return {
             "name": e.name,
             "uscc": e.uscc,
+            "uscc_parts": parse_uscc(e.uscc).describe(),
             "legal_representative": e.legal_representative,
             "registered_capital": format_fen(e.registered_capital_fen),
             "founded": e.founded.isoformat(),
             "status": e.status,
             "industry_code": e.industry_code,
             "district_code": e.district_code,
+            "district": _district_name(e.district_code),
             "address": e.address,
             "shareholders": shareholders,
+            "annual_reports": [
+                {
+                    "year": r.year,
+                    "employees": r.employees,
+                    "total_assets": format_fen(r.total_assets_fen),
+                    "revenue": format_fen(r.revenue_fen),
+                }
+                for r in self.yearly(self._rows(AnnualReport, AnnualReport.year), lambda r: r.year)
+            ],
         }
 
     def social_insurance(self) -> JSONObject:
@@ -523,6 +577,8 @@ class _Reader:
                 "year": t.year,
                 "credit_grade": t.credit_grade,
                 "taxable_revenue": format_fen(t.taxable_revenue_fen),
+                "employees": t.employees,
+                "total_assets": _fen(t.total_assets_fen),
             }
             for t in years
         ]
@@ -636,6 +692,12 @@ class _Reader:
             if r.dated_on > self.as_of:
                 continue
             if r.kind == "penalty":
+                repaired = r.removed_on if r.removed_on and r.removed_on <= self.as_of else None
+                if not penalty_published(
+                    r.dated_on, self.as_of, minor=r.minor, repaired_on=repaired
+                ):
+                    continue
+                until = penalty_published_until(r.dated_on, minor=r.minor, repaired_on=None)
                 penalties.append(
                     {
                         "decision_no": r.reference,
@@ -643,6 +705,8 @@ class _Reader:
                         "reason": r.reason,
                         "amount": _fen(r.amount_fen),
                         "decided_on": r.dated_on.isoformat(),
+                        "minor": r.minor,
+                        "published_until": until.isoformat(),
                     }
                 )
             else:
@@ -655,7 +719,11 @@ class _Reader:
                         "removed_on": _iso(r.removed_on),
                     }
                 )
-        return {"penalties": penalties, "abnormal_operation_listings": abnormal}
+        return {
+            "penalties": penalties,
+            "abnormal_operation_listings": abnormal,
+            "publication": PUBLICATION_RULES,
+        }
 
     def utilities(self) -> JSONObject:
         def payments(kind: str) -> JSONArray:

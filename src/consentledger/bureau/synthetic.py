@@ -24,15 +24,17 @@ from datetime import date, timedelta
 from itertools import accumulate
 
 from consentledger.bureau.classification import SIZE_RULES, Measure, SizeClass
+from consentledger.bureau.divisions import find_division
 from consentledger.bureau.documents import last_complete_month, month_start
 from consentledger.bureau.filings import (
+    ANNUAL_REPORT_CLOSE,
     AUDIT_YEAR_CLOSE,
     HIGH_TECH_ISSUER,
     TAX_YEAR_CLOSE,
     latest_closed_year,
     patent_check_digit,
 )
-from consentledger.bureau.industry import Sector
+from consentledger.bureau.industry import Sector, sector_of
 from consentledger.bureau.rows import BatchBuilder, Row
 from consentledger.bureau.showcase import SHOWCASE_USCCS, write_showcase
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS
@@ -46,7 +48,31 @@ DEFAULT_ENTERPRISES = 1000
 DEFAULT_MONTHS = 24
 DEFAULT_BATCH_SIZE = 2000
 #: Version of the generator; recorded in the dataset's metadata.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
+
+
+#: USCCs began on 1 October 2015 (GB 32100-2015); older enterprises keep their 8-digit
+#: organisation code as the body.
+USCC_START = date(2015, 10, 1)
+#: Share of new codes that carry the district's division instead of 440300.
+DISTRICT_CODE_SHARE = 0.06
+# Shenzhen's post-2015 bodies run MA5D... (2016) to MA5H... (2021 on): "5D" is 5 * 31 + 13 in
+# the first two base-31 digits of a six-digit sequence number.
+_SEQUENCE_START = (5 * 31 + 13) * 31**4
+_SEQUENCE_PER_DAY = 1100
+#: Share of synthetic entities that are individual businesses (个体工商户, USCC type 92).
+INDIVIDUAL_BUSINESS_SHARE = 0.12
+#: Revenue per insured employee and year, in 10,000 yuan, below which a business could not pay
+#: Shenzhen's minimum wage (2,360 yuan a month since 2022-07) and the employer's contributions.
+MIN_REVENUE_PER_HEAD_WAN = 4.0
+#: Individual businesses: trade suffixes (no legal form: they are not companies) and sectors.
+_INDIVIDUAL_SUFFIXES = (
+    ("商行", "F5292"),
+    ("便利店", "F5212"),
+    ("餐饮店", "H6210"),
+    ("五金店", "F5234"),
+    ("美发店", "O8010"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +133,7 @@ SECTOR_PROFILES: tuple[SectorProfile, ...] = (
     SectorProfile(Sector.WHOLESALE, 235, ("F5176", "F5177", "F5179", "F5137", "F5124"),
                   ("贸易", "供应链", "电子商务", "商贸"), 160, 15, 0, False, 0.03, 0.15, 0.15),
     SectorProfile(Sector.RETAIL, 100, ("F5212", "F5232", "F5271", "F5292"),
-                  ("商行", "百货", "连锁超市"), 350, 30, 0, True, 0.0, 0.01, 0.1),
+                  ("百货", "商贸", "连锁超市"), 350, 30, 0, True, 0.0, 0.01, 0.1),
     SectorProfile(Sector.TRANSPORT, 25, ("G5431", "G5821", "G5411"),
                   ("物流", "运输", "货运代理"), 250, 20, 0, False, 0.01, 0.1, 0.2),
     SectorProfile(Sector.WAREHOUSING, 10, ("G5920", "G5930"), ("仓储", "冷链物流"),
@@ -186,6 +212,25 @@ _PATENT_TITLES = (
 _COPYRIGHT_TITLES = ("管理系统V1.0", "数据平台V2.0", "移动应用软件V1.0", "监控软件V3.1")
 
 
+def _yearly_average(first_month: int, headcounts: Sequence[int]) -> dict[int, int]:
+    """The average monthly headcount of each calendar year the series covers."""
+    totals: dict[int, list[int]] = {}
+    for offset, count in enumerate(headcounts):
+        totals.setdefault((first_month + offset) // 12, []).append(count)
+    return {year: round(sum(counts) / len(counts)) for year, counts in totals.items()}
+
+
+def _base31(value: int, width: int) -> str:
+    """``value`` written with ``width`` USCC alphabet digits, most significant first."""
+    digits = []
+    for _ in range(width):
+        value, digit = divmod(value, len(ALPHABET))
+        digits.append(ALPHABET[digit])
+    if value:
+        raise ValueError("sequence number too large for the organisation code")
+    return "".join(reversed(digits))
+
+
 def _cumulative(weights: Sequence[int]) -> list[int]:
     return list(accumulate(weights))
 
@@ -249,26 +294,39 @@ class SyntheticBureau:
         given = rng.choice(_GIVEN) + (rng.choice(_GIVEN) if rng.random() < 0.7 else "")
         return rng.choice(_SURNAMES) + given
 
-    def _trade_name(self, suffix: str, legal_form: str = "有限公司") -> str:
+    def _trade_name(self, suffix: str, legal_form: str = "有限公司", district: str = "") -> str:
+        """``深圳市`` (and the district, for an individual business), a trade name, the trade,
+        and the legal form: a company's name ends in its form, an individual business's in its
+        trade (商行, 便利店, ...)."""
         rng = self.rng
         length = 2
         while True:
             trade = "".join(rng.sample(_TRADE_CHARS, length))
-            name = f"深圳市{trade}{suffix}{legal_form}"
+            name = f"深圳市{district}{trade}{suffix}{legal_form}"
             if name not in self._names:
                 self._names.add(name)
                 return name
             length = 3
 
-    def _new_uscc(self, district: District, founded: date) -> str:
+    def _new_uscc(self, district: District, founded: date, entity_type: str = "1") -> str:
+        """A USCC as Shenzhen's market regulator issues them: division 440300 whatever the
+        district, a district code for a few (never before the district existed, GB/T 2260), and
+        organisation bodies in issue-date order since USCCs began (2015-10-01)."""
         rng = self.rng
-        division = "440300" if rng.random() < 0.25 else district.code
+        division = "440300"
+        opened = find_division(district.code)
+        if rng.random() < DISTRICT_CODE_SHARE and opened and founded.year >= opened.since:
+            division = district.code
         while True:
-            if founded < date(2015, 10, 1):
+            if founded < USCC_START:
                 body = str(rng.randrange(10_000_000, 100_000_000))
             else:
-                body = "MA5" + rng.choice(ALPHABET[10:]) + "".join(rng.choices(ALPHABET, k=4))
-            first16 = f"91{division}{body}"
+                days = (founded - USCC_START).days
+                sequence = (
+                    _SEQUENCE_START + days * _SEQUENCE_PER_DAY + rng.randrange(_SEQUENCE_PER_DAY)
+                )
+                body = "MA" + _base31(sequence, 6)
+            first16 = f"9{entity_type}{division}{body}"
             organisation, final = check_characters(first16)
             code = first16 + organisation + final
             if code not in self._usccs:
@@ -322,6 +380,9 @@ class SyntheticBureau:
             employees = values[Measure.EMPLOYEES] = max(1.0, base / self._between(20, 150))
         if revenue is None:
             revenue = values[Measure.REVENUE] = employees * self._between(8, 60) + 5
+        if revenue < employees * MIN_REVENUE_PER_HEAD_WAN:
+            # Fewer insured staff, not less revenue: the size band was drawn for revenue.
+            values[Measure.EMPLOYEES] = max(1.0, revenue / self._between(4.0, 12.0))
         if Measure.TOTAL_ASSETS not in values:
             values[Measure.TOTAL_ASSETS] = revenue * self._between(0.3, 1.5)
         return values
@@ -363,6 +424,7 @@ class SyntheticBureau:
     def enterprise(self, builder: BatchBuilder) -> str:
         """Write one synthetic enterprise into ``builder``; returns its USCC."""
         rng = self.rng
+        individual = rng.random() < INDIVIDUAL_BUSINESS_SHARE
         profile = SECTOR_PROFILES[
             bisect_right(self._sector_cum, rng.randrange(self._sector_cum[-1]))
         ]
@@ -370,10 +432,18 @@ class SyntheticBureau:
             bisect_right(self._district_cum, rng.randrange(self._district_cum[-1]))
         ]
         size = SIZE_WEIGHTS[bisect_right(self._size_cum, rng.randrange(self._size_cum[-1]))][0]
+        suffix, industry_code = rng.choice(profile.suffixes), rng.choice(profile.codes)
+        if individual:
+            # A shop or a stall: micro, its operator as legal representative, no shareholders.
+            suffix, industry_code = rng.choice(_INDIVIDUAL_SUFFIXES)
+            profile = next(p for p in SECTOR_PROFILES if p.sector is sector_of(industry_code))
+            size = SizeClass.MICRO
         sector = profile.sector
         distressed = rng.random() < DISTRESS_SHARE
         targets = self._targets(sector, size)
         employees = int(targets[Measure.EMPLOYEES])
+        if individual:
+            employees = min(employees, rng.randrange(0, 6))
         if size is SizeClass.MICRO and rng.random() < 0.05:
             employees = 0
         revenue_wan = targets[Measure.REVENUE]
@@ -382,8 +452,10 @@ class SyntheticBureau:
         u = rng.random()
         max_days = (self.as_of - self._oldest).days - 90
         founded = self.as_of - timedelta(days=90 + int(max_days * u * u))
-        uscc = self._new_uscc(district, founded)
+        uscc = self._new_uscc(district, founded, "2" if individual else "1")
         capital_fen = rng.choice(_CAPITAL_WAN[size]) * 1_000_000
+        if individual:
+            capital_fen = rng.choice((1, 3, 5, 10, 20)) * 1_000_000
         street = rng.choice(district.streets)
         address = (
             f"深圳市{district.name}{street}{rng.choice(_ROADS)}{rng.randrange(1, 400)}号"
@@ -391,31 +463,73 @@ class SyntheticBureau:
             f"{rng.randrange(1, 20):02d}室"
         )
         legal_representative = self._person()
+        # Most distressed enterprises trade on; some have had their licence revoked (吊销, often
+        # for years without an annual report) or have deregistered (注销). Their monthly series
+        # and filings stop at that date.
+        status, ended = "in_operation", None
+        if distressed and founded < self.as_of - timedelta(days=730):
+            draw = rng.random()
+            if draw < 0.35:
+                status = "revoked" if draw < 0.15 else "deregistered"
+                ended = self._date_between(self.as_of - timedelta(days=600), self.as_of)
+        name = (
+            self._trade_name(suffix, "", district.name) if individual else self._trade_name(suffix)
+        )
         eid = builder.enterprise(
             uscc=uscc,
-            name=self._trade_name(rng.choice(profile.suffixes)),
+            name=name,
             legal_representative=legal_representative,
             registered_capital_fen=capital_fen,
             founded=founded,
-            status="in_operation",
-            industry_code=rng.choice(profile.codes),
+            status=status,
+            industry_code=industry_code,
             district_code=district.code,
             address=address,
         )
-        self._shareholders(builder, eid, legal_representative, capital_fen)
+        if not individual:
+            self._shareholders(builder, eid, legal_representative, capital_fen)
 
         first = max(self.first_month, founded.year * 12 + founded.month - 1)
-        count = self.last_month - first + 1
+        last = self.last_month
+        if ended is not None:
+            last = max(first, min(last, ended.year * 12 + ended.month - 2))
+        count = last - first + 1
         headcounts = self._headcounts(employees, first, count, distressed, profile.seasonal_labour)
         revenue_by_year = self._revenue_by_year(revenue_wan, founded, distressed)
+        if ended is not None:
+            revenue_by_year = {y: r for y, r in revenue_by_year.items() if y < ended.year}
         self._monthly(builder, eid, profile, first, headcounts, revenue_by_year, size, distressed)
-        self._tax_years(builder, eid, founded, revenue_by_year, distressed)
+        employees_by_year = _yearly_average(first, headcounts)
+        anchor = revenue_by_year.get(self.tax_year, 0.0)
+        assets_by_year = {
+            year: assets_wan * revenue / anchor if anchor > 0 else assets_wan
+            for year, revenue in revenue_by_year.items()
+        }
+        if individual:
+            # No enterprise income tax return (individual income tax instead) and a short annual
+            # report without the balance sheet: taxable revenue only.
+            self._tax_years(builder, eid, founded, revenue_by_year, distressed, {}, None)
+        else:
+            self._tax_years(
+                builder,
+                eid,
+                founded,
+                revenue_by_year,
+                distressed,
+                employees_by_year,
+                assets_by_year,
+            )
+            self._annual_reports(
+                builder, eid, revenue_by_year, distressed, employees_by_year, assets_by_year
+            )
         if distressed or rng.random() < 0.015:
             self._arrears(builder, eid, headcounts[-1], revenue_wan, distressed)
-        self._high_tech(builder, eid, profile, size, founded)
-        self._intellectual_property(builder, eid, profile, size, founded)
         self._judicial(builder, eid, district, founded, distressed)
         self._administrative(builder, eid, district, founded, distressed)
+        if individual:
+            return uscc
+        self._high_tech(builder, eid, profile, size, founded)
+        self._intellectual_property(builder, eid, profile, size, founded)
         self._customs(builder, eid, profile, founded, revenue_by_year, distressed)
         self._statements(
             builder, eid, profile, size, founded, revenue_by_year, assets_wan, distressed
@@ -529,6 +643,8 @@ class SyntheticBureau:
         founded: date,
         revenue_by_year: dict[int, float],
         distressed: bool,
+        employees_by_year: dict[int, int],
+        assets_by_year: dict[int, float] | None,
     ) -> None:
         grades = _DISTRESSED_TAX_GRADES if distressed else _TAX_GRADES
         for year in range(self.tax_year - 2, self.tax_year + 1):
@@ -540,6 +656,32 @@ class SyntheticBureau:
                 year=year,
                 credit_grade=grade,
                 taxable_revenue_fen=int(revenue_by_year[year] * 1_000_000),
+                employees=employees_by_year.get(year),
+                total_assets_fen=(
+                    None if assets_by_year is None else int(assets_by_year[year] * 1_000_000)
+                ),
+            )
+
+    def _annual_reports(
+        self,
+        builder: BatchBuilder,
+        eid: int,
+        revenue_by_year: dict[int, float],
+        distressed: bool,
+        employees_by_year: dict[int, int],
+        assets_by_year: dict[int, float],
+    ) -> None:
+        """Annual reports to the market regulator; a distressed enterprise missed the latest."""
+        latest = latest_closed_year(self.as_of, ANNUAL_REPORT_CLOSE)
+        for year in range(latest - 2, latest + (0 if distressed else 1)):
+            if year not in revenue_by_year or year not in employees_by_year:
+                continue
+            builder.annual_report(
+                enterprise=eid,
+                year=year,
+                employees=employees_by_year[year],
+                total_assets_fen=int(assets_by_year[year] * 1_000_000),
+                revenue_fen=int(revenue_by_year[year] * 1_000_000),
             )
 
     def _arrears(
@@ -711,16 +853,24 @@ class SyntheticBureau:
         authority = f"深圳市市场监督管理局{district.name.removesuffix('区')}监管局"
         start = max(founded, self.as_of - timedelta(days=3 * 365))
         if rng.random() < (0.15 if distressed else 0.03):
-            decided = self._date_between(start, self.as_of)
+            # Five years back: penalties older than their publication period stay in the bureau
+            # and are left out of documents at read time.
+            decided = self._date_between(
+                max(founded, self.as_of - timedelta(days=5 * 365)), self.as_of
+            )
             serial = self._serial(f"penalty{district.code}{decided.year}", 100)
+            amount_yuan = rng.choice((2000, 5000, 10000, 30000, 50000, 100000))
+            repaired = decided + timedelta(days=rng.randrange(120, 700))
             builder.administrative_record(
                 enterprise=eid,
                 kind="penalty",
                 reference=f"深市监{district.court}罚[{decided.year}]{serial}号",
                 authority=authority,
                 reason=rng.choice(_PENALTY_REASONS),
-                amount_fen=rng.choice((2000, 5000, 10000, 30000, 50000, 100000)) * 100,
+                amount_fen=amount_yuan * 100,
                 dated_on=decided,
+                minor=amount_yuan <= 5000,
+                removed_on=repaired if repaired <= self.as_of and rng.random() < 0.3 else None,
             )
         if rng.random() < (0.12 if distressed else 0.01):
             listed = self._date_between(start, self.as_of)

@@ -10,14 +10,23 @@ A USCC has 18 characters over :data:`ALPHABET` (digits and capitals without I, O
     | `--------------------- pos 2: entity type (1 = enterprise)
     `----------------------- pos 1: registration authority (9 = market supervision)
 
-Input is normalised (surrounding whitespace stripped, upper-cased) and then checked; nothing is
-ever "fixed". Every failure raises a subclass of :class:`InvalidUSCCError` naming what is wrong.
+Input is normalised (Unicode NFKC, so that full-width digits and letters from Chinese input
+methods and the ideographic space become ASCII; surrounding whitespace stripped; upper-cased) and
+then checked; nothing else is ever "fixed". Every failure raises a subclass of
+:class:`InvalidUSCCError` whose ``code`` names the check that failed.
+
+Positions 1 and 2 must be a pair of GB 32100-2015's table (appendix A, with its amendments for
+authorities A and N): :data:`ENTITY_TYPES`. Positions 3-8 must be a GB/T 2260 division code in
+use at some time since 2015 (:mod:`consentledger.bureau.divisions`).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
+from consentledger.bureau.divisions import Division, find_division
+from consentledger.bureau.documents import JSONObject
 from consentledger.errors import ConsentLedgerError
 
 #: The 31 characters a USCC may use, in value order (a character's value is its index).
@@ -30,6 +39,75 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 ORGANISATION_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 USCC_LENGTH = 18
+
+#: GB 32100-2015, appendix A: registration authorities (position 1), in Chinese and English.
+AUTHORITIES = {
+    "1": ("机构编制", "institutional staffing"),
+    "2": ("外交", "foreign affairs"),
+    "3": ("司法行政", "justice administration"),
+    "4": ("文化", "culture"),
+    "5": ("民政", "civil affairs"),
+    "6": ("旅游", "tourism"),
+    "7": ("宗教", "religious affairs"),
+    "8": ("工会", "trade unions"),
+    "9": ("工商", "market supervision"),
+    "A": ("中央军委改革和编制办公室", "Central Military Commission staffing office"),
+    "N": ("农业", "agriculture"),
+    "Y": ("其他", "other"),
+}
+
+#: GB 32100-2015, appendix A: the entity types (position 2) each authority issues.
+ENTITY_TYPES: dict[str, dict[str, tuple[str, str]]] = {
+    "1": {
+        "1": ("机关", "government body"),
+        "2": ("事业单位", "public institution"),
+        "3": ("中央编办直接管理机构编制的群众团体", "mass organisation"),
+        "9": ("其他", "other"),
+    },
+    "2": {"1": ("外国常驻新闻机构", "resident foreign news agency"), "9": ("其他", "other")},
+    "3": {
+        "1": ("律师执业机构", "law firm"),
+        "2": ("公证处", "notary office"),
+        "3": ("基层法律服务所", "basic legal service office"),
+        "4": ("司法鉴定机构", "forensic appraisal institution"),
+        "5": ("仲裁委员会", "arbitration commission"),
+        "9": ("其他", "other"),
+    },
+    "4": {"1": ("外国在华文化中心", "foreign cultural centre"), "9": ("其他", "other")},
+    "5": {
+        "1": ("社会团体", "social organisation"),
+        "2": ("民办非企业单位", "private non-enterprise unit"),
+        "3": ("基金会", "foundation"),
+        "9": ("其他", "other"),
+    },
+    "6": {
+        "1": ("外国旅游部门常驻代表机构", "foreign tourism office"),
+        "2": (
+            "港澳台地区旅游部门常驻内地（大陆）代表机构",
+            "Hong Kong/Macao/Taiwan tourism office",
+        ),
+        "9": ("其他", "other"),
+    },
+    "7": {
+        "1": ("宗教活动场所", "place of religious activity"),
+        "2": ("宗教院校", "religious school"),
+        "9": ("其他", "other"),
+    },
+    "8": {"1": ("基层工会", "grassroots trade union"), "9": ("其他", "other")},
+    "9": {
+        "1": ("企业", "enterprise"),
+        "2": ("个体工商户", "individual business"),
+        "3": ("农民专业合作社", "farmers' cooperative"),
+    },
+    "A": {"1": ("军队事业单位", "military public institution"), "9": ("其他", "other")},
+    "N": {
+        "1": ("组级集体经济组织", "group-level collective economic organisation"),
+        "2": ("村级集体经济组织", "village-level collective economic organisation"),
+        "3": ("乡镇级集体经济组织", "township-level collective economic organisation"),
+        "9": ("其他", "other"),
+    },
+    "Y": {"1": ("其他", "other")},
+}
 
 # Characters people type by mistake for the ones the alphabet uses; only named in messages.
 _LOOKALIKES = {"O": "0", "I": "1"}
@@ -69,6 +147,49 @@ class USCCCharacterError(InvalidUSCCError):
             hint = f" (did you mean {_LOOKALIKES[character]!r}?)"
         super().__init__(
             given, f"character {character!r} at position {position} is not {allowed}{hint}"
+        )
+
+
+class USCCAuthorityError(InvalidUSCCError):
+    """Position 1 is no registration authority of GB 32100-2015 (there is no authority 0)."""
+
+    code = "invalid_uscc_authority"
+
+    def __init__(self, given: str) -> None:
+        self.authority = given[0]
+        super().__init__(
+            given,
+            f"position 1 ({self.authority!r}) is no registration authority of GB 32100-2015 "
+            f"(one of {''.join(AUTHORITIES)})",
+        )
+
+
+class USCCEntityTypeError(InvalidUSCCError):
+    """Position 2 is no entity type of the authority in position 1 (GB 32100-2015)."""
+
+    code = "invalid_uscc_entity_type"
+
+    def __init__(self, given: str) -> None:
+        self.authority = given[0]
+        self.entity_type = given[1]
+        allowed = ", ".join(ENTITY_TYPES[self.authority])
+        super().__init__(
+            given,
+            f"authority {self.authority} ({AUTHORITIES[self.authority][1]}) issues entity types "
+            f"{allowed}, not {self.entity_type!r} (position 2)",
+        )
+
+
+class USCCDivisionError(InvalidUSCCError):
+    """Positions 3-8 are no GB/T 2260 administrative division in use since 2015."""
+
+    code = "invalid_uscc_division"
+
+    def __init__(self, given: str) -> None:
+        self.division = given[2:8]
+        super().__init__(
+            given,
+            f"positions 3-8 ({self.division}) are no administrative division code (GB/T 2260)",
         )
 
 
@@ -126,6 +247,40 @@ class USCC:
         return self.code[2:8]
 
     @property
+    def division_info(self) -> Division:
+        """The division named by positions 3-8 (its latest name)."""
+        found = find_division(self.division)
+        if found is None:  # parse_uscc refuses unknown divisions
+            raise USCCDivisionError(self.code)
+        return found
+
+    @property
+    def authority_name(self) -> tuple[str, str]:
+        """The registration authority in Chinese and English: ``("工商", "market supervision")``."""
+        return AUTHORITIES[self.registration_authority]
+
+    @property
+    def entity_type_name(self) -> tuple[str, str]:
+        """The entity type in Chinese and English: ``("企业", "enterprise")``."""
+        return ENTITY_TYPES[self.registration_authority][self.entity_type]
+
+    def describe(self) -> JSONObject:
+        """The code's parts as shown with it: authority, entity type and division, named."""
+        return {
+            "registration_authority": {
+                "code": self.registration_authority,
+                "name": self.authority_name[0],
+                "name_en": self.authority_name[1],
+            },
+            "entity_type": {
+                "code": self.entity_type,
+                "name": self.entity_type_name[0],
+                "name_en": self.entity_type_name[1],
+            },
+            "division": self.division_info.describe(),
+        }
+
+    @property
     def organisation_code(self) -> str:
         """Positions 9-17, the GB 11714 organisation code including its check digit."""
         return self.code[8:17]
@@ -137,8 +292,8 @@ class USCC:
 
 
 def normalise_uscc(text: str) -> str:
-    """Strip surrounding whitespace and upper-case. Nothing else is changed."""
-    return text.strip().upper()
+    """NFKC (full-width digits and letters to ASCII, ideographic space to space), strip, upper."""
+    return unicodedata.normalize("NFKC", text).strip().upper()
 
 
 def organisation_check_digit(body: str) -> str:
@@ -209,8 +364,9 @@ def parse_uscc(text: str) -> USCC:
     """Normalise and validate a USCC; raise an :class:`InvalidUSCCError` subclass if it is bad.
 
     The checks run in this order and the first failure is reported: length (18), alphabet (each
-    position, first offender named), division (positions 3-8 are digits), GB 11714 organisation
-    check (position 17), GB 32100 check character (position 18).
+    position, first offender named), registration authority (position 1) and entity type
+    (position 2) per GB 32100-2015, division (positions 3-8 are digits and a GB/T 2260 code), GB
+    11714 organisation check (position 17), GB 32100 check character (position 18).
     """
     code = normalise_uscc(text)
     if len(code) != USCC_LENGTH:
@@ -220,12 +376,18 @@ def parse_uscc(text: str) -> USCC:
             raise USCCCharacterError(
                 code, position, ch, "in the USCC alphabet (digits and A-Y without I, O, S, V, Z)"
             )
+    if code[0] not in AUTHORITIES:
+        raise USCCAuthorityError(code)
+    if code[1] not in ENTITY_TYPES[code[0]]:
+        raise USCCEntityTypeError(code)
     for position in range(3, 9):
         ch = code[position - 1]
         if not ch.isdigit():
             raise USCCCharacterError(
                 code, position, ch, "a digit (positions 3-8 are the division code)"
             )
+    if find_division(code[2:8]) is None:
+        raise USCCDivisionError(code)
     expected_org = organisation_check_digit(code[8:16])
     if code[16] != expected_org:
         raise USCCOrganisationCheckError(code, expected_org, code[16])

@@ -459,6 +459,17 @@ class FunctionCodec:
         """The returned values, in declaration order (a struct is one tuple)."""
         return tuple(abi_decode(self._outputs, _to_bytes(data)))
 
+    def decode_input(self, data: bytes | str) -> tuple[Any, ...] | None:
+        """The arguments of a call to this function from its calldata, in declaration order;
+        None when the calldata is not a well-formed call of it."""
+        raw = _to_bytes(data)
+        if raw[:4] != self.selector:
+            return None
+        try:
+            return tuple(abi_decode(self._inputs, raw[4:]))
+        except (DecodingError, ValueError, TypeError, OverflowError):
+            return None
+
 
 def _to_bytes(value: bytes | str | None) -> bytes:
     if value is None:

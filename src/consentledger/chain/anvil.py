@@ -21,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
+from consentledger.chain.clock import BlockClock, next_block_time
 from consentledger.errors import ConsentLedgerError
 
 ANVIL_PACKAGE = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -33,6 +34,7 @@ class AnvilNotFoundError(ConsentLedgerError, FileNotFoundError):
     """No anvil binary in node_modules or on PATH."""
 
     code = "anvil_not_found"
+    exit_code = 15
 
     def __init__(self) -> None:
         super().__init__(
@@ -45,15 +47,18 @@ class AnvilStartError(ConsentLedgerError, RuntimeError):
     """anvil did not start or did not answer."""
 
     code = "anvil_start_failed"
+    exit_code = 16
 
 
 def find_anvil(start: Path | None = None) -> Path:
-    """The anvil binary: in a node_modules at or above ``start`` (default: cwd), else on PATH."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / ANVIL_PACKAGE
-        if candidate.is_file():
-            return candidate
+    """The anvil binary: in a node_modules at or above ``start`` (default: cwd), then at or above
+    this package (the project's own, wherever the command runs), else on PATH."""
+    for origin in (start or Path.cwd(), Path(__file__).parent):
+        here = origin.resolve()
+        for directory in (here, *here.parents):
+            candidate = directory / ANVIL_PACKAGE
+            if candidate.is_file():
+                return candidate
     on_path = shutil.which("anvil")
     if on_path:
         return Path(on_path)
@@ -85,7 +90,7 @@ class AnvilProcess:
         self.extra_args = extra_args
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 20.0) -> AnvilProcess:
+    def start(self, timeout: float = 60.0) -> AnvilProcess:
         """Start anvil and wait until it answers."""
         args = [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
         self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
@@ -137,8 +142,11 @@ class AnvilProcess:
 class AnvilChain:
     """Development controls over a running anvil, mirroring :class:`EmbeddedChain`'s."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, clock: BlockClock = BlockClock.STEADY) -> None:
+        """``clock``: how the node stamps blocks; STEADY for an :class:`AnvilProcess` with its
+        default 1-s timestamp interval, WALL for one started with ``block_time_interval=None``."""
         self.url = url
+        self.clock = clock
         self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
@@ -167,8 +175,8 @@ class AnvilChain:
             raise AnvilStartError(f"evm_revert to snapshot {snapshot_id} failed")
 
     def now(self) -> int:
-        """The next block's timestamp (the latest's plus the block timestamp interval of 1 s)."""
-        return int(self.w3.eth.get_block("latest")["timestamp"]) + 1
+        """The timestamp the next block will carry at the earliest (``chain/clock.py``)."""
+        return next_block_time(int(self.w3.eth.get_block("latest")["timestamp"]), self.clock)
 
     def time_travel(self, to_timestamp: int) -> None:
         """Mine a block at ``to_timestamp``."""

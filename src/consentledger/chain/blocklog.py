@@ -44,6 +44,7 @@ class ChainLogError(ConsentLedgerError):
     """The persistent chain's log cannot be used (the subclasses say why)."""
 
     code = "chain_log_error"
+    exit_code = 9
 
 
 class ChainLogCorruptError(ChainLogError, ValueError):
@@ -62,6 +63,7 @@ class ChainLogLockedError(ChainLogError, BlockingIOError):
     """Another open chain (in this or another process) holds the data directory."""
 
     code = "chain_log_locked"
+    exit_code = 8
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir

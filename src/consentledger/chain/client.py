@@ -327,6 +327,29 @@ class LedgerClient:
             _quantity(block["timestamp"]),
         )
 
+    def request_context(self, bank: str) -> tuple[str, int]:
+        """What a bank's signed read request is checked against: the bank's read signer and the
+        latest block's timestamp, in one JSON-RPC batch."""
+        bank = to_checksum_address(bank)
+        signer, block = self._view_batch(
+            [
+                ("eth_call", self._call_params("readSigner", bank)),
+                ("eth_getBlockByNumber", ["latest", False]),
+            ]
+        )
+        if not isinstance(block, dict) or "timestamp" not in block:
+            raise ChainUnavailableError(f"eth_getBlockByNumber answered {block!r}")
+        return str(to_checksum_address(self._call_result("readSigner", signer))), _quantity(
+            block["timestamp"]
+        )
+
+    def transaction_input(self, tx_hash: bytes) -> tuple[str, bytes] | None:
+        """A mined transaction's recipient and input (None when the node does not know it)."""
+        (transaction,) = self._view_batch([("eth_getTransactionByHash", ["0x" + tx_hash.hex()])])
+        if not isinstance(transaction, dict):
+            return None
+        return str(transaction.get("to") or ""), _data(transaction["input"])
+
     def transact(self, fn_name: str, *args: Any) -> Mined:
         """Simulate, sign, send and wait for ``fn_name(*args)``; raise the contract's error if the
         simulation reverts."""
@@ -524,6 +547,11 @@ class LedgerClient:
     def reinstate_bank(self, bank: str) -> Mined:
         return self.transact("reinstateBank", to_checksum_address(bank))
 
+    def set_read_signer(self, signer: str) -> Mined:
+        """As a bank: choose or rotate the key that signs this bank's read requests (the zero
+        address: the bank's own key)."""
+        return self.transact("setReadSigner", to_checksum_address(signer))
+
     def register_category(self, code: int, name: str) -> Mined:
         return self.transact("registerCategory", code, name)
 
@@ -644,6 +672,10 @@ class LedgerClient:
 
     def is_bank_active(self, bank: str) -> bool:
         return bool(self._call("isBankActive", to_checksum_address(bank)))
+
+    def read_signer(self, bank: str) -> str:
+        """The address whose signature the ledger accepts on ``bank``'s read requests."""
+        return str(to_checksum_address(self._call("readSigner", to_checksum_address(bank))))
 
     def last_query_id(self, relayer: str) -> int:
         return int(self._call("lastQueryId", to_checksum_address(relayer)))

@@ -36,6 +36,7 @@ class DeploymentRecordError(ConsentLedgerError, ValueError):
     """A deployment record that cannot be read, or that does not match the chain."""
 
     code = "bad_deployment_record"
+    exit_code = 12
 
 
 @dataclass(frozen=True, slots=True)

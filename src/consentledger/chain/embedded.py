@@ -12,9 +12,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
+from eth.consensus.applier import ConsensusApplier
+from eth.consensus.noproof import NoProofConsensus
 from eth.exceptions import BlockNotFound, HeaderNotFound
 from eth.exceptions import TransactionNotFound as PyEVMTransactionNotFound
-from eth.vm.forks.prague import PragueVM
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester import EthereumTester, PyEVMBackend
@@ -25,7 +26,9 @@ from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from consentledger.chain.clock import BlockClock, next_block_time
 from consentledger.chain.persistent import open_backend
+from consentledger.chain.pyevm_clock import ClockedBackend, vm_configuration
 
 #: eth-tester's chain id (fixed by eth-tester's py-evm chain class).
 EMBEDDED_CHAIN_ID = 131277322940537
@@ -115,36 +118,29 @@ _scan_for_transaction = pyevm_backend._get_transaction_by_hash
 pyevm_backend._get_transaction_by_hash = indexed_transaction_lookup
 
 
-class SteadyClockPragueVM(PragueVM):
-    """Prague, with every new block one second after its parent unless told otherwise.
-
-    py-evm stamps a new header with max(parent + 1, wall clock), and stamps the temporary block an
-    ``eth_call`` or ``eth_estimateGas`` runs in with the wall clock at that moment, so a simulation
-    and the block that later includes the same transaction can see different times. A steady clock
-    makes both see ``parent + 1``: block time is then decided by the chain alone (and by explicit
-    time travel), as on a node that sets each block's timestamp.
-    """
-
-    @classmethod
-    def create_header_from_parent(cls, parent_header: Any, **header_params: Any) -> Any:
-        if parent_header is not None:  # None: the genesis header, stamped with the wall clock
-            header_params.setdefault("timestamp", parent_header.timestamp + 1)
-        return super().create_header_from_parent(parent_header, **header_params)
-
-
-#: The embedded chain's fork schedule: Prague from genesis, on the steady clock.
-VM_CONFIGURATION = ((0, SteadyClockPragueVM),)
-
-
 class EmbeddedChain:
     """An in-process chain with snapshot, revert and time travel, and a Web3 bound to it.
 
-    ``EmbeddedChain()`` lives in memory; :meth:`open` keeps it in a data directory.
+    ``EmbeddedChain()`` lives in memory; :meth:`open` keeps it in a data directory. Its blocks
+    follow the wall clock (``chain/clock.py``); ``clock=BlockClock.STEADY`` moves time one second
+    a block instead, for tests that keep a state model in step with the chain.
     """
 
-    def __init__(self, backend: PyEVMBackend | None = None) -> None:
+    def __init__(
+        self,
+        backend: PyEVMBackend | None = None,
+        *,
+        clock: BlockClock = BlockClock.WALL,
+        genesis_timestamp: int | None = None,
+    ) -> None:
+        """``genesis_timestamp`` (default now) for a new in-memory chain, without ``backend``."""
         if backend is None:
-            backend = PyEVMBackend(vm_configuration=VM_CONFIGURATION)
+            overrides = None if genesis_timestamp is None else {"timestamp": genesis_timestamp}
+            backend = ClockedBackend(
+                genesis_parameters=PyEVMBackend.generate_genesis_params(overrides=overrides),
+                vm_configuration=vm_configuration(clock),
+            )
+        self.clock = clock
         self.tester = EthereumTester(backend)
         # The class attribute covers chain objects eth-tester re-creates on revert; the instance
         # attribute replaces the default the constructor already chose.
@@ -155,7 +151,13 @@ class EmbeddedChain:
         self._faucet = self.tester.get_accounts()[0]
 
     @classmethod
-    def open(cls, data_dir: Path, *, genesis_timestamp: int | None = None) -> EmbeddedChain:
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        genesis_timestamp: int | None = None,
+        clock: BlockClock = BlockClock.WALL,
+    ) -> EmbeddedChain:
         """The chain kept in ``data_dir``: created there (genesis at ``genesis_timestamp``,
         default now), or re-opened by replaying its block log and checking every block's hash
         and state root (``chain/persistent.py``). Every block mined afterwards is on disk before
@@ -164,7 +166,10 @@ class EmbeddedChain:
         Raises ChainLogMismatchError naming the first block that does not replay,
         ChainLogCorruptError for an unreadable log, ChainLogLockedError if it is already open.
         """
-        return cls(open_backend(data_dir, VM_CONFIGURATION, genesis_timestamp=genesis_timestamp))
+        backend = open_backend(
+            data_dir, vm_configuration(clock), genesis_timestamp=genesis_timestamp
+        )
+        return cls(backend, clock=clock)
 
     @property
     def data_dir(self) -> Path | None:
@@ -214,14 +219,24 @@ class EmbeddedChain:
         """Return the chain to a snapshot."""
         self.tester.revert_to_snapshot(snapshot_id)
 
+    def set_clock(self, clock: BlockClock) -> None:
+        """Stamp blocks by ``clock`` from the next one on (``serve`` sets its ledger up on the
+        steady clock a minute in the past, then follows the wall clock: setting up mines more
+        than a block a second, which would run a wall-clock chain ahead of the clock)."""
+        # eth-tester builds a chain class for each backend (its VMs amended for no-proof
+        # consensus, as here): changing its schedule touches no other chain.
+        amended = ConsensusApplier(NoProofConsensus).amend_vm_configuration(vm_configuration(clock))
+        type(self.tester.backend.chain).vm_configuration = amended
+        self.clock = clock
+
     def now(self) -> int:
-        """The timestamp the next block will carry at the earliest (the latest block's + 1)."""
-        return int(self.w3.eth.get_block("latest")["timestamp"]) + 1
+        """The timestamp the next block will carry at the earliest (``chain/clock.py``)."""
+        return next_block_time(int(self.w3.eth.get_block("latest")["timestamp"]), self.clock)
 
     def time_travel(self, to_timestamp: int) -> None:
         """Mine a block at ``to_timestamp`` (must be later than the latest block)."""
-        # eth-tester stamps the pending block with its argument - 1, counting on the wall clock's
-        # "+ 1 s" when mining; the steady clock adds nothing there, so ask one second later.
+        # eth-tester stamps the pending block with its argument - 1, counting on a "+ 1 s" when
+        # mining that the clocked backend does not add during time travel: ask one second later.
         self.tester.time_travel(to_timestamp + 1)
 
     def set_automine(self, enabled: bool) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from consentledger.chain import typed_data
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import JsonRpc
 from consentledger.chain.log_reader import (
@@ -27,12 +28,15 @@ from consentledger.chain.log_reader import (
     LedgerEvent,
     LedgerItem,
     LedgerReader,
+    SignedRequestInput,
     UndecodedLog,
+    signed_entry,
 )
 from consentledger.ledger.errors import LedgerRevertError
 from consentledger.ledger.model import LedgerModel
 from consentledger.ledger.types import (
     ROLE_REGULATOR,
+    AccessEntry,
     ConsentState,
     ConsentStatus,
     DenialReason,
@@ -71,6 +75,9 @@ class Applied:
     consent: ConsentState | None = None
     #: A read (``DataAccessed``, ``AccessDenied``): the event unpacked.
     read: RecordedAccess | None = None
+    #: A read: its entry with the bank's signed request from the transaction's input and the
+    #: signer that request's signature recovers to (the zero address when the input has none).
+    entry: AccessEntry | None = None
     #: A read: the model's decision; None when the event carries a reason code the ledger never
     #: uses (such a read is not applied).
     expected: DenialReason | None = None
@@ -100,6 +107,7 @@ class LedgerState:
         self.model = LedgerModel()  # the state before the constructor ran
         self.constructed = False
         self._deploy_tx = deployment.deploy_tx.lower()
+        self._domain = typed_data.Domain(deployment.chain_id, deployment.address)
 
     def follow(self, item: LedgerItem) -> None:
         """Apply one log, whatever the rules say of it (a log that is not decoded changes
@@ -136,7 +144,7 @@ class LedgerState:
         name, a = log.event, log.args
         error: LedgerRevertError | None
         if name in ("DataAccessed", "AccessDenied"):
-            return self._read(RecordedAccess.of(name, a), now)
+            return self._read(RecordedAccess.of(name, a), event.request, now)
         if name == "RoleGranted":
             error = model.replay_role_granted(a["role"], a["account"], a["sender"])
         elif name == "RoleRevoked":
@@ -144,6 +152,8 @@ class LedgerState:
         elif name in ("BankSuspended", "BankReinstated"):
             suspended = name == "BankSuspended"
             error = model.replay_bank_standing(a["bank"], a["regulator"], suspended=suspended)
+        elif name == "BankReadSignerChanged":
+            error = model.replay_read_signer_changed(a["bank"], a["signer"])
         elif name == "EnterpriseRegistered":
             error = model.replay_enterprise_registered(
                 a["subject"], a["controllers"], a["threshold"]
@@ -171,12 +181,19 @@ class LedgerState:
             error = None
         return Applied(error)
 
-    def _read(self, read: RecordedAccess, now: int) -> Applied:
-        query_error = self.model.replay_query_id(read.entry.query_id)
+    def _read(self, read: RecordedAccess, request: SignedRequestInput | None, now: int) -> Applied:
+        entry = self.signed_entry(read.entry, request)
+        query_error = self.model.replay_query_id(entry.query_id)
         if not read.granted and read.reason in (None, DenialReason.NONE):
-            return Applied(query_error, read=read)  # a reason the ledger never uses
-        expected = self.model.replay_access(read.entry, read.granted, now)
-        return Applied(query_error, read=read, expected=expected)
+            return Applied(query_error, read=read, entry=entry)  # a reason the ledger never uses
+        expected = self.model.replay_access(entry, read.granted, now)
+        return Applied(query_error, read=read, entry=entry, expected=expected)
+
+    def signed_entry(self, entry: AccessEntry, request: SignedRequestInput | None) -> AccessEntry:
+        """``entry`` (as its event recorded it) with the bank's request from its transaction's
+        input and the signer that request's signature recovers to (unchanged, so unsigned,
+        when the input has none)."""
+        return signed_entry(self._domain, entry, request)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ class ChainUnavailableError(ConsentLedgerError, ConnectionError):
     """The node could not be reached or did not answer."""
 
     code = "chain_unavailable"
+    exit_code = 5
 
 
 class JsonRpcError(ConsentLedgerError, RuntimeError):
@@ -323,12 +324,12 @@ class EmbeddedJsonRpc:
     """The embedded chain (or any eth-tester) behind the same raw JSON-RPC a node speaks.
 
     It answers ``eth_chainId``, ``eth_blockNumber``, ``eth_getCode``, ``eth_getLogs``,
-    ``eth_getBlockByNumber``, ``eth_getBlockByHash``, ``eth_getTransactionReceipt``,
-    ``eth_getTransactionCount``, ``eth_call``, ``eth_estimateGas``, ``eth_gasPrice`` and
-    ``eth_sendRawTransaction`` with node-shaped JSON (every other method is "method not found"),
-    and a batch one request after the other. ``max_block_range`` makes it refuse log queries over
-    more blocks, worded as Besu words
-    it, like a node with a configured cap.
+    ``eth_getBlockByNumber``, ``eth_getBlockByHash``, ``eth_getTransactionByHash``,
+    ``eth_getTransactionReceipt``, ``eth_getTransactionCount``, ``eth_call``, ``eth_estimateGas``,
+    ``eth_gasPrice`` and ``eth_sendRawTransaction`` with node-shaped JSON (every other method is
+    "method not found"), and a batch one request after the other. ``max_block_range`` makes it
+    refuse log queries over more blocks, worded as Besu words it, like a node with a configured
+    cap.
     """
 
     def __init__(
@@ -350,6 +351,7 @@ class EmbeddedJsonRpc:
             "eth_getTransactionCount": self._get_nonce,
             "eth_sendRawTransaction": self._send_raw,
             "eth_getTransactionReceipt": self._get_receipt,
+            "eth_getTransactionByHash": self._get_transaction,
         }
 
     def request(self, method: str, params: Sequence[Any]) -> Any:
@@ -442,6 +444,18 @@ class EmbeddedJsonRpc:
         transaction = {"from": self.tester.get_accounts()[0]}
         transaction.update({k: v for k, v in params[0].items() if k in ("to", "from", "data")})
         return transaction
+
+    def _get_transaction(self, params: Sequence[Any]) -> dict[str, Any] | None:
+        from eth_tester.exceptions import TransactionNotFound
+
+        try:
+            transaction = self.tester.get_transaction_by_hash(params[0])
+        except TransactionNotFound:
+            return None
+        node = {_camel(key): _node_value(value) for key, value in transaction.items()}
+        if "input" not in node and "data" in node:
+            node["input"] = node.pop("data")  # eth-tester's name for what nodes call input
+        return node
 
     def _call(self, params: Sequence[Any]) -> str:
         from eth_tester.exceptions import TransactionFailed

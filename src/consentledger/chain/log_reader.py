@@ -21,15 +21,17 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from consentledger.chain import typed_data
 from consentledger.chain.abi import DecodedLog, FunctionCodec, LogDecodeError, LogDecoder
 from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.deploy import CONTRACT, Deployment, check_chain_id, check_code
 from consentledger.chain.jsonrpc import LIMIT_EXCEEDED, JsonRpc, JsonRpcError, is_thread_safe
 from consentledger.errors import ConsentLedgerError
 from consentledger.gcpause import gc_paused
+from consentledger.ledger.types import AccessEntry, full_signature, unpack_request
 
 #: Blocks per eth_getLogs request unless told otherwise (many hosted nodes cap ranges near this).
 DEFAULT_BLOCK_RANGE = 1000
@@ -62,13 +64,63 @@ class NodeAnswerError(ConsentLedgerError, ValueError):
     code = "bad_node_answer"
 
 
+@dataclass(frozen=True, slots=True)
+class SignedRequestInput:
+    """The bank's signed request of one recorded read, as its transaction's input carries it:
+    the entry's ``request`` word and its ERC-2098 signature ``(r, vs)``."""
+
+    request: int
+    r: bytes
+    vs: bytes
+
+
+def signed_requests(
+    record_accesses: FunctionCodec, calldata: str | bytes
+) -> dict[int, SignedRequestInput]:
+    """The signed request of each query id of a ``recordAccesses`` call's input (decoded with
+    that function's codec; empty when the input is not such a call)."""
+    decoded = record_accesses.decode_input(calldata)
+    if decoded is None:
+        return {}
+    first, entries = decoded
+    return {
+        int(first) + offset: SignedRequestInput(int(entry[3]), bytes(entry[4]), bytes(entry[5]))
+        for offset, entry in enumerate(entries)
+    }
+
+
+def signed_entry(
+    domain: typed_data.Domain, entry: AccessEntry, request: SignedRequestInput | None
+) -> AccessEntry:
+    """``entry`` (as its event recorded it) with the bank's request from its transaction's input
+    and the signer that request's signature recovers to (unchanged, so unsigned, when the input
+    has none)."""
+    if request is None:
+        return entry
+    request_id, deadline, history_months = unpack_request(request.request)
+    signed = replace(
+        entry,
+        request_id=request_id,
+        deadline=deadline,
+        history_months=history_months,
+        signature=full_signature(request.r, request.vs),
+    )
+    return replace(signed, signer=typed_data.read_request_signer(domain, signed))
+
+
+#: The ledger's read events, whose transaction input the reader decodes for the signed requests.
+READ_EVENTS = frozenset({"DataAccessed", "AccessDenied"})
+
+
 @dataclass(slots=True)
 class LedgerEvent:
     """A decoded event with its block's timestamp (read-only by convention; not frozen, for the
-    reason :class:`~consentledger.chain.abi.DecodedLog` is not)."""
+    reason :class:`~consentledger.chain.abi.DecodedLog` is not). A read event carries the bank's
+    signed request from its transaction's input (None: the input has none for its query id)."""
 
     log: DecodedLog
     timestamp: int
+    request: SignedRequestInput | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +213,7 @@ class LedgerReader:
         self.prefetch = prefetch if is_thread_safe(rpc) else 0
         self.decoder = LogDecoder(artifact["abi"])
         self.consent_view = FunctionCodec(artifact["abi"], "consent")
+        self.record_accesses = FunctionCodec(artifact["abi"], "recordAccesses")
         self._address = deployment.address.lower()
         self._blocks: dict[int, BlockHeader] = {}
         #: Logs the node returned for another address (never replayed).
@@ -373,6 +426,37 @@ class LedgerReader:
                 append(self._undecoded(log, block, log_index, header, None))
             else:
                 append(LedgerEvent(decoded, header.timestamp))
+        self._attach_requests(items)
+
+    def _attach_requests(self, items: list[LedgerItem]) -> None:
+        """Give each read event its signed request, decoded from its transaction's input (one
+        batched ``eth_getTransactionByHash`` for the range's read transactions)."""
+        reads = [
+            item
+            for item in items
+            if isinstance(item, LedgerEvent) and item.log.event in READ_EVENTS
+        ]
+        if not reads:
+            return
+        hashes = sorted({"0x" + item.log.transaction_hash.hex() for item in reads})
+        self._count("eth_getTransactionByHash", len(hashes))
+        answers = self.rpc.batch([("eth_getTransactionByHash", [h]) for h in hashes])
+        requests: dict[int, SignedRequestInput] = {}
+        for tx_hash, answer in zip(hashes, answers, strict=True):
+            if not isinstance(answer, dict):
+                raise NodeAnswerError(
+                    f"the node answered transaction {tx_hash} with {answer!r:.80}"
+                )
+            if str(answer.get("to", "")).lower() != self._address:
+                continue  # not a direct call of the ledger: no request to read
+            requests.update(self.signed_requests(answer.get("input") or answer.get("data") or ""))
+        for item in reads:
+            item.request = requests.get(int(item.log.args["queryId"]))
+
+    def signed_requests(self, calldata: str | bytes) -> dict[int, SignedRequestInput]:
+        """The signed request of each query id of a ``recordAccesses`` call's input (empty when
+        the input is not such a call)."""
+        return signed_requests(self.record_accesses, calldata)
 
     @staticmethod
     def _undecoded(

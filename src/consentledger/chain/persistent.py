@@ -41,6 +41,7 @@ from consentledger.chain.blocklog import (
     prepare_data_dir,
     read_log,
 )
+from consentledger.chain.pyevm_clock import ClockedBackend
 from consentledger.errors import ConsentLedgerError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class ChainLogMismatchError(ChainLogError, ValueError):
     """Replaying the block log does not give the chain the log recorded: refused to open."""
 
     code = "chain_log_mismatch"
+    exit_code = 9
 
     def __init__(
         self,
@@ -123,7 +125,7 @@ class OpenReport:
     replay_seconds: float
 
 
-class DurableBackend(PyEVMBackend):  # type: ignore[misc]  # eth-tester is untyped
+class DurableBackend(ClockedBackend):
     """eth-tester's py-evm backend, logging every mined block durably once a log is attached."""
 
     block_log: BlockLog | None = None

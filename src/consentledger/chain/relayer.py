@@ -71,7 +71,8 @@ class ChainRunner:
 
 @dataclass(frozen=True, slots=True)
 class ReadRequest:
-    """A journaled read waiting for the chain."""
+    """A journaled read waiting for the chain, with the bank's signature of its EIP-712
+    ``ReadRequest`` (history window, request id, deadline, 65-byte signature)."""
 
     journal_id: int
     consent_id: bytes
@@ -79,6 +80,10 @@ class ReadRequest:
     categories: int
     purpose: int
     response_hash: bytes
+    history_months: int = 0
+    request_id: int = 0
+    deadline: int = 0
+    signature: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +203,8 @@ class BatchRelayer:
         self._adopted: set[asyncio.Task[None]] = set()
         self.batches_in_flight = 0
         self.batches_sent = 0
+        #: Called with the number of reads in each batch sent (the gateway's metrics).
+        self.on_batch_sent: Callable[[int], None] | None = None
         self.batches_stuck = 0
         self.replacements_sent = 0
 
@@ -290,6 +297,10 @@ class BatchRelayer:
                     categories=request.categories,
                     purpose=request.purpose,
                     response_hash=request.response_hash,
+                    history_months=request.history_months,
+                    request_id=request.request_id,
+                    deadline=request.deadline,
+                    signature=request.signature,
                 )
             )
         journal_ids = [request.journal_id for request, _ in batch]
@@ -311,6 +322,8 @@ class BatchRelayer:
             await asyncio.to_thread(self.journal.batch_signed, signed, assignments)
             await self._broadcast(signed)
         self.batches_sent += 1
+        if self.on_batch_sent is not None:
+            self.on_batch_sent(len(entries))
         return signed, assignments
 
     async def _settle(

@@ -1,12 +1,19 @@
-"""EIP-712 typed data for every action an enterprise signs.
+"""EIP-712 typed data for every action an enterprise signs, and for every read a bank asks for.
 
 The types here are the contract's type strings, field for field; a client in any language can sign
 what :func:`typed_data` returns. The consent id is the EIP-712 digest of the Consent message.
+
+A bank signs each read as a ``ReadRequest`` in the same domain: under consent ``consentId``, bank
+``bank`` asks for ``categories`` for ``purpose``, covering the last ``historyMonths`` months, before
+``deadline`` (a unix time); ``requestId`` is the bank's own reference for the request, unique per
+bank. The ledger records no read whose signature does not recover to the bank's read signer (the
+bank's address, or a key it registered with ``setReadSigner``) over exactly these fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from eth_account import Account
@@ -15,10 +22,14 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from consentledger.ledger.types import ZERO_ADDRESS, AccessEntry, full_signature, short_signature
+
 DOMAIN_NAME = "ConsentLedger"
 DOMAIN_VERSION = "1"
 
-PrimaryType = Literal["Consent", "Revocation", "Pause", "Resume", "ChangeControllers"]
+PrimaryType = Literal[
+    "Consent", "ReadRequest", "Revocation", "Pause", "Resume", "ChangeControllers"
+]
 
 _CONSENT_ACTION = [
     {"name": "consentId", "type": "bytes32"},
@@ -40,6 +51,15 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "receiptHash", "type": "bytes32"},
         {"name": "nonce", "type": "uint256"},
         {"name": "deadline", "type": "uint256"},
+    ],
+    "ReadRequest": [
+        {"name": "consentId", "type": "bytes32"},
+        {"name": "bank", "type": "address"},
+        {"name": "categories", "type": "uint256"},
+        {"name": "purpose", "type": "uint16"},
+        {"name": "historyMonths", "type": "uint16"},
+        {"name": "requestId", "type": "uint64"},
+        {"name": "deadline", "type": "uint64"},
     ],
     "Revocation": _CONSENT_ACTION,
     "Pause": _CONSENT_ACTION,
@@ -109,3 +129,75 @@ def sign(account: LocalAccount, document: dict[str, Any]) -> bytes:
 def recover(document: dict[str, Any], signature: bytes) -> str:
     """The address that signed ``document``."""
     return str(Account.recover_message(_signable(document), signature=signature))
+
+
+def read_request_message(entry: AccessEntry) -> dict[str, Any]:
+    """The ``ReadRequest`` message of a read, as EIP-712 typed data names it."""
+    return {
+        "consentId": entry.consent_id,
+        "bank": to_checksum_address(entry.bank),
+        "categories": entry.categories,
+        "purpose": entry.purpose,
+        "historyMonths": entry.history_months,
+        "requestId": entry.request_id,
+        "deadline": entry.deadline,
+    }
+
+
+def read_request_document(domain: Domain, entry: AccessEntry) -> dict[str, Any]:
+    """The complete EIP-712 document a bank signs for ``entry``."""
+    return typed_data(domain, "ReadRequest", read_request_message(entry))
+
+
+def read_request_signer(domain: Domain, entry: AccessEntry) -> str:
+    """The address ``entry.signature`` recovers to over the entry's ``ReadRequest``, as the ledger
+    recovers it (ERC-2098 short form, low s only); the zero address when it recovers to none."""
+    r, vs = short_signature(entry.signature)
+    if not any(r) and not any(vs):
+        return ZERO_ADDRESS
+    try:
+        return recover(read_request_document(domain, entry), full_signature(r, vs))
+    except (ValueError, TypeError):
+        return ZERO_ADDRESS
+
+
+def sign_read_request(account: LocalAccount, domain: Domain, entry: AccessEntry) -> AccessEntry:
+    """``entry`` with ``account``'s signature of its ``ReadRequest`` (and that signer)."""
+    signature = sign(account, read_request_document(domain, entry))
+    return replace(entry, signature=signature, signer=account.address)
+
+
+def signed_read_fields(
+    account: LocalAccount,
+    domain: Domain,
+    *,
+    consent_id: bytes,
+    categories: int,
+    purpose: int,
+    history_months: int,
+    deadline: int,
+    request_id: int | None = None,
+    bank: str | None = None,
+) -> dict[str, Any]:
+    """What a bank adds to a read it sends the gateway (``POST /v1/queries`` and the size class):
+    its ``ReadRequest`` fields and ``account``'s signature of them. ``bank`` defaults to the
+    signing account (a bank that registered another read signer names itself); ``request_id``
+    defaults to a random uint64 (unique per bank with overwhelming probability)."""
+    entry = AccessEntry(
+        0,
+        consent_id,
+        account.address if bank is None else bank,
+        categories,
+        purpose,
+        b"",
+        history_months,
+        secrets.randbits(64) if request_id is None else request_id,
+        deadline,
+    )
+    signed = sign_read_request(account, domain, entry)
+    return {
+        "request_id": signed.request_id,
+        "deadline": signed.deadline,
+        "history_months": signed.history_months,
+        "signature": "0x" + signed.signature.hex(),
+    }

@@ -61,8 +61,31 @@ class AdminClient:
 
 
 def _client(ctx: click.Context) -> AdminClient:
-    client: AdminClient = ctx.obj["client"]
+    """The admin client, made when a command first needs it (``--help`` needs no token)."""
+    client: AdminClient | None = ctx.obj.get("client")
+    if client is None:
+        token = os.environ.get("CONSENTLEDGER_ADMIN_TOKEN")
+        if not token:
+            raise AdminRequestError(
+                "set CONSENTLEDGER_ADMIN_TOKEN to the gateway's operator token", "admin_token_unset"
+            )
+        client = ctx.obj["client"] = AdminClient(ctx.obj["gateway"], token)
     return client
+
+
+def _ask_for_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(dict)["json"] = True
+
+
+#: ``--json`` after the subcommand too (``admin add-bank NAME --json``).
+json_option = click.option(
+    "--json",
+    is_flag=True,
+    expose_value=False,
+    callback=_ask_for_json,
+    help="Print JSON.",
+)
 
 
 def _emit(ctx: click.Context, data: Any, table: Table | None = None, message: str = "") -> None:
@@ -86,15 +109,13 @@ def _emit(ctx: click.Context, data: Any, table: Table | None = None, message: st
 @click.pass_context
 def admin(ctx: click.Context, gateway: str, as_json: bool) -> None:
     """Operate a gateway: banks and enterprises (token from $CONSENTLEDGER_ADMIN_TOKEN)."""
-    token = os.environ.get("CONSENTLEDGER_ADMIN_TOKEN")
-    if not token:
-        raise AdminRequestError("set CONSENTLEDGER_ADMIN_TOKEN to the gateway's operator token")
-    ctx.obj = {"client": AdminClient(gateway, token), "json": as_json}
+    ctx.obj = {"gateway": gateway, "json": as_json}
 
 
 @admin.command("add-bank")
 @click.argument("name")
 @click.option("--address", help="The bank's on-chain address (default: a new key pair).")
+@json_option
 @click.pass_context
 def add_bank(ctx: click.Context, name: str, address: str | None) -> None:
     """Admit a bank on the chain and print its API key (shown once)."""
@@ -104,14 +125,18 @@ def add_bank(ctx: click.Context, name: str, address: str | None) -> None:
     data = _client(ctx).call("POST", "/banks", body)
     table = Table(title=f"Bank {data['name']} admitted", show_header=False)
     table.add_row("address", data["address"])
-    table.add_row("API key", data["api_key"])
-    if data.get("private_key"):
-        table.add_row("private key", data["private_key"])
     table.add_row("transaction", data["tx_hash"])
-    _emit(ctx, data, table, "Keep the API key now: the gateway stores only its hash.")
+    _emit(ctx, data, table)
+    if not ctx.obj["json"]:
+        # Secrets on lines of their own, never folded or cut at the terminal's width.
+        click.echo(f"API key: {data['api_key']}")
+        if data.get("private_key"):
+            click.echo(f"private key: {data['private_key']}")
+        click.echo("Keep the API key now: the gateway stores only its hash.")
 
 
 @admin.command("list-banks")
+@json_option
 @click.pass_context
 def list_banks(ctx: click.Context) -> None:
     """Every bank the gateway serves and its standing on the chain."""
@@ -128,6 +153,7 @@ def list_banks(ctx: click.Context) -> None:
 @click.argument("uscc")
 @click.option("--controller", "controllers", multiple=True, required=True, help="Repeatable.")
 @click.option("--threshold", default=1, show_default=True, type=click.IntRange(1, 16))
+@json_option
 @click.pass_context
 def register_enterprise(
     ctx: click.Context, uscc: str, controllers: tuple[str, ...], threshold: int
@@ -153,6 +179,7 @@ def _bank_action(ctx: click.Context, address: str, action: str) -> None:
 
 @admin.command("suspend-bank")
 @click.argument("address")
+@json_option
 @click.pass_context
 def suspend_bank(ctx: click.Context, address: str) -> None:
     """Suspend a bank (needs the regulator's key in the gateway)."""
@@ -161,6 +188,7 @@ def suspend_bank(ctx: click.Context, address: str) -> None:
 
 @admin.command("reinstate-bank")
 @click.argument("address")
+@json_option
 @click.pass_context
 def reinstate_bank(ctx: click.Context, address: str) -> None:
     """Reinstate a suspended bank (needs the regulator's key in the gateway)."""

@@ -10,11 +10,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from consentledger import __version__
-from consentledger.gateway import problems
+from consentledger.gateway import api_docs, problems
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import auditor, current_bank, operator
 from consentledger.gateway.limits import AuthThrottle, BodyLimits
+from consentledger.gateway.metrics import GatewayMetrics, RequestTimer
 from consentledger.gateway.routes import (
     admin,
     consents,
@@ -24,23 +25,29 @@ from consentledger.gateway.routes import (
     rpc,
     signin,
 )
-from consentledger.gateway.settings import Settings
+from consentledger.gateway.settings import Settings, load_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, context: GatewayContext | None = None) -> FastAPI:
     """A gateway for ``settings`` (default: from the environment). The chain, databases and
-    relayer are opened when the app starts (lifespan) and closed when it stops."""
-    resolved = settings or Settings()
+    relayer are opened when the app starts (lifespan), unless ``context`` was built already
+    (``serve`` builds it first, so that a start-up failure is one line, not a server's
+    traceback), and closed when it stops."""
+    resolved = settings or (context.settings if context is not None else load_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        context = await asyncio.to_thread(GatewayContext.build, resolved)
-        app.state.context = context
+        running = context
+        if running is None:
+            running = await asyncio.to_thread(GatewayContext.build, resolved)
+        app.state.context = running
+        running.metrics = metrics
+        running.relayer.on_batch_sent = metrics.batch_size.observe
         try:
-            await context.start()
+            await running.start()
             yield
         finally:
-            await context.stop()
+            await running.stop()
 
     app = FastAPI(
         title="ConsentLedger gateway",
@@ -48,14 +55,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Consented reads of enterprise credit data, recorded on the chain before release.",
         lifespan=lifespan,
         responses=problems.problem_responses(500),
+        docs_url=None,  # served offline below
+        redoc_url=None,
     )
+    api_docs.install(app)
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
+    metrics = GatewayMetrics()
+    app.state.metrics = metrics
+    app.add_middleware(RequestTimer, metrics=metrics)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.verified_keys = VerifiedKeys()
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):
         _document_problems(module.router)
         app.include_router(module.router)
+    app.include_router(meta.metrics_router)
     return app
 
 

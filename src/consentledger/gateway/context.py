@@ -15,30 +15,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.exceptions import Web3Exception
 from web3.providers.rpc import HTTPProvider
 
 from consentledger.bureau.store import BureauStore
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.chain.client import LedgerClient, Mined
+from consentledger.chain.clock import BlockClock, wall_clock
 from consentledger.chain.deploy import Deployment, deploy_ledger, verify_deployment
 from consentledger.chain.embedded import EmbeddedChain
-from consentledger.chain.jsonrpc import JsonRpcProvider, chain_urls, http_json_rpc
+from consentledger.chain.jsonrpc import (
+    ChainUnavailableError,
+    JsonRpcProvider,
+    chain_urls,
+    http_json_rpc,
+)
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
+from consentledger.gateway.metrics import GatewayMetrics
 from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
-from consentledger.gateway.settings import Settings, SettingsError
+from consentledger.gateway.settings import RelayerKeyMissingError, Settings, SettingsError
 from consentledger.keys import load_key, parse_key
 from consentledger.ledger.types import ROLE_BUREAU
 from consentledger.subject import parse_subject_key, subject_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: How far in the past a new embedded chain starts: its set-up blocks fit before the wall clock.
+SETUP_LEAD_S = 60
 
 
 def _key(settings_value: object, path: Path | None, env_var: str) -> LocalAccount | None:
@@ -76,6 +87,33 @@ def _rejoin(
     return deployment, relayer_key, regulator
 
 
+def _node(settings: Settings) -> Web3:
+    """A Web3 on the settings' JSON-RPC node (with its bearer token, if one is set); on several
+    nodes' URLs, one that fails over between them (the transport the ledger clients then use)."""
+    if len(chain_urls(settings.chain)) > 1:
+        token = settings.rpc_token.get_secret_value() if settings.rpc_token else None
+        return Web3(JsonRpcProvider(http_json_rpc(settings.chain, token)))
+    request_kwargs: dict[str, object] = {"timeout": 30}
+    if settings.rpc_token is not None:
+        request_kwargs["headers"] = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {settings.rpc_token.get_secret_value()}",
+        }
+    return Web3(HTTPProvider(settings.chain, request_kwargs=request_kwargs))
+
+
+def _reach(w3: Web3, url: str) -> None:
+    """Ask the node its chain id once: an unreachable node is refused at start, in one line."""
+    try:
+        w3.eth.chain_id  # noqa: B018 - the question is the point
+    except (OSError, requests.RequestException, Web3Exception) as exc:
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise ChainUnavailableError(
+            f"cannot reach the node at {url} ({reason}): start it (consentledger node) "
+            "or give the right --chain (CONSENTLEDGER_CHAIN)"
+        ) from None
+
+
 @dataclass
 class GatewayContext:
     settings: Settings
@@ -99,11 +137,27 @@ class GatewayContext:
     live: LiveLedger | None = None
     #: The relayer key this worker claimed from CONSENTLEDGER_RELAYER_KEY_DIR (None: one key).
     key_claim: RelayerKeyClaim | None = None
+    #: The app's Prometheus metrics, once the app has started (None outside an app).
+    metrics: GatewayMetrics | None = None
+
+    @staticmethod
+    def check(settings: Settings) -> None:
+        """What every worker of ``serve --workers`` needs, checked once before they start: the
+        bureau holds data, the deployment record loads, the node answers."""
+        settings.check_workers()
+        BureauStore.open(settings.bureau_database_url, must_exist=True).close()
+        if not settings.embedded:
+            if settings.deployment_file is None:
+                raise SettingsError("set CONSENTLEDGER_DEPLOYMENT_FILE for a JSON-RPC chain")
+            Deployment.load(settings.deployment_file)
+            _reach(_node(settings), settings.chain)
 
     @classmethod
     def build(cls, settings: Settings) -> GatewayContext:
         """Connect (or deploy, on the embedded chain) and open the databases. Blocking."""
         settings.check_workers()
+        # The bureau first: a gateway with nothing to serve is refused before the chain opens.
+        BureauStore.open(settings.bureau_database_url, must_exist=True).close()
         relayer_key, key_claim = relayer_account(
             settings.relayer_key, settings.relayer_key_file, settings.relayer_key_dir
         )
@@ -113,12 +167,18 @@ class GatewayContext:
         chain: EmbeddedChain | None = None
         regulator: LedgerClient | None
         if settings.embedded:
+            # A new chain is set up on the steady clock a minute in the past, then follows the
+            # wall clock: setting up mines more blocks than seconds pass (``chain/clock.py``).
+            set_up_from = wall_clock() - SETUP_LEAD_S
             if settings.chain_dir is None:
-                chain = EmbeddedChain()
+                chain = EmbeddedChain(clock=BlockClock.STEADY, genesis_timestamp=set_up_from)
             else:  # replayed and verified; a log that does not replay refuses the start
-                chain = EmbeddedChain.open(settings.chain_dir)
+                chain = EmbeddedChain.open(
+                    settings.chain_dir, genesis_timestamp=set_up_from, clock=BlockClock.STEADY
+                )
             w3 = chain.w3
             if w3.eth.block_number > 0:  # a kept chain: its ledger is deployed already
+                chain.set_clock(BlockClock.WALL)
                 deployment, relayer_key, regulator = _rejoin(
                     chain, settings, relayer_key, regulator_key
                 )
@@ -130,26 +190,16 @@ class GatewayContext:
                 deployment, regulator = deploy_ledger(
                     w3, regulator_key, relayers=[relayer_key.address]
                 )
+                chain.set_clock(BlockClock.WALL)
                 if settings.deployment_file is not None:
                     deployment.save(settings.deployment_file)
         else:
             if relayer_key is None:
-                raise SettingsError(
-                    "set CONSENTLEDGER_RELAYER_KEY or CONSENTLEDGER_RELAYER_KEY_FILE"
-                )
+                raise RelayerKeyMissingError()
             if settings.deployment_file is None:
                 raise SettingsError("set CONSENTLEDGER_DEPLOYMENT_FILE for a JSON-RPC chain")
-            request_kwargs: dict[str, object] = {"timeout": 30}
-            if settings.rpc_token is not None:
-                request_kwargs["headers"] = {
-                    "Content-Type": "application/json",
-                    "Authorization": f"Bearer {settings.rpc_token.get_secret_value()}",
-                }
-            if len(chain_urls(settings.chain)) > 1:
-                token = settings.rpc_token.get_secret_value() if settings.rpc_token else None
-                w3 = Web3(JsonRpcProvider(http_json_rpc(settings.chain, token)))
-            else:
-                w3 = Web3(HTTPProvider(settings.chain, request_kwargs=request_kwargs))
+            w3 = _node(settings)
+            _reach(w3, settings.chain)
             deployment = Deployment.load(settings.deployment_file)
             verify_deployment(w3, deployment)
             regulator = (
@@ -184,7 +234,7 @@ class GatewayContext:
             ledger=ledger,
             regulator=regulator,
             runner=runner,
-            bureau=BureauStore.open(settings.bureau_database_url),
+            bureau=BureauStore.open(settings.bureau_database_url, must_exist=True),
             db=db,
             journal=journal,
             journal_writer=JournalWriter(journal),

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from consentledger.errors import ConsentLedgerError
-from consentledger.gateway.db_migrate import add_relayer_columns
+from consentledger.gateway.db_migrate import add_relayer_columns, add_request_columns
 from consentledger.journal.schema import Base, utcnow
 
 
@@ -31,6 +31,7 @@ class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
     """The gateway's database cannot be opened or written."""
 
     code = "gateway_database_error"
+    exit_code = 14
 
 
 class Bank(Base):
@@ -71,6 +72,7 @@ class Database:
                 event.listen(self.engine, "connect", _sqlite_durable)
             _create_tables(self.engine)
             add_relayer_columns(self.engine)
+            add_request_columns(self.engine)
         except SQLAlchemyError as exc:
             raise GatewayDatabaseError(f"cannot open the gateway database {url}: {exc}") from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)

@@ -78,3 +78,38 @@ def _backfill(connection: Connection) -> None:
             "WHERE journal.batch_id = batches.id) WHERE relayer IS NULL"
         )
     )
+
+
+#: The journal's columns of a bank's signed read request, added to a database from before them.
+_REQUEST_COLUMNS: dict[str, str | None] = {
+    "request_id": "VARCHAR(20)",
+    "request_deadline": "BIGINT",
+    "request_signature": None,  # the dialect's binary type
+}
+
+
+def add_request_columns(engine: Engine) -> None:
+    """Add the journal's signed-request columns and their unique index where they are missing
+    (rows from before signed reads keep NULL). Idempotent and safe to run concurrently."""
+    binary = "BLOB" if engine.dialect.name == "sqlite" else "BYTEA"
+    for column, kind in _REQUEST_COLUMNS.items():
+        if _has_column(engine, "journal", column):
+            continue
+        sql_type = kind or binary
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE journal ADD COLUMN {column} {sql_type}"))
+        except (OperationalError, ProgrammingError):
+            if not _has_column(engine, "journal", column):
+                raise
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE UNIQUE INDEX IF NOT EXISTS ix_journal_bank_request "
+                "ON journal (bank_address, request_id)"
+            )
+        )
+
+
+def _has_column(engine: Engine, table: str, column: str) -> bool:
+    return any(c["name"] == column for c in inspect(engine).get_columns(table))

@@ -209,6 +209,22 @@ class AccessDeniedError(NotPermittedError):
         )
 
 
+class DeliveryEndedError(NotPermittedError):
+    """A stored read asked for again after its consent stopped allowing reads (revoked, paused
+    or expired) or its bank was suspended: the receipt, not the data."""
+
+    code = "delivery_ended"
+
+    def __init__(self, why: str, receipt: Mapping[str, Any]) -> None:
+        self.why = why
+        super().__init__(
+            f"this read was released, but its data is not delivered again: {why}; "
+            "the receipt stands",
+            why=why,
+            receipt=dict(receipt),
+        )
+
+
 class UnknownQueryError(NotFoundError):
     code = "unknown_query"
 
@@ -276,3 +292,64 @@ class BodyTooDeepError(GatewayError):
 
     def __init__(self, max_depth: int) -> None:
         super().__init__(f"JSON nested deeper than {max_depth} levels")
+
+
+# ------------------------------------------------------------------ a bank's signed read request
+
+
+class ReadRequestExpiredError(GatewayError):
+    """The bank's signed request is past its deadline (the ledger would deny it)."""
+
+    code = "request_expired"
+
+    def __init__(self) -> None:
+        super().__init__("the request's deadline has passed; nothing was read or recorded")
+
+
+class ReadRequestDeadlineTooFarError(GatewayError):
+    """The request's deadline lies further ahead than the ledger accepts."""
+
+    code = "request_deadline_too_far"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the request's deadline lies more than an hour ahead of the chain's time; "
+            "nothing was read or recorded"
+        )
+
+
+class ReadRequestSignatureInvalidError(NotPermittedError):
+    """The request's signature does not recover to the bank's read signer over exactly it."""
+
+    code = "request_signature_invalid"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the signature does not recover to this bank's read signer over exactly this "
+            "request (in this ledger's EIP-712 domain and chain); nothing was read or recorded"
+        )
+
+
+class ReadRequestReplayedError(ConflictError):
+    """The bank used this request id for another read."""
+
+    code = "request_replayed"
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(
+            f"this bank's request id {request_id} was used for another read; "
+            "sign each read with a new request id",
+            request_id=str(request_id),
+        )
+
+
+class HistoryExceedsConsentError(NotPermittedError):
+    """The request asks for more history than its consent allows."""
+
+    code = "history_exceeds_consent"
+
+    def __init__(self, asked: int, consented: int) -> None:
+        super().__init__(
+            f"the request asks for {asked} months of history; the consent allows {consented}; "
+            "nothing was read or recorded"
+        )

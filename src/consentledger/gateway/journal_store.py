@@ -112,6 +112,16 @@ class Journal:
         with self.db.session() as session:
             return session.get(JournalEntry, entry_id)
 
+    def by_request_id(self, bank_address: str, request_id: int) -> JournalEntry | None:
+        """The entry of a bank's signed request id, if it was journaled."""
+        with self.db.session() as session:
+            return session.scalars(
+                select(JournalEntry).where(
+                    JournalEntry.bank_address == bank_address,
+                    JournalEntry.request_id == str(request_id),
+                )
+            ).first()
+
     def by_query_id(self, query_id: int) -> JournalEntry | None:
         with self.db.session() as session:
             return session.scalars(
@@ -256,6 +266,14 @@ class Journal:
         with self.db.session() as session:
             highest = session.scalar(query)
         return 0 if highest is None else int(highest, 16) & (2**96 - 1)
+
+    def counts_by_status(self) -> dict[str, int]:
+        """How many journal entries are in each status (every relayer's)."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(JournalEntry.status, func.count()).group_by(JournalEntry.status)
+            )
+            return {str(getattr(status, "value", status)): int(count) for status, count in rows}
 
     def open_count(self) -> int:
         with self.db.session() as session:

@@ -29,11 +29,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from web3 import Web3
 
-from consentledger.chain.abi import DecodedLog
+from consentledger.chain.abi import DecodedLog, FunctionCodec
+from consentledger.chain.artifacts import load_artifact
 from consentledger.chain.client import ConsentView, LedgerClient
-from consentledger.chain.log_reader import matching_logs
+from consentledger.chain.deploy import CONTRACT
+from consentledger.chain.log_reader import (
+    SignedRequestInput,
+    matching_logs,
+    signed_entry,
+    signed_requests,
+)
 from consentledger.gateway.receipts import category_refs, purpose_name
-from consentledger.ledger.types import RecordedAccess
+from consentledger.ledger.types import (
+    ZERO_ADDRESS,
+    RecordedAccess,
+)
 
 #: Consent ids per ``eth_getLogs`` topic list (nodes bound the size of a filter).
 TOPIC_CHUNK = 200
@@ -99,6 +109,15 @@ class AccessRecord(BaseModel):
     categories_mask: str
     purpose: PurposeRef
     query_id: str = Field(description="uint256 as 0x-hex")
+    request_id: str | None = Field(
+        description="the bank's own id of its signed request (from the transaction's input)"
+    )
+    signed_by: str | None = Field(
+        description="the address the bank's request signature recovers to (null: none)"
+    )
+    bank_signed: bool = Field(
+        description="the request is signed by the bank (its address or its read signer now)"
+    )
     response_hash: str | None = Field(description="salted hash of what was released (granted)")
     block_number: int
     block_time: datetime
@@ -266,10 +285,20 @@ def subject_accesses(
         reads += get_logs(client, [_topic0(client, READS), list(chunk)], first, to_block)
     reads.sort(key=lambda e: (e.block_number, e.log_index))
     clock = block_clock(client)
+    requests = _signed_requests(client, {event.transaction_hash for event in reads})
+    domain = client.domain
+    signers: dict[str, str] = {}
     records: list[AccessRecord] = []
     for event in reads:
         read = RecordedAccess.of(event.event, event.args)
         entry, denied = read.entry, not read.granted
+        request = requests.get(entry.query_id)
+        signed_by: str | None = None
+        if request is not None:
+            entry = signed_entry(domain, entry, request)
+            signed_by = None if entry.signer == ZERO_ADDRESS else entry.signer
+        if entry.bank not in signers:
+            signers[entry.bank] = client.read_signer(entry.bank)
         records.append(
             AccessRecord(
                 outcome="denied" if denied else "granted",
@@ -280,6 +309,10 @@ def subject_accesses(
                 categories_mask=str(entry.categories),
                 purpose=PurposeRef(code=entry.purpose, name=purpose_name(entry.purpose)),
                 query_id=f"0x{entry.query_id:064x}",
+                request_id=None if request is None else str(entry.request_id),
+                signed_by=signed_by,
+                bank_signed=signed_by is not None
+                and signed_by in (entry.bank, signers[entry.bank]),
                 response_hash=None if denied else _hex(entry.response_hash),
                 block_number=event.block_number,
                 block_time=clock.time_of(event),
@@ -288,6 +321,23 @@ def subject_accesses(
             )
         )
     return records
+
+
+#: Decodes the signed requests out of a ``recordAccesses`` transaction's input.
+_RECORD_ACCESSES = FunctionCodec(load_artifact(CONTRACT)["abi"], "recordAccesses")
+
+
+def _signed_requests(
+    client: LedgerClient, tx_hashes: Iterable[bytes]
+) -> dict[int, SignedRequestInput]:
+    """The banks' signed requests of the reads in these transactions, by query id."""
+    requests: dict[int, SignedRequestInput] = {}
+    for tx_hash in tx_hashes:
+        transaction = client.transaction_input(tx_hash)
+        if transaction is None or transaction[0].lower() != client.address.lower():
+            continue
+        requests.update(signed_requests(_RECORD_ACCESSES, transaction[1]))
+    return requests
 
 
 def _reason_name(read: RecordedAccess) -> str:

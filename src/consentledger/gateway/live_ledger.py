@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from consentledger.chain.clock import next_block_time
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.follower import LedgerFollower
@@ -48,7 +49,7 @@ class LiveJudgement:
     #: The consent's subject and history window (both fixed when the consent is granted).
     subject: bytes
     history_months: int
-    #: The model's decision at the latest block's timestamp + 1 (NONE: it would be granted).
+    #: The model's decision at the next block's earliest time (NONE: it would be granted).
     reason: DenialReason
 
 
@@ -155,7 +156,7 @@ class LiveLedger:
     def judge(
         self, consent_id: bytes, bank: str, categories: int, purpose: int
     ) -> LiveJudgement | None:
-        """The model's judgement of a read at the latest block's timestamp + 1; None when the
+        """The model's judgement of a read at the next block's earliest time; None when the
         model does not know the consent or the follower is not fresh."""
         with self._lock:
             if not self.fresh:
@@ -166,8 +167,17 @@ class LiveLedger:
             if consent is None or head is None:
                 return None
             entry = AccessEntry(0, consent_id, bank, categories, purpose, b"")
-            reason = model.judge(entry, head.timestamp + 1)
+            reason = model.judge(entry, next_block_time(head.timestamp))
             return LiveJudgement(consent.subject, consent.history_months, reason)
+
+    def judge_request(self, entry: AccessEntry) -> DenialReason | None:
+        """The model's judgement of a read's signed request (deadline, read signer) at the latest
+        block's timestamp + 1; None when the follower is not fresh."""
+        with self._lock:
+            head = self._follower.head
+            if not self.fresh or head is None:
+                return None
+            return self._follower.state.model.judge_request(entry, head.timestamp + 1)
 
     def consent(self, consent_id: bytes) -> ConsentState | None:
         """A copy of the consent as the model holds it (its terms never change; its status and

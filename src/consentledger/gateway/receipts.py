@@ -30,7 +30,22 @@ from consentledger.gateway.errors import ReceiptHashMismatchError, ReceiptTermsM
 from consentledger.ledger.types import ConsentTerms, PurposeCaps
 
 #: Version tag of the receipt layout.
-RECEIPT_SCHEMA = "consentledger.consent-receipt/1"
+RECEIPT_SCHEMA = "consentledger.consent-receipt/2"
+
+#: The rules enterprise credit data is released under (征信业管理条例 and 征信业务管理办法), and
+#: where the Personal Information Protection Law still applies.
+LEGAL_BASIS: JSONObject = {
+    "credit_reporting": "征信业管理条例 (State Council Order No. 631, 2013): art. 17, the "
+    "enterprise's right to obtain its own credit information; art. 25, its right to dispute a "
+    "record (the bureau marks it and answers in writing within 20 days)",
+    "authorisation": "征信业务管理办法 (PBOC Order 2021 No. 4): credit information is obtained "
+    "with the subject's authorisation, for the purpose it names only",
+    "personal_information": "个人信息保护法 (PIPL) applies only to the personal fields inside "
+    "the records (legal representative, natural-person shareholders)",
+}
+
+#: The purposes whose authorisation runs until the credit is settled, within the consent's cap.
+UNTIL_SETTLED = frozenset({Purpose.POST_LOAN_MONITORING})
 
 DAY = 24 * 60 * 60
 
@@ -66,6 +81,59 @@ def purpose_name(code: int) -> str | None:
         return None
 
 
+def known_purpose(code: int) -> Purpose | None:
+    """The purpose of a code, or None for a code governance defined after this release."""
+    try:
+        return Purpose(code)
+    except ValueError:
+        return None
+
+
+def _day(timestamp: int) -> str:
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return f"{moment.year}年{moment.month}月{moment.day}日"
+
+
+def authorisation_form(terms: ConsentTerms, facts: ReceiptFacts) -> str:
+    """The consent as a written authorisation (授权书), the form credit practice uses: the bank's
+    full name, the purpose, the scope, the term, how to revoke, and what may follow."""
+    purpose = known_purpose(terms.purpose)
+    purpose_text = purpose.name_zh if purpose else f"用途代码 {terms.purpose}"
+    names = []
+    for ref in category_refs(terms.categories):
+        category = known_category(ref["code"])
+        names.append(category.name_zh if category else f"类别 {ref['code']}")
+    bank = facts.bank_name or f"链上地址为 {terms.bank} 的银行"
+    term = f"{_day(terms.not_before)}起至{_day(terms.expires_at)}止"
+    if purpose in UNTIL_SETTLED:
+        term = (
+            f"{_day(terms.not_before)}起至本企业在贵行的授信业务全部结清之日止，最迟不超过"
+            f"{_day(terms.expires_at)}（每份授权最长 {facts.caps.max_duration // DAY} 日；授信"
+            "尚未结清的，可另行签署授权）"
+        )
+    reads = terms.max_reads or facts.caps.max_reads
+    return "\n".join(
+        (
+            "授权书",
+            f"致：{bank}",
+            f"本企业（统一社会信用代码：{facts.uscc}）依据《征信业管理条例》和"
+            f"《征信业务管理办法》，授权贵行通过城市信用信息平台查询本企业的下列信息，仅用于{purpose_text}：",
+            f"一、查询范围：{'、'.join(names)}；时间序列为最近 {terms.history_months} 个完整月份"
+            f"的数据及各项最新数据；查询次数不超过 {reads} 次。",
+            f"二、授权期限：自{term}。",
+            "三、撤销方式：本企业可随时由控制人按授权时的签署门槛签署撤销指令并提交平台"
+            "（POST /v1/consents/{consent_id}/revoke），撤销自下一个区块起生效，"
+            "此后的查询将被拒绝。",
+            "四、可能的后果：贵行可能依据所查询的信息作出批准或拒绝授信、调整授信额度、利率或期限、"
+            "要求追加担保或提前收回贷款等决定；信息中的不良记录可能对本企业产生不利影响。"
+            "本企业有权查询本企业的信用信息，并可对错误或遗漏的记录提出异议（《征信业管理条例》"
+            "第十七条、第二十五条）。",
+            "五、每一次查询（查询银行、信息类别、用途、时间及结果）均记录在联盟链上，"
+            "本企业可随时查看。",
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptFacts:
     """What a receipt says beyond the terms: names, the purpose's caps, where the ledger is."""
@@ -91,7 +159,9 @@ def build_receipt(terms: ConsentTerms, facts: ReceiptFacts) -> JSONObject:
     for ref in category_refs(terms.categories):
         category = known_category(ref["code"])
         source = SOURCE_DEPARTMENTS.get(category) if category else None
-        categories.append({**ref, "source": source})
+        names = {"name_zh": category.name_zh, "name_en": category.name_en} if category else {}
+        categories.append({**ref, **names, "source": source})
+    purpose = known_purpose(terms.purpose)
     domain = facts.domain.as_dict()
     revocation = typed_data.typed_data(
         facts.domain, "Revocation", {"consentId": "{consent_id}", "nonce": "{nonce}"}
@@ -115,7 +185,18 @@ def build_receipt(terms: ConsentTerms, facts: ReceiptFacts) -> JSONObject:
             "ledger": {"chain_id": domain["chainId"], "contract": domain["verifyingContract"]},
         },
         "recipients": [{"role": "bank", "address": terms.bank, "name": facts.bank_name}],
-        "purpose": {"code": terms.purpose, "name": purpose_name(terms.purpose)},
+        "purpose": {
+            "code": terms.purpose,
+            "name": purpose_name(terms.purpose),
+            "name_zh": purpose.name_zh if purpose else None,
+            "name_en": purpose.name_en if purpose else None,
+        },
+        "legal_basis": LEGAL_BASIS,
+        "authorisation": {
+            "title": "授权书",
+            "language": "zh-CN",
+            "text": authorisation_form(terms, facts),
+        },
         "data": {"categories": categories, "categories_mask": str(terms.categories)},
         "period": {"not_before": iso(terms.not_before), "expires_at": iso(terms.expires_at)},
         "history_window": {

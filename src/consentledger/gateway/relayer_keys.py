@@ -27,6 +27,7 @@ class NoFreeRelayerKeyError(ConsentLedgerError, RuntimeError):
     """Every relayer key of the directory is claimed by a running worker (or there is none)."""
 
     code = "no_free_relayer_key"
+    exit_code = 13
 
 
 def relayer_key_files(directory: Path) -> list[Path]:

@@ -8,9 +8,9 @@ with a missing or default secret.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consentledger.chain.jsonrpc import chain_urls
@@ -28,6 +28,49 @@ class SettingsError(ConsentLedgerError, ValueError):
     """Settings that cannot work (a missing key, a default secret in production, ...)."""
 
     code = "bad_settings"
+    exit_code = 3
+
+
+class BadChainUrlError(SettingsError):
+    """The chain is neither ``embedded`` nor http(s) JSON-RPC URLs (comma-separated)."""
+
+    code = "bad_chain_url"
+    exit_code = 4
+
+    def __init__(self, chain: str) -> None:
+        self.chain = chain
+        super().__init__(
+            f"the chain {chain!r} is neither 'embedded' nor an http(s) JSON-RPC URL: "
+            "pass --chain embedded or --chain http://HOST:PORT (CONSENTLEDGER_CHAIN; several "
+            "nodes of one network comma-separated)"
+        )
+
+
+class RelayerKeyMissingError(SettingsError):
+    """A gateway on a node without its relayer key."""
+
+    code = "relayer_key_missing"
+    exit_code = 6
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a gateway on a node needs its relayer key: set CONSENTLEDGER_RELAYER_KEY_FILE "
+            "(or CONSENTLEDGER_RELAYER_KEY, or CONSENTLEDGER_RELAYER_KEY_DIR for several workers)"
+        )
+
+
+class DevelopmentSecretError(SettingsError):
+    """Production mode with a development default for a secret."""
+
+    code = "development_secret_in_production"
+    exit_code = 7
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+        super().__init__(
+            f"production mode needs {variable}: its default is for development only; "
+            f"set it (or CONSENTLEDGER_ENVIRONMENT=development)"
+        )
 
 
 class Settings(BaseSettings):
@@ -89,6 +132,9 @@ class Settings(BaseSettings):
     #: read asks the chain's views first, as the model's denials and unknown consents do).
     live_precheck: bool = True
     #: How often the live model asks the chain for new blocks.
+    #: Below this balance (wei) of the relayer key, /v1/health says "degraded" (default 0.05
+    #: ether: a few hundred batches at a gwei or two).
+    min_relayer_balance_wei: int = Field(default=5 * 10**16, ge=0)
     live_poll_interval_s: float = Field(default=0.25, gt=0, le=3600)
     #: A live model that has not reached the chain's head for this long is behind: reads are
     #: pre-checked on the chain's views until it catches up.
@@ -98,18 +144,16 @@ class Settings(BaseSettings):
     def _no_default_secrets_in_production(self) -> Settings:
         if self.environment == "production":
             if self.admin_token.get_secret_value() == DEVELOPMENT_ADMIN_TOKEN:
-                raise ValueError("set CONSENTLEDGER_ADMIN_TOKEN: the default is for development")
+                raise DevelopmentSecretError("CONSENTLEDGER_ADMIN_TOKEN")
             if self.subject_key.get_secret_value() == DEVELOPMENT_SUBJECT_KEY:
-                raise ValueError("set CONSENTLEDGER_SUBJECT_KEY: the default is for development")
+                raise DevelopmentSecretError("CONSENTLEDGER_SUBJECT_KEY")
         parse_subject_key(self.subject_key.get_secret_value(), "CONSENTLEDGER_SUBJECT_KEY")
         if len(self.admin_token.get_secret_value()) < 16:
             raise ValueError("CONSENTLEDGER_ADMIN_TOKEN must be at least 16 characters")
         if self.chain != "embedded" and not all(
             url.startswith(("http://", "https://")) for url in chain_urls(self.chain) or [""]
         ):
-            raise ValueError(
-                "CONSENTLEDGER_CHAIN must be 'embedded' or http(s) JSON-RPC URLs, comma-separated"
-            )
+            raise BadChainUrlError(self.chain)
         if self.relayer_key_dir is not None and (self.relayer_key or self.relayer_key_file):
             raise ValueError(
                 "set either CONSENTLEDGER_RELAYER_KEY_DIR or the one relayer key, not both"
@@ -161,3 +205,19 @@ class Settings(BaseSettings):
                 f"{self.workers} workers need a relayer key each, and {self.relayer_key_dir} "
                 f"holds {keys} *.key files"
             )
+
+
+def load_settings(**given: Any) -> Settings:
+    """:class:`Settings` from ``given`` and the environment; a refusal raises the project's own
+    error (its code and what to do), never pydantic's many-line report."""
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, ConsentLedgerError):
+            raise cause from None
+        where = "_".join(str(part) for part in first["loc"]).upper()
+        name = f"CONSENTLEDGER_{where}" if where else "the settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

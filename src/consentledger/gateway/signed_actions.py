@@ -27,6 +27,7 @@ from eth_utils.exceptions import ValidationError as KeysValidationError
 
 from consentledger.chain import typed_data
 from consentledger.chain.client import ConsentView, LedgerClient
+from consentledger.chain.clock import next_block_time
 from consentledger.gateway.errors import (
     ForeseenRefusalError,
     InvalidSignatureError,
@@ -174,7 +175,7 @@ def snapshot(
         model.categories = client.registered_categories()
     if consent is not None and consent.status is not ConsentStatus.NONE:
         model.consents[consent.consent_id] = stored_state(consent)
-    return Snapshot(model, client.block_timestamp() + 1, controllers, threshold)
+    return Snapshot(model, next_block_time(client.block_timestamp()), controllers, threshold)
 
 
 def refused(exc: LedgerRevertError) -> ForeseenRefusalError:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -76,7 +77,12 @@ class JournalEntry(Base):
     """One bank read: what was asked, what would be released, and what the chain decided."""
 
     __tablename__ = "journal"
-    __table_args__ = (UniqueConstraint("bank_address", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("bank_address", "idempotency_key"),
+        # A bank's signed request is journaled once: a second read with its request id is a
+        # replay (NULL, in rows from before signed requests, never collides).
+        Index("ix_journal_bank_request", "bank_address", "request_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200))
@@ -94,6 +100,11 @@ class JournalEntry(Base):
     document: Mapped[bytes] = mapped_column(LargeBinary)
     salt: Mapped[bytes] = mapped_column(LargeBinary(32))
     response_hash: Mapped[str] = mapped_column(String(66))
+    #: The bank's signed EIP-712 ReadRequest: its request id (uint64, decimal: it exceeds a
+    #: signed BIGINT), deadline and 65-byte signature. NULL only in rows from before signed reads.
+    request_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    request_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    request_signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=ReadStatus.PENDING, index=True)
     #: uint256 as 0x-hex (64 digits): query ids exceed every SQL integer type.
     query_id: Mapped[str | None] = mapped_column(String(66), unique=True, nullable=True)

@@ -33,6 +33,7 @@ from consentledger.ledger.types import (
     MAX_CATEGORY_CODE,
     MAX_CONSENT_DURATION,
     MAX_CONTROLLERS,
+    MAX_READ_REQUEST_LIFETIME,
     ROLE_AUDITOR,
     ROLE_BANK,
     ROLE_BUREAU,
@@ -154,6 +155,22 @@ class LedgerModel:
 
     def _set_suspended(self, bank: str, *, suspended: bool) -> None:
         self.banks.setdefault(checksummed(bank), BankState(member=False)).suspended = suspended
+
+    def set_read_signer(self, caller: str, signer: str) -> None:
+        """``setReadSigner``: a bank chooses (or rotates) the key that signs its read requests."""
+        self._only(ROLE_BANK, caller)
+        self._set_read_signer(caller, signer)
+
+    def _set_read_signer(self, bank: str, signer: str) -> None:
+        chosen = None if checksummed(signer) == ZERO_ADDRESS else checksummed(signer)
+        self.banks.setdefault(checksummed(bank), BankState(member=False)).read_signer = chosen
+
+    def read_signer(self, bank: str) -> str:
+        """The address whose signature the ledger accepts on ``bank``'s read requests."""
+        record = self.banks.get(checksummed(bank))
+        if record is None or record.read_signer is None:
+            return checksummed(bank)
+        return record.read_signer
 
     def bank_active(self, bank: str) -> bool:
         bank = checksummed(bank)
@@ -412,6 +429,19 @@ class LedgerModel:
 
     # ---------------------------------------------------------- access ledger
 
+    def decide(self, entry: AccessEntry, now: int) -> DenialReason:
+        """The chain's decision for one entry at time ``now``: the bank's signed request first,
+        then the consent (:meth:`judge`); without counting the read."""
+        reason = self.judge_request(entry, now)
+        if reason is DenialReason.NONE:
+            reason = self.judge(entry, now)
+        return reason
+
+    def judge_request(self, entry: AccessEntry, now: int) -> DenialReason:
+        """The bank's side of an entry at time ``now`` (:func:`request_denial` with the bank's
+        read signer)."""
+        return request_denial(entry, now, self.read_signer(entry.bank))
+
     def judge(self, entry: AccessEntry, now: int) -> DenialReason:
         """The decision for one entry at time ``now``, without counting the read."""
         consent = self.consents.get(entry.consent_id)
@@ -466,7 +496,7 @@ class LedgerModel:
 
     def apply_access(self, entry: AccessEntry, now: int) -> Decision:
         """Judge one entry and count it if granted (what the contract does per entry)."""
-        reason = self.judge(entry, now)
+        reason = self.decide(entry, now)
         if reason is DenialReason.NONE:
             self._count_read(entry.consent_id)
         return Decision(entry, reason)
@@ -607,11 +637,18 @@ class LedgerModel:
     def replay_access(self, entry: AccessEntry, granted: bool, now: int) -> DenialReason:
         """A recorded read (``DataAccessed`` when ``granted``, else ``AccessDenied``) at block time
         ``now``: returns the model's decision, and counts the read when the chain granted it (as
-        the chain's counter did), whatever the model decided."""
-        reason = self.judge(entry, now)
+        the chain's counter did), whatever the model decided. ``entry`` carries the bank's
+        request and the signer recovered from the transaction's input."""
+        reason = self.decide(entry, now)
         if granted and entry.consent_id in self.consents:
             self._count_read(entry.consent_id)
         return reason
+
+    def replay_read_signer_changed(self, bank: str, signer: str) -> LedgerRevertError | None:
+        """``BankReadSignerChanged(bank, signer)``: only a bank may choose its read signer."""
+        error = _refusal(lambda: self._only(ROLE_BANK, bank))
+        self._set_read_signer(bank, signer)
+        return error
 
     def replay_export(self, subject: bytes, categories: int) -> LedgerRevertError | None:
         """``PortabilityExported`` (the bureau's call; the event does not name the caller)."""
@@ -624,6 +661,19 @@ _TRANSITIONS_INTO: dict[ConsentStatus, tuple[ConsentStatus, ...]] = {
     ConsentStatus.ACTIVE: (ConsentStatus.PAUSED,),
     ConsentStatus.REVOKED: (ConsentStatus.ACTIVE, ConsentStatus.PAUSED),
 }
+
+
+def request_denial(entry: AccessEntry, now: int, read_signer: str) -> DenialReason:
+    """The bank's side of an entry at time ``now``: its ``ReadRequest`` deadline (not passed, at
+    most :data:`MAX_READ_REQUEST_LIFETIME` ahead), and that its signature recovered to
+    ``read_signer``, the bank's read signer. NONE when the request stands."""
+    if now > entry.deadline:
+        return DenialReason.REQUEST_EXPIRED
+    if entry.deadline - now > MAX_READ_REQUEST_LIFETIME:
+        return DenialReason.REQUEST_LIFETIME_TOO_LONG
+    if checksummed(entry.signer) != checksummed(read_signer):
+        return DenialReason.SIGNATURE_INVALID
+    return DenialReason.NONE
 
 
 def _refusal(check: Callable[[], object]) -> LedgerRevertError | None:

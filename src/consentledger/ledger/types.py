@@ -18,6 +18,8 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_CONTROLLERS = 16
 MAX_CATEGORY_CODE = 63
 MAX_CONSENT_DURATION = 365 * 24 * 60 * 60
+#: The furthest ahead a read request's deadline may lie when the chain records it.
+MAX_READ_REQUEST_LIFETIME = 60 * 60
 UINT32_MAX = 2**32 - 1
 
 ROLE_REGULATOR = keccak(text="REGULATOR_ROLE")
@@ -50,6 +52,9 @@ class DenialReason(IntEnum):
     PURPOSE_MISMATCH = 8
     READS_EXHAUSTED = 9
     BANK_SUSPENDED = 10
+    REQUEST_EXPIRED = 11
+    REQUEST_LIFETIME_TOO_LONG = 12
+    SIGNATURE_INVALID = 13
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +96,16 @@ class ConsentTerms:
 
 @dataclass(frozen=True, slots=True)
 class AccessEntry:
-    """One read the bureau asks the chain to judge: its query id and what it asks for.
+    """One read the bureau asks the chain to judge: its query id, what it asks for, and the bank's
+    signed ``ReadRequest`` for it.
 
     On the chain an entry is ``IAccessLedger.AccessEntry`` (consent id, the packed ``access`` word,
-    response hash) and its query id is implied by its place in the batch: see
-    :func:`record_accesses_args`."""
+    response hash, the packed ``request`` word, the signature in ERC-2098 short form) and its query
+    id is implied by its place in the batch: see :func:`record_accesses_args`.
+
+    The model does no cryptography: ``signer`` is the address the signature recovers to over the
+    entry's ``ReadRequest`` (the chain client recovers it; the zero address when it recovers to
+    nothing, e.g. a malformed or high-s signature)."""
 
     query_id: int
     consent_id: bytes
@@ -103,11 +113,21 @@ class AccessEntry:
     categories: int
     purpose: int
     response_hash: bytes
+    history_months: int = 0
+    request_id: int = 0
+    deadline: int = 0
+    signature: bytes = b""
+    signer: str = ZERO_ADDRESS
 
     @property
     def access(self) -> int:
         """The entry's ``access`` word (:func:`pack_access`, reason bits 0)."""
         return pack_access(self.bank, self.categories, self.purpose)
+
+    @property
+    def request(self) -> int:
+        """The entry's ``request`` word (:func:`pack_request`)."""
+        return pack_request(self.request_id, self.deadline, self.history_months)
 
 
 #: Widths of the fields of an ``access`` word, from the top: bank, categories, purpose, reason.
@@ -129,14 +149,66 @@ def pack_access(bank: str, categories: int, purpose: int, reason: int = 0) -> in
     return int(bank, 16) << 96 | categories << 32 | purpose << 16 | reason
 
 
+#: Widths of the fields of a ``request`` word: request id and deadline (uint64), history window.
+_REQUEST_ID_BITS = 64
+_REQUEST_DEADLINE_BITS = 64
+_REQUEST_HISTORY_BITS = 16
+
+
+def pack_request(request_id: int, deadline: int, history_months: int) -> int:
+    """``requestId << 96 | deadline << 32 | historyMonths << 16``: the bank's request beyond who
+    reads what, in one word (``IAccessLedger.AccessEntry.request``)."""
+    if not 0 <= request_id < 1 << _REQUEST_ID_BITS:
+        raise ValueError(f"request id {request_id} does not fit the request word's 64 bits")
+    if not 0 <= deadline < 1 << _REQUEST_DEADLINE_BITS:
+        raise ValueError(f"deadline {deadline} does not fit the request word's 64 bits")
+    if not 0 <= history_months < 1 << _REQUEST_HISTORY_BITS:
+        raise ValueError(f"history window {history_months} does not fit the request word's 16 bits")
+    return request_id << 96 | deadline << 32 | history_months << 16
+
+
+def unpack_request(word: int) -> tuple[int, int, int]:
+    """(request id, deadline, history months) of a ``request`` word, as the contract reads it
+    (bits outside the three fields are ignored)."""
+    return (
+        (word >> 96) & ((1 << _REQUEST_ID_BITS) - 1),
+        (word >> 32) & ((1 << _REQUEST_DEADLINE_BITS) - 1),
+        (word >> 16) & ((1 << _REQUEST_HISTORY_BITS) - 1),
+    )
+
+
+#: The secp256k1 group order, and the largest ``s`` the ledger accepts (EIP-2 low-s form).
+_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+MAX_LOW_S = _SECP256K1_N // 2
+
+
+def short_signature(signature: bytes) -> tuple[bytes, bytes]:
+    """``(r, vs)`` (ERC-2098) of a 65-byte ``r || s || v`` signature; anything that has no such
+    form (wrong length, v not 27/28, high s) becomes two zero words, which recover to nothing."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        return bytes(32), bytes(32)
+    s = int.from_bytes(signature[32:64], "big")
+    if s > MAX_LOW_S:
+        return bytes(32), bytes(32)
+    vs = s | (signature[64] - 27) << 255
+    return signature[:32], vs.to_bytes(32, "big")
+
+
+def full_signature(r: bytes, vs: bytes) -> bytes:
+    """The 65-byte ``r || s || v`` form of an ERC-2098 ``(r, vs)`` pair."""
+    word = int.from_bytes(vs, "big")
+    s = word & ((1 << 255) - 1)
+    return bytes(r) + s.to_bytes(32, "big") + bytes([27 + (word >> 255)])
+
+
 def record_accesses_args(
     entries: Sequence[AccessEntry],
-) -> tuple[int, list[tuple[bytes, int, bytes]]]:
+) -> tuple[int, list[tuple[bytes, int, bytes, int, bytes, bytes]]]:
     """The arguments of ``recordAccesses(firstQueryId, entries)`` for ``entries``: the first
-    query id, and per entry ``(consentId, access, responseHash)``. The one place a batch is
-    encoded for the chain. The contract gives the entries the query ids ``firstQueryId + i``,
-    so the entries' own ids must be consecutive (an empty batch encodes as ``(0, [])``, which
-    the contract refuses with ``AccessLedgerEmptyBatch``)."""
+    query id, and per entry ``(consentId, access, responseHash, request, r, vs)``. The one place
+    a batch is encoded for the chain. The contract gives the entries the query ids
+    ``firstQueryId + i``, so the entries' own ids must be consecutive (an empty batch encodes
+    as ``(0, [])``, which the contract refuses with ``AccessLedgerEmptyBatch``)."""
     if not entries:
         return 0, []
     first = entries[0].query_id
@@ -146,7 +218,10 @@ def record_accesses_args(
                 f"a batch's query ids must be consecutive: entry {offset} has "
                 f"{entry.query_id:#x}, expected {first + offset:#x}"
             )
-    return first, [(e.consent_id, e.access, e.response_hash) for e in entries]
+    return first, [
+        (e.consent_id, e.access, e.response_hash, e.request, *short_signature(e.signature))
+        for e in entries
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +320,8 @@ class EnterpriseState:
 class BankState:
     member: bool = True
     suspended: bool = False
+    #: The key the bank registered to sign its read requests (None: the bank's own address).
+    read_signer: str | None = None
 
 
 def nonce_account(subject: bytes) -> str:

@@ -43,6 +43,7 @@ async def export(
     uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
 ) -> ExportResult:
     """The enterprise's own data in every category the bureau supplies, over its whole record
-    (portability, PIPL art. 45). The export is recorded on the chain (``PortabilityExported``)
+    (the right to obtain its own credit information, 征信业管理条例 art. 17). The export is recorded
+    on the chain (``PortabilityExported``)
     with a salted hash of the data before the data is released."""
     return await views.export(signed_in)

@@ -1,8 +1,10 @@
-"""``/v1/health`` and ``/v1/eip712``: what a client needs before it talks to the gateway."""
+"""``/v1/health`` and ``/v1/eip712``: what a client needs before it talks to the gateway; and
+``/metrics``, what an operator's Prometheus scrapes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from consentledger.gateway.deps import StatusServiceDep
 from consentledger.gateway.problems import problem_responses
@@ -21,3 +23,13 @@ async def health(status: StatusServiceDep) -> Health:
 async def eip712(status: StatusServiceDep) -> Eip712Description:
     """The EIP-712 domain and types of every action an enterprise signs."""
     return status.eip712()
+
+
+#: Outside /v1 and the API's schema, where Prometheus looks by default.
+metrics_router = APIRouter()
+
+
+@metrics_router.get("/metrics", include_in_schema=False)
+async def metrics(status: StatusServiceDep) -> Response:
+    """Prometheus metrics (text exposition format); see ``gateway/metrics.py``."""
+    return Response(await status.metrics(), media_type=CONTENT_TYPE_LATEST)

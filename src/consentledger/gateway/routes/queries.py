@@ -13,15 +13,40 @@ from pydantic import BaseModel, Field
 
 from consentledger.gateway.deps import CurrentBank, ReadServiceDep
 from consentledger.gateway.problems import problem_responses
-from consentledger.gateway.services.reads import AskedRead, QueryResult
+from consentledger.gateway.services.reads import AskedRead, QueryResult, SignedRequest
 
 router = APIRouter(prefix="/v1", tags=["bank reads"])
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32])]
 
 
-class QueryRequest(BaseModel):
-    """A bank's read of an enterprise's data under a consent."""
+Hex65 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$", examples=["0x" + "ab" * 65])]
+
+
+class SignedRequestFields(BaseModel):
+    """The bank's EIP-712 ``ReadRequest`` beyond who reads what, and its signature."""
+
+    request_id: int = Field(
+        ge=0, lt=2**64, description="The bank's own id of this request (uint64), unique per bank"
+    )
+    deadline: int = Field(
+        ge=0, lt=2**64, description="Unix time after which the ledger refuses the request"
+    )
+    history_months: int = Field(
+        ge=0, le=0xFFFF, description="Months of history asked for (at most the consent's)"
+    )
+    signature: Hex65 = Field(
+        description="65-byte signature of the ReadRequest by the bank's read signer"
+    )
+
+    def parsed(self) -> SignedRequest:
+        return SignedRequest(
+            self.request_id, self.deadline, self.history_months, bytes.fromhex(self.signature[2:])
+        )
+
+
+class QueryRequest(SignedRequestFields):
+    """A bank's read of an enterprise's data under a consent, signed by the bank."""
 
     uscc: str = Field(min_length=1, max_length=64, examples=["91440305MA5DKW7Q1B"])
     consent_id: Hex32
@@ -48,7 +73,7 @@ async def query(
     """Read an enterprise's data under a consent. Answers once the chain has recorded the read:
     200 with the data and receipt if granted, 403 with the reason and receipt if denied."""
     asked = AskedRead.parse(body.uscc, body.consent_id, body.categories, body.purpose)
-    return _render(await reads.query(bank.address, asked, idempotency_key))
+    return _render(await reads.query(bank.address, asked, body.parsed(), idempotency_key))
 
 
 @router.get(
@@ -71,8 +96,12 @@ async def size_class(
     reads: ReadServiceDep,
     bank: CurrentBank,
     consent_id: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{64}$")],
+    signed: Annotated[SignedRequestFields, Query()],
 ) -> JSONResponse:
     """The enterprise's size class (2011 SME rules), itself a consented, recorded read of the
     categories it uses (those of registration, social insurance, tax and audited statements
-    that the consent grants). Released: the classification with every figure and its source."""
-    return _render(await reads.size_class(bank.address, uscc, bytes.fromhex(consent_id[2:])))
+    that the consent grants, or all four when it grants none), signed by the bank as a
+    ``ReadRequest`` for those categories. Released: the classification with every figure and its
+    source."""
+    consent = bytes.fromhex(consent_id[2:])
+    return _render(await reads.size_class(bank.address, uscc, consent, signed.parsed()))

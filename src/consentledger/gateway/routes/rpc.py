@@ -25,7 +25,8 @@ router = APIRouter(tags=["chain"])
 )
 async def rpc(request: Request, node: ChainRpcServiceDep) -> JSONResponse:
     """JSON-RPC 2.0, single or batch: eth_chainId, eth_blockNumber, eth_getBlockByNumber,
-    eth_getLogs, eth_getTransactionReceipt, eth_call, eth_getCode. Writes are refused."""
+    eth_getLogs, eth_getTransactionReceipt, eth_getTransactionByHash, eth_call, eth_getCode.
+    Writes are refused."""
     try:
         payload = await request.json()
     except ValueError:

@@ -21,6 +21,7 @@ READ_METHODS = frozenset(
         "eth_getBlockByNumber",
         "eth_getLogs",
         "eth_getTransactionReceipt",
+        "eth_getTransactionByHash",
         "eth_call",
         "eth_getCode",
     }

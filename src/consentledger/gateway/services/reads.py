@@ -1,11 +1,18 @@
 """Bank reads, without HTTP: a read of an enterprise's data, a stored outcome, the size class.
 
-A read: validate -> pre-check the consent (on the gateway's live model of the ledger when it grants
-the read; on the chain's views otherwise) -> fetch only the asked categories within the consent's
-history window (nothing if the pre-check says the chain will deny) -> a random salt and
-``response_hash = keccak256(salt || RFC 8785 bytes of the data)`` -> a pending journal entry -> the
-relayer's batch -> the entry's event decides: ``DataAccessed`` releases the data with its receipt,
-``AccessDenied`` raises :class:`AccessDeniedError` with the reason and the same receipt.
+Every read carries the bank's EIP-712 ``ReadRequest`` signature (consent, bank, categories,
+purpose, history window, request id, deadline). Before anything is journaled the service checks it
+as the ledger will: the deadline not passed and at most an hour ahead, the signature recovering to
+the bank's read signer on the chain, the request id not used by this bank before, and no more
+history than the consent allows; otherwise it raises the named error and writes nothing.
+
+A read: validate -> check the bank's signed request -> pre-check the consent (on the gateway's
+live model of the ledger when it grants the read; on the chain's views otherwise) -> fetch only
+the asked categories within the asked history window (nothing if the pre-check says the chain
+will deny) -> a random salt and ``response_hash = keccak256(salt || RFC 8785 bytes of the
+data)`` -> a pending journal entry -> the relayer's batch -> the entry's event decides:
+``DataAccessed`` releases the data with its receipt, ``AccessDenied`` raises
+:class:`AccessDeniedError` with the reason and the same receipt.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import rfc8785
@@ -25,6 +32,8 @@ from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.categories import Category, mask_of, parse_category, parse_purpose
+from consentledger.chain import typed_data
+from consentledger.chain.clock import next_block_time
 from consentledger.chain.relayer import (
     NotRecordedError,
     OutcomePendingError,
@@ -34,15 +43,23 @@ from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.errors import (
     AccessDeniedError,
     ConsentNotForThisEnterpriseError,
+    DeliveryEndedError,
+    GatewayError,
+    HistoryExceedsConsentError,
     IdempotencyKeyReusedError,
     InvalidQueryIdError,
+    ReadRequestDeadlineTooFarError,
+    ReadRequestExpiredError,
+    ReadRequestReplayedError,
+    ReadRequestSignatureInvalidError,
     UnknownQueryError,
 )
 from consentledger.gateway.journal_store import apply_outcome, hex32, query_hex, reason_of
 from consentledger.gateway.live_ledger import LiveLedger
 from consentledger.gateway.precheck import predicted_reason
 from consentledger.journal.schema import JournalEntry, ReadStatus, utcnow
-from consentledger.ledger.types import ConsentStatus, DenialReason
+from consentledger.ledger.model import request_denial
+from consentledger.ledger.types import AccessEntry, ConsentStatus, DenialReason
 
 #: The categories the size classification reads.
 SIZE_CATEGORIES = (
@@ -71,6 +88,25 @@ class QueryResult(BaseModel):
     status: str = "granted"
     data: dict[str, Any]
     receipt: Receipt
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """The bank's EIP-712 ``ReadRequest`` beyond who reads what, and its 65-byte signature."""
+
+    request_id: int
+    deadline: int
+    history_months: int
+    signature: bytes
+
+    def canonical(self) -> dict[str, str]:
+        """Its part of a read's canonical form (strings: uint64s exceed JSON's safe integers)."""
+        return {
+            "request_id": str(self.request_id),
+            "deadline": str(self.deadline),
+            "history_months": str(self.history_months),
+            "signature": "0x" + self.signature.hex(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +143,9 @@ class ReadService:
     def __init__(self, context: GatewayContext) -> None:
         self._context = context
 
-    async def query(self, bank: str, asked: AskedRead, idempotency_key: str) -> QueryResult:
+    async def query(
+        self, bank: str, asked: AskedRead, signed: SignedRequest, idempotency_key: str
+    ) -> QueryResult:
         """Read an enterprise's data under a consent, for the bank at address ``bank``. Answers
         once the chain has recorded the read. A repeated ``idempotency_key`` answers the first
         outcome (for the same request; another request raises IdempotencyKeyReusedError)."""
@@ -121,7 +159,8 @@ class ReadService:
             asked.purpose,
             "query",
             idempotency_key,
-            _request_hash(asked.uscc, asked.consent_id, categories, asked.purpose),
+            _request_hash(asked.uscc, asked.consent_id, categories, asked.purpose, signed),
+            signed,
         )
         chosen = list(asked.categories)
 
@@ -139,12 +178,34 @@ class ReadService:
         entry = await self._context.in_thread(self._context.journal.by_query_id, number)
         if entry is None or entry.bank_address != bank:
             raise UnknownQueryError(f"no read {query_hex(number)} of this bank")
+        return await self._again(entry)
+
+    async def _again(self, entry: JournalEntry) -> QueryResult:
+        """A stored outcome asked for again: a granted read's data only while its consent still
+        allows reads and its bank is not suspended (the chain's views now), else its receipt in
+        a :class:`DeliveryEndedError`."""
+        if entry.status != ReadStatus.GRANTED:
+            return answer(entry)
+        context = self._context
+        consent_id = bytes.fromhex(entry.consent_id[2:])
+        seen = await context.chain_read(context.ledger.read_context, consent_id, entry.bank_address)
+        why = None
+        if seen.consent.status is not ConsentStatus.ACTIVE:
+            why = f"the consent is {seen.consent.status.name}"
+        elif not seen.bank_active:
+            why = "the bank is suspended"
+        if why is not None:
+            raise DeliveryEndedError(why, receipt_of(entry).model_dump())
         return answer(entry)
 
-    async def size_class(self, bank: str, uscc: str, consent_id: bytes) -> QueryResult:
+    async def size_class(
+        self, bank: str, uscc: str, consent_id: bytes, signed: SignedRequest
+    ) -> QueryResult:
         """The enterprise's size class (2011 SME rules), itself a consented, recorded read of the
         categories it uses (those of registration, social insurance, tax and audited statements
-        that the consent grants). Released: the classification with every figure and source."""
+        that the consent grants, or all four when it grants none), signed by the bank as a
+        ``ReadRequest`` for those categories. Released: the classification with every figure and
+        source."""
         context = self._context
         code = parse_uscc(uscc).code
         # A consent's categories and purpose never change: the live model's copy serves when it
@@ -173,7 +234,8 @@ class ReadService:
             purpose,
             "size_class",
             "size-class:" + secrets.token_hex(16),
-            _request_hash(code, consent_id, categories, purpose),
+            _request_hash(code, consent_id, categories, purpose, signed),
+            signed,
         )
         return await self._read(read, classify)
 
@@ -197,15 +259,17 @@ class ReadService:
         if prepared is None:
             prepared = await context.chain_read(_prepare, context, read, document_of)
         if isinstance(prepared, _Existing):
-            return _idempotent_answer(prepared.entry, read.request_hash)
+            return await self._again(_same_request(prepared.entry, read.request_hash))
         entry = await context.journal_writer.add(prepared)
         if entry is None:
-            # A concurrent request with the same Idempotency-Key was journaled first.
+            # A concurrent request with the same Idempotency-Key, or the same signed request id,
+            # was journaled first.
             existing = await context.in_thread(
                 context.journal.find, read.bank_address, read.idempotency_key
             )
-            assert existing is not None
-            return _idempotent_answer(existing, read.request_hash)
+            if existing is None:
+                raise ReadRequestReplayedError(read.signed.request_id)
+            return await self._again(_same_request(existing, read.request_hash))
         return await self._record(entry)
 
     async def _record(self, entry: JournalEntry) -> QueryResult:
@@ -218,14 +282,24 @@ class ReadService:
             categories=entry.categories,
             purpose=entry.purpose,
             response_hash=bytes.fromhex(entry.response_hash[2:]),
+            history_months=entry.history_months,
+            request_id=int(entry.request_id or 0),
+            deadline=entry.request_deadline or 0,
+            signature=entry.request_signature or b"",
         )
+        metrics = context.metrics
         try:
             outcome = await context.relayer.submit(request)
-        except (NotRecordedError, OutcomePendingError):
+        except (NotRecordedError, OutcomePendingError) as exc:
+            if metrics is not None:
+                metrics.read("not_recorded" if isinstance(exc, NotRecordedError) else "pending")
             # The journal holds what is known (failed, or still on its way); answer from it.
             stored = await context.in_thread(context.journal.get, entry.id)
             assert stored is not None
             return answer(stored)
+        if metrics is not None:
+            granted = outcome.reason is DenialReason.NONE
+            metrics.read("granted" if granted else "denied", "" if granted else outcome.reason.name)
         # The relayer stored the outcome in the journal before resolving the read: answer what it
         # stored, without reading it back.
         apply_outcome(entry, outcome, utcnow())
@@ -278,6 +352,65 @@ class _Read:
     kind: str
     idempotency_key: str
     request_hash: str
+    signed: SignedRequest
+
+    def signed_entry(self, domain: typed_data.Domain) -> AccessEntry:
+        """The read as the ledger will see it, with the signer its signature recovers to."""
+        entry = AccessEntry(
+            0,
+            self.consent_id,
+            self.bank_address,
+            self.categories,
+            self.purpose,
+            b"",
+            self.signed.history_months,
+            self.signed.request_id,
+            self.signed.deadline,
+            self.signed.signature,
+        )
+        return replace(entry, signer=typed_data.read_request_signer(domain, entry))
+
+
+#: The error of each signed request the ledger would deny.
+_REQUEST_ERRORS: dict[DenialReason, Callable[[], GatewayError]] = {
+    DenialReason.REQUEST_EXPIRED: ReadRequestExpiredError,
+    DenialReason.REQUEST_LIFETIME_TOO_LONG: ReadRequestDeadlineTooFarError,
+    DenialReason.SIGNATURE_INVALID: ReadRequestSignatureInvalidError,
+}
+
+
+def _domain(context: GatewayContext) -> typed_data.Domain:
+    """The ledger's EIP-712 domain (from the deployment record: no chain call)."""
+    return typed_data.Domain(context.deployment.chain_id, context.deployment.address)
+
+
+def _check_request(context: GatewayContext, read: _Read) -> _Existing | None:
+    """Refuse a read whose signed request the ledger would deny (blocking: the bank's read
+    signer and the chain's time come from the chain's views), or whose request id this bank
+    used before (:func:`_journaled_request`). Nothing is journaled for a refused read."""
+    signer, timestamp = context.ledger.request_context(read.bank_address)
+    # The next block is at least a second after the latest one.
+    reason = request_denial(read.signed_entry(_domain(context)), timestamp + 1, signer)
+    if reason is not DenialReason.NONE:
+        raise _REQUEST_ERRORS[reason]()
+    return _journaled_request(context, read)
+
+
+def _journaled_request(context: GatewayContext, read: _Read) -> _Existing | None:
+    """The journal's entry of this bank's request id when the same request (same
+    Idempotency-Key) was journaled meanwhile; a replay (another key) is refused."""
+    found = context.journal.by_request_id(read.bank_address, read.signed.request_id)
+    if found is None:
+        return None
+    if found.idempotency_key == read.idempotency_key:
+        return _Existing(found)
+    raise ReadRequestReplayedError(read.signed.request_id)
+
+
+def _check_history(asked: int, consented: int) -> None:
+    """A bank may ask for less history than its consent allows, never more."""
+    if asked > consented:
+        raise HistoryExceedsConsentError(asked, consented)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,8 +440,14 @@ def _prepare_live(
         raise ConsentNotForThisEnterpriseError()
     if judged.reason is not DenialReason.NONE:
         return None
-    document = document_of(read.uscc, judged.history_months)
-    return _new_entry(read, subject, judged.history_months, document)
+    if live.judge_request(read.signed_entry(_domain(context))) is not DenialReason.NONE:
+        return None  # the chain's views refuse it (the model may be a moment behind a rotation)
+    journaled = _journaled_request(context, read)
+    if journaled is not None:
+        return journaled
+    _check_history(read.signed.history_months, judged.history_months)
+    document = document_of(read.uscc, read.signed.history_months)
+    return _new_entry(read, subject, read.signed.history_months, document)
 
 
 def _prepare(
@@ -320,13 +459,16 @@ def _prepare(
     existing = context.journal.find(read.bank_address, read.idempotency_key)
     if existing is not None:
         return _Existing(existing)
+    journaled = _check_request(context, read)
+    if journaled is not None:
+        return journaled
     subject = context.subject_of(read.uscc)
     seen = context.ledger.read_context(read.consent_id, read.bank_address)
     view = seen.consent
     if view.status is not ConsentStatus.NONE and view.subject != subject:
         raise ConsentNotForThisEnterpriseError()
-    # The next block is at least a second after the latest one.
-    now = seen.timestamp + 1
+    # Judged at the earliest time the block that records it can carry.
+    now = next_block_time(seen.timestamp)
     reason = predicted_reason(
         read.consent_id,
         view,
@@ -336,7 +478,9 @@ def _prepare(
         read.purpose,
         now,
     )
-    history = view.history_months if view.status is not ConsentStatus.NONE else 0
+    history = read.signed.history_months
+    if reason is DenialReason.NONE:
+        _check_history(history, view.history_months)
     data: JSONObject = document_of(read.uscc, history) if reason is DenialReason.NONE else {}
     return _new_entry(read, subject, history, data)
 
@@ -359,17 +503,22 @@ def _new_entry(read: _Read, subject: bytes, history: int, data: JSONObject) -> J
         document=document,
         salt=salt,
         response_hash=hex32(keccak(salt + document)),
+        request_id=str(read.signed.request_id),
+        request_deadline=read.signed.deadline,
+        request_signature=read.signed.signature,
     )
 
 
-def _idempotent_answer(existing: JournalEntry, request_hash: str) -> QueryResult:
-    """The answer to a repeated Idempotency-Key: the original outcome, for the same request."""
+def _same_request(existing: JournalEntry, request_hash: str) -> JournalEntry:
+    """The entry of a repeated Idempotency-Key, which must be for the same request."""
     if existing.request_hash != request_hash:
         raise IdempotencyKeyReusedError()
-    return answer(existing)
+    return existing
 
 
-def _request_hash(uscc: str, consent_id: bytes, categories: int, purpose: int) -> str:
+def _request_hash(
+    uscc: str, consent_id: bytes, categories: int, purpose: int, signed: SignedRequest
+) -> str:
     """SHA-256 of a read's canonical form (what an Idempotency-Key is bound to)."""
     canonical = rfc8785.dumps(
         {
@@ -377,6 +526,7 @@ def _request_hash(uscc: str, consent_id: bytes, categories: int, purpose: int) -
             "consent_id": hex32(consent_id),
             "categories": categories,
             "purpose": purpose,
+            **signed.canonical(),
         }
     )
     return hashlib.sha256(canonical).hexdigest()

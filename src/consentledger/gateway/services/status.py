@@ -8,9 +8,11 @@ from pydantic import BaseModel
 
 from consentledger.chain import typed_data
 from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.metrics import GatewayMetrics, chain_state
 
 
 class Health(BaseModel):
+    #: "ok", or "degraded" while the relayer's balance is below MIN_RELAYER_BALANCE_WEI.
     status: str
     chain_id: int
     latest_block: int
@@ -33,6 +35,11 @@ class Health(BaseModel):
     #: Reads pre-checked on the live model alone, and on the chain's views, since the start.
     reads_prechecked_live: int
     reads_prechecked_on_views: int
+    #: The relayer key's balance: it pays for every batch.
+    relayer_balance_wei: int
+    #: The wall clock minus the latest block's timestamp, in seconds (negative: the chain runs
+    #: ahead of the clock, having mined more than a block a second).
+    chain_head_age_s: int
 
 
 class Eip712Description(BaseModel):
@@ -53,15 +60,17 @@ class StatusService:
         w3 = context.w3
         relayer_address = context.ledger.account.address
 
-        def read_chain() -> tuple[int, int]:
-            return int(w3.eth.block_number), int(w3.eth.get_transaction_count(relayer_address))
+        def read_nonce() -> int:
+            return int(w3.eth.get_transaction_count(relayer_address))
 
-        latest, nonce = await context.on_chain(context.ledger.rpc, read_chain)
+        state = await chain_state(context)
+        nonce = await context.on_chain(context.ledger.rpc, read_nonce)
         live = context.live
+        low = state.relayer_balance_wei < context.settings.min_relayer_balance_wei
         return Health(
-            status="ok",
+            status="degraded" if low else "ok",
             chain_id=context.deployment.chain_id,
-            latest_block=latest,
+            latest_block=state.latest_block,
             embedded_chain=context.chain is not None,
             contract=context.deployment.address,
             deploy_block=context.deployment.deploy_block,
@@ -76,7 +85,16 @@ class StatusService:
             live_ledger_fresh=live is not None and live.fresh,
             reads_prechecked_live=live.counts.live if live is not None else 0,
             reads_prechecked_on_views=live.counts.views if live is not None else 0,
+            relayer_balance_wei=state.relayer_balance_wei,
+            chain_head_age_s=state.head_age_s,
         )
+
+    async def metrics(self) -> bytes:
+        """Every metric in Prometheus's text format, the costly ones read now."""
+        metrics = self._context.metrics
+        if metrics is None:  # a context used outside an app: nothing was counted
+            metrics = self._context.metrics = GatewayMetrics()
+        return await metrics.scrape(self._context)
 
     def eip712(self) -> Eip712Description:
         """The EIP-712 domain and types of every action an enterprise signs."""
