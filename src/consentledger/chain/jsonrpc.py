@@ -325,11 +325,11 @@ class EmbeddedJsonRpc:
 
     It answers ``eth_chainId``, ``eth_blockNumber``, ``eth_getCode``, ``eth_getLogs``,
     ``eth_getBlockByNumber``, ``eth_getBlockByHash``, ``eth_getTransactionByHash``,
-    ``eth_getTransactionReceipt``, ``eth_getTransactionCount``, ``eth_call``, ``eth_estimateGas``,
-    ``eth_gasPrice`` and ``eth_sendRawTransaction`` with node-shaped JSON (every other method is
-    "method not found"), and a batch one request after the other. ``max_block_range`` makes it
-    refuse log queries over more blocks, worded as Besu words it, like a node with a configured
-    cap.
+    ``eth_getTransactionReceipt``, ``eth_getTransactionCount``, ``eth_getBalance``, ``eth_call``,
+    ``eth_estimateGas``, ``eth_gasPrice`` and ``eth_sendRawTransaction`` with node-shaped JSON
+    (every other method is "method not found"), and a batch one request after the other.
+    ``max_block_range`` makes it refuse log queries over more blocks, worded as Besu words it,
+    like a node with a configured cap.
     """
 
     def __init__(
@@ -349,6 +349,7 @@ class EmbeddedJsonRpc:
             # eth-tester has no fee market to ask: web3's eth-tester provider's fixed price.
             "eth_gasPrice": lambda _p: hex(EMBEDDED_GAS_PRICE),
             "eth_getTransactionCount": self._get_nonce,
+            "eth_getBalance": self._get_balance,
             "eth_sendRawTransaction": self._send_raw,
             "eth_getTransactionReceipt": self._get_receipt,
             "eth_getTransactionByHash": self._get_transaction,
@@ -488,6 +489,11 @@ class EmbeddedJsonRpc:
         tag = params[1] if len(params) > 1 else "latest"
         block = tag if tag in ("latest", "pending") else self._block_number(tag)
         return hex(int(self.tester.get_nonce(params[0], block)))
+
+    def _get_balance(self, params: Sequence[Any]) -> str:
+        tag = params[1] if len(params) > 1 else "latest"
+        block = tag if tag in ("latest", "pending") else self._block_number(tag)
+        return hex(int(self.tester.get_balance(params[0], block)))
 
     def _send_raw(self, params: Sequence[Any]) -> str:
         from eth_tester.exceptions import TransactionFailed, ValidationError
