@@ -35,7 +35,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
-from consentledger.chain.anvil import free_port
+from consentledger.chain.anvil import free_port, stop_process
 from consentledger.chain.jsonrpc import (
     ChainUnavailableError,
     HttpJsonRpc,
@@ -168,14 +168,7 @@ class NodeProcess:
     def stop(self) -> None:
         """Stop the process (terminate, then kill if it does not exit)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, 10)
 
     def close(self) -> None:
         """Stop, and remove the data directory if this object made it."""
