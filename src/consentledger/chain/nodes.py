@@ -139,9 +139,11 @@ class NodeProcess:
         try:
             while time.monotonic() < deadline:
                 if self._process.poll() is not None:
-                    raise NodeStartError(
+                    failure = NodeStartError(
                         f"{self.name} exited with {self._process.returncode}: {self.log_tail()}"
                     )
+                    self.close()
+                    raise failure
                 try:
                     rpc.request("eth_blockNumber", [])
                     return self
@@ -149,8 +151,9 @@ class NodeProcess:
                     time.sleep(0.2)
         finally:
             rpc.close()
-        self.stop()
-        raise NodeStartError(f"{self.name} did not answer on {self.url} within {timeout:g} s")
+        failure = NodeStartError(f"{self.name} did not answer on {self.url} within {timeout:g} s")
+        self.close()
+        raise failure
 
     def log_tail(self, lines: int = 20) -> str:
         try:
