@@ -220,6 +220,8 @@ class LedgerClient:
         self._chain_id: int | None = None
         self._nonce: int | None = None
         self._lock = threading.Lock()
+        #: The block tag simulations run on: "pending", or "latest" on a node without it.
+        self._simulation_tag = "pending"
 
     # ------------------------------------------------------------------ plumbing
 
@@ -395,12 +397,20 @@ class LedgerClient:
         return SignedCall(bytes(signed.raw_transaction), bytes(signed.hash), int(tx["nonce"]), tx)
 
     def _estimate(self, call: TxParams) -> tuple[int, dict[str, int]]:
-        """The gas of ``call`` simulated on the latest block (every node serves that tag; the
-        ``GAS_HEADROOM`` covers the difference to the block it is mined in), and the fees to
-        offer. From a node, one JSON-RPC batch. A revert raises the contract's error."""
-        estimate, price = self._batch(
-            [("eth_estimateGas", [dict(call), "latest"]), ("eth_gasPrice", [])]
-        )
+        """The gas of ``call`` simulated in the pending block (the environment, time above all,
+        the transaction will most likely be mined in), and the fees to offer. A node that does
+        not serve the ``pending`` tag (the EthereumJS client) simulates on the latest block
+        instead, from then on: a check of time against the next block's is then made by the
+        chain alone. From a node, one JSON-RPC batch. A revert raises the contract's error."""
+        try:
+            estimate, price = self.node.batch(
+                [("eth_estimateGas", [dict(call), self._simulation_tag]), ("eth_gasPrice", [])]
+            )
+        except JsonRpcError as exc:
+            if self._simulation_tag == "pending" and _refuses_pending(exc):
+                self._simulation_tag = "latest"
+                return self._estimate(call)
+            raise self._node_error(exc) from None
         return _quantity(estimate), _fees_at(_quantity(price))
 
     def replacement(self, signed: SignedCall) -> SignedCall:
@@ -730,6 +740,12 @@ def _data(value: Any) -> bytes:
 def _bumped(fee: int) -> int:
     """``fee`` raised by 12.5 % (at least by 1 wei, so that a zero fee moves too)."""
     return fee + max(1, -(-fee // REPLACEMENT_BUMP_DIVISOR))
+
+
+def _refuses_pending(error: JsonRpcError) -> bool:
+    """Whether a node's error says it does not serve the ``pending`` block tag (not a revert)."""
+    reverted = isinstance(error.data, str) and error.data.startswith("0x")
+    return not reverted and "pending" in error.rpc_message.lower()
 
 
 def _already_known(exc: Exception) -> bool:
