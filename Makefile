@@ -37,7 +37,7 @@ test: $(BIN)/.installed $(VENV)/slither/bin/.installed node_modules/.installed t
 	$(BIN)/pytest
 
 # The machine packages the tests use, from Debian when absent: Chromium renders the API's pages,
-# PostgreSQL's programs run a throwaway server for the journal and bureau tests (tests/postgres.py).
+# PostgreSQL's programs run a throwaway server for the journal and bureau tests (tests/harness/postgres.py).
 test-packages:
 	@command -v chromium >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; }

@@ -20,30 +20,24 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.support import DAY, Enterprise, World, build_world  # noqa: E402
-
-from consentledger.audit.replay import Replayer  # noqa: E402
-from consentledger.audit.runner import Audit  # noqa: E402
-from consentledger.categories import Category, Purpose  # noqa: E402
-from consentledger.chain import typed_data  # noqa: E402
-from consentledger.chain.anvil import AnvilChain, AnvilProcess  # noqa: E402
-from consentledger.chain.client import LedgerClient  # noqa: E402
-from consentledger.chain.deploy import Deployment  # noqa: E402
-from consentledger.chain.jsonrpc import HttpJsonRpc  # noqa: E402
-from consentledger.chain.log_reader import LedgerEvent  # noqa: E402
-from consentledger.ledger.types import AccessEntry, record_accesses_args  # noqa: E402
+from consentledger.audit.replay import Replayer
+from consentledger.audit.runner import Audit
+from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
+from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.chain.client import LedgerClient
+from consentledger.chain.deploy import Deployment
+from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.chain.log_reader import LedgerEvent
+from consentledger.ledger.types import AccessEntry, record_accesses_args
+from consentledger.testing.world import DAY, Enterprise, World, build_world
 
 #: Entries per recordAccesses transaction (about 12,600 gas each: 500 fit a 30M-gas block twice).
 BATCH = 500

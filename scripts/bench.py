@@ -1,4 +1,4 @@
-"""Issue 7's benchmark: the whole system in one run, written to JSON and printed as a table.
+"""The benchmark: the whole system in one run, written to JSON and printed as a table.
 
 Measures, in one run (ratios matter more than absolute numbers on a noisy machine):
 
@@ -54,33 +54,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from web3 import HTTPProvider, Web3
+
+from audit_bench import measure, record_ledger
+from consentledger.bureau.seeding import seed_store
+from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
+from consentledger.bureau.store import BureauStore
+from consentledger.categories import Category, Purpose
+from consentledger.chain import typed_data
+from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
+from consentledger.chain.client import LedgerClient
+from consentledger.chain.clock import BlockClock
+from consentledger.chain.deploy import Deployment, deploy_ledger
+from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.read_signer import BankReadSigner
+from consentledger.client import (
+    AsyncGateway,
+    Bank,
+    Gateway,
+    GatewayClientError,
+    GatewayProblemError,
+)
+from consentledger.client.http import AsyncRunner
+from consentledger.client.models import ReadRequest
+from consentledger.gateway import eip712_json
+from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
+from consentledger.ledger.types import ConsentTerms
+from consentledger.testing.process import GatewayProcess, uvicorn_command
+from consentledger.testing.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-from tests.support import build_world  # noqa: E402
-
-from audit_bench import measure, record_ledger  # noqa: E402
-from consentledger.bureau.seeding import seed_store  # noqa: E402
-from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC  # noqa: E402
-from consentledger.bureau.store import BureauStore  # noqa: E402
-from consentledger.categories import Category, Purpose  # noqa: E402
-from consentledger.chain import typed_data  # noqa: E402
-from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
-from consentledger.chain.clock import BlockClock  # noqa: E402
-from consentledger.chain.deploy import Deployment, deploy_ledger  # noqa: E402
-from consentledger.chain.embedded import EmbeddedChain  # noqa: E402
-from consentledger.gateway import eip712_json  # noqa: E402
-from consentledger.gateway.process import GatewayProcess, uvicorn_command  # noqa: E402
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN  # noqa: E402
-from consentledger.ledger.types import ConsentTerms  # noqa: E402
-
-ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
 DAY = 86_400
 BLOCK_GAS = 30_000_000
 GAS_BATCH = 100
@@ -171,12 +178,13 @@ def gateway_env(
 ) -> dict[str, str]:
     env = {
         **os.environ,
+        "CONSENTLEDGER_ENVIRONMENT": "development",  # the development operator token above
         "CONSENTLEDGER_CHAIN": chain,
         "CONSENTLEDGER_DEPLOYMENT_FILE": str(work / "deployment.json"),
         "CONSENTLEDGER_DATABASE_URL": f"sqlite:///{work / 'gateway.db'}",
         "CONSENTLEDGER_BUREAU_DATABASE_URL": bureau_url,
         "CONSENTLEDGER_WORKERS": str(workers),
-        # The bank's signer reads the chain's time through /rpc (the embedded chain has no node).
+        # The bank's signer reads the chain through /rpc (the embedded chain has no node).
         "CONSENTLEDGER_AUDITOR_TOKEN": BENCH_RPC_TOKEN,
     }
     if chain != "embedded":
@@ -197,36 +205,40 @@ def gateway_env(
 @dataclass
 class Party:
     bank_address: str
-    bank_headers: dict[str, str]
+    bank_api_key: str
     subject: bytes
     controller_key: bytes
     #: Signs the bank's read requests (EIP-712 ReadRequest).
     bank_key: bytes
 
 
+#: The load's read: the showcase enterprise's registration, for post-loan monitoring.
+LOAD_USCC = CHIP_DISTRIBUTOR_USCC
+LOAD_CATEGORIES = [int(Category.BUSINESS_REGISTRATION)]
+LOAD_PURPOSE = "post_loan_monitoring"
+
+
 def admit(url: str) -> Party:
     """A bank and an enterprise (the showcase chip distributor) with one controller."""
-    bank = httpx.post(f"{url}/v1/admin/banks", json={"name": "bench"}, headers=ADMIN, timeout=60)
-    bank.raise_for_status()
     controller = Account.create()
-    enterprise = httpx.post(
-        f"{url}/v1/admin/enterprises",
-        json={"uscc": CHIP_DISTRIBUTOR_USCC, "controllers": [controller.address]},
-        headers=ADMIN,
-        timeout=60,
-    )
-    enterprise.raise_for_status()
+    with Gateway(url) as gateway:
+        operator = gateway.operator(DEVELOPMENT_ADMIN_TOKEN)
+        bank = operator.add_bank("bench")
+        enterprise = operator.register_enterprise(LOAD_USCC, [controller.address])
+    if bank.private_key is None:
+        raise RuntimeError("the gateway made the bank no key pair")
     return Party(
-        bank.json()["address"],
-        {"Authorization": f"Bearer {bank.json()['api_key']}"},
-        bytes.fromhex(enterprise.json()["subject"][2:]),
+        bank.address,
+        bank.api_key,
+        bytes.fromhex(enterprise.subject[2:]),
         bytes(controller.key),
-        bytes.fromhex(bank.json()["private_key"][2:]),
+        bytes.fromhex(bank.private_key.removeprefix("0x")),
     )
 
 
-def signed_consent(party: Party, domain: typed_data.Domain) -> dict[str, Any]:
-    """A post-loan monitoring consent (400 reads), signed with eth-account, as a grant body."""
+def signed_consent(party: Party, domain: typed_data.Domain) -> tuple[dict[str, Any], list[str]]:
+    """A post-loan monitoring consent (400 reads), signed with eth-account: the message in its
+    JSON form and the signature."""
     now = int(time.time())
     terms = ConsentTerms(
         subject=party.subject,
@@ -243,33 +255,28 @@ def signed_consent(party: Party, domain: typed_data.Domain) -> dict[str, Any]:
     )
     document = typed_data.typed_data(domain, "Consent", terms.message())
     signature = Account.sign_message(encode_typed_data(full_message=document), party.controller_key)
-    return {
-        "message": eip712_json.as_json("Consent", terms.message()),
-        "signatures": ["0x" + bytes(signature.signature).hex()],
-    }
+    message = eip712_json.as_json("Consent", terms.message())
+    return message, ["0x" + bytes(signature.signature).hex()]
 
 
 async def grant_consents(
     url: str, party: Party, domain: typed_data.Domain, count: int, clients: int
 ) -> tuple[list[str], float]:
     """Grant ``count`` consents through ``POST /v1/consents``; (ids, grants per second)."""
-    bodies = [signed_consent(party, domain) for _ in range(count)]
+    signed = [signed_consent(party, domain) for _ in range(count)]
     ids: list[str] = []
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
+    async with AsyncGateway(url, connections=clients) as gateway:
+        # Only relay_grant is used: the consents are signed above, with the controller's key.
+        enterprise = gateway.enterprise(LOAD_USCC, [])
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            body = queue.get_nowait()
-            response = await client.post(f"{url}/v1/consents", json=body)
-            if response.status_code != 201:
-                raise RuntimeError(f"grant refused: {response.status_code} {response.text}")
-            ids.append(response.json()["consent_id"])
+        async def worker() -> None:
+            while signed:
+                message, signatures = signed.pop()
+                granted = await enterprise.relay_grant(message, signatures)
+                ids.append(granted.consent_id)
 
-    async with httpx.AsyncClient(timeout=120) as client:
         began = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        await asyncio.gather(*(worker() for _ in range(clients)))
         seconds = time.perf_counter() - began
     return ids, count / seconds
 
@@ -284,105 +291,82 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[index]
 
 
-@dataclass(frozen=True)
-class ReadSigner:
-    """The bank's signing of the load's reads, done before the clock starts (the gateway's
-    throughput is measured, not the load generator's signing)."""
-
-    party: Party
-    domain: typed_data.Domain
-    deadline: int
-
-    def body(self, consent_id: str, request_id: int) -> dict[str, Any]:
-        """The load's read: the showcase enterprise's registration, for post-loan monitoring,
-        signed by the bank."""
-        return {
-            "uscc": CHIP_DISTRIBUTOR_USCC,
-            "consent_id": consent_id,
-            "categories": [1],
-            "purpose": "post_loan_monitoring",
-            **typed_data.signed_read_fields(
-                Account.from_key(self.party.bank_key),
-                self.domain,
-                consent_id=bytes.fromhex(consent_id[2:]),
-                categories=Category.BUSINESS_REGISTRATION.bit,
-                purpose=int(Purpose.POST_LOAN_MONITORING),
-                history_months=12,
-                deadline=self.deadline,
-                request_id=request_id,
-            ),
-        }
-
-
 def chain_rpc(gateway_url: str, chain: str) -> str:
     """Where the chain answers JSON-RPC: the node, or the gateway's /rpc for the embedded one."""
     return f"{gateway_url}/rpc" if chain == "embedded" else chain
 
 
-def read_signer(rpc: str, party: Party, domain: typed_data.Domain) -> ReadSigner:
-    """A signer whose requests stay valid for 50 minutes of the chain's time (read off ``rpc``,
-    see :func:`chain_rpc`), within the ledger's one-hour request lifetime."""
-    latest = {"method": "eth_getBlockByNumber", "params": ["latest", False]}
-    answer = httpx.post(
-        rpc,
-        json={"jsonrpc": "2.0", "id": 1, **latest},
-        headers={"Authorization": f"Bearer {BENCH_RPC_TOKEN}"},
-        timeout=60,
-    )
-    answer.raise_for_status()
-    return ReadSigner(party, domain, int(answer.json()["result"]["timestamp"], 16) + 3000)
+def bank_signer(rpc: str, party: Party, ledger: str) -> BankReadSigner:
+    """The bank's read signer, reading the chain off ``rpc`` (see :func:`chain_rpc`); its
+    requests stay valid for 50 minutes of the chain's time, within the ledger's one-hour request
+    lifetime."""
+    headers = {"Authorization": f"Bearer {BENCH_RPC_TOKEN}"}
+    w3 = Web3(HTTPProvider(rpc, request_kwargs={"headers": headers, "timeout": 60}))
+    view = LedgerClient(w3, ledger, Account.from_key(party.bank_key))
+    return BankReadSigner(view.account, view, lifetime=3000, refresh_s=60)
+
+
+def load_read(consent_id: str) -> ReadRequest:
+    """The load's read: the showcase enterprise's registration, for post-loan monitoring."""
+    return ReadRequest(LOAD_USCC, consent_id, LOAD_CATEGORIES, LOAD_PURPOSE)
 
 
 async def read_load(
     url: str,
     party: Party,
-    signer: ReadSigner,
+    signer: BankReadSigner,
     consent_ids: list[str],
     reads: int,
     clients: int,
     tag: str,
 ) -> dict[str, Any]:
     """``reads`` reads, round-robin over the consents, from ``clients`` concurrent clients,
-    each signed by the bank (all signed before the clock starts).
+    each signed by the bank (all signed before the clock starts: the gateway's throughput is
+    measured, not the load generator's signing).
 
-    aiohttp, not httpx: on a 2-core machine the load generator shares the CPU with the gateway
-    and the node, and httpx's client used about as much CPU per request as the gateway itself.
+    The client over aiohttp, not httpx: on a 2-core machine the load generator shares the CPU
+    with the gateway and the node, and httpx's client used about as much CPU per request as the
+    gateway itself.
     """
     jobs: asyncio.Queue[int] = asyncio.Queue()
     for i in range(reads):
         jobs.put_nowait(i)
-    first_request = secrets.randbits(48)
-    bodies = [
-        signer.body(consent_ids[i % len(consent_ids)], first_request + i) for i in range(reads)
-    ]
+    signer.sign_ahead(
+        (load_read(consent_ids[i % len(consent_ids)]), f"{tag}-{i}") for i in range(reads)
+    )
     latencies: list[float] = []
     failures: dict[int, int] = {}
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker(bank: Bank[AsyncRunner]) -> None:
         while True:
             try:
                 i = jobs.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            body = bodies[i]
-            headers = {**party.bank_headers, "Idempotency-Key": f"{tag}-{i}"}
+            consent_id = consent_ids[i % len(consent_ids)]
             began = time.perf_counter()
+            status = 200
             try:
-                async with session.post(f"{url}/v1/queries", json=body, headers=headers) as answer:
-                    await answer.read()
-                    status = answer.status
-            except (aiohttp.ClientError, TimeoutError):
+                await bank.read(
+                    LOAD_USCC,
+                    consent_id,
+                    LOAD_CATEGORIES,
+                    LOAD_PURPOSE,
+                    idempotency_key=f"{tag}-{i}",
+                )
+            except GatewayProblemError as problem:
+                status = problem.status
+            except GatewayClientError:
                 status = -1
             latencies.append(time.perf_counter() - began)
             if status != 200:
                 failures[status] = failures.get(status, 0) + 1
 
-    connector = aiohttp.TCPConnector(limit=clients)
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(clients)))
-        seconds = time.perf_counter() - began
+    async with AsyncGateway(url, connections=clients) as gateway:
+        bank = gateway.bank(party.bank_api_key, party.bank_address, signer=signer)
+        began, cpu_began = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker(bank) for _ in range(clients)))
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     latencies.sort()
     ok = reads - sum(failures.values())
     return {
@@ -396,15 +380,16 @@ async def read_load(
         "p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        # The load generator's own CPU (this process): it shares the machine with the gateway.
+        "client_cpu_ms_per_read": round(1000 * cpu / reads, 3),
     }
 
 
-def warm_up(url: str, party: Party, signer: ReadSigner, consent_id: str) -> None:
-    body = signer.body(consent_id, secrets.randbits(64))
-    headers = {**party.bank_headers, "Idempotency-Key": f"warm-{secrets.token_hex(4)}"}
-    response = httpx.post(f"{url}/v1/queries", json=body, headers=headers, timeout=60)
-    if response.status_code != 200:
-        raise RuntimeError(f"warm-up read failed: {response.status_code} {response.text}")
+def warm_up(url: str, party: Party, signer: BankReadSigner, consent_id: str) -> None:
+    """One read, which must be granted."""
+    with Gateway(url) as gateway:
+        bank = gateway.bank(party.bank_api_key, party.bank_address, signer=signer)
+        bank.read(LOAD_USCC, consent_id, LOAD_CATEGORIES, LOAD_PURPOSE)
 
 
 def block_number(chain: str) -> int | None:
@@ -451,7 +436,7 @@ def run_gateway(
             log(f"{tag}: granted {params['consents']} consents, {per_second:.1f}/s")
         record = Deployment.load(Path(env["CONSENTLEDGER_DEPLOYMENT_FILE"]))
         rpc = chain_rpc(gateway.url, env["CONSENTLEDGER_CHAIN"])
-        signer = read_signer(rpc, party, typed_data.Domain(record.chain_id, record.address))
+        signer = bank_signer(rpc, party, record.address)
         warm_up(gateway.url, party, signer, consent_ids[0])
         rss_before = gateway.rss_kib()
         first_block = block_number(env["CONSENTLEDGER_CHAIN"])
@@ -477,7 +462,8 @@ def run_gateway(
         log(
             f"{tag}: {load['reads_per_second']} reads/s, p99 {load['p99_ms']} ms, "
             f"gateway CPU {load['gateway_cpu_ms_per_read']} ms/read over {load['workers']} "
-            f"worker(s), failures {load['failures']}"
+            f"worker(s), client CPU {load['client_cpu_ms_per_read']} ms/read, "
+            f"failures {load['failures']}"
         )
         more = params["memory_reads"] - reads if tag == "batched" else 0
         if more > 0:
@@ -486,7 +472,7 @@ def run_gateway(
                 read_load(
                     gateway.url,
                     party,
-                    read_signer(rpc, party, signer.domain),  # a fresh deadline
+                    bank_signer(rpc, party, record.address),  # a fresh deadline
                     consent_ids,
                     more,
                     params["clients"],
@@ -575,7 +561,7 @@ def end_to_end(
 
 
 def gas_per_read() -> dict[str, Any]:
-    """tests/test_gas.py's measurement on the embedded chain (gas is deterministic)."""
+    """tests/contracts/test_gas.py's measurement on the embedded chain (gas is deterministic)."""
     world = build_world(EmbeddedChain(clock=BlockClock.STEADY))
     solo = world.enterprises["solo"]
     bank = world.banks[0]
@@ -766,7 +752,7 @@ def markdown(result: dict[str, Any]) -> str:
                 "block |"
             )
     audit = result.get("audit")
-    if audit and "ledger_consents" not in audit:  # a result file from before issue 7 part 3
+    if audit and "ledger_consents" not in audit:  # an older result file (one ledger)
         lines.append(
             f"| audit, {audit['events']:,} events ({audit['ledger_reads']:,} reads) | replay "
             f"{audit['replay_events_per_second']:,}/s; reader (fetch + decode) "

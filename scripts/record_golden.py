@@ -1,6 +1,6 @@
 """Regenerate the auditor's golden test vector: the scripted ledger, recorded off eth-tester.
 
-Writes, under ``tests/golden/`` (or ``--out``):
+Writes, under ``tests/audit/golden/`` (or ``--out``):
 
 - ``ledger.json``: the raw JSON-RPC answers the audit needed (chain id, code, logs, block headers,
   storage views), as :class:`~consentledger.audit.recorded.RecordedJsonRpc` serves them;
@@ -11,29 +11,26 @@ Writes, under ``tests/golden/`` (or ``--out``):
 A rerun writes the same bytes except block hashes (eth-tester draws each block's PREVRANDAO at
 random), so the expected reports, which name no block hash, come out identical.
 
-    python scripts/record_golden.py [--out tests/golden]
+    python scripts/record_golden.py [--out tests/audit/golden]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from consentledger.audit.output import to_json_text
+from consentledger.audit.recorded import RecordingJsonRpc
+from consentledger.audit.report import audit_report, portability_report
+from consentledger.audit.runner import Audit
+from consentledger.chain.clock import BlockClock
+from consentledger.chain.embedded import EmbeddedChain
+from consentledger.chain.jsonrpc import EmbeddedJsonRpc
+from consentledger.testing.scenario import build_ledger
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from tests.audit.scenario import build_ledger  # noqa: E402
-
-from consentledger.audit.output import to_json_text  # noqa: E402
-from consentledger.audit.recorded import RecordingJsonRpc  # noqa: E402
-from consentledger.audit.report import audit_report, portability_report  # noqa: E402
-from consentledger.audit.runner import Audit  # noqa: E402
-from consentledger.chain.clock import BlockClock  # noqa: E402
-from consentledger.chain.embedded import EmbeddedChain  # noqa: E402
-from consentledger.chain.jsonrpc import EmbeddedJsonRpc  # noqa: E402
-
-GOLDEN = ROOT / "tests" / "golden"
+GOLDEN = ROOT / "tests" / "audit" / "golden"
 #: ``generated_at`` of the expected reports (the one field comparisons leave out).
 STAMP = "recorded"
 

@@ -1,4 +1,4 @@
-"""Issue 8's soak: a gateway process on anvil under steady load at 80 % of its measured capacity.
+"""The soak: a gateway process on anvil under steady load at 80 % of its measured capacity.
 
 One run: a seeded bureau, an anvil process, a ledger deployed on it, a gateway process (uvicorn,
 settings by environment: :func:`bench.gateway_env`), a bank, an enterprise and enough
@@ -33,7 +33,6 @@ import json
 import math
 import os
 import platform
-import secrets
 import sys
 import tempfile
 import time
@@ -42,37 +41,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from bench import (  # noqa: E402
+from bench import (
+    LOAD_CATEGORIES,
+    LOAD_PURPOSE,
+    LOAD_USCC,
     Party,
-    ReadSigner,
     admit,
+    bank_signer,
     deploy_on_anvil,
     gateway_env,
     grant_consents,
     log,
     percentile,
     read_load,
-    read_signer,
     seeded_bureau,
     warm_up,
 )
-from consentledger.audit.journal_check import JournalCheck, JournalDatabase  # noqa: E402
-from consentledger.audit.runner import Audit  # noqa: E402
-from consentledger.chain import typed_data  # noqa: E402
-from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port  # noqa: E402
-from consentledger.chain.deploy import Deployment  # noqa: E402
-from consentledger.chain.jsonrpc import HttpJsonRpc  # noqa: E402
-from consentledger.gateway.db import Database  # noqa: E402
-from consentledger.gateway.journal_store import Journal  # noqa: E402
-from consentledger.gateway.process import GatewayProcess  # noqa: E402
+from consentledger.audit.journal_check import JournalCheck, JournalDatabase
+from consentledger.audit.runner import Audit
+from consentledger.chain import typed_data
+from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
+from consentledger.chain.deploy import Deployment
+from consentledger.chain.jsonrpc import HttpJsonRpc
+from consentledger.chain.read_signer import BankReadSigner
+from consentledger.client import (
+    AccessDeniedError,
+    AsyncGateway,
+    Bank,
+    GatewayProblemError,
+    GatewayUnreachableError,
+    UnexpectedAnswerError,
+)
+from consentledger.client.http import AsyncRunner
+from consentledger.gateway.db import Database
+from consentledger.gateway.journal_store import Journal
+from consentledger.testing.process import GatewayProcess
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Reads each consent allows (bench.signed_consent's terms), and the purpose's cap.
 READS_PER_CONSENT = 400
@@ -101,62 +109,59 @@ class LoadResult:
     failed_keys: list[str] = field(default_factory=list)  # Idempotency-Keys of the errors
 
 
-#: Seconds after which the soak's bank signs with a fresh deadline (its requests live 50 min).
-RESIGN_AFTER_S = 20 * 60
-
-
 async def open_loop(
     gateway: GatewayProcess,
-    chain: str,
     party: Party,
-    domain: typed_data.Domain,
     consent_ids: list[str],
     rate: float,
     duration: float,
     rss_every: float,
+    signer: BankReadSigner,
 ) -> LoadResult:
     """``rate`` reads a second for ``duration`` seconds, each started at its time and signed by
-    the bank then (with a deadline renewed every ``RESIGN_AFTER_S`` seconds)."""
+    the bank then."""
     result = LoadResult()
-    signers: list[tuple[float, ReadSigner]] = []
-
-    def signer_now() -> ReadSigner:
-        now = time.monotonic()
-        if not signers or now - signers[-1][0] > RESIGN_AFTER_S:
-            signers.append((now, read_signer(chain, party, domain)))
-        return signers[-1][1]
-
     total = int(rate * duration)
     in_flight: set[asyncio.Task[None]] = set()
     # aiohttp, not httpx: httpx's pool scans every connection for every request, and at ~90
     # reads/s with hundreds of connections the generator itself fell behind its schedule.
     # Idle connections expire on the client's side first: uvicorn closes one idle for 5 s, and a
     # request sent on it at that moment fails with a ReadError that says nothing of the gateway.
-    connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=CLIENT_KEEPALIVE_S)
-    first_request = secrets.randbits(48)
 
-    async def one(session: aiohttp.ClientSession, i: int, scheduled: float) -> None:
-        body = signer_now().body(consent_ids[i % len(consent_ids)], first_request + i)
-        headers = {**party.bank_headers, "Idempotency-Key": f"soak-{i}"}
+    async def one(bank: Bank[AsyncRunner], i: int, scheduled: float) -> None:
+        key = f"soak-{i}"
         try:
-            async with session.post(
-                f"{gateway.url}/v1/queries", json=body, headers=headers
-            ) as answer:
-                payload = await answer.read()
-                status = answer.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            result.errors[f"transport: {type(exc).__name__}"] += 1
-            result.failed_keys.append(headers["Idempotency-Key"])
+            await bank.read(
+                LOAD_USCC,
+                consent_ids[i % len(consent_ids)],
+                LOAD_CATEGORIES,
+                LOAD_PURPOSE,
+                idempotency_key=key,
+            )
+        except GatewayUnreachableError as exc:
+            cause = exc.__cause__
+            result.errors[f"transport: {type(cause).__name__}"] += 1
+            result.failed_keys.append(key)
+            return
+        except AccessDeniedError:
+            # The chain's denial: a consent's reads ran out.
+            result.latencies.append(loop.time() - scheduled)
+            result.statuses["403"] += 1
+            return
+        except GatewayProblemError as problem:
+            result.latencies.append(loop.time() - scheduled)
+            result.statuses[str(problem.status)] += 1
+            result.errors[f"{problem.status} {problem.code}"] += 1
+            result.failed_keys.append(key)
+            return
+        except UnexpectedAnswerError as odd:
+            result.latencies.append(loop.time() - scheduled)
+            result.statuses[str(odd.status)] += 1
+            result.errors[f"{odd.status} not problem+json"] += 1
+            result.failed_keys.append(key)
             return
         result.latencies.append(loop.time() - scheduled)
-        result.statuses[str(status)] += 1
-        if status == 200:
-            return
-        code = _problem_code(payload)
-        if status == 403 and code == "access_denied":
-            return  # the chain's denial: a consent's reads ran out
-        result.errors[f"{status} {code}"] += 1
-        result.failed_keys.append(headers["Idempotency-Key"])
+        result.statuses["200"] += 1
 
     async def sample_rss(stop: asyncio.Event, started: float) -> None:
         while not stop.is_set():
@@ -165,8 +170,10 @@ async def open_loop(
                 await asyncio.wait_for(stop.wait(), rss_every)
 
     loop = asyncio.get_running_loop()
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
+    async with AsyncGateway(
+        gateway.url, connections=512, keepalive_timeout=CLIENT_KEEPALIVE_S
+    ) as client:
+        bank = client.bank(party.bank_api_key, party.bank_address, signer=signer)
         started = loop.time()
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(stop, started))
@@ -180,7 +187,7 @@ async def open_loop(
             if len(in_flight) >= MAX_IN_FLIGHT:
                 result.errors["generator: too many requests in flight"] += 1
                 continue
-            task = asyncio.create_task(one(client, i, scheduled))
+            task = asyncio.create_task(one(bank, i, scheduled))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
             result.sent += 1
@@ -191,14 +198,6 @@ async def open_loop(
         await sampler
     result.rss.append((round(result.seconds, 1), gateway.rss_kib()))
     return result
-
-
-def _problem_code(payload: bytes) -> str:
-    try:
-        code = json.loads(payload).get("code")
-    except (ValueError, AttributeError):
-        return "not problem+json"
-    return str(code)
 
 
 def audit(node_url: str, deployment: Deployment, journal_url: str) -> dict[str, Any]:
@@ -240,20 +239,13 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             gateway.start()
             party = admit(gateway.url)
             ids, _ = asyncio.run(grant_consents(gateway.url, party, domain, BURST_CONSENTS, 8))
-            warm_up(gateway.url, party, read_signer(anvil.url, party, domain), ids[0])
+            signer = bank_signer(anvil.url, party, deployment.address)
+            warm_up(gateway.url, party, signer, ids[0])
             capacity: dict[str, Any] | None = None
             if args.rate is None:
                 log(f"capacity: a burst of {BURST_READS} reads from {BURST_CLIENTS} clients")
                 capacity = asyncio.run(
-                    read_load(
-                        gateway.url,
-                        party,
-                        read_signer(anvil.url, party, domain),
-                        ids,
-                        BURST_READS,
-                        BURST_CLIENTS,
-                        "burst",
-                    )
+                    read_load(gateway.url, party, signer, ids, BURST_READS, BURST_CLIENTS, "burst")
                 )
                 rate = args.share * capacity["reads_per_second"]
                 log(f"capacity {capacity['reads_per_second']} reads/s: soaking at {rate:.0f}/s")
@@ -264,9 +256,7 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             fresh, _ = asyncio.run(grant_consents(gateway.url, party, domain, needed, 8))
             log(f"granted {needed} consents for {int(rate * args.duration)} reads")
             load = asyncio.run(
-                open_loop(
-                    gateway, anvil.url, party, domain, fresh, rate, args.duration, args.rss_every
-                )
+                open_loop(gateway, party, fresh, rate, args.duration, args.rss_every, signer)
             )
             log(f"load done in {load.seconds:.0f} s: {dict(load.statuses)}, errors {load.errors}")
             time.sleep(1)  # nothing is in flight; let the last receipts land

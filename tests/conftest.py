@@ -1,4 +1,5 @@
-"""Shared fixtures: one deployment per backend and session, snapshot and revert around every test.
+"""Shared fixtures: the session's bureau; one deployment per backend and session, snapshot and
+revert around every test.
 
 ``world`` runs a test on every backend (the embedded chain and a real anvil process);
 ``embedded_world`` only on the embedded chain, for tests that use eth-tester's own controls.
@@ -7,6 +8,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +17,25 @@ import pytest
 from consentledger.chain.anvil import AnvilChain, AnvilProcess
 from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
-from tests.postgres import fresh_database, postgres_server
-from tests.support import World, build_world
+from consentledger.testing.world import World, build_world
+from tests.harness.gateway import seeded_bureau
+from tests.harness.postgres import fresh_database, postgres_server
+
+#: Synthetic enterprises in the session's bureau (the showcase comes on top): enough for every
+#: test that registers fresh ones.
+BUREAU_ENTERPRISES = 400
+
+
+@pytest.fixture(scope="session")
+def bureau_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A bureau seeded once per session, shared read-only by every gateway of the session."""
+    return seeded_bureau(tmp_path_factory.mktemp("bureau"), BUREAU_ENTERPRISES)
+
+
+# The suite's gateways (in-process and child processes alike) run in development mode, asked for
+# explicitly: they use the operator token and subject key written in the source. Tests of the
+# production refusal take the variable away.
+os.environ.setdefault("CONSENTLEDGER_ENVIRONMENT", "development")
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +81,7 @@ def embedded_world(embedded_base: World) -> Iterator[World]:
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
-    """A PostgreSQL server for the session (``tests/postgres.py``)."""
+    """A PostgreSQL server for the session (``tests/harness/postgres.py``)."""
     with postgres_server() as url:
         yield url
 

@@ -128,3 +128,15 @@ def test_every_module_the_docs_name_exists(page: str, name: str) -> None:
             target = getattr(target, attribute)
         return
     pytest.fail(f"{page} names {name}, which does not exist")
+
+
+def test_the_feeds_page_asks_for_every_published_schema() -> None:
+    from consentledger.bureau.feeds import RECORD_KINDS, feed_schema
+
+    hooks = _load_hooks()
+    page = (ROOT / "docs" / "pages" / "feeds.md").read_text(encoding="utf-8")
+    assert hooks.SCHEMAS_MARKER in page
+    sections = hooks.feed_schema_sections()
+    for name in RECORD_KINDS:
+        assert f"#### {name}\n" in sections
+        assert feed_schema(name)["$id"] in sections

@@ -125,6 +125,16 @@ def mask_of(categories: Iterable[Category | int]) -> int:
     return mask
 
 
+#: The categories the size classification reads (a size-class read asks for those of them its
+#: consent grants, or for all of them).
+SIZE_CATEGORIES = (
+    Category.BUSINESS_REGISTRATION,
+    Category.SOCIAL_INSURANCE,
+    Category.TAX,
+    Category.AUDITED_FINANCIAL_STATEMENTS,
+)
+
+
 def categories_of(mask: int) -> tuple[Category, ...]:
     """The categories in a bitmask, in code order. Unknown bits raise UnknownCategoryError."""
     found: list[Category] = []

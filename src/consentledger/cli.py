@@ -193,6 +193,74 @@ def admit_relayers_command(
 
 
 @main.command()
+@click.option("--rpc", "rpc_url", required=True, help="JSON-RPC URL of a node of the ledger.")
+@click.option(
+    "--deployment",
+    "deployment_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The ledger's deployment record.",
+)
+@click.option("--consent", "consent_hex", required=True, help="The consent id (0x + 64 hex).")
+@click.option(
+    "--controller-key-file",
+    "controller_key_files",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    required=True,
+    help="A file holding a controller's private key (hex); one per signing controller, as many "
+    "as the enterprise's threshold.",
+)
+@click.option(
+    "--sender-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the key of the account that sends (and pays for) the transaction: any "
+    "account the node accepts. Default: $CONSENTLEDGER_SENDER_KEY.",
+)
+@click.option(
+    "--valid-for",
+    type=click.IntRange(60, 30 * 24 * 3600),
+    default=3600,
+    show_default=True,
+    help="Seconds the signatures stay valid (the Revocation's deadline).",
+)
+def revoke(
+    rpc_url: str,
+    deployment_file: Path,
+    consent_hex: str,
+    controller_key_files: tuple[Path, ...],
+    sender_key_file: Path | None,
+    valid_for: int,
+) -> None:
+    """Revoke a consent on the chain directly, without the bureau's gateway: the controllers'
+    keys sign the Revocation here, any account sends it."""
+    from consentledger.chain.client import LedgerClient
+    from consentledger.chain.deploy import Deployment, verify_deployment
+    from consentledger.chain.self_revoke import RevocationRefusedError, revoke_directly
+    from consentledger.keys import load_key
+
+    text = consent_hex.removeprefix("0x").removeprefix("0X")
+    try:
+        consent_id = bytes.fromhex(text)
+    except ValueError:
+        consent_id = b""
+    if len(consent_id) != 32:
+        raise RevocationRefusedError(f"--consent must be 0x + 64 hex digits: {consent_hex!r}")
+    controllers = [load_key(path, "--controller-key-file") for path in controller_key_files]
+    sender = load_key(sender_key_file, "CONSENTLEDGER_SENDER_KEY")
+    w3 = _node(rpc_url)
+    deployment = Deployment.load(deployment_file)
+    verify_deployment(w3, deployment)
+    mined = revoke_directly(
+        LedgerClient(w3, deployment.address, sender), consent_id, controllers, valid_for
+    )
+    Console().print(
+        f"consent 0x{consent_id.hex()} revoked in tx [bold]0x{mined.tx_hash.hex()}[/] "
+        f"(block {mined.block_number}): reads recorded from the next block on are denied"
+    )
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8545, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
@@ -286,8 +354,14 @@ def serve(
     from consentledger.gateway.context import GatewayContext
     from consentledger.gateway.db import Database
     from consentledger.gateway.logs import log_config
-    from consentledger.serve import serve_settings, worker_environment
+    from consentledger.serve import (
+        PRIVATE_UMASK,
+        serve_settings,
+        uvicorn_options,
+        worker_environment,
+    )
 
+    os.umask(PRIVATE_UMASK)  # the databases, block log and records it writes are its user's only
     settings, notes = serve_settings(chain, data_dir, workers, host=host, port=port)
     console = Console()
     for note in notes:
@@ -302,6 +376,7 @@ def serve(
             port=port,
             log_level=log_level,
             log_config=log_config(log_format),
+            **uvicorn_options(settings),
         )
         return
     Database(settings.database_url).close()  # schema and migration once, before the workers
@@ -319,6 +394,7 @@ def serve(
         port=port,
         log_level=log_level,
         log_config=log_config(log_format),
+        **uvicorn_options(settings),
     )
 
 

@@ -1,7 +1,10 @@
 """``consentledger serve``: the gateway as a service, with everything it keeps in one directory.
 
-On the embedded chain the data directory holds the chain's block log (``chain/``), the keys the
-gateway generated on its first start (``keys/``, mode 0600), the deployment record, the journal
+The data directory (mode 0700; everything ``serve`` writes is private to its user, umask 077) holds
+the operator token and the subject key, generated on the first start unless the environment gives
+them (``keys/admin.token``, ``keys/subject.key``, mode 0600). On the embedded chain it also holds
+the chain's block log (``chain/``), the relayer and regulator keys generated on the first start
+(``keys/``, mode 0600), the deployment record, the journal
 (``gateway.db``) and, unless another is configured, the bureau's database (``bureau.db``). A
 restart replays and verifies the chain and rejoins the same ledger; nothing acknowledged is lost.
 With a node URL, the deployment record and the relayer key must be given; the relayer keys of
@@ -28,6 +31,21 @@ KEYS = "keys"
 RELAYER_KEYS = f"{KEYS}/relayers"
 
 
+#: What ``serve``'s process creates is readable and writable by its user only.
+PRIVATE_UMASK = 0o077
+
+
+def private_data_dir(data_dir: Path) -> bool:
+    """Create ``data_dir`` with mode 0700, or take group and other access away from an existing
+    one; True if an existing directory was tightened."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = data_dir.stat().st_mode & 0o777
+    if mode & 0o077:
+        data_dir.chmod(mode & 0o700)
+        return True
+    return False
+
+
 def _secret_file(path: Path, make: str) -> Path:
     """``path``, created with ``make`` (mode 0600, fsynced) if it does not exist yet."""
     if not path.exists():
@@ -51,9 +69,10 @@ def serve_settings(
     """The settings ``serve`` runs with, and notes for the operator (never a secret's value).
     ``workers`` (``--workers``) wins over CONSENTLEDGER_WORKERS; more than one is refused with
     :class:`SettingsError` unless the chain is a node and there is a relayer key per worker."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     env = os.environ
     notes: list[str] = []
+    if private_data_dir(data_dir):
+        notes.append(f"{data_dir} was open to other users: it is now 0700")
     given: dict[str, Any] = {"chain": chain}
     if workers is not None:
         given["workers"] = workers
@@ -67,9 +86,18 @@ def serve_settings(
     default("database_url", f"sqlite:///{data_dir / 'gateway.db'}")
     default("bureau_database_url", f"sqlite:///{data_dir / 'bureau.db'}")
     default("deployment_file", data_dir / "deployment.json")
+    keys = data_dir / KEYS
+    secrets_made = {
+        "admin_token": ("admin.token", secrets.token_urlsafe(32), "the operator token"),
+        "subject_key": ("subject.key", "0x" + secrets.token_hex(32), "the subject key"),
+    }
+    for field, (name, fresh, what) in secrets_made.items():
+        if f"CONSENTLEDGER_{field.upper()}" not in env:
+            secret_file = _secret_file(keys / name, fresh)
+            given[field] = secret_file.read_text().strip()
+            notes.append(f"{what} is in {secret_file}")
     if chain == "embedded":
         default("chain_dir", data_dir / "chain")
-        keys = data_dir / KEYS
         for role in ("relayer", "regulator"):
             if not {
                 f"CONSENTLEDGER_{role.upper()}_KEY",
@@ -93,6 +121,16 @@ def serve_settings(
     settings = load_settings(**given)
     settings.check_workers()
     return settings, notes
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves ``settings``: forwarded headers are believed from the configured
+    proxies only (uvicorn's own default believes them from 127.0.0.1, so anything on the machine
+    could name any client address and step around the failed-authentication throttle)."""
+    trusted = ",".join(part.strip() for part in settings.trusted_proxies.split(",") if part.strip())
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:

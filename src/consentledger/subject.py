@@ -36,6 +36,23 @@ def subject_id(uscc: str, key: bytes) -> bytes:
     return hmac.new(key, _DOMAIN + uscc.encode("ascii"), hashlib.sha256).digest()
 
 
+_RECEIPT_SALT_DOMAIN = b"consentledger/receipt-salt/v1\x00"
+
+
+def receipt_salt(subject: bytes, nonce: int, key: bytes) -> bytes:
+    """The 32-byte salt of the receipt a consent of ``subject`` with ``nonce`` commits to:
+    ``HMAC-SHA256(key, "consentledger/receipt-salt/v1" || 0x00 || subject || nonce)``. Kept by the
+    bureau as its key (recomputed, never stored) and handed to the enterprise with the draft; the
+    chain holds only ``keccak256(salt || receipt)``, which nobody without the salt can test a
+    guessed receipt (and so a guessed USCC) against. Each draft's nonce is fresh, so is its salt."""
+    if len(key) < MIN_KEY_BYTES:
+        raise SubjectKeyError(
+            f"the subject key must be at least {MIN_KEY_BYTES} bytes, got {len(key)}"
+        )
+    message = _RECEIPT_SALT_DOMAIN + subject + nonce.to_bytes(32, "big")
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
 #: The environment variable that holds the bureau's subject key (hex) when no key file is given.
 SUBJECT_KEY_ENV = "CONSENTLEDGER_SUBJECT_KEY"
 

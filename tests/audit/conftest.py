@@ -19,9 +19,9 @@ from consentledger.chain.clock import BlockClock
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.embedded import EMBEDDED_CHAIN_ID, EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, JsonRpc
-from tests.audit.scenario import Scenario, build_ledger
+from consentledger.testing.scenario import Scenario, build_ledger
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from consentledger.audit.output import write_reports
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc
 from consentledger.ledger.types import DenialReason
+from consentledger.testing.scenario import START, Scenario
 from tests.audit.conftest import audit, audit_embedded, reports, solo_subject
-from tests.audit.scenario import START, Scenario
 
 
 def test_clean_ledger_has_no_findings_and_counts_what_was_recorded(

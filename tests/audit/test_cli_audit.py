@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
+from consentledger.testing.scenario import SOLO_USCC, SUBJECT_KEY, Scenario
 from tests.audit.conftest import GOLDEN
-from tests.audit.scenario import SOLO_USCC, SUBJECT_KEY, Scenario
 
 TOKEN = "s3cret-token"
 
@@ -153,11 +153,23 @@ def test_bearer_token_is_sent(
     refused = _run(*args)
     assert refused.exit_code == 5  # chain_unavailable
     assert "refused the request (HTTP 401)" in _text(refused)
-    accepted = _run(*args, "--rpc-token", TOKEN)
+    token_file = tmp_path / "auditor.token"
+    token_file.write_text(TOKEN + "\n")
+    accepted = _run(*args, "--rpc-token-file", str(token_file))
     assert accepted.exit_code == 0, accepted.output
     from_env = _run(*args, env={"CONSENTLEDGER_RPC_TOKEN": TOKEN})
     assert from_env.exit_code == 0, from_env.output
     assert TOKEN not in accepted.output
+
+
+def test_the_token_is_never_taken_from_the_command_line(
+    anvil_ledger: tuple[str, Scenario, Path], token_proxy: str, tmp_path: Path
+) -> None:
+    _url, _scenario, record = anvil_ledger
+    args = ("--rpc", token_proxy, "--deployment", str(record), "--out", str(tmp_path))
+    refused = _run(*args, "--rpc-token", TOKEN)
+    assert refused.exit_code == 2
+    assert "No such option '--rpc-token'" in _text(refused)
 
 
 # ------------------------------------------------------------------------------------ exit 2

@@ -1,7 +1,7 @@
 """The gateway journal's cross-check on a real journal.
 
 A gateway on the embedded chain, with a seeded bureau, serves granted and denied reads through
-HTTP (``tests.reads.conftest.running_gateway``); the auditor replays that chain through
+HTTP (``tests.gateway.reads.conftest.running_gateway``); the auditor replays that chain through
 :class:`EmbeddedJsonRpc` with the gateway's database and finds the two in agreement. Copies of the
 database, each tampered in one way, must each give the finding that names the tampering, at the
 journal entry and, where there is one, the chain's event. The command line is tested through
@@ -39,8 +39,9 @@ from consentledger.chain.deploy import Deployment
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, JsonRpcError
 from consentledger.cli import main
+from consentledger.client import AccessDeniedError
 from tests.audit.conftest import GOLDEN
-from tests.reads.conftest import running_gateway
+from tests.harness.gateway import running_gateway
 
 REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_INSURANCE.bit
 GRANTED = 3
@@ -66,22 +67,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
     with running_gateway(tmp, bureau) as gateway:
         bank, other = gateway.add_bank("Journal Bank"), gateway.add_bank("Other Bank")
         chip = gateway.register(CHIP_DISTRIBUTOR_USCC)
-        consent = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
-        once = gateway.grant(chip, bank, REGISTRATION_AND_STAFF, max_reads=1)
-        revoked = gateway.grant(chip, bank, REGISTRATION_AND_STAFF)
-        gateway.action("Revocation", revoked, chip)
-        reads = [
-            (gateway.read(bank, chip, consent, ["business_registration", 2]), 200),
-            (gateway.read(bank, chip, consent, ["social_insurance"]), 200),
-            (gateway.read(bank, chip, once, [1]), 200),
-            (gateway.read(bank, chip, once, [1]), 403),  # READS_EXHAUSTED
-            (gateway.read(bank, chip, consent, ["tax"]), 403),  # CATEGORY_NOT_CONSENTED
-            (gateway.read(other, chip, consent, [1]), 403),  # BANK_MISMATCH
-            (gateway.read(bank, chip, revoked, [1]), 403),  # REVOKED
-            (gateway.read(bank, chip, secrets.token_bytes(32), [1]), 403),  # NO_CONSENT
+        consent = gateway.grant_on_chain(chip, bank, REGISTRATION_AND_STAFF)
+        once = gateway.grant_on_chain(chip, bank, REGISTRATION_AND_STAFF, max_reads=1)
+        revoked = gateway.grant_on_chain(chip, bank, REGISTRATION_AND_STAFF)
+        gateway.act_on_chain("Revocation", revoked, chip)
+        gateway.read(bank, chip, consent, ["business_registration", 2])
+        gateway.read(bank, chip, consent, ["social_insurance"])
+        gateway.read(bank, chip, once, [1])
+        denied = [
+            gateway.refused(bank, chip, once, [1]),  # READS_EXHAUSTED
+            gateway.refused(bank, chip, consent, ["tax"]),  # CATEGORY_NOT_CONSENTED
+            gateway.refused(other, chip, consent, [1]),  # BANK_MISMATCH
+            gateway.refused(bank, chip, revoked, [1]),  # REVOKED
+            gateway.refused(bank, chip, secrets.token_bytes(32), [1]),  # NO_CONSENT
         ]
-        for response, status in reads:
-            assert response.status_code == status, response.text
+        assert all(isinstance(refused, AccessDeniedError) for refused in denied), denied
         chain, deployment = gateway.context.chain, gateway.context.deployment
         assert chain is not None
     record = tmp / "deployment.json"

@@ -33,7 +33,7 @@ from consentledger.gcpause import gc_paused
 from consentledger.ledger.errors import LedgerRevertError
 from consentledger.ledger.model import LedgerModel
 from consentledger.ledger.types import ROLE_BANK, ConsentState, ConsentStatus
-from tests.support import World
+from consentledger.testing.world import World
 
 DECODER = LogDecoder(load_artifact("ConsentLedger")["abi"])
 

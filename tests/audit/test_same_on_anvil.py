@@ -14,8 +14,8 @@ from typing import Any
 
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, HttpJsonRpc
+from consentledger.testing.scenario import Scenario
 from tests.audit.conftest import audit, reports, solo_subject, without
-from tests.audit.scenario import Scenario
 
 #: Fields that legitimately differ between the two nodes (see the module docstring).
 NODE_SPECIFIC = frozenset({"generated_at", "transaction_hash", "deploy_tx"})

@@ -1,5 +1,5 @@
 """The same store on PostgreSQL: identical rows, documents and classes as on SQLite (on the
-session's throwaway server, ``tests/postgres.py``)."""
+session's throwaway server, ``tests/harness/postgres.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import SHOWCASE_USCCS
 from consentledger.bureau.store import BureauStore
 from consentledger.categories import SEEDED_CATEGORIES
-from tests.postgres import fresh_database
+from tests.harness.postgres import fresh_database
 
 from .conftest import sqlite_url
 

@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,8 @@ EXIT_FINDINGS = 1
 DEFAULT_BLOCK_RANGE = 1000
 #: ``consentledger.audit.journal_check.DEFAULT_OPEN_GRACE``, repeated for the same reason.
 DEFAULT_OPEN_GRACE = 600
+#: The environment variable holding the bearer token of --rpc (when no --rpc-token-file is given).
+RPC_TOKEN_ENV = "CONSENTLEDGER_RPC_TOKEN"  # noqa: S105 - a variable name, not a token
 
 
 class AuditArgumentError(ConsentLedgerError, ValueError):
@@ -58,6 +61,19 @@ def _subject(enterprise: str | None, key_file: Path | None, subject: str | None)
             raise AuditArgumentError("--subject-key-file needs --enterprise USCC")
         return None
     return subject_id(validate_uscc(enterprise), load_subject_key(key_file))
+
+
+def _rpc_token(path: Path | None) -> str | None:
+    """The node's bearer token: from ``path``, else $CONSENTLEDGER_RPC_TOKEN, else none."""
+    if path is None:
+        return os.environ.get(RPC_TOKEN_ENV) or None
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise AuditArgumentError(f"cannot read the token file {path}: {exc.strerror}") from None
+    if not token:
+        raise AuditArgumentError(f"the token file {path} is empty")
+    return token
 
 
 @contextmanager
@@ -102,10 +118,11 @@ def _summary(result: AuditResult) -> str:
 @click.command("audit")
 @click.option("--rpc", "rpc_url", help="JSON-RPC URL of a node of the ledger's chain.")
 @click.option(
-    "--rpc-token",
-    envvar="CONSENTLEDGER_RPC_TOKEN",
-    help="Bearer token for the node (sent as Authorization: Bearer); also "
-    "$CONSENTLEDGER_RPC_TOKEN, which keeps it out of the process list.",
+    "--rpc-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the bearer token for the node (sent as Authorization: Bearer). "
+    "Default: $CONSENTLEDGER_RPC_TOKEN. Never on the command line, where every user of the "
+    "machine could read it (ps).",
 )
 @click.option(
     "--logs",
@@ -186,7 +203,7 @@ def _summary(result: AuditResult) -> str:
 def audit(
     ctx: click.Context,
     rpc_url: str | None,
-    rpc_token: str | None,
+    rpc_token_file: Path | None,
     logs_file: Path | None,
     deployment_file: Path,
     enterprise: str | None,
@@ -229,7 +246,7 @@ def audit(
     rpc: JsonRpc = (
         RecordedJsonRpc.load(logs_file)
         if logs_file is not None
-        else HttpJsonRpc(str(rpc_url), rpc_token)
+        else HttpJsonRpc(str(rpc_url), _rpc_token(rpc_token_file))
     )
     console = Console(stderr=True)
     journal_db: JournalDatabase | None = None

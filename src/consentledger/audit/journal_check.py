@@ -4,7 +4,9 @@ The gateway journals every bank read before it goes to the chain and resolves it
 event (:class:`consentledger.journal.schema.JournalEntry`). The auditor opens that database to read
 it, never to write it, and checks every entry in the audited window:
 
-- its response hash is keccak256(salt || document), so the journal still holds what it released;
+- its response hash is keccak256(salt || document), so the journal still holds what it released
+  (while it holds the document: the gateway deletes it after its delivery window and keeps the
+  salt and hash, so an entry past the window is checked against the chain without it);
 - a release (status granted) has the chain's ``DataAccessed`` for its query id, with the same
   consent, bank, categories, purpose and response hash, at the transaction, block and log index
   the entry names; a release the chain denied, or never recorded, is critical;
@@ -90,8 +92,9 @@ class JournalRow:
     categories: int
     purpose: int
     response_hash: str
-    #: keccak256(salt || document) of the stored salt and document, 0x-hex.
-    recomputed_hash: str
+    #: keccak256(salt || document) of the stored salt and document, 0x-hex; None once the
+    #: gateway deleted the document after its delivery window (the salt and hash stay).
+    recomputed_hash: str | None
     query_id: str | None
     reason: str | None
     tx_hash: str | None
@@ -248,7 +251,7 @@ def _row(shown: str, values: dict[str, Any]) -> JournalRow:
             categories=int(values["categories"]),
             purpose=int(values["purpose"]),
             response_hash=str(values["response_hash"]).lower(),
-            recomputed_hash=hex0x(keccak(salt + document)),
+            recomputed_hash=hex0x(keccak(salt + document)) if document else None,
             query_id=_optional(values["query_id"], str),
             reason=_optional(values["reason"], str),
             tx_hash=_optional(values["tx_hash"], lambda v: str(v).lower()),
@@ -554,7 +557,7 @@ class _Comparison:
                 observed=f"query id {shown_query} in journal entry {row.id} too",
                 rule="query_id",
             )
-        if row.recomputed_hash != row.response_hash:
+        if row.recomputed_hash is not None and row.recomputed_hash != row.response_hash:
             flag(
                 FindingCode.JOURNAL_RESPONSE_HASH_INVALID,
                 f"journal entry {row.id}: its response hash is not keccak256(salt || document): "

@@ -19,6 +19,7 @@ from consentledger.audit.chart import reads_per_day_svg
 from consentledger.audit.report import audit_report, portability_report, reads_chart_days
 from consentledger.audit.runner import AuditResult
 from consentledger.errors import ConsentLedgerError
+from consentledger.files import write_atomically
 
 
 class ReportWriteError(ConsentLedgerError, OSError):
@@ -65,10 +66,8 @@ def to_json_text(document: dict[str, Any]) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, text, durable=False)
     except OSError as exc:
         raise ReportWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

@@ -3,7 +3,7 @@
 :class:`RecordingJsonRpc` wraps any transport and keeps what the auditor asked for (chain id, code,
 head, logs, block headers, storage views); :class:`RecordedJsonRpc` answers the same requests from
 the file, so an audit of a recording runs the auditor's own code path, byte for byte as against
-the node. The golden test vectors under ``tests/golden`` are such files.
+the node. The golden test vectors under ``tests/audit/golden`` are such files.
 
 A recording serves every recorded log of the requested blocks whatever its address, as it was
 recorded: keeping another contract's logs out is the auditor's own job, and a test vector checks
@@ -19,6 +19,7 @@ from typing import Any
 
 from consentledger.chain.jsonrpc import METHOD_NOT_FOUND, Call, JsonRpc, JsonRpcError
 from consentledger.errors import ConsentLedgerError
+from consentledger.files import write_atomically
 
 RECORDING_FORMAT = "consentledger-recorded-ledger/1"
 #: JSON-RPC's generic server error, for a request the recording cannot answer.
@@ -186,4 +187,4 @@ class RecordingJsonRpc:
     def save(self, path: Path) -> None:
         """Write the recording as indented JSON."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.recording(), indent=1) + "\n")
+        write_atomically(path, json.dumps(self.recording(), indent=1) + "\n", durable=False)

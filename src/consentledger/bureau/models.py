@@ -14,17 +14,19 @@ leaves its columns NULL.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    DateTime,
     ForeignKey,
     Integer,
     MetaData,
     SmallInteger,
     String,
+    Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -264,5 +266,27 @@ class FinancialStatement(EnterpriseRecord, Base):
     auditor: Mapped[str] = mapped_column(String(200))
 
 
-#: Every table, parents first (the order to insert and to hash in).
-TABLES = tuple(Base.metadata.sorted_tables)
+class FeedRecordVersion(Base):
+    """Every version of every record a source sent (see :mod:`consentledger.bureau.feeds`).
+
+    The log of what came in: a correction is a new row, the earlier versions stay. ``payload``
+    is the record as validated (JSON, fields in schema order), ``sha256`` its digest; importing
+    the same version again is recognised by it. ``dispute`` is the reference of the dispute a
+    correction settles, if any; ``uscc`` lets a read find an enterprise's corrections.
+    """
+
+    __tablename__ = "bureau_feed_record"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(400), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    uscc: Mapped[str] = mapped_column(USCC_TYPE, index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    dispute: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+#: Every data table, parents first (the order to insert and to hash in); the feed log is not
+#: data a read releases, so it is outside.
+TABLES = tuple(t for t in Base.metadata.sorted_tables if t.name != FeedRecordVersion.__tablename__)

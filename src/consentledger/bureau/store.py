@@ -46,6 +46,7 @@ from consentledger.bureau.documents import (
     month_label,
     month_start,
 )
+from consentledger.bureau.feeds import RECORD_KINDS
 from consentledger.bureau.history import check_history_months, select_window
 from consentledger.bureau.models import (
     TABLES,
@@ -60,6 +61,7 @@ from consentledger.bureau.models import (
     DataSource,
     Enterprise,
     EnterpriseRecord,
+    FeedRecordVersion,
     FinancialStatement,
     HighTechCertificate,
     IntellectualProperty,
@@ -225,6 +227,8 @@ class BureauStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: Whether the database has the feed log (None: not looked yet; seeded before: no).
+        self._feed_log: bool | None = None
 
     @classmethod
     def open(cls, url: str | None = None, *, must_exist: bool = False) -> BureauStore:
@@ -287,6 +291,7 @@ class BureauStore:
     def create_schema(self) -> None:
         """Create the bureau's tables where they do not exist."""
         Base.metadata.create_all(self.engine)
+        self._feed_log = None
 
     def drop_schema(self) -> None:
         """Drop the bureau's tables (and every row in them)."""
@@ -391,7 +396,8 @@ class BureauStore:
                 raise UnknownEnterpriseError(code)
             reader = _Reader(session, enterprise, when, months)
             sections: JSONObject = {c.slug: reader.section(c) for c in wanted}
-        return {
+            corrections = self._corrections(session, code, wanted)
+        document: JSONObject = {
             "schema": SCHEMA,
             "uscc": code,
             "as_of": when.isoformat(),
@@ -400,6 +406,39 @@ class BureauStore:
             "currency": "CNY",
             "categories": sections,
         }
+        if corrections:
+            document["corrections"] = corrections
+        return document
+
+    def _corrections(self, session: Session, uscc: str, wanted: Sequence[Category]) -> JSONArray:
+        """The corrected records (version 2 on) the document releases, each at its current
+        version, with the source and the dispute it settles; empty where every record is at
+        its first version (as all seeded data is)."""
+        if self._feed_log is None:
+            self._feed_log = inspect(session.connection()).has_table(_FEED_LOG_NAME)
+        if not self._feed_log:
+            return []
+        latest: dict[str, tuple[str, int, str | None]] = {}
+        for source, record_id, version, dispute in session.connection().execute(
+            _CORRECTIONS, {"uscc": uscc}
+        ):
+            latest[record_id] = (source, version, dispute)
+        categories = set(wanted)
+        out: JSONArray = []
+        for record_id, (source, version, dispute) in sorted(latest.items()):
+            kind = RECORD_KINDS.get(record_id.partition("/")[0])
+            if kind is None or kind.category not in categories:
+                continue
+            out.append(
+                {
+                    "record": record_id,
+                    "version": version,
+                    "category": kind.category.slug,
+                    "source": source,
+                    "dispute": dispute,
+                }
+            )
+        return out
 
     def fetch_canonical(
         self,
@@ -437,6 +476,17 @@ _ENTERPRISE = select(Enterprise).where(Enterprise.uscc == bindparam("uscc"))
 _ROWS: dict[tuple[type[Any], tuple[Any, ...]], Select[Any]] = {}
 _AS_OF = select(DatasetMeta.value).where(DatasetMeta.key == "as_of")
 _SOURCES = select(DataSource.category, DataSource.department, DataSource.as_of)
+_FEED_LOG_NAME = FeedRecordVersion.__tablename__
+_CORRECTIONS = (
+    select(
+        FeedRecordVersion.source,
+        FeedRecordVersion.record_id,
+        FeedRecordVersion.version,
+        FeedRecordVersion.dispute,
+    )
+    .where(FeedRecordVersion.uscc == bindparam("uscc"), FeedRecordVersion.version > 1)
+    .order_by(FeedRecordVersion.version)
+)
 
 
 class _Reader:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from consentledger.errors import ConsentLedgerError
+from consentledger.files import fsync_directory, open_no_follow, write_atomically
 
 #: The first field of every header; a log in another format is refused.
 FORMAT = "consentledger-blocklog/1"
@@ -254,14 +255,6 @@ def read_log(path: Path) -> LogContents:
     return LogContents(header, tuple(records), len(data) - cut, cut)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -278,8 +271,8 @@ def prepare_data_dir(data_dir: Path) -> int:
         ancestor = ancestor.parent
     data_dir.mkdir(parents=True, exist_ok=True)
     for created in reversed(missing):  # make each new directory's entry durable
-        _fsync_dir(created.parent)
-    lock_fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        fsync_directory(created.parent)
+    lock_fd = open_no_follow(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -304,20 +297,11 @@ class BlockLog:
     def create_file(data_dir: Path, header: LogHeader) -> None:
         """Write a new log holding only ``header``, atomically (temporary file, fsync, rename,
         directory fsync). The caller holds the directory's lock."""
-        path = data_dir / LOG_NAME
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            _write_all(fd, _line(header.to_json()))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        tmp.replace(path)
-        _fsync_dir(data_dir)
+        write_atomically(data_dir / LOG_NAME, _line(header.to_json()))
 
     def drop_torn_tail(self, good_length: int) -> None:
         """Cut the file back to its whole lines (after a crash in the middle of an append)."""
-        fd = os.open(self.path, os.O_WRONLY)
+        fd = open_no_follow(self.path, os.O_WRONLY)
         try:
             os.ftruncate(fd, good_length)
             os.fsync(fd)
@@ -325,7 +309,7 @@ class BlockLog:
             os.close(fd)
 
     def start_appending(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self._fd = open_no_follow(self.path, os.O_WRONLY | os.O_APPEND)
         self._size = os.fstat(self._fd).st_size
 
     def ensure_writable(self) -> None:

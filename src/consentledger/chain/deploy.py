@@ -7,7 +7,6 @@ gateway and the auditor are pointed at: it names the ledger and proves which byt
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from consentledger.chain.client import (
 )
 from consentledger.chain.jsonrpc import wait_for_receipt
 from consentledger.errors import ConsentLedgerError
+from consentledger.files import write_atomically
 from consentledger.ledger.types import ROLE_BUREAU
 
 CONTRACT = "ConsentLedger"
@@ -57,19 +57,10 @@ class Deployment:
 
     def save(self, path: Path) -> None:
         """Write the record atomically and durably: a partial file never replaces a good one,
-        and the record is on disk (file and directory fsynced) when this returns."""
+        the record is on disk (file and directory fsynced) when this returns, and a symlink
+        planted at ``path`` is replaced, not written through."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("w") as handle:
-            handle.write(self.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        write_atomically(path, self.to_json())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:

@@ -9,68 +9,40 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import click
-import httpx
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from consentledger.client import Gateway, Operator
+from consentledger.client.http import SyncRunner
 from consentledger.errors import ConsentLedgerError
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
 
 
-class AdminRequestError(ConsentLedgerError, RuntimeError):
-    """The gateway refused an admin request or could not be reached."""
+class AdminTokenUnsetError(ConsentLedgerError, RuntimeError):
+    """The operator token is not in the environment."""
 
-    code = "admin_request_failed"
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        if code:
-            self.code = code
-        super().__init__(message)
+    code = "admin_token_unset"
 
 
-class AdminClient:
-    """Calls the gateway's ``/v1/admin`` endpoints with the operator token."""
-
-    def __init__(self, base_url: str, token: str, transport: httpx.BaseTransport | None = None):
-        self.http = httpx.Client(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-            transport=transport,
-        )
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        try:
-            response = self.http.request(method, f"/v1/admin{path}", json=body)
-        except httpx.HTTPError as exc:
-            raise AdminRequestError(
-                f"cannot reach the gateway at {self.http.base_url}: {exc}", "gateway_unreachable"
-            ) from exc
-        if response.status_code >= 400:
-            try:
-                problem = response.json()
-                detail, code = problem.get("detail", response.text), problem.get("code")
-            except ValueError:
-                detail, code = response.text, None
-            raise AdminRequestError(f"the gateway answered {response.status_code}: {detail}", code)
-        return response.json()
-
-
-def _client(ctx: click.Context) -> AdminClient:
-    """The admin client, made when a command first needs it (``--help`` needs no token)."""
-    client: AdminClient | None = ctx.obj.get("client")
-    if client is None:
+def _operator(ctx: click.Context) -> Operator[SyncRunner]:
+    """The operator's client, made when a command first needs it (``--help`` needs no token)."""
+    operator: Operator[SyncRunner] | None = ctx.obj.get("operator")
+    if operator is None:
         token = os.environ.get("CONSENTLEDGER_ADMIN_TOKEN")
         if not token:
-            raise AdminRequestError(
-                "set CONSENTLEDGER_ADMIN_TOKEN to the gateway's operator token", "admin_token_unset"
+            raise AdminTokenUnsetError(
+                "set CONSENTLEDGER_ADMIN_TOKEN to the gateway's operator token"
             )
-        client = ctx.obj["client"] = AdminClient(ctx.obj["gateway"], token)
-    return client
+        client = Gateway(ctx.obj["gateway"])
+        ctx.call_on_close(client.close)
+        operator = ctx.obj["operator"] = client.operator(token)
+    return operator
 
 
 def _ask_for_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -88,10 +60,20 @@ json_option = click.option(
 )
 
 
-def _emit(ctx: click.Context, data: Any, table: Table | None = None, message: str = "") -> None:
+def _emit(
+    ctx: click.Context,
+    data: BaseModel | Sequence[BaseModel],
+    table: Table | None = None,
+    message: str = "",
+) -> None:
     console = Console()
     if ctx.obj["json"] or table is None:
-        click.echo(json.dumps(data, indent=2))
+        plain: Any = (
+            data.model_dump(mode="json")
+            if isinstance(data, BaseModel)
+            else [d.model_dump(mode="json") for d in data]
+        )
+        click.echo(json.dumps(plain, indent=2))
         return
     console.print(table)
     if message:
@@ -119,19 +101,16 @@ def admin(ctx: click.Context, gateway: str, as_json: bool) -> None:
 @click.pass_context
 def add_bank(ctx: click.Context, name: str, address: str | None) -> None:
     """Admit a bank on the chain and print its API key (shown once)."""
-    body: dict[str, Any] = {"name": name}
-    if address:
-        body["address"] = address
-    data = _client(ctx).call("POST", "/banks", body)
-    table = Table(title=f"Bank {data['name']} admitted", show_header=False)
-    table.add_row("address", data["address"])
-    table.add_row("transaction", data["tx_hash"])
+    data = _operator(ctx).add_bank(name, address or None)
+    table = Table(title=f"Bank {data.name} admitted", show_header=False)
+    table.add_row("address", data.address)
+    table.add_row("transaction", data.tx_hash)
     _emit(ctx, data, table)
     if not ctx.obj["json"]:
         # Secrets on lines of their own, never folded or cut at the terminal's width.
-        click.echo(f"API key: {data['api_key']}")
-        if data.get("private_key"):
-            click.echo(f"private key: {data['private_key']}")
+        click.echo(f"API key: {data.api_key}")
+        if data.private_key:
+            click.echo(f"private key: {data.private_key}")
         click.echo("Keep the API key now: the gateway stores only its hash.")
 
 
@@ -140,12 +119,12 @@ def add_bank(ctx: click.Context, name: str, address: str | None) -> None:
 @click.pass_context
 def list_banks(ctx: click.Context) -> None:
     """Every bank the gateway serves and its standing on the chain."""
-    data = _client(ctx).call("GET", "/banks")
+    data = _operator(ctx).banks()
     table = Table(title="Banks")
     for column in ("name", "address", "active on chain"):
         table.add_column(column)
     for bank in data:
-        table.add_row(bank["name"], bank["address"], "yes" if bank["active_on_chain"] else "no")
+        table.add_row(bank.name, bank.address, "yes" if bank.active_on_chain else "no")
     _emit(ctx, data, table)
 
 
@@ -159,21 +138,21 @@ def register_enterprise(
     ctx: click.Context, uscc: str, controllers: tuple[str, ...], threshold: int
 ) -> None:
     """Register an enterprise with its controllers and signing threshold."""
-    body = {"uscc": uscc, "controllers": list(controllers), "threshold": threshold}
-    data = _client(ctx).call("POST", "/enterprises", body)
-    table = Table(title=f"Enterprise {data['uscc']} registered", show_header=False)
-    table.add_row("subject id", data["subject"])
-    table.add_row("controllers", ", ".join(data["controllers"]))
-    table.add_row("threshold", str(data["threshold"]))
-    table.add_row("transaction", data["tx_hash"])
+    data = _operator(ctx).register_enterprise(uscc, controllers, threshold)
+    table = Table(title=f"Enterprise {data.uscc} registered", show_header=False)
+    table.add_row("subject id", data.subject)
+    table.add_row("controllers", ", ".join(data.controllers))
+    table.add_row("threshold", str(data.threshold))
+    table.add_row("transaction", data.tx_hash)
     _emit(ctx, data, table)
 
 
-def _bank_action(ctx: click.Context, address: str, action: str) -> None:
-    data = _client(ctx).call("POST", f"/banks/{address}/{action}")
-    table = Table(title=f"Bank {data['address']}", show_header=False)
-    table.add_row("active on chain", "yes" if data["active_on_chain"] else "no")
-    table.add_row("transaction", data["tx_hash"])
+def _bank_action(ctx: click.Context, address: str, suspend: bool) -> None:
+    operator = _operator(ctx)
+    data = operator.suspend_bank(address) if suspend else operator.reinstate_bank(address)
+    table = Table(title=f"Bank {data.address}", show_header=False)
+    table.add_row("active on chain", "yes" if data.active_on_chain else "no")
+    table.add_row("transaction", data.tx_hash)
     _emit(ctx, data, table)
 
 
@@ -183,7 +162,7 @@ def _bank_action(ctx: click.Context, address: str, action: str) -> None:
 @click.pass_context
 def suspend_bank(ctx: click.Context, address: str) -> None:
     """Suspend a bank (needs the regulator's key in the gateway)."""
-    _bank_action(ctx, address, "suspend")
+    _bank_action(ctx, address, suspend=True)
 
 
 @admin.command("reinstate-bank")
@@ -192,4 +171,33 @@ def suspend_bank(ctx: click.Context, address: str) -> None:
 @click.pass_context
 def reinstate_bank(ctx: click.Context, address: str) -> None:
     """Reinstate a suspended bank (needs the regulator's key in the gateway)."""
-    _bank_action(ctx, address, "reinstate")
+    _bank_action(ctx, address, suspend=False)
+
+
+@admin.command("rotate-key")
+@click.argument("address")
+@json_option
+@click.pass_context
+def rotate_key(ctx: click.Context, address: str) -> None:
+    """Give a bank a new API key (shown once); its old key stops working at once."""
+    data = _operator(ctx).rotate_key(address)
+    table = Table(title=f"Bank {data.address}: new API key", show_header=False)
+    table.add_row("key id", data.key_id)
+    _emit(ctx, data, table)
+    if not ctx.obj["json"]:
+        click.echo(f"API key: {data.api_key}")
+        click.echo("Keep the API key now: the gateway stores only its hash.")
+
+
+@admin.command("revoke-key")
+@click.argument("address")
+@click.argument("key_id")
+@json_option
+@click.pass_context
+def revoke_key(ctx: click.Context, address: str, key_id: str) -> None:
+    """Revoke a bank's API key by its id (the bank has none until the next rotate-key)."""
+    data = _operator(ctx).revoke_key(address, key_id)
+    table = Table(title=f"Bank {data.address}", show_header=False)
+    table.add_row("key id", data.key_id)
+    table.add_row("active", "yes" if data.active else "no")
+    _emit(ctx, data, table)

@@ -11,11 +11,11 @@ from fastapi.routing import APIRoute
 
 from consentledger import __version__
 from consentledger.gateway import api_docs, problems
-from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.deps import auditor, current_bank, operator
-from consentledger.gateway.limits import AuthThrottle, BodyLimits
+from consentledger.gateway.limits import AuthThrottle, BodyLimits, RequestLimit
 from consentledger.gateway.metrics import GatewayMetrics, RequestTimer
+from consentledger.gateway.no_store import NoStore
 from consentledger.gateway.routes import (
     admin,
     consents,
@@ -61,11 +61,12 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     api_docs.install(app)
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
+    app.add_middleware(NoStore)
     metrics = GatewayMetrics()
     app.state.metrics = metrics
     app.add_middleware(RequestTimer, metrics=metrics)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
-    app.state.verified_keys = VerifiedKeys()
+    app.state.challenge_limit = RequestLimit(resolved.challenges_per_minute)
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):
         _document_problems(module.router)
         app.include_router(module.router)

@@ -3,6 +3,9 @@
 A key is ``clk_<key id>_<secret>``: the key id finds the bank, the secret is stored only as its
 SHA-256 and compared in constant time. An unknown key id costs the same comparison, so a caller
 cannot tell a wrong id from a wrong secret by timing.
+
+A bank has one key at a time. Rotating gives it a new key id and secret (the old key stops
+working); revoking its key id leaves it with none until the next rotation.
 """
 
 from __future__ import annotations
@@ -10,32 +13,87 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from consentledger.gateway.db import Bank, Database
-from consentledger.gateway.errors import BankExistsError
+from consentledger.gateway.errors import BankExistsError, UnknownBankError, UnknownKeyIdError
 
 _PREFIX = "clk_"
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+#: The stored hash of a revoked key: no SHA-256 hex digest equals it.
+_REVOKED = ""
 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_bank(db: Database, name: str, address: str) -> tuple[Bank, str]:
-    """Store a bank; returns it and its API key (shown once, never stored)."""
+def _new_key() -> tuple[str, str, str]:
+    """A new key id, the stored hash of a new secret, and the API key to show once."""
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    bank = Bank(name=name, address=address, key_id=key_id, key_hash=_hash(secret))
+    return key_id, _hash(secret), f"{_PREFIX}{key_id}_{secret}"
+
+
+def create_bank(db: Database, name: str, address: str) -> tuple[Bank, str]:
+    """Store a bank; returns it and its API key (shown once, never stored)."""
+    key_id, key_hash, api_key = _new_key()
+    bank = Bank(name=name, address=address, key_id=key_id, key_hash=key_hash)
     try:
         with db.session() as session, session.begin():
             session.add(bank)
     except IntegrityError:
         raise BankExistsError(f"a bank named {name!r} or with address {address} exists") from None
-    return bank, f"{_PREFIX}{key_id}_{secret}"
+    return bank, api_key
+
+
+@dataclass(frozen=True, slots=True)
+class BankKey:
+    """A bank's API key as the operator sees it: its id and whether it works."""
+
+    address: str
+    key_id: str
+    active: bool
+
+
+def bank_key(db: Database, address: str) -> BankKey:
+    """The bank's key (raises :class:`UnknownBankError`)."""
+    with db.session() as session:
+        bank = _bank(session, address)
+        return BankKey(bank.address, bank.key_id, bank.key_hash != _REVOKED)
+
+
+def rotate_key(db: Database, address: str) -> tuple[BankKey, str]:
+    """Give the bank a new API key (shown once; only its hash is stored). The old key, and its
+    key id, stop working."""
+    key_id, key_hash, api_key = _new_key()
+    with db.session() as session, session.begin():
+        bank = _bank(session, address)
+        bank.key_id, bank.key_hash = key_id, key_hash
+        return BankKey(bank.address, key_id, True), api_key
+
+
+def revoke_key(db: Database, address: str, key_id: str) -> BankKey:
+    """Revoke the bank's key ``key_id`` (raises :class:`UnknownKeyIdError` when it is not the
+    bank's key). Revoking a revoked key changes nothing."""
+    with db.session() as session, session.begin():
+        bank = _bank(session, address)
+        if bank.key_id != key_id:  # the key id is public: no constant-time compare needed
+            raise UnknownKeyIdError(address, key_id)
+        bank.key_hash = _REVOKED
+        return BankKey(bank.address, bank.key_id, False)
+
+
+def _bank(session: Session, address: str) -> Bank:
+    bank = session.scalars(select(Bank).where(Bank.address == address)).first()
+    if bank is None:
+        raise UnknownBankError(address)
+    return bank
 
 
 def authenticate(db: Database, api_key: str) -> Bank | None:
@@ -49,7 +107,7 @@ def authenticate(db: Database, api_key: str) -> Bank | None:
         )
     expected = bank.key_hash if bank is not None else _DUMMY_HASH
     matches = hmac.compare_digest(_hash(secret), expected)
-    return bank if bank is not None and matches else None
+    return bank if bank is not None and matches and bank.key_hash != _REVOKED else None
 
 
 class VerifiedKeys:
@@ -57,21 +115,34 @@ class VerifiedKeys:
     database lookup (a thread hand-off and an ORM query: about half a millisecond of CPU).
 
     Only keys that matched are kept, so a bank created a moment ago is found at its first request.
-    Sound because a bank's row never changes: there is no key rotation or deletion. One that is
-    added must clear this. Bounded: once ``capacity`` keys are kept, the oldest goes first.
+    A key rotated or revoked through this gateway process is forgotten at once (:meth:`forget`).
+    Another worker of the same gateway learns it from the database: a key verified longer than
+    ``max_age_s`` ago is verified again, so there it stops working within that time. Bounded:
+    once ``capacity`` keys are kept, the oldest goes first.
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int = 4096, max_age_s: float = 1.0) -> None:
         self._capacity = capacity
-        self._banks: dict[bytes, Bank] = {}
+        self._max_age_s = max_age_s
+        self._banks: dict[bytes, tuple[Bank, float]] = {}
 
     def get(self, api_key: str) -> Bank | None:
-        return self._banks.get(hashlib.sha256(api_key.encode()).digest())
+        found = self._banks.get(hashlib.sha256(api_key.encode()).digest())
+        if found is None or time.monotonic() - found[1] > self._max_age_s:
+            return None
+        return found[0]
 
     def remember(self, api_key: str, bank: Bank) -> None:
+        digest = hashlib.sha256(api_key.encode()).digest()
+        self._banks.pop(digest, None)
         if len(self._banks) >= self._capacity:
             del self._banks[next(iter(self._banks))]
-        self._banks[hashlib.sha256(api_key.encode()).digest()] = bank
+        self._banks[digest] = (bank, time.monotonic())
+
+    def forget(self, address: str) -> None:
+        """Drop every key of the bank at ``address``."""
+        for digest in [d for d, (bank, _) in self._banks.items() if bank.address == address]:
+            del self._banks[digest]
 
 
 def list_banks(db: Database) -> list[Bank]:

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,7 +35,9 @@ from consentledger.chain.jsonrpc import (
 )
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.db import Database
+from consentledger.gateway.delivery_window import DocumentSweeper
 from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
@@ -44,7 +46,7 @@ from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import RelayerKeyMissingError, Settings, SettingsError
 from consentledger.keys import load_key, parse_key
 from consentledger.ledger.types import ROLE_BUREAU
-from consentledger.subject import parse_subject_key, subject_id
+from consentledger.subject import parse_subject_key, receipt_salt, subject_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -139,6 +141,10 @@ class GatewayContext:
     key_claim: RelayerKeyClaim | None = None
     #: The app's Prometheus metrics, once the app has started (None outside an app).
     metrics: GatewayMetrics | None = None
+    #: Bank API keys already verified by this process (forgotten when rotated or revoked).
+    verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
+    #: Deletes released documents past the delivery window (None: not started).
+    sweeper: DocumentSweeper | None = None
 
     @staticmethod
     def check(settings: Settings) -> None:
@@ -273,8 +279,12 @@ class GatewayContext:
         self.journal_writer.start()
         if self.live is not None:
             self.live.start(self.chain_read)
+        self.sweeper = DocumentSweeper(self.db, self.settings.delivery_window_s)
+        self.sweeper.start()
 
     async def stop(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         if self.live is not None:
             await self.live.stop()
         await self.journal_writer.stop()
@@ -316,3 +326,7 @@ class GatewayContext:
     def subject_of(self, uscc: str) -> bytes:
         """The subject id of a USCC (validated first: a bad code raises InvalidUSCCError)."""
         return subject_id(parse_uscc(uscc).code, self.subject_key)
+
+    def receipt_salt_of(self, subject: bytes, nonce: int) -> bytes:
+        """The salt of the receipt a consent of ``subject`` with ``nonce`` commits to."""
+        return receipt_salt(subject, nonce, self.subject_key)

@@ -12,12 +12,14 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.http import HTTPBase
+from pydantic import BaseModel, ConfigDict, Field
 
 from consentledger.bureau.uscc import parse_uscc
-from consentledger.gateway.banks import VerifiedKeys, authenticate
+from consentledger.gateway.banks import authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
 from consentledger.gateway.errors import (
+    DraftNeedsAuthenticationError,
     InvalidAdminTokenError,
     InvalidApiKeyError,
     InvalidRpcTokenError,
@@ -27,10 +29,10 @@ from consentledger.gateway.errors import (
     RpcDisabledError,
     SignInRefusedError,
 )
-from consentledger.gateway.limits import AuthThrottle
+from consentledger.gateway.limits import AuthThrottle, RequestLimit
 from consentledger.gateway.services.admin import AdminService
 from consentledger.gateway.services.chain_rpc import ChainRpcService
-from consentledger.gateway.services.consents import ConsentService
+from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
 from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
@@ -87,16 +89,14 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
     """The bank whose API key is in ``Authorization: Bearer``."""
     if credentials is None:
         raise MissingApiKeyError()
-    limiter, client = throttle(request)
-    limiter.check(client)
-    verified: VerifiedKeys = request.app.state.verified_keys
+    verified = context.verified_keys
     known = verified.get(credentials.credentials)
     if known is not None:
         return known
     bank = await context.in_thread(authenticate, context.db, credentials.credentials)
     if bank is None:
-        limiter.failed(client)
-        raise InvalidApiKeyError()
+        limiter, client = throttle(request)
+        raise limiter.refuse(client, InvalidApiKeyError())
     verified.remember(credentials.credentials, bank)
     return bank
 
@@ -105,15 +105,19 @@ async def operator(request: Request, context: ContextDep, credentials: Credentia
     """The bureau operator, by the admin token (compared as SHA-256 digests, in constant time)."""
     if credentials is None:
         raise MissingAdminTokenError()
-    limiter, client = throttle(request)
-    limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     if not hmac.compare_digest(given, context.admin_token_hash):
-        limiter.failed(client)
-        raise InvalidAdminTokenError()
+        limiter, client = throttle(request)
+        raise limiter.refuse(client, InvalidAdminTokenError())
 
 
 CurrentBank = Annotated[Bank, Depends(current_bank)]
+
+
+async def anonymous_limit(request: Request) -> None:
+    """Count a request to an endpoint anyone may call: 429 past the client's limit."""
+    limit: RequestLimit = request.app.state.challenge_limit
+    limit.take(request.client.host if request.client is not None else "unknown")
 
 
 async def auditor(request: Request, context: ContextDep, credentials: Credentials) -> None:
@@ -124,13 +128,11 @@ async def auditor(request: Request, context: ContextDep, credentials: Credential
         raise RpcDisabledError()
     if credentials is None:
         raise MissingRpcTokenError()
-    limiter, client = throttle(request)
-    limiter.check(client)
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     expected = hashlib.sha256(token.get_secret_value().encode()).digest()
     if not hmac.compare_digest(given, expected):
-        limiter.failed(client)
-        raise InvalidRpcTokenError()
+        limiter, client = throttle(request)
+        raise limiter.refuse(client, InvalidRpcTokenError())
 
 
 siwe_scheme = HTTPBase(
@@ -168,3 +170,51 @@ async def signed_in_controller(
 
 
 SignedInController = Annotated[SignedIn, Depends(signed_in_controller)]
+
+
+class ExportApprovals(BaseModel):
+    """The other controllers' approvals of an export (none for a 1-of-n enterprise)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approvals: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="each `<base64url(message)>.<0x signature>` of a sign-in challenge asked "
+        "with action 'export' by another controller of the enterprise",
+    )
+
+
+async def export_approvals(
+    uscc: UsccPath, sign_in: SignInServiceDep, body: ExportApprovals | None = None
+) -> list[SignedIn]:
+    """The controllers whose export sign-ins came with the request (each checked and used)."""
+    code = parse_uscc(uscc).code
+    given = body.approvals if body is not None else []
+    return [await sign_in.verify(credential, code, export=True) for credential in given]
+
+
+ExportApprovers = Annotated[list[SignedIn], Depends(export_approvals)]
+
+
+async def drafting_bank(
+    request: Request,
+    context: ContextDep,
+    body: ConsentDraftRequest,
+    sign_in: SignInServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)],
+) -> str | None:
+    """Who asks for a consent draft: the bank by its API key (its address), or a controller of
+    the enterprise the draft names, signed in with EIP-4361 (None). Anyone else is refused before
+    the USCC is looked at: a draft names the enterprise's subject id."""
+    scheme = credentials.scheme.lower() if credentials is not None else ""
+    if credentials is not None and scheme == "bearer":
+        bank = await current_bank(request, context, credentials)
+        return bank.address
+    if credentials is not None and scheme == "siwe":
+        await sign_in.verify(credentials.credentials, parse_uscc(body.uscc).code)
+        return None
+    raise DraftNeedsAuthenticationError()
+
+
+DraftingBank = Annotated[str | None, Depends(drafting_bank)]

@@ -72,6 +72,42 @@ class MissingApiKeyError(NotAuthenticatedError):
         super().__init__("send the bank's API key as a Bearer token")
 
 
+class DraftNeedsAuthenticationError(NotAuthenticatedError):
+    """A consent draft names the enterprise's subject id: only the asking bank or a signed-in
+    controller may have one."""
+
+    code = "draft_needs_authentication"
+    headers: Mapping[str, str] = {"WWW-Authenticate": "Bearer, SIWE"}
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a draft is asked for by the bank (its API key as a Bearer token) or by a signed-in "
+            "controller of the enterprise (SIWE)"
+        )
+
+
+class DraftForAnotherBankError(NotPermittedError):
+    code = "draft_for_another_bank"
+
+    def __init__(self) -> None:
+        super().__init__("a bank asks for consents to itself only: 'bank' must be its address")
+
+
+class ExportNeedsMoreControllersError(NotPermittedError):
+    """An export widens access as a consent does: it needs the enterprise's threshold of
+    distinct controllers."""
+
+    code = "export_needs_more_controllers"
+
+    def __init__(self, approvals: int, threshold: int) -> None:
+        super().__init__(
+            f"an export needs {threshold} distinct controllers, and {approvals} approved it: "
+            "send the others' export sign-ins in 'approvals'",
+            approvals=approvals,
+            threshold=threshold,
+        )
+
+
 class InvalidApiKeyError(NotAuthenticatedError):
     code = "invalid_api_key"
 
@@ -117,6 +153,33 @@ class SignInRefusedError(CodedGatewayError, NotAuthenticatedError):
 class SignInNotPermittedError(CodedGatewayError, NotPermittedError):
     """A valid sign-in that does not reach this enterprise (``siwe_wrong_enterprise``,
     ``siwe_not_controller``)."""
+
+
+class TooManyRequestsError(GatewayError):
+    """A client that asked an anonymous endpoint too often must wait."""
+
+    code = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        self.headers = {"Retry-After": str(retry_after)}
+        super().__init__(
+            f"too many requests from this address; retry in {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
+class TooManySignInChallengesError(UnavailableError):
+    """The gateway holds as many open sign-in challenges as it keeps: it issues more as they
+    are used or expire."""
+
+    code = "too_many_open_challenges"
+
+    def __init__(self, retry_after: int) -> None:
+        self.headers = {"Retry-After": str(retry_after)}
+        super().__init__(
+            f"too many sign-in challenges are open; retry in {retry_after} s",
+            retry_after=retry_after,
+        )
 
 
 class TooManyFailedAuthenticationsError(GatewayError):
@@ -225,6 +288,18 @@ class DeliveryEndedError(NotPermittedError):
         )
 
 
+class DeliveryWindowPassedError(DeliveryEndedError):
+    """A stored read asked for again after the delivery window: the journal kept its salt and
+    hash, not the document."""
+
+    code = "delivery_window_passed"
+
+    def __init__(self, window_s: float, receipt: Mapping[str, Any]) -> None:
+        super().__init__(
+            f"the document is kept for {window_s:g} s after the read and is gone", receipt
+        )
+
+
 class UnknownQueryError(NotFoundError):
     code = "unknown_query"
 
@@ -254,6 +329,22 @@ class RpcNotEmbeddedError(NotFoundError):
 
     def __init__(self) -> None:
         super().__init__("this gateway uses a node: ask the node")
+
+
+class UnknownBankError(NotFoundError):
+    code = "unknown_bank"
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"no bank with address {address} is served by this gateway")
+
+
+class UnknownKeyIdError(NotFoundError):
+    """A key id that is not the bank's current API key (never issued, or rotated out)."""
+
+    code = "unknown_key_id"
+
+    def __init__(self, address: str, key_id: str) -> None:
+        super().__init__(f"{key_id!r} is not the API key id of bank {address}", key_id=key_id[:64])
 
 
 class BankExistsError(ConflictError):

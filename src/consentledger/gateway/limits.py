@@ -9,11 +9,13 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.errors import (
     BodyTooDeepError,
     BodyTooLargeError,
     GatewayError,
     TooManyFailedAuthenticationsError,
+    TooManyRequestsError,
 )
 from consentledger.gateway.problems import problem_for
 
@@ -104,12 +106,10 @@ class BodyLimits:
         await send({"type": "http.response.body", "body": payload})
 
 
-class AuthThrottle:
-    """Failed authentications per client address, as a token bucket: ``per_minute`` failures in a
-    burst, refilled at ``per_minute`` a minute. An empty bucket refuses the client's next
-    credentials with 429 and ``Retry-After`` before they are even compared, so guessing keys costs
-    a minute per ``per_minute`` guesses. Successes cost nothing. In memory, per process; at most
-    ``max_clients`` addresses are tracked (the fullest buckets are forgotten first)."""
+class TokenBuckets:
+    """A token bucket per client address: ``per_minute`` tokens in a burst, refilled at
+    ``per_minute`` a minute. In memory, per process; at most ``max_clients`` addresses are
+    tracked (the fullest buckets are forgotten first), so its memory is bounded too."""
 
     def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
         self.capacity = float(per_minute)
@@ -122,16 +122,16 @@ class AuthThrottle:
         tokens, since = self._buckets.get(client, (self.capacity, now))
         return min(self.capacity, tokens + (now - since) * self.rate)
 
-    def check(self, client: str) -> None:
-        """Raise the 429 problem if ``client`` has no failures left."""
+    def wait(self, client: str) -> int | None:
+        """Seconds ``client`` must wait for a token, or None if it has one."""
         with self._lock:
             tokens = self._level(client, time.monotonic())
         if tokens < 1.0:
-            retry_after = max(1, math.ceil((1.0 - tokens) / self.rate))
-            raise TooManyFailedAuthenticationsError(retry_after)
+            return max(1, math.ceil((1.0 - tokens) / self.rate))
+        return None
 
-    def failed(self, client: str) -> None:
-        """Count one failed authentication of ``client``."""
+    def spend(self, client: str) -> None:
+        """Take one token of ``client``'s."""
         with self._lock:
             now = time.monotonic()
             self._buckets[client] = (self._level(client, now) - 1.0, now)
@@ -139,3 +139,43 @@ class AuthThrottle:
                 fullest = sorted(self._buckets, key=lambda c: self._level(c, now), reverse=True)
                 for gone in fullest[: len(self._buckets) - self.max_clients]:
                     del self._buckets[gone]
+
+
+class AuthThrottle(TokenBuckets):
+    """Failed authentications per client address (a token per failure). Credentials are
+    compared first: valid ones always pass and cost nothing, so failures from an address (an
+    attacker behind the same proxy or NAT as a bank) never lock out a valid credential; past the
+    burst, a client's failures are answered 429 with ``Retry-After`` instead of 401. Guessing is
+    not what this stops (every credential is a 256-bit secret): it slows a client that keeps
+    failing."""
+
+    def check(self, client: str) -> None:
+        """Raise the 429 error if ``client`` has no failures left."""
+        retry_after = self.wait(client)
+        if retry_after is not None:
+            raise TooManyFailedAuthenticationsError(retry_after)
+
+    def refuse(self, client: str, failure: ConsentLedgerError) -> ConsentLedgerError:
+        """Count a failed authentication of ``client``; the error to answer it with: the 429's
+        if its failures are used up, else ``failure``."""
+        try:
+            self.check(client)
+        except TooManyFailedAuthenticationsError as throttled:
+            return throttled
+        self.failed(client)
+        return failure
+
+    def failed(self, client: str) -> None:
+        """Count one failed authentication of ``client``."""
+        self.spend(client)
+
+
+class RequestLimit(TokenBuckets):
+    """Requests per client address to an endpoint anyone may call (a sign-in challenge)."""
+
+    def take(self, client: str) -> None:
+        """Count a request of ``client``'s; raise the 429 error if it has none left."""
+        retry_after = self.wait(client)
+        if retry_after is not None:
+            raise TooManyRequestsError(retry_after)
+        self.spend(client)

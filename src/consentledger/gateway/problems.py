@@ -40,6 +40,7 @@ from consentledger.gateway.errors import (
     NotFoundError,
     NotPermittedError,
     TooManyFailedAuthenticationsError,
+    TooManyRequestsError,
     UnavailableError,
 )
 from consentledger.ledger.errors import LedgerRevertError
@@ -74,6 +75,7 @@ _STATUS: dict[type[ConsentLedgerError], int] = {
     ConflictError: 409,
     BodyTooLargeError: 413,
     TooManyFailedAuthenticationsError: 429,
+    TooManyRequestsError: 429,
     TransactionFailedError: 502,
     UnavailableError: 503,
     ChainUnavailableError: 503,

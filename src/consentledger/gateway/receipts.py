@@ -6,7 +6,10 @@ which purpose, which data, for how long, and how to withdraw. It also carries ``
 signed EIP-712 message itself (JSON form, without ``receiptHash``), so the words and the signed
 terms can be checked against each other.
 
-The Consent message's ``receiptHash`` is ``keccak256`` of the receipt's RFC 8785 canonical bytes.
+The Consent message's ``receiptHash`` is ``keccak256(salt || RFC 8785 bytes of the receipt)``: a
+receipt names the USCC, and an unsalted hash of it could be tested against every USCC of a public
+registry. The salt (``consentledger.subject.receipt_salt``) is the bureau's, derived under its
+subject key from the consent's subject and nonce, and given to the enterprise with the draft.
 A receipt cannot name the consent id: the id is the digest of a message that contains the
 receipt's hash. The withdrawal section therefore names the endpoint with a ``{consent_id}``
 placeholder and says how the id is computed.
@@ -237,22 +240,27 @@ def build_receipt(terms: ConsentTerms, facts: ReceiptFacts) -> JSONObject:
     return receipt
 
 
-def receipt_hash(receipt: JSONValue) -> bytes:
-    """keccak256 of the receipt's RFC 8785 canonical bytes (the Consent's ``receiptHash``)."""
-    return keccak(canonical_bytes(receipt))
+def receipt_hash(receipt: JSONValue, salt: bytes) -> bytes:
+    """``keccak256(salt || the receipt's RFC 8785 canonical bytes)``: the Consent's
+    ``receiptHash``."""
+    return keccak(salt + canonical_bytes(receipt))
 
 
 def check_receipt(
-    receipt: Mapping[str, Any], terms: ConsentTerms, subject_of: Callable[[str], bytes]
+    receipt: Mapping[str, Any],
+    terms: ConsentTerms,
+    subject_of: Callable[[str], bytes],
+    salt: bytes,
 ) -> None:
-    """Refuse (422) a receipt that is not the one ``terms`` commit to, or that describes other
-    terms or another enterprise than the signed message."""
+    """Refuse (422) a receipt that is not the one ``terms`` commit to with ``salt``, or that
+    describes other terms or another enterprise than the signed message."""
     given = dict(receipt)
-    if receipt_hash(given) != terms.receipt_hash:
+    calculated = receipt_hash(given, salt)
+    if calculated != terms.receipt_hash:
         raise ReceiptHashMismatchError(
-            "keccak256 of the receipt's RFC 8785 bytes is not the message's receiptHash",
+            "keccak256(salt || the receipt's RFC 8785 bytes) is not the message's receiptHash",
             expected="0x" + terms.receipt_hash.hex(),
-            calculated="0x" + receipt_hash(given).hex(),
+            calculated="0x" + calculated.hex(),
         )
     if given.get("terms") != terms_json(terms):
         raise ReceiptTermsMismatchError(

@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 
 from consentledger.errors import ConsentLedgerError
+from consentledger.files import open_no_follow
 from consentledger.keys import load_key, parse_key
 
 
@@ -60,7 +61,7 @@ def claim_relayer_key(directory: Path) -> RelayerKeyClaim:
         raise NoFreeRelayerKeyError(f"the relayer key directory {directory} holds no *.key file")
     for path in files:
         lock = path.with_name(path.name + ".lock")
-        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        descriptor = open_no_follow(lock, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

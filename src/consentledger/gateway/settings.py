@@ -1,8 +1,10 @@
 """The gateway's settings, from ``CONSENTLEDGER_*`` environment variables (pydantic-settings).
 
 Secrets (the relayer and regulator keys, the operator token, the subject key) are ``SecretStr``:
-never logged, never echoed, never part of a repr. Outside development the gateway refuses to start
-with a missing or default secret.
+never logged, never echoed, never part of a repr. The environment is production unless
+``CONSENTLEDGER_ENVIRONMENT=development`` is asked for: a production gateway refuses to start with a
+missing operator token or subject key, or with one of the development values written below
+(``consentledger serve`` generates both on its first start and keeps them in its data directory).
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.relayer_keys import relayer_key_files
 from consentledger.subject import parse_subject_key
 
-#: The operator token a development gateway uses when none is set.
+#: The operator token a development gateway uses when none is set (refused in production).
 DEVELOPMENT_ADMIN_TOKEN = "development-admin-token"  # noqa: S105 - refused outside development
-#: The subject key (hex) a development gateway uses when none is set (refused outside development).
+#: The subject key (hex) a development gateway uses when none is set (refused in production).
 DEVELOPMENT_SUBJECT_KEY = "0xf5028c098fc434ea1b276e8a428e031842bd793f383422f477c49e5d90a70744"
+#: The secrets that are written in the source, by setting: a production gateway refuses them.
+_DEVELOPMENT_SECRETS = {
+    "admin_token": DEVELOPMENT_ADMIN_TOKEN,
+    "subject_key": DEVELOPMENT_SUBJECT_KEY,
+}
 
 
 class SettingsError(ConsentLedgerError, ValueError):
@@ -60,17 +67,24 @@ class RelayerKeyMissingError(SettingsError):
 
 
 class DevelopmentSecretError(SettingsError):
-    """Production mode with a development default for a secret."""
+    """Production mode without a secret of its own: missing, or the development value written in
+    the source."""
 
     code = "development_secret_in_production"
     exit_code = 7
 
-    def __init__(self, variable: str) -> None:
+    def __init__(self, variable: str, *, missing: bool = False) -> None:
         self.variable = variable
+        what = "is not set" if missing else "is the development value written in the source"
         super().__init__(
-            f"production mode needs {variable}: its default is for development only; "
-            f"set it (or CONSENTLEDGER_ENVIRONMENT=development)"
+            f"production mode needs {variable} of your own: it {what} (consentledger serve "
+            "generates one in its data directory); or set CONSENTLEDGER_ENVIRONMENT=development"
         )
+
+
+def _plain(secret: str) -> str:
+    """A secret as compared with the source's values (case and a hex prefix do not matter)."""
+    return secret.strip().lower().removeprefix("0x")
 
 
 class Settings(BaseSettings):
@@ -78,7 +92,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CONSENTLEDGER_", extra="ignore")
 
-    environment: Literal["development", "production"] = "development"
+    #: "production" unless development is asked for explicitly: only development accepts the
+    #: secrets written in the source (and uses them when none is set).
+    environment: Literal["development", "production"] = "production"
     #: "embedded" (an in-process eth-tester chain, deployed at start), a JSON-RPC URL, or several
     #: nodes' URLs of one network, comma-separated (requests fail over between them in order).
     chain: str = "embedded"
@@ -99,10 +115,13 @@ class Settings(BaseSettings):
     #: The regulator's key, for the admin endpoints that need the regulator's role.
     regulator_key: SecretStr | None = None
     regulator_key_file: Path | None = None
-    admin_token: SecretStr = SecretStr(DEVELOPMENT_ADMIN_TOKEN)
+    #: Required in production; development uses DEVELOPMENT_ADMIN_TOKEN when it is not set (the
+    #: empty default is never kept: the validator below fills or refuses a missing value).
+    admin_token: SecretStr = SecretStr("")
     #: Bearer token for the embedded chain's read-only JSON-RPC at /rpc (unset: /rpc is off).
     auditor_token: SecretStr | None = None
-    subject_key: SecretStr = SecretStr(DEVELOPMENT_SUBJECT_KEY)
+    #: Required in production; development uses DEVELOPMENT_SUBJECT_KEY when it is not set.
+    subject_key: SecretStr = SecretStr("")
     #: The gateway's own database: journal, bank API keys, sign-in nonces.
     database_url: str = "sqlite:///consentledger-gateway.db"
     #: The bureau's data (see ``consentledger bureau seed``).
@@ -127,7 +146,19 @@ class Settings(BaseSettings):
     #: Failed API-key / operator-token / auditor-token authentications a client address may make
     #: per minute (a token bucket); past them, 429 with Retry-After.
     auth_failures_per_minute: int = Field(default=20, ge=1, le=10_000)
+    #: Addresses (IPs or CIDRs, comma-separated) of the reverse proxies whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed; unset, none are, and a client is its TCP peer's address.
+    trusted_proxies: str = ""
     siwe_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    #: Sign-in challenges (the one endpoint anyone may call that stores something) a client
+    #: address may ask for per minute; past them, 429 with Retry-After.
+    challenges_per_minute: int = Field(default=60, ge=1, le=10_000)
+    #: Open (unexpired) sign-in challenges the gateway keeps at most; past them, 503 until some
+    #: expire. Bounds what anonymous callers can make it store.
+    max_open_challenges: int = Field(default=10_000, ge=1, le=10_000_000)
+    #: How long the journal keeps a released document (its salt and hash stay for good); asked
+    #: for later, a read answers ``delivery_window_passed`` with its receipt.
+    delivery_window_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
     #: Pre-check reads on a state model the gateway keeps from the ledger's events (off: every
     #: read asks the chain's views first, as the model's denials and unknown consents do).
     live_precheck: bool = True
@@ -140,13 +171,29 @@ class Settings(BaseSettings):
     #: pre-checked on the chain's views until it catches up.
     live_max_lag_s: float = Field(default=3.0, gt=0, le=3600)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_source_secrets_outside_development(cls, data: Any) -> Any:
+        """Development fills a missing operator token or subject key with the value written
+        above; production refuses a missing one and a value written in the source."""
+        if not isinstance(data, dict):
+            return data
+        development = data.get("environment", "production") == "development"
+        for field, value in _DEVELOPMENT_SECRETS.items():
+            given = data.get(field)
+            text = given.get_secret_value() if isinstance(given, SecretStr) else given
+            text = text or None
+            if development:
+                if text is None:
+                    data = {**data, field: value}
+            elif text is None:
+                raise DevelopmentSecretError(f"CONSENTLEDGER_{field.upper()}", missing=True)
+            elif _plain(str(text)) == _plain(value):
+                raise DevelopmentSecretError(f"CONSENTLEDGER_{field.upper()}")
+        return data
+
     @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.admin_token.get_secret_value() == DEVELOPMENT_ADMIN_TOKEN:
-                raise DevelopmentSecretError("CONSENTLEDGER_ADMIN_TOKEN")
-            if self.subject_key.get_secret_value() == DEVELOPMENT_SUBJECT_KEY:
-                raise DevelopmentSecretError("CONSENTLEDGER_SUBJECT_KEY")
+    def _settings_that_work(self) -> Settings:
         parse_subject_key(self.subject_key.get_secret_value(), "CONSENTLEDGER_SUBJECT_KEY")
         if len(self.admin_token.get_secret_value()) < 16:
             raise ValueError("CONSENTLEDGER_ADMIN_TOKEN must be at least 16 characters")

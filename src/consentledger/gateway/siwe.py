@@ -29,6 +29,9 @@ from consentledger.gateway.errors import SignInRefusedError
 CLOCK_SKEW = 60
 #: The resource naming the enterprise a sign-in is for.
 RESOURCE_PREFIX = "urn:consentledger:enterprise:"
+#: The resource of a sign-in that also approves an export of the enterprise's data (one of the
+#: k controllers' approvals an export needs).
+EXPORT_RESOURCE = "urn:consentledger:action:export"
 HEADER_FORMAT = "Authorization: SIWE <base64url(message)>.<0x signature>"
 
 _PREAMBLE = " wants you to sign in with your Ethereum account:"
@@ -205,8 +208,13 @@ def parse_message(text: str) -> SiweMessage:
 # ---------------------------------------------------------------------- challenges
 
 
-def statement_for(uscc: str) -> str:
-    """The statement of a sign-in for ``uscc``'s enterprise view."""
+def statement_for(uscc: str, *, export: bool = False) -> str:
+    """The statement of a sign-in for ``uscc``'s enterprise view (or approving its export)."""
+    if export:
+        return (
+            f"Approve, as a controller of enterprise {uscc}, one export of all its data from "
+            "ConsentLedger (an export needs as many controllers as a consent)."
+        )
     return (
         f"Sign in to ConsentLedger as a controller of enterprise {uscc} to see every read of its "
         "data, its consents, and to export its data."

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Depends
 from consentledger.gateway.deps import AdminServiceDep, operator
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.admin import (
+    ApiKeyOut,
     BankAction,
     BankOut,
     CreatedBank,
     EnterpriseOut,
     NewBank,
     NewEnterprise,
+    RotatedApiKey,
 )
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
@@ -45,6 +47,28 @@ async def suspend_bank(address: str, admin: AdminServiceDep) -> BankAction:
 async def reinstate_bank(address: str, admin: AdminServiceDep) -> BankAction:
     """Reinstate a suspended bank (the regulator's role)."""
     return await admin.set_bank_standing(address, suspend=False)
+
+
+@router.get("/banks/{address}/keys", response_model=ApiKeyOut, responses=ERRORS)
+async def bank_key(address: str, admin: AdminServiceDep) -> ApiKeyOut:
+    """The bank's API key id and whether it works (never the key)."""
+    return await admin.api_key(address)
+
+
+@router.post(
+    "/banks/{address}/keys", response_model=RotatedApiKey, status_code=201, responses=ERRORS
+)
+async def rotate_key(address: str, admin: AdminServiceDep) -> RotatedApiKey:
+    """Give the bank a new API key (shown once; only its hash is kept). The old key stops
+    working at once."""
+    return await admin.rotate_key(address)
+
+
+@router.delete("/banks/{address}/keys/{key_id}", response_model=ApiKeyOut, responses=ERRORS)
+async def revoke_key(address: str, key_id: str, admin: AdminServiceDep) -> ApiKeyOut:
+    """Revoke the bank's API key ``key_id``: it stops working at once; the bank has no key
+    until the next rotation."""
+    return await admin.revoke_key(address, key_id)
 
 
 @router.post("/enterprises", response_model=EnterpriseOut, status_code=201, responses=ERRORS)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from consentledger.gateway.deps import ConsentServiceDep
+from consentledger.gateway.deps import ConsentServiceDep, DraftingBank
 from consentledger.gateway.ledger_views import ConsentDetails
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.consents import (
@@ -42,16 +42,22 @@ def _consent_id(text: str) -> bytes:
 @router.post(
     "/consents/draft",
     response_model=ConsentDraft,
-    responses=problem_responses(400, 404, 413, 422, 503),
+    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
-async def draft_consent(body: ConsentDraftRequest, consents: ConsentServiceDep) -> ConsentDraft:
+async def draft_consent(
+    body: ConsentDraftRequest, consents: ConsentServiceDep, asking_bank: DraftingBank
+) -> ConsentDraft:
     """The EIP-712 Consent to sign for these terms, with a fresh keyed nonce, a deadline and the
     consent receipt it commits to.
+
+    Asked for by the bank the consent is for (its API key as a Bearer token) or by a controller
+    of the enterprise signed in with EIP-4361 (``SIWE``): a draft names the enterprise's subject
+    id, which nobody else may learn from its USCC.
 
     The terms are judged by the state model against the chain now (purpose caps, categories, bank,
     window) as if the enterprise's controllers had signed: a draft the ledger would refuse is
     answered with the contract's error instead (``prechecked``)."""
-    return await consents.draft(body)
+    return await consents.draft(body, asking_bank)
 
 
 @router.post(

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from consentledger.gateway.deps import EnterpriseViewServiceDep, SignedInController, UsccPath
+from consentledger.gateway.deps import (
+    EnterpriseViewServiceDep,
+    ExportApprovers,
+    SignedInController,
+    UsccPath,
+)
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.enterprises import AccessLog, ConsentList, ExportResult
 
@@ -40,10 +45,17 @@ async def consents(
     responses=problem_responses(401, 403, 404, 422, 502, 503, 504),
 )
 async def export(
-    uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
+    uscc: UsccPath,
+    signed_in: SignedInController,
+    approvals: ExportApprovers,
+    views: EnterpriseViewServiceDep,
 ) -> ExportResult:
     """The enterprise's own data in every category the bureau supplies, over its whole record
     (the right to obtain its own credit information, 征信业管理条例 art. 17). The export is recorded
-    on the chain (``PortabilityExported``)
-    with a salted hash of the data before the data is released."""
-    return await views.export(signed_in)
+    on the chain (``PortabilityExported``) with a salted hash of the data before the data is
+    released.
+
+    An export widens access as a consent does, so it needs the enterprise's threshold of
+    distinct controllers: the signed-in one, and the others' sign-ins asked with action
+    ``export``, in ``approvals``."""
+    return await views.export(signed_in, approvals)

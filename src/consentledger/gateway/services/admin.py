@@ -15,7 +15,15 @@ from pydantic import BaseModel, Field
 
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.chain.client import LedgerClient
-from consentledger.gateway.banks import bank_by_address, create_bank, list_banks
+from consentledger.gateway.banks import (
+    BankKey,
+    bank_by_address,
+    bank_key,
+    create_bank,
+    list_banks,
+    revoke_key,
+    rotate_key,
+)
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.errors import (
     BankExistsError,
@@ -50,6 +58,22 @@ class BankAction(BaseModel):
     tx_hash: str
     address: str
     active_on_chain: bool
+
+
+class ApiKeyOut(BaseModel):
+    """A bank's API key, by its id (the ``<key id>`` of ``clk_<key id>_<secret>``)."""
+
+    address: str
+    key_id: str
+    active: bool = Field(description="False once revoked: the bank has no working key")
+
+    @classmethod
+    def of(cls, key: BankKey) -> ApiKeyOut:
+        return cls(address=key.address, key_id=key.key_id, active=key.active)
+
+
+class RotatedApiKey(ApiKeyOut):
+    api_key: str = Field(description="Shown once; the gateway keeps only its hash")
 
 
 class NewEnterprise(BaseModel):
@@ -120,14 +144,35 @@ class AdminService:
     async def set_bank_standing(self, address: str, *, suspend: bool) -> BankAction:
         """Suspend a bank (its reads are denied from the next block on) or reinstate it."""
         context = self._context
-        if not is_address(address):
-            raise InvalidAddressError(f"{address!r} is not an address")
+        checksum = _checksum(address)
         regulator = self._regulator()
-        checksum = to_checksum_address(address)
         action = regulator.suspend_bank if suspend else regulator.reinstate_bank
         mined = await context.on_chain(action, checksum)
         active = await context.on_chain(context.ledger.is_bank_active, checksum)
         return BankAction(tx_hash=hex32(mined.tx_hash), address=checksum, active_on_chain=active)
+
+    async def api_key(self, address: str) -> ApiKeyOut:
+        """The bank's API key id and whether it works."""
+        context = self._context
+        found = await context.in_thread(bank_key, context.db, _checksum(address))
+        return ApiKeyOut.of(found)
+
+    async def rotate_key(self, address: str) -> RotatedApiKey:
+        """Give the bank a new API key; its old key stops working at once."""
+        context = self._context
+        checksum = _checksum(address)
+        key, api_key = await context.in_thread(rotate_key, context.db, checksum)
+        context.verified_keys.forget(checksum)
+        return RotatedApiKey(address=key.address, key_id=key.key_id, active=True, api_key=api_key)
+
+    async def revoke_key(self, address: str, key_id: str) -> ApiKeyOut:
+        """Revoke the bank's key ``key_id``: it stops working at once, also for a bank that
+        used it a moment ago."""
+        context = self._context
+        checksum = _checksum(address)
+        key = await context.in_thread(revoke_key, context.db, checksum, key_id)
+        context.verified_keys.forget(checksum)
+        return ApiKeyOut.of(key)
 
     async def register_enterprise(self, body: NewEnterprise) -> EnterpriseOut:
         """Register an enterprise under its subject id with its controllers and threshold."""
@@ -143,3 +188,10 @@ class AdminService:
             threshold=body.threshold,
             tx_hash=hex32(mined.tx_hash),
         )
+
+
+def _checksum(address: str) -> str:
+    """The checksummed address, or :class:`InvalidAddressError`."""
+    if not is_address(address):
+        raise InvalidAddressError(f"{address!r} is not an address")
+    return str(to_checksum_address(address))

@@ -35,7 +35,11 @@ from consentledger.chain.client import ConsentView
 from consentledger.gateway import eip712_json
 from consentledger.gateway.banks import bank_by_address
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.errors import InvalidTimeError, UnknownConsentError
+from consentledger.gateway.errors import (
+    DraftForAnotherBankError,
+    InvalidTimeError,
+    UnknownConsentError,
+)
 from consentledger.gateway.ledger_views import ConsentDetails, consent_details
 from consentledger.gateway.receipts import (
     ReceiptFacts,
@@ -114,7 +118,11 @@ class ConsentDraft(BaseModel):
     consent_id: str = Field(description="the id the consent will have (EIP-712 digest)")
     typed_data: TypedDataDocument
     receipt: dict[str, Any] = Field(description="the consent receipt (ISO/IEC TS 27560 style)")
-    receipt_hash: str = Field(description="keccak256 of the receipt's RFC 8785 bytes")
+    receipt_hash: str = Field(description="keccak256(receipt_salt || the receipt's RFC 8785 bytes)")
+    receipt_salt: str = Field(
+        description="the salt of the receipt hash: keep it with the receipt (the chain holds "
+        "only the salted hash, so nobody can test a guessed receipt or USCC against it)"
+    )
     deadline: datetime = Field(description="the signatures must be relayed before this")
 
 
@@ -230,15 +238,18 @@ class ConsentService:
             raise UnknownConsentError(consent_id)
         return view
 
-    async def draft(self, body: ConsentDraftRequest) -> ConsentDraft:
+    async def draft(self, body: ConsentDraftRequest, asking_bank: str | None) -> ConsentDraft:
         """The EIP-712 Consent to sign for these terms, with a fresh keyed nonce, a deadline and
         the consent receipt it commits to. The terms are judged by the state model against the
         chain now as if the enterprise's controllers had signed: a draft the ledger would refuse
-        raises the contract's error instead."""
+        raises the contract's error instead. ``asking_bank`` is the bank that asks (it drafts
+        consents to itself only), None for a signed-in controller of the enterprise."""
         context = self._context
+        bank = eip712_json.parse_address(body.bank, "bank")
+        if asking_bank is not None and asking_bank.lower() != bank.lower():
+            raise DraftForAnotherBankError()
         uscc = parse_uscc(body.uscc).code
         subject = context.subject_of(uscc)
-        bank = eip712_json.parse_address(body.bank, "bank")
         mask = mask_of(parse_category(c) for c in body.categories)
         purpose = parse_purpose(body.purpose)
         key = secrets.randbits(192)
@@ -279,13 +290,15 @@ class ConsentService:
             issued_at=int(time.time()),
         )
         receipt = build_receipt(terms, facts)
-        terms = replace(terms, receipt_hash=receipt_hash(receipt))
+        salt = context.receipt_salt_of(subject, terms.nonce)
+        terms = replace(terms, receipt_hash=receipt_hash(receipt, salt))
         raw = typed_data.typed_data(self._domain(), "Consent", terms.message())
         return ConsentDraft(
             consent_id="0x" + typed_data.digest(raw).hex(),
             typed_data=self._document("Consent", terms.message()),
             receipt=receipt,
             receipt_hash="0x" + terms.receipt_hash.hex(),
+            receipt_salt="0x" + salt.hex(),
             deadline=datetime.fromtimestamp(terms.deadline, UTC),
         )
 
@@ -311,7 +324,8 @@ class ConsentService:
         consent_id = typed_data.digest(document)
         signatures, signers = parse_signatures(body.signatures, document)
         if body.receipt is not None:
-            check_receipt(body.receipt, terms, context.subject_of)
+            salt = context.receipt_salt_of(terms.subject, terms.nonce)
+            check_receipt(body.receipt, terms, context.subject_of, salt)
         snap = await context.on_chain(
             partial(
                 snapshot,

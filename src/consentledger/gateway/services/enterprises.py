@@ -8,6 +8,7 @@ controller already signed in (:class:`consentledger.gateway.services.signin.Sign
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ from consentledger.bureau.documents import (
 from consentledger.bureau.store import BureauStore
 from consentledger.categories import SEEDED_CATEGORIES, Category, mask_of
 from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.errors import ExportNeedsMoreControllersError
 from consentledger.gateway.ledger_views import (
     AccessRecord,
     CategoryRef,
@@ -145,11 +147,21 @@ class EnterpriseViewService:
             consents=found,
         )
 
-    async def export(self, signed_in: SignedIn) -> ExportResult:
+    async def export(self, signed_in: SignedIn, approvals: Sequence[SignedIn]) -> ExportResult:
         """The enterprise's own data in every category the bureau supplies, over its whole
         record, released once the export is recorded on the chain (``PortabilityExported``)
-        with a salted hash of the data."""
+        with a salted hash of the data. The signed-in controller and those of ``approvals``
+        (verified export sign-ins for the same enterprise) must be at least the enterprise's
+        threshold of distinct controllers, as for a consent."""
         context = self._context
+        approvers = {signed_in.address} | {
+            a.address for a in approvals if a.subject == signed_in.subject
+        }
+        _controllers, threshold = await context.on_chain(
+            context.ledger.enterprise, signed_in.subject
+        )
+        if len(approvers) < threshold:
+            raise ExportNeedsMoreControllersError(len(approvers), threshold)
         document, history = await context.in_thread(whole_record, context.bureau, signed_in.uscc)
         salt = secrets.token_bytes(32)
         export_hash = keccak(salt + canonical_bytes(document))

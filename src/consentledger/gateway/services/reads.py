@@ -31,7 +31,13 @@ from pydantic import BaseModel, Field
 from consentledger.bureau.classification import classify_document
 from consentledger.bureau.documents import JSONObject
 from consentledger.bureau.uscc import parse_uscc
-from consentledger.categories import Category, mask_of, parse_category, parse_purpose
+from consentledger.categories import (
+    SIZE_CATEGORIES,
+    Category,
+    mask_of,
+    parse_category,
+    parse_purpose,
+)
 from consentledger.chain import typed_data
 from consentledger.chain.clock import next_block_time
 from consentledger.chain.relayer import (
@@ -40,10 +46,12 @@ from consentledger.chain.relayer import (
     ReadRequest,
 )
 from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.delivery_window import window_passed
 from consentledger.gateway.errors import (
     AccessDeniedError,
     ConsentNotForThisEnterpriseError,
     DeliveryEndedError,
+    DeliveryWindowPassedError,
     GatewayError,
     HistoryExceedsConsentError,
     IdempotencyKeyReusedError,
@@ -60,14 +68,6 @@ from consentledger.gateway.precheck import predicted_reason
 from consentledger.journal.schema import JournalEntry, ReadStatus, utcnow
 from consentledger.ledger.model import request_denial
 from consentledger.ledger.types import AccessEntry, ConsentStatus, DenialReason
-
-#: The categories the size classification reads.
-SIZE_CATEGORIES = (
-    Category.BUSINESS_REGISTRATION,
-    Category.SOCIAL_INSURANCE,
-    Category.TAX,
-    Category.AUDITED_FINANCIAL_STATEMENTS,
-)
 
 
 class Receipt(BaseModel):
@@ -181,12 +181,16 @@ class ReadService:
         return await self._again(entry)
 
     async def _again(self, entry: JournalEntry) -> QueryResult:
-        """A stored outcome asked for again: a granted read's data only while its consent still
-        allows reads and its bank is not suspended (the chain's views now), else its receipt in
-        a :class:`DeliveryEndedError`."""
+        """A stored outcome asked for again: a granted read's data only within the delivery
+        window (else its receipt in a :class:`DeliveryWindowPassedError`), while its consent
+        still allows reads and its bank is not suspended (the chain's views now; else its receipt
+        in a :class:`DeliveryEndedError`)."""
         if entry.status != ReadStatus.GRANTED:
             return answer(entry)
         context = self._context
+        window_s = context.settings.delivery_window_s
+        if window_passed(entry, window_s, utcnow()):
+            raise DeliveryWindowPassedError(window_s, receipt_of(entry).model_dump())
         consent_id = bytes.fromhex(entry.consent_id[2:])
         seen = await context.chain_read(context.ledger.read_context, consent_id, entry.bank_address)
         why = None
@@ -436,10 +440,10 @@ def _prepare_live(
     judged = live.judge(read.consent_id, read.bank_address, read.categories, read.purpose)
     if judged is None:
         return None
-    if judged.subject != subject:  # a consent's subject never changes
-        raise ConsentNotForThisEnterpriseError()
     if judged.reason is not DenialReason.NONE:
-        return None
+        return None  # the chain's views judge it, and the enterprise check, in _prepare
+    if judged.subject != subject:  # granted: the bank's own consent, whose subject it knows
+        raise ConsentNotForThisEnterpriseError()
     if live.judge_request(read.signed_entry(_domain(context))) is not DenialReason.NONE:
         return None  # the chain's views refuse it (the model may be a moment behind a rotation)
     journaled = _journaled_request(context, read)
@@ -465,7 +469,14 @@ def _prepare(
     subject = context.subject_of(read.uscc)
     seen = context.ledger.read_context(read.consent_id, read.bank_address)
     view = seen.consent
-    if view.status is not ConsentStatus.NONE and view.subject != subject:
+    # Only on the bank's own consents: on another bank's, a refusal here for a wrong USCC and the
+    # chain's recorded BANK_MISMATCH for the right one would tell the bank which USCC the other
+    # bank's customer has. Such a read goes to the chain, which denies it whatever the USCC.
+    if (
+        view.status is not ConsentStatus.NONE
+        and view.bank.lower() == read.bank_address.lower()
+        and view.subject != subject
+    ):
         raise ConsentNotForThisEnterpriseError()
     # Judged at the earliest time the block that records it can carry.
     now = next_block_time(seen.timestamp)

@@ -26,15 +26,20 @@ from eth_account.messages import encode_defunct
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as KeysValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Database, SignInNonce
 from consentledger.gateway.eip712_json import parse_address
-from consentledger.gateway.errors import SignInNotPermittedError, SignInRefusedError
+from consentledger.gateway.errors import (
+    SignInNotPermittedError,
+    SignInRefusedError,
+    TooManySignInChallengesError,
+)
 from consentledger.gateway.siwe import (
     CLOCK_SKEW,
+    EXPORT_RESOURCE,
     HEADER_FORMAT,
     RESOURCE_PREFIX,
     SiweFormatError,
@@ -64,22 +69,28 @@ def new_challenge(
     uri: str,
     chain_id: int,
     ttl_seconds: int,
+    max_open: int,
+    export: bool = False,
 ) -> SiweMessage:
-    """Issue and store a single-use challenge (expired ones are purged on the way). Blocking."""
+    """Issue and store a single-use challenge (expired ones are purged on the way); at most
+    ``max_open`` unexpired ones are kept (TooManySignInChallengesError past it). Blocking."""
     now = datetime.now(UTC).replace(microsecond=0)
     message = SiweMessage(
         domain=domain,
         address=address,
-        statement=statement_for(uscc),
+        statement=statement_for(uscc, export=export),
         uri=uri,
         chain_id=chain_id,
         nonce=secrets.token_hex(16),
         issued_at=now,
         expiration_time=now + timedelta(seconds=ttl_seconds),
-        resources=(RESOURCE_PREFIX + uscc,),
+        resources=(RESOURCE_PREFIX + uscc, *((EXPORT_RESOURCE,) if export else ())),
     )
     with db.session() as session, session.begin():
         session.execute(delete(SignInNonce).where(SignInNonce.expires_at < now))
+        open_now = session.scalar(select(func.count()).select_from(SignInNonce)) or 0
+        if open_now >= max_open:
+            raise TooManySignInChallengesError(ttl_seconds)
         session.add(
             SignInNonce(
                 nonce=message.nonce,
@@ -138,9 +149,11 @@ class SignInService:
     def __init__(self, context: GatewayContext) -> None:
         self._context = context
 
-    async def challenge(self, uscc: str, address: str, scheme: str) -> Challenge:
+    async def challenge(
+        self, uscc: str, address: str, scheme: str, *, export: bool = False
+    ) -> Challenge:
         """A fresh sign-in challenge for one controller of one enterprise, for a gateway reached
-        over ``scheme`` (http or https)."""
+        over ``scheme`` (http or https); with ``export``, one that also approves an export."""
         context = self._context
         code = parse_uscc(uscc).code
         checked = parse_address(address, "address")
@@ -155,6 +168,8 @@ class SignInService:
                 uri=uri,
                 chain_id=context.deployment.chain_id,
                 ttl_seconds=settings.siwe_ttl_seconds,
+                max_open=settings.max_open_challenges,
+                export=export,
             )
         )
         assert message.expiration_time is not None
@@ -166,9 +181,10 @@ class SignInService:
             authorization=HEADER_FORMAT,
         )
 
-    async def verify(self, credentials: str, uscc: str) -> SignedIn:
-        """Check a SIWE credential for ``uscc``'s view (a valid code); raise SignInRefusedError or
-        SignInNotPermittedError at the first failure."""
+    async def verify(self, credentials: str, uscc: str, *, export: bool = False) -> SignedIn:
+        """Check a SIWE credential for ``uscc``'s view (a valid code), with ``export`` one that
+        approves an export; raise SignInRefusedError or SignInNotPermittedError at the first
+        failure."""
         context = self._context
         text, signature = decode_header(credentials)
         try:
@@ -206,6 +222,11 @@ class SignInService:
             raise SignInNotPermittedError(
                 "siwe_wrong_enterprise",
                 f"the sign-in is for enterprise {', '.join(named) or '(none)'}, not {uscc}",
+            )
+        if export and EXPORT_RESOURCE not in message.resources:
+            raise SignInNotPermittedError(
+                "siwe_not_an_export_approval",
+                "this sign-in does not approve an export: ask a challenge with action 'export'",
             )
         try:
             signer = Account.recover_message(encode_defunct(text=text), signature=signature)

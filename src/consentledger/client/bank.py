@@ -1,0 +1,152 @@
+"""A bank's side of the gateway: ask for a consent, read under it, fetch stored outcomes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from consentledger.client.errors import AccessDeniedError
+from consentledger.client.http import Flow, HttpRequest
+from consentledger.client.models import (
+    CategoryLike,
+    ConsentDraft,
+    ConsentRequest,
+    PurposeLike,
+    QueryResult,
+    ReadRequest,
+    Receipt,
+)
+from consentledger.client.operation import R, Role, failure, operation, parse
+
+
+class ReadSigner(Protocol):
+    """Signs a bank's read requests (``consentledger.chain.read_signer.BankReadSigner`` is one,
+    on the ledger's EIP-712 ``ReadRequest``): returns the members a signed read adds to its
+    request (its signature and what the signature covers besides the read)."""
+
+    def sign_read(self, read: ReadRequest, idempotency_key: str) -> Mapping[str, Any]:
+        """Added to the body of ``POST /v1/queries``."""
+        ...
+
+    def sign_size_class(self, consent_id: str) -> Mapping[str, Any]:
+        """Added to the query of ``GET /v1/enterprises/{uscc}/size-class``."""
+        ...
+
+
+def hex_id(value: str | bytes) -> str:
+    """A 32-byte id as 0x-hex (as the gateway takes it)."""
+    return "0x" + value.hex() if isinstance(value, bytes) else value
+
+
+def draft_request(terms: ConsentRequest, headers: dict[str, str]) -> Flow[ConsentDraft]:
+    """``POST /v1/consents/draft``: the consent to sign for ``terms``, asked by the bank (its API
+    key) or by a signed-in controller of the enterprise (``headers``)."""
+    response = yield HttpRequest("POST", "/v1/consents/draft", json=terms.body(), headers=headers)
+    return parse(response, ConsentDraft)
+
+
+class Bank(Role[R]):
+    """A bank: its address on the ledger and its API key (and, for signed reads, its signer)."""
+
+    def __init__(
+        self, runner: R, api_key: str, address: str, *, signer: ReadSigner | None = None
+    ) -> None:
+        super().__init__(runner)
+        self.address = address
+        self.signer = signer
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+
+    @operation
+    def ask_consent(
+        self,
+        uscc: str,
+        categories: Sequence[CategoryLike],
+        purpose: PurposeLike,
+        *,
+        history_months: int,
+        duration_days: int | None = None,
+        expires_at: datetime | None = None,
+        not_before: datetime | None = None,
+        max_reads: int = 0,
+        sign_within_seconds: int | None = None,
+    ) -> Flow[ConsentDraft]:
+        """The consent for the enterprise to sign (its typed data and receipt): hand it to the
+        enterprise, whose controllers sign it and relay it."""
+        terms = ConsentRequest(
+            uscc=uscc,
+            bank=self.address,
+            categories=list(categories),
+            purpose=purpose,
+            history_months=history_months,
+            duration_days=duration_days,
+            expires_at=expires_at,
+            not_before=not_before,
+            max_reads=max_reads,
+            sign_within_seconds=sign_within_seconds,
+        )
+        return (yield from draft_request(terms, self.headers))
+
+    def read_request(
+        self,
+        uscc: str,
+        consent_id: str | bytes,
+        categories: Sequence[CategoryLike],
+        purpose: PurposeLike,
+        idempotency_key: str,
+    ) -> HttpRequest:
+        """The ``POST /v1/queries`` of a read (signed, when the bank has a read signer)."""
+        read = ReadRequest(uscc, hex_id(consent_id), categories, purpose)
+        body = read.body()
+        if self.signer is not None:
+            body.update(self.signer.sign_read(read, idempotency_key))
+        headers = {**self.headers, "Idempotency-Key": idempotency_key}
+        return HttpRequest("POST", "/v1/queries", json=body, headers=headers)
+
+    @operation
+    def read(
+        self,
+        uscc: str,
+        consent_id: str | bytes,
+        categories: Sequence[CategoryLike],
+        purpose: PurposeLike,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Flow[QueryResult]:
+        """Read an enterprise's data under a consent. Answers once the chain recorded the read:
+        the data and receipt, or :class:`AccessDeniedError` (reason and receipt) if the chain
+        denied it. Repeat an ``idempotency_key`` to get the same read's outcome again."""
+        key = idempotency_key or secrets.token_hex(16)
+        response = yield self.read_request(uscc, consent_id, categories, purpose, key)
+        return parse(response, QueryResult)
+
+    @operation
+    def size_class(self, uscc: str, consent_id: str | bytes) -> Flow[QueryResult]:
+        """The enterprise's size class, itself a consented, recorded read (signed, when the bank
+        has a read signer)."""
+        params = {"consent_id": hex_id(consent_id)}
+        if self.signer is not None:
+            signed = self.signer.sign_size_class(params["consent_id"])
+            params.update({name: str(value) for name, value in signed.items()})
+        response = yield HttpRequest(
+            "GET", f"/v1/enterprises/{uscc}/size-class", params=params, headers=self.headers
+        )
+        return parse(response, QueryResult)
+
+    @operation
+    def stored(self, query_id: str | int) -> Flow[QueryResult]:
+        """The stored outcome of one of this bank's reads, as the read got it."""
+        response = yield HttpRequest("GET", f"/v1/queries/{query_id}", headers=self.headers)
+        return parse(response, QueryResult)
+
+    @operation
+    def receipt(self, query_id: str | int) -> Flow[Receipt]:
+        """The receipt of one of this bank's reads, granted or denied."""
+        response = yield HttpRequest("GET", f"/v1/queries/{query_id}", headers=self.headers)
+        if response.status == 200:
+            return parse(response, QueryResult).receipt
+        error = failure(response, "200 or 403 with a receipt")
+        if isinstance(error, AccessDeniedError):
+            return Receipt.model_validate(error.receipt)
+        raise error

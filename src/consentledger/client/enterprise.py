@@ -1,0 +1,278 @@
+"""An enterprise's side: consents signed by its controllers (k of n), and its own views.
+
+Every widening or narrowing of access is EIP-712 typed data that the gateway drafts and the
+controllers sign (:mod:`consentledger.client.signing`); the gateway only relays it. The views
+need a sign-in (EIP-4361): a fresh single-use challenge, signed, for every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from consentledger.client.bank import draft_request, hex_id
+from consentledger.client.http import Flow, HttpRequest
+from consentledger.client.models import (
+    AccessLog,
+    ActionDraft,
+    ActionResult,
+    CategoryLike,
+    Challenge,
+    ConsentAction,
+    ConsentDetails,
+    ConsentDraft,
+    ConsentList,
+    ConsentRequest,
+    ExportResult,
+    GrantResult,
+    PurposeLike,
+)
+from consentledger.client.operation import M, R, Role, operation, parse
+from consentledger.client.signing import Signer, sign_typed_data, siwe_authorization
+
+
+def consent_status(consent_id: str | bytes) -> Flow[ConsentDetails]:
+    """``GET /v1/consents/{id}``: a consent as the chain holds it now (public)."""
+    response = yield HttpRequest("GET", f"/v1/consents/{hex_id(consent_id)}")
+    return parse(response, ConsentDetails)
+
+
+class Enterprise(Role[R]):
+    """An enterprise by its USCC, with its controllers' keys; ``threshold`` of them sign (by
+    default all)."""
+
+    def __init__(
+        self, runner: R, uscc: str, controllers: Sequence[Signer], threshold: int | None = None
+    ) -> None:
+        super().__init__(runner)
+        self.uscc = uscc
+        self.controllers = list(controllers)
+        self.threshold = len(self.controllers) if threshold is None else threshold
+
+    @property
+    def signers(self) -> list[Signer]:
+        """Who signs by default: the first ``threshold`` controllers."""
+        return self.controllers[: self.threshold]
+
+    # ------------------------------------------------------------------ consents
+
+    @operation
+    def draft(
+        self,
+        bank: str,
+        categories: Sequence[CategoryLike],
+        purpose: PurposeLike,
+        *,
+        history_months: int,
+        duration_days: int | None = None,
+        expires_at: datetime | None = None,
+        not_before: datetime | None = None,
+        max_reads: int = 0,
+        sign_within_seconds: int | None = None,
+    ) -> Flow[ConsentDraft]:
+        """The consent to sign for these terms, asked by the first controller signed in (nothing
+        is sent to the chain)."""
+        terms = ConsentRequest(
+            uscc=self.uscc,
+            bank=bank,
+            categories=list(categories),
+            purpose=purpose,
+            history_months=history_months,
+            duration_days=duration_days,
+            expires_at=expires_at,
+            not_before=not_before,
+            max_reads=max_reads,
+            sign_within_seconds=sign_within_seconds,
+        )
+        headers = yield from self._signed_in(None)  # drafts are asked by a signed-in controller
+        return (yield from draft_request(terms, headers))
+
+    @operation
+    def grant(
+        self,
+        bank: str,
+        categories: Sequence[CategoryLike],
+        purpose: PurposeLike,
+        *,
+        history_months: int,
+        duration_days: int | None = None,
+        expires_at: datetime | None = None,
+        not_before: datetime | None = None,
+        max_reads: int = 0,
+    ) -> Flow[GrantResult]:
+        """Draft a consent for these terms, sign it, and have the gateway relay it."""
+        drafted = yield from Enterprise.draft.flow(
+            self,
+            bank,
+            categories,
+            purpose,
+            history_months=history_months,
+            duration_days=duration_days,
+            expires_at=expires_at,
+            not_before=not_before,
+            max_reads=max_reads,
+        )
+        return (yield from self._sign_and_relay(drafted, self.signers))
+
+    @operation
+    def grant_draft(
+        self, draft: ConsentDraft, signers: Sequence[Signer] | None = None
+    ) -> Flow[GrantResult]:
+        """Sign a draft (e.g. one a bank asked for) and have it relayed."""
+        chosen = self.signers if signers is None else signers
+        return (yield from self._sign_and_relay(draft, chosen))
+
+    def _sign_and_relay(self, draft: ConsentDraft, signers: Sequence[Signer]) -> Flow[GrantResult]:
+        signatures = sign_typed_data(draft.typed_data, signers)
+        return (yield from relay_grant(draft.typed_data.message, signatures, draft.receipt))
+
+    @operation
+    def relay_grant(
+        self,
+        message: dict[str, Any],
+        signatures: Sequence[str],
+        receipt: dict[str, Any] | None = None,
+    ) -> Flow[GrantResult]:
+        """``POST /v1/consents`` as it is: a Consent message and its signatures."""
+        return (yield from relay_grant(message, signatures, receipt))
+
+    @operation
+    def draft_action(self, consent_id: str | bytes, action: ConsentAction) -> Flow[ActionDraft]:
+        """The typed data of a Revocation, Pause or Resume to sign."""
+        response = yield self._draft_action_request(consent_id, action)
+        return parse(response, ActionDraft)
+
+    @operation
+    def relay_action(
+        self,
+        consent_id: str | bytes,
+        action: ConsentAction,
+        nonce: int | str,
+        deadline: int | str,
+        signatures: Sequence[str],
+    ) -> Flow[ActionResult]:
+        """``POST /v1/consents/{id}/{action}`` as it is."""
+        body = {"nonce": nonce, "deadline": deadline, "signatures": list(signatures)}
+        response = yield HttpRequest(
+            "POST", f"/v1/consents/{hex_id(consent_id)}/{action}", json=body
+        )
+        return parse(response, ActionResult)
+
+    def _act(
+        self, consent_id: str | bytes, action: ConsentAction, signers: Sequence[Signer] | None
+    ) -> Flow[ActionResult]:
+        drafted = parse((yield self._draft_action_request(consent_id, action)), ActionDraft)
+        message = drafted.typed_data.message
+        signatures = sign_typed_data(
+            drafted.typed_data, self.signers if signers is None else signers
+        )
+        body = {
+            "nonce": message["nonce"],
+            "deadline": message["deadline"],
+            "signatures": signatures,
+        }
+        response = yield HttpRequest("POST", drafted.endpoint, json=body)
+        return parse(response, ActionResult)
+
+    def _draft_action_request(self, consent_id: str | bytes, action: ConsentAction) -> HttpRequest:
+        return HttpRequest(
+            "POST", f"/v1/consents/{hex_id(consent_id)}/actions/draft", json={"action": action}
+        )
+
+    @operation
+    def revoke(
+        self, consent_id: str | bytes, signers: Sequence[Signer] | None = None
+    ) -> Flow[ActionResult]:
+        """Revoke a consent for good; reads from the next block on are denied (REVOKED)."""
+        return (yield from self._act(consent_id, "revoke", signers))
+
+    @operation
+    def pause(
+        self, consent_id: str | bytes, signers: Sequence[Signer] | None = None
+    ) -> Flow[ActionResult]:
+        """Pause an active consent: reads are denied (PAUSED) until it is resumed."""
+        return (yield from self._act(consent_id, "pause", signers))
+
+    @operation
+    def resume(
+        self, consent_id: str | bytes, signers: Sequence[Signer] | None = None
+    ) -> Flow[ActionResult]:
+        """Resume a paused consent."""
+        return (yield from self._act(consent_id, "resume", signers))
+
+    @operation
+    def consent(self, consent_id: str | bytes) -> Flow[ConsentDetails]:
+        """A consent as the chain holds it now."""
+        return (yield from consent_status(consent_id))
+
+    # ------------------------------------------------------------------ sign-in and views
+
+    @operation
+    def challenge(self, address: str) -> Flow[Challenge]:
+        """A fresh single-use sign-in message (EIP-4361) for one controller."""
+        body = {"uscc": self.uscc, "address": address}
+        response = yield HttpRequest("POST", "/v1/auth/challenge", json=body)
+        return parse(response, Challenge)
+
+    def _signed_in(self, signer: Signer | None) -> Flow[dict[str, str]]:
+        account = signer or self.controllers[0]
+        body = {"uscc": self.uscc, "address": account.address}
+        challenge = parse((yield HttpRequest("POST", "/v1/auth/challenge", json=body)), Challenge)
+        return {"Authorization": siwe_authorization(challenge.message, account)}
+
+    @operation
+    def sign_in(self, signer: Signer | None = None) -> Flow[dict[str, str]]:
+        """The headers of one signed-in request, by ``signer`` (default: the first controller)."""
+        return (yield from self._signed_in(signer))
+
+    def _view(self, method: str, view: str, model: type[M], signer: Signer | None) -> Flow[M]:
+        """One signed-in request to ``/v1/enterprises/{uscc}/{view}``."""
+        headers = yield from self._signed_in(signer)
+        path = f"/v1/enterprises/{self.uscc}/{view}"
+        return parse((yield HttpRequest(method, path, headers=headers)), model)
+
+    @operation
+    def accesses(self, signer: Signer | None = None) -> Flow[AccessLog]:
+        """Every read of the enterprise's data the ledger recorded, and its own exports."""
+        return (yield from self._view("GET", "accesses", AccessLog, signer))
+
+    @operation
+    def consents(self, signer: Signer | None = None) -> Flow[ConsentList]:
+        """Every consent the enterprise granted, with its status now."""
+        return (yield from self._view("GET", "consents", ConsentList, signer))
+
+    @operation
+    def export(self, signer: Signer | None = None) -> Flow[ExportResult]:
+        """The enterprise's own data over its whole record, the export recorded on the chain.
+        Like a consent, it needs ``threshold`` distinct controllers: ``signer`` (default: the
+        first) signs in, and the other default signers approve with export sign-ins."""
+        first = signer or self.controllers[0]
+        headers = yield from self._signed_in(first)
+        approvals = []
+        for other in self.signers:
+            if other.address == first.address:
+                continue
+            body = {"uscc": self.uscc, "address": other.address, "action": "export"}
+            challenge = parse(
+                (yield HttpRequest("POST", "/v1/auth/challenge", json=body)), Challenge
+            )
+            approvals.append(siwe_authorization(challenge.message, other).removeprefix("SIWE "))
+            if len(approvals) + 1 >= self.threshold:
+                break
+        path = f"/v1/enterprises/{self.uscc}/export"
+        answer = yield HttpRequest(
+            "POST", path, json={"approvals": approvals} if approvals else None, headers=headers
+        )
+        return parse(answer, ExportResult)
+
+
+def relay_grant(
+    message: dict[str, Any], signatures: Sequence[str], receipt: dict[str, Any] | None
+) -> Flow[GrantResult]:
+    """``POST /v1/consents``: relay a signed Consent message."""
+    body: dict[str, Any] = {"message": message, "signatures": list(signatures)}
+    if receipt is not None:
+        body["receipt"] = receipt
+    response = yield HttpRequest("POST", "/v1/consents", json=body)
+    return parse(response, GrantResult, 201)

@@ -1,0 +1,331 @@
+"""The gateway's requests and answers as typed models (pydantic), as a client sees them.
+
+Answers ignore members they do not know, so a newer gateway does not break an older client; a
+test holds these models to the gateway's OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import rfc8785
+from eth_utils.crypto import keccak
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from consentledger.categories import Category, Purpose
+
+#: A category or purpose: its code, its name (``"tax"``), or the enum.
+CategoryLike = Category | int | str
+PurposeLike = Purpose | int | str
+ConsentAction = Literal["revoke", "pause", "resume"]
+
+
+class Answer(BaseModel):
+    """An answer of the gateway (unknown members ignored)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- shared
+
+
+class CategoryRef(Answer):
+    code: int
+    name: str | None
+
+
+class PurposeRef(Answer):
+    code: int
+    name: str | None
+
+
+class ChainEvent(Answer):
+    event: str
+    block_number: int
+    block_time: datetime
+    tx_hash: str
+    log_index: int
+
+
+class TypedData(Answer):
+    """EIP-712 typed data, as ``eth_signTypedData_v4`` takes it (wide integers as strings)."""
+
+    types: dict[str, list[dict[str, str]]]
+    primary_type: str = Field(alias="primaryType")
+    domain: dict[str, Any]
+    message: dict[str, Any]
+
+    def document(self) -> dict[str, Any]:
+        """The JSON document a wallet signs."""
+        return self.model_dump(by_alias=True)
+
+
+# --------------------------------------------------------------------------- meta
+
+
+class Health(Answer):
+    status: str
+    chain_id: int
+    latest_block: int
+    embedded_chain: bool
+    contract: str
+    deploy_block: int
+    relayer: str
+    relayer_nonce: int
+    batches_in_flight: int
+    batches_sent: int
+    batches_stuck: int
+    batch_replacements_sent: int
+    open_journal_entries: int
+    live_ledger_block: int | None
+    live_ledger_fresh: bool
+    reads_prechecked_live: int
+    reads_prechecked_on_views: int
+    relayer_balance_wei: int
+    chain_head_age_s: int
+
+
+class Eip712Description(Answer):
+    domain: dict[str, Any]
+    types: dict[str, list[dict[str, str]]]
+    primary_types: list[str]
+
+
+# --------------------------------------------------------------------------- consents
+
+
+class ConsentRequest(BaseModel):
+    """Consent terms in human terms (``POST /v1/consents/draft``). Exactly one of
+    ``expires_at`` and ``duration_days``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str
+    bank: str
+    categories: list[CategoryLike]
+    purpose: PurposeLike
+    history_months: int
+    duration_days: int | None = None
+    expires_at: AwareDatetime | None = None
+    not_before: AwareDatetime | None = None
+    max_reads: int = 0
+    sign_within_seconds: int | None = None
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class ConsentDraft(Answer):
+    """What the enterprise's controllers sign, and the receipt it commits to."""
+
+    consent_id: str
+    typed_data: TypedData
+    receipt: dict[str, Any]
+    receipt_salt: str
+    receipt_hash: str
+    deadline: datetime
+
+
+class ConsentDetails(Answer):
+    """A consent as the chain holds it now."""
+
+    consent_id: str
+    status: Literal["ACTIVE", "PAUSED", "REVOKED", "EXPIRED"]
+    subject: str
+    bank: str
+    categories: list[CategoryRef]
+    categories_mask: str
+    purpose: PurposeRef
+    not_before: datetime
+    expires_at: datetime
+    max_reads: int
+    reads_used: int
+    reads_left: int
+    history_months: int
+    receipt_hash: str | None
+    events: list[ChainEvent]
+
+
+class GrantResult(Answer):
+    consent_id: str
+    status: str
+    tx_hash: str
+    block_number: int
+    consent: ConsentDetails
+
+
+class ActionDraft(Answer):
+    consent_id: str
+    action: ConsentAction
+    typed_data: TypedData
+    endpoint: str
+    deadline: datetime
+
+
+class ActionResult(Answer):
+    consent_id: str
+    action: ConsentAction
+    status: str
+    tx_hash: str
+    block_number: int
+
+
+# --------------------------------------------------------------------------- bank reads
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """A bank's read (``POST /v1/queries``). A read signer adds its fields to the body. (A
+    dataclass, not a validated model: it is built for every read of a load generator, and the
+    gateway validates it.)"""
+
+    uscc: str
+    consent_id: str
+    categories: Sequence[CategoryLike]
+    purpose: PurposeLike
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body (an enum member travels as its code)."""
+        return {
+            "uscc": self.uscc,
+            "consent_id": self.consent_id,
+            "categories": [int(c) if isinstance(c, Category) else c for c in self.categories],
+            "purpose": int(self.purpose) if isinstance(self.purpose, Purpose) else self.purpose,
+        }
+
+
+class Receipt(Answer):
+    """Where the chain recorded a read; anyone can check it against the chain."""
+
+    query_id: str
+    consent_id: str
+    tx_hash: str
+    block_number: int
+    log_index: int
+    response_hash: str
+    salt: str
+
+    def matches(self, data: dict[str, Any]) -> bool:
+        """Whether ``keccak256(salt || RFC 8785 bytes of data)`` is this receipt's hash."""
+        digest = keccak(bytes.fromhex(self.salt[2:]) + rfc8785.dumps(data))
+        return "0x" + digest.hex() == self.response_hash.lower()
+
+
+class QueryResult(Answer):
+    """A granted read: the data and its receipt."""
+
+    status: str
+    data: dict[str, Any]
+    receipt: Receipt
+
+
+# --------------------------------------------------------------------------- enterprise views
+
+
+class Challenge(Answer):
+    message: str
+    nonce: str
+    issued_at: datetime
+    expires_at: datetime
+    authorization: str
+
+
+class AccessRecord(Answer):
+    outcome: Literal["granted", "denied"]
+    reason: str | None
+    bank: str
+    consent_id: str
+    categories: list[CategoryRef]
+    categories_mask: str
+    purpose: PurposeRef
+    query_id: str
+    request_id: str | None  # the bank's own id of its signed request
+    signed_by: str | None  # the address the request's signature recovers to
+    bank_signed: bool  # signed by the bank (its address or its read signer now)
+    response_hash: str | None
+    block_number: int
+    block_time: datetime
+    tx_hash: str
+    log_index: int
+
+
+class ExportRecord(Answer):
+    categories: list[CategoryRef]
+    categories_mask: str
+    export_hash: str
+    block_number: int
+    block_time: datetime
+    tx_hash: str
+    log_index: int
+
+
+class AccessLog(Answer):
+    uscc: str
+    subject: str
+    to_block: int
+    granted: int
+    denied: int
+    accesses: list[AccessRecord]
+    exports: list[ExportRecord]
+
+
+class ConsentList(Answer):
+    uscc: str
+    subject: str
+    to_block: int
+    consents: list[ConsentDetails]
+
+
+class ExportResult(Answer):
+    uscc: str
+    history_months: int
+    categories: list[CategoryRef]
+    data: dict[str, Any]
+    export_hash: str
+    salt: str
+    tx_hash: str
+    block_number: int
+
+
+# --------------------------------------------------------------------------- operator
+
+
+class BankStanding(Answer):
+    name: str
+    address: str
+    active_on_chain: bool
+
+
+class CreatedBank(BankStanding):
+    api_key: str
+    private_key: str | None = None
+    tx_hash: str
+
+
+class BankAction(Answer):
+    tx_hash: str
+    address: str
+    active_on_chain: bool
+
+
+class ApiKey(Answer):
+    """A bank's API key, by its id (the ``<key id>`` of ``clk_<key id>_<secret>``)."""
+
+    address: str
+    key_id: str
+    active: bool
+
+
+class RotatedApiKey(ApiKey):
+    api_key: str  # shown once; the gateway keeps only its hash
+
+
+class RegisteredEnterprise(Answer):
+    uscc: str
+    subject: str
+    controllers: list[str]
+    threshold: int
+    tx_hash: str

@@ -1,0 +1,84 @@
+"""The bureau operator's side: banks and enterprises (``/v1/admin``, the operator token)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from consentledger.client.http import Flow, HttpRequest
+from consentledger.client.models import (
+    ApiKey,
+    BankAction,
+    BankStanding,
+    CreatedBank,
+    RegisteredEnterprise,
+    RotatedApiKey,
+)
+from consentledger.client.operation import R, Role, operation, parse, parse_list
+
+
+class Operator(Role[R]):
+    """The bureau's operator, by its token. Admitting, suspending and reinstating a bank need
+    the regulator's key in the gateway."""
+
+    def __init__(self, runner: R, token: str) -> None:
+        super().__init__(runner)
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def _request(self, method: str, path: str, body: Any = None) -> HttpRequest:
+        return HttpRequest(method, f"/v1/admin{path}", json=body, headers=self.headers)
+
+    @operation
+    def add_bank(self, name: str, address: str | None = None) -> Flow[CreatedBank]:
+        """Admit a bank on the chain and give it an API key (shown once; with a new key pair's
+        private key when no address is given)."""
+        body: dict[str, Any] = {"name": name}
+        if address is not None:
+            body["address"] = address
+        response = yield self._request("POST", "/banks", body)
+        return parse(response, CreatedBank, 201)
+
+    @operation
+    def banks(self) -> Flow[list[BankStanding]]:
+        """Every bank the gateway serves, with its standing on the chain now."""
+        response = yield self._request("GET", "/banks")
+        return parse_list(response, BankStanding)
+
+    @operation
+    def suspend_bank(self, address: str) -> Flow[BankAction]:
+        """Suspend a bank: its reads are denied from the next block on."""
+        response = yield self._request("POST", f"/banks/{address}/suspend")
+        return parse(response, BankAction)
+
+    @operation
+    def reinstate_bank(self, address: str) -> Flow[BankAction]:
+        """Reinstate a suspended bank."""
+        response = yield self._request("POST", f"/banks/{address}/reinstate")
+        return parse(response, BankAction)
+
+    @operation
+    def api_key(self, address: str) -> Flow[ApiKey]:
+        """The bank's API key id and whether it works."""
+        response = yield self._request("GET", f"/banks/{address}/keys")
+        return parse(response, ApiKey)
+
+    @operation
+    def rotate_key(self, address: str) -> Flow[RotatedApiKey]:
+        """Give the bank a new API key (shown once); its old key stops working at once."""
+        response = yield self._request("POST", f"/banks/{address}/keys")
+        return parse(response, RotatedApiKey, 201)
+
+    @operation
+    def revoke_key(self, address: str, key_id: str) -> Flow[ApiKey]:
+        """Revoke the bank's API key ``key_id`` (it has none until the next rotation)."""
+        response = yield self._request("DELETE", f"/banks/{address}/keys/{key_id}")
+        return parse(response, ApiKey)
+
+    @operation
+    def register_enterprise(
+        self, uscc: str, controllers: Sequence[str], threshold: int = 1
+    ) -> Flow[RegisteredEnterprise]:
+        """Register an enterprise with its controllers' addresses and signing threshold."""
+        body = {"uscc": uscc, "controllers": list(controllers), "threshold": threshold}
+        response = yield self._request("POST", "/enterprises", body)
+        return parse(response, RegisteredEnterprise, 201)

@@ -1,0 +1,85 @@
+"""The client's answer models hold every member the gateway's OpenAPI document gives each answer,
+and nothing else: a change to an answer on one side fails here until the other follows."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from consentledger.client import models
+from tests.harness.gateway import Gateway
+
+#: (method, path, status) -> the client's model of that answer.
+ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
+    ("get", "/v1/health", "200", models.Health),
+    ("get", "/v1/eip712", "200", models.Eip712Description),
+    ("post", "/v1/consents/draft", "200", models.ConsentDraft),
+    ("post", "/v1/consents", "201", models.GrantResult),
+    ("get", "/v1/consents/{consent_id}", "200", models.ConsentDetails),
+    ("post", "/v1/consents/{consent_id}/actions/draft", "200", models.ActionDraft),
+    ("post", "/v1/consents/{consent_id}/revoke", "200", models.ActionResult),
+    ("post", "/v1/queries", "200", models.QueryResult),
+    ("get", "/v1/queries/{query_id}", "200", models.QueryResult),
+    ("get", "/v1/enterprises/{uscc}/size-class", "200", models.QueryResult),
+    ("post", "/v1/auth/challenge", "200", models.Challenge),
+    ("get", "/v1/enterprises/{uscc}/accesses", "200", models.AccessLog),
+    ("get", "/v1/enterprises/{uscc}/consents", "200", models.ConsentList),
+    ("post", "/v1/enterprises/{uscc}/export", "200", models.ExportResult),
+    ("post", "/v1/admin/banks", "201", models.CreatedBank),
+    ("get", "/v1/admin/banks", "200", models.BankStanding),
+    ("post", "/v1/admin/banks/{address}/suspend", "200", models.BankAction),
+    ("post", "/v1/admin/enterprises", "201", models.RegisteredEnterprise),
+]
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema or schema.get("type") == "array":
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            schema = document["components"]["schemas"][name]
+        else:
+            schema = schema["items"]
+    return schema
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``annotation`` (``Model``, ``list[Model]``, ``Model | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, types.UnionType, typing.Union):
+        for argument in typing.get_args(annotation):
+            found = _nested_model(argument)
+            if found is not None:
+                return found
+    return None
+
+
+def _compare(document: dict[str, Any], schema: dict[str, Any], model: type[BaseModel]) -> None:
+    schema = _resolve(document, schema)
+    properties = schema.get("properties", {})
+    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    assert set(fields) == set(properties), (
+        f"{model.__name__}: client {sorted(set(fields) - set(properties))}, "
+        f"gateway {sorted(set(properties) - set(fields))}"
+    )
+    for name, info in fields.items():
+        nested = _nested_model(info.annotation)
+        if nested is not None:
+            _compare(document, properties[name], nested)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "model"),
+    ANSWERS,
+    ids=[f"{method} {path}" for method, path, _, _ in ANSWERS],
+)
+def test_the_client_model_is_the_gateway_answer(
+    gateway: Gateway, method: str, path: str, status: str, model: type[BaseModel]
+) -> None:
+    document = gateway.app.openapi()
+    content = document["paths"][path][method]["responses"][status]["content"]
+    _compare(document, content["application/json"]["schema"], model)
