@@ -32,6 +32,7 @@ ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
     ("post", "/v1/enterprises/{uscc}/export/draft", "200", models.SignedDraft),
     ("post", "/v1/enterprises/{uscc}/controllers/draft", "200", models.SignedDraft),
     ("post", "/v1/enterprises/{uscc}/controllers", "200", models.ControllerSet),
+    ("post", "/v1/enterprises/{uscc}/recovery/cancel", "200", models.ControllerSet),
     ("post", "/v1/admin/banks", "201", models.CreatedBank),
     ("get", "/v1/admin/banks", "200", models.BankStanding),
     ("post", "/v1/admin/banks/{address}/suspend", "200", models.BankAction),

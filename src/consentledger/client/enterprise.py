@@ -290,6 +290,17 @@ class Enterprise(Role[R]):
         )
         return parse(answer, ControllerSet)
 
+    @operation
+    def cancel_recovery(self, signer: Signer | None = None) -> Flow[ControllerSet]:
+        """Cancel the lost-key recovery the regulator started for the enterprise, signed by the
+        default signers (``threshold`` of the current controllers)."""
+        path = "recovery/cancel"
+        headers, body = yield from self._signed_action(path, {}, signer)
+        answer = yield HttpRequest(
+            "POST", f"/v1/enterprises/{self.uscc}/{path}", json=body, headers=headers
+        )
+        return parse(answer, ControllerSet)
+
 
 def relay_grant(
     message: dict[str, Any], signatures: Sequence[str], receipt: dict[str, Any] | None

@@ -92,6 +92,7 @@ _REVERT_STATUS = {
     "MembershipUnknownEnterprise": 404,
     "ConsentsUnknownConsent": 404,
     "ConsentsInvalidTransition": 409,
+    "RecoveryNotPending": 409,
     "AccessControlUnauthorizedAccount": 503,  # the gateway's own key lacks a role: misconfigured
 }
 

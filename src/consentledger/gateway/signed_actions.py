@@ -42,6 +42,7 @@ from consentledger.ledger.types import (
     ConsentState,
     ConsentStatus,
     EnterpriseState,
+    PendingRecovery,
     nonce_account,
     split_nonce,
 )
@@ -159,6 +160,7 @@ def snapshot(
     purpose: int | None = None,
     consent: ConsentView | None = None,
     categories: bool = False,
+    recovery: bool = False,
 ) -> Snapshot:
     """Read what the contract will consult for a signed action of ``subject``. Blocking: run it
     on the chain thread."""
@@ -177,6 +179,10 @@ def snapshot(
     if purpose is not None or categories:
         model.categories = client.registered_categories()
     model.roles[ROLE_BUREAU] = {client.account.address}
+    if recovery:
+        _set_hash, effective_at = client.recovery(subject)
+        if effective_at:  # the chain keeps the new set's hash only: enough to cancel it
+            model.recoveries[subject] = PendingRecovery((), 0, effective_at)
     if consent is not None and consent.status is not ConsentStatus.NONE:
         model.consents[consent.consent_id] = stored_state(consent)
     return Snapshot(model, next_block_time(client.block_timestamp()), controllers, threshold)

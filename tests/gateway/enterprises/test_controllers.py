@@ -75,3 +75,21 @@ def test_the_bureau_cannot_register_a_key_it_does_not_hold(gateway: Gateway) -> 
         uscc, [victim.address], 1, deadline, sign_typed_data(draft.typed_data, [victim])
     )
     assert registered.controllers == [victim.address]
+
+
+def test_the_controllers_cancel_the_regulators_recovery(gateway: Gateway) -> None:
+    enterprise = gateway.new_enterprise(controllers=2, threshold=2)
+    started = gateway.operator.start_recovery(enterprise.uscc, [Account.create()], 1)
+    ledger = gateway.context.ledger
+    assert ledger.recovery(enterprise.subject)[1] == int(started.effective_at.timestamp())
+    client = gateway.enterprise_client(enterprise)
+    kept = client.cancel_recovery()
+    assert kept.controllers == [k.address for k in enterprise.controllers]
+    assert ledger.recovery(enterprise.subject) == (bytes(32), 0)
+    again = gateway.http.post(
+        f"/v1/enterprises/{enterprise.uscc}/recovery/cancel/draft",
+        json={},
+        headers=gateway.signed_in(enterprise),
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "recovery_not_pending"

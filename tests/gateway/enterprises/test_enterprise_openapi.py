@@ -21,6 +21,8 @@ ENTERPRISE_ROUTES = [
     ("post", "/v1/enterprises/{uscc}/export/draft"),
     ("post", "/v1/enterprises/{uscc}/controllers/draft"),
     ("post", "/v1/enterprises/{uscc}/controllers"),
+    ("post", "/v1/enterprises/{uscc}/recovery/cancel/draft"),
+    ("post", "/v1/enterprises/{uscc}/recovery/cancel"),
 ]
 SIGNED_IN = {"/v1/enterprises/{uscc}/accesses", "/v1/enterprises/{uscc}/consents"}
 

@@ -15,10 +15,10 @@ from consentledger.gateway.services.enterprises import (
     ControllersDraftRequest,
     ControllerSet,
     ExportResult,
+    SignedAction,
     SignedControllerChange,
     SignedDraft,
     SignedDraftRequest,
-    SignedExport,
 )
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprise views"])
@@ -62,7 +62,7 @@ async def draft_export(
 @router.post("/{uscc}/export", response_model=ExportResult, responses=_SIGNED_RESPONSES)
 async def export(
     uscc: UsccPath,
-    body: SignedExport,
+    body: SignedAction,
     signed_in: SignedInController,
     views: EnterpriseViewServiceDep,
 ) -> ExportResult:
@@ -96,3 +96,29 @@ async def change_controllers(
     """Replace the enterprise's controllers and threshold: relays a ``ChangeControllers`` signed
     by k of the current controllers (the contract checks them)."""
     return await views.change_controllers(signed_in, body)
+
+
+@router.post(
+    "/{uscc}/recovery/cancel/draft", response_model=SignedDraft, responses=_SIGNED_RESPONSES
+)
+async def draft_cancel_recovery(
+    uscc: UsccPath,
+    body: SignedDraftRequest,
+    signed_in: SignedInController,
+    views: EnterpriseViewServiceDep,
+) -> SignedDraft:
+    """The EIP-712 ``CancelRecovery`` of the lost-key recovery the regulator started for the
+    enterprise (``RecoveryStarted`` on the chain), for k of its current controllers to sign."""
+    return await views.draft_cancel_recovery(signed_in, body)
+
+
+@router.post("/{uscc}/recovery/cancel", response_model=ControllerSet, responses=_SIGNED_RESPONSES)
+async def cancel_recovery(
+    uscc: UsccPath,
+    body: SignedAction,
+    signed_in: SignedInController,
+    views: EnterpriseViewServiceDep,
+) -> ControllerSet:
+    """Cancel the pending recovery: relays a ``CancelRecovery`` signed by k of the current
+    controllers; the controllers stay as they are."""
+    return await views.cancel_recovery(signed_in, body)

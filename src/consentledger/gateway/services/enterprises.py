@@ -111,8 +111,9 @@ class SignedDraft(BaseModel):
     deadline: datetime
 
 
-class SignedExport(BaseModel):
-    """An ``Export`` signed by k of the enterprise's controllers (from its draft)."""
+class SignedAction(BaseModel):
+    """An ``Export`` or a ``CancelRecovery`` signed by k of the enterprise's controllers (from
+    its draft)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -121,7 +122,7 @@ class SignedExport(BaseModel):
     signatures: Signatures
 
 
-class SignedControllerChange(SignedExport):
+class SignedControllerChange(SignedAction):
     """A ``ChangeControllers`` signed by k of the enterprise's current controllers."""
 
     controllers: list[Address] = Field(min_length=1, max_length=MAX_CONTROLLERS)
@@ -211,16 +212,18 @@ class EnterpriseViewService:
             consents=found,
         )
 
-    async def _snapshot(self, subject: bytes, nonce: int) -> Snapshot:
+    async def _snapshot(self, subject: bytes, nonce: int, *, recovery: bool = False) -> Snapshot:
         context = self._context
         return await context.on_chain(
-            partial(snapshot, context.ledger, subject, nonce, categories=True)
+            partial(snapshot, context.ledger, subject, nonce, categories=True, recovery=recovery)
         )
 
-    async def _fresh(self, subject: bytes, within: int) -> tuple[Snapshot, int, int]:
+    async def _fresh(
+        self, subject: bytes, within: int, *, recovery: bool = False
+    ) -> tuple[Snapshot, int, int]:
         """A snapshot for a new signed action of ``subject``, its fresh keyed nonce and deadline."""
         key = secrets.randbits(192)
-        snap = await self._snapshot(subject, key << 64)
+        snap = await self._snapshot(subject, key << 64, recovery=recovery)
         return snap, snap.model.nonce(subject, key), snap.now - 1 + within
 
     def _draft(self, document: dict[str, Any], endpoint: str, deadline: int) -> SignedDraft:
@@ -250,7 +253,7 @@ class EnterpriseViewService:
         document = ledger.export_document(subject, mask, nonce, deadline)
         return self._draft(document, f"/v1/enterprises/{signed_in.uscc}/export", deadline)
 
-    async def export(self, signed_in: SignedIn, body: SignedExport) -> ExportResult:
+    async def export(self, signed_in: SignedIn, body: SignedAction) -> ExportResult:
         """The enterprise's own data in every category the bureau supplies, over its whole
         record, released once the export is recorded on the chain (``PortabilityExported``)
         with a salted hash of the data. The ``Export`` must carry k of the enterprise's
@@ -338,6 +341,47 @@ class EnterpriseViewService:
             uscc=signed_in.uscc,
             subject="0x" + subject.hex(),
             controllers=list(now_set),
+            threshold=threshold,
+            tx_hash="0x" + mined.tx_hash.hex(),
+            block_number=mined.block_number,
+        )
+
+    async def draft_cancel_recovery(
+        self, signed_in: SignedIn, body: SignedDraftRequest
+    ) -> SignedDraft:
+        """The ``CancelRecovery`` of the recovery pending for the enterprise, for k of its
+        current controllers to sign (none pending: the contract's ``RecoveryNotPending``)."""
+        ledger, subject = self._context.ledger, signed_in.subject
+        snap, nonce, deadline = await self._fresh(subject, body.sign_within_seconds, recovery=True)
+        try:
+            snap.model.cancel_recovery(
+                subject, nonce, deadline, snap.hypothetical_signers, snap.now
+            )
+        except LedgerRevertError as exc:
+            raise refused(exc) from None
+        document = ledger.cancel_recovery_document(subject, nonce, deadline)
+        return self._draft(document, f"/v1/enterprises/{signed_in.uscc}/recovery/cancel", deadline)
+
+    async def cancel_recovery(self, signed_in: SignedIn, body: SignedAction) -> ControllerSet:
+        """Relay a ``CancelRecovery`` signed by k of the current controllers: the controllers
+        stay as they are."""
+        context = self._context
+        ledger, subject = context.ledger, signed_in.subject
+        nonce = eip712_json.parse_uint(body.nonce, 256, "nonce")
+        deadline = eip712_json.parse_uint(body.deadline, 256, "deadline")
+        document = ledger.cancel_recovery_document(subject, nonce, deadline)
+        signatures, signers = parse_signatures(body.signatures, document)
+        snap = await self._snapshot(subject, nonce, recovery=True)
+        try:
+            snap.model.cancel_recovery(subject, nonce, deadline, signers, snap.now)
+        except LedgerRevertError as exc:
+            raise refused(exc) from None
+        mined = await context.transact("cancelRecovery", subject, nonce, deadline, signatures)
+        controllers, threshold = await context.on_chain(ledger.enterprise, subject)
+        return ControllerSet(
+            uscc=signed_in.uscc,
+            subject="0x" + subject.hex(),
+            controllers=list(controllers),
             threshold=threshold,
             tx_hash="0x" + mined.tx_hash.hex(),
             block_number=mined.block_number,
