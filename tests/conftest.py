@@ -57,7 +57,10 @@ def anvil_base(anvil_url: str) -> World:
 def _isolated(base: World) -> Iterator[World]:
     snapshot = base.chain.snapshot()
     model = copy.deepcopy(base.model)
-    enterprises = dict(base.enterprises)
+    # Each enterprise copied too: a test may change an enterprise's keys (a controller change).
+    enterprises = {name: copy.copy(e) for name, e in base.enterprises.items()}
+    for enterprise in enterprises.values():
+        enterprise.controllers = list(enterprise.controllers)
     try:
         yield base
     finally:
