@@ -49,7 +49,12 @@ from consentledger.gateway.receipts import (
 )
 from consentledger.gateway.signed_actions import parse_signatures, refused, snapshot
 from consentledger.ledger.errors import LedgerRevertError
-from consentledger.ledger.types import MAX_CONTROLLERS, ConsentStatus, ConsentTerms
+from consentledger.ledger.types import (
+    MAX_CONSENT_DURATION,
+    MAX_CONTROLLERS,
+    ConsentStatus,
+    ConsentTerms,
+)
 
 _UINT_SCHEMA = {"description": "a JSON number or a decimal string"}
 Uint = Annotated[StrictInt | StrictStr, Field(json_schema_extra=_UINT_SCHEMA)]
@@ -98,7 +103,7 @@ class ConsentDraftRequest(BaseModel):
         description="RFC 3339 with an offset, or Unix seconds; default: now, as the chain sees it",
     )
     expires_at: AwareDatetime | None = None
-    duration_days: int | None = Field(default=None, ge=1, le=365)
+    duration_days: int | None = Field(default=None, ge=1, le=MAX_CONSENT_DURATION // DAY)
     max_reads: int = Field(default=0, ge=0, le=2**32 - 1, description="0: the purpose's cap")
     history_months: int = Field(ge=0, le=2**16 - 1)
     sign_within_seconds: int = Field(
