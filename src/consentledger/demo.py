@@ -135,7 +135,11 @@ def run_demo(console: Console, out_dir: Path) -> Path:
 
         console.print("[bold]3.[/] The operator admits a bank and registers three enterprises")
         operator = api.operator(admin_token)
-        admitted = operator.add_bank("Shenzhen SME Bank")
+        admitted = operator.add_bank(
+            "Shenzhen SME Bank Co., Ltd.",
+            name_zh="深圳小微银行股份有限公司",
+            licence_number="B1234H144030001",
+        )
         # The bank reads the chain (the consent's terms, the time) through the gateway's /rpc
         # and signs each read request with its key.
         deployment = Deployment.load(out_dir / "deployment.json")

@@ -40,7 +40,7 @@ from consentledger.client.errors import problem_error
 from consentledger.client.models import QueryResult, ReadRequest
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
-from tests.harness.gateway import Gateway, serve_live
+from tests.harness.gateway import Gateway, licence_number, serve_live
 
 
 @dataclass
@@ -59,7 +59,9 @@ class Parties:
 def parties(gateway: Gateway) -> Parties:
     api = ClientGateway.over(gateway.http)
     operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
-    created = operator.add_bank(f"Client Bank {secrets.token_hex(4)}")
+    created = operator.add_bank(
+        f"Client Bank {secrets.token_hex(4)}", name_zh="客户端银行", licence_number=licence_number()
+    )
     assert created.api_key.startswith("clk_")
     assert created.private_key is not None
     controllers = [Account.create() for _ in range(3)]
@@ -166,7 +168,9 @@ def test_the_operator_manages_banks(parties: Parties) -> None:
     assert standing[parties.bank_address] is False
     assert operator.reinstate_bank(parties.bank_address).active_on_chain is True
     with pytest.raises(ConflictError) as twice:
-        operator.add_bank("Twice", parties.bank_address)
+        operator.add_bank(
+            "Twice", parties.bank_address, name_zh="重复银行", licence_number=licence_number()
+        )
     assert twice.value.code == "bank_exists"
     with pytest.raises(UnauthorizedError) as wrong:
         parties.api.operator("not-the-token").banks()

@@ -23,7 +23,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from consentledger.errors import ConsentLedgerError
-from consentledger.gateway.db_migrate import add_relayer_columns, add_request_columns
+from consentledger.gateway.db_migrate import (
+    add_bank_name_columns,
+    add_relayer_columns,
+    add_request_columns,
+)
 from consentledger.journal.schema import Base, utcnow
 
 
@@ -40,7 +44,13 @@ class Bank(Base):
     __tablename__ = "banks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The bank's legal name in English (in a database from before legal names: the name the
+    #: operator gave, shown nowhere but in the operator's list).
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: The legal name in Chinese and the financial licence number (金融许可证 机构编码). NULL
+    #: for a bank admitted before legal names: views then show its address only.
+    name_zh: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    licence_number: Mapped[str | None] = mapped_column(String(15), nullable=True)
     address: Mapped[str] = mapped_column(String(42), unique=True)
     #: The public half of the API key (``clk_<key_id>_<secret>``), for lookup.
     key_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -73,6 +83,7 @@ class Database:
             _create_tables(self.engine)
             add_relayer_columns(self.engine)
             add_request_columns(self.engine)
+            add_bank_name_columns(self.engine)
         except SQLAlchemyError as exc:
             raise GatewayDatabaseError(f"cannot open the gateway database {url}: {exc}") from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)

@@ -113,3 +113,21 @@ def add_request_columns(engine: Engine) -> None:
 
 def _has_column(engine: Engine, table: str, column: str) -> bool:
     return any(c["name"] == column for c in inspect(engine).get_columns(table))
+
+
+#: A bank's legal names and licence number, added to a database from before them (NULL there).
+_BANK_NAME_COLUMNS = {"name_zh": "VARCHAR(200)", "licence_number": "VARCHAR(15)"}
+
+
+def add_bank_name_columns(engine: Engine) -> None:
+    """Add the ``banks`` table's legal-name columns where they are missing (banks admitted
+    before keep NULL and are shown by address). Idempotent and safe to run concurrently."""
+    for column, sql_type in _BANK_NAME_COLUMNS.items():
+        if _has_column(engine, "banks", column):
+            continue
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE banks ADD COLUMN {column} {sql_type}"))
+        except (OperationalError, ProgrammingError):
+            if not _has_column(engine, "banks", column):
+                raise
