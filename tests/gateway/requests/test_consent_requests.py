@@ -62,7 +62,8 @@ def test_a_request_approved_by_signing_is_granted_on_the_chain(
         reason="贷前审查",
     )
     assert asked.state == "pending"
-    assert asked.bank_name is not None and asked.bank_name.name_en == bank.name
+    assert asked.bank_name is not None
+    assert asked.bank_name.name_en == bank.name
 
     client = gateway.enterprise_client(enterprise)
     client.open_session()
@@ -85,7 +86,8 @@ def test_a_request_approved_by_signing_is_granted_on_the_chain(
     kinds = [e.kind for e in events if e.data.get("request_id") == asked.request_id]
     assert kinds == [EventKind.CONSENT_REQUESTED, EventKind.CONSENT_REQUEST_APPROVED]
     assert events[-1].data["consent_id"] == approved.grant.consent_id
-    assert events[-1].uscc == enterprise.uscc and events[-1].bank == bank.address
+    assert events[-1].uscc == enterprise.uscc
+    assert events[-1].bank == bank.address
 
     again = gateway.http.post(
         f"/v1/consent-requests/{asked.request_id}/approve",
