@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from consentledger.chain import typed_data
 from consentledger.gateway.sessions import TOKEN_PREFIX
 from consentledger.journal.schema import EnterpriseSession
-from tests.gateway.conftest import Gateway
+from tests.harness.gateway import Gateway
 
 
 def test_a_session_views_without_new_signatures_until_signed_out(gateway: Gateway) -> None:
