@@ -15,6 +15,9 @@ All functions here block: run them off the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +31,12 @@ from consentledger.gateway.errors import (
     ConsentRequestNotPendingError,
     UnknownConsentRequestError,
 )
+from consentledger.gateway.events import DomainEvent, EventHub, EventKind
 from consentledger.journal.schema import ConsentRequestRecord, RequestState
+
+log = logging.getLogger(__name__)
+#: Seconds between two sweeps for expired requests.
+SWEEP_INTERVAL = 60.0
 
 #: Which state each state may be reached from.
 TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
@@ -110,6 +118,56 @@ def expire_due(db: Database, now: datetime) -> list[ConsentRequestRecord]:
         except ConsentRequestNotPendingError:  # answered or expired by another meanwhile
             continue
     return expired
+
+
+def event_of(kind: EventKind, record: ConsentRequestRecord) -> DomainEvent:
+    """The domain event of a request's change (its ids, state, and what the change decided)."""
+    data: dict[str, object] = {"request_id": record.request_id, "state": record.state}
+    if record.consent_id is not None:
+        data["consent_id"] = record.consent_id
+    if record.tx_hash is not None:
+        data.update(tx_hash=record.tx_hash, block_number=record.block_number)
+    if record.decline_reason is not None:
+        data["decline_reason"] = record.decline_reason
+    return DomainEvent(kind, record.uscc, record.bank_address, data)
+
+
+def expire_and_publish(db: Database, events: EventHub, now: datetime) -> int:
+    """Expire the requests past their answer-by time and publish each; how many."""
+    expired = expire_due(db, now)
+    for record in expired:
+        events.publish(event_of(EventKind.CONSENT_REQUEST_EXPIRED, record))
+    return len(expired)
+
+
+class RequestExpirySweeper:
+    """Expires unanswered requests every :data:`SWEEP_INTERVAL` seconds, so their events go out
+    even when nobody looks at them (looking expires them too)."""
+
+    def __init__(self, db: Database, events: EventHub) -> None:
+        self._db = db
+        self._events = events
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="consent-request-expiry")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(
+                    expire_and_publish, self._db, self._events, datetime.now(UTC)
+                )
+            except Exception:  # a database hiccup: the next round tries again
+                log.exception("expiring consent requests failed")
+            await asyncio.sleep(SWEEP_INTERVAL)
 
 
 def transition(

@@ -32,6 +32,7 @@ from consentledger.chain.jsonrpc import ChainUnavailableError
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.banks import VerifiedKeys
+from consentledger.gateway.consent_requests import RequestExpirySweeper
 from consentledger.gateway.db import Database
 from consentledger.gateway.delivery_window import DocumentSweeper
 from consentledger.gateway.events import EventHub
@@ -141,6 +142,8 @@ class GatewayContext:
     sweeper: DocumentSweeper | None = None
     #: The domain events of this process and their subscribers.
     events: EventHub = field(default_factory=EventHub)
+    #: Expires unanswered consent requests (None: not started).
+    request_sweeper: RequestExpirySweeper | None = None
 
     @functools.cached_property
     def cursors(self) -> Cursors:
@@ -278,8 +281,12 @@ class GatewayContext:
             self.live.start(self.chain_read)
         self.sweeper = DocumentSweeper(self.db, self.settings.delivery_window_s)
         self.sweeper.start()
+        self.request_sweeper = RequestExpirySweeper(self.db, self.events)
+        self.request_sweeper.start()
 
     async def stop(self) -> None:
+        if self.request_sweeper is not None:
+            await self.request_sweeper.stop()
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.live is not None:

@@ -35,7 +35,8 @@ from consentledger.gateway.consent_requests import (
     STALE_APPROVAL,
     NewRequest,
     aware,
-    expire_due,
+    event_of,
+    expire_and_publish,
     request_by_id,
     requests_after,
     store_request,
@@ -53,7 +54,7 @@ from consentledger.gateway.errors import (
     UnknownConsentError,
     UnknownConsentRequestError,
 )
-from consentledger.gateway.events import DomainEvent, EventKind
+from consentledger.gateway.events import EventKind
 from consentledger.gateway.ledger_views import CategoryRef, PurposeRef
 from consentledger.gateway.pagination import scope_of
 from consentledger.gateway.problems import problem_for
@@ -228,17 +229,6 @@ def render(record: ConsentRequestRecord, name: BankName | None) -> ConsentReques
     )
 
 
-def _event(kind: EventKind, record: ConsentRequestRecord) -> DomainEvent:
-    data: dict[str, object] = {"request_id": record.request_id, "state": record.state}
-    if record.consent_id is not None:
-        data["consent_id"] = record.consent_id
-    if record.tx_hash is not None:
-        data.update(tx_hash=record.tx_hash, block_number=record.block_number)
-    if record.decline_reason is not None:
-        data["decline_reason"] = record.decline_reason
-    return DomainEvent(kind, record.uscc, record.bank_address, data)
-
-
 def check_terms(record: ConsentRequestRecord, terms: ConsentTerms, subject: bytes) -> None:
     """The signed consent carries the request's terms, or ConsentRequestTermsMismatchError."""
     expected: list[tuple[str, object, object]] = [
@@ -274,10 +264,9 @@ class ConsentRequestService:
     async def expire_due(self) -> int:
         """Expire every pending request past its answer-by time; publish each; how many."""
         context = self._context
-        expired = await context.in_thread(expire_due, context.db, datetime.now(UTC))
-        for record in expired:
-            context.events.publish(_event(EventKind.CONSENT_REQUEST_EXPIRED, record))
-        return len(expired)
+        return await context.in_thread(
+            expire_and_publish, context.db, context.events, datetime.now(UTC)
+        )
 
     async def _render(self, records: Sequence[ConsentRequestRecord]) -> list[ConsentRequestOut]:
         names = await self._banks.names({r.bank_address for r in records})
@@ -382,7 +371,7 @@ class ConsentRequestService:
             respond_by=now + timedelta(days=body.respond_within_days),
         )
         record = await context.in_thread(store_request, context.db, new, now)
-        context.events.publish(_event(EventKind.CONSENT_REQUESTED, record))
+        context.events.publish(event_of(EventKind.CONSENT_REQUESTED, record))
         return (await self._render([record]))[0]
 
     async def for_bank(self, bank: Bank, request_id: str) -> ConsentRequestView:
@@ -529,7 +518,7 @@ class ConsentRequestService:
                 block_number=block_number,
             )
         )
-        context.events.publish(_event(EventKind.CONSENT_REQUEST_APPROVED, record))
+        context.events.publish(event_of(EventKind.CONSENT_REQUEST_APPROVED, record))
         return record
 
     async def _finish_abandoned(self, record: ConsentRequestRecord) -> ApprovalResult | None:
@@ -575,5 +564,5 @@ class ConsentRequestService:
                 decline_reason=body.reason,
             )
         )
-        context.events.publish(_event(EventKind.CONSENT_REQUEST_DECLINED, record))
+        context.events.publish(event_of(EventKind.CONSENT_REQUEST_DECLINED, record))
         return (await self._render([record]))[0]
