@@ -1,5 +1,5 @@
-"""The gateway's own database (SQLAlchemy 2.x): banks' API keys and sign-in nonces, next to the read
-journal's tables (:mod:`consentledger.journal.schema`). SQLite by default, any SQLAlchemy URL;
+"""The gateway's own database (SQLAlchemy 2.x): sign-in nonces, next to the read journal's and the
+banks' tables (:mod:`consentledger.journal.schema`). SQLite by default, any SQLAlchemy URL;
 nothing here is SQLite-only.
 
 The journal is written before anything is sent to the chain, and every write is committed
@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     DateTime,
-    Integer,
     String,
     create_engine,
     event,
@@ -28,7 +27,8 @@ from consentledger.gateway.db_migrate import (
     add_relayer_columns,
     add_request_columns,
 )
-from consentledger.journal.schema import Base, utcnow
+from consentledger.journal.schema import Bank as Bank
+from consentledger.journal.schema import Base
 
 
 class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
@@ -36,27 +36,6 @@ class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
 
     code = "gateway_database_error"
     exit_code = 14
-
-
-class Bank(Base):
-    """A bank the bureau serves: its on-chain address and its API key (hashed)."""
-
-    __tablename__ = "banks"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: The bank's legal name in English (in a database from before legal names: the name the
-    #: operator gave, shown nowhere but in the operator's list).
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    #: The legal name in Chinese and the financial licence number (金融许可证 机构编码). NULL
-    #: for a bank admitted before legal names: views then show its address only.
-    name_zh: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    licence_number: Mapped[str | None] = mapped_column(String(15), nullable=True)
-    address: Mapped[str] = mapped_column(String(42), unique=True)
-    #: The public half of the API key (``clk_<key_id>_<secret>``), for lookup.
-    key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    #: SHA-256 of the secret half, hex. Compared in constant time.
-    key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class SignInNonce(Base):

@@ -1,6 +1,7 @@
 """The read journal's tables: every bank read the gateway journals, and the batches that carry
 reads to the chain. The gateway writes them; the auditor reads them to cross-check the chain.
-Next to them, the enterprise's side: banks' consent requests and signed-in sessions.
+Next to them, the banks the gateway serves and the enterprise's side: banks' consent requests and
+signed-in sessions.
 
 SQLAlchemy 2.x declarative models on the gateway database's one :class:`Base` (the gateway adds
 its own tables to it: banks, sign-in nonces). Nothing here is SQLite-only.
@@ -120,6 +121,29 @@ class JournalEntry(Base):
     log_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Bank(Base):
+    """A bank the bureau serves: its on-chain address, legal names and API key (hashed).
+
+    Here, below the gateway and the auditor: the auditor names banks from it."""
+
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The bank's legal name in English (in a database from before legal names: the name the
+    #: operator gave, shown nowhere but in the operator's list).
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: The legal name in Chinese and the financial licence number (金融许可证 机构编码). NULL
+    #: for a bank admitted before legal names: views then show its address only.
+    name_zh: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    licence_number: Mapped[str | None] = mapped_column(String(15), nullable=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    #: The public half of the API key (``clk_<key_id>_<secret>``), for lookup.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    #: SHA-256 of the secret half, hex. Compared in constant time.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RequestState(StrEnum):
