@@ -67,20 +67,11 @@ def _enterprise_name(bureau_url: str | None, enterprise: str | None) -> str | No
     """The enterprise's registered name in the bureau's data (None: no bureau given, or the
     bureau does not hold it)."""
     from consentledger.bureau.store import BureauStore
-    from consentledger.bureau.uscc import validate_uscc
-    from consentledger.categories import Category
 
     if bureau_url is None or enterprise is None:
         return None
     with BureauStore.open(bureau_url, must_exist=True) as store:
-        try:
-            document = store.fetch(validate_uscc(enterprise), [Category.BUSINESS_REGISTRATION], 0)
-        except ConsentLedgerError:
-            return None
-    sections = document.get("categories")
-    section = sections.get("business_registration") if isinstance(sections, dict) else None
-    name = section.get("name") if isinstance(section, dict) else None
-    return name if isinstance(name, str) else None
+        return store.registered_name(enterprise)
 
 
 def _rpc_token(path: Path | None) -> str | None:
