@@ -248,7 +248,8 @@ def build_receipt(terms: ConsentTerms, facts: ReceiptFacts) -> JSONObject:
             "accesses": "GET /v1/enterprises/{uscc}/accesses",
             "consents": "GET /v1/enterprises/{uscc}/consents",
             "export": "POST /v1/enterprises/{uscc}/export",
-            "sign_in": "POST /v1/auth/challenge (EIP-4361), then Authorization: SIWE",
+            "sign_in": "POST /v1/auth/challenge (EIP-4361), then Authorization: SIWE; or a "
+            "session: POST /v1/enterprises/{uscc}/sessions",
         },
         "terms": terms_json(terms),
     }
