@@ -55,6 +55,19 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def awaits_approval(record: ConsentRequestRecord, now: datetime) -> bool:
+    """Whether the enterprise may approve the request now: pending, or an approval abandoned
+    (claimed longer than :data:`STALE_APPROVAL` ago)."""
+    if record.state == RequestState.PENDING:
+        return True
+    claimed = record.decided_at
+    return (
+        record.state == RequestState.APPROVING
+        and claimed is not None
+        and aware(claimed) < now - STALE_APPROVAL
+    )
+
+
 def new_request_id() -> str:
     return "creq_" + secrets.token_hex(12)
 

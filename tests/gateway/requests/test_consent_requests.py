@@ -245,3 +245,66 @@ def test_a_bank_pages_its_requests_with_a_cursor(gateway: Gateway, other_bank: B
     with pytest.raises(GatewayProblemError) as other_filter:
         banker.consent_requests(limit=2, cursor=first.next_cursor)
     assert other_filter.value.code == "invalid_cursor"
+
+
+def test_an_approval_the_chain_refuses_leaves_the_request_pending(
+    gateway: Gateway, bank: Bank
+) -> None:
+    board = gateway.new_enterprise(controllers=2, threshold=2)
+    request_id = _request_id(gateway, bank, board)
+    client = gateway.enterprise_client(board)
+    with pytest.raises(GatewayProblemError) as refused:
+        client.approve_request(request_id, signers=board.controllers[:1])
+    assert refused.value.code == "membership_threshold_not_met"
+    assert gateway.client_of(bank).consent_request(request_id).state == "pending"
+    approved = client.approve_request(request_id)  # both controllers
+    assert approved.request.state == "approved"
+
+
+def _abandon(gateway: Gateway, request_id: str, **values: Any) -> None:
+    """Make the request look claimed by a gateway that stopped eleven minutes ago."""
+    with gateway.context.db.session() as session, session.begin():
+        session.execute(
+            update(ConsentRequestRecord)
+            .where(ConsentRequestRecord.request_id == request_id)
+            .values(
+                state="approving",
+                decided_at=datetime.now(UTC) - timedelta(minutes=11),
+                **values,
+            )
+        )
+
+
+def test_an_abandoned_approval_is_finished_or_taken_over(gateway: Gateway, bank: Bank) -> None:
+    enterprise = gateway.new_enterprise()
+    client = gateway.enterprise_client(enterprise)
+    # Granted on the chain before the gateway stopped: the next approval finds that grant.
+    request_id = _request_id(gateway, bank, enterprise)
+    view = client.consent_request(request_id)
+    assert view.approval is not None
+    body = {
+        "message": view.approval.typed_data.message,
+        "signatures": sign_typed_data(view.approval.typed_data, enterprise.controllers),
+    }
+    granted = gateway.http.post(f"/v1/consent-requests/{request_id}/approve", json=body).json()
+    _abandon(gateway, request_id, tx_hash=None, block_number=None)
+    again = gateway.http.post(f"/v1/consent-requests/{request_id}/approve", json=body)
+    assert again.status_code == 200, again.text
+    assert again.json()["grant"]["consent_id"] == granted["grant"]["consent_id"]
+    assert again.json()["request"]["tx_hash"] == granted["grant"]["tx_hash"]
+
+    # Never granted: the claim is taken over and the approval goes through.
+    other = _request_id(gateway, bank, enterprise)
+    _abandon(gateway, other, consent_id="0x" + "ee" * 32)
+    assert client.approve_request(other).request.state == "approved"
+    # A claim that is not stale is still on its way: 409.
+    third = _request_id(gateway, bank, enterprise)
+    with gateway.context.db.session() as session, session.begin():
+        session.execute(
+            update(ConsentRequestRecord)
+            .where(ConsentRequestRecord.request_id == third)
+            .values(state="approving", decided_at=datetime.now(UTC), consent_id="0x" + "ee" * 32)
+        )
+    view = client.consent_request(third)
+    assert view.approval is None
+    assert view.request.state == "approving"

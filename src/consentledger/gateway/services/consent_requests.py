@@ -32,8 +32,8 @@ from consentledger.categories import DAY, mask_of, parse_category, parse_purpose
 from consentledger.chain import typed_data
 from consentledger.gateway.banks import BankName
 from consentledger.gateway.consent_requests import (
-    STALE_APPROVAL,
     NewRequest,
+    awaits_approval,
     aware,
     event_of,
     expire_and_publish,
@@ -435,7 +435,7 @@ class ConsentRequestService:
         """One of the enterprise's requests; while pending, with the consent to sign."""
         record = await self._enterprise_record(signed_in, request_id)
         rendered = (await self._render([record]))[0]
-        if record.state != RequestState.PENDING:
+        if not awaits_approval(record, datetime.now(UTC)):
             return ConsentRequestView(request=rendered, approval=None)
         terms = ConsentDraftRequest(
             uscc=record.uscc,
@@ -526,8 +526,7 @@ class ConsentRequestService:
         consent it was granting is on the chain, the request is approved (and the new approval
         is answered with that grant); otherwise None, and the claim may be taken over."""
         assert record.consent_id is not None
-        claimed = aware(record.decided_at or record.created_at)
-        if claimed > datetime.now(UTC) - STALE_APPROVAL:  # still on its way
+        if not awaits_approval(record, datetime.now(UTC)):  # still on its way
             raise ConsentRequestNotPendingError(record.request_id, record.state)
         try:
             details = await self._consents.details(bytes.fromhex(record.consent_id[2:]))
