@@ -16,8 +16,6 @@ All functions here block: run them off the event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,9 +30,9 @@ from consentledger.gateway.errors import (
     UnknownConsentRequestError,
 )
 from consentledger.gateway.events import DomainEvent, EventHub, EventKind
+from consentledger.gateway.periodic import Periodic
 from consentledger.journal.schema import ConsentRequestRecord, RequestState
 
-log = logging.getLogger(__name__)
 #: Seconds between two sweeps for expired requests.
 SWEEP_INTERVAL = 60.0
 
@@ -153,34 +151,15 @@ def expire_and_publish(db: Database, events: EventHub, now: datetime) -> int:
     return len(expired)
 
 
-class RequestExpirySweeper:
+class RequestExpirySweeper(Periodic):
     """Expires unanswered requests every :data:`SWEEP_INTERVAL` seconds, so their events go out
     even when nobody looks at them (looking expires them too)."""
 
     def __init__(self, db: Database, events: EventHub) -> None:
-        self._db = db
-        self._events = events
-        self._task: asyncio.Task[None] | None = None
+        async def expire_now() -> None:
+            await asyncio.to_thread(expire_and_publish, db, events, datetime.now(UTC))
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="consent-request-expiry")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(
-                    expire_and_publish, self._db, self._events, datetime.now(UTC)
-                )
-            except Exception:  # a database hiccup: the next round tries again
-                log.exception("expiring consent requests failed")
-            await asyncio.sleep(SWEEP_INTERVAL)
+        super().__init__("consent-request-expiry", SWEEP_INTERVAL, expire_now)
 
 
 def transition(

@@ -92,16 +92,9 @@ def add_request_columns(engine: Engine) -> None:
     """Add the journal's signed-request columns and their unique index where they are missing
     (rows from before signed reads keep NULL). Idempotent and safe to run concurrently."""
     binary = "BLOB" if engine.dialect.name == "sqlite" else "BYTEA"
-    for column, kind in _REQUEST_COLUMNS.items():
-        if _has_column(engine, "journal", column):
-            continue
-        sql_type = kind or binary
-        try:
-            with engine.begin() as connection:
-                connection.execute(text(f"ALTER TABLE journal ADD COLUMN {column} {sql_type}"))
-        except (OperationalError, ProgrammingError):
-            if not _has_column(engine, "journal", column):
-                raise
+    _add_columns(
+        engine, "journal", {column: kind or binary for column, kind in _REQUEST_COLUMNS.items()}
+    )
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -115,6 +108,20 @@ def _has_column(engine: Engine, table: str, column: str) -> bool:
     return any(c["name"] == column for c in inspect(engine).get_columns(table))
 
 
+def _add_columns(engine: Engine, table: str, columns: dict[str, str]) -> None:
+    """Add each nullable column (name: SQL type) missing from ``table``; a column another
+    process added meanwhile is not an error."""
+    for column, sql_type in columns.items():
+        if _has_column(engine, table, column):
+            continue
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        except (OperationalError, ProgrammingError):
+            if not _has_column(engine, table, column):
+                raise
+
+
 #: A bank's legal names and licence number, added to a database from before them (NULL there).
 _BANK_NAME_COLUMNS = {"name_zh": "VARCHAR(200)", "licence_number": "VARCHAR(15)"}
 
@@ -122,12 +129,4 @@ _BANK_NAME_COLUMNS = {"name_zh": "VARCHAR(200)", "licence_number": "VARCHAR(15)"
 def add_bank_name_columns(engine: Engine) -> None:
     """Add the ``banks`` table's legal-name columns where they are missing (banks admitted
     before keep NULL and are shown by address). Idempotent and safe to run concurrently."""
-    for column, sql_type in _BANK_NAME_COLUMNS.items():
-        if _has_column(engine, "banks", column):
-            continue
-        try:
-            with engine.begin() as connection:
-                connection.execute(text(f"ALTER TABLE banks ADD COLUMN {column} {sql_type}"))
-        except (OperationalError, ProgrammingError):
-            if not _has_column(engine, "banks", column):
-                raise
+    _add_columns(engine, "banks", _BANK_NAME_COLUMNS)
