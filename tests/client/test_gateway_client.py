@@ -313,6 +313,50 @@ def test_the_async_client_over_aiohttp(parties: Parties, gateway: Gateway) -> No
     assert denied.reason == "CATEGORY_NOT_CONSENTED"
 
 
+def test_a_consent_request_through_the_async_client_over_http(
+    parties: Parties, gateway: Gateway
+) -> None:
+    """The bank asks, the 2-of-3 enterprise opens a session, pages its requests, approves one by
+    signing (two controllers) and declines another; the bank sees both; the session ends."""
+
+    async def story(url: str) -> tuple[str, str, str, list[str]]:
+        async with AsyncGateway(url) as api:
+            bank = api.bank(parties.api_key, parties.bank_address, signer=parties.signer)
+            enterprise = api.enterprise(parties.uscc, parties.controllers, threshold=2)
+            asked = [
+                await bank.request_consent(
+                    parties.uscc,
+                    ["business_registration"],
+                    "credit_underwriting",
+                    history_months=6,
+                    duration_days=10,
+                    reason=f"loan {n}",
+                )
+                for n in range(2)
+            ]
+            await enterprise.open_session()
+            first = await enterprise.consent_requests(state="pending", limit=1)
+            second = await enterprise.consent_requests(
+                state="pending", limit=1, cursor=first.next_cursor
+            )
+            paged = [r.request_id for r in first.requests + second.requests]
+            approved = await enterprise.approve_request(asked[0].request_id)
+            declined = await enterprise.decline_request(asked[1].request_id, "not now")
+            seen = await bank.consent_request(asked[1].request_id)
+            names = [b.address for b in (await api.banks()).banks if b.name is not None]
+            await enterprise.sign_out()
+            assert parties.bank_address in names
+            return approved.grant.consent_id, declined.state, seen.decline_reason or "", paged
+
+    with serve_live(gateway.app) as url:
+        consent_id, declined, reason, paged = asyncio.run(story(url))
+    assert gateway.context.ledger.consent(bytes.fromhex(consent_id[2:])).bank == (
+        parties.bank_address
+    )
+    assert (declined, reason) == ("declined", "not now")
+    assert len(paged) == 2
+
+
 @pytest.mark.parametrize(
     ("status", "code", "kind"),
     [
