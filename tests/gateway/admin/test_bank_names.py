@@ -4,20 +4,22 @@ from a database before names is shown by its address, never a 500."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from consentledger.gateway.banks import (
     bank_names,
     create_bank,
     list_banks,
+    name_of,
     parse_licence_number,
 )
 from consentledger.gateway.db import Database
 from consentledger.gateway.errors import InvalidLicenceNumberError
 from tests.harness.gateway import ADMIN, Bank, Gateway
+from tests.harness.legacy_schemas import create_legacy_schema, insert_rows
 
 
 @pytest.mark.parametrize(
@@ -92,27 +94,23 @@ def test_a_bank_without_names_is_shown_by_its_address(gateway: Gateway) -> None:
 
 
 def test_an_old_database_gains_the_name_columns(tmp_path: Path) -> None:
+    """A gateway database as the last version without legal names left it (revision j0003, no
+    version table) is upgraded in place; its bank keeps NULL names and is shown by address."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "CREATE TABLE banks (id INTEGER PRIMARY KEY, name VARCHAR(200) UNIQUE, "
-                "address VARCHAR(42) UNIQUE, key_id VARCHAR(32) UNIQUE, key_hash VARCHAR(64), "
-                "created_at DATETIME)"
-            )
-        )
-        connection.execute(
-            text(
-                "INSERT INTO banks (name, address, key_id, key_hash) "
-                "VALUES ('Old Bank', '0x" + "cd" * 20 + "', 'k1', '')"
-            )
-        )
-    engine.dispose()
+    create_legacy_schema(url, "journal-j0003")
+    old_bank = {
+        "name": "Old Bank",
+        "address": "0x" + "cd" * 20,
+        "key_id": "k1",
+        "key_hash": "",
+        "created_at": datetime.now(UTC),
+    }
+    insert_rows(url, {"banks": [old_bank]})
     db = Database(url)
     try:
         (old,) = list_banks(db)
         assert (old.name, old.name_zh, old.licence_number) == ("Old Bank", None, None)
         assert bank_names(db) == {}
+        assert name_of(old) is None
     finally:
         db.close()
