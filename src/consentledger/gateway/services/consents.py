@@ -33,7 +33,7 @@ from consentledger.categories import DAY, mask_of, parse_category, parse_purpose
 from consentledger.chain import typed_data
 from consentledger.chain.client import ConsentView
 from consentledger.gateway import eip712_json
-from consentledger.gateway.banks import bank_by_address
+from consentledger.gateway.banks import BankName, bank_by_address, name_of
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.errors import (
     DraftForAnotherBankError,
@@ -232,9 +232,14 @@ class ConsentService:
         raw = typed_data.typed_data(self._domain(), primary, message)
         return TypedDataDocument.model_validate(eip712_json.document_as_json(raw))
 
-    def _bank_name(self, address: str) -> str | None:
+    def _bank_name(self, address: str) -> BankName | None:
         bank = bank_by_address(self._context.db, address)
-        return bank.name if bank is not None else None
+        return name_of(bank) if bank is not None else None
+
+    async def _named(self, details: ConsentDetails) -> ConsentDetails:
+        """The consent with its bank's legal names."""
+        name = await self._context.in_thread(self._bank_name, details.bank)
+        return details.model_copy(update={"bank_name": name})
 
     async def _existing(self, consent_id: bytes) -> ConsentView:
         context = self._context
@@ -307,12 +312,11 @@ class ConsentService:
             deadline=datetime.fromtimestamp(terms.deadline, UTC),
         )
 
-    async def grant(self, body: GrantRequest) -> GrantResult:
-        """Relay a signed consent to the chain, once its signatures, signers, threshold, nonce,
-        deadline and terms are judged by the state model on the chain's state."""
-        context = self._context
-        values = eip712_json.from_json("Consent", body.message.model_dump(by_alias=True))
-        terms = ConsentTerms(
+    @staticmethod
+    def terms_of(message: ConsentMessage) -> ConsentTerms:
+        """The terms of a Consent message in its JSON form (bad values: InvalidTypedDataError)."""
+        values = eip712_json.from_json("Consent", message.model_dump(by_alias=True))
+        return ConsentTerms(
             subject=values["subject"],
             bank=values["bank"],
             categories=values["categories"],
@@ -325,6 +329,12 @@ class ConsentService:
             nonce=values["nonce"],
             deadline=values["deadline"],
         )
+
+    async def grant(self, body: GrantRequest) -> GrantResult:
+        """Relay a signed consent to the chain, once its signatures, signers, threshold, nonce,
+        deadline and terms are judged by the state model on the chain's state."""
+        context = self._context
+        terms = self.terms_of(body.message)
         document = typed_data.typed_data(self._domain(), "Consent", terms.message())
         consent_id = typed_data.digest(document)
         signatures, signers = parse_signatures(body.signatures, document)
@@ -355,16 +365,17 @@ class ConsentService:
             status=view.status.name,
             tx_hash="0x" + mined.tx_hash.hex(),
             block_number=mined.block_number,
-            consent=details,
+            consent=await self._named(details),
         )
 
     async def details(self, consent_id: bytes) -> ConsentDetails:
         """A consent as the chain sees it now: status, reads used and left, terms, its events."""
         context = self._context
         view = await self._existing(consent_id)
-        return await context.on_chain(
+        details = await context.on_chain(
             consent_details, context.ledger, view, context.deployment.deploy_block
         )
+        return await self._named(details)
 
     async def act(self, action: Action, consent_id: bytes, body: ActionRequest) -> ActionResult:
         """Relay a signed Revocation, Pause or Resume, once the state model allows it."""
