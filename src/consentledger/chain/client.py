@@ -449,20 +449,45 @@ class LedgerClient:
         """The mined transaction, or None if the node does not know it (yet)."""
         return self.first_mined([tx_hash])
 
-    def first_mined(self, tx_hashes: Sequence[bytes]) -> Mined | None:
+    def first_mined(
+        self, tx_hashes: Sequence[bytes], confirmations: int | None = None
+    ) -> Mined | None:
         """The one of ``tx_hashes`` (transactions that share a nonce) that was mined, if any;
-        raise TransactionFailedError if it failed. From a node, one JSON-RPC batch for all."""
+        raise TransactionFailedError if it failed. From a node, one JSON-RPC batch for all.
+
+        With ``confirmations`` (0 included), a transaction counts as mined only while its block
+        is still the chain's block at its number, and only once that many blocks are above it:
+        on a chain that can reorganise (Clique, proof of work) a node may still answer the
+        receipt of a transaction whose block was dropped, which is then not mined (it is sent
+        again rather than taken as recorded)."""
         method = "eth_getTransactionReceipt"
+        calls: list[tuple[str, list[Any]]] = [(method, ["0x" + h.hex()]) for h in tx_hashes]
+        if confirmations is not None:
+            calls.append(("eth_blockNumber", []))
         try:
-            raws = self.node.batch([(method, ["0x" + h.hex()]) for h in tx_hashes])
+            raws = self.node.batch(calls)
         except JsonRpcError as exc:
             # A node that cannot answer a receipt now (the EthereumJS client indexes a receipt
             # a moment before it stores its block) has not refused anything: ask again later.
             raise ReceiptUnavailableError(f"{exc.method} failed: {exc.rpc_message}") from None
-        for raw in raws:
-            if raw is not None:
-                return self._mined(raw)
+        for raw in raws[: len(tx_hashes)]:
+            if raw is None:
+                continue
+            if confirmations is not None and not self._settled(
+                raw, _quantity(raws[-1]), confirmations
+            ):
+                return None
+            return self._mined(raw)
         return None
+
+    def _settled(self, receipt: Mapping[str, Any], head: int, confirmations: int) -> bool:
+        """Whether ``receipt``'s block is ``confirmations`` deep under ``head`` and still the
+        chain's block at its number."""
+        number = _quantity(receipt["blockNumber"])
+        if head - number < confirmations:
+            return False
+        block = self._request("eth_getBlockByNumber", [hex(number), False])
+        return block is not None and str(block["hash"]).lower() == str(receipt["blockHash"]).lower()
 
     def wait(self, tx_hash: bytes, timeout: float = 60) -> Mined:
         """Wait for a sent transaction; raise if it failed."""
