@@ -66,10 +66,8 @@ def test_a_dropped_recording_block_is_recorded_again_then_released_once(
                 assert time.monotonic() < deadline, "the read was never recorded"
                 time.sleep(0.1)
             (first_query_id,) = recorded
-            logs = node.w3.eth.get_logs(
-                {"address": deployment.address, "fromBlock": 0, "toBlock": "latest"}
-            )
-            recording_block = max(log["blockNumber"] for log in logs)
+            logs = rpc.request("eth_getLogs", [{"address": deployment.address, "fromBlock": "0x0"}])
+            recording_block = max(int(log["blockNumber"], 16) for log in logs)
             head = int(rpc.request("eth_blockNumber", []), 16)
             assert not read.done(), "released before its block was deep enough"
             rpc.request("anvil_reorg", [head - recording_block + 1, []])
