@@ -381,6 +381,20 @@ def ethereumjs_dev(data_dir: Path | None = None) -> tuple[EthereumJSProcess, Loc
     return EthereumJSProcess(signer, genesis, data_dir=data_dir), funder
 
 
+def _asked_again(rpc: HttpJsonRpc, method: str, params: list[Any], timeout: float = 30) -> Any:
+    """A state lookup at the latest block, asked again while the node refuses it: the EthereumJS
+    client answers "State trie does not contain state root" for a moment after it imports a
+    block and before it has executed it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return rpc.request(method, params)
+        except JsonRpcError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def send_until_mined(
     rpc: HttpJsonRpc, raws: Sequence[bytes], timeout: float = 120, resend_after: float = 5
 ) -> list[dict[str, Any]]:
@@ -440,8 +454,14 @@ class FundedNode:
     def new_accounts(self, count: int, wei: int = 10**21) -> list[LocalAccount]:
         """``count`` fresh accounts, funded by transfers sent together and waited for."""
         accounts: list[LocalAccount] = [Account.create() for _ in range(count)]
-        nonce = self.w3.eth.get_transaction_count(self.funder.address, "latest")
-        price = int(self.w3.eth.gas_price)
+        rpc = HttpJsonRpc(self.url)
+        try:
+            nonce = int(
+                _asked_again(rpc, "eth_getTransactionCount", [self.funder.address, "latest"]), 16
+            )
+            price = int(_asked_again(rpc, "eth_gasPrice", []), 16)
+        finally:
+            rpc.close()
         raws: list[bytes] = []
         for offset, account in enumerate(accounts):
             tx: dict[str, Any] = {
