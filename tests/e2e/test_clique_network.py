@@ -11,6 +11,7 @@ signers reorganise during the run; what was released must be on the chain they a
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,13 @@ from tests.harness.processes import (
 )
 
 CONFIRMATIONS = 2
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("CONSENTLEDGER_CLIQUE_NETWORK_TESTS") != "1",
+    reason="the three-signer network run: CONSENTLEDGER_CLIQUE_NETWORK_TESTS=1 (about three "
+    "minutes; it fails on some runs, when a signer loses a deploy transaction in a "
+    "reorganisation: see docs/pages/development.md)",
+)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ gateway's live model and the auditor follow the new branch without a finding.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import httpx
 import pytest
 from hexbytes import HexBytes
 
-from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.chain.anvil import AnvilChain
 from consentledger.chain.jsonrpc import HttpJsonRpc
 from consentledger.client.models import QueryResult
 from tests.harness.processes import (
@@ -32,37 +31,32 @@ from tests.harness.processes import (
 CONFIRMATIONS = 5
 
 
-@pytest.fixture
-def node() -> Iterator[AnvilChain]:
-    """anvil mining a block every second, whether or not a transaction waits."""
-    with AnvilProcess(extra_args=("--block-time", "1")) as anvil:
-        yield AnvilChain(anvil.url)
-
-
 def _live(url: str) -> dict[str, object]:
     return dict(httpx.get(f"{url}/v1/health", timeout=30).json())
 
 
 @pytest.mark.slow
 def test_a_dropped_recording_block_is_recorded_again_then_released_once(
-    node: AnvilChain, bureau_url: str, tmp_path: Path
+    mining_node: AnvilChain, bureau_url: str, tmp_path: Path
 ) -> None:
     gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
-        node,
+        mining_node,
         bureau_url,
         tmp_path,
         CONSENTLEDGER_CONFIRMATIONS=str(CONFIRMATIONS),
         CONSENTLEDGER_BATCH_STUCK_AFTER_S="2",
         CONSENTLEDGER_READ_TIMEOUT_S="90",
     )
-    rpc = HttpJsonRpc(node.url)
+    rpc = HttpJsonRpc(mining_node.url)
     try:
         gateway.start()
-        consented = consented_read(gateway, node, deployment, relay)
+        consented = consented_read(gateway, mining_node, deployment, relay)
         with ThreadPoolExecutor(1) as pool:
             read = pool.submit(consented.outcome, gateway.url, "dropped")
             deadline = time.monotonic() + 60
-            while not (recorded := recorded_reads(node, deployment.address, relayer.address)):
+            while not (
+                recorded := recorded_reads(mining_node, deployment.address, relayer.address)
+            ):
                 assert time.monotonic() < deadline, "the read was never recorded"
                 time.sleep(0.1)
             (first_query_id,) = recorded
@@ -71,17 +65,17 @@ def test_a_dropped_recording_block_is_recorded_again_then_released_once(
             head = int(rpc.request("eth_blockNumber", []), 16)
             assert not read.done(), "released before its block was deep enough"
             rpc.request("anvil_reorg", [head - recording_block + 1, []])
-            assert recorded_reads(node, deployment.address, relayer.address) == {}, (
+            assert recorded_reads(mining_node, deployment.address, relayer.address) == {}, (
                 "the reorganisation left the read recorded"
             )
             result = read.result()
         assert isinstance(result, QueryResult), result
         assert result.receipt.matches(result.data)
-        again = recorded_reads(node, deployment.address, relayer.address)
+        again = recorded_reads(mining_node, deployment.address, relayer.address)
         # Recorded once more under the same query id (the batch sent again), and released once.
         assert list(again) == [first_query_id] == [int(result.receipt.query_id, 16)]
         assert again[int(result.receipt.query_id, 16)] == result.receipt.response_hash
-        mined = node.w3.eth.get_transaction_receipt(HexBytes(result.receipt.tx_hash))
+        mined = mining_node.w3.eth.get_transaction_receipt(HexBytes(result.receipt.tx_hash))
         assert mined["blockNumber"] == result.receipt.block_number
         canonical = rpc.request("eth_getBlockByNumber", [hex(mined["blockNumber"]), False])
         assert canonical["hash"] == "0x" + bytes(mined["blockHash"]).hex()
@@ -96,5 +90,5 @@ def test_a_dropped_recording_block_is_recorded_again_then_released_once(
     finally:
         gateway.stop()
         rpc.close()
-    counts = assert_journal_is_the_chain(node, deployment, relayer.address, journal_url)
+    counts = assert_journal_is_the_chain(mining_node, deployment, relayer.address, journal_url)
     assert counts == {"granted": 2}

@@ -90,7 +90,28 @@ def node_binary() -> str:
     return found
 
 
-class NodeProcess:
+class _Started:
+    """A context manager that starts on entry and closes on exit."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class NodeProcess(_Started):
     """A node process on free loopback ports; a context manager that stops it.
 
     Subclasses say how to start it (:meth:`command`); its output goes to ``log_path``.
@@ -179,17 +200,6 @@ class NodeProcess:
         self.stop()
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class HardhatProcess(NodeProcess):
@@ -487,7 +497,7 @@ class FundedNode:
         return self.new_accounts(1, wei)[0]
 
 
-class CliqueNetwork:
+class CliqueNetwork(_Started):
     """Several EthereumJS signers of one generated Clique network on loopback, each the others'
     only peers, with a funded key; a context manager that stops them and removes their data.
 
@@ -593,14 +603,3 @@ class CliqueNetwork:
             node.stop()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
