@@ -21,10 +21,17 @@ import coincurve
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_hash.auto import keccak as keccak256
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from consentledger.ledger.types import ZERO_ADDRESS, AccessEntry, full_signature, short_signature
+from consentledger.ledger.types import (
+    ZERO_ADDRESS,
+    AccessEntry,
+    checksummed,
+    full_signature,
+    short_signature,
+)
 
 DOMAIN_NAME = "ConsentLedger"
 DOMAIN_VERSION = "1"
@@ -190,7 +197,7 @@ def read_request_digest(domain: Domain, entry: AccessEntry) -> bytes:
     bank = bytes.fromhex(entry.bank.removeprefix("0x"))
     if len(consent_id) != 32 or len(bank) != 20:
         raise ValueError("a ReadRequest needs a 32-byte consent id and a 20-byte bank address")
-    struct = keccak(
+    struct = keccak256(
         _READ_REQUEST_TYPEHASH
         + consent_id
         + bytes(12)
@@ -201,7 +208,7 @@ def read_request_digest(domain: Domain, entry: AccessEntry) -> bytes:
         + _word(entry.request_id, 64)
         + _word(entry.deadline, 64)
     )
-    return keccak(b"\x19\x01" + domain_separator(domain) + struct)
+    return keccak256(b"\x19\x01" + domain_separator(domain) + struct)
 
 
 def recover_digest(message_hash: bytes, signature: bytes) -> str:
@@ -215,7 +222,8 @@ def recover_digest(message_hash: bytes, signature: bytes) -> str:
         )
     except Exception as exc:  # coincurve raises plain Exception for r or s out of range
         raise ValueError(f"the signature recovers to no key: {exc}") from None
-    return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
+    # Checksummed through the ledger's cache: a replay meets the same few signers again and again.
+    return checksummed("0x" + keccak256(public.format(compressed=False)[1:])[-20:].hex())
 
 
 def read_request_signer(domain: Domain, entry: AccessEntry) -> str:
