@@ -76,6 +76,14 @@ _BY_IDEMPOTENCY_KEY = (
     )
     .limit(1)
 )
+_BY_REQUEST_ID = (
+    select(JournalEntry.id)
+    .where(
+        JournalEntry.bank_address == bindparam("bank"),
+        JournalEntry.request_id == bindparam("request_id"),
+    )
+    .limit(1)
+)
 
 
 class Journal:
@@ -113,14 +121,13 @@ class Journal:
             return session.get(JournalEntry, entry_id)
 
     def by_request_id(self, bank_address: str, request_id: int) -> JournalEntry | None:
-        """The entry of a bank's signed request id, if it was journaled."""
-        with self.db.session() as session:
-            return session.scalars(
-                select(JournalEntry).where(
-                    JournalEntry.bank_address == bank_address,
-                    JournalEntry.request_id == str(request_id),
-                )
-            ).first()
+        """The entry of a bank's signed request id, if it was journaled (looked up as
+        :meth:`find` looks up a key: every new read asks, and nearly none is found)."""
+        with self.db.engine.connect() as connection:
+            entry_id = connection.execute(
+                _BY_REQUEST_ID, {"bank": bank_address, "request_id": str(request_id)}
+            ).scalar()
+        return None if entry_id is None else self.get(entry_id)
 
     def by_query_id(self, query_id: int) -> JournalEntry | None:
         with self.db.session() as session:
