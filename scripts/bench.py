@@ -631,10 +631,17 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     """(target, wanted, measured, met) rows."""
     rows: list[tuple[str, str, str, bool | None]] = []
 
-    def add(name: str, wanted: str, value: float | None, ok: bool | None, unit: str = "") -> None:
+    def add(
+        name: str,
+        wanted: str,
+        value: float | None,
+        ok: bool | None,
+        unit: str = "",
+        digits: int = 1,
+    ) -> None:
         shown = "not measured"
         if value is not None:
-            shown = f"{value:,.1f}{unit}".replace(".0" + unit, unit)
+            shown = f"{value:,.{digits}f}{unit}".replace(".0" + unit, unit)
         rows.append((name, wanted, shown, ok))
 
     anvil = result.get("end_to_end", {}).get("anvil")
@@ -645,6 +652,7 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         cpu,
         None if cpu is None else cpu <= TARGETS["gateway_cpu_ms_per_read"],
         " ms",
+        digits=2,
     )
     for chain, rate_target, ratio_target in [
         ("anvil", TARGETS["anvil_reads_per_second"], TARGETS["anvil_vs_naive"]),
