@@ -702,41 +702,37 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             value,
             None if value is None else value <= TARGETS[target_key],
         )
-    audit = result.get("audit")
-    for key, name in [
-        ("reader_events_per_second", "audit reader events/s (fetch + decode)"),
-        ("replay_events_per_second", "audit replay events/s (+ model, checks)"),
+    audit = result.get("audit") or {}
+    for key, name, target_key, unit in [
+        (
+            "reader_events_per_second",
+            "audit reader events/s (fetch + decode)",
+            "audit_events_per_second",
+            "",
+        ),
+        (
+            "replay_events_per_second",
+            "audit replay events/s (+ model, checks)",
+            "audit_events_per_second",
+            "",
+        ),
+        (
+            "recorded_replay_events_per_second",
+            "audit replay from a recorded file, events/s",
+            "audit_recorded_events_per_second",
+            "",
+        ),
+        (
+            "reader_vs_node_raw",
+            "audit reader vs the node's raw eth_getLogs",
+            "audit_reader_vs_node",
+            "x",
+        ),
+        ("reader_vs_web3", "audit reader vs web3 get_logs", "audit_vs_web3", "x"),
     ]:
-        rate = audit[key] if audit else None
-        add(
-            name,
-            f">= {TARGETS['audit_events_per_second']:,}",
-            rate,
-            None if rate is None else rate >= TARGETS["audit_events_per_second"],
-        )
-    recorded = audit.get("recorded_replay_events_per_second") if audit else None
-    add(
-        "audit replay from a recorded file, events/s",
-        f">= {TARGETS['audit_recorded_events_per_second']:,}",
-        recorded,
-        None if recorded is None else recorded >= TARGETS["audit_recorded_events_per_second"],
-    )
-    share = audit.get("reader_vs_node_raw") if audit else None
-    add(
-        "audit reader vs the node's raw eth_getLogs",
-        f">= {TARGETS['audit_reader_vs_node']}x",
-        share,
-        None if share is None else share >= TARGETS["audit_reader_vs_node"],
-        "x",
-    )
-    ratio = audit["reader_vs_web3"] if audit else None
-    add(
-        "audit reader vs web3 get_logs",
-        f">= {TARGETS['audit_vs_web3']}x",
-        ratio,
-        None if ratio is None else ratio >= TARGETS["audit_vs_web3"],
-        "x",
-    )
+        value = audit.get(key)
+        target = TARGETS[target_key]
+        add(name, f">= {target:,}{unit}", value, None if value is None else value >= target, unit)
     e2e = result.get("end_to_end", {}).get("anvil")
     # Over the memory run (100,000 reads in the full mode) when there was one, else the load.
     memory = (e2e["batched"].get("memory") or e2e["batched"]["reads"]) if e2e else None
