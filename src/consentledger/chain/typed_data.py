@@ -191,8 +191,9 @@ def _word(value: int, bits: int) -> bytes:
 def read_request_digest(domain: Domain, entry: AccessEntry) -> bytes:
     """The EIP-712 digest of the entry's ``ReadRequest`` (what the bank signs), encoded directly:
     every field is a static word, so ``hashStruct`` is one keccak over the type hash and seven
-    words. Equal to :func:`digest` of :func:`read_request_document` (a test holds them together),
-    about a hundred times cheaper. A field out of its type's range raises ValueError."""
+    words. Equal to :func:`digest` of :func:`read_request_document` (a test holds them together);
+    with :func:`recover_digest`, a read's check costs a sixth of eth-account's encoder and
+    recovery. A field out of its type's range raises ValueError."""
     consent_id = bytes(entry.consent_id)
     bank = bytes.fromhex(entry.bank.removeprefix("0x"))
     if len(consent_id) != 32 or len(bank) != 20:
