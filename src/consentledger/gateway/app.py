@@ -18,6 +18,8 @@ from consentledger.gateway.metrics import GatewayMetrics, RequestTimer
 from consentledger.gateway.no_store import NoStore
 from consentledger.gateway.routes import (
     admin,
+    banks,
+    consent_requests,
     consents,
     enterprises,
     meta,
@@ -70,7 +72,17 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     app.add_middleware(RequestTimer, metrics=metrics)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.challenge_limit = RequestLimit(resolved.challenges_per_minute)
-    for module in (meta, queries, consents, signin, enterprises, admin, rpc):
+    for module in (
+        meta,
+        queries,
+        consents,
+        consent_requests,
+        signin,
+        enterprises,
+        banks,
+        admin,
+        rpc,
+    ):
         _document_problems(module.router)
         app.include_router(module.router)
     app.include_router(meta.metrics_router)
