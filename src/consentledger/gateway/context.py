@@ -244,6 +244,7 @@ class GatewayContext:
             max_replacements=settings.batch_max_replacements,
             read_timeout=settings.read_timeout_s,
             max_in_flight=settings.batch_max_in_flight,
+            confirmations=settings.confirmations,
         )
         return cls(
             settings=settings,
