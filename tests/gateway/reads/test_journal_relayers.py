@@ -26,10 +26,15 @@ from tests.harness.journal import journaled_reads, sign_batch
 
 
 def _to_the_old_schema(path: Path) -> None:
-    """Drop the schema version, the signed-request columns and the relayer columns: the schema
-    of a gateway from before several workers (revision j0001, unversioned)."""
+    """Drop the schema version, the consent requests, sessions and banks' legal names, the
+    signed-request columns and the relayer columns: the schema of a gateway from before several
+    workers (revision j0001, unversioned)."""
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE journal_schema_version")
+        connection.execute("DROP TABLE consent_requests")
+        connection.execute("DROP TABLE enterprise_sessions")
+        for column in ("name_zh", "licence_number"):
+            connection.execute(f"ALTER TABLE banks DROP COLUMN {column}")
         connection.execute("DROP INDEX ix_journal_bank_request")
         for column in ("request_id", "request_deadline", "request_signature"):
             connection.execute(f"ALTER TABLE journal DROP COLUMN {column}")
