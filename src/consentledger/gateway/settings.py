@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     #: A live model that has not reached the chain's head for this long is behind: reads are
     #: pre-checked on the chain's views until it catches up.
     live_max_lag_s: float = Field(default=3.0, gt=0, le=3600)
+    #: Once started, freeze the heap for the garbage collector and collect the young generation
+    #: less often (:func:`consentledger.gcpause.settle_heap`): for a server process. Off where
+    #: gateways start and stop inside one process (the tests), whose frozen objects would stay.
+    settle_heap: bool = True
 
     @model_validator(mode="before")
     @classmethod
