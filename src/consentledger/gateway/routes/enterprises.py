@@ -92,7 +92,12 @@ async def consents(
 _SIGNED_RESPONSES = problem_responses(400, 401, 403, 404, 409, 413, 422, 502, 503, 504)
 
 
-@router.post("/{uscc}/export/draft", response_model=SignedDraft, responses=_SIGNED_RESPONSES)
+@router.post(
+    "/{uscc}/export/draft",
+    response_model=SignedDraft,
+    operation_id="draft_export",
+    responses=_SIGNED_RESPONSES,
+)
 async def draft_export(
     uscc: UsccPath,
     body: SignedDraftRequest,
@@ -104,7 +109,12 @@ async def draft_export(
     return await views.draft_export(signed_in, body)
 
 
-@router.post("/{uscc}/export", response_model=ExportResult, responses=_SIGNED_RESPONSES)
+@router.post(
+    "/{uscc}/export",
+    response_model=ExportResult,
+    operation_id="export_enterprise_data",
+    responses=_SIGNED_RESPONSES,
+)
 async def export(
     uscc: UsccPath,
     body: SignedAction,
@@ -120,7 +130,12 @@ async def export(
     return await views.export(signed_in, body)
 
 
-@router.post("/{uscc}/controllers/draft", response_model=SignedDraft, responses=_SIGNED_RESPONSES)
+@router.post(
+    "/{uscc}/controllers/draft",
+    response_model=SignedDraft,
+    operation_id="draft_controller_change",
+    responses=_SIGNED_RESPONSES,
+)
 async def draft_controllers(
     uscc: UsccPath,
     body: ControllersDraftRequest,
@@ -132,7 +147,12 @@ async def draft_controllers(
     return await views.draft_controllers(signed_in, body)
 
 
-@router.post("/{uscc}/controllers", response_model=ControllerSet, responses=_SIGNED_RESPONSES)
+@router.post(
+    "/{uscc}/controllers",
+    response_model=ControllerSet,
+    operation_id="change_controllers",
+    responses=_SIGNED_RESPONSES,
+)
 async def change_controllers(
     uscc: UsccPath,
     body: SignedControllerChange,
@@ -145,7 +165,10 @@ async def change_controllers(
 
 
 @router.post(
-    "/{uscc}/recovery/cancel/draft", response_model=SignedDraft, responses=_SIGNED_RESPONSES
+    "/{uscc}/recovery/cancel/draft",
+    response_model=SignedDraft,
+    operation_id="draft_recovery_cancel",
+    responses=_SIGNED_RESPONSES,
 )
 async def draft_cancel_recovery(
     uscc: UsccPath,
@@ -158,7 +181,12 @@ async def draft_cancel_recovery(
     return await views.draft_cancel_recovery(signed_in, body)
 
 
-@router.post("/{uscc}/recovery/cancel", response_model=ControllerSet, responses=_SIGNED_RESPONSES)
+@router.post(
+    "/{uscc}/recovery/cancel",
+    response_model=ControllerSet,
+    operation_id="cancel_recovery",
+    responses=_SIGNED_RESPONSES,
+)
 async def cancel_recovery(
     uscc: UsccPath,
     body: SignedAction,
