@@ -115,6 +115,19 @@ class Refusal:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Superseded:
+    """A record version that a newer version of the batch replaced as the one reads use."""
+
+    record_id: str
+    version: int
+    by_version: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The superseded version as a JSON object."""
+        return {"record_id": self.record_id, "version": self.version, "by_version": self.by_version}
+
+
 @dataclass(slots=True)
 class ImportReport:
     """What became of one batch (a file): written, already there, or refused."""
@@ -126,6 +139,7 @@ class ImportReport:
     unchanged: int = 0
     enterprises_added: int = 0
     refusals: list[Refusal] = field(default_factory=list)
+    superseded: list[Superseded] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -142,6 +156,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "enterprises_added": self.enterprises_added,
             "accepted": self.accepted,
+            "superseded": [s.to_json() for s in self.superseded],
             "refusals": [r.to_json() for r in self.refusals],
         }
 
@@ -228,6 +243,7 @@ def _check_records(
     raws: Iterable[RawRecord],
     report: ImportReport,
     advance: Callable[[int], None],
+    kinds: frozenset[str] | None,
 ) -> list[_Checked]:
     """The records that pass the checks needing no database; refusals go into ``report``."""
     checked: list[_Checked] = []
@@ -263,6 +279,17 @@ def _check_records(
                     "category_not_permitted",
                     f"source {source.name} may not write {kind.name} records (category "
                     f"{kind.category.value} {kind.category.slug})",
+                    rid,
+                )
+            )
+            continue
+        if kinds is not None and kind.name not in kinds:
+            allowed = ", ".join(sorted(kinds))
+            report.refusals.append(
+                Refusal(
+                    line,
+                    "kind_not_permitted",
+                    f"this credential of source {source.name} may send {allowed} only",
                     rid,
                 )
             )
@@ -355,20 +382,25 @@ def import_records(
     name: str,
     as_of: date,
     advance: Callable[[int], None] | None = None,
+    kinds: frozenset[str] | None = None,
+    on_accepted: Callable[[Connection, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Check every record of one batch and, if none is refused, write them in one transaction.
 
     ``as_of`` is the date the source's data is current to (its categories' as-of date moves
-    forward to it; the dataset's as-of date is set to it if the bureau has none yet). Returns
-    the report; refused records leave the database untouched.
+    forward to it; the dataset's as-of date is set to it if the bureau has none yet). ``kinds``
+    narrows the record kinds the source may send (a push credential's; None: all of the
+    source's). ``on_accepted`` runs in the batch's transaction once it is written (the push API
+    records the batch there). Returns the report; refused records leave the database untouched.
     """
     report = ImportReport(name=name, source=source.name)
     step = advance or (lambda _n: None)
-    checked = _check_records(source, raws, report, step)
+    checked = _check_records(source, raws, report, step, kinds)
     store.create_schema()
     with store.engine.begin() as conn:
         stored = _stored_versions(conn, source.name, sorted({c.record_id for c in checked}))
         fresh: list[_Checked] = []
+        current: dict[str, int] = {}  # the version reads use, as the batch goes
         for item in checked:
             versions = stored.get(item.record_id, {})
             version = item.record.__dict__["version"]
@@ -397,6 +429,10 @@ def import_records(
                     )
                 )
                 continue
+            before = current.get(item.record_id, max(versions, default=0))
+            if before:
+                report.superseded.append(Superseded(item.record_id, before, version))
+            current[item.record_id] = version
             fresh.append(item)
         ids = _enterprise_ids(conn, sorted({c.uscc for c in fresh}))
         registered = [c for c in fresh if c.kind.table is Enterprise and c.uscc not in ids]
@@ -420,10 +456,13 @@ def import_records(
         report.refusals.sort(key=lambda r: r.line)
         if report.refusals:
             report.enterprises_added = 0
+            report.superseded.clear()
             conn.rollback()
             return report
         _write(conn, source, fresh, ids, as_of)
         report.written = len(fresh)
+        if on_accepted is not None:
+            on_accepted(conn, report)
     return report
 
 
@@ -507,6 +546,7 @@ __all__ = [
     "FeedRejectedError",
     "ImportReport",
     "Refusal",
+    "Superseded",
     "import_files",
     "import_records",
     "read_feed",

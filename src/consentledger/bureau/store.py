@@ -229,6 +229,7 @@ class BureauStore:
         self.engine = engine
         #: Whether the database has the feed log (None: not looked yet; seeded before: no).
         self._feed_log: bool | None = None
+        self._schema_ready = False
 
     @classmethod
     def open(cls, url: str | None = None, *, must_exist: bool = False) -> BureauStore:
@@ -292,6 +293,13 @@ class BureauStore:
         """Create the bureau's tables where they do not exist."""
         Base.metadata.create_all(self.engine)
         self._feed_log = None
+        self._schema_ready = True
+
+    def ensure_schema(self) -> None:
+        """:meth:`create_schema` once per store: for the tables a database seeded before a
+        release may lack (the feed log, the push API's credentials and batches)."""
+        if not self._schema_ready:
+            self.create_schema()
 
     def drop_schema(self) -> None:
         """Drop the bureau's tables (and every row in them)."""

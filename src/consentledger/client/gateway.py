@@ -35,6 +35,7 @@ from consentledger.client.models import ConsentDetails, Eip712Description, Healt
 from consentledger.client.operation import R, Role, operation, parse
 from consentledger.client.operator import Operator
 from consentledger.client.signing import Signer
+from consentledger.client.source import Source
 
 
 class _Gateway(Role[R]):
@@ -53,6 +54,10 @@ class _Gateway(Role[R]):
     def operator(self, token: str) -> Operator[R]:
         """The bureau's operator, by its token."""
         return Operator(self.runner, token)
+
+    def source(self, name: str, credential: str) -> Source[R]:
+        """The data source ``name`` (a department), by its feed credential."""
+        return Source(self.runner, name, credential)
 
     @operation
     def health(self) -> Flow[Health]:

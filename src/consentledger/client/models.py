@@ -323,6 +323,47 @@ class RotatedApiKey(ApiKey):
     api_key: str  # shown once; the gateway keeps only its hash
 
 
+class FeedCredential(Answer):
+    """A source's push credential, by its id (the ``<key id>`` of ``cfs_<key id>_<secret>``)."""
+
+    source: str
+    key_id: str
+    kinds: list[str]
+    active: bool
+    issued_at: datetime
+
+
+class IssuedFeedCredential(FeedCredential):
+    credential: str  # shown once; the bureau keeps only its hash
+
+
+class RefusedRecord(Answer):
+    line: int
+    record_id: str | None
+    code: str
+    reason: str
+
+
+class SupersededVersion(Answer):
+    record_id: str
+    version: int
+    by_version: int
+
+
+class BatchReport(Answer):
+    """What became of a pushed batch."""
+
+    name: str
+    source: str
+    records: int
+    written: int
+    unchanged: int
+    enterprises_added: int
+    accepted: bool
+    superseded: list[SupersededVersion]
+    refusals: list[RefusedRecord]
+
+
 class RegisteredEnterprise(Answer):
     uscc: str
     subject: str

@@ -1,13 +1,15 @@
-"""``/v1/admin``: the bureau operator's endpoints (operator token): banks and enterprises.
+"""``/v1/admin``: the bureau operator's endpoints (operator token): banks, enterprises and the
+sources' feed credentials.
 
-The flows themselves are :mod:`consentledger.gateway.services.admin`.
+The flows themselves are :mod:`consentledger.gateway.services.admin` and
+:mod:`consentledger.gateway.services.feeds`.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from consentledger.gateway.deps import AdminServiceDep, operator
+from consentledger.gateway.deps import AdminServiceDep, FeedServiceDep, operator
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.admin import (
     ApiKeyOut,
@@ -18,6 +20,11 @@ from consentledger.gateway.services.admin import (
     NewBank,
     NewEnterprise,
     RotatedApiKey,
+)
+from consentledger.gateway.services.feeds import (
+    FeedCredentialOut,
+    IssuedFeedCredential,
+    NewFeedCredential,
 )
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
@@ -75,3 +82,43 @@ async def revoke_key(address: str, key_id: str, admin: AdminServiceDep) -> ApiKe
 async def register_enterprise(body: NewEnterprise, admin: AdminServiceDep) -> EnterpriseOut:
     """Register an enterprise under its subject id with its controllers and threshold."""
     return await admin.register_enterprise(body)
+
+
+@router.post(
+    "/sources/{source}/credential",
+    operation_id="issue_feed_credential",
+    response_model=IssuedFeedCredential,
+    status_code=201,
+    responses=ERRORS,
+)
+async def issue_feed_credential(
+    source: str, feeds: FeedServiceDep, body: NewFeedCredential | None = None
+) -> IssuedFeedCredential:
+    """Issue a source (a department) its credential for the push API, bound to its record kinds
+    (or fewer): shown once, only its hash is kept. An earlier credential stops working at once."""
+    return await feeds.issue(source, body or NewFeedCredential())
+
+
+@router.get(
+    "/sources/{source}/credential",
+    operation_id="feed_credential",
+    response_model=FeedCredentialOut,
+    responses=ERRORS,
+)
+async def feed_credential(source: str, feeds: FeedServiceDep) -> FeedCredentialOut:
+    """The source's credential id, its record kinds and whether it works (never the secret)."""
+    return await feeds.credential(source)
+
+
+@router.delete(
+    "/sources/{source}/credential/{key_id}",
+    operation_id="revoke_feed_credential",
+    response_model=FeedCredentialOut,
+    responses=ERRORS,
+)
+async def revoke_feed_credential(
+    source: str, key_id: str, feeds: FeedServiceDep
+) -> FeedCredentialOut:
+    """Revoke the source's credential ``key_id``: it stops working at once; the source has none
+    until the next issue."""
+    return await feeds.revoke(source, key_id)
