@@ -33,6 +33,9 @@ ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
     ("get", "/v1/admin/banks", "200", models.BankStanding),
     ("post", "/v1/admin/banks/{address}/suspend", "200", models.BankAction),
     ("post", "/v1/admin/enterprises", "201", models.RegisteredEnterprise),
+    ("post", "/v1/admin/sources/{source}/credential", "201", models.IssuedFeedCredential),
+    ("get", "/v1/admin/sources/{source}/credential", "200", models.FeedCredential),
+    ("post", "/v1/feeds/{source}/batches", "201", models.BatchReport),
 ]
 
 
