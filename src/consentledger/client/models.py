@@ -207,6 +207,8 @@ class Receipt(Answer):
     log_index: int
     response_hash: str
     salt: str
+    #: Per category, its source and the records the data was built from (``[id, version]``).
+    versions: dict[str, Any] | None = None
 
     def matches(self, data: dict[str, Any]) -> bool:
         """Whether ``keccak256(salt || RFC 8785 bytes of data)`` is this receipt's hash."""

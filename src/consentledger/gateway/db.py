@@ -23,7 +23,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from consentledger.errors import ConsentLedgerError
-from consentledger.gateway.db_migrate import add_relayer_columns, add_request_columns
+from consentledger.gateway.db_migrate import (
+    add_relayer_columns,
+    add_request_columns,
+    add_versions_column,
+)
 from consentledger.journal.schema import Base, utcnow
 
 
@@ -73,6 +77,7 @@ class Database:
             _create_tables(self.engine)
             add_relayer_columns(self.engine)
             add_request_columns(self.engine)
+            add_versions_column(self.engine)
         except SQLAlchemyError as exc:
             raise GatewayDatabaseError(f"cannot open the gateway database {url}: {exc}") from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)

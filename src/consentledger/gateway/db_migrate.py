@@ -111,5 +111,19 @@ def add_request_columns(engine: Engine) -> None:
         )
 
 
+def add_versions_column(engine: Engine) -> None:
+    """Add the journal's ``versions`` column (the record versions a released document was built
+    from) where it is missing; rows from before it keep NULL. Idempotent and safe to run
+    concurrently."""
+    if _has_column(engine, "journal", "versions"):
+        return
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE journal ADD COLUMN versions TEXT"))
+    except (OperationalError, ProgrammingError):
+        if not _has_column(engine, "journal", "versions"):
+            raise
+
+
 def _has_column(engine: Engine, table: str, column: str) -> bool:
     return any(c["name"] == column for c in inspect(engine).get_columns(table))
