@@ -3,11 +3,13 @@ imported records and for seeded ones corrected later (byte-identical to what was
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
 from consentledger.bureau.documents import canonicalize
 from consentledger.bureau.feeds import feed_source
@@ -17,6 +19,7 @@ from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import CATERING_CHAIN_USCC
 from consentledger.bureau.store import BureauStore, UnknownEnterpriseError
 from consentledger.categories import SEEDED_CATEGORIES
+from consentledger.cli import main
 
 from .conftest import sqlite_url
 from .test_feeds import AS_OF, REAL_USCC, REGISTRATION, lines, month
@@ -89,3 +92,26 @@ def test_a_seeded_record_corrected_later_is_shown_as_seeded_before(tmp_path: Pat
     )
     past = fetch_known_at(store, CATERING_CHAIN_USCC, categories, 12, known_at=seen)
     assert canonicalize(past).sha256 == canonicalize(then).sha256
+
+
+def test_show_known_at_on_the_command_line(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "cli.db")
+    store = BureauStore.open(url)
+    _import(store, "market_regulation", REGISTRATION)
+    _import(store, "social_insurance", month("2026-10", 41))
+    between = datetime.now(UTC).isoformat()
+    _import(store, "social_insurance", month("2026-10", 45, 2))
+    store.close()
+
+    def show(*args: str) -> Result:
+        command = ["bureau", "show", REAL_USCC, "--db", url, "-c", "social_insurance", *args]
+        return CliRunner().invoke(main, command)
+
+    past = show("--known-at", between)
+    assert past.exit_code == 0, past.output
+    assert json.loads(past.output)["categories"]["social_insurance"]["insured_headcount"] == [
+        {"month": "2026-10", "headcount": 41}
+    ]
+    bad = show("--known-at", "last week")
+    assert bad.exit_code != 0
+    assert "invalid_known_at" in bad.output

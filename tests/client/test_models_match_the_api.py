@@ -36,6 +36,7 @@ ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
     ("post", "/v1/admin/sources/{source}/credential", "201", models.IssuedFeedCredential),
     ("get", "/v1/admin/sources/{source}/credential", "200", models.FeedCredential),
     ("post", "/v1/feeds/{source}/batches", "201", models.BatchReport),
+    ("get", "/v1/admin/enterprises/{uscc}/document", "200", models.KnownDocument),
 ]
 
 

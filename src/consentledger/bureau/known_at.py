@@ -16,7 +16,7 @@ a bank's read is always of the current versions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +48,7 @@ from consentledger.bureau.models import (
 from consentledger.bureau.store import BureauStore, UnknownEnterpriseError
 from consentledger.bureau.uscc import validate_uscc
 from consentledger.categories import Category
+from consentledger.errors import ConsentLedgerError
 
 
 def _aware(moment: datetime) -> datetime:
@@ -130,6 +131,30 @@ def _snapshot(store: BureauStore, uscc: str, known_at: datetime) -> Engine:
     return memory
 
 
+class InvalidKnownAtError(ConsentLedgerError, ValueError):
+    """A moment that is not an ISO 8601 date or date-time."""
+
+    code = "invalid_known_at"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(
+            f"{text[:64]!r} is not an ISO 8601 date-time (2026-11-30T12:00:00Z) or date "
+            "(2026-11-30: the end of that day, UTC)"
+        )
+
+
+def parse_known_at(text: str) -> datetime:
+    """An ISO 8601 date-time (a naive one is UTC), or a date: the end of that day, UTC."""
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            return datetime.combine(day, time.max, tzinfo=UTC)
+        return _aware(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        raise InvalidKnownAtError(text) from None
+
+
 def fetch_known_at(
     store: BureauStore,
     uscc: str,
@@ -151,4 +176,4 @@ def fetch_known_at(
         memory.dispose()
 
 
-__all__ = ["fetch_known_at"]
+__all__ = ["InvalidKnownAtError", "fetch_known_at", "parse_known_at"]

@@ -366,6 +366,13 @@ class BatchReport(Answer):
     refusals: list[RefusedRecord]
 
 
+class KnownDocument(Answer):
+    """An enterprise's document as the bureau would have built it at ``known_at``."""
+
+    known_at: datetime
+    document: dict[str, Any]
+
+
 class RegisteredEnterprise(Answer):
     uscc: str
     subject: str

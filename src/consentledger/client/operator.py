@@ -14,6 +14,7 @@ from consentledger.client.models import (
     CreatedBank,
     FeedCredential,
     IssuedFeedCredential,
+    KnownDocument,
     RegisteredEnterprise,
     RotatedApiKey,
 )
@@ -107,3 +108,21 @@ class Operator(Role[R]):
         """Revoke the source's credential ``key_id`` (it has none until the next issue)."""
         response = yield self._request("DELETE", f"/sources/{source}/credential/{key_id}")
         return parse(response, FeedCredential)
+
+    @operation
+    def document_known_at(
+        self,
+        uscc: str,
+        known_at: str,
+        categories: Sequence[str] = (),
+        history_months: int = 12,
+    ) -> Flow[KnownDocument]:
+        """An enterprise's document from the record versions the bureau held at ``known_at``
+        (ISO 8601; for disputes and audits)."""
+        params = {"known_at": known_at, "history_months": str(history_months)}
+        if categories:
+            params["categories"] = ",".join(categories)
+        response = yield HttpRequest(
+            "GET", f"/v1/admin/enterprises/{uscc}/document", headers=self.headers, params=params
+        )
+        return parse(response, KnownDocument)

@@ -38,6 +38,7 @@ from consentledger.gateway.services.chain_rpc import ChainRpcService
 from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
 from consentledger.gateway.services.feeds import FeedService
+from consentledger.gateway.services.known_at import KnownAtService
 from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
 from consentledger.gateway.services.status import StatusService
@@ -82,6 +83,7 @@ AdminServiceDep = Annotated[AdminService, Depends(_service(AdminService))]
 StatusServiceDep = Annotated[StatusService, Depends(_service(StatusService))]
 ChainRpcServiceDep = Annotated[ChainRpcService, Depends(_service(ChainRpcService))]
 FeedServiceDep = Annotated[FeedService, Depends(_service(FeedService))]
+KnownAtServiceDep = Annotated[KnownAtService, Depends(_service(KnownAtService))]
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -295,3 +296,41 @@ def test_admin_cli_issues_shows_and_revokes(gateway: Gateway, live_url: str) -> 
     refused = _admin(live_url, "issue-feed-credential", "audit_filing", "--kind", "tax_year")
     assert refused.exit_code != 0
     assert "kind_not_of_source" in refused.output
+
+
+def test_the_operator_sees_the_document_known_at_a_past_moment(
+    gateway: Gateway, client: ClientGateway
+) -> None:
+    fund = _source(client, "housing_fund")
+    record = {
+        "record": "housing_fund_month",
+        "uscc": REAL_USCC,
+        "version": 1,
+        "month": "2026-06",
+        "housing_fund_headcount": 30,
+    }
+    fund.push([record], "hf-known-1")
+    between = datetime.now(UTC).isoformat()
+    fund.push([{**record, "version": 2, "housing_fund_headcount": 33}], "hf-known-2")
+
+    operator = client.operator(DEVELOPMENT_ADMIN_TOKEN)
+    past = operator.document_known_at(REAL_USCC, between, ["housing_provident_fund", "1"], 24)
+    points = past.document["categories"]["housing_provident_fund"]["covered_headcount"]
+    assert {"month": "2026-06", "headcount": 30} in points
+    versions = past.document["versions"]["housing_provident_fund"]["records"]
+    assert [f"housing_fund_month/{REAL_USCC}/2026-06", 1] in versions
+    now = operator.document_known_at(REAL_USCC, datetime.now(UTC).isoformat(), ["5"], 24)
+    points = now.document["categories"]["housing_provident_fund"]["covered_headcount"]
+    assert {"month": "2026-06", "headcount": 33} in points
+
+    for bad, code in (("yesterday", "invalid_known_at"), ("2000-01-01", "unknown_enterprise")):
+        with pytest.raises(GatewayProblemError) as refused:
+            operator.document_known_at(REAL_USCC, bad)
+        assert refused.value.code == code
+    bank = gateway.add_bank()
+    answer = gateway.http.get(
+        f"/v1/admin/enterprises/{REAL_USCC}/document",
+        params={"known_at": between},
+        headers=bank.headers,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (401, "invalid_admin_token")

@@ -7,9 +7,17 @@ The flows themselves are :mod:`consentledger.gateway.services.admin` and
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from datetime import date
+from typing import Annotated
 
-from consentledger.gateway.deps import AdminServiceDep, FeedServiceDep, operator
+from fastapi import APIRouter, Depends, Query
+
+from consentledger.gateway.deps import (
+    AdminServiceDep,
+    FeedServiceDep,
+    KnownAtServiceDep,
+    operator,
+)
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.admin import (
     ApiKeyOut,
@@ -26,6 +34,7 @@ from consentledger.gateway.services.feeds import (
     IssuedFeedCredential,
     NewFeedCredential,
 )
+from consentledger.gateway.services.known_at import KnownDocument
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
 
@@ -122,3 +131,34 @@ async def revoke_feed_credential(
     """Revoke the source's credential ``key_id``: it stops working at once; the source has none
     until the next issue."""
     return await feeds.revoke(source, key_id)
+
+
+@router.get(
+    "/enterprises/{uscc}/document",
+    operation_id="document_known_at",
+    response_model=KnownDocument,
+    responses=ERRORS,
+)
+async def document_known_at(
+    uscc: str,
+    known_at: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="ISO 8601 date-time (a date: the end of that day, UTC)",
+            examples=["2026-11-30T12:00:00Z"],
+        ),
+    ],
+    view: KnownAtServiceDep,
+    categories: Annotated[
+        list[str], Query(max_length=16, description="Codes or names, repeated or comma-separated")
+    ] = [],  # noqa: B006 - FastAPI copies the default
+    history_months: Annotated[int, Query(ge=0, le=0xFFFF)] = 12,
+    as_of: Annotated[
+        date | None, Query(description="The data's date (default: the dataset's)")
+    ] = None,
+) -> KnownDocument:
+    """An enterprise's document as the bureau would have built it at ``known_at``: every record
+    at the version its feed log held then (for disputes and audits; a bank's read is always of
+    the current versions)."""
+    return await view.document(uscc, known_at, categories, history_months, as_of)
