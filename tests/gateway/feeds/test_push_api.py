@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from consentledger.bureau.store import BureauStore
 from consentledger.cli import main
@@ -19,7 +19,7 @@ from consentledger.client.http import SyncRunner
 from consentledger.client.source import Source
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from tests.bureau.test_feeds import REAL_USCC, REGISTRATION, month
-from tests.harness.gateway import Gateway, running_gateway, serve_live
+from tests.harness.gateway import Gateway, admin_cli, running_gateway
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
@@ -268,32 +268,21 @@ def test_the_push_api_is_in_the_openapi_document(gateway: Gateway) -> None:
     assert admin["post"]["operationId"] == "issue_feed_credential"
 
 
-@pytest.fixture(scope="module")
-def live_url(gateway: Gateway) -> Iterator[str]:
-    with serve_live(gateway.app) as url:
-        yield url
-
-
-def _admin(live_url: str, *args: str) -> Result:
-    env = {"CONSENTLEDGER_ADMIN_TOKEN": DEVELOPMENT_ADMIN_TOKEN, "COLUMNS": "200"}
-    return CliRunner().invoke(main, ["admin", "--gateway", live_url, *args], env=env)
-
-
 def test_admin_cli_issues_shows_and_revokes(gateway: Gateway, live_url: str) -> None:
-    issued = _admin(live_url, "issue-feed-credential", "audit_filing")
+    issued = admin_cli(live_url, "issue-feed-credential", "audit_filing")
     assert issued.exit_code == 0, issued.output
     [line] = [x for x in issued.output.splitlines() if x.startswith("feed credential: ")]
     credential = line.removeprefix("feed credential: ")
-    shown = _admin(live_url, "--json", "feed-credential", "audit_filing")
+    shown = admin_cli(live_url, "--json", "feed-credential", "audit_filing")
     assert shown.exit_code == 0, shown.output
     key_id = json.loads(shown.output)["key_id"]
     assert credential.startswith(f"cfs_{key_id}_")
     assert json.loads(shown.output)["kinds"] == ["financial_statement"]
 
-    revoked = _admin(live_url, "--json", "revoke-feed-credential", "audit_filing", key_id)
+    revoked = admin_cli(live_url, "--json", "revoke-feed-credential", "audit_filing", key_id)
     assert revoked.exit_code == 0, revoked.output
     assert json.loads(revoked.output)["active"] is False
-    refused = _admin(live_url, "issue-feed-credential", "audit_filing", "--kind", "tax_year")
+    refused = admin_cli(live_url, "issue-feed-credential", "audit_filing", "--kind", "tax_year")
     assert refused.exit_code != 0
     assert "kind_not_of_source" in refused.output
 
