@@ -421,9 +421,11 @@ class BureauStore:
         return document
 
     def _has_feed_log(self, session: Session) -> bool:
-        if self._feed_log is None:
-            self._feed_log = inspect(session.connection()).has_table(_FEED_LOG_NAME)
-        return self._feed_log
+        """Whether the database has the feed log. Only its presence is kept: an import in
+        another process may create it at any time, and a read must then see its versions."""
+        if not self._feed_log:
+            self._feed_log = inspect(session.connection()).has_table(_FEED_LOG_NAME) or None
+        return bool(self._feed_log)
 
     def _versions(
         self,
