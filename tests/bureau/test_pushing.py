@@ -92,6 +92,11 @@ def test_a_batch_is_imported_once_per_key(store: BureauStore) -> None:
     with pytest.raises(BatchKeyReusedError):  # the as-of date is part of the request
         push_batch(store, source, body, NDJSON, idempotency_key="k1", as_of=date(2026, 12, 1))
 
+    # Without an as-of date (today), a retry is the same request whichever day it comes.
+    undated = push_batch(store, source, body, NDJSON, idempotency_key="k3", as_of=None)
+    assert push_batch(store, source, body, NDJSON, idempotency_key="k3", as_of=None).replayed
+    assert undated.report["unchanged"] == 2
+
     # The same records under another key: nothing new, every record unchanged.
     other = push_batch(store, source, body, NDJSON, idempotency_key="k2", as_of=AS_OF)
     assert (other.report["written"], other.report["unchanged"]) == (0, 2)

@@ -104,9 +104,11 @@ def parse_batch(body: bytes, media_type: str) -> list[RawRecord]:
     return raws
 
 
-def fingerprint(body: bytes, as_of: date) -> str:
-    """The SHA-256 of a push request: its as-of date and its body."""
-    return hashlib.sha256(as_of.isoformat().encode() + b"\n" + body).hexdigest()
+def fingerprint(body: bytes, as_of: date | None) -> str:
+    """The SHA-256 of a push request: its as-of date as asked (none: today, whichever day that
+    is, so a retry after midnight is the same request) and its body."""
+    asked = as_of.isoformat() if as_of is not None else ""
+    return hashlib.sha256(asked.encode() + b"\n" + body).hexdigest()
 
 
 def _stored(store: BureauStore, source: str, key: str, asked: str) -> PushOutcome | None:
@@ -130,12 +132,13 @@ def push_batch(
     media_type: str,
     *,
     idempotency_key: str,
-    as_of: date,
+    as_of: date | None,
     kinds: frozenset[str] | None = None,
 ) -> PushOutcome:
     """Import one pushed batch of ``source`` (all or nothing), once per Idempotency-Key.
 
-    Raises :class:`MalformedBatchError`, :class:`UnsupportedBatchTypeError` and
+    ``as_of`` is the date the source's data is current to (None: today, UTC). Raises
+    :class:`MalformedBatchError`, :class:`UnsupportedBatchTypeError` and
     :class:`BatchKeyReusedError`; a batch with refused records is an outcome, not an error
     (its report says why each was refused).
     """
@@ -167,7 +170,7 @@ def push_batch(
                 source,
                 raws,
                 name=f"batch {idempotency_key}",
-                as_of=as_of,
+                as_of=as_of or datetime.now(UTC).date(),
                 kinds=kinds,
                 on_accepted=keep,
             )

@@ -7,7 +7,7 @@ nothing, once per Idempotency-Key. The operator issues, shows and revokes the cr
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -117,7 +117,7 @@ class FeedService:
                 body,
                 media_type,
                 idempotency_key=idempotency_key,
-                as_of=as_of or datetime.now(UTC).date(),
+                as_of=as_of,
                 kinds=credential.kind_set,
             )
         )
