@@ -111,7 +111,7 @@ def issue_credential(
     allowed = _kinds(source, kinds)
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    store.ensure_schema()
+    store.create_schema()
     with Session(store.engine) as session, session.begin():
         row = session.get(FeedCredential, source.name)
         if row is None:
@@ -127,7 +127,7 @@ def issue_credential(
 def source_credential(store: BureauStore, source_name: str) -> SourceCredential:
     """The source's credential (raises :class:`NoFeedCredentialError`)."""
     source = feed_source(source_name)
-    store.ensure_schema()
+    store.create_schema()
     with Session(store.engine) as session:
         row = session.get(FeedCredential, source.name)
         if row is None:
@@ -139,7 +139,7 @@ def revoke_credential(store: BureauStore, source_name: str, key_id: str) -> Sour
     """Revoke the source's credential ``key_id``: it stops working at once. Revoking a revoked
     credential changes nothing."""
     source = feed_source(source_name)
-    store.ensure_schema()
+    store.create_schema()
     with Session(store.engine) as session, session.begin():
         row = session.get(FeedCredential, source.name)
         if row is None or row.key_id != key_id:  # the key id is public: no constant-time compare
@@ -155,7 +155,6 @@ def authenticate_source(store: BureauStore, credential: str) -> SourceCredential
     if credential.startswith(_PREFIX) and credential.count("_") >= 2:
         key_id, secret = credential[len(_PREFIX) :].split("_", 1)
     row = None
-    store.ensure_schema()
     if key_id:
         with Session(store.engine) as session:
             row = session.scalars(

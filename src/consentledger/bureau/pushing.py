@@ -142,7 +142,7 @@ def push_batch(
     :class:`BatchKeyReusedError`; a batch with refused records is an outcome, not an error
     (its report says why each was refused).
     """
-    store.ensure_schema()
+    store.create_schema()
     asked = fingerprint(body, as_of)
     before = _stored(store, source.name, idempotency_key, asked)
     if before is not None:
