@@ -26,12 +26,13 @@ from tests.harness.journal import journaled_reads, sign_batch
 
 
 def _to_the_old_schema(path: Path) -> None:
-    """Drop the schema version, the signed-request columns and the relayer columns: the schema
-    of a gateway from before several workers (revision j0001, unversioned)."""
+    """Drop the schema version, the released versions, the signed-request columns and the
+    relayer columns: the schema of a gateway from before several workers (revision j0001,
+    unversioned)."""
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE journal_schema_version")
         connection.execute("DROP INDEX ix_journal_bank_request")
-        for column in ("request_id", "request_deadline", "request_signature"):
+        for column in ("request_id", "request_deadline", "request_signature", "versions"):
             connection.execute(f"ALTER TABLE journal DROP COLUMN {column}")
         for table in ("journal", "batches"):
             connection.execute(f"DROP INDEX ix_{table}_relayer")
