@@ -6,16 +6,42 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from consentledger import __version__
-from consentledger.gateway import api_docs, problems
+from consentledger.bureau.uscc import InvalidUSCCError
+from consentledger.gateway import api_docs, api_schema, operations, problems
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.deps import auditor, current_bank, operator
+from consentledger.gateway.deps import (
+    anonymous_limit,
+    auditor,
+    current_bank,
+    drafting_bank,
+    export_approvals,
+    operator,
+    signed_in_controller,
+)
+from consentledger.gateway.errors import (
+    BodyTooDeepError,
+    BodyTooLargeError,
+    DraftNeedsAuthenticationError,
+    InvalidAdminTokenError,
+    InvalidApiKeyError,
+    InvalidRpcTokenError,
+    MissingAdminTokenError,
+    MissingApiKeyError,
+    MissingRpcTokenError,
+    RpcDisabledError,
+    SignInNotPermittedError,
+    SignInRefusedError,
+    TooManyFailedAuthenticationsError,
+    TooManyRequestsError,
+)
 from consentledger.gateway.limits import AuthThrottle, BodyLimits, RequestLimit
 from consentledger.gateway.metrics import GatewayMetrics, RequestTimer
 from consentledger.gateway.no_store import NoStore
+from consentledger.gateway.operations import INVALID_REQUEST, MALFORMED_BODY, Declared
 from consentledger.gateway.routes import (
     admin,
     consents,
@@ -59,6 +85,7 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         redoc_url=None,
     )
     api_docs.install(app)
+    api_schema.install(app, resolved.domain)
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
     app.add_middleware(NoStore)
@@ -68,26 +95,51 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.challenge_limit = RequestLimit(resolved.challenges_per_minute)
     for module in (meta, queries, consents, signin, enterprises, admin, rpc):
-        _document_problems(module.router)
+        operations.document(module.router, _answered_before)
         app.include_router(module.router)
     app.include_router(meta.metrics_router)
     return app
 
 
-def _document_problems(router: APIRouter) -> None:
-    """Declare on every route the problems answered before it runs: a body that cannot be parsed
-    or is nested too deep (400) or too large (413) where a body is taken, and too many failed
-    authentications (429) where a bank key, the operator token or the auditor token is checked."""
-    authenticating = {auditor, current_bank, operator}
-    for route in router.routes:
-        if not isinstance(route, APIRoute):
-            continue
-        extra: list[int] = []
-        if (route.methods or set()) - {"GET", "HEAD", "OPTIONS"}:
-            extra += [400, 413]
-        calls = [d.call for d in route.dependant.dependencies]
-        calls += [d.dependency for d in router.dependencies]
-        if authenticating.intersection(calls):
-            extra.append(429)
-        for status, spec in problems.problem_responses(*extra).items():
-            route.responses.setdefault(status, spec)
+def _answered_before(route: APIRoute) -> list[Declared]:
+    """The problems answered before a route runs, from what it takes: a body that cannot be
+    parsed, is nested too deep or is too large; parameters that do not match their schema; a bank
+    key, the operator's or the auditor's token, a sign-in, each with its throttle."""
+    calls: set[object] = set()
+    params, body = False, False
+    todo = [route.dependant]
+    while todo:
+        dependant = todo.pop()
+        calls.add(dependant.call)
+        todo += dependant.dependencies
+        params = params or bool(
+            dependant.path_params + dependant.query_params + dependant.header_params
+        )
+        body = body or bool(dependant.body_params)
+    found: list[Declared] = [INVALID_REQUEST] if params or body else []
+    if (route.methods or set()) - {"GET", "HEAD", "OPTIONS"}:
+        found += [BodyTooLargeError, BodyTooDeepError]  # any body is limited (BodyLimits)
+    if body:
+        found.append(MALFORMED_BODY)
+    for call, answered in _AUTHENTICATION.items():
+        if call in calls:
+            found += answered
+    return found
+
+
+_THROTTLED = TooManyFailedAuthenticationsError
+_AUTHENTICATION: dict[object, tuple[Declared, ...]] = {
+    current_bank: (MissingApiKeyError, InvalidApiKeyError, _THROTTLED),
+    operator: (MissingAdminTokenError, InvalidAdminTokenError, _THROTTLED),
+    auditor: (RpcDisabledError, MissingRpcTokenError, InvalidRpcTokenError, _THROTTLED),
+    signed_in_controller: (InvalidUSCCError, SignInRefusedError, SignInNotPermittedError),
+    export_approvals: (InvalidUSCCError, SignInRefusedError, SignInNotPermittedError),
+    drafting_bank: (
+        DraftNeedsAuthenticationError,
+        InvalidApiKeyError,
+        _THROTTLED,
+        SignInRefusedError,
+        SignInNotPermittedError,
+    ),
+    anonymous_limit: (TooManyRequestsError,),
+}

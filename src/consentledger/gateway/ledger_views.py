@@ -39,6 +39,7 @@ from consentledger.chain.log_reader import (
     signed_entry,
     signed_requests,
 )
+from consentledger.gateway.api_schema import CategoryNameOut, DenialReasonOut, PurposeNameOut
 from consentledger.gateway.receipts import category_refs, purpose_name
 from consentledger.ledger.types import (
     ZERO_ADDRESS,
@@ -58,14 +59,14 @@ class CategoryRef(BaseModel):
     """A data category, by code and (where this release knows it) by name."""
 
     code: int
-    name: str | None
+    name: CategoryNameOut
 
 
 class PurposeRef(BaseModel):
     """A purpose, by code and (where this release knows it) by name."""
 
     code: int
-    name: str | None
+    name: PurposeNameOut
 
 
 class ChainEvent(BaseModel):
@@ -102,7 +103,7 @@ class AccessRecord(BaseModel):
     """One bank read of the enterprise's data, as the chain judged and recorded it."""
 
     outcome: Literal["granted", "denied"]
-    reason: str | None = Field(description="the denial reason (null when granted)")
+    reason: DenialReasonOut = Field(description="the denial reason (null when granted)")
     bank: str
     consent_id: str
     categories: list[CategoryRef]

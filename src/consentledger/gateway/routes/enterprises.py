@@ -7,21 +7,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from consentledger.bureau.store import UnknownEnterpriseError
 from consentledger.gateway.deps import (
     EnterpriseViewServiceDep,
     ExportApprovers,
     SignedInController,
     UsccPath,
 )
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.errors import ExportNeedsMoreControllersError
+from consentledger.gateway.operations import BUREAU_READ, CHAIN_READ, CHAIN_WRITE, operation
 from consentledger.gateway.services.enterprises import AccessLog, ConsentList, ExportResult
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprise views"])
 
-_VIEW_RESPONSES = problem_responses(401, 403, 422, 503)
 
-
-@router.get("/{uscc}/accesses", response_model=AccessLog, responses=_VIEW_RESPONSES)
+@router.get(
+    "/{uscc}/accesses", response_model=AccessLog, **operation("listEnterpriseAccesses", CHAIN_READ)
+)
 async def accesses(
     uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
 ) -> AccessLog:
@@ -30,7 +32,11 @@ async def accesses(
     return await views.accesses(signed_in)
 
 
-@router.get("/{uscc}/consents", response_model=ConsentList, responses=_VIEW_RESPONSES)
+@router.get(
+    "/{uscc}/consents",
+    response_model=ConsentList,
+    **operation("listEnterpriseConsents", CHAIN_READ),
+)
 async def consents(
     uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
 ) -> ConsentList:
@@ -42,7 +48,12 @@ async def consents(
 @router.post(
     "/{uscc}/export",
     response_model=ExportResult,
-    responses=problem_responses(401, 403, 404, 422, 502, 503, 504),
+    **operation(
+        "exportEnterpriseData",
+        (ExportNeedsMoreControllersError, UnknownEnterpriseError),
+        CHAIN_WRITE,
+        BUREAU_READ,
+    ),
 )
 async def export(
     uscc: UsccPath,

@@ -7,8 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from consentledger.bureau.uscc import InvalidUSCCError
 from consentledger.gateway.deps import SignInServiceDep, anonymous_limit
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.errors import InvalidAddressError, TooManySignInChallengesError
+from consentledger.gateway.operations import CHAIN_READ, operation
 from consentledger.gateway.services.signin import Challenge
 
 router = APIRouter(prefix="/v1", tags=["enterprise sign-in"])
@@ -31,7 +33,11 @@ class ChallengeRequest(BaseModel):
 @router.post(
     "/auth/challenge",
     response_model=Challenge,
-    responses=problem_responses(400, 413, 422, 429, 503),
+    **operation(
+        "createSignInChallenge",
+        (InvalidUSCCError, InvalidAddressError, TooManySignInChallengesError),
+        CHAIN_READ,
+    ),
     dependencies=[Depends(anonymous_limit)],
 )
 async def challenge(
