@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from consentledger.gateway.app import create_app
-from consentledger.gateway.operations import CODES_KEY, KNOWN
+from consentledger.gateway.operations import CODES_KEY, KNOWN, api_routes
 from consentledger.gateway.settings import Settings
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -41,12 +40,12 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
 
 
 def test_every_route_declares_its_operation_id_and_problem_codes(app: FastAPI) -> None:
+    routes = [route for route in api_routes(app.routes) if route.include_in_schema]
+    assert len(routes) == len(_operations(app.openapi()))  # every operation's route is seen
     undeclared = [
         f"{sorted(route.methods or ())} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        and route.include_in_schema
-        and (route.operation_id is None or CODES_KEY not in (route.openapi_extra or {}))
+        for route in routes
+        if route.operation_id is None or CODES_KEY not in (route.openapi_extra or {})
     ]
     assert not undeclared, f"declare with **operation(...) (gateway/operations.py): {undeclared}"
 
@@ -125,3 +124,30 @@ def test_the_document_names_its_server(document: dict[str, Any]) -> None:
     ]
     public = create_app(Settings(environment="development", domain="credit.example.cn")).openapi()
     assert public["servers"][0]["url"] == "https://credit.example.cn"
+
+
+def _validator(document: dict[str, Any], schema: dict[str, Any]) -> Any:
+    import jsonschema_rs  # schemathesis's validator: JSON Schema 2020-12, as OpenAPI 3.1 uses
+
+    return jsonschema_rs.Draft202012Validator({**schema, "components": document["components"]})
+
+
+def test_every_request_and_answer_has_an_example_that_matches_its_schema(
+    document: dict[str, Any],
+) -> None:
+    """The examples are real exchanges recorded from a gateway
+    (``scripts/record_api_examples.py``); a change to a request or an answer that they no longer
+    match fails here until they are recorded again."""
+    for method, path, operation in _operations(document):
+        where = f"{method} {path} ({operation['operationId']})"
+        body = operation.get("requestBody")
+        if body is not None and body.get("required"):
+            media = body["content"]["application/json"]
+            assert "example" in media, f"{where}: no request example"
+            errors = list(_validator(document, media["schema"]).iter_errors(media["example"]))
+            assert not errors, f"{where}: request example: {errors[0]}"
+        success = next(s for s in operation["responses"] if s.startswith("2"))
+        media = operation["responses"][success]["content"]["application/json"]
+        assert "example" in media, f"{where}: no example of its {success} answer"
+        errors = list(_validator(document, media.get("schema", {})).iter_errors(media["example"]))
+        assert not errors, f"{where}: answer example: {errors[0]}"

@@ -104,6 +104,7 @@ def test_the_wheel_installs_cleanly_and_runs_the_docs_example(tmp_path: Path) ->
         assert "consentledger = consentledger.testing.plugin" in archive.read(entry_points).decode()
     assert "consentledger/chain/artifacts/ConsentLedger.json" in names
     assert "consentledger/testing/plugin.py" in names
+    assert "consentledger/gateway/api_examples.json" in names
     assert "consentledger/audit/templates/report.html.j2" in names
     migrations = sorted(ROOT.glob("src/consentledger/**/migrations"))
     for directory in migrations:  # Alembic's versions, where the project has them

@@ -1,4 +1,5 @@
-"""Named enumerations of the API document: categories, purposes, denial reasons.
+"""What the API document says beyond the routes: named enumerations (categories, purposes,
+denial reasons), the ``servers`` entry, and an example of every request and answer.
 
 A request names a category or a purpose by its name or its code (``"tax"`` or ``4``): the gateway
 parses either (:func:`consentledger.categories.parse_category`), answering an unknown one with its
@@ -10,6 +11,9 @@ codes than this release names.
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI
@@ -19,6 +23,9 @@ from consentledger.categories import Category, Purpose
 from consentledger.ledger.types import DenialReason
 
 _REF = "#/components/schemas/{}"
+#: A real request and answer of every operation, by operation id, recorded from a gateway by
+#: ``scripts/record_api_examples.py``.
+EXAMPLES_FILE = Path(__file__).with_name("api_examples.json")
 
 #: The named enumerations, as components of the document.
 ENUMS: dict[str, dict[str, Any]] = {
@@ -107,8 +114,34 @@ def server_url(domain: str) -> str:
     return f"{'http' if local else 'https'}://{domain}"
 
 
+@cache
+def recorded_examples() -> dict[str, dict[str, Any]]:
+    """The recorded examples (none if the file is missing)."""
+    if not EXAMPLES_FILE.is_file():
+        return {}
+    examples: dict[str, dict[str, Any]] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    return examples
+
+
+def add_examples(document: dict[str, Any], examples: dict[str, dict[str, Any]]) -> None:
+    """Put each operation's recorded request and answer into its request body and its success
+    response."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            example = examples.get(operation.get("operationId", ""))
+            if example is None:
+                continue
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and example["request"] is not None:
+                body["example"] = example["request"]
+            answer = operation.get("responses", {}).get(str(example["status"]), {})
+            media = answer.setdefault("content", {}).setdefault("application/json", {})
+            media["example"] = example["response"]
+
+
 def install(app: FastAPI, domain: str) -> None:
-    """Complete ``app``'s document: the named enumerations and the ``servers`` entry."""
+    """Complete ``app``'s document: the named enumerations, the ``servers`` entry and the
+    examples."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -116,6 +149,7 @@ def install(app: FastAPI, domain: str) -> None:
             return app.openapi_schema
         document = build()
         document.setdefault("components", {}).setdefault("schemas", {}).update(ENUMS)
+        add_examples(document, recorded_examples())
         document["servers"] = [
             {"url": server_url(domain), "description": "this gateway (CONSENTLEDGER_DOMAIN)"}
         ]

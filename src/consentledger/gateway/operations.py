@@ -18,12 +18,13 @@ without an operation id or problem codes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from consentledger.bureau.store import BureauDatabaseError
 from consentledger.chain.client import TransactionFailedError, TransactionTimeoutError
@@ -183,3 +184,14 @@ def document(router: APIRouter, before: Callable[[APIRoute], Problems]) -> None:
         route.openapi_extra = extra
         for status, spec in responses_of(codes).items():
             route.responses[status] = spec
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every API route of an app or router, inside included routers too (FastAPI keeps an
+    included router as one lazy entry that holds the original router)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if isinstance(included, APIRouter):
+            yield from api_routes(included.routes)

@@ -1,0 +1,145 @@
+"""Record the API document's examples: a real request and answer of every operation.
+
+Starts a gateway in process (embedded chain, a small seeded bureau), drives every operation once
+through the typed client as the parties would (the operator admits a bank and registers
+enterprises, controllers sign consents and actions, the bank reads, an enterprise signs in, views
+and exports, the auditor calls /rpc), and keeps the first successful exchange of each operation:
+the request body and the answer. Secrets in the answers (a new bank's API key and private key)
+are replaced with placeholders of their shape. The gateway puts them in its OpenAPI document
+(``gateway/api_schema.py``); ``tests/gateway/test_openapi_document.py`` checks that every
+operation has them and that they match the schemas. Rerun after changing an answer's shape:
+
+    python scripts/record_api_examples.py [--out src/consentledger/gateway/api_examples.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
+from consentledger.client import AccessDeniedError
+from consentledger.gateway.api_schema import EXAMPLES_FILE
+from consentledger.gateway.operations import api_routes
+from consentledger.testing.gateway import TestGateway, running_gateway, seeded_bureau
+
+AUDITOR_TOKEN = "example-auditor-token"  # noqa: S105 - a throwaway gateway's, for /rpc
+#: Answer members that hold secrets, and the placeholders shown instead.
+SECRETS = {
+    "api_key": "clk_0123456789abcdef_" + "x" * 43,
+    "private_key": "0x" + "5e" * 32,
+}
+
+
+def _operation_of(app: FastAPI, request: httpx.Request) -> str | None:
+    for route in api_routes(app.routes):
+        if request.method in (route.methods or ()) and route.path_regex.match(request.url.path):
+            return route.operation_id
+    return None
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: SECRETS[k] if k in SECRETS and isinstance(v, str) else _redacted(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
+class Recorder:
+    """Keeps the first successful exchange of each operation."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.examples: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, response: httpx.Response) -> None:
+        response.read()
+        operation_id = _operation_of(self.app, response.request)
+        if operation_id is None or operation_id in self.examples or response.status_code >= 300:
+            return
+        body = response.request.content
+        self.examples[operation_id] = {
+            "request": json.loads(body) if body else None,
+            "status": response.status_code,
+            "response": _redacted(response.json()),
+        }
+
+
+def _drive(gateway: TestGateway) -> None:
+    api, operator = gateway.api, gateway.operator
+    api.health()
+    api.eip712()
+    bank = gateway.add_bank("Shenzhen SME Bank")
+    operator.banks()
+    operator.api_key(bank.address)
+    chip = gateway.register(CHIP_DISTRIBUTOR_USCC, controllers=1, threshold=1)
+    client = gateway.client_of(bank)
+    asked = client.ask_consent(
+        chip.uscc,
+        ["business_registration", "tax"],
+        "credit_underwriting",
+        history_months=12,
+        duration_days=90,
+    )
+    enterprise = gateway.enterprise_client(chip)
+    consent_id = enterprise.grant_draft(asked).consent_id
+    api.consent(consent_id)
+    read = client.read(chip.uscc, consent_id, ["tax"], "credit_underwriting")
+    client.stored(read.receipt.query_id)
+    client.size_class(chip.uscc, consent_id)
+    gateway.act(consent_id, "pause", chip.controllers)
+    gateway.act(consent_id, "resume", chip.controllers)
+    enterprise.accesses()
+    enterprise.consents()
+    enterprise.export()
+    gateway.act(consent_id, "revoke", chip.controllers)
+    with contextlib.suppress(AccessDeniedError):  # problems' examples come from their classes
+        client.read(chip.uscc, consent_id, ["tax"], "credit_underwriting")
+    operator.suspend_bank(bank.address)
+    operator.reinstate_bank(bank.address)
+    rotated = operator.rotate_key(bank.address)
+    operator.revoke_key(bank.address, rotated.key_id)
+    gateway.http.post(
+        "/rpc",
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
+        headers={"Authorization": f"Bearer {AUDITOR_TOKEN}"},
+    )
+
+
+def record(out: Path) -> dict[str, dict[str, Any]]:
+    """Drive every operation on a fresh gateway and write the examples to ``out``."""
+    with tempfile.TemporaryDirectory() as work:
+        directory = Path(work)
+        bureau = seeded_bureau(directory, enterprises=3)
+        with running_gateway(
+            directory, bureau, environment="development", auditor_token=AUDITOR_TOKEN
+        ) as gateway:
+            recorder = Recorder(gateway.app)
+            gateway.http.event_hooks["response"].append(recorder)
+            _drive(gateway)
+    examples = dict(sorted(recorder.examples.items()))
+    out.write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
+    return examples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=EXAMPLES_FILE)
+    args = parser.parse_args()
+    examples = record(args.out)
+    print(f"{len(examples)} operations recorded to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
