@@ -42,7 +42,7 @@ from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
 DOMAIN = "gateway.test:8443"
 
 
-def seeded_bureau(directory: Path, enterprises: int) -> str:
+def seeded_bureau(directory: Path, enterprises: int = 5) -> str:
     """A bureau database in ``directory``: the showcase and ``enterprises`` synthetic ones."""
     url = f"sqlite:///{directory / 'bureau.db'}"
     with BureauStore.open(url) as store:
