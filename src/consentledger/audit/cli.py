@@ -115,15 +115,26 @@ def _summary(result: AuditResult) -> str:
     )
 
 
-@click.group("audit", invoke_without_command=True)
-@click.option("--rpc", "rpc_url", help="JSON-RPC URL of a node of the ledger's chain.")
-@click.option(
+#: Options the audit and the recording share.
+_rpc_token_option = click.option(
     "--rpc-token-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="File holding the bearer token for the node (sent as Authorization: Bearer). "
     "Default: $CONSENTLEDGER_RPC_TOKEN. Never on the command line, where every user of the "
     "machine could read it (ps).",
 )
+_block_range_option = click.option(
+    "--block-range",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BLOCK_RANGE,
+    show_default=True,
+    help="Most blocks per eth_getLogs request (halved when the node says it is too many).",
+)
+
+
+@click.group("audit", invoke_without_command=True)
+@click.option("--rpc", "rpc_url", help="JSON-RPC URL of a node of the ledger's chain.")
+@_rpc_token_option
 @click.option(
     "--logs",
     "logs_file",
@@ -147,13 +158,7 @@ def _summary(result: AuditResult) -> str:
 @click.option("--subject", help="The enterprise's 32-byte subject id (0x..), instead of a USCC.")
 @click.option("--from-block", type=click.IntRange(min=0), help="First block to report on.")
 @click.option("--to-block", type=click.IntRange(min=0), help="Last block to audit (default: head).")
-@click.option(
-    "--block-range",
-    type=click.IntRange(min=1),
-    default=DEFAULT_BLOCK_RANGE,
-    show_default=True,
-    help="Most blocks per eth_getLogs request (halved when the node says it is too many).",
-)
+@_block_range_option
 @click.option("--follow", "follow_chain", is_flag=True, help="Keep auditing new blocks.")
 @click.option(
     "--poll-interval",
@@ -317,11 +322,7 @@ def audit(
 @click.option(
     "--rpc", "rpc_url", required=True, help="JSON-RPC URL of a node of the ledger's chain."
 )
-@click.option(
-    "--rpc-token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File holding the bearer token for the node. Default: $CONSENTLEDGER_RPC_TOKEN.",
-)
+@_rpc_token_option
 @click.option(
     "--deployment",
     "deployment_file",
@@ -332,13 +333,7 @@ def audit(
 @click.option(
     "--to-block", type=click.IntRange(min=0), help="Last block to record (default: head)."
 )
-@click.option(
-    "--block-range",
-    type=click.IntRange(min=1),
-    default=DEFAULT_BLOCK_RANGE,
-    show_default=True,
-    help="Most blocks per eth_getLogs request (halved when the node says it is too many).",
-)
+@_block_range_option
 @click.option(
     "--out",
     "out_file",
