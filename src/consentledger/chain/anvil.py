@@ -54,8 +54,7 @@ class AnvilNotFoundError(ConsentLedgerError, FileNotFoundError):
 
     def __init__(self) -> None:
         super().__init__(
-            "anvil not found: run `npm ci` (it installs @foundry-rs/anvil) "
-            "or put anvil on PATH"
+            "anvil not found: run `npm ci` (it installs @foundry-rs/anvil) or put anvil on PATH"
         )
 
 
