@@ -213,7 +213,7 @@ def started_app(
     app = create_app(
         Settings(
             chain="embedded",
-            database_url=f"sqlite:///{tmp / 'gateway.db'}",
+            database_url=settings.pop("database_url", f"sqlite:///{tmp / 'gateway.db'}"),
             bureau_database_url=bureau_url,
             domain=domain,
             batch_max_wait_ms=settings.pop("batch_max_wait_ms", 2.0),
