@@ -107,9 +107,11 @@ def test_the_wheel_installs_cleanly_and_runs_the_docs_example(tmp_path: Path) ->
     assert "consentledger/gateway/api_examples.json" in names
     assert "consentledger/audit/templates/report.html.j2" in names
     migrations = sorted(ROOT.glob("src/consentledger/**/migrations"))
-    for directory in migrations:  # Alembic's versions, where the project has them
-        for script in directory.rglob("*.py"):
-            assert script.relative_to(ROOT / "src").as_posix() in names
+    assert migrations, "the journal's and the bureau's Alembic migrations"
+    for directory in migrations:  # Alembic's environment, script template and versions
+        for file in directory.rglob("*"):
+            if file.is_file() and "__pycache__" not in file.parts:
+                assert file.relative_to(ROOT / "src").as_posix() in names
 
     venv = tmp_path / "venv"
     _run(python, "-m", "venv", "--without-pip", venv)
