@@ -214,7 +214,7 @@ def admit(url: str) -> Party:
     controller = Account.create()
     with Gateway(url) as gateway:
         operator = gateway.operator(DEVELOPMENT_ADMIN_TOKEN)
-        bank = operator.add_bank("bench")
+        bank = operator.add_bank("bench", name_zh="基准银行", licence_number="B0000H144030001")
         enterprise = operator.register_enterprise(LOAD_USCC, [controller.address])
     if bank.private_key is None:
         raise RuntimeError("the gateway made the bank no key pair")

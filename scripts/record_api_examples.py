@@ -2,8 +2,9 @@
 
 Starts a gateway in process (embedded chain, a small seeded bureau), drives every operation once
 through the typed client as the parties would (the operator admits a bank and registers
-enterprises, controllers sign consents and actions, the bank reads, an enterprise signs in, views
-and exports, the auditor calls /rpc), and keeps the first successful exchange of each operation:
+enterprises, a bank asks for consents and the enterprise approves one and declines another in a
+session, controllers sign consents and actions, the bank reads, the enterprise views and exports
+and signs out, the auditor calls /rpc), and keeps the first successful exchange of each operation:
 the request body and the answer. Secrets in the answers (a new bank's API key and private key)
 are replaced with placeholders of their shape. The gateway puts them in its OpenAPI document
 (``gateway/api_schema.py``); ``tests/gateway/test_openapi_document.py`` checks that every
@@ -26,6 +27,9 @@ from fastapi import FastAPI
 
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.client import AccessDeniedError
+from consentledger.client import Bank as ClientBank
+from consentledger.client import Enterprise as ClientEnterprise
+from consentledger.client.http import SyncRunner
 from consentledger.gateway.api_schema import EXAMPLES_FILE
 from consentledger.gateway.operations import api_routes
 from consentledger.testing.gateway import TestGateway, running_gateway, seeded_bureau
@@ -72,7 +76,7 @@ class Recorder:
         self.examples[operation_id] = {
             "request": json.loads(body) if body else None,
             "status": response.status_code,
-            "response": _redacted(response.json()),
+            "response": _redacted(response.json()) if response.content else None,
         }
 
 
@@ -80,11 +84,16 @@ def _drive(gateway: TestGateway) -> None:
     api, operator = gateway.api, gateway.operator
     api.health()
     api.eip712()
-    bank = gateway.add_bank("Shenzhen SME Bank")
+    bank = gateway.add_bank(
+        "Shenzhen SME Bank", name_zh="深圳中小企业银行", licence="B0011H144030001"
+    )
     operator.banks()
     operator.api_key(bank.address)
+    api.banks()
     chip = gateway.register(CHIP_DISTRIBUTOR_USCC, controllers=1, threshold=1)
     client = gateway.client_of(bank)
+    enterprise = gateway.enterprise_client(chip)
+    _consent_requests(client, enterprise)
     asked = client.ask_consent(
         chip.uscc,
         ["business_registration", "tax"],
@@ -92,7 +101,6 @@ def _drive(gateway: TestGateway) -> None:
         history_months=12,
         duration_days=90,
     )
-    enterprise = gateway.enterprise_client(chip)
     consent_id = enterprise.grant_draft(asked).consent_id
     api.consent(consent_id)
     read = client.read(chip.uscc, consent_id, ["tax"], "credit_underwriting")
@@ -104,6 +112,7 @@ def _drive(gateway: TestGateway) -> None:
     enterprise.consents()
     enterprise.export()
     gateway.act(consent_id, "revoke", chip.controllers)
+    enterprise.sign_out()
     with contextlib.suppress(AccessDeniedError):  # problems' examples come from their classes
         client.read(chip.uscc, consent_id, ["tax"], "credit_underwriting")
     operator.suspend_bank(bank.address)
@@ -115,6 +124,38 @@ def _drive(gateway: TestGateway) -> None:
         json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
         headers={"Authorization": f"Bearer {AUDITOR_TOKEN}"},
     )
+
+
+def _consent_requests(
+    bank: ClientBank[SyncRunner], enterprise: ClientEnterprise[SyncRunner]
+) -> None:
+    """A bank asks twice; the enterprise, in a session, approves one and declines the other
+    (the enterprise's view of a pending request, with the consent to sign, is recorded first)."""
+    terms: dict[str, Any] = {
+        "history_months": 12,
+        "duration_days": 90,
+        "max_reads": 20,
+    }
+    approved = bank.request_consent(
+        enterprise.uscc,
+        ["business_registration", "tax"],
+        "credit_underwriting",
+        reason="working-capital loan application: two years' tax filings",
+        **terms,
+    )
+    declined = bank.request_consent(
+        enterprise.uscc,
+        ["social_insurance"],
+        "post_loan_monitoring",
+        reason="post-loan review of headcount",
+        **terms,
+    )
+    enterprise.open_session()
+    enterprise.consent_requests(state="pending")
+    enterprise.approve_request(approved.request_id)
+    enterprise.decline_request(declined.request_id, "we do not share payroll data")
+    bank.consent_requests()
+    bank.consent_request(approved.request_id)
 
 
 def record(out: Path) -> dict[str, dict[str, Any]]:

@@ -125,7 +125,7 @@ def recorded_examples() -> dict[str, dict[str, Any]]:
 
 def add_examples(document: dict[str, Any], examples: dict[str, dict[str, Any]]) -> None:
     """Put each operation's recorded request and answer into its request body and its success
-    response."""
+    response (an answer without a body, such as a 204, has none)."""
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             example = examples.get(operation.get("operationId", ""))
@@ -134,6 +134,8 @@ def add_examples(document: dict[str, Any], examples: dict[str, dict[str, Any]]) 
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body is not None and example["request"] is not None:
                 body["example"] = example["request"]
+            if example["response"] is None:
+                continue  # an answer without a body (204)
             answer = operation.get("responses", {}).get(str(example["status"]), {})
             media = answer.setdefault("content", {}).setdefault("application/json", {})
             media["example"] = example["response"]

@@ -18,13 +18,18 @@ from consentledger.gateway.deps import (
     auditor,
     current_bank,
     drafting_bank,
+    enterprise_caller,
     export_approvals,
+    fresh_sign_in,
     operator,
+    request_party,
+    session_token,
     signed_in_controller,
 )
 from consentledger.gateway.errors import (
     BodyTooDeepError,
     BodyTooLargeError,
+    ConsentRequestNeedsAuthenticationError,
     DraftNeedsAuthenticationError,
     InvalidAdminTokenError,
     InvalidApiKeyError,
@@ -33,6 +38,8 @@ from consentledger.gateway.errors import (
     MissingApiKeyError,
     MissingRpcTokenError,
     RpcDisabledError,
+    SessionNotForThisEnterpriseError,
+    SessionRefusedError,
     SignInNotPermittedError,
     SignInRefusedError,
     TooManyFailedAuthenticationsError,
@@ -44,6 +51,8 @@ from consentledger.gateway.no_store import NoStore
 from consentledger.gateway.operations import INVALID_REQUEST, MALFORMED_BODY, Declared
 from consentledger.gateway.routes import (
     admin,
+    banks,
+    consent_requests,
     consents,
     enterprises,
     meta,
@@ -94,7 +103,17 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     app.add_middleware(RequestTimer, metrics=metrics)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.challenge_limit = RequestLimit(resolved.challenges_per_minute)
-    for module in (meta, queries, consents, signin, enterprises, admin, rpc):
+    for module in (
+        meta,
+        queries,
+        consents,
+        consent_requests,
+        signin,
+        enterprises,
+        banks,
+        admin,
+        rpc,
+    ):
         operations.document(module.router, _answered_before)
         app.include_router(module.router)
     app.include_router(meta.metrics_router)
@@ -128,18 +147,32 @@ def _answered_before(route: APIRoute) -> list[Declared]:
 
 
 _THROTTLED = TooManyFailedAuthenticationsError
+_SIGN_IN: tuple[Declared, ...] = (SignInRefusedError, SignInNotPermittedError)
+_SESSION: tuple[Declared, ...] = (SessionRefusedError, SessionNotForThisEnterpriseError)
 _AUTHENTICATION: dict[object, tuple[Declared, ...]] = {
     current_bank: (MissingApiKeyError, InvalidApiKeyError, _THROTTLED),
     operator: (MissingAdminTokenError, InvalidAdminTokenError, _THROTTLED),
     auditor: (RpcDisabledError, MissingRpcTokenError, InvalidRpcTokenError, _THROTTLED),
-    signed_in_controller: (InvalidUSCCError, SignInRefusedError, SignInNotPermittedError),
-    export_approvals: (InvalidUSCCError, SignInRefusedError, SignInNotPermittedError),
+    signed_in_controller: (InvalidUSCCError, *_SIGN_IN, *_SESSION),
+    fresh_sign_in: (InvalidUSCCError, *_SIGN_IN),
+    enterprise_caller: (InvalidUSCCError, *_SIGN_IN, SessionRefusedError),
+    session_token: (SignInRefusedError, SessionRefusedError),
+    export_approvals: (InvalidUSCCError, *_SIGN_IN),
     drafting_bank: (
         DraftNeedsAuthenticationError,
         InvalidApiKeyError,
         _THROTTLED,
-        SignInRefusedError,
-        SignInNotPermittedError,
+        InvalidUSCCError,
+        *_SIGN_IN,
+        *_SESSION,
+    ),
+    request_party: (
+        ConsentRequestNeedsAuthenticationError,
+        InvalidApiKeyError,
+        _THROTTLED,
+        InvalidUSCCError,
+        *_SIGN_IN,
+        SessionRefusedError,
     ),
     anonymous_limit: (TooManyRequestsError,),
 }

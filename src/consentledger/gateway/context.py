@@ -8,6 +8,7 @@ deployment file and checks that the code there is ours.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
@@ -36,12 +37,15 @@ from consentledger.chain.jsonrpc import (
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.banks import VerifiedKeys
+from consentledger.gateway.consent_requests import RequestExpirySweeper
 from consentledger.gateway.db import Database
 from consentledger.gateway.delivery_window import DocumentSweeper
+from consentledger.gateway.events import EventHub
 from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
 from consentledger.gateway.metrics import GatewayMetrics
+from consentledger.gateway.pagination import Cursors
 from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import RelayerKeyMissingError, Settings, SettingsError
 from consentledger.keys import load_key, parse_key
@@ -145,6 +149,15 @@ class GatewayContext:
     verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
     #: Deletes released documents past the delivery window (None: not started).
     sweeper: DocumentSweeper | None = None
+    #: The domain events of this process and their subscribers.
+    events: EventHub = field(default_factory=EventHub)
+    #: Expires unanswered consent requests (None: not started).
+    request_sweeper: RequestExpirySweeper | None = None
+
+    @functools.cached_property
+    def cursors(self) -> Cursors:
+        """Issues and checks the list endpoints' cursors (keyed from the subject key)."""
+        return Cursors.from_secret(self.subject_key)
 
     @staticmethod
     def check(settings: Settings) -> None:
@@ -281,8 +294,12 @@ class GatewayContext:
             self.live.start(self.chain_read)
         self.sweeper = DocumentSweeper(self.db, self.settings.delivery_window_s)
         self.sweeper.start()
+        self.request_sweeper = RequestExpirySweeper(self.db, self.events)
+        self.request_sweeper.start()
 
     async def stop(self) -> None:
+        if self.request_sweeper is not None:
+            await self.request_sweeper.stop()
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.live is not None:

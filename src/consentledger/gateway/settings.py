@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     #: Open (unexpired) sign-in challenges the gateway keeps at most; past them, 503 until some
     #: expire. Bounds what anonymous callers can make it store.
     max_open_challenges: int = Field(default=10_000, ge=1, le=10_000_000)
+    #: How long an enterprise's session (``POST /v1/enterprises/{uscc}/sessions``) lasts, at
+    #: most; it ends sooner when signed out.
+    session_ttl_seconds: int = Field(default=1800, ge=60, le=12 * 3600)
+    #: The longest a bank may give an enterprise to answer a consent request.
+    consent_request_max_days: int = Field(default=30, ge=1, le=365)
     #: How long the journal keeps a released document (its salt and hash stay for good); asked
     #: for later, a read answers ``delivery_window_passed`` with its receipt.
     delivery_window_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)

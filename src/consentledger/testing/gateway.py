@@ -42,6 +42,11 @@ from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
 DOMAIN = "gateway.test:8443"
 
 
+def licence_number() -> str:
+    """A fresh financial licence number of the licence's shape (B, 4 digits, H, 9 digits)."""
+    return f"B{secrets.randbelow(10**4):04d}H{secrets.randbelow(10**9):09d}"
+
+
 def seeded_bureau(directory: Path, enterprises: int = 5) -> str:
     """A bureau database in ``directory``: the showcase and ``enterprises`` synthetic ones."""
     url = f"sqlite:///{directory / 'bureau.db'}"
@@ -118,9 +123,17 @@ class TestGateway:
         """A USCC the bureau holds that no test of this gateway took yet."""
         return next(self.usccs)
 
-    def add_bank(self, name: str | None = None) -> Bank:
-        """A bank admitted through the operator's API, with its API key and its read key."""
-        created = self.operator.add_bank(name or f"bank-{secrets.token_hex(4)}")
+    def add_bank(
+        self, name: str | None = None, *, name_zh: str | None = None, licence: str | None = None
+    ) -> Bank:
+        """A bank admitted through the operator's API, with its API key, its read key and its
+        legal names (default: a Chinese name made from ``name``, a fresh licence number)."""
+        name = name or f"bank-{secrets.token_hex(4)}"
+        created = self.operator.add_bank(
+            name,
+            name_zh=name_zh or f"{name}（中文名）",
+            licence_number=licence or licence_number(),
+        )
         key = Account.from_key(created.private_key) if created.private_key else None
         return Bank(created.name, created.address, created.api_key, key)
 

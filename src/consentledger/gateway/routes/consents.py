@@ -97,6 +97,14 @@ SIGNATURE_PROBLEMS: tuple[Declared, ...] = (
         )
     ),
 )
+#: A consent the controllers signed, granted on the chain.
+GRANT_PROBLEMS: tuple[Declared, ...] = (
+    *TERMS_PROBLEMS,
+    *SIGNATURE_PROBLEMS,
+    ReceiptHashMismatchError,
+    ReceiptTermsMismatchError,
+    *CHAIN_WRITE,
+)
 #: A Revocation, Pause or Resume of a consent.
 ACTION_PROBLEMS: tuple[Declared, ...] = (
     UnknownConsentError,
@@ -141,13 +149,7 @@ async def draft_consent(
     "/consents",
     status_code=201,
     response_model=GrantResult,
-    **operation(
-        "grantConsent",
-        TERMS_PROBLEMS,
-        SIGNATURE_PROBLEMS,
-        (ReceiptHashMismatchError, ReceiptTermsMismatchError),
-        CHAIN_WRITE,
-    ),
+    **operation("grantConsent", GRANT_PROBLEMS),
 )
 async def grant_consent(
     body: GrantRequest, consents: ConsentServiceDep, response: Response
