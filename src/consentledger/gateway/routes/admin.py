@@ -13,6 +13,7 @@ from consentledger.gateway.deps import AdminServiceDep, operator
 from consentledger.gateway.errors import (
     BankExistsError,
     InvalidAddressError,
+    InvalidLicenceNumberError,
     RegulatorKeyMissingError,
     UnknownBankError,
     UnknownKeyIdError,
@@ -41,7 +42,9 @@ REGULATOR = (RegulatorKeyMissingError, *CHAIN_WRITE)
     "/banks",
     response_model=CreatedBank,
     status_code=201,
-    **operation("addBank", (InvalidAddressError, BankExistsError), REGULATOR),
+    **operation(
+        "addBank", (InvalidAddressError, InvalidLicenceNumberError, BankExistsError), REGULATOR
+    ),
 )
 async def add_bank(body: NewBank, admin: AdminServiceDep) -> CreatedBank:
     """Admit a bank on the chain (BANK role) and give it an API key."""
