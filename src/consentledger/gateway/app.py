@@ -61,6 +61,7 @@ from consentledger.gateway.routes import (
     signin,
 )
 from consentledger.gateway.settings import Settings, load_settings
+from consentledger.gcpause import settle_heap
 
 
 def create_app(settings: Settings | None = None, context: GatewayContext | None = None) -> FastAPI:
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         running.relayer.on_batch_sent = metrics.batch_size.observe
         try:
             await running.start()
+            if resolved.settle_heap:
+                settle_heap()
             yield
         finally:
             await running.stop()

@@ -244,6 +244,7 @@ class GatewayContext:
             max_replacements=settings.batch_max_replacements,
             read_timeout=settings.read_timeout_s,
             max_in_flight=settings.batch_max_in_flight,
+            confirmations=settings.confirmations,
         )
         return cls(
             settings=settings,
@@ -335,10 +336,13 @@ class GatewayContext:
 
         Signing and sending happen under the relayer's send lock, in order with its batches (one
         writer per key); waiting for the receipt does not hold the lock. A contract refusal
-        raises LedgerRevertError before anything is sent."""
+        raises LedgerRevertError before anything is sent. The wait is a chain read
+        (:meth:`chain_read`): on a node it polls from a worker thread, so concurrent actions
+        wait for their blocks together instead of one after another on the chain thread, in
+        front of the relayer's batches."""
         async with self.relayer.send_lock:
             tx_hash = await self.runner.run(self.ledger.send, fn_name, *args)
-        return await self.runner.run(self.ledger.wait, tx_hash)
+        return await self.chain_read(self.ledger.wait, tx_hash)
 
     def subject_of(self, uscc: str) -> bytes:
         """The subject id of a USCC (validated first: a bad code raises InvalidUSCCError)."""

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     #: A batch transaction not mined this many seconds after it was sent is stuck: the relayer
     #: replaces it (same nonce, both fees +12.5 % or the node's current price, whichever is more).
     batch_stuck_after_s: float = Field(default=15.0, gt=0, le=3600)
+    #: Blocks a batch's block must have above it before its reads are released: 0 on a chain
+    #: with final blocks (QBFT, anvil, the embedded chain); on one that can reorganise (Clique),
+    #: deeper than any reorganisation expected, so a read whose block is dropped is recorded
+    #: again before it is released, never released unrecorded.
+    confirmations: int = Field(default=0, ge=0, le=64)
     #: How many times a stuck batch is replaced; past that it is only broadcast again.
     batch_max_replacements: int = Field(default=5, ge=0, le=50)
     #: How long a read request waits for its batch to be mined; past it the answer is a 503
@@ -175,6 +180,10 @@ class Settings(BaseSettings):
     #: A live model that has not reached the chain's head for this long is behind: reads are
     #: pre-checked on the chain's views until it catches up.
     live_max_lag_s: float = Field(default=3.0, gt=0, le=3600)
+    #: Once started, freeze the heap for the garbage collector and collect the young generation
+    #: less often (:func:`consentledger.gcpause.settle_heap`): for a server process. Off where
+    #: gateways start and stop inside one process (the tests), whose frozen objects would stay.
+    settle_heap: bool = True
 
     @model_validator(mode="before")
     @classmethod

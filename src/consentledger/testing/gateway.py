@@ -232,6 +232,7 @@ def started_app(
             batch_max_wait_ms=settings.pop("batch_max_wait_ms", 2.0),
             # Every test client is one address.
             challenges_per_minute=settings.pop("challenges_per_minute", 10_000),
+            settle_heap=settings.pop("settle_heap", False),  # many gateways in one process
             **settings,
         )
     )

