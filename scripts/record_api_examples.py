@@ -4,11 +4,13 @@ Starts a gateway in process (embedded chain, a small seeded bureau), drives ever
 through the typed client as the parties would (the operator admits a bank and registers
 enterprises, a bank asks for consents and the enterprise approves one and declines another in a
 session, controllers sign consents and actions, the bank reads, the enterprise views and exports
-and signs out, the auditor calls /rpc), and keeps the first successful exchange of each operation:
-the request body and the answer. Secrets in the answers (a new bank's API key and private key)
-are replaced with placeholders of their shape. The gateway puts them in its OpenAPI document
-(``gateway/api_schema.py``); ``tests/gateway/test_openapi_document.py`` checks that every
-operation has them and that they match the schemas. Rerun after changing an answer's shape:
+and signs out, a department pushes a batch with the credential the operator issued it, the
+auditor calls /rpc), and keeps the first successful exchange of each operation: the request body
+and the answer. Secrets in the answers (a new bank's API key and private key, a feed credential,
+a session token) are replaced with placeholders of their shape. The gateway puts them in its
+OpenAPI document (``gateway/api_schema.py``); ``tests/gateway/test_openapi_document.py`` checks
+that every operation has them and that they match the schemas. Rerun after changing an answer's
+shape:
 
     python scripts/record_api_examples.py [--out src/consentledger/gateway/api_examples.json]
 """
@@ -19,6 +21,7 @@ import argparse
 import contextlib
 import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +38,13 @@ from consentledger.gateway.operations import api_routes
 from consentledger.testing.gateway import TestGateway, running_gateway, seeded_bureau
 
 AUDITOR_TOKEN = "example-auditor-token"  # noqa: S105 - a throwaway gateway's, for /rpc
-#: Answer members that hold secrets, and the placeholders shown instead.
+#: Answer members that hold secrets (a bank's API key and private key, a source's feed
+#: credential, an enterprise's session token), and the placeholders shown instead.
 SECRETS = {
     "api_key": "clk_0123456789abcdef_" + "x" * 43,
     "private_key": "0x" + "5e" * 32,
+    "credential": "cfs_0123456789abcdef_" + "x" * 43,
+    "token": "cls_" + "x" * 43,
 }
 
 
@@ -115,6 +121,7 @@ def _drive(gateway: TestGateway) -> None:
     enterprise.sign_out()
     with contextlib.suppress(AccessDeniedError):  # problems' examples come from their classes
         client.read(chip.uscc, consent_id, ["tax"], "credit_underwriting")
+    _feeds(gateway, chip.uscc)
     operator.suspend_bank(bank.address)
     operator.reinstate_bank(bank.address)
     rotated = operator.rotate_key(bank.address)
@@ -156,6 +163,26 @@ def _consent_requests(
     enterprise.decline_request(declined.request_id, "we do not share payroll data")
     bank.consent_requests()
     bank.consent_request(approved.request_id)
+
+
+def _feeds(gateway: TestGateway, uscc: str) -> None:
+    """The operator issues the social insurance department its credential; the department
+    pushes a month of headcount; the operator reads the enterprise's document as known before
+    the push, and revokes the credential."""
+    operator = gateway.operator
+    issued = operator.issue_feed_credential("social_insurance", ["social_insurance_month"])
+    operator.feed_credential("social_insurance")
+    before = datetime.now(UTC).replace(microsecond=0).isoformat()
+    month = {
+        "record": "social_insurance_month",
+        "uscc": uscc,
+        "version": 1,
+        "month": "2025-07",
+        "insured_headcount": 47,
+    }
+    gateway.api.source("social_insurance", issued.credential).push([month], "si-2025-07")
+    operator.document_known_at(uscc, before, ["social_insurance"], history_months=6)
+    operator.revoke_feed_credential("social_insurance", issued.key_id)
 
 
 def record(out: Path) -> dict[str, dict[str, Any]]:

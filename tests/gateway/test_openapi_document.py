@@ -90,6 +90,11 @@ def test_authentication_problems_come_with_the_credential(document: dict[str, An
     assert add_bank["security"] == [{"operatorToken": []}]
     assert "missing_admin_token" in add_bank[CODES_KEY]
     assert document["paths"]["/rpc"]["post"]["security"] == [{"auditorToken": []}]
+    push = document["paths"]["/v1/feeds/{source}/batches"]["post"]
+    assert push["security"] == [{"sourceFeedCredential": []}]
+    assert {"missing_feed_credential", "invalid_feed_credential", "feed_rejected"} <= set(
+        push[CODES_KEY]
+    )
     draft = document["paths"]["/v1/consents/draft"]["post"]
     assert {"enterpriseSignIn", "bankApiKey"} == {name for req in draft["security"] for name in req}
     assert {"siwe_expired", "draft_needs_authentication"} <= set(draft[CODES_KEY])
@@ -97,8 +102,9 @@ def test_authentication_problems_come_with_the_credential(document: dict[str, An
 
 def test_each_credential_is_its_own_security_scheme(document: dict[str, Any]) -> None:
     schemes = document["components"]["securitySchemes"]
-    assert set(schemes) == {"bankApiKey", "operatorToken", "auditorToken", "enterpriseSignIn"}
-    for name in ("bankApiKey", "operatorToken", "auditorToken"):
+    bearers = ("bankApiKey", "operatorToken", "auditorToken", "sourceFeedCredential")
+    assert set(schemes) == {*bearers, "enterpriseSignIn"}
+    for name in bearers:
         assert schemes[name] == {**schemes[name], "type": "http", "scheme": "bearer"}
         assert schemes[name]["description"]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -26,6 +27,7 @@ from eth_account.signers.local import LocalAccount
 from consentledger.categories import mask_of, parse_category, parse_purpose
 from consentledger.chain import typed_data
 from consentledger.chain.client import BatchResult, LedgerClient
+from consentledger.cli import main
 from consentledger.client import GatewayProblemError, sign_typed_data, siwe_authorization
 from consentledger.client.models import ActionResult, ConsentAction, ConsentDraft, ReadRequest
 from consentledger.gateway.banks import create_bank
@@ -388,3 +390,10 @@ def running_gateway(
         reader = context.ledger.with_account(reader_key)
         usccs = iter(context.bureau.usccs())
         yield Gateway(app, http, usccs, relay=relay, reader=reader, bank=bank)
+
+
+def admin_cli(live_url: str, *args: str) -> Result:
+    """``consentledger admin ARGS`` against the gateway at ``live_url``, with the operator
+    token in the environment."""
+    env = {"CONSENTLEDGER_ADMIN_TOKEN": DEVELOPMENT_ADMIN_TOKEN, "COLUMNS": "200"}
+    return CliRunner().invoke(main, ["admin", "--gateway", live_url, *args], env=env)

@@ -17,6 +17,7 @@ from consentledger.gateway.deps import (
     anonymous_limit,
     auditor,
     current_bank,
+    current_source,
     drafting_bank,
     enterprise_caller,
     export_approvals,
@@ -33,9 +34,11 @@ from consentledger.gateway.errors import (
     DraftNeedsAuthenticationError,
     InvalidAdminTokenError,
     InvalidApiKeyError,
+    InvalidFeedCredentialError,
     InvalidRpcTokenError,
     MissingAdminTokenError,
     MissingApiKeyError,
+    MissingFeedCredentialError,
     MissingRpcTokenError,
     RpcDisabledError,
     SessionNotForThisEnterpriseError,
@@ -55,6 +58,7 @@ from consentledger.gateway.routes import (
     consent_requests,
     consents,
     enterprises,
+    feeds,
     meta,
     queries,
     rpc,
@@ -99,7 +103,11 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     api_docs.install(app)
     api_schema.install(app, resolved.domain)
     problems.install(app)
-    app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=resolved.max_body_bytes,
+        batches={feeds.PREFIX + "/": resolved.feed_max_body_bytes},
+    )
     app.add_middleware(NoStore)
     metrics = GatewayMetrics()
     app.state.metrics = metrics
@@ -114,6 +122,7 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         signin,
         enterprises,
         banks,
+        feeds,
         admin,
         rpc,
     ):
@@ -126,7 +135,8 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
 def _answered_before(route: APIRoute) -> list[Declared]:
     """The problems answered before a route runs, from what it takes: a body that cannot be
     parsed, is nested too deep or is too large; parameters that do not match their schema; a bank
-    key, the operator's or the auditor's token, a sign-in, each with its throttle."""
+    key, a source's feed credential, the operator's or the auditor's token, a sign-in, each with
+    its throttle."""
     calls: set[object] = set()
     params, body = False, False
     todo = [route.dependant]
@@ -140,7 +150,9 @@ def _answered_before(route: APIRoute) -> list[Declared]:
         body = body or bool(dependant.body_params)
     found: list[Declared] = [INVALID_REQUEST] if params or body else []
     if (route.methods or set()) - {"GET", "HEAD", "OPTIONS"}:
-        found += [BodyTooLargeError, BodyTooDeepError]  # any body is limited (BodyLimits)
+        found.append(BodyTooLargeError)  # any body is limited (BodyLimits)
+        if not route.path.startswith(feeds.PREFIX + "/"):  # a batch's parsers limit its depth
+            found.append(BodyTooDeepError)
     if body:
         found.append(MALFORMED_BODY)
     for call, answered in _AUTHENTICATION.items():
@@ -155,6 +167,7 @@ _SESSION: tuple[Declared, ...] = (SessionRefusedError, SessionNotForThisEnterpri
 _AUTHENTICATION: dict[object, tuple[Declared, ...]] = {
     current_bank: (MissingApiKeyError, InvalidApiKeyError, _THROTTLED),
     operator: (MissingAdminTokenError, InvalidAdminTokenError, _THROTTLED),
+    current_source: (MissingFeedCredentialError, InvalidFeedCredentialError, _THROTTLED),
     auditor: (RpcDisabledError, MissingRpcTokenError, InvalidRpcTokenError, _THROTTLED),
     signed_in_controller: (InvalidUSCCError, *_SIGN_IN, *_SESSION),
     fresh_sign_in: (InvalidUSCCError, *_SIGN_IN),

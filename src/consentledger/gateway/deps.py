@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.http import HTTPBase
 from pydantic import BaseModel, ConfigDict, Field
 
+from consentledger.bureau.feed_credentials import SourceCredential
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.gateway.banks import authenticate
 from consentledger.gateway.context import GatewayContext
@@ -23,9 +24,11 @@ from consentledger.gateway.errors import (
     DraftNeedsAuthenticationError,
     InvalidAdminTokenError,
     InvalidApiKeyError,
+    InvalidFeedCredentialError,
     InvalidRpcTokenError,
     MissingAdminTokenError,
     MissingApiKeyError,
+    MissingFeedCredentialError,
     MissingRpcTokenError,
     RpcDisabledError,
     SignInRefusedError,
@@ -37,6 +40,8 @@ from consentledger.gateway.services.chain_rpc import ChainRpcService
 from consentledger.gateway.services.consent_requests import ConsentRequestService
 from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
+from consentledger.gateway.services.feeds import FeedService
+from consentledger.gateway.services.known_at import KnownAtService
 from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
 from consentledger.gateway.services.status import StatusService
@@ -52,6 +57,11 @@ bank_key_scheme = HTTPBearer(
 operator_scheme = HTTPBearer(
     scheme_name="operatorToken",
     description="The bureau operator's token (`CONSENTLEDGER_ADMIN_TOKEN`)",
+    auto_error=False,
+)
+feed_credential_scheme = HTTPBearer(
+    scheme_name="sourceFeedCredential",
+    description="A source's (a department's) feed credential for the push API, from the operator",
     auto_error=False,
 )
 auditor_scheme = HTTPBearer(
@@ -98,11 +108,14 @@ BankDirectoryDep = Annotated[BankDirectory, Depends(_service(BankDirectory))]
 ConsentRequestServiceDep = Annotated[
     ConsentRequestService, Depends(_service(ConsentRequestService))
 ]
+FeedServiceDep = Annotated[FeedService, Depends(_service(FeedService))]
+KnownAtServiceDep = Annotated[KnownAtService, Depends(_service(KnownAtService))]
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bank_key_scheme)]
 OperatorCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(operator_scheme)]
 AuditorCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(auditor_scheme)]
+FeedCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(feed_credential_scheme)]
 
 
 def throttle(request: Request) -> tuple[AuthThrottle, str]:
@@ -138,6 +151,22 @@ async def operator(request: Request, context: ContextDep, credentials: OperatorC
 
 
 CurrentBank = Annotated[Bank, Depends(current_bank)]
+
+
+async def current_source(
+    request: Request, feeds: FeedServiceDep, credentials: FeedCredentials
+) -> SourceCredential:
+    """The source whose feed credential is in ``Authorization: Bearer``."""
+    if credentials is None:
+        raise MissingFeedCredentialError()
+    found = await feeds.authenticate(credentials.credentials)
+    if found is None:
+        limiter, client = throttle(request)
+        raise limiter.refuse(client, InvalidFeedCredentialError())
+    return found
+
+
+CurrentSource = Annotated[SourceCredential, Depends(current_source)]
 
 
 async def anonymous_limit(request: Request) -> None:

@@ -135,12 +135,19 @@ def _register(declared: Iterable[Declared]) -> list[str]:
     return sorted(set(codes))
 
 
-def operation(operation_id: str, *problems: Problems) -> dict[str, Any]:
-    """The keyword arguments of a route's decorator: its operation id and problem codes."""
+def operation(
+    operation_id: str, *problems: Problems, openapi_extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The keyword arguments of a route's decorator: its operation id and problem codes (and
+    any other ``openapi_extra`` of the operation, such as a request body FastAPI does not
+    parse)."""
     if not _OPERATION_ID.match(operation_id):
         raise ValueError(f"operation ids are lowerCamelCase: {operation_id!r}")
     codes = _register(item for group in problems for item in group)
-    return {"operation_id": operation_id, "openapi_extra": {CODES_KEY: codes}}
+    return {
+        "operation_id": operation_id,
+        "openapi_extra": {**(openapi_extra or {}), CODES_KEY: codes},
+    }
 
 
 def responses_of(codes: Iterable[str]) -> dict[int | str, dict[str, Any]]:

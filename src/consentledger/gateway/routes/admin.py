@@ -1,15 +1,33 @@
-"""``/v1/admin``: the bureau operator's endpoints (operator token): banks and enterprises.
+"""``/v1/admin``: the bureau operator's endpoints (operator token): banks, enterprises and the
+sources' feed credentials.
 
-The flows themselves are :mod:`consentledger.gateway.services.admin`.
+The flows themselves are :mod:`consentledger.gateway.services.admin` and
+:mod:`consentledger.gateway.services.feeds`.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from datetime import date
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Query
+
+from consentledger.bureau.feed_credentials import (
+    KindNotOfSourceError,
+    NoFeedCredentialError,
+    UnknownFeedKeyIdError,
+)
+from consentledger.bureau.feeds import UnknownSourceError
+from consentledger.bureau.known_at import InvalidKnownAtError
 from consentledger.bureau.store import UnknownEnterpriseError
 from consentledger.bureau.uscc import InvalidUSCCError
-from consentledger.gateway.deps import AdminServiceDep, operator
+from consentledger.categories import UnknownCategoryError
+from consentledger.gateway.deps import (
+    AdminServiceDep,
+    FeedServiceDep,
+    KnownAtServiceDep,
+    operator,
+)
 from consentledger.gateway.errors import (
     BankExistsError,
     InvalidAddressError,
@@ -29,6 +47,12 @@ from consentledger.gateway.services.admin import (
     NewEnterprise,
     RotatedApiKey,
 )
+from consentledger.gateway.services.feeds import (
+    FeedCredentialOut,
+    IssuedFeedCredential,
+    NewFeedCredential,
+)
+from consentledger.gateway.services.known_at import KnownDocument
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
 
@@ -36,6 +60,8 @@ router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[De
 BANK = (InvalidAddressError, UnknownBankError)
 #: The regulator's moves on the chain, signed by its key in the gateway.
 REGULATOR = (RegulatorKeyMissingError, *CHAIN_WRITE)
+#: A source named in the path, and its credential kept in the bureau's database.
+SOURCE = (UnknownSourceError, NoFeedCredentialError, *BUREAU_READ)
 
 
 @router.post(
@@ -133,3 +159,74 @@ async def revoke_key(address: str, key_id: str, admin: AdminServiceDep) -> ApiKe
 async def register_enterprise(body: NewEnterprise, admin: AdminServiceDep) -> EnterpriseOut:
     """Register an enterprise under its subject id with its controllers and threshold."""
     return await admin.register_enterprise(body)
+
+
+@router.post(
+    "/sources/{source}/credential",
+    response_model=IssuedFeedCredential,
+    status_code=201,
+    **operation("issueFeedCredential", (UnknownSourceError, KindNotOfSourceError), BUREAU_READ),
+)
+async def issue_feed_credential(
+    source: str, feeds: FeedServiceDep, body: NewFeedCredential | None = None
+) -> IssuedFeedCredential:
+    """Issue a source (a department) its credential for the push API, bound to its record kinds
+    (or fewer): shown once, only its hash is kept. An earlier credential stops working at once."""
+    return await feeds.issue(source, body or NewFeedCredential())
+
+
+@router.get(
+    "/sources/{source}/credential",
+    response_model=FeedCredentialOut,
+    **operation("getFeedCredential", SOURCE),
+)
+async def feed_credential(source: str, feeds: FeedServiceDep) -> FeedCredentialOut:
+    """The source's credential id, its record kinds and whether it works (never the secret)."""
+    return await feeds.credential(source)
+
+
+@router.delete(
+    "/sources/{source}/credential/{key_id}",
+    response_model=FeedCredentialOut,
+    **operation("revokeFeedCredential", SOURCE, (UnknownFeedKeyIdError,)),
+)
+async def revoke_feed_credential(
+    source: str, key_id: str, feeds: FeedServiceDep
+) -> FeedCredentialOut:
+    """Revoke the source's credential ``key_id``: it stops working at once; the source has none
+    until the next issue."""
+    return await feeds.revoke(source, key_id)
+
+
+@router.get(
+    "/enterprises/{uscc}/document",
+    response_model=KnownDocument,
+    **operation(
+        "getDocumentKnownAt",
+        (InvalidKnownAtError, UnknownCategoryError, InvalidUSCCError, UnknownEnterpriseError),
+        BUREAU_READ,
+    ),
+)
+async def document_known_at(
+    uscc: str,
+    known_at: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="ISO 8601 date-time (a date: the end of that day, UTC)",
+            examples=["2026-11-30T12:00:00Z"],
+        ),
+    ],
+    view: KnownAtServiceDep,
+    categories: Annotated[
+        list[str], Query(max_length=16, description="Codes or names, repeated or comma-separated")
+    ] = [],  # noqa: B006 - FastAPI copies the default
+    history_months: Annotated[int, Query(ge=0, le=0xFFFF)] = 12,
+    as_of: Annotated[
+        date | None, Query(description="The data's date (default: the dataset's)")
+    ] = None,
+) -> KnownDocument:
+    """An enterprise's document as the bureau would have built it at ``known_at``: every record
+    at the version its feed log held then (for disputes and audits; a bank's read is always of
+    the current versions)."""
+    return await view.document(uscc, known_at, categories, history_months, as_of)
