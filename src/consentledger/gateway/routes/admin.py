@@ -12,13 +12,41 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from consentledger.bureau.feed_credentials import (
+    KindNotOfSourceError,
+    NoFeedCredentialError,
+    UnknownFeedKeyIdError,
+)
+from consentledger.bureau.feeds import UnknownSourceError
+from consentledger.bureau.known_at import InvalidKnownAtError
+from consentledger.bureau.store import UnknownEnterpriseError
+from consentledger.bureau.uscc import InvalidUSCCError
+from consentledger.categories import UnknownCategoryError
 from consentledger.gateway.deps import (
     AdminServiceDep,
     FeedServiceDep,
     KnownAtServiceDep,
     operator,
 )
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.errors import (
+    BankExistsError,
+    InvalidAddressError,
+    InvalidLicenceNumberError,
+    InvalidSignatureError,
+    InvalidTypedDataError,
+    MalformedSignatureError,
+    RegulatorKeyMissingError,
+    UnknownBankError,
+    UnknownKeyIdError,
+)
+from consentledger.gateway.operations import (
+    BUREAU_READ,
+    CHAIN_READ,
+    CHAIN_WRITE,
+    Declared,
+    Revert,
+    operation,
+)
 from consentledger.gateway.services.admin import (
     ApiKeyOut,
     BankAction,
@@ -43,41 +71,71 @@ from consentledger.gateway.services.known_at import KnownDocument
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
 
-ERRORS = problem_responses(401, 404, 409, 413, 422, 503)
+#: A bank named by its address in the path.
+BANK = (InvalidAddressError, UnknownBankError)
+#: The regulator's moves on the chain, signed by its key in the gateway.
+REGULATOR = (RegulatorKeyMissingError, *CHAIN_WRITE)
+#: A source named in the path, and its credential kept in the bureau's database.
+SOURCE = (UnknownSourceError, NoFeedCredentialError, *BUREAU_READ)
 
 
-@router.post("/banks", response_model=CreatedBank, status_code=201, responses=ERRORS)
+@router.post(
+    "/banks",
+    response_model=CreatedBank,
+    status_code=201,
+    **operation(
+        "addBank", (InvalidAddressError, InvalidLicenceNumberError, BankExistsError), REGULATOR
+    ),
+)
 async def add_bank(body: NewBank, admin: AdminServiceDep) -> CreatedBank:
     """Admit a bank on the chain (BANK role) and give it an API key."""
     return await admin.add_bank(body)
 
 
-@router.get("/banks", response_model=list[BankOut], responses=ERRORS)
+@router.get("/banks", response_model=list[BankOut], **operation("listBanks", CHAIN_READ))
 async def banks(admin: AdminServiceDep) -> list[BankOut]:
     """Every bank the gateway serves, with its standing on the chain now."""
     return await admin.banks()
 
 
-@router.post("/banks/{address}/suspend", response_model=BankAction, responses=ERRORS)
+@router.post(
+    "/banks/{address}/suspend",
+    response_model=BankAction,
+    **operation(
+        "suspendBank",
+        BANK,
+        (Revert("MembershipBankAlreadySuspended"), Revert("MembershipNotABank")),
+        REGULATOR,
+    ),
+)
 async def suspend_bank(address: str, admin: AdminServiceDep) -> BankAction:
     """Suspend a bank (the regulator's role): its reads are denied from the next block on."""
     return await admin.set_bank_standing(address, suspend=True)
 
 
-@router.post("/banks/{address}/reinstate", response_model=BankAction, responses=ERRORS)
+@router.post(
+    "/banks/{address}/reinstate",
+    response_model=BankAction,
+    **operation("reinstateBank", BANK, (Revert("MembershipBankNotSuspended"),), REGULATOR),
+)
 async def reinstate_bank(address: str, admin: AdminServiceDep) -> BankAction:
     """Reinstate a suspended bank (the regulator's role)."""
     return await admin.set_bank_standing(address, suspend=False)
 
 
-@router.get("/banks/{address}/keys", response_model=ApiKeyOut, responses=ERRORS)
+@router.get(
+    "/banks/{address}/keys", response_model=ApiKeyOut, **operation("getBankKey", BANK, CHAIN_READ)
+)
 async def bank_key(address: str, admin: AdminServiceDep) -> ApiKeyOut:
     """The bank's API key id and whether it works (never the key)."""
     return await admin.api_key(address)
 
 
 @router.post(
-    "/banks/{address}/keys", response_model=RotatedApiKey, status_code=201, responses=ERRORS
+    "/banks/{address}/keys",
+    response_model=RotatedApiKey,
+    status_code=201,
+    **operation("rotateBankKey", BANK, CHAIN_READ),
 )
 async def rotate_key(address: str, admin: AdminServiceDep) -> RotatedApiKey:
     """Give the bank a new API key (shown once; only its hash is kept). The old key stops
@@ -85,30 +143,80 @@ async def rotate_key(address: str, admin: AdminServiceDep) -> RotatedApiKey:
     return await admin.rotate_key(address)
 
 
-@router.delete("/banks/{address}/keys/{key_id}", response_model=ApiKeyOut, responses=ERRORS)
+@router.delete(
+    "/banks/{address}/keys/{key_id}",
+    response_model=ApiKeyOut,
+    **operation("revokeBankKey", BANK, (UnknownKeyIdError,), CHAIN_READ),
+)
 async def revoke_key(address: str, key_id: str, admin: AdminServiceDep) -> ApiKeyOut:
     """Revoke the bank's API key ``key_id``: it stops working at once; the bank has no key
     until the next rotation."""
     return await admin.revoke_key(address, key_id)
 
 
-@router.post("/enterprises/draft", response_model=ControllerSetDraft, responses=ERRORS)
+#: A controller set and threshold, proven by each controller's signature of the drafted
+#: ``Registration`` or ``Recovery``.
+SET_PROBLEMS: tuple[Declared, ...] = (
+    InvalidUSCCError,
+    InvalidAddressError,
+    *(
+        Revert(name)
+        for name in (
+            "MembershipInvalidControllerSet",
+            "MembershipZeroController",
+            "MembershipDuplicateController",
+        )
+    ),
+)
+#: The controllers' signatures of the drafted set.
+PROOF_PROBLEMS: tuple[Declared, ...] = (
+    InvalidTypedDataError,
+    MalformedSignatureError,
+    InvalidSignatureError,
+    *(
+        Revert(name)
+        for name in (
+            "MembershipSignatureExpired",
+            "MembershipProofsMismatch",
+            "MembershipControllerNotProven",
+        )
+    ),
+)
+_REGISTRATION: tuple[Declared, ...] = (
+    Revert("MembershipZeroSubject"),
+    Revert("MembershipEnterpriseAlreadyRegistered"),
+)
+_RECOVERY: tuple[Declared, ...] = (RegulatorKeyMissingError, Revert("MembershipUnknownEnterprise"))
+
+
+@router.post(
+    "/enterprises/draft",
+    response_model=ControllerSetDraft,
+    **operation("draftEnterpriseRegistration", SET_PROBLEMS, _REGISTRATION, CHAIN_READ),
+)
 async def draft_enterprise(body: NewEnterprise, admin: AdminServiceDep) -> ControllerSetDraft:
     """The EIP-712 ``Registration`` of an enterprise with these controllers and threshold, with
     its subject id and a deadline: every controller signs it (proof that it holds its key)."""
     return await admin.draft_enterprise(body)
 
 
-@router.post("/enterprises", response_model=EnterpriseOut, status_code=201, responses=ERRORS)
+@router.post(
+    "/enterprises",
+    response_model=EnterpriseOut,
+    status_code=201,
+    **operation("registerEnterprise", SET_PROBLEMS, PROOF_PROBLEMS, _REGISTRATION, CHAIN_WRITE),
+)
 async def register_enterprise(body: SignedEnterprise, admin: AdminServiceDep) -> EnterpriseOut:
-    """Register an enterprise under its subject id with its controllers and threshold, with each
-    controller's signature of the drafted ``Registration``, in the controllers' order (the
+    """Register an enterprise under its subject id with its controllers and threshold, with
+    each controller's signature of the drafted ``Registration``, in the controllers' order (the
     contract checks every one)."""
     return await admin.register_enterprise(body)
 
 
 @router.post(
-    "/enterprises/{uscc}/recovery/draft", response_model=ControllerSetDraft, responses=ERRORS
+    "/enterprises/{uscc}/recovery/draft",
+    response_model=ControllerSetDraft,
+    **operation("draftEnterpriseRecovery", SET_PROBLEMS, _RECOVERY, CHAIN_READ),
 )
 async def draft_recovery(
     uscc: str, body: NewControllers, admin: AdminServiceDep
@@ -119,7 +227,10 @@ async def draft_recovery(
 
 
 @router.post(
-    "/enterprises/{uscc}/recovery", response_model=RecoveryOut, status_code=201, responses=ERRORS
+    "/enterprises/{uscc}/recovery",
+    response_model=RecoveryOut,
+    status_code=201,
+    **operation("startEnterpriseRecovery", SET_PROBLEMS, PROOF_PROBLEMS, _RECOVERY, CHAIN_WRITE),
 )
 async def start_recovery(uscc: str, body: ProvenControllers, admin: AdminServiceDep) -> RecoveryOut:
     """Start a lost-key recovery (the regulator's key): the new controllers replace the current
@@ -130,10 +241,9 @@ async def start_recovery(uscc: str, body: ProvenControllers, admin: AdminService
 
 @router.post(
     "/sources/{source}/credential",
-    operation_id="issue_feed_credential",
     response_model=IssuedFeedCredential,
     status_code=201,
-    responses=ERRORS,
+    **operation("issueFeedCredential", (UnknownSourceError, KindNotOfSourceError), BUREAU_READ),
 )
 async def issue_feed_credential(
     source: str, feeds: FeedServiceDep, body: NewFeedCredential | None = None
@@ -145,9 +255,8 @@ async def issue_feed_credential(
 
 @router.get(
     "/sources/{source}/credential",
-    operation_id="feed_credential",
     response_model=FeedCredentialOut,
-    responses=ERRORS,
+    **operation("getFeedCredential", SOURCE),
 )
 async def feed_credential(source: str, feeds: FeedServiceDep) -> FeedCredentialOut:
     """The source's credential id, its record kinds and whether it works (never the secret)."""
@@ -156,9 +265,8 @@ async def feed_credential(source: str, feeds: FeedServiceDep) -> FeedCredentialO
 
 @router.delete(
     "/sources/{source}/credential/{key_id}",
-    operation_id="revoke_feed_credential",
     response_model=FeedCredentialOut,
-    responses=ERRORS,
+    **operation("revokeFeedCredential", SOURCE, (UnknownFeedKeyIdError,)),
 )
 async def revoke_feed_credential(
     source: str, key_id: str, feeds: FeedServiceDep
@@ -170,9 +278,12 @@ async def revoke_feed_credential(
 
 @router.get(
     "/enterprises/{uscc}/document",
-    operation_id="document_known_at",
     response_model=KnownDocument,
-    responses=ERRORS,
+    **operation(
+        "getDocumentKnownAt",
+        (InvalidKnownAtError, UnknownCategoryError, InvalidUSCCError, UnknownEnterpriseError),
+        BUREAU_READ,
+    ),
 )
 async def document_known_at(
     uscc: str,

@@ -9,14 +9,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from consentledger.bureau.store import UnknownEnterpriseError
 from consentledger.gateway.deps import (
     EnterpriseViewServiceDep,
     FreshSignIn,
     SignedInController,
     UsccPath,
 )
+from consentledger.gateway.errors import (
+    InvalidAddressError,
+    InvalidCursorError,
+    InvalidSignatureError,
+    InvalidTypedDataError,
+    MalformedSignatureError,
+)
+from consentledger.gateway.operations import (
+    BUREAU_READ,
+    CHAIN_READ,
+    CHAIN_WRITE,
+    Declared,
+    Revert,
+    operation,
+)
 from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
-from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.enterprises import (
     AccessLog,
     ConsentList,
@@ -33,8 +48,9 @@ from consentledger.gateway.services.enterprises import (
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprise views"])
 
-_VIEW_RESPONSES = problem_responses(401, 403, 422, 503)
 
+#: A page of a view filtered by bank: the bank's address and the cursor are checked.
+PAGE_PROBLEMS: tuple[Declared, ...] = (InvalidAddressError, InvalidCursorError, *CHAIN_READ)
 
 BankQuery = Annotated[
     str | None, Query(max_length=42, description="only this bank's (its address)")
@@ -44,8 +60,7 @@ BankQuery = Annotated[
 @router.get(
     "/{uscc}/accesses",
     response_model=AccessLog,
-    operation_id="list_accesses",
-    responses=_VIEW_RESPONSES,
+    **operation("listEnterpriseAccesses", PAGE_PROBLEMS),
 )
 async def accesses(
     uscc: UsccPath,
@@ -71,8 +86,7 @@ async def accesses(
 @router.get(
     "/{uscc}/consents",
     response_model=ConsentList,
-    operation_id="list_enterprise_consents",
-    responses=_VIEW_RESPONSES,
+    **operation("listEnterpriseConsents", PAGE_PROBLEMS),
 )
 async def consents(
     uscc: UsccPath,
@@ -89,14 +103,50 @@ async def consents(
     return await views.consents(signed_in, status=status, bank=bank, cursor=cursor, limit=limit)
 
 
-_SIGNED_RESPONSES = problem_responses(400, 401, 403, 404, 409, 413, 422, 502, 503, 504)
+#: The controllers' signatures of a signed action, checked as the contract will.
+SIGNATURE_PROBLEMS: tuple[Declared, ...] = (
+    InvalidTypedDataError,
+    MalformedSignatureError,
+    InvalidSignatureError,
+    *(
+        Revert(name)
+        for name in (
+            "MembershipUnknownEnterprise",
+            "MembershipSignerNotController",
+            "MembershipThresholdNotMet",
+            "MembershipDuplicateSigner",
+            "MembershipSignatureExpired",
+            "InvalidAccountNonce",
+        )
+    ),
+)
+#: A draft of a signed action, judged as if every controller had signed.
+DRAFT_PROBLEMS: tuple[Declared, ...] = (
+    Revert("MembershipUnknownEnterprise"),
+    Revert("MembershipThresholdNotMet"),
+    *CHAIN_READ,
+)
+#: A new controller set and threshold.
+SET_PROBLEMS: tuple[Declared, ...] = (
+    InvalidAddressError,
+    Revert("MembershipInvalidControllerSet"),
+    Revert("MembershipZeroController"),
+    Revert("MembershipDuplicateController"),
+)
+EXPORT_PROBLEMS: tuple[Declared, ...] = (
+    *SIGNATURE_PROBLEMS,
+    Revert("RegistriesInvalidCategoryMask"),
+    *CHAIN_WRITE,
+)
+_RECOVERY: tuple[Declared, ...] = (Revert("RecoveryNotPending"),)
 
 
 @router.post(
     "/{uscc}/export/draft",
     response_model=SignedDraft,
-    operation_id="draft_export",
-    responses=_SIGNED_RESPONSES,
+    **operation(
+        "draftEnterpriseExport", DRAFT_PROBLEMS, (Revert("RegistriesInvalidCategoryMask"),)
+    ),
 )
 async def draft_export(
     uscc: UsccPath,
@@ -112,8 +162,7 @@ async def draft_export(
 @router.post(
     "/{uscc}/export",
     response_model=ExportResult,
-    operation_id="export_enterprise_data",
-    responses=_SIGNED_RESPONSES,
+    **operation("exportEnterpriseData", EXPORT_PROBLEMS, (UnknownEnterpriseError,), BUREAU_READ),
 )
 async def export(
     uscc: UsccPath,
@@ -133,8 +182,7 @@ async def export(
 @router.post(
     "/{uscc}/controllers/draft",
     response_model=SignedDraft,
-    operation_id="draft_controller_change",
-    responses=_SIGNED_RESPONSES,
+    **operation("draftControllerChange", DRAFT_PROBLEMS, SET_PROBLEMS),
 )
 async def draft_controllers(
     uscc: UsccPath,
@@ -150,8 +198,7 @@ async def draft_controllers(
 @router.post(
     "/{uscc}/controllers",
     response_model=ControllerSet,
-    operation_id="change_controllers",
-    responses=_SIGNED_RESPONSES,
+    **operation("changeControllers", SIGNATURE_PROBLEMS, SET_PROBLEMS, CHAIN_WRITE),
 )
 async def change_controllers(
     uscc: UsccPath,
@@ -167,8 +214,7 @@ async def change_controllers(
 @router.post(
     "/{uscc}/recovery/cancel/draft",
     response_model=SignedDraft,
-    operation_id="draft_recovery_cancel",
-    responses=_SIGNED_RESPONSES,
+    **operation("draftRecoveryCancel", DRAFT_PROBLEMS, _RECOVERY),
 )
 async def draft_cancel_recovery(
     uscc: UsccPath,
@@ -184,8 +230,7 @@ async def draft_cancel_recovery(
 @router.post(
     "/{uscc}/recovery/cancel",
     response_model=ControllerSet,
-    operation_id="cancel_recovery",
-    responses=_SIGNED_RESPONSES,
+    **operation("cancelRecovery", SIGNATURE_PROBLEMS, _RECOVERY, CHAIN_WRITE),
 )
 async def cancel_recovery(
     uscc: UsccPath,
