@@ -4,13 +4,14 @@ Starts a gateway in process (embedded chain, a small seeded bureau), drives ever
 through the typed client as the parties would (the operator admits a bank and registers
 enterprises, a bank asks for consents and the enterprise approves one and declines another in a
 session, controllers sign consents and actions, the bank reads, the enterprise views and exports
-and signs out, a department pushes a batch with the credential the operator issued it, the
-auditor calls /rpc), and keeps the first successful exchange of each operation: the request body
-and the answer. Secrets in the answers (a new bank's API key and private key, a feed credential,
-a session token) are replaced with placeholders of their shape. The gateway puts them in its
-OpenAPI document (``gateway/api_schema.py``); ``tests/gateway/test_openapi_document.py`` checks
-that every operation has them and that they match the schemas. Rerun after changing an answer's
-shape:
+and signs out, the regulator starts a recovery that the controllers cancel and they hand the
+enterprise to a new controller, a department pushes a batch with the credential the operator
+issued it, the auditor calls /rpc), and keeps the first successful exchange of each operation:
+the request body and the answer. Secrets in the answers (a new bank's API key and private key,
+a feed credential, a session token) are replaced with placeholders of their shape. The gateway
+puts them in its OpenAPI document (``gateway/api_schema.py``);
+``tests/gateway/test_openapi_document.py`` checks that every operation has them and that they
+match the schemas. Rerun after changing an answer's shape:
 
     python scripts/record_api_examples.py [--out src/consentledger/gateway/api_examples.json]
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from eth_account import Account
 from fastapi import FastAPI
 
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
@@ -122,6 +124,7 @@ def _drive(gateway: TestGateway) -> None:
     with contextlib.suppress(AccessDeniedError):  # problems' examples come from their classes
         client.read(chip.uscc, consent_id, ["tax"], "credit_underwriting")
     _feeds(gateway, chip.uscc)
+    _controllers(gateway, chip.uscc)
     operator.suspend_bank(bank.address)
     operator.reinstate_bank(bank.address)
     rotated = operator.rotate_key(bank.address)
@@ -163,6 +166,17 @@ def _consent_requests(
     enterprise.decline_request(declined.request_id, "we do not share payroll data")
     bank.consent_requests()
     bank.consent_request(approved.request_id)
+
+
+def _controllers(gateway: TestGateway, taken: str) -> None:
+    """The regulator starts a lost-key recovery of an enterprise with two controllers, who
+    cancel it; they then hand the enterprise to one new controller."""
+    uscc = next(u for u in gateway.usccs if u != taken)
+    board = gateway.register(uscc, controllers=2, threshold=2)
+    gateway.operator.start_recovery(board.uscc, [Account.create()], 1)
+    client = gateway.enterprise_client(board)
+    client.cancel_recovery()
+    client.change_controllers([Account.create().address], 1)
 
 
 def _feeds(gateway: TestGateway, uscc: str) -> None:
