@@ -47,6 +47,7 @@ from consentledger.gateway.operations import (
     Revert,
     operation,
 )
+from consentledger.gateway.routes.enterprises import SET_PROBLEMS as CONTROLLER_SET_PROBLEMS
 from consentledger.gateway.services.admin import (
     ApiKeyOut,
     BankAction,
@@ -156,18 +157,7 @@ async def revoke_key(address: str, key_id: str, admin: AdminServiceDep) -> ApiKe
 
 #: A controller set and threshold, proven by each controller's signature of the drafted
 #: ``Registration`` or ``Recovery``.
-SET_PROBLEMS: tuple[Declared, ...] = (
-    InvalidUSCCError,
-    InvalidAddressError,
-    *(
-        Revert(name)
-        for name in (
-            "MembershipInvalidControllerSet",
-            "MembershipZeroController",
-            "MembershipDuplicateController",
-        )
-    ),
-)
+SET_PROBLEMS: tuple[Declared, ...] = (InvalidUSCCError, *CONTROLLER_SET_PROBLEMS)
 #: The controllers' signatures of the drafted set.
 PROOF_PROBLEMS: tuple[Declared, ...] = (
     InvalidTypedDataError,

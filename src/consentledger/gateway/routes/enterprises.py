@@ -16,13 +16,7 @@ from consentledger.gateway.deps import (
     SignedInController,
     UsccPath,
 )
-from consentledger.gateway.errors import (
-    InvalidAddressError,
-    InvalidCursorError,
-    InvalidSignatureError,
-    InvalidTypedDataError,
-    MalformedSignatureError,
-)
+from consentledger.gateway.errors import InvalidAddressError, InvalidCursorError
 from consentledger.gateway.operations import (
     BUREAU_READ,
     CHAIN_READ,
@@ -32,6 +26,7 @@ from consentledger.gateway.operations import (
     operation,
 )
 from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from consentledger.gateway.routes.consents import SIGNATURE_PROBLEMS as CONSENT_SIGNATURES
 from consentledger.gateway.services.enterprises import (
     AccessLog,
     ConsentList,
@@ -105,20 +100,8 @@ async def consents(
 
 #: The controllers' signatures of a signed action, checked as the contract will.
 SIGNATURE_PROBLEMS: tuple[Declared, ...] = (
-    InvalidTypedDataError,
-    MalformedSignatureError,
-    InvalidSignatureError,
-    *(
-        Revert(name)
-        for name in (
-            "MembershipUnknownEnterprise",
-            "MembershipSignerNotController",
-            "MembershipThresholdNotMet",
-            "MembershipDuplicateSigner",
-            "MembershipSignatureExpired",
-            "InvalidAccountNonce",
-        )
-    ),
+    *CONSENT_SIGNATURES,
+    Revert("MembershipUnknownEnterprise"),
 )
 #: A draft of a signed action, judged as if every controller had signed.
 DRAFT_PROBLEMS: tuple[Declared, ...] = (
