@@ -11,6 +11,7 @@ from consentledger.client.models import (
     BankAction,
     BankStanding,
     CreatedBank,
+    Dispute,
     RegisteredEnterprise,
     RotatedApiKey,
 )
@@ -82,3 +83,14 @@ class Operator(Role[R]):
         body = {"uscc": uscc, "controllers": list(controllers), "threshold": threshold}
         response = yield self._request("POST", "/enterprises", body)
         return parse(response, RegisteredEnterprise, 201)
+
+    @operation
+    def open_disputes(self) -> Flow[list[Dispute]]:
+        """Every dispute not answered yet, oldest first."""
+        return parse_list((yield self._request("GET", "/disputes")), Dispute)
+
+    @operation
+    def answer_dispute(self, dispute_id: str, outcome: str, answer: str) -> Flow[Dispute]:
+        """The bureau's written answer (``corrected`` or ``upheld``), recorded on the chain."""
+        body = {"outcome": outcome, "answer": answer}
+        return parse((yield self._request("POST", f"/disputes/{dispute_id}/answer", body)), Dispute)

@@ -19,11 +19,13 @@ from consentledger.gateway.no_store import NoStore
 from consentledger.gateway.routes import (
     admin,
     consents,
+    disputes,
     enterprises,
     meta,
     queries,
     rpc,
     signin,
+    webhooks,
 )
 from consentledger.gateway.settings import Settings, load_settings
 
@@ -67,7 +69,8 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     app.add_middleware(RequestTimer, metrics=metrics)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.challenge_limit = RequestLimit(resolved.challenges_per_minute)
-    for module in (meta, queries, consents, signin, enterprises, admin, rpc):
+    modules = (meta, queries, consents, signin, enterprises, disputes, webhooks, admin, rpc)
+    for module in modules:
         _document_problems(module.router)
         app.include_router(module.router)
     app.include_router(meta.metrics_router)

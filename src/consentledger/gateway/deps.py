@@ -33,10 +33,12 @@ from consentledger.gateway.limits import AuthThrottle, RequestLimit
 from consentledger.gateway.services.admin import AdminService
 from consentledger.gateway.services.chain_rpc import ChainRpcService
 from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
+from consentledger.gateway.services.disputes import DisputeService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
 from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
 from consentledger.gateway.services.status import StatusService
+from consentledger.gateway.services.webhooks import WebhookService
 from consentledger.gateway.siwe import HEADER_FORMAT
 
 _bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
@@ -74,6 +76,8 @@ SignInServiceDep = Annotated[SignInService, Depends(_service(SignInService))]
 AdminServiceDep = Annotated[AdminService, Depends(_service(AdminService))]
 StatusServiceDep = Annotated[StatusService, Depends(_service(StatusService))]
 ChainRpcServiceDep = Annotated[ChainRpcService, Depends(_service(ChainRpcService))]
+WebhookServiceDep = Annotated[WebhookService, Depends(_service(WebhookService))]
+DisputeServiceDep = Annotated[DisputeService, Depends(_service(DisputeService))]
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

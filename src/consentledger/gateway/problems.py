@@ -92,6 +92,9 @@ _REVERT_STATUS = {
     "MembershipUnknownEnterprise": 404,
     "ConsentsUnknownConsent": 404,
     "ConsentsInvalidTransition": 409,
+    "DisputesUnknownDispute": 404,
+    "DisputesAlreadyAnswered": 409,
+    "DisputesAlreadyFiled": 409,
     "AccessControlUnauthorizedAccount": 503,  # the gateway's own key lacks a role: misconfigured
 }
 

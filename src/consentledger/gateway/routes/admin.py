@@ -5,9 +5,11 @@ The flows themselves are :mod:`consentledger.gateway.services.admin`.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
 
-from consentledger.gateway.deps import AdminServiceDep, operator
+from fastapi import APIRouter, Depends, Path
+
+from consentledger.gateway.deps import AdminServiceDep, DisputeServiceDep, operator
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.admin import (
     ApiKeyOut,
@@ -19,6 +21,7 @@ from consentledger.gateway.services.admin import (
     NewEnterprise,
     RotatedApiKey,
 )
+from consentledger.gateway.services.disputes import DisputeAnswer, DisputeOut
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
 
@@ -75,3 +78,31 @@ async def revoke_key(address: str, key_id: str, admin: AdminServiceDep) -> ApiKe
 async def register_enterprise(body: NewEnterprise, admin: AdminServiceDep) -> EnterpriseOut:
     """Register an enterprise under its subject id with its controllers and threshold."""
     return await admin.register_enterprise(body)
+
+
+@router.get(
+    "/disputes",
+    response_model=list[DisputeOut],
+    responses=ERRORS,
+    operation_id="list_open_disputes",
+)
+async def open_disputes(disputes: DisputeServiceDep) -> list[DisputeOut]:
+    """Every dispute not answered yet, oldest first, each with its answer's due time (the
+    filing's block time + 20 days, 征信业管理条例 art. 25)."""
+    return await disputes.all_open()
+
+
+@router.post(
+    "/disputes/{dispute_id}/answer",
+    response_model=DisputeOut,
+    responses=ERRORS,
+    operation_id="answer_dispute",
+)
+async def answer_dispute(
+    dispute_id: Annotated[str, Path(min_length=1, max_length=66)],
+    body: DisputeAnswer,
+    disputes: DisputeServiceDep,
+) -> DisputeOut:
+    """The bureau's written answer to a dispute, corrected or upheld: recorded on the chain
+    (``DisputeAnswered``, with a salted hash of the text) and shown to the enterprise."""
+    return await disputes.answer(dispute_id, body)
