@@ -47,19 +47,20 @@ def serve(port: int, log_path: Path, secret: str, status: int) -> None:
                 except WebhookVerificationError:
                     continue
                 verified = True
+            answered = status if verified else 400
             line = {
                 "id": headers.get("webhook-id"),
                 "timestamp": headers.get("webhook-timestamp"),
                 "verified": verified,
                 "path": self.path,
                 "body": json.loads(body) if body else None,
-                "status": status if verified else 400,
+                "status": answered,
             }
             with log_path.open("a") as out:
                 out.write(json.dumps(line) + "\n")
                 out.flush()
                 os.fsync(out.fileno())
-            self.send_response(line["status"])
+            self.send_response(answered)
             if 300 <= status < 400:
                 self.send_header("location", "http://127.0.0.1:9/elsewhere")
             self.send_header("content-length", "0")
