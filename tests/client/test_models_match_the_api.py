@@ -33,6 +33,28 @@ ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
     ("get", "/v1/admin/banks", "200", models.BankStanding),
     ("post", "/v1/admin/banks/{address}/suspend", "200", models.BankAction),
     ("post", "/v1/admin/enterprises", "201", models.RegisteredEnterprise),
+    ("post", "/v1/webhooks", "201", models.CreatedSubscription),
+    ("get", "/v1/webhooks", "200", models.Subscription),
+    ("delete", "/v1/webhooks/{subscription_id}", "200", models.Subscription),
+    ("get", "/v1/webhooks/{subscription_id}/deliveries", "200", models.DeliveryPage),
+    (
+        "post",
+        "/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver",
+        "200",
+        models.Delivery,
+    ),
+    ("post", "/v1/enterprises/{uscc}/webhooks", "201", models.CreatedSubscription),
+    (
+        "get",
+        "/v1/enterprises/{uscc}/webhooks/{subscription_id}/deliveries",
+        "200",
+        models.DeliveryPage,
+    ),
+    ("post", "/v1/enterprises/{uscc}/disputes", "201", models.Dispute),
+    ("get", "/v1/enterprises/{uscc}/disputes", "200", models.DisputeList),
+    ("get", "/v1/enterprises/{uscc}/disputes/{dispute_id}", "200", models.Dispute),
+    ("get", "/v1/admin/disputes", "200", models.Dispute),
+    ("post", "/v1/admin/disputes/{dispute_id}/answer", "200", models.Dispute),
 ]
 
 

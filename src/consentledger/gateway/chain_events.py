@@ -111,10 +111,7 @@ class ChainEvents:
             if consent is None:
                 return None
             if name == "ConsentGranted":
-                with self._lock:
-                    heapq.heappush(
-                        self._deadlines, (consent.expires_at, "consent", consent.consent_id)
-                    )
+                self.watch_expiry(consent)
             return DomainEvent(
                 id=event_id,
                 type=_CONSENT_EVENTS[name],
@@ -151,10 +148,7 @@ class ChainEvents:
             if dispute is None:
                 return None
             if name == "DisputeFiled":
-                with self._lock:
-                    heapq.heappush(
-                        self._deadlines, (dispute.answer_due, "dispute", dispute.dispute_id)
-                    )
+                self.watch_answer(dispute)
             return DomainEvent(
                 id=event_id,
                 type=EventType.DISPUTE_FILED
@@ -166,6 +160,17 @@ class ChainEvents:
                 data={**dispute_data(dispute), **where},
             )
         return None
+
+    def watch_expiry(self, consent: ConsentState) -> None:
+        """Report the consent's expiry once the head's time reaches it (unless revoked)."""
+        with self._lock:
+            heapq.heappush(self._deadlines, (consent.expires_at, "consent", consent.consent_id))
+
+    def watch_answer(self, dispute: DisputeState) -> None:
+        """Report the dispute as overdue once the head's time is past its answer's due time
+        (unless answered by then)."""
+        with self._lock:
+            heapq.heappush(self._deadlines, (dispute.answer_due + 1, "dispute", dispute.dispute_id))
 
     def passed(self, model: LedgerModel, now: int) -> None:
         """Gather the expiries and the missed answer deadlines at or before ``now`` (the followed
