@@ -15,6 +15,7 @@ from rich.console import Console
 
 from consentledger.audit.cli import audit
 from consentledger.bureau.cli import bureau
+from consentledger.db_cli import db
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.admin_cli import admin
 
@@ -379,7 +380,7 @@ def serve(
             **uvicorn_options(settings),
         )
         return
-    Database(settings.database_url).close()  # schema and migration once, before the workers
+    Database(settings.database_url).close()  # the schema upgraded once, before the workers
     GatewayContext.check(settings)  # the chain, a relayer key and the bureau, once, in one line
     os.environ.update(worker_environment(settings))
     console.print(
@@ -401,6 +402,7 @@ def serve(
 main.add_command(bureau)
 main.add_command(admin)
 main.add_command(audit)
+main.add_command(db)
 
 
 if __name__ == "__main__":

@@ -326,6 +326,17 @@ def document_beyond_the_history_window(db: sqlite3.Connection) -> Target:
     return _rehashed_document(db, lambda data: data.update(history_months=120))
 
 
+def document_with_months_outside_the_window(db: sqlite3.Connection) -> Target:
+    """The document still says its window, but a series carries a point from years before it."""
+
+    def add_old_point(data: dict[str, Any]) -> None:
+        series = data["categories"]["social_insurance"]["insured_headcount"]
+        year, month = series[0]["month"].split("-")
+        series.insert(0, {"month": f"{int(year) - 3}-{month}", "headcount": 7})
+
+    return _rehashed_document(db, add_old_point)
+
+
 CASES: list[tuple[Tamper, FindingCode, str | None]] = [
     (row_deleted, FindingCode.RELEASE_NOT_IN_JOURNAL, None),
     (granted_marked_failed, FindingCode.RELEASE_NOT_IN_JOURNAL, "status"),
@@ -347,11 +358,17 @@ CASES: list[tuple[Tamper, FindingCode, str | None]] = [
     (document_with_an_extra_category, FindingCode.RELEASED_CATEGORY_NOT_RECORDED, "categories"),
     (document_beyond_the_history_window, FindingCode.RELEASED_HISTORY_BEYOND_WINDOW,
      "history_months"),
+    (document_with_months_outside_the_window, FindingCode.RELEASED_HISTORY_BEYOND_WINDOW,
+     "data_points"),
 ]  # fmt: skip
 
 
 #: Tamperings of a released document: also a hash mismatch with the chain.
-REHASHED = (document_with_an_extra_category, document_beyond_the_history_window)
+REHASHED = (
+    document_with_an_extra_category,
+    document_beyond_the_history_window,
+    document_with_months_outside_the_window,
+)
 
 
 def _tampered(served: Served, directory: Path, tamper: Tamper) -> tuple[Path, Target]:

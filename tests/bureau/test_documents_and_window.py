@@ -19,7 +19,13 @@ from consentledger.bureau.documents import (
     month_label,
     parse_month_label,
 )
-from consentledger.bureau.history import InvalidHistoryWindowError, select_window
+from consentledger.bureau.history import (
+    InvalidHistoryWindowError,
+    points_outside_window,
+    select_window,
+)
+from consentledger.bureau.store import BureauStore
+from consentledger.categories import SEEDED_CATEGORIES
 
 
 @pytest.mark.parametrize(
@@ -132,3 +138,39 @@ def test_history_window(as_of: date, months: int, monthly: list[str], yearly: li
 def test_history_window_must_be_whole_months(months: object) -> None:
     with pytest.raises(InvalidHistoryWindowError):
         select_window(MONTHS, lambda m: m, date(2025, 6, 30), months)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("months", [0, 1, 12, 36])
+def test_every_document_the_bureau_releases_holds_only_points_its_window_shows(
+    seeded: BureauStore, months: int
+) -> None:
+    """The after-the-fact check (the auditor's) agrees with the cut the bureau makes."""
+    for uscc in seeded.usccs()[:5]:
+        document = seeded.fetch(uscc, list(SEEDED_CATEGORIES), months)
+        as_of = date.fromisoformat(str(document["as_of"]))
+        assert points_outside_window(document["categories"], as_of, months) == []  # type: ignore[arg-type]
+
+
+def test_points_outside_the_window_are_named() -> None:
+    sections = {
+        "tax": {
+            "monthly_tax_paid": [{"month": "2023-01", "amount": "1.00"}]
+            + [{"month": f"2025-0{m}", "amount": "1.00"} for m in range(1, 7)],
+            "annual": [{"year": 2021}, {"year": 2024}],
+            "penalties": [{"decided_on": "2019-01-01"}],
+        },
+        "registration": {"shareholders": [{"name": "A"}], "annual_reports": []},
+        "statements": {"statements": [{"fiscal_year": 2022}, {"fiscal_year": 2026}]},
+    }
+    outside = points_outside_window(sections, date(2025, 6, 30), 6)
+    assert [str(p) for p in outside] == [
+        "tax.monthly_tax_paid month 2023-01",
+        "tax.annual year 2021",
+        "statements.statements fiscal_year 2026",
+    ]
+    assert points_outside_window(sections, date(2025, 6, 30), 60) == outside[2:]
+
+
+def test_an_unreadable_period_is_an_error_not_a_pass() -> None:
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        points_outside_window({"tax": {"monthly": [{"month": "June"}]}}, date(2025, 6, 30), 12)

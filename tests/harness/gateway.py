@@ -127,6 +127,35 @@ def siwe_header(message: str, signer: LocalAccount) -> dict[str, str]:
     return {"Authorization": siwe_authorization(message, signer)}
 
 
+def signed_read(
+    ledger: LedgerClient,
+    reader: Bank,
+    consent_id: bytes | str,
+    categories: Sequence[int | str],
+    purpose: int | str,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """The bank's signed ReadRequest fields of a read on ``ledger``'s chain, made by hand to send
+    as they are or changed: its whole consented history window, a deadline ten minutes ahead of
+    the chain, a fresh request id (``overrides`` replace any of them, the ``bank`` named in the
+    request, the signing ``account`` or the EIP-712 ``domain``)."""
+    assert reader.key is not None, "a bank made without a key cannot sign its reads"
+    raw = consent_id if isinstance(consent_id, bytes) else bytes.fromhex(consent_id[2:])
+    view = ledger.consent(raw)
+    fields: dict[str, Any] = {
+        "consent_id": raw,
+        "categories": mask_of(parse_category(c) for c in categories),
+        "purpose": int(parse_purpose(purpose)),
+        "history_months": view.history_months,
+        "deadline": ledger.block_timestamp() + 1 + 600,
+        "bank": reader.address,
+    }
+    account = overrides.pop("account", reader.key)
+    domain = overrides.pop("domain", ledger.domain)
+    fields.update(overrides)
+    return typed_data.signed_read_fields(account, domain, **fields)
+
+
 @dataclass
 class Gateway:
     """A running gateway, the typed client over it, and handles on its chain."""
@@ -358,25 +387,10 @@ class Gateway:
         purpose: int | str,
         **overrides: Any,
     ) -> dict[str, Any]:
-        """The bank's signed ReadRequest fields of a read, made by hand to send as they are or
-        changed: its whole consented history window, a deadline ten minutes ahead of the chain,
-        a fresh request id (``overrides`` replace any of them, the ``bank`` named in the
-        request, the signing ``account`` or the EIP-712 ``domain``)."""
-        assert reader.key is not None, "a bank made without a key cannot sign its reads"
-        raw = consent_id if isinstance(consent_id, bytes) else bytes.fromhex(consent_id[2:])
-        view = self.context.ledger.consent(raw)
-        fields: dict[str, Any] = {
-            "consent_id": raw,
-            "categories": mask_of(parse_category(c) for c in categories),
-            "purpose": int(parse_purpose(purpose)),
-            "history_months": view.history_months,
-            "deadline": self.now() + 600,
-            "bank": reader.address,
-        }
-        account = overrides.pop("account", reader.key)
-        domain = overrides.pop("domain", self.context.ledger.domain)
-        fields.update(overrides)
-        return typed_data.signed_read_fields(account, domain, **fields)
+        """The bank's signed ReadRequest fields of a read, made by hand (:func:`signed_read`)."""
+        return signed_read(
+            self.context.ledger, reader, consent_id, categories, purpose, **overrides
+        )
 
     def sign_ahead(
         self,
@@ -474,7 +488,7 @@ def running_gateway(
     app = create_app(
         Settings(
             chain="embedded",
-            database_url=f"sqlite:///{tmp / 'gateway.db'}",
+            database_url=settings.pop("database_url", f"sqlite:///{tmp / 'gateway.db'}"),
             bureau_database_url=bureau_url,
             domain=domain,
             batch_max_wait_ms=settings.pop("batch_max_wait_ms", 2.0),

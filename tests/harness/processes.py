@@ -13,6 +13,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -20,12 +21,13 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
+from web3 import Web3
 
 from consentledger.audit.journal_check import JournalCheck, JournalDatabase
 from consentledger.audit.runner import Audit
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
 from consentledger.categories import Category
-from consentledger.chain.anvil import AnvilChain, free_port
+from consentledger.chain.anvil import free_port
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment, deploy_ledger
 from consentledger.chain.jsonrpc import HttpJsonRpc
@@ -38,6 +40,20 @@ from consentledger.journal.schema import JournalEntry, ReadStatus
 from consentledger.ledger.types import ConsentTerms
 from consentledger.testing.process import GatewayProcess
 from tests.harness.gateway import CONSENT_TYPE, DAY, DOMAIN_TYPE
+
+
+class DevNode(Protocol):
+    """A node process the helpers below can use: anvil's controls, or any node's through a
+    funded key (consentledger.chain.nodes.FundedNode)."""
+
+    url: str
+
+    @property
+    def w3(self) -> Web3: ...
+
+    def new_account(self, wei: int = ...) -> LocalAccount: ...
+
+    def now(self) -> int: ...
 
 
 def _grant(client: LedgerClient, subject: bytes, bank: str, key: bytes, now: int) -> bytes:
@@ -83,7 +99,7 @@ def journal_entries(url: str) -> list[JournalEntry]:
         engine.dispose()
 
 
-def recorded_reads(node: AnvilChain, contract: str, relayer: str) -> dict[int, str]:
+def recorded_reads(node: DevNode, contract: str, relayer: str) -> dict[int, str]:
     """query id -> response hash of every DataAccessed of this relayer on the chain."""
     client = LedgerClient(node.w3, contract, Account.create())
     logs = node.w3.eth.get_logs(
@@ -106,7 +122,7 @@ def recorded_reads(node: AnvilChain, contract: str, relayer: str) -> dict[int, s
 
 
 def gateway_on_anvil(
-    node: AnvilChain,
+    node: DevNode,
     bureau_url: str,
     tmp_path: Path,
     journal_url: str | None = None,
@@ -171,7 +187,7 @@ class ConsentedRead:
 
 
 def consented_read(
-    gateway: GatewayProcess, node: AnvilChain, deployment: Deployment, relay: LocalAccount
+    gateway: GatewayProcess, node: DevNode, deployment: Deployment, relay: LocalAccount
 ) -> ConsentedRead:
     """A bank, an enterprise and its consent, through a started gateway (the consent relayed by
     ``relay`` straight to the chain)."""
@@ -196,7 +212,7 @@ def consented_read(
 
 
 def assert_journal_is_the_chain(
-    node: AnvilChain, deployment: Deployment, relayer: str, journal_url: str
+    node: DevNode, deployment: Deployment, relayer: str, journal_url: str
 ) -> dict[str, int]:
     """Every entry resolved; granted entries and DataAccessed events match one to one (query id
     and response hash); the auditor (chain replay and journal cross-check) finds nothing.
@@ -216,7 +232,7 @@ def assert_journal_is_the_chain(
     return dict(statuses)
 
 
-def assert_audit_is_clean(node: AnvilChain, deployment: Deployment, journal_url: str) -> None:
+def assert_audit_is_clean(node: DevNode, deployment: Deployment, journal_url: str) -> None:
     """The auditor, replaying the chain and cross-checking the journal, finds nothing."""
     database = JournalDatabase(journal_url)
     try:

@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from consentledger.audit.findings import Finding, FindingCode, Location, Source
 from consentledger.audit.history import category_codes
 from consentledger.audit.replay import hex0x
+from consentledger.bureau.history import points_outside_window
 from consentledger.categories import Category
 from consentledger.chain.log_reader import LedgerEvent, LedgerItem
 from consentledger.errors import ConsentLedgerError
@@ -113,6 +114,9 @@ class ReleasedDocument:
 
     categories: tuple[str, ...]
     history_months: int
+    #: The data points the document holds that its own window (``history_months`` as of its
+    #: ``as_of`` date, by the bureau's rule) does not show, as ``section.series period``.
+    outside_window: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, kind: str, document: bytes) -> ReleasedDocument | None:
@@ -121,9 +125,15 @@ class ReleasedDocument:
         try:
             loaded = json.loads(document)
             sections = loaded["categories"]
-            return cls(tuple(sorted(sections)), int(loaded["history_months"]))
+            months = int(loaded["history_months"])
+            as_of = date.fromisoformat(loaded["as_of"])
         except (ValueError, TypeError, KeyError):
             return None
+        try:
+            outside = tuple(str(p) for p in points_outside_window(sections, as_of, months))
+        except (ValueError, TypeError):
+            outside = ("a series whose periods cannot be read",)
+        return cls(tuple(sorted(sections)), months, outside)
 
 
 class JournalDatabase:
@@ -767,6 +777,18 @@ class _Comparison:
                     rule="history_months",
                 )
                 return
+        if released.outside_window:
+            shown = ", ".join(released.outside_window[:5])
+            more = len(released.outside_window) - 5
+            flag(
+                FindingCode.RELEASED_HISTORY_BEYOND_WINDOW,
+                f"journal entry {row.id} released {len(released.outside_window)} data point(s) "
+                f"outside its {released.history_months}-month window: {shown}"
+                + (f" and {more} more" if more > 0 else ""),
+                expected=f"only the points a {released.history_months}-month window shows",
+                observed=f"points outside it: {shown}",
+                rule="data_points",
+            )
 
     def _granted_history(self, consent_id: str) -> int | None:
         window = self.consent_history.get(consent_id)

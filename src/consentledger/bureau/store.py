@@ -27,7 +27,17 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import rfc8785
-from sqlalchemy import Engine, Select, bindparam, create_engine, func, insert, inspect, select
+from sqlalchemy import (
+    Engine,
+    Select,
+    bindparam,
+    create_engine,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -74,6 +84,7 @@ from consentledger.bureau.publication import (
     penalty_published,
     penalty_published_until,
 )
+from consentledger.bureau.schema_history import BUREAU_HISTORY
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS, check_supplied
 from consentledger.bureau.uscc import parse_uscc, validate_uscc
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
@@ -227,15 +238,16 @@ class BureauStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        #: Whether the database has the feed log (None: not looked yet; seeded before: no).
-        self._feed_log: bool | None = None
 
     @classmethod
     def open(cls, url: str | None = None, *, must_exist: bool = False) -> BureauStore:
         """Open the store at ``url`` (see :func:`database_url`) and check that it can be reached.
 
         With ``must_exist`` the database must already hold bureau data (a missing SQLite file is
-        not created). Raises :class:`BureauDatabaseError` or :class:`BureauNotSeededError`.
+        not created). A bureau from an earlier version is upgraded to the head schema revision
+        (:mod:`consentledger.bureau.schema_history`); an empty database is left empty until
+        :meth:`create_schema`. Raises :class:`BureauDatabaseError`, :class:`BureauNotSeededError`
+        or a :class:`~consentledger.schema_versions.SchemaVersionError`.
         """
         resolved = database_url(url)
         shown = _safe_url(resolved)
@@ -264,6 +276,16 @@ class BureauStore:
         if must_exist and not has_schema:
             engine.dispose()
             raise BureauNotSeededError(shown)
+        if has_schema:  # a bureau from an earlier version is upgraded in place
+            try:
+                BUREAU_HISTORY.upgrade(engine)
+            except (DBAPIError, SQLAlchemyError) as exc:
+                engine.dispose()
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise BureauDatabaseError(shown, f"its schema upgrade failed: {reason}") from None
+            except ConsentLedgerError:
+                engine.dispose()
+                raise
         return store
 
     @property
@@ -289,13 +311,15 @@ class BureauStore:
     # -- schema and writing -------------------------------------------------------------------
 
     def create_schema(self) -> None:
-        """Create the bureau's tables where they do not exist."""
-        Base.metadata.create_all(self.engine)
-        self._feed_log = None
+        """Bring the bureau's tables to the head schema revision (created in an empty
+        database)."""
+        BUREAU_HISTORY.upgrade(self.engine)
 
     def drop_schema(self) -> None:
-        """Drop the bureau's tables (and every row in them)."""
+        """Drop the bureau's tables (and every row in them) and its schema version."""
         Base.metadata.drop_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {BUREAU_HISTORY.version_table}"))
 
     def enterprise_count(self) -> int:
         """How many enterprises the store holds (0 if it has no schema yet)."""
@@ -414,10 +438,6 @@ class BureauStore:
         """The corrected records (version 2 on) the document releases, each at its current
         version, with the source and the dispute it settles; empty where every record is at
         its first version (as all seeded data is)."""
-        if self._feed_log is None:
-            self._feed_log = inspect(session.connection()).has_table(_FEED_LOG_NAME)
-        if not self._feed_log:
-            return []
         latest: dict[str, tuple[str, int, str | None]] = {}
         for source, record_id, version, dispute in session.connection().execute(
             _CORRECTIONS, {"uscc": uscc}
@@ -476,7 +496,6 @@ _ENTERPRISE = select(Enterprise).where(Enterprise.uscc == bindparam("uscc"))
 _ROWS: dict[tuple[type[Any], tuple[Any, ...]], Select[Any]] = {}
 _AS_OF = select(DatasetMeta.value).where(DatasetMeta.key == "as_of")
 _SOURCES = select(DataSource.category, DataSource.department, DataSource.as_of)
-_FEED_LOG_NAME = FeedRecordVersion.__tablename__
 _CORRECTIONS = (
     select(
         FeedRecordVersion.source,

@@ -72,6 +72,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """Terminate a node process and wait for it; kill it if it has not exited by ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 class AnvilProcess:
     """An anvil process on a free loopback port; a context manager that stops it."""
 
@@ -118,14 +130,7 @@ class AnvilProcess:
     def stop(self) -> None:
         """Stop anvil (terminate, then kill if it does not exit)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, 5)
 
     def __enter__(self) -> AnvilProcess:
         return self.start()

@@ -12,6 +12,7 @@ against the embedded chain, anvil or a Besu network.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,7 @@ from consentledger.chain.jsonrpc import (
     HttpJsonRpc,
     JsonRpc,
     JsonRpcError,
+    JsonRpcProvider,
 )
 from consentledger.errors import ConsentLedgerError
 from consentledger.ledger.types import (
@@ -114,6 +116,12 @@ class ConsentView:
         return max(0, self.max_reads - self.reads_used)
 
 
+class ReceiptUnavailableError(ChainUnavailableError):
+    """The node answered a receipt lookup with an error: it cannot tell yet, so ask again."""
+
+    code = "receipt_unavailable"
+
+
 class ReplacementError(ConsentLedgerError, ValueError):
     """A transaction cannot be replaced: its parameters are not known (only its raw bytes)."""
 
@@ -186,6 +194,8 @@ def node_of(w3: Web3) -> JsonRpc:
             headers=dict(kwargs.get("headers") or {}),
             timeout=float(kwargs.get("timeout") or 30),
         )
+    if isinstance(provider, JsonRpcProvider):
+        return provider.rpc
     if isinstance(provider, EthereumTesterProvider):
         return EmbeddedJsonRpc(provider.ethereum_tester)
     raise TypeError(f"no JSON-RPC transport for {type(provider).__name__}")
@@ -211,6 +221,8 @@ class LedgerClient:
         self._chain_id: int | None = None
         self._nonce: int | None = None
         self._lock = threading.Lock()
+        #: The block tag simulations run on: "pending", or "latest" on a node without it.
+        self._simulation_tag = "pending"
 
     # ------------------------------------------------------------------ plumbing
 
@@ -347,8 +359,16 @@ class LedgerClient:
         return self.wait(self.send(fn_name, *args))
 
     def send(self, fn_name: str, *args: Any) -> bytes:
-        """Simulate, sign and send ``fn_name(*args)`` without waiting; returns the tx hash."""
-        return self.broadcast(self.prepare(fn_name, *args))
+        """Simulate, sign and send ``fn_name(*args)`` without waiting; returns the tx hash.
+
+        If the node does not take it, the nonce is read from the chain again before the next
+        send (nothing else holds the transaction, unlike a relayer's journaled batch)."""
+        signed = self.prepare(fn_name, *args)
+        try:
+            return self.broadcast(signed)
+        except (ValueError, ChainUnavailableError):
+            self.forget_nonce()
+            raise
 
     def prepare(self, fn_name: str, *args: Any) -> SignedCall:
         """Simulate and sign ``fn_name(*args)``, taking the next nonce; nothing is sent.
@@ -362,9 +382,10 @@ class LedgerClient:
         gas, fees = self._estimate(call)
         with self._lock:
             if self._nonce is None:
-                self._nonce = _quantity(
-                    self._request("eth_getTransactionCount", [self.account.address, "pending"])
-                )
+                # The nonce is this client's own count, started from the transactions the latest
+                # block includes: the "pending" tag is not served by every node, and what a
+                # node's pool holds is that node's view, not the key's.
+                self._nonce = self.confirmed_nonce()
             tx: dict[str, Any] = {
                 **call,
                 "chainId": self.chain_id,
@@ -378,11 +399,19 @@ class LedgerClient:
 
     def _estimate(self, call: TxParams) -> tuple[int, dict[str, int]]:
         """The gas of ``call`` simulated in the pending block (the environment, time above all,
-        the transaction will most likely be mined in), and the fees to offer. From a node, one
-        JSON-RPC batch. A revert raises the contract's error."""
-        estimate, price = self._batch(
-            [("eth_estimateGas", [dict(call), "pending"]), ("eth_gasPrice", [])]
-        )
+        the transaction will most likely be mined in), and the fees to offer. A node that does
+        not serve the ``pending`` tag (the EthereumJS client) simulates on the latest block
+        instead, from then on: a check of time against the next block's is then made by the
+        chain alone. From a node, one JSON-RPC batch. A revert raises the contract's error."""
+        try:
+            estimate, price = self.node.batch(
+                [("eth_estimateGas", [dict(call), self._simulation_tag]), ("eth_gasPrice", [])]
+            )
+        except JsonRpcError as exc:
+            if self._simulation_tag == "pending" and _refuses_pending(exc):
+                self._simulation_tag = "latest"
+                return self._estimate(call)
+            raise self._node_error(exc) from None
         return _quantity(estimate), _fees_at(_quantity(price))
 
     def replacement(self, signed: SignedCall) -> SignedCall:
@@ -405,13 +434,15 @@ class LedgerClient:
         return _quantity(self._request("eth_getTransactionCount", [self.account.address, "latest"]))
 
     def broadcast(self, signed: SignedCall) -> bytes:
-        """Send a prepared transaction (again, after a restart: the node dedupes by hash)."""
+        """Send a prepared transaction (again, after a restart: the node dedupes by hash).
+
+        A refusal keeps the nonce counted: the caller holds the transaction (the relayer
+        journals it, and sends it again or replaces it), so the next one comes after it."""
         try:
             self._request("eth_sendRawTransaction", ["0x" + signed.raw.hex()])
         except (ValueError, ChainUnavailableError) as exc:
             if _already_known(exc):
                 return signed.tx_hash
-            self.forget_nonce()  # resynchronise from the node next time
             raise
         return signed.tx_hash
 
@@ -423,7 +454,13 @@ class LedgerClient:
         """The one of ``tx_hashes`` (transactions that share a nonce) that was mined, if any;
         raise TransactionFailedError if it failed. From a node, one JSON-RPC batch for all."""
         method = "eth_getTransactionReceipt"
-        for raw in self._batch([(method, ["0x" + h.hex()]) for h in tx_hashes]):
+        try:
+            raws = self.node.batch([(method, ["0x" + h.hex()]) for h in tx_hashes])
+        except JsonRpcError as exc:
+            # A node that cannot answer a receipt now (the EthereumJS client indexes a receipt
+            # a moment before it stores its block) has not refused anything: ask again later.
+            raise ReceiptUnavailableError(f"{exc.method} failed: {exc.rpc_message}") from None
+        for raw in raws:
             if raw is not None:
                 return self._mined(raw)
         return None
@@ -442,9 +479,10 @@ class LedgerClient:
         deadline = time.monotonic() + timeout
         delay = 0.002
         while True:
-            mined = self.first_mined(tx_hashes)
-            if mined is not None:
-                return mined
+            with contextlib.suppress(ReceiptUnavailableError):
+                mined = self.first_mined(tx_hashes)
+                if mined is not None:
+                    return mined
             if time.monotonic() >= deadline:
                 raise TransactionTimeoutError(tx_hashes[-1], timeout)
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
@@ -453,6 +491,13 @@ class LedgerClient:
     def _fees(self) -> dict[str, int]:
         """The fees to offer at the node's suggested price now (see :func:`_fees_at`)."""
         return _fees_at(_quantity(self._request("eth_gasPrice", [])))
+
+    def resume_nonce(self, after: int | None) -> None:
+        """Continue this key's nonces after ``after`` (the highest a journal holds for
+        transactions still open), or after the chain's count if that is higher."""
+        confirmed = self.confirmed_nonce()
+        with self._lock:
+            self._nonce = confirmed if after is None else max(confirmed, after + 1)
 
     def forget_nonce(self) -> None:
         """Read the account's nonce from the node again before the next send (after a chain
@@ -712,6 +757,12 @@ def _data(value: Any) -> bytes:
 def _bumped(fee: int) -> int:
     """``fee`` raised by 12.5 % (at least by 1 wei, so that a zero fee moves too)."""
     return fee + max(1, -(-fee // REPLACEMENT_BUMP_DIVISOR))
+
+
+def _refuses_pending(error: JsonRpcError) -> bool:
+    """Whether a node's error says it does not serve the ``pending`` block tag (not a revert)."""
+    reverted = isinstance(error.data, str) and error.data.startswith("0x")
+    return not reverted and "pending" in error.rpc_message.lower()
 
 
 def _already_known(exc: Exception) -> bool:

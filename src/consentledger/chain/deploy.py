@@ -18,7 +18,13 @@ from web3 import Web3
 
 from consentledger.categories import seed_registries
 from consentledger.chain.artifacts import artifact_hash, load_artifact
-from consentledger.chain.client import GAS_HEADROOM, LedgerClient, TransactionFailedError
+from consentledger.chain.client import (
+    GAS_HEADROOM,
+    LedgerClient,
+    TransactionFailedError,
+    node_of,
+)
+from consentledger.chain.jsonrpc import wait_for_receipt
 from consentledger.errors import ConsentLedgerError
 from consentledger.files import write_atomically
 from consentledger.ledger.types import ROLE_BUREAU
@@ -99,13 +105,15 @@ def deploy_ledger(
     artifact = load_artifact(CONTRACT)
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     constructor = factory.constructor(regulator.address)
+    # Only what every node serves: the latest block, not the "pending" tag, and the nonce from
+    # the key's count in that block (the regulator deploys before it sends anything else).
     gas = w3.eth.estimate_gas(
-        {"from": regulator.address, "data": constructor.data_in_transaction}, "pending"
+        {"from": regulator.address, "data": constructor.data_in_transaction}, "latest"
     )
     tx = constructor.build_transaction(
         {
             "from": regulator.address,
-            "nonce": w3.eth.get_transaction_count(regulator.address, "pending"),
+            "nonce": w3.eth.get_transaction_count(regulator.address, "latest"),
             "gas": int(gas * GAS_HEADROOM),
             "maxFeePerGas": 2 * w3.eth.gas_price,
             "maxPriorityFeePerGas": min(w3.eth.gas_price, 10**9),
@@ -114,9 +122,9 @@ def deploy_ledger(
     )
     signed = regulator.sign_transaction(dict(tx))
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
-    if receipt["status"] != 1 or receipt["contractAddress"] is None:
-        raise TransactionFailedError(bytes(tx_hash), int(receipt["blockNumber"]))
+    receipt = wait_for_receipt(node_of(w3), "0x" + bytes(tx_hash).hex(), 60)
+    if int(receipt["status"], 16) != 1 or receipt["contractAddress"] is None:
+        raise TransactionFailedError(bytes(tx_hash), int(receipt["blockNumber"], 16))
     client = LedgerClient(w3, receipt["contractAddress"], regulator)
     if seed:
         seed_registries(client.register_category, client.define_purpose)
@@ -125,7 +133,7 @@ def deploy_ledger(
     deployment = Deployment(
         chain_id=int(w3.eth.chain_id),
         address=client.address,
-        deploy_block=int(receipt["blockNumber"]),
+        deploy_block=int(receipt["blockNumber"], 16),
         deploy_tx="0x" + bytes(tx_hash).hex(),
         artifact_hash=artifact_hash(CONTRACT),
         compiler=str(artifact["compiler"]["version"]),

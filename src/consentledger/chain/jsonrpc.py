@@ -18,13 +18,18 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import msgspec
 import urllib3
+from web3.providers.base import BaseProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 from consentledger.errors import ConsentLedgerError
 from consentledger.gcpause import gc_paused
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
     from eth_tester import EthereumTester
 
     from consentledger.chain.embedded import EmbeddedChain
+
+log = logging.getLogger(__name__)
 
 #: The embedded chain's gas price (eth-tester has no fee market; at least its base fee).
 EMBEDDED_GAS_PRICE = 10**9
@@ -81,6 +88,71 @@ class JsonRpc(Protocol):
         ...
 
 
+class FailoverJsonRpc:
+    """JSON-RPC over several nodes of one network: each request goes to the node that answered
+    last; one that cannot be reached (or answers garbage) hands the request to the next, in
+    order. A node's JSON-RPC error is an answer and is raised as it is, not failed over."""
+
+    thread_safe = True
+
+    def __init__(
+        self, urls: Sequence[str], token: str | None = None, *, timeout: float = 30.0
+    ) -> None:
+        if not urls:
+            raise ValueError("FailoverJsonRpc needs at least one URL")
+        self.nodes = [HttpJsonRpc(url, token, timeout=timeout) for url in urls]
+        self._current = 0
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """The node requests go to now."""
+        return self.nodes[self._current].url
+
+    def _each(self, call: Callable[[HttpJsonRpc], Any]) -> Any:
+        start = self._current
+        failure: ChainUnavailableError | None = None
+        for step in range(len(self.nodes)):
+            index = (start + step) % len(self.nodes)
+            try:
+                result = call(self.nodes[index])
+            except ChainUnavailableError as exc:
+                failure = exc
+                continue
+            if index != start:
+                with self._lock:
+                    self._current = index
+                log.warning(
+                    "JSON-RPC failed over to %s: %s", redacted(self.nodes[index].url), failure
+                )
+            return result
+        assert failure is not None
+        raise failure
+
+    def request(self, method: str, params: Sequence[Any]) -> Any:
+        return self._each(lambda node: node.request(method, params))
+
+    def batch(self, calls: Sequence[Call]) -> list[Any]:
+        return list(self._each(lambda node: node.batch(calls)))
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+
+def chain_urls(setting: str) -> list[str]:
+    """The node URLs of a comma-separated setting (one URL, or several nodes of one network)."""
+    return [url.strip() for url in setting.split(",") if url.strip()]
+
+
+def http_json_rpc(setting: str, token: str | None = None, *, timeout: float = 30.0) -> JsonRpc:
+    """The transport for a chain setting: one node, or failover over several."""
+    urls = chain_urls(setting)
+    if len(urls) == 1:
+        return HttpJsonRpc(urls[0], token, timeout=timeout)
+    return FailoverJsonRpc(urls, token, timeout=timeout)
+
+
 def is_thread_safe(rpc: JsonRpc) -> bool:
     """Whether ``rpc`` may serve requests from several threads at once (a transport says so
     with a true ``thread_safe`` attribute; the in-process ones do not)."""
@@ -112,6 +184,22 @@ def _loads(body: bytes) -> Any:
             return msgspec.json.decode(body)
     except msgspec.DecodeError:
         return json.loads(body)
+
+
+def wait_for_receipt(rpc: JsonRpc, tx_hash: str, timeout: float = 120) -> dict[str, Any]:
+    """A transaction's receipt once it is mined; a lookup the node answers with an error (the
+    EthereumJS client indexes a receipt a moment before it stores its block) is asked again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            receipt = rpc.request("eth_getTransactionReceipt", [tx_hash])
+        except JsonRpcError:
+            receipt = None
+        if isinstance(receipt, dict):
+            return receipt
+        if time.monotonic() > deadline:
+            raise ChainUnavailableError(f"transaction {tx_hash} not mined within {timeout:g} s")
+        time.sleep(0.1)
 
 
 class HttpJsonRpc:
@@ -237,11 +325,11 @@ class EmbeddedJsonRpc:
 
     It answers ``eth_chainId``, ``eth_blockNumber``, ``eth_getCode``, ``eth_getLogs``,
     ``eth_getBlockByNumber``, ``eth_getBlockByHash``, ``eth_getTransactionByHash``,
-    ``eth_getTransactionReceipt``, ``eth_getTransactionCount``, ``eth_call``, ``eth_estimateGas``,
-    ``eth_gasPrice`` and ``eth_sendRawTransaction`` with node-shaped JSON (every other method is
-    "method not found"), and a batch one request after the other. ``max_block_range`` makes it
-    refuse log queries over more blocks, worded as Besu words it, like a node with a configured
-    cap.
+    ``eth_getTransactionReceipt``, ``eth_getTransactionCount``, ``eth_getBalance``, ``eth_call``,
+    ``eth_estimateGas``, ``eth_gasPrice`` and ``eth_sendRawTransaction`` with node-shaped JSON
+    (every other method is "method not found"), and a batch one request after the other.
+    ``max_block_range`` makes it refuse log queries over more blocks, worded as Besu words it,
+    like a node with a configured cap.
     """
 
     def __init__(
@@ -261,6 +349,7 @@ class EmbeddedJsonRpc:
             # eth-tester has no fee market to ask: web3's eth-tester provider's fixed price.
             "eth_gasPrice": lambda _p: hex(EMBEDDED_GAS_PRICE),
             "eth_getTransactionCount": self._get_nonce,
+            "eth_getBalance": self._get_balance,
             "eth_sendRawTransaction": self._send_raw,
             "eth_getTransactionReceipt": self._get_receipt,
             "eth_getTransactionByHash": self._get_transaction,
@@ -408,6 +497,11 @@ class EmbeddedJsonRpc:
         block = tag if tag in ("latest", "pending") else self._block_number(tag)
         return hex(int(self.tester.get_nonce(params[0], block)))
 
+    def _get_balance(self, params: Sequence[Any]) -> str:
+        tag = params[1] if len(params) > 1 else "latest"
+        block = tag if tag in ("latest", "pending") else self._block_number(tag)
+        return hex(int(self.tester.get_balance(params[0], block)))
+
     def _send_raw(self, params: Sequence[Any]) -> str:
         from eth_tester.exceptions import TransactionFailed, ValidationError
 
@@ -450,3 +544,31 @@ def _node_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {_camel(k): _node_value(v) for k, v in value.items()}
     return value
+
+
+class JsonRpcProvider(BaseProvider):
+    """A web3 provider over one of these transports (the few web3 calls a gateway makes go the
+    same way as everything else, failover included)."""
+
+    def __init__(self, rpc: JsonRpc) -> None:
+        super().__init__()
+        self.rpc = rpc
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            result = self.rpc.request(str(method), list(params))
+        except JsonRpcError as exc:
+            error: dict[str, Any] = {"code": exc.rpc_code, "message": exc.rpc_message}
+            if exc.data is not None:
+                error["data"] = exc.data
+            return cast("RPCResponse", {"jsonrpc": "2.0", "id": 0, "error": error})
+        return cast("RPCResponse", {"jsonrpc": "2.0", "id": 0, "result": result})
+
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        try:
+            self.rpc.request("eth_chainId", [])
+        except (ChainUnavailableError, JsonRpcError):
+            if show_traceback:
+                raise
+            return False
+        return True

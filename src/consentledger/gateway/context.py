@@ -27,7 +27,12 @@ from consentledger.chain.client import LedgerClient, Mined
 from consentledger.chain.clock import BlockClock, wall_clock
 from consentledger.chain.deploy import Deployment, deploy_ledger, verify_deployment
 from consentledger.chain.embedded import EmbeddedChain
-from consentledger.chain.jsonrpc import ChainUnavailableError
+from consentledger.chain.jsonrpc import (
+    ChainUnavailableError,
+    JsonRpcProvider,
+    chain_urls,
+    http_json_rpc,
+)
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.banks import VerifiedKeys
@@ -87,7 +92,11 @@ def _rejoin(
 
 
 def _node(settings: Settings) -> Web3:
-    """A Web3 on the settings' JSON-RPC node (with its bearer token, if one is set)."""
+    """A Web3 on the settings' JSON-RPC node (with its bearer token, if one is set); on several
+    nodes' URLs, one that fails over between them (the transport the ledger clients then use)."""
+    if len(chain_urls(settings.chain)) > 1:
+        token = settings.rpc_token.get_secret_value() if settings.rpc_token else None
+        return Web3(JsonRpcProvider(http_json_rpc(settings.chain, token)))
     request_kwargs: dict[str, object] = {"timeout": 30}
     if settings.rpc_token is not None:
         request_kwargs["headers"] = {
@@ -266,6 +275,10 @@ class GatewayContext:
         )
         if report.granted or report.denied or report.failed or report.still_open:
             log.warning("journal reconciled at start: %s", report)
+        # The relayer counts its own nonces: after the chain's count, and after every batch the
+        # journal still holds open (sent, maybe in some node's pool, not mined yet).
+        held = [batch.candidates[0].nonce for batch in report.open_batches]
+        await self.on_chain(self.ledger.resume_nonce, max(held, default=None))
         chain_last = await self.on_chain(self.ledger.last_query_id, self.ledger.account.address)
         # Both as sequences (the chain answers a whole query id): a batch still open after the
         # restart has ids above the chain's last, and the next batch must come after it.

@@ -19,11 +19,11 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from consentledger.errors import ConsentLedgerError
-from consentledger.gateway.db_migrate import add_relayer_columns, add_request_columns
+from consentledger.gateway.schema_history import JOURNAL_HISTORY
 from consentledger.journal.schema import Base, utcnow
 
 
@@ -63,16 +63,14 @@ class SignInNonce(Base):
 
 
 class Database:
-    """The engine and a session factory; creates the schema on open."""
+    """The engine and a session factory; brings the schema to the head revision on open (see
+    :mod:`consentledger.schema_versions`: created in a new database, upgraded in place in an old
+    one, once when several processes open it at once)."""
 
     def __init__(self, url: str) -> None:
         try:
-            self.engine: Engine = create_engine(url)
-            if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_durable)
-            _create_tables(self.engine)
-            add_relayer_columns(self.engine)
-            add_request_columns(self.engine)
+            self.engine: Engine = journal_engine(url)
+            JOURNAL_HISTORY.upgrade(self.engine)
         except SQLAlchemyError as exc:
             raise GatewayDatabaseError(f"cannot open the gateway database {url}: {exc}") from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)
@@ -81,19 +79,13 @@ class Database:
         self.engine.dispose()
 
 
-def _create_tables(engine: Engine) -> None:
-    """The missing tables. Several workers may open a new database at once: another one can
-    create a table between this one's check and its CREATE, so that is tried again (each try
-    finds at least one more table there)."""
-    for _ in Base.metadata.tables:
-        try:
-            Base.metadata.create_all(engine)
-        except (OperationalError, ProgrammingError) as exc:  # SQLite / PostgreSQL
-            if "already exists" not in str(exc):
-                raise
-        else:
-            return
-    Base.metadata.create_all(engine)
+def journal_engine(url: str) -> Engine:
+    """An engine on the gateway's database (SQLite: write-ahead log, synchronous=FULL, a busy
+    timeout). Raises SQLAlchemy's errors for a malformed URL or a missing driver."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_durable)
+    return engine
 
 
 def _sqlite_durable(dbapi_connection: object, _record: object) -> None:

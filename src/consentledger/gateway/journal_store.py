@@ -90,7 +90,7 @@ class Journal:
     def owned(self, column: Any, *, legacy: bool = False) -> Any:
         """The condition "``column`` names this worker's relayer"; with ``legacy``, rows from
         before the relayer column (NULL: left by the single-relayer gateway that ran before the
-        migration, see :mod:`consentledger.gateway.db_migrate`) count as its own too."""
+        column, see the revision ``j0002`` in ``gateway/migrations``) count as its own too."""
         if self.relayer is None:
             return true()
         if legacy:

@@ -27,7 +27,7 @@ from consentledger.chain.clock import next_block_time
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.follower import LedgerFollower
-from consentledger.chain.jsonrpc import EmbeddedJsonRpc, HttpJsonRpc, JsonRpc
+from consentledger.chain.jsonrpc import EmbeddedJsonRpc, JsonRpc, http_json_rpc
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.chain_events import ChainEvents
 from consentledger.gateway.settings import Settings
@@ -236,7 +236,7 @@ def open_live_ledger(
         max_blocks = EMBEDDED_BLOCKS_PER_STEP
     else:
         token = settings.rpc_token.get_secret_value() if settings.rpc_token is not None else None
-        rpc = HttpJsonRpc(settings.chain, token, timeout=10.0)
+        rpc = http_json_rpc(settings.chain, token, timeout=10.0)
     return LiveLedger(
         rpc,
         deployment,

@@ -137,14 +137,16 @@ class ChainState:
 
 async def chain_state(context: GatewayContext) -> ChainState:
     """The chain's head and the relayer's balance (for ``/metrics`` and ``/v1/health``)."""
-    w3 = context.w3
+    node = context.ledger.node
     relayer = context.ledger.account.address
 
     def read() -> ChainState:
-        head = w3.eth.get_block("latest")
-        return ChainState(
-            int(head["number"]), int(head["timestamp"]), int(w3.eth.get_balance(relayer))
+        # Raw JSON-RPC, one round trip: web3's block formatter refuses the longer extraData of
+        # a proof-of-authority header (Clique, QBFT).
+        head, balance = node.batch(
+            [("eth_getBlockByNumber", ["latest", False]), ("eth_getBalance", [relayer, "latest"])]
         )
+        return ChainState(int(head["number"], 16), int(head["timestamp"], 16), int(balance, 16))
 
     return await context.on_chain(context.ledger.rpc, read)
 

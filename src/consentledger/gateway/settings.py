@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from consentledger.chain.jsonrpc import chain_urls
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.relayer_keys import relayer_key_files
 from consentledger.subject import parse_subject_key
@@ -38,7 +39,7 @@ class SettingsError(ConsentLedgerError, ValueError):
 
 
 class BadChainUrlError(SettingsError):
-    """The chain is neither ``embedded`` nor an http(s) JSON-RPC URL."""
+    """The chain is neither ``embedded`` nor http(s) JSON-RPC URLs (comma-separated)."""
 
     code = "bad_chain_url"
     exit_code = 4
@@ -47,7 +48,8 @@ class BadChainUrlError(SettingsError):
         self.chain = chain
         super().__init__(
             f"the chain {chain!r} is neither 'embedded' nor an http(s) JSON-RPC URL: "
-            "pass --chain embedded or --chain http://HOST:PORT (CONSENTLEDGER_CHAIN)"
+            "pass --chain embedded or --chain http://HOST:PORT (CONSENTLEDGER_CHAIN; several "
+            "nodes of one network comma-separated)"
         )
 
 
@@ -93,7 +95,8 @@ class Settings(BaseSettings):
     #: "production" unless development is asked for explicitly: only development accepts the
     #: secrets written in the source (and uses them when none is set).
     environment: Literal["development", "production"] = "production"
-    #: "embedded" (an in-process eth-tester chain, deployed at start) or a JSON-RPC URL.
+    #: "embedded" (an in-process eth-tester chain, deployed at start), a JSON-RPC URL, or several
+    #: nodes' URLs of one network, comma-separated (requests fail over between them in order).
     chain: str = "embedded"
     #: Keep the embedded chain in this directory (its block log, replayed and verified at start);
     #: unset, the embedded chain lives in memory and a fresh ledger is deployed at every start.
@@ -215,7 +218,9 @@ class Settings(BaseSettings):
                 "CONSENTLEDGER_WEBHOOK_ALLOW_LOOPBACK_HTTP is for development only: production "
                 "webhooks go over https"
             )
-        if self.chain != "embedded" and not self.chain.startswith(("http://", "https://")):
+        if self.chain != "embedded" and not all(
+            url.startswith(("http://", "https://")) for url in chain_urls(self.chain) or [""]
+        ):
             raise BadChainUrlError(self.chain)
         if self.relayer_key_dir is not None and (self.relayer_key or self.relayer_key_file):
             raise ValueError(

@@ -50,7 +50,7 @@ class Batch(Base):
     nonce: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | mined | failed
     #: The relayer key that signed it (checksummed address): each gateway worker settles only
-    #: its own batches. NULL only in a database from before the column (see ``migrate``).
+    #: its own batches. NULL only in a database from before the column (revision ``j0002``).
     relayer: Mapped[str | None] = mapped_column(String(42), nullable=True, index=True)
     block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -111,7 +111,7 @@ class JournalEntry(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), nullable=True)
     #: The relayer key of the worker that journaled the read (checksummed address); its query id,
     #: once assigned, starts with the same 160 bits. NULL only in a database from before the
-    #: column (see ``migrate``).
+    #: column (revision ``j0002``).
     relayer: Mapped[str | None] = mapped_column(String(42), nullable=True, index=True)
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)

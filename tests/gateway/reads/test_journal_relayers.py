@@ -1,6 +1,7 @@
 """One journal, several relayers: every row names its relayer, a worker's reconcile and
-``last_sequence`` look only at its own, and a database from before the relayer column is migrated
-on open (added, filled from the query ids). Real components: the embedded chain, SQLite."""
+``last_sequence`` look only at its own, and a database from before the relayer column is upgraded
+on open (revision j0002: added, filled from the query ids). Real components: the embedded chain,
+SQLite."""
 
 from __future__ import annotations
 
@@ -17,17 +18,21 @@ from consentledger.chain.client import SignedCall
 from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.gateway.db import Database
-from consentledger.gateway.db_migrate import relayer_of_query_id
 from consentledger.gateway.journal_store import Journal, hex32, query_hex, reconcile
 from consentledger.journal.schema import Batch, JournalEntry, ReadStatus
-from consentledger.ledger.types import first_query_id
+from consentledger.ledger.types import first_query_id, query_id_relayer
 from consentledger.testing.world import World, build_world
 from tests.harness.journal import journaled_reads, sign_batch
 
 
 def _to_the_old_schema(path: Path) -> None:
-    """Drop the relayer columns: the schema of a gateway from before several workers."""
+    """Drop the schema version, the signed-request columns and the relayer columns: the schema
+    of a gateway from before several workers (revision j0001, unversioned)."""
     with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE journal_schema_version")
+        connection.execute("DROP INDEX ix_journal_bank_request")
+        for column in ("request_id", "request_deadline", "request_signature"):
+            connection.execute(f"ALTER TABLE journal DROP COLUMN {column}")
         for table in ("journal", "batches"):
             connection.execute(f"DROP INDEX ix_{table}_relayer")
             connection.execute(f"ALTER TABLE {table} DROP COLUMN relayer")
@@ -67,14 +72,14 @@ def test_an_old_database_is_migrated_and_each_relayer_reconciles_only_its_own(
     old.db.close()
     _to_the_old_schema(path)
 
-    db = Database(url)  # the migration runs on open
+    db = Database(url)  # the upgrade runs on open
     for table in ("journal", "batches"):
         assert "relayer" in {c["name"] for c in inspect(db.engine).get_columns(table)}
     rows = _rows(db)
     assert {rows[i].relayer for i in mine} == {me}
     their_query_id = rows[theirs[0]].query_id
     assert their_query_id is not None
-    assert {rows[i].relayer for i in theirs} == {relayer_of_query_id(their_query_id)}
+    assert {rows[i].relayer for i in theirs} == {query_id_relayer(int(their_query_id, 16))}
     assert rows[theirs[0]].relayer != me
     assert rows[legacy_pending].relayer is None  # no query id: owned by the old gateway
     with db.session() as session:

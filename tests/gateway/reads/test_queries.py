@@ -6,18 +6,13 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import Any
 
 import pytest
 import rfc8785
-from eth_account import Account
 from eth_utils.crypto import keccak
 
 from consentledger.categories import Category, Purpose
-from consentledger.chain import typed_data
 from consentledger.client import (
     AccessDeniedError,
     ForbiddenError,
@@ -31,8 +26,9 @@ from consentledger.client.models import QueryResult
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.db import Bank as DbBank
 from consentledger.journal.schema import JournalEntry, ReadStatus
-from consentledger.ledger.types import MAX_READ_REQUEST_LIFETIME, AccessEntry, first_query_id
+from consentledger.ledger.types import AccessEntry, first_query_id
 from tests.harness.gateway import DAY, Bank, Enterprise, Gateway, running_gateway
+from tests.harness.signed_requests import SIGNED_REQUEST_REFUSALS, Change
 
 REGISTRATION_AND_STAFF = Category.BUSINESS_REGISTRATION.bit | Category.SOCIAL_INSURANCE.bit
 
@@ -447,40 +443,6 @@ def _journal_size(gateway: Gateway) -> int:
         return session.query(JournalEntry).count()
 
 
-_OTHER = "0x" + "12" * 20
-
-
-def _chain_id(gateway: Gateway) -> int:
-    return gateway.context.deployment.chain_id
-
-
-def _other_domain(gateway: Gateway, **change: Any) -> typed_data.Domain:
-    return replace(gateway.context.ledger.domain, **change)
-
-
-Change = Callable[[Gateway, Bank, bytes], dict[str, Any]]
-SIGNED_REQUEST_REFUSALS: list[tuple[str, Change, int, str]] = [
-    ("signed_by_another_key", lambda g, b, c: {"account": Account.create()}, 403,
-     "request_signature_invalid"),
-    ("wrong_chain", lambda g, b, c: {"domain": _other_domain(g, chain_id=_chain_id(g) + 1)},
-     403, "request_signature_invalid"),
-    ("wrong_ledger", lambda g, b, c: {"domain": _other_domain(g, verifying_contract=_OTHER)},
-     403, "request_signature_invalid"),
-    ("wrong_domain_name", lambda g, b, c: {"domain": _other_domain(g, name="SomethingElse")},
-     403, "request_signature_invalid"),
-    ("signed_other_categories", lambda g, b, c: {"fields": g.signed(b, c, [2], 1)}, 403,
-     "request_signature_invalid"),
-    ("signed_for_another_bank", lambda g, b, c: {"fields": g.signed(b, c, [1], 1, bank=_OTHER)},
-     403,
-     "request_signature_invalid"),
-    ("expired", lambda g, b, c: {"deadline": g.now() - 5}, 422, "request_expired"),
-    ("deadline_too_far", lambda g, b, c: {"deadline": g.now() + MAX_READ_REQUEST_LIFETIME + 60},
-     422, "request_deadline_too_far"),
-    ("history_beyond_the_consent", lambda g, b, c: {"history_months": 120}, 403,
-     "history_exceeds_consent"),
-]  # fmt: skip
-
-
 @pytest.mark.parametrize(
     ("change", "status", "code"),
     [c[1:] for c in SIGNED_REQUEST_REFUSALS],
@@ -496,7 +458,9 @@ def test_a_bad_signed_request_is_refused_before_anything_is_written(
 ) -> None:
     consent = gateway.grant_on_chain(chip, bank, REGISTRATION_AND_STAFF)
     journaled, sent = _journal_size(gateway), gateway.context.relayer.batches_sent
-    response = gateway.post_read(bank, chip, consent, [1], **change(gateway, bank, consent))
+    response = gateway.post_read(
+        bank, chip, consent, [1], **change(gateway.context.ledger, bank, consent)
+    )
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code

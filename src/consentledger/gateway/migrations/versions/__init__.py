@@ -1,0 +1,1 @@
+"""The gateway database's revisions, one file each, in one line from ``j0001``."""
