@@ -550,35 +550,33 @@ class Replayer:
             if where is None:
                 continue
             filed, answered = where
-            due = dispute.answer_due
-            subject, rule = hex0x(dispute.subject), "征信业管理条例 art. 25"
+            due, name = dispute.answer_due, hex0x(dispute.dispute_id)
             if dispute.answered_late() and answered is not None:
                 assert dispute.answered_at is not None
-                late = Finding(
-                    code=FindingCode.DISPUTE_ANSWERED_LATE,
-                    message=f"dispute {hex0x(dispute.dispute_id)} was answered "
-                    f"{_days(dispute.answered_at - due)} after its 20 days",
-                    expected=f"an answer by {due} (filed at {dispute.filed_at})",
-                    observed=f"answered at {dispute.answered_at}",
-                    location=answered,
-                    event="DisputeAnswered",
-                    subject=subject,
-                    rule=rule,
+                code, location, event = (
+                    FindingCode.DISPUTE_ANSWERED_LATE,
+                    answered,
+                    "DisputeAnswered",
                 )
-                self._flag_into(found, late)
+                message = f"dispute {name} was answered {_days(dispute.answered_at - due)} late"
+                observed = f"answered at {dispute.answered_at}"
             elif dispute.overdue(now):
-                missing = Finding(
-                    code=FindingCode.DISPUTE_NOT_ANSWERED,
-                    message=f"dispute {hex0x(dispute.dispute_id)} has no answer "
-                    f"{_days(now - due)} after its 20 days",
-                    expected=f"an answer by {due} (filed at {dispute.filed_at})",
-                    observed=f"no answer as of {now}",
-                    location=filed,
-                    event="DisputeFiled",
-                    subject=subject,
-                    rule=rule,
-                )
-                self._flag_into(found, missing)
+                code, location, event = FindingCode.DISPUTE_NOT_ANSWERED, filed, "DisputeFiled"
+                message = f"dispute {name} has no answer {_days(now - due)} after its 20 days"
+                observed = f"no answer as of {now}"
+            else:
+                continue
+            finding = Finding(
+                code=code,
+                message=message,
+                expected=f"an answer by {due} (filed at {dispute.filed_at})",
+                observed=observed,
+                location=location,
+                event=event,
+                subject=hex0x(dispute.subject),
+                rule="征信业管理条例 art. 25",
+            )
+            self._flag_into(found, finding)
         return found
 
     def _flag_into(self, found: list[Finding], finding: Finding) -> None:

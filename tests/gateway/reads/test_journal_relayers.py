@@ -26,10 +26,16 @@ from tests.harness.journal import journaled_reads, sign_batch
 
 
 def _to_the_old_schema(path: Path) -> None:
-    """Drop the schema version, the signed-request columns and the relayer columns: the schema
-    of a gateway from before several workers (revision j0001, unversioned)."""
+    """Drop the schema version, the webhook and dispute tables, the signed-request columns and
+    the relayer columns: the schema of a gateway from before several workers (revision j0001,
+    unversioned)."""
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE journal_schema_version")
+        for table in (
+            "webhook_attempts", "webhook_deliveries", "webhook_subscriptions", "outbox_events",
+            "disputes",
+        ):  # fmt: skip
+            connection.execute(f"DROP TABLE {table}")
         connection.execute("DROP INDEX ix_journal_bank_request")
         for column in ("request_id", "request_deadline", "request_signature"):
             connection.execute(f"ALTER TABLE journal DROP COLUMN {column}")
