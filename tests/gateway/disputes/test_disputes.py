@@ -4,7 +4,7 @@ the enterprise; the refusals by code; the dispute events delivered to the enterp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -103,7 +103,7 @@ def test_a_read_dispute_names_a_read_of_the_enterprises_own_data(
     narrowed = enterprise.dispute_read(read.receipt.query_id, "the tax part", [2])
     assert [c.code for c in narrowed.categories] == [2]
     assert {d.state for d in gateway.operator.open_disputes()} == {"open"}
-    refusals = {
+    refusals: dict[str, Callable[[], object]] = {
         "outside": lambda: enterprise.dispute_read(read.receipt.query_id, "x", ["tax"]),
         "unknown": lambda: enterprise.dispute_read("0x" + "ab" * 32, "x"),
         "not-ours": lambda: gateway.enterprise_client(other).dispute_read(
