@@ -77,7 +77,7 @@ abstract contract Consents is IConsents, Registries {
             revert ConsentsHistoryExceedsCap(terms.historyMonths, caps.maxHistoryMonths);
         }
         uint32 readLimit = terms.maxReads == 0 ? caps.maxReads : terms.maxReads;
-        // The window checks bound both times by block.timestamp + 365 days, far inside uint40.
+        // The window checks bound both times by block.timestamp + 1826 days, far inside uint40.
         _consents[consentId] = ConsentRecord({
             bankId: bankId,
             notBefore: uint40(terms.notBefore),

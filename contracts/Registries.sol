@@ -9,8 +9,9 @@ import {IRegistries} from "./interfaces/IRegistries.sol";
 /// caps in the spirit of India's Account Aggregator fair-use rules. Changing or retiring a purpose
 /// affects new consents only: a granted consent keeps the terms it was granted with.
 abstract contract Registries is IRegistries, Membership {
-    /// @dev No purpose may allow consents longer than this.
-    uint32 public constant MAX_CONSENT_DURATION = 365 days;
+    /// @dev No purpose may allow consents longer than this: five years (with one leap day), the
+    /// longest a post-loan authorisation runs before the credit it follows must be re-authorised.
+    uint32 public constant MAX_CONSENT_DURATION = 1826 days;
     uint8 private constant _MAX_CATEGORY_CODE = 63;
 
     uint64 private _registeredCategories;

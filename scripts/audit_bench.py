@@ -9,6 +9,10 @@ JSON-RPC and prints:
 
 * replay: the auditor's own figure, fetch + decode + state model + checks (best of ``--runs``);
 * reader: fetch + decode alone (best of ``--runs``), and the state model alone;
+* node: the node's own ``eth_getLogs`` rate over the same blocks with a plain HTTP client (the
+  bytes received, nothing parsed), and the reader's share of it;
+* recorded: the replay from a recorded ledger file (the auditor's own recording of the node's
+  answers, served again without a node);
 * web3: web3.py's ``contract.events.X.get_logs`` for every event type over the same blocks
   (1,000-block ranges), against the reader over those same blocks, with the ratio.
 
@@ -18,15 +22,21 @@ JSON-RPC and prints:
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import secrets
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from eth_account import Account
 
+from consentledger.audit.recorded import RecordedJsonRpc, RecordingJsonRpc
 from consentledger.audit.replay import Replayer
 from consentledger.audit.runner import Audit
 from consentledger.categories import Category, Purpose
@@ -35,7 +45,7 @@ from consentledger.chain.anvil import AnvilChain, AnvilProcess
 from consentledger.chain.client import LedgerClient
 from consentledger.chain.deploy import Deployment
 from consentledger.chain.jsonrpc import HttpJsonRpc
-from consentledger.chain.log_reader import LedgerEvent
+from consentledger.chain.log_reader import DEFAULT_BLOCK_RANGE, LedgerEvent
 from consentledger.ledger.types import AccessEntry, record_accesses_args
 from consentledger.testing.world import DAY, Enterprise, World, build_world
 
@@ -169,6 +179,52 @@ def _time_reader(
     return best
 
 
+def raw_get_logs(url: str, deployment: Deployment, first: int, last: int) -> tuple[int, float]:
+    """(logs, seconds) of the node's own ``eth_getLogs`` answers for blocks ``first..last``
+    fetched with a plain HTTP client (the standard library's, one connection, the reader's
+    1,000-block ranges in turn), the bytes received and nothing parsed: the node's rate, which no
+    reader of it can beat. The logs are counted afterwards, untimed."""
+    target = urlsplit(url)
+    connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port or 80)
+    answers: list[bytes] = []
+    began = time.perf_counter()
+    for start in range(first, last + 1, DEFAULT_BLOCK_RANGE):
+        query = {
+            "address": deployment.address,
+            "fromBlock": hex(start),
+            "toBlock": hex(min(last, start + DEFAULT_BLOCK_RANGE - 1)),
+        }
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [query]}
+        ).encode()
+        connection.request("POST", target.path or "/", body, {"Content-Type": "application/json"})
+        answers.append(connection.getresponse().read())
+    seconds = time.perf_counter() - began
+    connection.close()
+    return sum(len(json.loads(answer)["result"]) for answer in answers), seconds
+
+
+def recorded_replay(
+    url: str, deployment: Deployment, path: Path, runs: int
+) -> tuple[float, int, int]:
+    """Record an audit of the node's ledger into the file ``path`` (the auditor's own recording:
+    every answer it needed), then replay the file ``runs`` times: (best events/s of the replay,
+    events, the file's bytes)."""
+    recording = RecordingJsonRpc(HttpJsonRpc(url))
+    Audit(recording, deployment).run()
+    recording.save(path)
+    recording.close()
+    best = 0.0
+    events = 0
+    for _ in range(runs):
+        result = Audit(RecordedJsonRpc.load(path), deployment).run()
+        if not result.clean:
+            raise RuntimeError(f"the recorded ledger is not clean: {result.findings[:3]}")
+        best = max(best, result.events_per_second)
+        events = result.events_replayed
+    return best, events, path.stat().st_size
+
+
 def web3_get_logs(
     url: str, deployment: Deployment, first: int, last: int
 ) -> tuple[int, float, float]:
@@ -220,6 +276,17 @@ def measure(
     head = best_replay.window_last
     reader_seconds, events, reader_cpu = _time_reader(url, deployment, first, head, runs)
     say(f"reader: {events / reader_seconds:,.0f} events/s")
+    # The node's own eth_getLogs rate over the same blocks, just before or after the reader's
+    # best run (best of as many runs), and the replay from a recorded ledger file (no node).
+    raw_logs, raw_seconds = min(
+        (raw_get_logs(url, deployment, first, head) for _ in range(runs)), key=lambda r: r[1]
+    )
+    say(f"node raw eth_getLogs: {raw_logs / raw_seconds:,.0f} logs/s")
+    with tempfile.TemporaryDirectory(prefix="consentledger-audit-bench-") as tmp:
+        recorded_rate, recorded_events, recorded_bytes = recorded_replay(
+            url, deployment, Path(tmp) / "ledger.json", runs
+        )
+    say(f"replay from the recorded file: {recorded_rate:,.0f} events/s")
     rpc = HttpJsonRpc(url)
     items = list(Audit(rpc, deployment).reader.read(first, head))
     rpc.close()
@@ -257,6 +324,11 @@ def measure(
         "replay_events_per_second": round(best_replay.events_per_second),
         "audit_seconds": round(audit_seconds, 3),
         "reader_events_per_second": round(reader_rate),
+        "node_raw_get_logs_per_second": round(raw_logs / raw_seconds),
+        "reader_vs_node_raw": round(reader_rate / (raw_logs / raw_seconds), 2),
+        "recorded_replay_events_per_second": round(recorded_rate),
+        "recorded_events": recorded_events,
+        "recorded_file_mib": round(recorded_bytes / 2**20, 1),
         "model_events_per_second": round(events / model_seconds),
         "web3_blocks": head - web3_first + 1,
         "web3_get_logs_events": web3_events,

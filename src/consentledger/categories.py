@@ -187,7 +187,7 @@ class PurposeCaps:
 
     purpose: Purpose
     allowed: tuple[Category, ...]
-    max_duration: int  # seconds, at most 365 days
+    max_duration: int  # seconds, at most MAX_CONSENT_DURATION (1,826 days)
     max_reads: int
     max_history_months: int
 
@@ -203,7 +203,8 @@ _C = Category
 SEEDED_PURPOSES: tuple[PurposeCaps, ...] = (
     # A loan decision: everything the bureau has, for a short window.
     PurposeCaps(Purpose.CREDIT_UNDERWRITING, _ALL_SEEDED, 90 * DAY, 50, 36),
-    # Monitoring a loan on the books: the signals that move (headcount, tax, arrears, courts).
+    # Monitoring a loan on the books: the signals that move (headcount, tax, arrears, courts),
+    # for as long as the credit runs, up to the ledger's five-year cap; about monthly reads.
     PurposeCaps(
         Purpose.POST_LOAN_MONITORING,
         (
@@ -216,7 +217,7 @@ SEEDED_PURPOSES: tuple[PurposeCaps, ...] = (
             _C.UTILITIES,
             _C.AUDITED_FINANCIAL_STATEMENTS,
         ),
-        365 * DAY,
+        1826 * DAY,
         400,
         12,
     ),

@@ -4,13 +4,16 @@ A gateway on the embedded chain is served by uvicorn on a free loopback port; th
 its clients (a bank with its API key, enterprises signing with eth-account, the bureau operator,
 an auditor reading ``/rpc``) and tells the story of domain.md:
 
- 1. deploy; 2. seed the bureau; 3. a bank and three enterprises, one 2-of-2; 4. a signed
- credit-underwriting consent; 5. a granted read with its receipt; 6. the size class; 7. a read
+ 1. deploy; 2. seed the bureau; 3. a bank (by its legal names and licence) and three
+ enterprises, one 2-of-2; 4. the bank asks for a credit-underwriting consent and the enterprise,
+ signed in once (a session), approves the request by signing it; 5. a granted read with its
+ receipt; 6. the size class; 7. a read
  outside the consent, denied on the chain; 8. the 2-of-2 enterprise grants with both signatures;
  9. the chip distributor disputes a data item: the chain records it, the next document marks
  it, the bureau answers (corrected); 10. a revocation, then a read denied REVOKED; 11. the
- enterprise's webhooks, delivered to a receiver on loopback and checked; 12. the auditor replays
- the chain: clean; 13. the enterprise's portability report.
+ enterprise's webhooks (the bank's request among them), delivered to a receiver on loopback and
+ checked; 12. the auditor replays the chain: clean; 13. the enterprise's portability report,
+ naming it and the bank.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from rich.table import Table
 from web3 import HTTPProvider, Web3
 
 from consentledger.audit.output import write_reports
+from consentledger.audit.report import ReportNames
 from consentledger.audit.runner import Audit
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import (
@@ -147,7 +151,11 @@ def run_demo(console: Console, out_dir: Path) -> Path:
 
         console.print("[bold]3.[/] The operator admits a bank and registers three enterprises")
         operator = api.operator(admin_token)
-        admitted = operator.add_bank("Shenzhen SME Bank")
+        admitted = operator.add_bank(
+            "Shenzhen SME Bank Co., Ltd.",
+            name_zh="深圳小微银行股份有限公司",
+            licence_number="B1234H144030001",
+        )
         # The bank reads the chain (the consent's terms, the time) through the gateway's /rpc
         # and signs each read request with its key.
         deployment = Deployment.load(out_dir / "deployment.json")
@@ -170,7 +178,9 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         table = Table(show_header=True, header_style="bold")
         for column in ("who", "USCC / address", "signs with"):
             table.add_column(column)
-        table.add_row("bank", admitted.address, "API key (shown once, stored hashed)")
+        table.add_row(
+            f"bank: {admitted.name_zh}", admitted.address, "API key (shown once, stored hashed)"
+        )
         for enterprise in (chip, catering, builder):
             table.add_row(
                 enterprise.name, enterprise.uscc, f"{len(enterprise.controllers)} controller key(s)"
@@ -179,8 +189,8 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         chip_client = api.enterprise(chip.uscc, chip.controllers)
         subscription = chip_client.subscribe(
             receiver.url,
-            ["consent.granted", "consent.revoked", "read.granted", "read.denied",
-             "dispute.filed", "dispute.answered"],
+            ["consent.requested", "consent.granted", "consent.revoked", "read.granted",
+             "read.denied", "dispute.filed", "dispute.answered"],
             "the chip distributor's treasury desk",
         )  # fmt: skip
         receiver.trust(subscription.secret)
@@ -190,14 +200,32 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         )
 
         console.print(
-            "[bold]4.[/] The chip distributor signs a credit-underwriting consent "
-            "(registration, social insurance, tax; 90 days; 24 months of history)"
+            "[bold]4.[/] The bank asks the chip distributor for a credit-underwriting consent "
+            "(registration, social insurance, tax; 90 days; 24 months of history); the "
+            "enterprise signs in once, sees the request and approves it by signing"
         )
-        consent_id = _grant(
-            chip_client,
-            admitted.address,
+        asked = bank.request_consent(
+            chip.uscc,
             ["business_registration", "social_insurance", "tax"],
-            console,
+            "credit_underwriting",
+            history_months=DEMO_HISTORY_MONTHS,
+            duration_days=90,
+            reason="贷前审查：流动资金贷款申请 (pre-loan review of a working-capital loan)",
+            respond_within_days=7,
+        )
+        console.print(f"   request [cyan]{asked.request_id}[/] {asked.state}: {asked.reason}")
+        session = chip_client.open_session()
+        pending = chip_client.consent_requests(state="pending").requests
+        if [r.request_id for r in pending] != [asked.request_id]:
+            raise DemoError(f"the enterprise does not see the bank's request: {pending}")
+        seen = pending[0]
+        named = seen.bank_name.name_zh if seen.bank_name else seen.bank
+        console.print(f"   session until {session.expires_at:%H:%M:%S} UTC; pending: from {named}")
+        approved = chip_client.approve_request(asked.request_id)
+        consent_id = approved.grant.consent_id
+        console.print(
+            f"   {approved.request.state}: consent [cyan]{consent_id}[/] "
+            f"{approved.grant.status} in tx {approved.grant.tx_hash}"
         )
 
         console.print(
@@ -303,7 +331,14 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         finally:
             rpc.close()
             bank_view.node.close()
-        written = write_reports(result, out_dir / "audit", subject=subject)
+        bank_names = {
+            b.address: b.name.model_dump() for b in api.banks().banks if b.name is not None
+        }
+        chip_client.sign_out()
+        with BureauStore.open(f"sqlite:///{out_dir / 'bureau.db'}") as store:
+            chip_name = store.registered_name(chip.uscc)
+        names = ReportNames(uscc=chip.uscc, enterprise_name=chip_name, banks=bank_names)
+        written = write_reports(result, out_dir / "audit", subject=subject, names=names)
     verdict = "[green]clean[/]" if result.clean else f"[red]{len(result.findings)} findings[/]"
     console.print(
         f"   {result.events_replayed} events replayed: {verdict}; "

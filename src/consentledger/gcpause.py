@@ -38,3 +38,20 @@ def gc_paused() -> Iterator[None]:
             _holders -= 1
             if _holders == 0 and _was_enabled:
                 gc.enable()
+
+
+#: Allocations between the collector's young-generation runs in a settled server (default 700).
+SERVER_GEN0_THRESHOLD = 20_000
+
+
+def settle_heap() -> None:
+    """For a long-lived server once it has started: collect once, move every object alive (the
+    imported libraries, the app, its caches) to the permanent generation, which the collector
+    never scans again (``gc.freeze``), and run the young generation's collection every
+    :data:`SERVER_GEN0_THRESHOLD` allocations rather than 700. A request's garbage is freed by
+    reference counting as before; the collector then only looks at what requests leave behind.
+    Profiled on the gateway under load, its collections were about a tenth of its CPU."""
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(SERVER_GEN0_THRESHOLD, gen1, gen2)

@@ -123,14 +123,23 @@ def serve_settings(
     return settings, notes
 
 
+#: How long uvicorn's supervisor waits for a worker to answer its health check before it kills
+#: and replaces the worker. uvicorn's 5 s is shorter than a fresh worker interpreter takes to
+#: start on a loaded machine: workers were killed while starting, again and again, and the
+#: gateway never served. A hung worker is still replaced, after this long.
+WORKER_HEALTHCHECK_TIMEOUT_S = 60
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn serves ``settings``: forwarded headers are believed from the configured
     proxies only (uvicorn's own default believes them from 127.0.0.1, so anything on the machine
-    could name any client address and step around the failed-authentication throttle)."""
+    could name any client address and step around the failed-authentication throttle); workers
+    get :data:`WORKER_HEALTHCHECK_TIMEOUT_S` to answer the supervisor."""
+    options: dict[str, Any] = {"timeout_worker_healthcheck": WORKER_HEALTHCHECK_TIMEOUT_S}
     trusted = ",".join(part.strip() for part in settings.trusted_proxies.split(",") if part.strip())
     if not trusted:
-        return {"proxy_headers": False, "forwarded_allow_ips": ""}
-    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
+        return {**options, "proxy_headers": False, "forwarded_allow_ips": ""}
+    return {**options, "proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:

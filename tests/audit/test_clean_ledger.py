@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 from consentledger.audit.output import write_reports
+from consentledger.audit.report import ReportNames, portability_report
 from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc
 from consentledger.ledger.types import DenialReason
-from consentledger.testing.scenario import START, Scenario
+from consentledger.testing.scenario import SOLO_USCC, START, Scenario
 from tests.audit.conftest import audit, audit_embedded, reports, solo_subject
 
 
@@ -101,7 +103,8 @@ def test_portability_report_shows_the_enterprise_everything(
     assert [s["status"] for s in second["status_history"]] == ["ACTIVE", "REVOKED"]
     assert second["status_history"][1]["block"] is not None
     assert records[ids["underwriting"]]["reads_used"] == 3
-    assert "revokeConsent" in second["withdrawal"]["function"]
+    assert "Revoke" in second["withdrawal"]["how"]
+    assert second["withdrawal"]["dashboard"] == "/dashboard"
     assert records[ids["procurement"]]["purpose"]["name"] == "supply_chain_finance"
     assert {r["reason"] for r in portability["reads"] if r["outcome"] == "denied"} >= {
         "REVOKED",
@@ -138,3 +141,36 @@ def test_reports_are_deterministic_and_self_contained(
     assert "Clean" in html
     assert first.portability_html is not None
     assert "Every read of your data" in first.portability_html.read_text()
+
+
+def test_the_portability_report_names_the_enterprise_and_its_banks(
+    scripted: tuple[EmbeddedChain, Scenario],
+) -> None:
+    chain, scenario = scripted
+    subject = solo_subject(scenario)
+    result = audit_embedded(chain, scenario)
+    bank = portability_report(result, subject, "-")["consent_records"][0]["recipient"]["address"]
+    names = ReportNames(
+        uscc=SOLO_USCC,
+        enterprise_name="深圳示例科技有限公司",
+        banks={
+            bank: {
+                "name_zh": "深圳小微银行",
+                "name_en": "Shenzhen SME Bank",
+                "licence_number": "B1234H144030001",
+            }
+        },
+    )
+    report = portability_report(result, subject, "-", names)
+    assert report["data_subject"]["name"] == "深圳示例科技有限公司"
+    assert report["data_subject"]["uscc"] == SOLO_USCC
+    first = report["consent_records"][0]
+    assert first["recipient"]["name_en"] == "Shenzhen SME Bank"
+    assert first["recipient"]["licence_number"] == "B1234H144030001"
+    assert "Revoke" in first["withdrawal"]["how"]
+    assert "/dashboard" in first["withdrawal"]["how"]
+    assert "revokeConsent(" not in json.dumps(report)  # words, not a Solidity signature
+    named_reads = [r for r in report["reads"] if r["bank"] == bank]
+    assert named_reads
+    assert all(r["bank_name_zh"] == "深圳小微银行" for r in named_reads)
+    assert bank in {b["address"] for b in report["summary"]["banks"]}

@@ -77,11 +77,17 @@ def test_real_node_with_enterprise_portability(
     result = _run(
         *("--rpc", url, "--deployment", str(record), "--out", str(tmp_path)),
         *("--enterprise", SOLO_USCC, "--subject-key-file", str(key_file), "--block-range", "5"),
+        *("--gateway-url", "https://gateway.example/"),
     )
     assert result.exit_code == 0, result.output
     subject = scenario.world.enterprises["solo"].subject
     portability = json.loads((tmp_path / f"portability-0x{subject.hex()}.json").read_text())
     assert portability["summary"]["consents"] == 4
+    assert portability["data_subject"]["uscc"] == SOLO_USCC
+    assert portability["dashboard"] == "https://gateway.example/dashboard"
+    html = (tmp_path / f"portability-0x{subject.hex()}.html").read_text()
+    assert 'href="https://gateway.example/dashboard"' in html
+    assert SOLO_USCC in html
     assert SUBJECT_KEY not in result.output
     # The same through the environment variable.
     env_run = _run(

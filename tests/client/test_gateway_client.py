@@ -40,7 +40,7 @@ from consentledger.client.errors import problem_error
 from consentledger.client.models import QueryResult, ReadRequest
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
-from tests.harness.gateway import Gateway, serve_live
+from tests.harness.gateway import Gateway, licence_number, serve_live
 
 
 @dataclass
@@ -59,7 +59,9 @@ class Parties:
 def parties(gateway: Gateway) -> Parties:
     api = ClientGateway.over(gateway.http)
     operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
-    created = operator.add_bank(f"Client Bank {secrets.token_hex(4)}")
+    created = operator.add_bank(
+        f"Client Bank {secrets.token_hex(4)}", name_zh="客户端银行", licence_number=licence_number()
+    )
     assert created.api_key.startswith("clk_")
     assert created.private_key is not None
     controllers = [Account.create() for _ in range(3)]
@@ -166,7 +168,9 @@ def test_the_operator_manages_banks(parties: Parties) -> None:
     assert standing[parties.bank_address] is False
     assert operator.reinstate_bank(parties.bank_address).active_on_chain is True
     with pytest.raises(ConflictError) as twice:
-        operator.add_bank("Twice", parties.bank_address)
+        operator.add_bank(
+            "Twice", parties.bank_address, name_zh="重复银行", licence_number=licence_number()
+        )
     assert twice.value.code == "bank_exists"
     with pytest.raises(UnauthorizedError) as wrong:
         parties.api.operator("not-the-token").banks()
@@ -307,6 +311,50 @@ def test_the_async_client_over_aiohttp(parties: Parties, gateway: Gateway) -> No
     assert {g.status for g in granted} == {"granted"}
     assert len({g.receipt.query_id for g in granted}) == 8
     assert denied.reason == "CATEGORY_NOT_CONSENTED"
+
+
+def test_a_consent_request_through_the_async_client_over_http(
+    parties: Parties, gateway: Gateway
+) -> None:
+    """The bank asks, the 2-of-3 enterprise opens a session, pages its requests, approves one by
+    signing (two controllers) and declines another; the bank sees both; the session ends."""
+
+    async def story(url: str) -> tuple[str, str, str, list[str]]:
+        async with AsyncGateway(url) as api:
+            bank = api.bank(parties.api_key, parties.bank_address, signer=parties.signer)
+            enterprise = api.enterprise(parties.uscc, parties.controllers, threshold=2)
+            asked = [
+                await bank.request_consent(
+                    parties.uscc,
+                    ["business_registration"],
+                    "credit_underwriting",
+                    history_months=6,
+                    duration_days=10,
+                    reason=f"loan {n}",
+                )
+                for n in range(2)
+            ]
+            await enterprise.open_session()
+            first = await enterprise.consent_requests(state="pending", limit=1)
+            second = await enterprise.consent_requests(
+                state="pending", limit=1, cursor=first.next_cursor
+            )
+            paged = [r.request_id for r in first.requests + second.requests]
+            approved = await enterprise.approve_request(asked[0].request_id)
+            declined = await enterprise.decline_request(asked[1].request_id, "not now")
+            seen = await bank.consent_request(asked[1].request_id)
+            names = [b.address for b in (await api.banks()).banks if b.name is not None]
+            await enterprise.sign_out()
+            assert parties.bank_address in names
+            return approved.grant.consent_id, declined.state, seen.decline_reason or "", paged
+
+    with serve_live(gateway.app) as url:
+        consent_id, declined, reason, paged = asyncio.run(story(url))
+    assert gateway.context.ledger.consent(bytes.fromhex(consent_id[2:])).bank == (
+        parties.bank_address
+    )
+    assert (declined, reason) == ("declined", "not now")
+    assert len(paged) == 2
 
 
 @pytest.mark.parametrize(

@@ -55,12 +55,22 @@ ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
     ("get", "/v1/enterprises/{uscc}/disputes/{dispute_id}", "200", models.Dispute),
     ("get", "/v1/admin/disputes", "200", models.Dispute),
     ("post", "/v1/admin/disputes/{dispute_id}/answer", "200", models.Dispute),
+    ("get", "/v1/banks", "200", models.BankList),
+    ("post", "/v1/enterprises/{uscc}/sessions", "201", models.Session),
+    ("post", "/v1/consent-requests", "201", models.ConsentRequestInfo),
+    ("get", "/v1/consent-requests", "200", models.ConsentRequestPage),
+    ("get", "/v1/consent-requests/{request_id}", "200", models.ConsentRequestView),
+    ("post", "/v1/consent-requests/{request_id}/approve", "200", models.ApprovalResult),
+    ("post", "/v1/consent-requests/{request_id}/decline", "200", models.ConsentRequestInfo),
+    ("get", "/v1/enterprises/{uscc}/consent-requests", "200", models.ConsentRequestPage),
 ]
 
 
 def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema or schema.get("type") == "array":
-        if "$ref" in schema:
+    while "$ref" in schema or schema.get("type") == "array" or "anyOf" in schema:
+        if "anyOf" in schema:  # ``Model | None``: the model
+            schema = next(s for s in schema["anyOf"] if s.get("type") != "null")
+        elif "$ref" in schema:
             name = schema["$ref"].rsplit("/", 1)[1]
             schema = document["components"]["schemas"][name]
         else:

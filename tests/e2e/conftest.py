@@ -15,3 +15,10 @@ def node() -> Iterator[AnvilChain]:
     """A fresh anvil node, automining."""
     with AnvilProcess() as anvil:
         yield AnvilChain(anvil.url)
+
+
+@pytest.fixture
+def mining_node() -> Iterator[AnvilChain]:
+    """A fresh anvil node mining a block every second, whether or not a transaction waits."""
+    with AnvilProcess(extra_args=("--block-time", "1")) as anvil:
+        yield AnvilChain(anvil.url)

@@ -36,8 +36,14 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "the bureau answers: corrected" in text
     assert text.count('["read.granted"') == 3
     assert '["dispute.answered"' in text
+    assert '["consent.requested"' in text
+    assert "approved: consent" in text  # the bank's request, approved by signing
     portability = list((tmp_path / "audit").glob("portability-*.json"))
     assert len(portability) == 1
+    named = json.loads(portability[0].read_text())
+    assert named["data_subject"]["uscc"] is not None
+    assert named["data_subject"]["name"]
+    assert named["consent_records"][0]["recipient"]["name_zh"] == "深圳小微银行股份有限公司"
     assert len(list((tmp_path / "audit").glob("portability-*.html"))) == 1
 
 

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from consentledger.gateway.schema_history import JOURNAL_HISTORY
 from tests.harness.legacy_schemas import create_legacy_schema, insert_rows
+
+#: The gateway database's head revision (each feature that adds tables moves it on).
+HEAD = JOURNAL_HISTORY.head
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -47,7 +51,7 @@ def test_current_and_upgrade_on_a_data_directory_from_before_schema_versions(
     current = _run("current", *data)
     assert current.returncode == 0, current.stderr
     assert current.stdout.splitlines() == [
-        f"journal  {journal}  unversioned (from before schema versions; upgrades to j0004)",
+        f"journal  {journal}  unversioned (from before schema versions; upgrades to {HEAD})",
         f"bureau  {bureau}  unversioned (from before schema versions; upgrades to b0004)",
     ]
     _one_line_error(_run("current", "--check", *data), "schema_behind", 22)
@@ -55,7 +59,7 @@ def test_current_and_upgrade_on_a_data_directory_from_before_schema_versions(
     upgraded = _run("upgrade", *data)
     assert upgraded.returncode == 0, upgraded.stderr
     assert upgraded.stdout.splitlines() == [
-        f"journal  {journal}  unversioned, as j0001 -> j0004 (head)",
+        f"journal  {journal}  unversioned, as j0001 -> {HEAD} (head)",
         f"bureau  {bureau}  unversioned, as b0001 -> b0004 (head)",
     ]
     again = _run("upgrade", "bureau", *data)
@@ -63,7 +67,7 @@ def test_current_and_upgrade_on_a_data_directory_from_before_schema_versions(
     checked = _run("current", "--check", "--json", *data)
     assert checked.returncode == 0, checked.stderr
     assert [(d["database"], d["state"], d["revision"]) for d in json.loads(checked.stdout)] == [
-        ("journal", "head", "j0004"),
+        ("journal", "head", HEAD),
         ("bureau", "head", "b0004"),
     ]
     engine = create_engine(bureau)

@@ -5,27 +5,18 @@ in order, and every read ends with its event and its journal entry."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
-from consentledger.chain.anvil import AnvilChain, AnvilProcess
+from consentledger.chain.anvil import AnvilChain
 from tests.harness.processes import assert_journal_is_the_chain, consented_read, gateway_on_anvil
 
 
-@pytest.fixture
-def node() -> Iterator[AnvilChain]:
-    with AnvilProcess(extra_args=("--block-time", "1")) as anvil:
-        yield AnvilChain(anvil.url)
-
-
 def test_batches_in_flight_share_blocks_and_stay_in_order(
-    node: AnvilChain, bureau_url: str, tmp_path: Path
+    mining_node: AnvilChain, bureau_url: str, tmp_path: Path
 ) -> None:
     gateway, deployment, relayer, relay, journal_url = gateway_on_anvil(
-        node,
+        mining_node,
         bureau_url,
         tmp_path,
         CONSENTLEDGER_BATCH_MAX_ENTRIES="4",
@@ -33,8 +24,8 @@ def test_batches_in_flight_share_blocks_and_stay_in_order(
     )
     try:
         gateway.start()
-        consented = consented_read(gateway, node, deployment, relay)
-        first_block = node.w3.eth.block_number
+        consented = consented_read(gateway, mining_node, deployment, relay)
+        first_block = mining_node.w3.eth.block_number
 
         def read(i: int) -> int | None:
             return consented.status(gateway.url, f"pipelined-{i}")
@@ -45,8 +36,8 @@ def test_batches_in_flight_share_blocks_and_stay_in_order(
         gateway.stop()
     assert statuses == [200] * 48
     batches_per_block: Counter[int] = Counter()
-    for number in range(first_block + 1, node.w3.eth.block_number + 1):
-        block = node.w3.eth.get_block(number, full_transactions=True)
+    for number in range(first_block + 1, mining_node.w3.eth.block_number + 1):
+        block = mining_node.w3.eth.get_block(number, full_transactions=True)
         for tx in block["transactions"]:
             assert not isinstance(tx, bytes)
             if tx["from"] == relayer.address:
@@ -55,6 +46,6 @@ def test_batches_in_flight_share_blocks_and_stay_in_order(
     assert max(batches_per_block.values()) >= 2, (
         f"one batch per block: the relayer waited for each block ({dict(batches_per_block)})"
     )
-    assert assert_journal_is_the_chain(node, deployment, relayer.address, journal_url) == {
+    assert assert_journal_is_the_chain(mining_node, deployment, relayer.address, journal_url) == {
         "granted": 48
     }

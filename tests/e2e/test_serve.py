@@ -64,7 +64,7 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing(tmp_path: Path) -> None:
         service.start()
         # the operator token serve generated on its first start
         operator = api.operator((data_dir / "keys" / "admin.token").read_text().strip())
-        bank = operator.add_bank("B")
+        bank = operator.add_bank("B", name_zh="乙银行", licence_number="B0001H144030001")
         controller = Account.create()
         operator.register_enterprise(CHIP_DISTRIBUTOR_USCC, [controller.address])
         granted = api.enterprise(CHIP_DISTRIBUTOR_USCC, [controller]).grant(

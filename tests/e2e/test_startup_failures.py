@@ -147,7 +147,16 @@ def test_admin_help_needs_no_token() -> None:
 
 def test_admin_json_after_the_subcommand_is_accepted() -> None:
     # Parsed (no "No such option"): it fails only for the missing token.
-    result = _run("admin", "add-bank", "Example Bank", "--json")
+    result = _run(
+        "admin",
+        "add-bank",
+        "Example Bank",
+        "--name-zh",
+        "示例银行",
+        "--licence-number",
+        "B0001H144030001",
+        "--json",
+    )
     _assert_one_line(result, "admin_token_unset", 2)
 
 

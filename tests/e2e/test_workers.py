@@ -155,9 +155,14 @@ def test_a_killed_worker_settles_only_its_own_reads_while_the_other_serves(
 
         assert read(second, "warm-up") == 200
         # The workers share the regulator's key: each admits a bank, then the first again.
-        for gateway, name in ((second, "B2"), (first, "B3")):
+        for index, (gateway, name) in enumerate(((second, "B2"), (first, "B3"))):
             with ClientGateway(gateway.url, timeout=30) as api:
-                assert api.operator(DEVELOPMENT_ADMIN_TOKEN).add_bank(name).name == name
+                assert (
+                    api.operator(DEVELOPMENT_ADMIN_TOKEN)
+                    .add_bank(name, name_zh=f"{name}银行", licence_number=f"B{index:04d}H144030001")
+                    .name
+                    == name
+                )
         # A key answered by one worker gets the same answer from the other.
         assert read(first, "asked-twice") == 200
         assert consented.status(second.url, "asked-twice") == 200

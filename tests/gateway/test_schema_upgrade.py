@@ -140,9 +140,11 @@ def test_a_gateway_upgrades_old_databases_in_place_and_serves_reads_on_them(
         assert BUREAU_HISTORY.current(context.bureau.engine).at_head
         journal_after = table_rows(journal_url)
         for table in ("banks", "batches", "signin_nonces", "batch_replacements"):
-            assert _without(journal_after[table], "relayer") == _without(
-                journal_before[table], "relayer"
-            )
+            rows = _without(journal_before[table], "relayer")
+            after = _without(journal_after[table], "relayer")
+            # Columns added by later revisions are compared with the old rows' own columns only.
+            kept = [{k: a[k] for k in b} for a, b in zip(after, rows, strict=True)]
+            assert kept == rows, table
         old = {row["id"]: row for row in journal_after["journal"]}
         before = {row["id"]: row for row in journal_before["journal"]}
         for n in (1, 2):

@@ -85,6 +85,11 @@ DOMAIN_TYPE = [
 ]
 
 
+def licence_number() -> str:
+    """A fresh financial licence number of the licence's shape (B, 4 digits, H, 9 digits)."""
+    return f"B{secrets.randbelow(10**4):04d}H{secrets.randbelow(10**9):09d}"
+
+
 def seeded_bureau(directory: Path, enterprises: int) -> str:
     """A bureau database in ``directory``: the showcase and ``enterprises`` synthetic ones."""
     url = f"sqlite:///{directory / 'bureau.db'}"
@@ -203,7 +208,10 @@ class Gateway:
 
     def add_bank(self, name: str | None = None) -> Bank:
         """A bank admitted through the operator's API, with its API key."""
-        created = self.operator.add_bank(name or f"bank-{secrets.token_hex(4)}")
+        name = name or f"bank-{secrets.token_hex(4)}"
+        created = self.operator.add_bank(
+            name, name_zh=f"{name}（中文名）", licence_number=licence_number()
+        )
         key = Account.from_key(created.private_key) if created.private_key else None
         return Bank(created.name, created.address, created.api_key, key)
 
@@ -494,6 +502,7 @@ def running_gateway(
             batch_max_wait_ms=settings.pop("batch_max_wait_ms", 2.0),
             # Every test client is one address.
             challenges_per_minute=settings.pop("challenges_per_minute", 10_000),
+            settle_heap=settings.pop("settle_heap", False),  # many gateways in one process
             **settings,
         )
     )

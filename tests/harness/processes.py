@@ -193,7 +193,7 @@ def consented_read(
     ``relay`` straight to the chain)."""
     with ClientGateway(gateway.url, timeout=60) as api:
         operator = api.operator(DEVELOPMENT_ADMIN_TOKEN)
-        bank = operator.add_bank("B")
+        bank = operator.add_bank("B", name_zh="乙银行", licence_number="B0001H144030001")
         controller = Account.create()
         enterprise = operator.register_enterprise(CHIP_DISTRIBUTOR_USCC, [controller.address])
     consent_id = _grant(

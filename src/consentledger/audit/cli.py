@@ -63,6 +63,17 @@ def _subject(enterprise: str | None, key_file: Path | None, subject: str | None)
     return subject_id(validate_uscc(enterprise), load_subject_key(key_file))
 
 
+def _enterprise_name(bureau_url: str | None, enterprise: str | None) -> str | None:
+    """The enterprise's registered name in the bureau's data (None: no bureau given, or the
+    bureau does not hold it)."""
+    from consentledger.bureau.store import BureauStore
+
+    if bureau_url is None or enterprise is None:
+        return None
+    with BureauStore.open(bureau_url, must_exist=True) as store:
+        return store.registered_name(enterprise)
+
+
 def _rpc_token(path: Path | None) -> str | None:
     """The node's bearer token: from ``path``, else $CONSENTLEDGER_RPC_TOKEN, else none."""
     if path is None:
@@ -139,6 +150,20 @@ def _summary(result: AuditResult) -> str:
 )
 @click.option("--enterprise", help="USCC of an enterprise: also write its portability report.")
 @click.option(
+    "--bureau",
+    "bureau_url",
+    envvar="CONSENTLEDGER_BUREAU_DATABASE_URL",
+    metavar="DB_URL",
+    help="The bureau's database (read only), to name --enterprise by its registered name in "
+    "the portability report. Also $CONSENTLEDGER_BUREAU_DATABASE_URL.",
+)
+@click.option(
+    "--gateway-url",
+    metavar="URL",
+    help="The gateway's public address: the portability report links to its /dashboard "
+    "(default: the path alone).",
+)
+@click.option(
     "--subject-key-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="File holding the bureau's subject key (hex), to name --enterprise on the chain. "
@@ -207,6 +232,8 @@ def audit(
     logs_file: Path | None,
     deployment_file: Path,
     enterprise: str | None,
+    bureau_url: str | None,
+    gateway_url: str | None,
     subject_key_file: Path | None,
     subject: str | None,
     from_block: int | None,
@@ -227,7 +254,9 @@ def audit(
     from consentledger.audit.journal_check import JournalCheck, JournalDatabase
     from consentledger.audit.output import write_reports
     from consentledger.audit.recorded import RecordedJsonRpc
+    from consentledger.audit.report import ReportNames
     from consentledger.audit.runner import Audit, follow
+    from consentledger.bureau.uscc import validate_uscc
     from consentledger.chain.deploy import Deployment
     from consentledger.chain.jsonrpc import HttpJsonRpc, JsonRpc
 
@@ -270,7 +299,13 @@ def audit(
                 journal=journal,
             )
             result = runner.run(confirmations)
-        written = write_reports(result, out_dir, subject=subject_bytes)
+        names = ReportNames(
+            uscc=validate_uscc(enterprise) if enterprise else None,
+            enterprise_name=_enterprise_name(bureau_url, enterprise),
+            banks=journal_db.bank_names() if journal_db is not None else {},
+            gateway_url=gateway_url,
+        )
+        written = write_reports(result, out_dir, subject=subject_bytes, names=names)
         console.print(_summary(result))
         if result.events_replayed:
             console.print(
@@ -282,7 +317,7 @@ def audit(
             console.print(f"following the chain (reports in {out_dir}); Ctrl-C stops", style="dim")
 
             def update(latest: AuditResult) -> None:
-                write_reports(latest, out_dir, subject=subject_bytes)
+                write_reports(latest, out_dir, subject=subject_bytes, names=names)
                 console.print(_summary(latest))
 
             follow(
@@ -293,7 +328,7 @@ def audit(
                 on_update=update,
             )
             result = runner.result()
-            written = write_reports(result, out_dir, subject=subject_bytes)
+            written = write_reports(result, out_dir, subject=subject_bytes, names=names)
     finally:
         rpc.close()
         if journal_db is not None:

@@ -52,7 +52,7 @@ from consentledger.bureau.history import points_outside_window
 from consentledger.categories import Category
 from consentledger.chain.log_reader import LedgerEvent, LedgerItem
 from consentledger.errors import ConsentLedgerError
-from consentledger.journal.schema import JournalEntry, ReadStatus
+from consentledger.journal.schema import Bank, JournalEntry, ReadStatus
 from consentledger.ledger.types import RecordedAccess, query_id_relayer, unpack_request
 
 #: Seconds an entry may stay pending or batched, measured against the audited head's block time,
@@ -163,6 +163,24 @@ class JournalDatabase:
                 select(*columns).order_by(_TABLE.c.id)
             )
             return [_row(self.shown, dict(zip(_COLUMNS, values, strict=True))) for values in result]
+
+    def bank_names(self) -> dict[str, dict[str, str]]:
+        """The legal names of the banks the gateway serves, by address (``name_zh``,
+        ``name_en``, ``licence_number``); empty for a database from before legal names."""
+        columns = (Bank.address, Bank.name, Bank.name_zh, Bank.licence_number)
+        try:
+            with self._reading() as connection:
+                rows = connection.execute(select(*columns).where(Bank.name_zh.is_not(None))).all()
+        except JournalUnreadableError:  # no legal-name columns yet: banks go by address
+            return {}
+        return {
+            str(address): {
+                "name_zh": str(name_zh),
+                "name_en": str(name),
+                "licence_number": str(licence or ""),
+            }
+            for address, name, name_zh, licence in rows
+        }
 
     def close(self) -> None:
         self._engine.dispose()

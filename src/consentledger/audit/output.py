@@ -16,7 +16,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from consentledger.audit.chart import reads_per_day_svg
-from consentledger.audit.report import audit_report, portability_report, reads_chart_days
+from consentledger.audit.report import (
+    ReportNames,
+    audit_report,
+    portability_report,
+    reads_chart_days,
+)
 from consentledger.audit.runner import AuditResult
 from consentledger.errors import ConsentLedgerError
 from consentledger.files import write_atomically
@@ -78,6 +83,7 @@ def write_reports(
     *,
     subject: bytes | None = None,
     generated_at: str | None = None,
+    names: ReportNames | None = None,
 ) -> WrittenReports:
     """Write ``report.json`` and ``report.html`` (and, for ``subject``, its portability report)
     into ``out_dir``."""
@@ -99,7 +105,7 @@ def write_reports(
     _write(written.report_html, html)
     if subject is None:
         return written
-    portability = portability_report(result, subject, stamp)
+    portability = portability_report(result, subject, stamp, names)
     stem = f"portability-0x{subject.hex()}"
     json_path, html_path = out_dir / f"{stem}.json", out_dir / f"{stem}.html"
     _write(json_path, to_json_text(portability))

@@ -13,6 +13,7 @@ that it does.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,9 @@ class RecordedJsonRpc:
             self.head = int(recording["head"], 16)
             self.code: dict[str, str] = {k.lower(): v for k, v in recording["code"].items()}
             self.logs: list[dict[str, Any]] = list(recording["logs"])
-            for log in self.logs:
-                int(log["blockNumber"], 16)  # every log must say where it is
+            # Every log must say where it is; kept in block order for a range's bisection.
+            self.logs.sort(key=lambda log: int(log["blockNumber"], 16))
+            self._log_blocks = [int(log["blockNumber"], 16) for log in self.logs]
             self.blocks: dict[int, dict[str, Any]] = {
                 int(b["number"], 16): b for b in recording["blocks"]
             }
@@ -99,7 +101,8 @@ class RecordedJsonRpc:
             query = params[0]
             first = _block_of(query.get("fromBlock", "latest"), self.head)
             last = _block_of(query.get("toBlock", "latest"), self.head)
-            return [log for log in self.logs if first <= int(log["blockNumber"], 16) <= last]
+            start = bisect_left(self._log_blocks, first)
+            return self.logs[start : bisect_right(self._log_blocks, last, lo=start)]
         if method == "eth_getBlockByNumber":
             return self.blocks.get(_block_of(params[0], self.head))
         if method == "eth_call":

@@ -9,6 +9,8 @@ out. Query ids, ids and hashes are hex strings (query ids exceed what a JSON num
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,7 +26,40 @@ from consentledger.audit.runner import AuditResult
 from consentledger.ledger.types import ROLE_BANK, ConsentStatus, DenialReason
 
 REPORT_FORMAT = "consentledger-audit-report/1"
-PORTABILITY_FORMAT = "consentledger-portability-report/1"
+PORTABILITY_FORMAT = "consentledger-portability-report/2"
+#: Where the gateway serves the enterprise's dashboard.
+DASHBOARD_PATH = "/dashboard"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportNames:
+    """What the chain does not say, for an enterprise's portability report: who the enterprise
+    is (its USCC, and its registered name where the bureau's data was given), the banks' legal
+    names (from the gateway's database, where given), and where its dashboard is."""
+
+    uscc: str | None = None
+    enterprise_name: str | None = None
+    banks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    gateway_url: str | None = None
+
+    @property
+    def dashboard(self) -> str:
+        base = (self.gateway_url or "").rstrip("/")
+        return f"{base}{DASHBOARD_PATH}"
+
+
+def withdrawal_in_words(dashboard: str) -> str:
+    """How an enterprise withdraws a consent, in words."""
+    return (
+        "You can withdraw this consent at any time, without giving a reason. Sign in to your "
+        f"enterprise dashboard ({dashboard}) with a controller's wallet, open the consent and "
+        "choose Revoke; the wallet asks each controller whose signature is needed (as many as "
+        "granting the consent needed) to sign the revocation. The bureau records it on the "
+        "ledger at no cost to you. From the next block on, the bank's reads under this consent "
+        "are refused, and each refusal is recorded too. Revoking is final: to share data with "
+        "the bank again, grant a new consent. To stop the bank's reads for a while instead, "
+        "choose Pause, and Resume later."
+    )
 
 
 def _category(result: AuditResult, code: int) -> dict[str, Any]:
@@ -156,7 +191,18 @@ def _status_history(life: ConsentLife, end: int) -> list[StatusChange]:
     return sorted(changes, key=lambda c: (c.timestamp, c.location is None))
 
 
-def _consent_record(result: AuditResult, life: ConsentLife) -> dict[str, Any]:
+def _bank(names: ReportNames, address: str) -> dict[str, Any]:
+    """A bank by its address and, where known, its legal names."""
+    known = names.banks.get(address)
+    return {
+        "address": address,
+        "name_zh": known["name_zh"] if known else None,
+        "name_en": known["name_en"] if known else None,
+        "licence_number": known["licence_number"] if known else None,
+    }
+
+
+def _consent_record(result: AuditResult, life: ConsentLife, names: ReportNames) -> dict[str, Any]:
     end = result.window_last_timestamp
     terms = life.consent
     deployment = result.deployment
@@ -168,7 +214,7 @@ def _consent_record(result: AuditResult, life: ConsentLife) -> dict[str, Any]:
         "record_id": hex0x(terms.consent_id),
         "schema": "ISO/IEC TS 27560 consent record (ConsentLedger profile)",
         "data_subject": {"subject_id": hex0x(terms.subject)},
-        "recipient": {"role": "bank", "address": terms.bank},
+        "recipient": {"role": "bank", **_bank(names, terms.bank)},
         "purpose": {**_purpose(result, terms.purpose), "legal_basis": "consent"},
         "data_categories": [_category(result, code) for code in category_codes(terms.categories)],
         "period": {
@@ -194,19 +240,22 @@ def _consent_record(result: AuditResult, life: ConsentLife) -> dict[str, Any]:
             for change in _status_history(life, end)
         ],
         "withdrawal": {
-            "how": "k of the enterprise's controllers sign an EIP-712 Revocation(bytes32 "
-            "consentId,uint256 nonce,uint256 deadline) in the domain {name: ConsentLedger, "
-            "version: 1, chainId, verifyingContract}; anyone relays it to revokeConsent; it "
-            "applies to every read recorded after it. Pause and Resume are signed the same way.",
+            "how": withdrawal_in_words(names.dashboard),
+            "dashboard": names.dashboard,
+            "api": f"POST /v1/consents/{hex0x(terms.consent_id)}/revoke (the gateway drafts "
+            "what to sign: POST .../actions/draft)",
             "chain_id": deployment.chain_id,
             "contract": deployment.address,
-            "function": "revokeConsent(bytes32,uint256,uint256,bytes[])",
         },
     }
 
 
-def portability_report(result: AuditResult, subject: bytes, generated_at: str) -> dict[str, Any]:
-    """One enterprise's view of the ledger: its consents, every read of its data, its exports."""
+def portability_report(
+    result: AuditResult, subject: bytes, generated_at: str, names: ReportNames | None = None
+) -> dict[str, Any]:
+    """One enterprise's view of the ledger: who it is, its consents, every read of its data
+    (each bank named where ``names`` knows it), its exports, and how to withdraw."""
+    names = names or ReportNames()
     history = result.replay.history
     model = result.replay.model
     enterprise = model.enterprises.get(subject)
@@ -219,6 +268,8 @@ def portability_report(result: AuditResult, subject: bytes, generated_at: str) -
             "query_id": hex(read.query_id),
             **_where(read.location),
             "bank": read.bank,
+            "bank_name": _bank(names, read.bank)["name_en"],
+            "bank_name_zh": _bank(names, read.bank)["name_zh"],
             "consent_id": hex0x(read.consent_id),
             "purpose": _purpose(result, read.purpose),
             "categories": [_category(result, code) for code in category_codes(read.categories)],
@@ -242,6 +293,8 @@ def portability_report(result: AuditResult, subject: bytes, generated_at: str) -
         "format": PORTABILITY_FORMAT,
         "generated_at": generated_at,
         "data_subject": {
+            "uscc": names.uscc,
+            "name": names.enterprise_name,
             "subject_id": hex0x(subject),
             "identifier": "HMAC-SHA256 of the enterprise's USCC under the bureau's subject key",
             "registered": enterprise is not None,
@@ -258,12 +311,16 @@ def portability_report(result: AuditResult, subject: bytes, generated_at: str) -
             "consents": len(lives),
             "reads_granted": sum(1 for r in history.subject_reads if r.granted),
             "reads_denied": sum(1 for r in history.subject_reads if not r.granted),
-            "banks": sorted(
-                {r.bank for r in history.subject_reads} | {c.consent.bank for c in lives}
-            ),
+            "banks": [
+                _bank(names, address)
+                for address in sorted(
+                    {r.bank for r in history.subject_reads} | {c.consent.bank for c in lives}
+                )
+            ],
             "exports": len(exports),
         },
-        "consent_records": [_consent_record(result, life) for life in lives],
+        "dashboard": names.dashboard,
+        "consent_records": [_consent_record(result, life, names) for life in lives],
         "reads": reads,
         "exports": exports,
     }

@@ -86,7 +86,7 @@ from consentledger.bureau.publication import (
 )
 from consentledger.bureau.schema_history import BUREAU_HISTORY
 from consentledger.bureau.sources import SOURCE_DEPARTMENTS, check_supplied
-from consentledger.bureau.uscc import parse_uscc, validate_uscc
+from consentledger.bureau.uscc import InvalidUSCCError, parse_uscc, validate_uscc
 from consentledger.categories import SEEDED_CATEGORIES, Category, parse_category
 from consentledger.errors import ConsentLedgerError
 
@@ -390,6 +390,18 @@ class BureauStore:
         return digest.hexdigest()
 
     # -- reading --------------------------------------------------------------------------------
+
+    def registered_name(self, uscc: str) -> str | None:
+        """The enterprise's registered name (business registration), or None when the bureau
+        does not hold it."""
+        try:
+            document = self.fetch(validate_uscc(uscc), [Category.BUSINESS_REGISTRATION], 0)
+        except (UnknownEnterpriseError, InvalidUSCCError):
+            return None
+        sections = document.get("categories")
+        section = sections.get("business_registration") if isinstance(sections, dict) else None
+        name = section.get("name") if isinstance(section, dict) else None
+        return name if isinstance(name, str) else None
 
     def fetch(
         self,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from consentledger.bureau.divisions import Division, find_division
 from consentledger.bureau.documents import JSONObject
@@ -360,8 +361,11 @@ def make_uscc(
     return parse_uscc(first16 + organisation + final).code
 
 
+@lru_cache(maxsize=4096)
 def parse_uscc(text: str) -> USCC:
     """Normalise and validate a USCC; raise an :class:`InvalidUSCCError` subclass if it is bad.
+    (Cached: a read checks its enterprise's code several times, and a bank reads the same
+    enterprises again and again; a bad code is not cached and raises each time.)
 
     The checks run in this order and the first failure is reported: length (18), alphabet (each
     position, first offender named), registration authority (position 1) and entity type

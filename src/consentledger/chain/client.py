@@ -143,6 +143,12 @@ class ReadContext:
     timestamp: int
 
 
+#: How long a state lookup is asked again while the node has not executed its latest block.
+HEAD_NOT_EXECUTED_WAIT_S = 10.0
+#: How often a transaction waited for is sent again (the node dedupes it by hash).
+RESEND_AFTER_S = 5.0
+
+
 @dataclass(frozen=True, slots=True)
 class SignedCall:
     """A signed transaction, ready to broadcast (and to rebroadcast after a restart).
@@ -250,11 +256,16 @@ class LedgerClient:
             raise ChainUnavailableError(f"the chain node did not answer: {exc}") from exc
 
     def _request(self, method: str, params: list[Any]) -> Any:
-        """One request's result; a node's error raises as :meth:`_node_error` says."""
-        try:
-            return self.node.request(method, params)
-        except JsonRpcError as exc:
-            raise self._node_error(exc) from None
+        """One request's result; a node's error raises as :meth:`_node_error` says (one that only
+        says the node has not executed its latest block yet is asked again, for a while)."""
+        deadline = time.monotonic() + HEAD_NOT_EXECUTED_WAIT_S
+        while True:
+            try:
+                return self.node.request(method, params)
+            except JsonRpcError as exc:
+                if not (_head_not_executed(exc) and time.monotonic() < deadline):
+                    raise self._node_error(exc) from None
+            time.sleep(0.1)
 
     def _batch(self, calls: Sequence[Call]) -> list[Any]:
         """Several requests' results in one round trip to a node (one after the other in
@@ -355,20 +366,26 @@ class LedgerClient:
 
     def transact(self, fn_name: str, *args: Any) -> Mined:
         """Simulate, sign, send and wait for ``fn_name(*args)``; raise the contract's error if the
-        simulation reverts."""
-        return self.wait(self.send(fn_name, *args))
+        simulation reverts. While it waits, the transaction is sent again every
+        ``RESEND_AFTER_S``: a node may lose it in a reorganisation that drops its block."""
+        signed = self._sent(fn_name, *args)
+        return self.wait_any([signed.tx_hash], resend=signed)
 
     def send(self, fn_name: str, *args: Any) -> bytes:
         """Simulate, sign and send ``fn_name(*args)`` without waiting; returns the tx hash.
 
         If the node does not take it, the nonce is read from the chain again before the next
         send (nothing else holds the transaction, unlike a relayer's journaled batch)."""
+        return self._sent(fn_name, *args).tx_hash
+
+    def _sent(self, fn_name: str, *args: Any) -> SignedCall:
         signed = self.prepare(fn_name, *args)
         try:
-            return self.broadcast(signed)
+            self.broadcast(signed)
         except (ValueError, ChainUnavailableError):
             self.forget_nonce()
             raise
+        return signed
 
     def prepare(self, fn_name: str, *args: Any) -> SignedCall:
         """Simulate and sign ``fn_name(*args)``, taking the next nonce; nothing is sent.
@@ -403,16 +420,20 @@ class LedgerClient:
         not serve the ``pending`` tag (the EthereumJS client) simulates on the latest block
         instead, from then on: a check of time against the next block's is then made by the
         chain alone. From a node, one JSON-RPC batch. A revert raises the contract's error."""
-        try:
-            estimate, price = self.node.batch(
-                [("eth_estimateGas", [dict(call), self._simulation_tag]), ("eth_gasPrice", [])]
-            )
-        except JsonRpcError as exc:
-            if self._simulation_tag == "pending" and _refuses_pending(exc):
-                self._simulation_tag = "latest"
-                return self._estimate(call)
-            raise self._node_error(exc) from None
-        return _quantity(estimate), _fees_at(_quantity(price))
+        deadline = time.monotonic() + HEAD_NOT_EXECUTED_WAIT_S
+        while True:
+            try:
+                estimate, price = self.node.batch(
+                    [("eth_estimateGas", [dict(call), self._simulation_tag]), ("eth_gasPrice", [])]
+                )
+                return _quantity(estimate), _fees_at(_quantity(price))
+            except JsonRpcError as exc:
+                if self._simulation_tag == "pending" and _refuses_pending(exc):
+                    self._simulation_tag = "latest"
+                    return self._estimate(call)
+                if not (_head_not_executed(exc) and time.monotonic() < deadline):
+                    raise self._node_error(exc) from None
+            time.sleep(0.1)
 
     def replacement(self, signed: SignedCall) -> SignedCall:
         """``signed`` again, same nonce, call and gas, with both fees raised by 12.5 % (or to the
@@ -450,35 +471,67 @@ class LedgerClient:
         """The mined transaction, or None if the node does not know it (yet)."""
         return self.first_mined([tx_hash])
 
-    def first_mined(self, tx_hashes: Sequence[bytes]) -> Mined | None:
+    def first_mined(
+        self, tx_hashes: Sequence[bytes], confirmations: int | None = None
+    ) -> Mined | None:
         """The one of ``tx_hashes`` (transactions that share a nonce) that was mined, if any;
-        raise TransactionFailedError if it failed. From a node, one JSON-RPC batch for all."""
+        raise TransactionFailedError if it failed. From a node, one JSON-RPC batch for all.
+
+        With ``confirmations`` (0 included), a transaction counts as mined only while its block
+        is still the chain's block at its number, and only once that many blocks are above it:
+        on a chain that can reorganise (Clique, proof of work) a node may still answer the
+        receipt of a transaction whose block was dropped, which is then not mined (it is sent
+        again rather than taken as recorded)."""
         method = "eth_getTransactionReceipt"
+        calls: list[tuple[str, list[Any]]] = [(method, ["0x" + h.hex()]) for h in tx_hashes]
+        if confirmations is not None:
+            calls.append(("eth_blockNumber", []))
         try:
-            raws = self.node.batch([(method, ["0x" + h.hex()]) for h in tx_hashes])
+            raws = self.node.batch(calls)
         except JsonRpcError as exc:
             # A node that cannot answer a receipt now (the EthereumJS client indexes a receipt
             # a moment before it stores its block) has not refused anything: ask again later.
             raise ReceiptUnavailableError(f"{exc.method} failed: {exc.rpc_message}") from None
-        for raw in raws:
-            if raw is not None:
-                return self._mined(raw)
+        for raw in raws[: len(tx_hashes)]:
+            if raw is None:
+                continue
+            if confirmations is not None and not self._settled(
+                raw, _quantity(raws[-1]), confirmations
+            ):
+                return None
+            return self._mined(raw)
         return None
+
+    def _settled(self, receipt: Mapping[str, Any], head: int, confirmations: int) -> bool:
+        """Whether ``receipt``'s block is ``confirmations`` deep under ``head`` and still the
+        chain's block at its number."""
+        number = _quantity(receipt["blockNumber"])
+        if head - number < confirmations:
+            return False
+        block = self._request("eth_getBlockByNumber", [hex(number), False])
+        return block is not None and str(block["hash"]).lower() == str(receipt["blockHash"]).lower()
 
     def wait(self, tx_hash: bytes, timeout: float = 60) -> Mined:
         """Wait for a sent transaction; raise if it failed."""
         return self.wait_any([tx_hash], timeout)
 
-    def wait_any(self, tx_hashes: Sequence[bytes], timeout: float = 60) -> Mined:
+    def wait_any(
+        self, tx_hashes: Sequence[bytes], timeout: float = 60, resend: SignedCall | None = None
+    ) -> Mined:
         """Wait until one of ``tx_hashes`` (a transaction and its replacements) is mined; raise
-        if it failed.
+        if it failed. ``resend``, if given, is sent again every ``RESEND_AFTER_S`` meanwhile.
 
         Polls from 2 ms up to 100 ms: a node that mines at once (anvil, the embedded chain)
         answers in milliseconds, where web3's fixed 100 ms poll would add a tenth of a second.
         """
         deadline = time.monotonic() + timeout
+        resend_at = time.monotonic() + RESEND_AFTER_S
         delay = 0.002
         while True:
+            if resend is not None and time.monotonic() >= resend_at:
+                resend_at = time.monotonic() + RESEND_AFTER_S
+                with contextlib.suppress(ValueError, ChainUnavailableError):
+                    self.broadcast(resend)
             with contextlib.suppress(ReceiptUnavailableError):
                 mined = self.first_mined(tx_hashes)
                 if mined is not None:
@@ -763,6 +816,12 @@ def _refuses_pending(error: JsonRpcError) -> bool:
     """Whether a node's error says it does not serve the ``pending`` block tag (not a revert)."""
     reverted = isinstance(error.data, str) and error.data.startswith("0x")
     return not reverted and "pending" in error.rpc_message.lower()
+
+
+def _head_not_executed(error: JsonRpcError) -> bool:
+    """Whether a node refused a state lookup only because it has imported its latest block and
+    not executed it yet (the EthereumJS client, for a moment after each import)."""
+    return "does not contain state root" in error.rpc_message.lower()
 
 
 def _already_known(exc: Exception) -> bool:

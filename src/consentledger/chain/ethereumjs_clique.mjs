@@ -41,7 +41,7 @@ for (const name of ['_buildParamsCache', '_buildActivatedEIPsCache']) {
 }
 const { EVM } = await import(pathToFileURL(evmEntry).href);
 const { BlockBuilder, runTx } = await import(pathToFileURL(vmEntry).href);
-const { BlockHeader, cliqueSigner, createSealedCliqueBlock } = await import(pathToFileURL(blockEntry).href);
+const { BlockHeader, cliqueSigner, createBlockFromBytesArray, createSealedCliqueBlock } = await import(pathToFileURL(blockEntry).href);
 
 const runInterpreter = EVM.prototype.runInterpreter;
 EVM.prototype.runInterpreter = function (...args) {
@@ -79,3 +79,166 @@ BlockBuilder.prototype.addTransaction = async function (tx, opts = {}) {
   this._minerValue += result.minerValue;
   return result;
 };
+
+// (5) Block propagation and fork choice between Clique signers. The client sends a new block
+//     whole to the square root of its peers and imports it only when it extends its own head: a
+//     sibling of its head (an in-turn block racing an out-of-turn one) or a block on a branch it
+//     does not follow is announced by hash alone, and the fetcher, whose target height is already
+//     past it, never asks for it. Each signer then stays on its own branch for good and the
+//     network stalls once no branch has enough signers to seal (the recent-signer rule). Here a
+//     block whose parent the node has is imported whatever its branch (the blockchain's own
+//     total-difficulty fork choice, in-turn 2 and out-of-turn 1, then reorganises onto the
+//     heavier branch and the execution re-runs from the common ancestor), and it is relayed
+//     whole to every peer that has not seen it.
+//     A block whose parent it lacks (a branch it missed) comes with its missing ancestors, asked
+//     of the peer that sent it by hash (at most 64, one fetch at a time).
+//     The transactions of blocks a reorganisation dropped go back to the pool once the new
+//     head is executed (the client leaves them out; other clients put them back), unless the
+//     new branch holds them: a sender's later transactions are not left behind a nonce gap.
+const fullSyncEntry = process.env.CONSENTLEDGER_ETHEREUMJS_FULLSYNC;
+const REINJECT_WAIT_MS = 10_000;
+const REINJECT_AFTER_MS = 300;
+//     So do those of a block imported on a branch the node does not follow, its own sealed block
+//     beaten by a heavier sibling among them (the miner takes a sealed block's transactions out
+//     of its pool whether or not the block became the head).
+async function reinjectDropped(sync, oldHead, imported) {
+  const { blockchain } = sync.chain;
+  const canonical = async (block) => {
+    const found = await blockchain.getBlock(block.header.number).catch(() => undefined);
+    return found !== undefined && equalBytes(found.hash(), block.hash());
+  };
+  const dropped = [];
+  let block = oldHead;
+  try {
+    while (block.header.number > 0n && !(await canonical(block))) {
+      dropped.unshift(block);
+      block = await blockchain.getBlock(block.header.parentHash);
+    }
+    if (dropped.length > 0) {
+      sync.config.logger?.info(`Reorganised: ${dropped.length} block(s) dropped from number=${block.header.number + 1n}; their transactions go back to the pool`);
+    }
+    for (const side of imported) if (!(await canonical(side))) dropped.push(side);
+  } catch {
+    return;
+  }
+  if (dropped.every((gone) => gone.transactions.length === 0)) return;
+  await new Promise((resolve) => setTimeout(resolve, REINJECT_AFTER_MS));
+  const deadline = Date.now() + REINJECT_WAIT_MS;
+  const vm = sync.execution.vm;
+  while (Date.now() < deadline) {
+    const head = await sync.chain.getCanonicalHeadHeader();
+    if (await vm.stateManager.hasStateRoot(head.stateRoot)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  for (const gone of dropped) {
+    for (const tx of gone.transactions) {
+      try {
+        await sync.txPool.add(tx, true);
+      } catch (err) {
+        // Included in the new branch (nonce too low), or no longer valid: left out.
+        sync.config.logger?.debug(`Not back to the pool: nonce=${tx.nonce} ${err.message}`);
+      }
+    }
+  }
+}
+function equalBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+const MAX_ANCESTORS = 64;
+let fetchingAncestors = false;
+// The branch from the first ancestor of `block` this node has (exclusive) to `block`, asked of
+// `peer`; undefined if it cannot be had now.
+async function ancestorsFrom(peer, block, known) {
+  if (peer?.eth === undefined || fetchingAncestors) return undefined;
+  fetchingAncestors = true;
+  try {
+    const headersResult = await peer.eth.getBlockHeaders({ block: block.header.parentHash, max: MAX_ANCESTORS, reverse: true });
+    const headers = Array.isArray(headersResult) ? headersResult[1] : [];
+    const missing = [];
+    for (const header of headers) {
+      missing.push(header);
+      if (await known(header.parentHash)) break;
+    }
+    if (missing.length === 0 || !(await known(missing[missing.length - 1].parentHash))) return undefined;
+    missing.reverse();
+    const bodiesResult = await peer.eth.getBlockBodies({ hashes: missing.map((h) => h.hash()) });
+    const bodies = Array.isArray(bodiesResult) ? bodiesResult[1] : [];
+    if (bodies.length !== missing.length) return undefined;
+    const blocks = missing.map((header, i) => createBlockFromBytesArray([header.raw(), ...bodies[i]], { common: header.common }));
+    return [...blocks, block];
+  } catch {
+    return undefined;
+  } finally {
+    fetchingAncestors = false;
+  }
+}
+if (fullSyncEntry) {
+  const { FullSynchronizer } = await import(pathToFileURL(fullSyncEntry).href);
+  const handleNewBlock = FullSynchronizer.prototype.handleNewBlock;
+  FullSynchronizer.prototype.handleNewBlock = async function (block, peer) {
+    if (this.config.chainCommon.consensusAlgorithm() !== 'clique') return handleNewBlock.call(this, block, peer);
+    if (peer) this.addToKnownByPeer(block.hash(), peer);
+    const { blockchain } = this.chain;
+    const known = async (hash) => {
+      try {
+        await blockchain.getBlock(hash);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!(await known(block.hash()))) {
+      let branch = [block];
+      if (!(await known(block.header.parentHash))) {
+        branch = await ancestorsFrom(peer, block, known);
+        if (branch === undefined) return handleNewBlock.call(this, block, peer);
+      }
+      const before = this.chain.blocks.latest;
+      try {
+        await this.chain.putBlocks(branch);
+      } catch (err) {
+        this.config.logger?.debug(`Refused block number=${block.header.number}: ${err}`);
+        return;
+      }
+      // Their transactions leave the pool, as the fetcher's imports do (a sender whose mined
+      // transactions stay pooled is skipped by the miner for good: the pool's lowest nonce is
+      // not the account's); those of a branch not followed come back just below.
+      this.txPool.removeNewBlockTxs(branch);
+      void reinjectDropped(this, before, branch);
+      const number = block.header.number;
+      if (!this.config.syncTargetHeight || number > this.config.syncTargetHeight) {
+        this.config.syncTargetHeight = number;
+      }
+    }
+    await this.sendNewBlock(block, this.pool.peers);
+  };
+}
+
+// (6) The miner seals on the chain's latest block as soon as its timer fires, while that block
+//     may be imported and not yet executed (execution follows an import asynchronously): its
+//     state root is then missing, the assembly throws, and the client treats the error as
+//     fatal and exits. Here a signer whose parent state is not there yet tries again shortly.
+const minerEntry = process.env.CONSENTLEDGER_ETHEREUMJS_MINER;
+if (minerEntry) {
+  const { Miner } = await import(pathToFileURL(minerEntry).href);
+  const assembleBlock = Miner.prototype.assembleBlock;
+  const RETRY_MS = 200;
+  Miner.prototype.assembleBlock = async function () {
+    if (this.config.chainCommon.consensusType() !== 'poa') return assembleBlock.call(this);
+    const parent = this.service.chain.blocks.latest;
+    const ready = await this.execution.vm.stateManager.hasStateRoot(parent.header.stateRoot);
+    if (!ready || this.assembling) {
+      if (!this.assembling) await this.queueNextAssembly(RETRY_MS);
+      return;
+    }
+    try {
+      return await assembleBlock.call(this);
+    } catch (err) {
+      this.assembling = false;
+      this.config.logger?.info(`Miner: assembly on block ${parent.header.number} failed (${err.message}); again shortly`);
+      await this.queueNextAssembly(RETRY_MS);
+    }
+  };
+}

@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from consentledger.chain import typed_data
@@ -74,12 +74,53 @@ class SignedRequestInput:
     vs: bytes
 
 
+#: Bytes of one ``AccessEntry`` in a ``recordAccesses`` call: six static words.
+_ENTRY_SIZE = 6 * 32
+
+
+def _canonical_entries(
+    record_accesses: FunctionCodec, raw: bytes
+) -> dict[int, SignedRequestInput] | None:
+    """The signed requests of a ``recordAccesses`` input in the canonical ABI layout (the array
+    right after its offset word, nothing after it), sliced straight from the words; None for any
+    other input, which the ABI decoder then reads (the contract's decoder accepts other
+    offsets, so a relayer may send them). Equal to the decoder's answer where it applies (a
+    test holds them together)."""
+    if raw[:4] != record_accesses.selector or len(raw) < 100:
+        return None
+    if int.from_bytes(raw[36:68], "big") != 64:
+        return None
+    count = int.from_bytes(raw[68:100], "big")
+    if len(raw) != 100 + count * _ENTRY_SIZE:
+        return None
+    first = int.from_bytes(raw[4:36], "big")
+    requests: dict[int, SignedRequestInput] = {}
+    for offset, base in enumerate(range(100, len(raw), _ENTRY_SIZE)):
+        requests[first + offset] = SignedRequestInput(
+            int.from_bytes(raw[base + 96 : base + 128], "big"),
+            raw[base + 128 : base + 160],
+            raw[base + 160 : base + 192],
+        )
+    return requests
+
+
 def signed_requests(
     record_accesses: FunctionCodec, calldata: str | bytes
 ) -> dict[int, SignedRequestInput]:
     """The signed request of each query id of a ``recordAccesses`` call's input (decoded with
     that function's codec; empty when the input is not such a call)."""
-    decoded = record_accesses.decode_input(calldata)
+    try:
+        raw = (
+            bytes.fromhex(calldata.removeprefix("0x").removeprefix("0X"))
+            if isinstance(calldata, str)
+            else bytes(calldata)
+        )
+    except ValueError:
+        return {}
+    canonical = _canonical_entries(record_accesses, raw)
+    if canonical is not None:
+        return canonical
+    decoded = record_accesses.decode_input(raw)
     if decoded is None:
         return {}
     first, entries = decoded
@@ -98,14 +139,20 @@ def signed_entry(
     if request is None:
         return entry
     request_id, deadline, history_months = unpack_request(request.request)
-    signed = replace(
-        entry,
-        request_id=request_id,
-        deadline=deadline,
-        history_months=history_months,
-        signature=full_signature(request.r, request.vs),
+    fields = (
+        entry.query_id,
+        entry.consent_id,
+        entry.bank,
+        entry.categories,
+        entry.purpose,
+        entry.response_hash,
+        history_months,
+        request_id,
+        deadline,
+        full_signature(request.r, request.vs),
     )
-    return replace(signed, signer=typed_data.read_request_signer(domain, signed))
+    # Built directly (dataclasses.replace costs more than the rest of this per replayed read).
+    return AccessEntry(*fields, typed_data.read_request_signer(domain, AccessEntry(*fields)))
 
 
 #: The ledger's read events, whose transaction input the reader decodes for the signed requests.

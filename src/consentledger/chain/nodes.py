@@ -18,6 +18,7 @@ not served.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from typing import Any, Self
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
@@ -40,7 +42,6 @@ from consentledger.chain.jsonrpc import (
     ChainUnavailableError,
     HttpJsonRpc,
     JsonRpcError,
-    wait_for_receipt,
 )
 from consentledger.errors import ConsentLedgerError
 
@@ -89,7 +90,28 @@ def node_binary() -> str:
     return found
 
 
-class NodeProcess:
+class _Started:
+    """A context manager that starts on entry and closes on exit."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class NodeProcess(_Started):
     """A node process on free loopback ports; a context manager that stops it.
 
     Subclasses say how to start it (:meth:`command`); its output goes to ``log_path``.
@@ -178,17 +200,6 @@ class NodeProcess:
         self.stop()
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class HardhatProcess(NodeProcess):
@@ -356,12 +367,15 @@ class EthereumJSProcess(NodeProcess):
         block = find_package_file("@ethereumjs/block/dist/esm/index.js")
         evm = find_package_file("@ethereumjs/evm/dist/esm/index.js")
         common = find_package_file("@ethereumjs/common/dist/esm/index.js")
+        client = find_package_file("@ethereumjs/client/dist/esm/src/index.js").parent
         return {
             **os.environ,
             "CONSENTLEDGER_ETHEREUMJS_VM": str(vm),
             "CONSENTLEDGER_ETHEREUMJS_BLOCK": str(block),
             "CONSENTLEDGER_ETHEREUMJS_EVM": str(evm),
             "CONSENTLEDGER_ETHEREUMJS_COMMON": str(common),
+            "CONSENTLEDGER_ETHEREUMJS_FULLSYNC": str(client / "sync" / "fullsync.js"),
+            "CONSENTLEDGER_ETHEREUMJS_MINER": str(client / "miner" / "miner.js"),
         }
 
 
@@ -375,6 +389,51 @@ def ethereumjs_dev(data_dir: Path | None = None) -> tuple[EthereumJSProcess, Loc
     signer, funder = new_signer(), Account.create()
     genesis = clique_genesis([signer.account.address], [funder.address, signer.account.address])
     return EthereumJSProcess(signer, genesis, data_dir=data_dir), funder
+
+
+def _asked_again(rpc: HttpJsonRpc, method: str, params: list[Any], timeout: float = 30) -> Any:
+    """A state lookup at the latest block, asked again while the node refuses it: the EthereumJS
+    client answers "State trie does not contain state root" for a moment after it imports a
+    block and before it has executed it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return rpc.request(method, params)
+        except JsonRpcError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def send_until_mined(
+    rpc: HttpJsonRpc, raws: Sequence[bytes], timeout: float = 120, resend_after: float = 5
+) -> list[dict[str, Any]]:
+    """Send signed transactions and wait for their receipts, sending each one still unmined
+    again every ``resend_after`` seconds: on a chain that reorganises, a transaction of a dropped
+    block may be lost by the node, where the same bytes sent again are taken (or refused as
+    known)."""
+    hashes = ["0x" + keccak(raw).hex() for raw in raws]
+    receipts: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        for raw, tx_hash in zip(raws, hashes, strict=True):
+            if tx_hash not in receipts:
+                with contextlib.suppress(JsonRpcError):
+                    rpc.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+        resend_at = min(deadline, time.monotonic() + resend_after)
+        while time.monotonic() < resend_at:
+            for tx_hash in hashes:
+                if tx_hash not in receipts:
+                    with contextlib.suppress(JsonRpcError):
+                        receipt = rpc.request("eth_getTransactionReceipt", [tx_hash])
+                        if isinstance(receipt, dict):
+                            receipts[tx_hash] = receipt
+            if len(receipts) == len(hashes):
+                return [receipts[h] for h in hashes]
+            time.sleep(0.2)
+        if time.monotonic() >= deadline:
+            missing = [h for h in hashes if h not in receipts]
+            raise ChainUnavailableError(f"transactions {missing} not mined within {timeout:g} s")
 
 
 class FundedNode:
@@ -405,9 +464,15 @@ class FundedNode:
     def new_accounts(self, count: int, wei: int = 10**21) -> list[LocalAccount]:
         """``count`` fresh accounts, funded by transfers sent together and waited for."""
         accounts: list[LocalAccount] = [Account.create() for _ in range(count)]
-        nonce = self.w3.eth.get_transaction_count(self.funder.address, "latest")
-        price = int(self.w3.eth.gas_price)
-        hashes = []
+        rpc = HttpJsonRpc(self.url)
+        try:
+            nonce = int(
+                _asked_again(rpc, "eth_getTransactionCount", [self.funder.address, "latest"]), 16
+            )
+            price = int(_asked_again(rpc, "eth_gasPrice", []), 16)
+        finally:
+            rpc.close()
+        raws: list[bytes] = []
         for offset, account in enumerate(accounts):
             tx: dict[str, Any] = {
                 "to": account.address,
@@ -418,16 +483,123 @@ class FundedNode:
                 "maxFeePerGas": 2 * price + 10**9,
                 "maxPriorityFeePerGas": min(price, 10**9),
             }
-            signed = self.funder.sign_transaction(tx)
-            hashes.append(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            raws.append(bytes(self.funder.sign_transaction(tx).raw_transaction))
         rpc = HttpJsonRpc(self.url)
         try:
-            for tx_hash in hashes:
-                if wait_for_receipt(rpc, "0x" + bytes(tx_hash).hex(), 120)["status"] != "0x1":
-                    raise NodeStartError(f"funding transfer 0x{bytes(tx_hash).hex()} failed")
+            for receipt in send_until_mined(rpc, raws):
+                if receipt["status"] != "0x1":
+                    raise NodeStartError(f"funding transfer {receipt['transactionHash']} failed")
         finally:
             rpc.close()
         return accounts
 
     def new_account(self, wei: int = 10**21) -> LocalAccount:
         return self.new_accounts(1, wei)[0]
+
+
+class CliqueNetwork(_Started):
+    """Several EthereumJS signers of one generated Clique network on loopback, each the others'
+    only peers, with a funded key; a context manager that stops them and removes their data.
+
+    A signer can be killed (SIGKILL, as a crashed machine) and started again on its data
+    directory and ports; the others keep sealing as long as more than half of the signers run
+    (Clique's recent-signer rule)."""
+
+    def __init__(self, size: int = 3, *, root: Path | None = None) -> None:
+        self._own_root = root is None
+        self.root = root or Path(tempfile.mkdtemp(prefix="consentledger-clique-"))
+        self.funder: LocalAccount = Account.create()
+        signers = [new_signer() for _ in range(size)]
+        self.genesis = clique_genesis(
+            [s.account.address for s in signers],
+            [self.funder.address, *(s.account.address for s in signers)],
+        )
+        self.nodes = [
+            EthereumJSProcess(
+                signer,
+                self.genesis,
+                peers=[other.peer for other in signers if other is not signer],
+                data_dir=self.root / f"signer-{index}",
+            )
+            for index, signer in enumerate(signers)
+        ]
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    def start(self, timeout: float = 120.0) -> Self:
+        """Start every signer and wait until each has its peers and they agree on a block past
+        the genesis."""
+        try:
+            for node in self.nodes:
+                node.start(timeout)
+            self.wait_connected(timeout)
+            self.wait_agreed(1, timeout)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _rpc(self, node: EthereumJSProcess, method: str, params: list[Any]) -> Any:
+        rpc = HttpJsonRpc(node.url, timeout=10)
+        try:
+            return rpc.request(method, params)
+        finally:
+            rpc.close()
+
+    def head(self, node: EthereumJSProcess) -> tuple[int, str]:
+        """The node's latest block: number and hash."""
+        block = self._rpc(node, "eth_getBlockByNumber", ["latest", False])
+        return int(block["number"], 16), str(block["hash"])
+
+    def block_hash(self, node: EthereumJSProcess, number: int) -> str | None:
+        block = self._rpc(node, "eth_getBlockByNumber", [hex(number), False])
+        return None if block is None else str(block["hash"])
+
+    def running(self) -> list[EthereumJSProcess]:
+        return [node for node in self.nodes if node.running]
+
+    def wait_connected(self, timeout: float = 120.0) -> None:
+        """Until every running signer has every other running one as a peer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            nodes = self.running()
+            counts = [int(self._rpc(n, "net_peerCount", []), 16) for n in nodes]
+            if all(count >= len(nodes) - 1 for count in counts):
+                return
+            if time.monotonic() > deadline:
+                raise NodeStartError(f"signers not connected within {timeout:g} s: {counts}")
+            time.sleep(0.5)
+
+    def wait_agreed(self, number: int, timeout: float = 120.0) -> str:
+        """Until every running signer has the same block at ``number`` and is at or past it;
+        returns that block's hash."""
+        deadline = time.monotonic() + timeout
+        while True:
+            nodes = self.running()
+            try:
+                if all(self.head(n)[0] >= number for n in nodes):
+                    hashes = {self.block_hash(n, number) for n in nodes}
+                    if len(hashes) == 1 and None not in hashes:
+                        return str(hashes.pop())
+            except (ChainUnavailableError, JsonRpcError):
+                pass
+            if time.monotonic() > deadline:
+                heads = [self.head(n) for n in nodes]
+                raise NodeStartError(f"signers did not agree on block {number}: heads {heads}")
+            time.sleep(0.5)
+
+    def kill(self, index: int) -> None:
+        """SIGKILL one signer."""
+        self.nodes[index].kill()
+
+    def restart(self, index: int, timeout: float = 120.0) -> None:
+        """Start a killed signer again on its data directory and ports."""
+        self.nodes[index].start(timeout)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -180,6 +180,7 @@ class BatchRelayer:
         max_replacements: int = 5,
         read_timeout: float = 30.0,
         max_in_flight: int = 4,
+        confirmations: int = 0,
     ) -> None:
         self.client = client
         self.runner = runner
@@ -189,6 +190,8 @@ class BatchRelayer:
         self.stuck_after = stuck_after
         self.max_replacements = max_replacements
         self.read_timeout = read_timeout
+        #: Blocks above a batch's block before it counts as mined (see LedgerClient.first_mined).
+        self.confirmations = confirmations
         #: Batches sent and not yet settled at once: the next batch is signed and sent while
         #: earlier ones wait for their blocks (nonces and query ids still go out in order).
         self._in_flight = asyncio.Semaphore(max_in_flight)
@@ -207,6 +210,12 @@ class BatchRelayer:
         self.on_batch_sent: Callable[[int], None] | None = None
         self.batches_stuck = 0
         self.replacements_sent = 0
+
+    @property
+    def _depth(self) -> int | None:
+        """What a batch needs to count as mined (LedgerClient.first_mined): a receipt at once
+        on a chain with final blocks, else a block still the chain's, that deep."""
+        return self.confirmations or None
 
     @property
     def relayer(self) -> str:
@@ -410,7 +419,7 @@ class BatchRelayer:
         while True:
             try:
                 mined = await self.runner.run(
-                    self.client.first_mined, [c.tx_hash for c in candidates]
+                    self.client.first_mined, [c.tx_hash for c in candidates], self._depth
                 )
                 if mined is not None:
                     return mined
@@ -432,9 +441,13 @@ class BatchRelayer:
         hashes = [c.tx_hash for c in candidates]
         # The nonce first, then the receipts: a candidate mined between the two reads is found.
         taken = await self.runner.run(self.client.confirmed_nonce) > candidates[0].nonce
-        mined = await self.runner.run(self.client.first_mined, hashes)
+        mined = await self.runner.run(self.client.first_mined, hashes, self._depth)
         if mined is not None:
             return mined
+        if self.confirmations:
+            included = await self.runner.run(self.client.first_mined, hashes, 0)
+            if included is not None:
+                return None  # in the chain's block, not yet deep enough: not stuck
         if taken:
             raise BatchNonceTakenError(candidates[0].nonce)
         last = candidates[-1]

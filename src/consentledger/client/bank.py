@@ -14,6 +14,10 @@ from consentledger.client.models import (
     CategoryLike,
     ConsentDraft,
     ConsentRequest,
+    ConsentRequestInfo,
+    ConsentRequestPage,
+    ConsentRequestTerms,
+    ConsentRequestView,
     CreatedSubscription,
     Delivery,
     DeliveryPage,
@@ -21,6 +25,7 @@ from consentledger.client.models import (
     QueryResult,
     ReadRequest,
     Receipt,
+    RequestState,
     Subscription,
     WebhookEventType,
 )
@@ -44,6 +49,11 @@ class ReadSigner(Protocol):
 def hex_id(value: str | bytes) -> str:
     """A 32-byte id as 0x-hex (as the gateway takes it)."""
     return "0x" + value.hex() if isinstance(value, bytes) else value
+
+
+def _params(**given: object) -> dict[str, str]:
+    """The query parameters given (None left out)."""
+    return {name: str(value) for name, value in given.items() if value is not None}
 
 
 def draft_request(terms: ConsentRequest, headers: dict[str, str]) -> Flow[ConsentDraft]:
@@ -93,6 +103,65 @@ class Bank(Role[R]):
             sign_within_seconds=sign_within_seconds,
         )
         return (yield from draft_request(terms, self.headers))
+
+    @operation
+    def request_consent(
+        self,
+        uscc: str,
+        categories: Sequence[CategoryLike],
+        purpose: PurposeLike,
+        *,
+        history_months: int,
+        reason: str,
+        duration_days: int | None = None,
+        expires_at: datetime | None = None,
+        not_before: datetime | None = None,
+        max_reads: int = 0,
+        respond_within_days: int = 7,
+    ) -> Flow[ConsentRequestInfo]:
+        """Ask the enterprise for a consent (``POST /v1/consent-requests``): it waits for the
+        enterprise to approve (by signing) or decline, or expires after
+        ``respond_within_days``."""
+        terms = ConsentRequestTerms(
+            uscc=uscc,
+            categories=list(categories),
+            purpose=purpose,
+            history_months=history_months,
+            reason=reason,
+            duration_days=duration_days,
+            expires_at=expires_at,
+            not_before=not_before,
+            max_reads=max_reads,
+            respond_within_days=respond_within_days,
+        )
+        response = yield HttpRequest(
+            "POST", "/v1/consent-requests", json=terms.body(), headers=self.headers
+        )
+        return parse(response, ConsentRequestInfo, 201)
+
+    @operation
+    def consent_request(self, request_id: str) -> Flow[ConsentRequestInfo]:
+        """One of the bank's consent requests, as it stands now."""
+        response = yield HttpRequest(
+            "GET", f"/v1/consent-requests/{request_id}", headers=self.headers
+        )
+        return parse(response, ConsentRequestView).request
+
+    @operation
+    def consent_requests(
+        self,
+        *,
+        state: RequestState | None = None,
+        uscc: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Flow[ConsentRequestPage]:
+        """One page of the bank's consent requests, oldest first (``next_cursor`` for more)."""
+        params = _params(state=state, uscc=uscc, cursor=cursor, limit=limit)
+        response = yield HttpRequest(
+            "GET", "/v1/consent-requests", params=params, headers=self.headers
+        )
+        return parse(response, ConsentRequestPage)
 
     def read_request(
         self,

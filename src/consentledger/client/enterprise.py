@@ -2,7 +2,9 @@
 
 Every widening or narrowing of access is EIP-712 typed data that the gateway drafts and the
 controllers sign (:mod:`consentledger.client.signing`); the gateway only relays it. The views
-need a sign-in (EIP-4361): a fresh single-use challenge, signed, for every request.
+need a sign-in (EIP-4361): a fresh single-use challenge, signed, for every request, or, once
+:meth:`Enterprise.open_session` was called, the session's token (until :meth:`Enterprise.sign_out`).
+Whatever changes the chain (a grant, an approval, an action, an export) is still signed.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from consentledger.client import notifications
-from consentledger.client.bank import draft_request, hex_id
+from consentledger.client.bank import _params, draft_request, hex_id
+from consentledger.client.errors import RequestNotApprovableError
 from consentledger.client.http import Flow, HttpRequest
 from consentledger.client.models import (
     AccessLog,
     ActionDraft,
     ActionResult,
+    ApprovalResult,
     CategoryLike,
     Challenge,
     ConsentAction,
@@ -25,6 +29,9 @@ from consentledger.client.models import (
     ConsentDraft,
     ConsentList,
     ConsentRequest,
+    ConsentRequestInfo,
+    ConsentRequestPage,
+    ConsentRequestView,
     CreatedSubscription,
     Delivery,
     DeliveryPage,
@@ -33,10 +40,12 @@ from consentledger.client.models import (
     ExportResult,
     GrantResult,
     PurposeLike,
+    RequestState,
+    Session,
     Subscription,
     WebhookEventType,
 )
-from consentledger.client.operation import M, R, Role, operation, parse
+from consentledger.client.operation import M, R, Role, failure, operation, parse
 from consentledger.client.signing import Signer, sign_typed_data, siwe_authorization
 
 
@@ -57,6 +66,8 @@ class Enterprise(Role[R]):
         self.uscc = uscc
         self.controllers = list(controllers)
         self.threshold = len(self.controllers) if threshold is None else threshold
+        #: The open session, if any: views use it instead of a new sign-in each.
+        self.session: Session | None = None
 
     @property
     def signers(self) -> list[Signer]:
@@ -223,32 +234,156 @@ class Enterprise(Role[R]):
         response = yield HttpRequest("POST", "/v1/auth/challenge", json=body)
         return parse(response, Challenge)
 
-    def _signed_in(self, signer: Signer | None) -> Flow[dict[str, str]]:
+    def _fresh_sign_in(self, signer: Signer | None) -> Flow[dict[str, str]]:
         account = signer or self.controllers[0]
         body = {"uscc": self.uscc, "address": account.address}
         challenge = parse((yield HttpRequest("POST", "/v1/auth/challenge", json=body)), Challenge)
         return {"Authorization": siwe_authorization(challenge.message, account)}
 
+    def _signed_in(self, signer: Signer | None) -> Flow[dict[str, str]]:
+        """The open session's headers (when no other ``signer`` is asked for), else a fresh
+        sign-in's."""
+        if self.session is not None and (signer is None or signer.address == self.session.address):
+            return self.session.headers
+        return (yield from self._fresh_sign_in(signer))
+
     @operation
     def sign_in(self, signer: Signer | None = None) -> Flow[dict[str, str]]:
-        """The headers of one signed-in request, by ``signer`` (default: the first controller)."""
-        return (yield from self._signed_in(signer))
+        """The headers of one signed-in request, by ``signer`` (default: the first controller):
+        a fresh single-use sign-in."""
+        return (yield from self._fresh_sign_in(signer))
 
-    def _view(self, method: str, view: str, model: type[M], signer: Signer | None) -> Flow[M]:
+    @operation
+    def open_session(self, signer: Signer | None = None) -> Flow[Session]:
+        """Sign in once (``signer``, default: the first controller) and keep the session: the
+        views and requests below use it until :meth:`sign_out` or its expiry."""
+        headers = yield from self._fresh_sign_in(signer)
+        response = yield HttpRequest(
+            "POST", f"/v1/enterprises/{self.uscc}/sessions", headers=headers
+        )
+        self.session = parse(response, Session, 201)
+        return self.session
+
+    @operation
+    def sign_out(self) -> Flow[None]:
+        """End the open session (its token stops working at once)."""
+        if self.session is None:
+            return None
+        headers, self.session = self.session.headers, None
+        response = yield HttpRequest("DELETE", "/v1/auth/session", headers=headers)
+        if response.status != 204:
+            raise failure(response, "204")
+        return None
+
+    def _view(
+        self,
+        method: str,
+        view: str,
+        model: type[M],
+        signer: Signer | None,
+        params: dict[str, str] | None = None,
+    ) -> Flow[M]:
         """One signed-in request to ``/v1/enterprises/{uscc}/{view}``."""
         headers = yield from self._signed_in(signer)
         path = f"/v1/enterprises/{self.uscc}/{view}"
-        return parse((yield HttpRequest(method, path, headers=headers)), model)
+        request = HttpRequest(method, path, headers=headers, params=params or {})
+        return parse((yield request), model)
 
     @operation
-    def accesses(self, signer: Signer | None = None) -> Flow[AccessLog]:
-        """Every read of the enterprise's data the ledger recorded, and its own exports."""
-        return (yield from self._view("GET", "accesses", AccessLog, signer))
+    def accesses(
+        self,
+        signer: Signer | None = None,
+        *,
+        outcome: str | None = None,
+        bank: str | None = None,
+        consent_id: str | bytes | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Flow[AccessLog]:
+        """A page of the reads of the enterprise's data the ledger recorded (oldest first;
+        ``next_cursor`` for more), and its own exports."""
+        params = _params(
+            outcome=outcome,
+            bank=bank,
+            consent_id=hex_id(consent_id) if consent_id is not None else None,
+            cursor=cursor,
+            limit=limit,
+        )
+        return (yield from self._view("GET", "accesses", AccessLog, signer, params))
 
     @operation
-    def consents(self, signer: Signer | None = None) -> Flow[ConsentList]:
-        """Every consent the enterprise granted, with its status now."""
-        return (yield from self._view("GET", "consents", ConsentList, signer))
+    def consents(
+        self,
+        signer: Signer | None = None,
+        *,
+        status: str | None = None,
+        bank: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Flow[ConsentList]:
+        """A page of the consents the enterprise granted, with their status now."""
+        params = _params(status=status, bank=bank, cursor=cursor, limit=limit)
+        return (yield from self._view("GET", "consents", ConsentList, signer, params))
+
+    # ------------------------------------------------------------------ consent requests
+
+    @operation
+    def consent_requests(
+        self,
+        *,
+        state: RequestState | None = None,
+        bank: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Flow[ConsentRequestPage]:
+        """A page of the consent requests banks made to the enterprise, oldest first."""
+        params = _params(state=state, bank=bank, cursor=cursor, limit=limit)
+        return (yield from self._view("GET", "consent-requests", ConsentRequestPage, None, params))
+
+    @operation
+    def consent_request(self, request_id: str) -> Flow[ConsentRequestView]:
+        """One request; while pending, with the consent to sign (``approval``)."""
+        headers = yield from self._signed_in(None)
+        response = yield HttpRequest("GET", f"/v1/consent-requests/{request_id}", headers=headers)
+        return parse(response, ConsentRequestView)
+
+    @operation
+    def approve_request(
+        self, request_id: str, signers: Sequence[Signer] | None = None
+    ) -> Flow[ApprovalResult]:
+        """Approve a pending request: sign its consent with ``signers`` (default: the first
+        ``threshold`` controllers) and have the gateway grant it on the chain."""
+        view = yield from Enterprise.consent_request.flow(self, request_id)
+        if view.approval is None:
+            refusal = view.approval_refused
+            raise RequestNotApprovableError(
+                request_id,
+                view.request.state,
+                f"{refusal.code}: {refusal.detail}" if refusal else None,
+            )
+        draft = view.approval
+        signatures = sign_typed_data(draft.typed_data, self.signers if signers is None else signers)
+        body = {
+            "message": draft.typed_data.message,
+            "signatures": signatures,
+            "receipt": draft.receipt,
+        }
+        response = yield HttpRequest(
+            "POST", f"/v1/consent-requests/{request_id}/approve", json=body
+        )
+        return parse(response, ApprovalResult)
+
+    @operation
+    def decline_request(self, request_id: str, reason: str) -> Flow[ConsentRequestInfo]:
+        """Decline a pending request, with a reason the bank sees."""
+        headers = yield from self._signed_in(None)
+        response = yield HttpRequest(
+            "POST",
+            f"/v1/consent-requests/{request_id}/decline",
+            json={"reason": reason},
+            headers=headers,
+        )
+        return parse(response, ConsentRequestInfo)
 
     @operation
     def export(self, signer: Signer | None = None) -> Flow[ExportResult]:
@@ -256,7 +391,7 @@ class Enterprise(Role[R]):
         Like a consent, it needs ``threshold`` distinct controllers: ``signer`` (default: the
         first) signs in, and the other default signers approve with export sign-ins."""
         first = signer or self.controllers[0]
-        headers = yield from self._signed_in(first)
+        headers = yield from self._fresh_sign_in(first)
         approvals = []
         for other in self.signers:
             if other.address == first.address:

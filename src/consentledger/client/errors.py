@@ -44,6 +44,20 @@ class UnexpectedAnswerError(GatewayClientError, ValueError):
         )
 
 
+class RequestNotApprovableError(GatewayClientError, ValueError):
+    """A consent request that carries no consent to sign: it is not pending, or the ledger would
+    refuse its consent now (``refusal`` holds the refusal's code and detail)."""
+
+    code = "consent_request_not_approvable"
+
+    def __init__(self, request_id: str, state: str, refusal: str | None) -> None:
+        self.request_id = request_id
+        self.state = state
+        self.refusal = refusal
+        why = f": {refusal}" if refusal else ""
+        super().__init__(f"consent request {request_id} ({state}) cannot be approved now{why}")
+
+
 class GatewayProblemError(GatewayClientError):
     """The gateway answered with a problem (RFC 9457); ``retry_after`` is its Retry-After header
     in seconds, if it sent one."""

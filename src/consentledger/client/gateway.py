@@ -6,7 +6,9 @@ Both hand out the parties that talk to the gateway (:meth:`bank`, :meth:`enterpr
 
     with Gateway("http://127.0.0.1:8000") as gateway:
         operator = gateway.operator(token)
-        created = operator.add_bank("Shenzhen SME Bank")
+        created = operator.add_bank(
+            "Shenzhen SME Bank", name_zh="深圳小微银行", licence_number="B1234H144030001"
+        )
         bank = gateway.bank(created.api_key, created.address)
         result = bank.read(uscc, consent_id, ["business_registration"], "credit_underwriting")
 """
@@ -31,7 +33,7 @@ from consentledger.client.http import (
     SyncRunner,
     SyncTransport,
 )
-from consentledger.client.models import ConsentDetails, Eip712Description, Health
+from consentledger.client.models import BankList, ConsentDetails, Eip712Description, Health
 from consentledger.client.operation import R, Role, operation, parse
 from consentledger.client.operator import Operator
 from consentledger.client.signing import Signer
@@ -68,6 +70,11 @@ class _Gateway(Role[R]):
     def consent(self, consent_id: str | bytes) -> Flow[ConsentDetails]:
         """A consent as the chain holds it now (public: the subject is a keyed hash)."""
         return (yield from consent_status(consent_id))
+
+    @operation
+    def banks(self) -> Flow[BankList]:
+        """Every bank the gateway serves, by address and legal names (public)."""
+        return parse((yield HttpRequest("GET", "/v1/banks")), BankList)
 
 
 class Gateway(_Gateway[SyncRunner]):

@@ -129,6 +129,23 @@ class ConsentDraft(Answer):
     deadline: datetime
 
 
+class BankName(Answer):
+    """A bank's legal names and financial licence number."""
+
+    name_zh: str
+    name_en: str
+    licence_number: str
+
+
+class PublicBank(Answer):
+    address: str
+    name: BankName | None  # None: a bank admitted before legal names
+
+
+class BankList(Answer):
+    banks: list[PublicBank]
+
+
 class ConsentDetails(Answer):
     """A consent as the chain holds it now."""
 
@@ -136,6 +153,7 @@ class ConsentDetails(Answer):
     status: Literal["ACTIVE", "PAUSED", "REVOKED", "EXPIRED"]
     subject: str
     bank: str
+    bank_name: BankName | None = None
     categories: list[CategoryRef]
     categories_mask: str
     purpose: PurposeRef
@@ -237,6 +255,7 @@ class AccessRecord(Answer):
     outcome: Literal["granted", "denied"]
     reason: str | None
     bank: str
+    bank_name: BankName | None = None
     consent_id: str
     categories: list[CategoryRef]
     categories_mask: str
@@ -270,6 +289,7 @@ class AccessLog(Answer):
     denied: int
     accesses: list[AccessRecord]
     exports: list[ExportRecord]
+    next_cursor: str | None = None
 
 
 class ConsentList(Answer):
@@ -277,6 +297,100 @@ class ConsentList(Answer):
     subject: str
     to_block: int
     consents: list[ConsentDetails]
+    next_cursor: str | None = None
+
+
+class Session(Answer):
+    """An enterprise's session: its token (shown once) and when it ends."""
+
+    token: str
+    uscc: str
+    address: str
+    expires_at: datetime
+    authorization: str  # how to send the token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+# --------------------------------------------------------------------------- consent requests
+
+RequestState = Literal["pending", "approving", "approved", "declined", "expired"]
+
+
+class ConsentRequestTerms(BaseModel):
+    """What a bank asks an enterprise for (``POST /v1/consent-requests``). Exactly one of
+    ``expires_at`` and ``duration_days``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str
+    categories: list[CategoryLike]
+    purpose: PurposeLike
+    history_months: int
+    reason: str
+    duration_days: int | None = None
+    expires_at: AwareDatetime | None = None
+    not_before: AwareDatetime | None = None
+    max_reads: int = 0
+    respond_within_days: int = 7
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class RequestedPeriod(Answer):
+    not_before: datetime | None
+    expires_at: datetime | None
+    duration_days: int | None
+
+
+class ConsentRequestInfo(Answer):
+    """A consent request and where it stands."""
+
+    request_id: str
+    state: RequestState
+    uscc: str
+    bank: str
+    bank_name: BankName | None
+    categories: list[CategoryRef]
+    categories_mask: str
+    purpose: PurposeRef
+    period: RequestedPeriod
+    max_reads: int
+    history_months: int
+    reason: str
+    created_at: datetime
+    respond_by: datetime
+    decided_at: datetime | None
+    decline_reason: str | None
+    consent_id: str | None
+    tx_hash: str | None
+    block_number: int | None
+
+
+class ConsentRequestPage(Answer):
+    requests: list[ConsentRequestInfo]
+    next_cursor: str | None
+
+
+class DraftRefusal(Answer):
+    code: str
+    detail: str
+
+
+class ConsentRequestView(Answer):
+    """A request; to its enterprise while pending, with the consent to sign."""
+
+    request: ConsentRequestInfo
+    approval: ConsentDraft | None
+    approval_refused: DraftRefusal | None = None
+
+
+class ApprovalResult(Answer):
+    request: ConsentRequestInfo
+    grant: GrantResult
 
 
 class ExportResult(Answer):
@@ -294,7 +408,9 @@ class ExportResult(Answer):
 
 
 class BankStanding(Answer):
-    name: str
+    name: str  # the legal name in English
+    name_zh: str | None = None  # None: a bank admitted before legal names
+    licence_number: str | None = None
     address: str
     active_on_chain: bool
 
@@ -335,6 +451,8 @@ class RegisteredEnterprise(Answer):
 
 WebhookEventType = Literal[
     "consent.requested",
+    "consent.request_declined",
+    "consent.request_expired",
     "consent.granted",
     "consent.paused",
     "consent.resumed",

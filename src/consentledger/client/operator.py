@@ -30,10 +30,17 @@ class Operator(Role[R]):
         return HttpRequest(method, f"/v1/admin{path}", json=body, headers=self.headers)
 
     @operation
-    def add_bank(self, name: str, address: str | None = None) -> Flow[CreatedBank]:
-        """Admit a bank on the chain and give it an API key (shown once; with a new key pair's
-        private key when no address is given)."""
-        body: dict[str, Any] = {"name": name}
+    def add_bank(
+        self, name: str, address: str | None = None, *, name_zh: str, licence_number: str
+    ) -> Flow[CreatedBank]:
+        """Admit a bank on the chain by its legal names (``name`` in English, ``name_zh`` in
+        Chinese) and financial licence number, and give it an API key (shown once; with a new
+        key pair's private key when no address is given)."""
+        body: dict[str, Any] = {
+            "name": name,
+            "name_zh": name_zh,
+            "licence_number": licence_number,
+        }
         if address is not None:
             body["address"] = address
         response = yield self._request("POST", "/banks", body)

@@ -96,12 +96,23 @@ def admin(ctx: click.Context, gateway: str, as_json: bool) -> None:
 
 @admin.command("add-bank")
 @click.argument("name")
+@click.option("--name-zh", required=True, help="The bank's legal name in Chinese.")
+@click.option(
+    "--licence-number",
+    required=True,
+    help="The bank's financial licence number (金融许可证 机构编码), e.g. B0011H144030001.",
+)
 @click.option("--address", help="The bank's on-chain address (default: a new key pair).")
 @json_option
 @click.pass_context
-def add_bank(ctx: click.Context, name: str, address: str | None) -> None:
-    """Admit a bank on the chain and print its API key (shown once)."""
-    data = _operator(ctx).add_bank(name, address or None)
+def add_bank(
+    ctx: click.Context, name: str, name_zh: str, licence_number: str, address: str | None
+) -> None:
+    """Admit a bank on the chain by its legal names (NAME in English) and licence number, and
+    print its API key (shown once)."""
+    data = _operator(ctx).add_bank(
+        name, address or None, name_zh=name_zh, licence_number=licence_number
+    )
     table = Table(title=f"Bank {data.name} admitted", show_header=False)
     table.add_row("address", data.address)
     table.add_row("transaction", data.tx_hash)

@@ -18,6 +18,8 @@ from consentledger.gateway.metrics import GatewayMetrics, RequestTimer
 from consentledger.gateway.no_store import NoStore
 from consentledger.gateway.routes import (
     admin,
+    banks,
+    consent_requests,
     consents,
     disputes,
     enterprises,
@@ -28,6 +30,7 @@ from consentledger.gateway.routes import (
     webhooks,
 )
 from consentledger.gateway.settings import Settings, load_settings
+from consentledger.gcpause import settle_heap
 
 
 def create_app(settings: Settings | None = None, context: GatewayContext | None = None) -> FastAPI:
@@ -47,6 +50,8 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         running.relayer.on_batch_sent = metrics.batch_size.observe
         try:
             await running.start()
+            if resolved.settle_heap:
+                settle_heap()
             yield
         finally:
             await running.stop()
@@ -69,8 +74,19 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     app.add_middleware(RequestTimer, metrics=metrics)
     app.state.auth_throttle = AuthThrottle(resolved.auth_failures_per_minute)
     app.state.challenge_limit = RequestLimit(resolved.challenges_per_minute)
-    modules = (meta, queries, consents, signin, enterprises, disputes, webhooks, admin, rpc)
-    for module in modules:
+    for module in (
+        meta,
+        queries,
+        consents,
+        consent_requests,
+        signin,
+        enterprises,
+        disputes,
+        webhooks,
+        banks,
+        admin,
+        rpc,
+    ):
         _document_problems(module.router)
         app.include_router(module.router)
     app.include_router(meta.metrics_router)

@@ -4,6 +4,11 @@ A key is ``clk_<key id>_<secret>``: the key id finds the bank, the secret is sto
 SHA-256 and compared in constant time. An unknown key id costs the same comparison, so a caller
 cannot tell a wrong id from a wrong secret by timing.
 
+A bank is admitted with its legal name in English and in Chinese and its financial licence number
+(金融许可证 机构编码; :func:`parse_licence_number` checks its shape). Views, receipts and reports
+name a bank by :class:`BankName` beside its address; a bank admitted before legal names has none
+and is shown by its address.
+
 A bank has one key at a time. Rotating gives it a new key id and secret (the old key stops
 working); revoking its key id leaves it with none until the next rotation.
 """
@@ -12,16 +17,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consentledger.gateway.db import Bank, Database
-from consentledger.gateway.errors import BankExistsError, UnknownBankError, UnknownKeyIdError
+from consentledger.gateway.errors import (
+    BankExistsError,
+    InvalidLicenceNumberError,
+    UnknownBankError,
+    UnknownKeyIdError,
+)
 
 _PREFIX = "clk_"
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
@@ -40,10 +54,67 @@ def _new_key() -> tuple[str, str, str]:
     return key_id, _hash(secret), f"{_PREFIX}{key_id}_{secret}"
 
 
-def create_bank(db: Database, name: str, address: str) -> tuple[Bank, str]:
-    """Store a bank; returns it and its API key (shown once, never stored)."""
+#: The shape of a financial licence's institution code (机构编码), as printed on the 金融许可证:
+#: a letter for the institution type (B: bank), four digits for the legal entity, a letter for
+#: its level (H: head office), and nine digits (the place's administrative division and a
+#: sequence), e.g. B0011H144030001. Only the shape is checked, not the regulator's register.
+_LICENCE = re.compile(r"[A-Z][0-9]{4}[A-Z][0-9]{9}")
+
+
+def parse_licence_number(text: str) -> str:
+    """A licence number in its canonical form (NFKC, upper case, no spaces), or
+    :class:`InvalidLicenceNumberError`."""
+    canonical = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
+    if not _LICENCE.fullmatch(canonical):
+        raise InvalidLicenceNumberError(text)
+    return canonical
+
+
+class BankName(BaseModel):
+    """A bank's legal names and licence number, shown beside its address."""
+
+    name_zh: str = Field(description="the legal name in Chinese")
+    name_en: str = Field(description="the legal name in English")
+    licence_number: str = Field(description="the financial licence number (金融许可证 机构编码)")
+
+
+def name_of(bank: Bank) -> BankName | None:
+    """The bank's legal names (None for a bank admitted before legal names)."""
+    if bank.name_zh is None or bank.licence_number is None:
+        return None
+    return BankName(name_zh=bank.name_zh, name_en=bank.name, licence_number=bank.licence_number)
+
+
+def bank_names(db: Database, addresses: Iterable[str] | None = None) -> dict[str, BankName]:
+    """The legal names of the banks at ``addresses`` (default: every bank), by address; banks
+    without legal names are left out."""
+    statement = select(Bank)
+    if addresses is not None:
+        statement = statement.where(Bank.address.in_(set(addresses)))
+    with db.session() as session:
+        found = list(session.scalars(statement))
+    return {bank.address: name for bank in found if (name := name_of(bank)) is not None}
+
+
+def create_bank(
+    db: Database,
+    name: str,
+    address: str,
+    *,
+    name_zh: str | None = None,
+    licence_number: str | None = None,
+) -> tuple[Bank, str]:
+    """Store a bank (``name``: its legal name in English); returns it and its API key (shown
+    once, never stored)."""
     key_id, key_hash, api_key = _new_key()
-    bank = Bank(name=name, address=address, key_id=key_id, key_hash=key_hash)
+    bank = Bank(
+        name=name,
+        name_zh=name_zh,
+        licence_number=licence_number,
+        address=address,
+        key_id=key_id,
+        key_hash=key_hash,
+    )
     try:
         with db.session() as session, session.begin():
             session.add(bank)

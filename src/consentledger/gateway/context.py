@@ -8,6 +8,7 @@ deployment file and checks that the code there is ours.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
@@ -37,12 +38,14 @@ from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.banks import VerifiedKeys
 from consentledger.gateway.chain_events import ChainEvents
+from consentledger.gateway.consent_requests import RequestExpirySweeper
 from consentledger.gateway.db import Database
 from consentledger.gateway.delivery_window import DocumentSweeper
 from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
 from consentledger.gateway.metrics import GatewayMetrics
+from consentledger.gateway.pagination import Cursors
 from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import RelayerKeyMissingError, Settings, SettingsError
 from consentledger.gateway.webhook_dispatcher import WebhookDispatcher
@@ -149,11 +152,18 @@ class GatewayContext:
     sweeper: DocumentSweeper | None = None
     #: Sends the outbox's webhooks (None: webhooks off, or not started).
     dispatcher: WebhookDispatcher | None = None
+    #: Expires unanswered consent requests (None: not started).
+    request_sweeper: RequestExpirySweeper | None = None
 
     @property
     def precheck(self) -> LiveLedger | None:
         """The live model when reads are pre-checked on it (None: they ask the chain's views)."""
         return self.live if self.settings.live_precheck else None
+
+    @functools.cached_property
+    def cursors(self) -> Cursors:
+        """Issues and checks the list endpoints' cursors (keyed from the subject key)."""
+        return Cursors.from_secret(self.subject_key)
 
     @staticmethod
     def check(settings: Settings) -> None:
@@ -240,6 +250,7 @@ class GatewayContext:
             max_replacements=settings.batch_max_replacements,
             read_timeout=settings.read_timeout_s,
             max_in_flight=settings.batch_max_in_flight,
+            confirmations=settings.confirmations,
         )
         return cls(
             settings=settings,
@@ -297,8 +308,12 @@ class GatewayContext:
             self.live.start(self.chain_read)
         self.sweeper = DocumentSweeper(self.db, self.settings.delivery_window_s)
         self.sweeper.start()
+        self.request_sweeper = RequestExpirySweeper(self.db, self.subject_key)
+        self.request_sweeper.start()
 
     async def stop(self) -> None:
+        if self.request_sweeper is not None:
+            await self.request_sweeper.stop()
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.live is not None:
@@ -336,10 +351,13 @@ class GatewayContext:
 
         Signing and sending happen under the relayer's send lock, in order with its batches (one
         writer per key); waiting for the receipt does not hold the lock. A contract refusal
-        raises LedgerRevertError before anything is sent."""
+        raises LedgerRevertError before anything is sent. The wait is a chain read
+        (:meth:`chain_read`): on a node it polls from a worker thread, so concurrent actions
+        wait for their blocks together instead of one after another on the chain thread, in
+        front of the relayer's batches."""
         async with self.relayer.send_lock:
             tx_hash = await self.runner.run(self.ledger.send, fn_name, *args)
-        return await self.runner.run(self.ledger.wait, tx_hash)
+        return await self.chain_read(self.ledger.wait, tx_hash)
 
     def subject_of(self, uscc: str) -> bytes:
         """The subject id of a USCC (validated first: a bad code raises InvalidUSCCError)."""

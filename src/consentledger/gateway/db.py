@@ -1,5 +1,5 @@
-"""The gateway's own database (SQLAlchemy 2.x): banks' API keys and sign-in nonces, next to the read
-journal's tables (:mod:`consentledger.journal.schema`). SQLite by default, any SQLAlchemy URL;
+"""The gateway's own database (SQLAlchemy 2.x): sign-in nonces, next to the read journal's and the
+banks' tables (:mod:`consentledger.journal.schema`). SQLite by default, any SQLAlchemy URL;
 nothing here is SQLite-only.
 
 The journal is written before anything is sent to the chain, and every write is committed
@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     DateTime,
-    Integer,
     String,
     create_engine,
     event,
@@ -24,7 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.schema_history import JOURNAL_HISTORY
-from consentledger.journal.schema import Base, utcnow
+from consentledger.journal.schema import Bank as Bank
+from consentledger.journal.schema import Base
 
 
 class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
@@ -32,21 +32,6 @@ class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
 
     code = "gateway_database_error"
     exit_code = 14
-
-
-class Bank(Base):
-    """A bank the bureau serves: its on-chain address and its API key (hashed)."""
-
-    __tablename__ = "banks"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    address: Mapped[str] = mapped_column(String(42), unique=True)
-    #: The public half of the API key (``clk_<key_id>_<secret>``), for lookup.
-    key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    #: SHA-256 of the secret half, hex. Compared in constant time.
-    key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class SignInNonce(Base):

@@ -14,13 +14,13 @@ and a read asked for after its window answers without its document even before t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, update
 
 from consentledger.gateway.db import Database
+from consentledger.gateway.periodic import Periodic
 from consentledger.journal.schema import JournalEntry, ReadStatus
 
 log = logging.getLogger(__name__)
@@ -60,34 +60,13 @@ def sweep(db: Database, window_s: float, now: datetime) -> int:
         return session.execute(statement).rowcount  # type: ignore[attr-defined,no-any-return]
 
 
-class DocumentSweeper:
+class DocumentSweeper(Periodic):
     """Deletes expired documents every half window (at most every five minutes)."""
 
     def __init__(self, db: Database, window_s: float) -> None:
-        self._db = db
-        self._window_s = window_s
-        self._interval_s = min(window_s / 2, _MAX_INTERVAL_S)
-        self._task: asyncio.Task[None] | None = None
+        async def sweep_now() -> None:
+            deleted = await asyncio.to_thread(sweep, db, window_s, datetime.now(UTC))
+            if deleted:
+                log.info("deleted %d released documents past the delivery window", deleted)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery-window-sweep")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                deleted = await asyncio.to_thread(
-                    sweep, self._db, self._window_s, datetime.now(UTC)
-                )
-            except Exception:  # a database hiccup: the next round tries again
-                log.exception("the delivery window's sweep failed")
-            else:
-                if deleted:
-                    log.info("deleted %d released documents past the delivery window", deleted)
-            await asyncio.sleep(self._interval_s)
+        super().__init__("delivery-window-sweep", min(window_s / 2, _MAX_INTERVAL_S), sweep_now)

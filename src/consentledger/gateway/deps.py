@@ -19,6 +19,7 @@ from consentledger.gateway.banks import authenticate
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Bank
 from consentledger.gateway.errors import (
+    ConsentRequestNeedsAuthenticationError,
     DraftNeedsAuthenticationError,
     InvalidAdminTokenError,
     InvalidApiKeyError,
@@ -31,7 +32,9 @@ from consentledger.gateway.errors import (
 )
 from consentledger.gateway.limits import AuthThrottle, RequestLimit
 from consentledger.gateway.services.admin import AdminService
+from consentledger.gateway.services.banks import BankDirectory
 from consentledger.gateway.services.chain_rpc import ChainRpcService
+from consentledger.gateway.services.consent_requests import ConsentRequestService
 from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
 from consentledger.gateway.services.disputes import DisputeService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
@@ -39,6 +42,7 @@ from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
 from consentledger.gateway.services.status import StatusService
 from consentledger.gateway.services.webhooks import WebhookService
+from consentledger.gateway.sessions import TOKEN_PREFIX
 from consentledger.gateway.siwe import HEADER_FORMAT
 
 _bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
@@ -78,6 +82,10 @@ StatusServiceDep = Annotated[StatusService, Depends(_service(StatusService))]
 ChainRpcServiceDep = Annotated[ChainRpcService, Depends(_service(ChainRpcService))]
 WebhookServiceDep = Annotated[WebhookService, Depends(_service(WebhookService))]
 DisputeServiceDep = Annotated[DisputeService, Depends(_service(DisputeService))]
+BankDirectoryDep = Annotated[BankDirectory, Depends(_service(BankDirectory))]
+ConsentRequestServiceDep = Annotated[
+    ConsentRequestService, Depends(_service(ConsentRequestService))
+]
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -145,7 +153,9 @@ siwe_scheme = HTTPBase(
     description=(
         "Sign-In with Ethereum (EIP-4361), one request per challenge: "
         f"`{HEADER_FORMAT}`. Get the message from `POST /v1/auth/challenge`, sign it with "
-        "personal_sign (EIP-191) by one of the enterprise's controllers."
+        "personal_sign (EIP-191) by one of the enterprise's controllers. Or, after "
+        f"`POST /v1/enterprises/{{uscc}}/sessions`, the session: `Authorization: Bearer "
+        f"{TOKEN_PREFIX}...`."
     ),
     auto_error=False,
 )
@@ -159,21 +169,86 @@ UsccPath = Annotated[
         examples=["91440305MA5DKW7Q1B"],
     ),
 ]
+EnterpriseCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)]
+
+
+def is_session(credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """Whether the credentials are an enterprise session's token."""
+    return (
+        credentials is not None
+        and credentials.scheme.lower() == "bearer"
+        and credentials.credentials.startswith(TOKEN_PREFIX)
+    )
 
 
 async def signed_in_controller(
-    uscc: UsccPath,
-    sign_in: SignInServiceDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)],
+    uscc: UsccPath, sign_in: SignInServiceDep, credentials: EnterpriseCredentials
 ) -> SignedIn:
-    """The controller a SIWE credential signs in, for the enterprise named in the path."""
+    """The controller a SIWE credential or a session signs in, for the enterprise named in the
+    path."""
+    code = parse_uscc(uscc).code
+    if is_session(credentials):
+        assert credentials is not None
+        return await sign_in.from_session(credentials.credentials, code)
+    if credentials is None or credentials.scheme.lower() != "siwe":
+        raise SignInRefusedError("siwe_required", f"sign in: send {HEADER_FORMAT}")
+    return await sign_in.verify(credentials.credentials, code)
+
+
+async def fresh_sign_in(
+    uscc: UsccPath, sign_in: SignInServiceDep, credentials: EnterpriseCredentials
+) -> SignedIn:
+    """A controller signed in with a fresh EIP-4361 signature (not a session), for the
+    enterprise named in the path."""
     code = parse_uscc(uscc).code
     if credentials is None or credentials.scheme.lower() != "siwe":
         raise SignInRefusedError("siwe_required", f"sign in: send {HEADER_FORMAT}")
     return await sign_in.verify(credentials.credentials, code)
 
 
+async def enterprise_caller(
+    sign_in: SignInServiceDep, credentials: EnterpriseCredentials
+) -> SignedIn:
+    """The controller a session or a SIWE credential signs in, for the enterprise it names
+    (endpoints whose path names no enterprise)."""
+    if is_session(credentials):
+        assert credentials is not None
+        return await sign_in.from_session(credentials.credentials)
+    if credentials is None or credentials.scheme.lower() != "siwe":
+        raise SignInRefusedError("siwe_required", f"sign in: send {HEADER_FORMAT}")
+    return await sign_in.verify_named(credentials.credentials)
+
+
+async def session_token(credentials: EnterpriseCredentials) -> str:
+    """The session token the request carries."""
+    if not is_session(credentials):
+        raise SignInRefusedError("session_required", f"send the session: Bearer {TOKEN_PREFIX}...")
+    assert credentials is not None
+    return credentials.credentials
+
+
+async def request_party(
+    request: Request,
+    context: ContextDep,
+    sign_in: SignInServiceDep,
+    credentials: EnterpriseCredentials,
+) -> Bank | SignedIn:
+    """Who asks about a consent request: a bank by its API key, or an enterprise's controller
+    by its session or a SIWE credential."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        if is_session(credentials):
+            return await sign_in.from_session(credentials.credentials)
+        return await current_bank(request, context, credentials)
+    if credentials is not None and credentials.scheme.lower() == "siwe":
+        return await sign_in.verify_named(credentials.credentials)
+    raise ConsentRequestNeedsAuthenticationError()
+
+
 SignedInController = Annotated[SignedIn, Depends(signed_in_controller)]
+FreshSignIn = Annotated[SignedIn, Depends(fresh_sign_in)]
+EnterpriseCaller = Annotated[SignedIn, Depends(enterprise_caller)]
+SessionToken = Annotated[str, Depends(session_token)]
+RequestParty = Annotated[Bank | SignedIn, Depends(request_party)]
 
 
 class ExportApprovals(BaseModel):
@@ -212,6 +287,10 @@ async def drafting_bank(
     the enterprise the draft names, signed in with EIP-4361 (None). Anyone else is refused before
     the USCC is looked at: a draft names the enterprise's subject id."""
     scheme = credentials.scheme.lower() if credentials is not None else ""
+    if is_session(credentials):
+        assert credentials is not None
+        await sign_in.from_session(credentials.credentials, parse_uscc(body.uscc).code)
+        return None
     if credentials is not None and scheme == "bearer":
         bank = await current_bank(request, context, credentials)
         return bank.address

@@ -515,3 +515,116 @@ class DisputeNotOpenError(ConflictError):
         super().__init__(
             f"dispute {dispute_id} is {status}: nothing to answer", dispute_status=status
         )
+
+
+# ------------------------------------------------------------------ banks' legal names
+
+
+class InvalidLicenceNumberError(GatewayError):
+    """A financial licence number (金融许可证 机构编码) that does not have the licence's shape."""
+
+    code = "invalid_licence_number"
+
+    def __init__(self, given: str) -> None:
+        super().__init__(
+            f"{given[:40]!r} is not a financial licence number: one letter (the institution "
+            "type), four digits, one letter (the level), nine digits, e.g. B0011H144030001",
+            field="licence_number",
+        )
+
+
+# ------------------------------------------------------------------ sessions
+
+
+class SessionRefusedError(CodedGatewayError, NotAuthenticatedError):
+    """A session token that does not sign anyone in (``session_unknown``, ``session_expired``,
+    ``session_revoked``)."""
+
+
+class SessionNotForThisEnterpriseError(NotPermittedError):
+    """A session is bound to one enterprise."""
+
+    code = "session_wrong_enterprise"
+
+    def __init__(self, uscc: str) -> None:
+        super().__init__(f"this session is for another enterprise, not {uscc}")
+
+
+# ------------------------------------------------------------------ pagination
+
+
+class InvalidCursorError(GatewayError):
+    """A cursor that this gateway did not issue for this list (changed, truncated, or from
+    another list or filter)."""
+
+    code = "invalid_cursor"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"the cursor is not valid here: {why}", field="cursor")
+
+
+# ------------------------------------------------------------------ consent requests
+
+
+class UnknownConsentRequestError(NotFoundError):
+    """No consent request with this id for the caller (another party's request is not found
+    either)."""
+
+    code = "unknown_consent_request"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"no consent request {request_id[:64]!r} for you")
+
+
+class ConsentRequestNotPendingError(ConflictError):
+    """The request was answered already, expired, or is being approved."""
+
+    code = "consent_request_not_pending"
+
+    def __init__(self, request_id: str, state: str) -> None:
+        super().__init__(
+            f"consent request {request_id} is {state}: only a pending request can be answered",
+            state=state,
+        )
+
+
+class ConsentRequestTermsMismatchError(GatewayError):
+    """The signed consent does not carry the request's terms."""
+
+    code = "consent_request_terms_mismatch"
+
+    def __init__(self, field: str, expected: object, signed: object) -> None:
+        super().__init__(
+            f"the signed consent's {field} is {signed}, the request asks for {expected}: sign "
+            "the typed data of GET /v1/consent-requests/{id}",
+            field=field,
+            expected=str(expected),
+            signed=str(signed),
+        )
+
+
+class ConsentRequestWindowError(GatewayError):
+    """The bank's answer-by time is outside what the gateway allows."""
+
+    code = "consent_request_respond_by_out_of_range"
+
+    def __init__(self, max_days: int) -> None:
+        super().__init__(
+            f"respond_within_days must lie between 1 and {max_days} "
+            "(CONSENTLEDGER_CONSENT_REQUEST_MAX_DAYS)",
+            field="respond_within_days",
+            max_days=max_days,
+        )
+
+
+class ConsentRequestNeedsAuthenticationError(NotAuthenticatedError):
+    """A consent request is seen by its bank (API key) or its enterprise (session or SIWE)."""
+
+    code = "consent_request_needs_authentication"
+    headers: Mapping[str, str] = {"WWW-Authenticate": "Bearer, SIWE"}
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a consent request is seen by its bank (its API key as a Bearer token) or by a "
+            "controller of its enterprise (a session as a Bearer token, or SIWE)"
+        )

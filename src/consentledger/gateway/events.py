@@ -32,6 +32,8 @@ class EventType(StrEnum):
     """What a subscription can ask for."""
 
     CONSENT_REQUESTED = "consent.requested"
+    CONSENT_REQUEST_DECLINED = "consent.request_declined"
+    CONSENT_REQUEST_EXPIRED = "consent.request_expired"
     CONSENT_GRANTED = "consent.granted"
     CONSENT_PAUSED = "consent.paused"
     CONSENT_RESUMED = "consent.resumed"

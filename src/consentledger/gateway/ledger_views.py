@@ -39,6 +39,7 @@ from consentledger.chain.log_reader import (
     signed_entry,
     signed_requests,
 )
+from consentledger.gateway.banks import BankName
 from consentledger.gateway.receipts import category_refs, purpose_name
 from consentledger.ledger.types import (
     ZERO_ADDRESS,
@@ -85,6 +86,9 @@ class ConsentDetails(BaseModel):
     status: Literal["ACTIVE", "PAUSED", "REVOKED", "EXPIRED"]
     subject: str
     bank: str
+    bank_name: BankName | None = Field(
+        default=None, description="the bank's legal names (null: a bank without them)"
+    )
     categories: list[CategoryRef]
     categories_mask: str = Field(description="uint256 bitmask (bit i: category i), decimal")
     purpose: PurposeRef
@@ -104,6 +108,9 @@ class AccessRecord(BaseModel):
     outcome: Literal["granted", "denied"]
     reason: str | None = Field(description="the denial reason (null when granted)")
     bank: str
+    bank_name: BankName | None = Field(
+        default=None, description="the bank's legal names (null: a bank without them)"
+    )
     consent_id: str
     categories: list[CategoryRef]
     categories_mask: str

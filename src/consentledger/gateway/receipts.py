@@ -29,11 +29,12 @@ from consentledger.bureau.sources import SOURCE_DEPARTMENTS
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.gateway import eip712_json
+from consentledger.gateway.banks import BankName
 from consentledger.gateway.errors import ReceiptHashMismatchError, ReceiptTermsMismatchError
 from consentledger.ledger.types import ConsentTerms, PurposeCaps
 
 #: Version tag of the receipt layout.
-RECEIPT_SCHEMA = "consentledger.consent-receipt/2"
+RECEIPT_SCHEMA = "consentledger.consent-receipt/3"
 
 #: The rules enterprise credit data is released under (征信业管理条例 and 征信业务管理办法), and
 #: where the Personal Information Protection Law still applies.
@@ -106,7 +107,12 @@ def authorisation_form(terms: ConsentTerms, facts: ReceiptFacts) -> str:
     for ref in category_refs(terms.categories):
         category = known_category(ref["code"])
         names.append(category.name_zh if category else f"类别 {ref['code']}")
-    bank = facts.bank_name or f"链上地址为 {terms.bank} 的银行"
+    bank = (
+        f"{facts.bank_name.name_zh}（金融许可证机构编码：{facts.bank_name.licence_number}；"
+        f"链上地址：{terms.bank}）"
+        if facts.bank_name is not None
+        else f"链上地址为 {terms.bank} 的银行"
+    )
     term = f"{_day(terms.not_before)}起至{_day(terms.expires_at)}止"
     if purpose in UNTIL_SETTLED:
         term = (
@@ -142,7 +148,8 @@ class ReceiptFacts:
     """What a receipt says beyond the terms: names, the purpose's caps, where the ledger is."""
 
     uscc: str
-    bank_name: str | None
+    #: The bank's legal names (None: a bank without them, named by its address).
+    bank_name: BankName | None
     caps: PurposeCaps
     domain: typed_data.Domain
     gateway: str
@@ -187,7 +194,15 @@ def build_receipt(terms: ConsentTerms, facts: ReceiptFacts) -> JSONObject:
             "gateway": facts.gateway,
             "ledger": {"chain_id": domain["chainId"], "contract": domain["verifyingContract"]},
         },
-        "recipients": [{"role": "bank", "address": terms.bank, "name": facts.bank_name}],
+        "recipients": [
+            {
+                "role": "bank",
+                "address": terms.bank,
+                "name_zh": facts.bank_name.name_zh if facts.bank_name else None,
+                "name_en": facts.bank_name.name_en if facts.bank_name else None,
+                "licence_number": facts.bank_name.licence_number if facts.bank_name else None,
+            }
+        ],
         "purpose": {
             "code": terms.purpose,
             "name": purpose_name(terms.purpose),
@@ -233,7 +248,8 @@ def build_receipt(terms: ConsentTerms, facts: ReceiptFacts) -> JSONObject:
             "accesses": "GET /v1/enterprises/{uscc}/accesses",
             "consents": "GET /v1/enterprises/{uscc}/consents",
             "export": "POST /v1/enterprises/{uscc}/export",
-            "sign_in": "POST /v1/auth/challenge (EIP-4361), then Authorization: SIWE",
+            "sign_in": "POST /v1/auth/challenge (EIP-4361), then Authorization: SIWE; or a "
+            "session: POST /v1/enterprises/{uscc}/sessions",
         },
         "terms": terms_json(terms),
     }

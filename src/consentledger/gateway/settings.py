@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     #: A batch transaction not mined this many seconds after it was sent is stuck: the relayer
     #: replaces it (same nonce, both fees +12.5 % or the node's current price, whichever is more).
     batch_stuck_after_s: float = Field(default=15.0, gt=0, le=3600)
+    #: Blocks a batch's block must have above it before its reads are released: 0 on a chain
+    #: with final blocks (QBFT, anvil, the embedded chain); on one that can reorganise (Clique),
+    #: deeper than any reorganisation expected, so a read whose block is dropped is recorded
+    #: again before it is released, never released unrecorded.
+    confirmations: int = Field(default=0, ge=0, le=64)
     #: How many times a stuck batch is replaced; past that it is only broadcast again.
     batch_max_replacements: int = Field(default=5, ge=0, le=50)
     #: How long a read request waits for its batch to be mined; past it the answer is a 503
@@ -156,6 +161,11 @@ class Settings(BaseSettings):
     #: Open (unexpired) sign-in challenges the gateway keeps at most; past them, 503 until some
     #: expire. Bounds what anonymous callers can make it store.
     max_open_challenges: int = Field(default=10_000, ge=1, le=10_000_000)
+    #: How long an enterprise's session (``POST /v1/enterprises/{uscc}/sessions``) lasts, at
+    #: most; it ends sooner when signed out.
+    session_ttl_seconds: int = Field(default=1800, ge=60, le=12 * 3600)
+    #: The longest a bank may give an enterprise to answer a consent request.
+    consent_request_max_days: int = Field(default=30, ge=1, le=365)
     #: How long the journal keeps a released document (its salt and hash stay for good); asked
     #: for later, a read answers ``delivery_window_passed`` with its receipt.
     delivery_window_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
@@ -186,6 +196,10 @@ class Settings(BaseSettings):
     #: is cut by a random part of up to half (jitter).
     webhook_backoff_base_s: float = Field(default=5.0, gt=0, le=3600)
     webhook_backoff_max_s: float = Field(default=3600.0, gt=0, le=86_400)
+    #: Once started, freeze the heap for the garbage collector and collect the young generation
+    #: less often (:func:`consentledger.gcpause.settle_heap`): for a server process. Off where
+    #: gateways start and stop inside one process (the tests), whose frozen objects would stay.
+    settle_heap: bool = True
 
     @model_validator(mode="before")
     @classmethod

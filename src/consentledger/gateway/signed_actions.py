@@ -49,6 +49,8 @@ from consentledger.ledger.types import (
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]*")
+#: The one controller of the enterprise a snapshot assumes (``assume_enterprise``).
+PLACEHOLDER_CONTROLLER = "0x000000000000000000000000000000000000dEaD"
 
 
 def parse_signature(text: str, index: int) -> bytes:
@@ -157,16 +159,26 @@ def snapshot(
     bank: str | None = None,
     purpose: int | None = None,
     consent: ConsentView | None = None,
+    assume_enterprise: bool = False,
 ) -> Snapshot:
     """Read what the contract will consult for a signed action of ``subject``. Blocking: run it
-    on the chain thread."""
+    on the chain thread.
+
+    With ``assume_enterprise`` the enterprise is not looked up: the model holds a placeholder
+    enterprise with one controller and a fresh nonce, so the verdict is the same whether
+    ``subject`` is registered or not (a bank's consent request must not tell it which USCCs
+    are registered)."""
     model = LedgerModel()
-    controllers, threshold = client.enterprise(subject)
+    controllers: tuple[str, ...]
+    if assume_enterprise:
+        controllers, threshold = (PLACEHOLDER_CONTROLLER,), 1
+    else:
+        controllers, threshold = client.enterprise(subject)
+        key, _ = split_nonce(nonce)
+        _, sequence = split_nonce(client.nonce(subject, key))
+        model.nonces[(nonce_account(subject), key)] = sequence
     if threshold:
         model.enterprises[subject] = EnterpriseState(controllers, threshold)
-    key, _ = split_nonce(nonce)
-    _, sequence = split_nonce(client.nonce(subject, key))
-    model.nonces[(nonce_account(subject), key)] = sequence
     if bank is not None and client.is_bank_active(bank):
         model.roles[ROLE_BANK] = {bank}
         model.banks[bank] = BankState()

@@ -1,5 +1,7 @@
 """The read journal's tables: every bank read the gateway journals, and the batches that carry
 reads to the chain. The gateway writes them; the auditor reads them to cross-check the chain.
+Next to them, the banks the gateway serves and the enterprise's side: banks' consent requests and
+signed-in sessions.
 
 SQLAlchemy 2.x declarative models on the gateway database's one :class:`Base` (the gateway adds
 its own tables to it: banks, sign-in nonces). Nothing here is SQLite-only.
@@ -249,3 +251,89 @@ class DisputeRecord(Base):
     answered_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     answered_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Bank(Base):
+    """A bank the bureau serves: its on-chain address, legal names and API key (hashed).
+
+    Here, below the gateway and the auditor: the auditor names banks from it."""
+
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The bank's legal name in English (in a database from before legal names: the name the
+    #: operator gave, shown nowhere but in the operator's list).
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: The legal name in Chinese and the financial licence number (金融许可证 机构编码). NULL
+    #: for a bank admitted before legal names: views then show its address only.
+    name_zh: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    licence_number: Mapped[str | None] = mapped_column(String(15), nullable=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    #: The public half of the API key (``clk_<key_id>_<secret>``), for lookup.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    #: SHA-256 of the secret half, hex. Compared in constant time.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RequestState(StrEnum):
+    """Where a bank's consent request stands (:mod:`consentledger.gateway.consent_requests`)."""
+
+    PENDING = "pending"  # waiting for the enterprise
+    APPROVING = "approving"  # the enterprise's signed consent is on its way to the chain
+    APPROVED = "approved"  # granted on the chain: ``consent_id`` names the consent
+    DECLINED = "declined"  # the enterprise said no (``decline_reason``)
+    EXPIRED = "expired"  # nobody answered before ``respond_by``
+
+
+class ConsentRequestRecord(Base):
+    """A bank's request for a consent, waiting for (or answered by) the enterprise.
+
+    The terms are those of the consent the bank asks for; the period is either fixed
+    (``expires_at``) or a length from the approval on (``duration_days``). Kept in every state:
+    declined and expired requests stay visible to both sides."""
+
+    __tablename__ = "consent_requests"
+    __table_args__ = (
+        Index("ix_consent_requests_bank", "bank_address", "id"),
+        Index("ix_consent_requests_uscc", "uscc", "id"),
+    )
+
+    #: Ordered, for pagination; never shown (the public id is ``request_id``).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(40), unique=True)
+    bank_address: Mapped[str] = mapped_column(String(42))
+    uscc: Mapped[str] = mapped_column(String(18))
+    categories: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[int] = mapped_column(Integer)
+    not_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    duration_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_reads: Mapped[int] = mapped_column(BigInteger)
+    history_months: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(1000))
+    state: Mapped[str] = mapped_column(String(16), default=RequestState.PENDING, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    respond_by: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decline_reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    #: The consent being granted (approving) or granted (approved).
+    consent_id: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class EnterpriseSession(Base):
+    """A signed-in controller's session: viewing without a new signature each time.
+
+    Only the SHA-256 of the token is stored. Bound to one enterprise and one controller; ends at
+    ``expires_at`` or when signed out (``revoked_at``)."""
+
+    __tablename__ = "enterprise_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    address: Mapped[str] = mapped_column(String(42))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

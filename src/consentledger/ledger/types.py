@@ -17,7 +17,10 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 MAX_CONTROLLERS = 16
 MAX_CATEGORY_CODE = 63
-MAX_CONSENT_DURATION = 365 * 24 * 60 * 60
+#: The longest consent any purpose may allow: five years with one leap day (the contract's
+#: ``MAX_CONSENT_DURATION``), so a post-loan authorisation can run until a multi-year credit is
+#: settled.
+MAX_CONSENT_DURATION = 1826 * 24 * 60 * 60
 #: The furthest ahead a read request's deadline may lie when the chain records it.
 MAX_READ_REQUEST_LIFETIME = 60 * 60
 UINT32_MAX = 2**32 - 1

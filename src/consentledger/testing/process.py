@@ -19,6 +19,7 @@ import httpx
 
 from consentledger.chain.anvil import free_port
 from consentledger.errors import ConsentLedgerError
+from consentledger.serve import WORKER_HEALTHCHECK_TIMEOUT_S
 
 
 class GatewayProcessError(ConsentLedgerError, RuntimeError):
@@ -33,7 +34,16 @@ def uvicorn_command(port: int, workers: int = 1) -> list[str]:
     return [
         *(sys.executable, "-m", "uvicorn", "consentledger.gateway.app:create_app", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        *(("--workers", str(workers)) if workers > 1 else ()),
+        *(
+            (
+                "--workers",
+                str(workers),
+                "--timeout-worker-healthcheck",
+                str(WORKER_HEALTHCHECK_TIMEOUT_S),
+            )
+            if workers > 1
+            else ()
+        ),
     ]
 
 

@@ -12,7 +12,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
 from consentledger.categories import Category, Purpose
-from consentledger.client import sign_typed_data
+from consentledger.client import GatewayProblemError, sign_typed_data
 from tests.harness.gateway import Enterprise, Gateway
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -93,13 +93,20 @@ def test_draft_is_complete_typed_data_with_receipt(gateway: Gateway) -> None:
 
 def test_post_loan_authorisation_runs_until_the_credit_is_settled(gateway: Gateway) -> None:
     """贷后管理: the authorisation runs until the credit is settled, bounded by the consent's
-    expiry and the purpose's cap (365 days, the contract's MAX_CONSENT_DURATION)."""
+    expiry and the purpose's cap (five years: 1,826 days, the contract's MAX_CONSENT_DURATION), so
+    a three-year working-capital loan is followed by one authorisation."""
     enterprise = gateway.new_enterprise()
-    draft = gateway.draft(enterprise, purpose="post_loan_monitoring", duration_days=365)
+    draft = gateway.draft(enterprise, purpose="post_loan_monitoring", duration_days=3 * 365)
     form = draft.receipt["authorisation"]["text"]
     assert "仅用于贷后管理" in form
     assert "授信业务全部结清之日止，最迟不超过" in form
-    assert "每份授权最长 365 日" in form
+    assert "每份授权最长 1826 日" in form
+    signatures = sign_typed_data(draft.typed_data.document(), enterprise.controllers)
+    granted = _grant(gateway, draft.typed_data.message, signatures, receipt=draft.receipt)
+    assert granted.status_code == 201, granted.text
+    with pytest.raises(GatewayProblemError) as too_long:
+        gateway.draft(enterprise, purpose="post_loan_monitoring", duration_days=1827)
+    assert (too_long.value.status, too_long.value.code) == (422, "invalid_request")
     guarantor = gateway.draft(
         enterprise, purpose="guarantor_review", categories=["business_registration", "judicial"]
     )

@@ -23,25 +23,50 @@ from consentledger.journal.schema import Batch, JournalEntry, ReadStatus
 from consentledger.ledger.types import first_query_id, query_id_relayer
 from consentledger.testing.world import World, build_world
 from tests.harness.journal import journaled_reads, sign_batch
+from tests.harness.legacy_schemas import create_legacy_schema
+
+
+def _shape(connection: sqlite3.Connection) -> tuple[dict[str, set[str]], set[str]]:
+    """A SQLite database's tables with their columns, and its named indexes."""
+    tables = [
+        name
+        for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if name != "sqlite_sequence"
+    ]
+    columns = {t: {row[1] for row in connection.execute(f"PRAGMA table_info({t})")} for t in tables}
+    indexes = {
+        name
+        for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+    }
+    return columns, indexes
 
 
 def _to_the_old_schema(path: Path) -> None:
-    """Drop the schema version, the webhook and dispute tables, the signed-request columns and
-    the relayer columns: the schema of a gateway from before several workers (revision j0001,
-    unversioned)."""
+    """Take away everything the first release's gateway database did not have (revision j0001,
+    unversioned: the fixture DDL of tests/fixtures/schemas): the schema version, the relayer
+    columns, the signed-request columns, every later table and column, keeping the rows."""
+    baseline = path.with_name("j0001.db")
+    create_legacy_schema(f"sqlite:///{baseline}", "journal-j0001")
+    with sqlite3.connect(baseline) as old:
+        old_columns, old_indexes = _shape(old)
     with sqlite3.connect(path) as connection:
-        connection.execute("DROP TABLE journal_schema_version")
-        for table in (
-            "webhook_attempts", "webhook_deliveries", "webhook_subscriptions", "outbox_events",
-            "disputes",
-        ):  # fmt: skip
-            connection.execute(f"DROP TABLE {table}")
-        connection.execute("DROP INDEX ix_journal_bank_request")
-        for column in ("request_id", "request_deadline", "request_signature"):
-            connection.execute(f"ALTER TABLE journal DROP COLUMN {column}")
-        for table in ("journal", "batches"):
-            connection.execute(f"DROP INDEX ix_{table}_relayer")
-            connection.execute(f"ALTER TABLE {table} DROP COLUMN relayer")
+        columns, indexes = _shape(connection)
+        for index in sorted(indexes - old_indexes):
+            connection.execute(f"DROP INDEX {index}")
+        for table, names in sorted(columns.items()):
+            if table not in old_columns:
+                connection.execute(f"DROP TABLE {table}")
+                continue
+            for column in sorted(names - old_columns[table]):
+                connection.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    assert "relayer" not in _columns_of(path, "journal")
+
+
+def _columns_of(path: Path, table: str) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        return _shape(connection)[0][table]
 
 
 def _other_relayers_open_batch(journal: Journal, world: World, consent: bytes) -> list[int]:

@@ -469,6 +469,21 @@ def test_a_bad_signed_request_is_refused_before_anything_is_written(
     assert gateway.context.ledger.consent(consent).reads_used == 0
 
 
+@pytest.mark.parametrize("r", [2**256 - 1, 0], ids=["r-above-the-group-order", "r-zero"])
+def test_a_signature_outside_the_curve_is_refused_as_invalid(
+    gateway: Gateway, bank: Bank, chip: Enterprise, r: int
+) -> None:
+    consent = gateway.grant_on_chain(chip, bank, REGISTRATION_AND_STAFF)
+    signed = gateway.signed(bank, consent, [1], 1)
+    signature = bytes.fromhex(signed["signature"][2:])
+    signed["signature"] = "0x" + (r.to_bytes(32, "big") + signature[32:]).hex()
+    journaled = _journal_size(gateway)
+    response = gateway.post_read(bank, chip, consent, [1], fields=signed)
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "request_signature_invalid"
+    assert _journal_size(gateway) == journaled
+
+
 def test_a_read_without_a_signature_is_refused(
     gateway: Gateway, bank: Bank, chip: Enterprise
 ) -> None:

@@ -72,7 +72,13 @@ def test_no_answer_is_cached(gateway: Gateway, bank: Bank, chip: Enterprise) -> 
         "read": gateway.post_read(bank, chip, consent, [1]),
         "refused read": gateway.post_read(bank, chip, consent, ["tax"]),
         "new bank and key": gateway.http.post(
-            "/v1/admin/banks", json={"name": f"cached-{secrets.token_hex(4)}"}, headers=ADMIN
+            "/v1/admin/banks",
+            json={
+                "name": f"cached-{secrets.token_hex(4)}",
+                "name_zh": "缓存银行",
+                "licence_number": "B0043H144030001",
+            },
+            headers=ADMIN,
         ),
         "wrong token": gateway.http.get(
             "/v1/admin/banks", headers={"Authorization": "Bearer wrong-token-for-a-401"}

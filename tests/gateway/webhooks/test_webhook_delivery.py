@@ -173,11 +173,12 @@ def test_retries_end_in_a_dead_letter_that_can_be_sent_again(
         again = enterprise.redeliver(created.id, delivery.id)
         assert again.status in ("pending", "delivered")
         received = working.wait_for(4)  # three failures logged, then the one that worked
+        # The receiver logs before it answers: it stays up until the gateway has its answer.
+        _wait(lambda: enterprise.deliveries(created.id).deliveries[0].status == "delivered")
     finally:
         working.kill()
     assert [r["status"] for r in received] == [500, 500, 500, 204]
     assert len({r["id"] for r in received}) == 1  # one event, one id, on every attempt
-    _wait(lambda: enterprise.deliveries(created.id).deliveries[0].status == "delivered")
     with pytest.raises(GatewayProblemError) as refused:
         enterprise.redeliver(created.id, delivery.id)
     assert refused.value.code == "delivery_not_dead"
@@ -243,3 +244,54 @@ def test_an_unknown_event_type_is_refused(gateway: Gateway, bank: Bank) -> None:
     )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+REQUEST_EVENTS: list[WebhookEventType] = [
+    "consent.requested",
+    "consent.granted",
+    "consent.request_declined",
+    "consent.request_expired",
+]
+
+
+def test_consent_requests_reach_the_enterprise_and_the_bank(
+    gateway: Gateway, bank: Bank, tmp_path: Path
+) -> None:
+    """The enterprise subscribes in its session; both sides hear of a request, its approval
+    (the chain's grant) and a declined one, each once."""
+    chip = gateway.new_enterprise()
+    enterprise = gateway.enterprise_client(chip)
+    enterprise.open_session()
+    banker = gateway.client_of(bank)
+    theirs = Receiver(tmp_path / "enterprise.jsonl")
+    ours = Receiver(tmp_path / "bank.jsonl")
+    theirs.secret = enterprise.subscribe(theirs.url, REQUEST_EVENTS).secret
+    ours.secret = banker.subscribe(ours.url, REQUEST_EVENTS).secret
+    terms: dict[str, Any] = {"history_months": 12, "duration_days": 30, "reason": "贷前审查"}
+    approved = banker.request_consent(chip.uscc, [1], "credit_underwriting", **terms)
+    declined = banker.request_consent(chip.uscc, [1], "credit_underwriting", **terms)
+    granted = enterprise.approve_request(approved.request_id)
+    enterprise.decline_request(declined.request_id, "we bank elsewhere")
+    theirs.start()
+    ours.start()
+    try:
+        seen = {"enterprise": theirs.wait_for(4), "bank": ours.wait_for(4)}
+        time.sleep(0.5)
+        seen = {"enterprise": theirs.received(), "bank": ours.received()}
+    finally:
+        theirs.kill()
+        ours.kill()
+    for received in seen.values():
+        assert all(r["verified"] for r in received)
+        events = {(r["body"]["type"], r["body"]["data"].get("request_id")) for r in received}
+        assert events == {
+            ("consent.requested", approved.request_id),
+            ("consent.requested", declined.request_id),
+            ("consent.granted", None),
+            ("consent.request_declined", declined.request_id),
+        }
+        assert len(received) == 4
+        grant = next(r for r in received if r["body"]["type"] == "consent.granted")
+        assert grant["body"]["data"]["consent_id"] == granted.grant.consent_id
+        refusal = next(r for r in received if r["body"]["type"] == "consent.request_declined")
+        assert refusal["body"]["data"]["decline_reason"] == "we bank elsewhere"

@@ -5,38 +5,83 @@ The flows themselves are :mod:`consentledger.gateway.services.enterprises`.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from consentledger.gateway.deps import (
     EnterpriseViewServiceDep,
     ExportApprovers,
+    FreshSignIn,
     SignedInController,
     UsccPath,
 )
+from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from consentledger.gateway.problems import problem_responses
-from consentledger.gateway.services.enterprises import AccessLog, ConsentList, ExportResult
+from consentledger.gateway.services.enterprises import (
+    AccessLog,
+    ConsentList,
+    ConsentStatusName,
+    ExportResult,
+    Outcome,
+)
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprise views"])
 
 _VIEW_RESPONSES = problem_responses(401, 403, 422, 503)
 
 
-@router.get("/{uscc}/accesses", response_model=AccessLog, responses=_VIEW_RESPONSES)
+BankQuery = Annotated[
+    str | None, Query(max_length=42, description="only this bank's (its address)")
+]
+
+
+@router.get(
+    "/{uscc}/accesses",
+    response_model=AccessLog,
+    operation_id="list_accesses",
+    responses=_VIEW_RESPONSES,
+)
 async def accesses(
-    uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
+    uscc: UsccPath,
+    signed_in: SignedInController,
+    views: EnterpriseViewServiceDep,
+    outcome: Annotated[Outcome | None, Query(description="only granted or denied reads")] = None,
+    bank: BankQuery = None,
+    consent_id: Annotated[
+        str | None, Query(pattern=r"^0x[0-9a-fA-F]{64}$", description="only under this consent")
+    ] = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
 ) -> AccessLog:
-    """Every bank read recorded under one of the enterprise's consents, granted or denied: bank,
-    categories, purpose, consent, block time, transaction, reason; and its own exports."""
-    return await views.accesses(signed_in)
+    """The bank reads recorded under the enterprise's consents, granted or denied, oldest first,
+    a page at a time (``next_cursor``): the bank by address and legal names, categories,
+    purpose, consent, block, block time, transaction, denial reason; and its own exports.
+    Signed in with SIWE or a session."""
+    return await views.accesses(
+        signed_in, outcome=outcome, bank=bank, consent_id=consent_id, cursor=cursor, limit=limit
+    )
 
 
-@router.get("/{uscc}/consents", response_model=ConsentList, responses=_VIEW_RESPONSES)
+@router.get(
+    "/{uscc}/consents",
+    response_model=ConsentList,
+    operation_id="list_enterprise_consents",
+    responses=_VIEW_RESPONSES,
+)
 async def consents(
-    uscc: UsccPath, signed_in: SignedInController, views: EnterpriseViewServiceDep
+    uscc: UsccPath,
+    signed_in: SignedInController,
+    views: EnterpriseViewServiceDep,
+    status: Annotated[ConsentStatusName | None, Query(description="only in this status")] = None,
+    bank: BankQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
 ) -> ConsentList:
-    """Every consent the enterprise granted, oldest first, with its status and reads now and its
-    events (granted, paused, resumed, revoked)."""
-    return await views.consents(signed_in)
+    """The consents the enterprise granted, oldest first, a page at a time (``next_cursor``),
+    with the bank's legal names, the status and reads now and the events (granted, paused,
+    resumed, revoked). Signed in with SIWE or a session."""
+    return await views.consents(signed_in, status=status, bank=bank, cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -46,7 +91,7 @@ async def consents(
 )
 async def export(
     uscc: UsccPath,
-    signed_in: SignedInController,
+    signed_in: FreshSignIn,
     approvals: ExportApprovers,
     views: EnterpriseViewServiceDep,
 ) -> ExportResult:
@@ -56,6 +101,7 @@ async def export(
     released.
 
     An export widens access as a consent does, so it needs the enterprise's threshold of
-    distinct controllers: the signed-in one, and the others' sign-ins asked with action
-    ``export``, in ``approvals``."""
+    distinct controllers: the signed-in one (a fresh SIWE signature: a session does not
+    approve an export), and the others' sign-ins asked with action ``export``, in
+    ``approvals``."""
     return await views.export(signed_in, approvals)

@@ -1,15 +1,22 @@
-"""``POST /v1/auth/challenge``: the EIP-4361 message an enterprise's controller signs to sign in."""
+"""Enterprise sign-in: ``POST /v1/auth/challenge`` (the EIP-4361 message a controller signs), and
+sessions (``POST /v1/enterprises/{uscc}/sessions``, ``DELETE /v1/auth/session``)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from consentledger.gateway.deps import SignInServiceDep, anonymous_limit
+from consentledger.gateway.deps import (
+    FreshSignIn,
+    SessionToken,
+    SignInServiceDep,
+    UsccPath,
+    anonymous_limit,
+)
 from consentledger.gateway.problems import problem_responses
-from consentledger.gateway.services.signin import Challenge
+from consentledger.gateway.services.signin import Challenge, Session
 
 router = APIRouter(prefix="/v1", tags=["enterprise sign-in"])
 
@@ -48,3 +55,38 @@ async def challenge(
     return await sign_in.challenge(
         body.uscc, body.address, request.url.scheme, export=body.action == "export"
     )
+
+
+@router.post(
+    "/enterprises/{uscc}/sessions",
+    status_code=201,
+    response_model=Session,
+    operation_id="open_session",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def open_session(
+    uscc: UsccPath, signed_in: FreshSignIn, sign_in: SignInServiceDep
+) -> Session:
+    """Open a session with one sign-in (``Authorization: SIWE ...``, the challenge signed by a
+    controller): its token views the enterprise (accesses, consents, requests) and answers its
+    consent requests without a new wallet signature each time, as
+    ``Authorization: Bearer <token>``.
+
+    The session is bound to the enterprise and the controller, lasts at most
+    ``CONSENTLEDGER_SESSION_TTL_SECONDS``, ends when signed out, and ends when the address stops
+    controlling the enterprise on the chain. Only its hash is stored. Whatever changes the
+    chain (a grant, an approval, a revocation, an export) still needs the controllers'
+    signatures."""
+    return await sign_in.open_session(signed_in)
+
+
+@router.delete(
+    "/auth/session",
+    status_code=204,
+    operation_id="sign_out",
+    responses=problem_responses(401, 503),
+)
+async def sign_out(token: SessionToken, sign_in: SignInServiceDep) -> Response:
+    """Sign out: the session's token stops working at once."""
+    await sign_in.sign_out(token)
+    return Response(status_code=204)

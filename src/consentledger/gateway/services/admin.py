@@ -7,6 +7,7 @@ have been given the regulator's key (always so on the embedded chain).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from eth_account import Account
@@ -21,6 +22,7 @@ from consentledger.gateway.banks import (
     bank_key,
     create_bank,
     list_banks,
+    parse_licence_number,
     revoke_key,
     rotate_key,
 )
@@ -36,12 +38,27 @@ Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
 
 
 class NewBank(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    """A bank to admit, by its legal names and financial licence number."""
+
+    name: str = Field(min_length=1, max_length=200, description="the legal name in English")
+    name_zh: str = Field(min_length=1, max_length=200, description="the legal name in Chinese")
+    licence_number: str = Field(
+        min_length=1,
+        max_length=40,
+        description="the financial licence number (金融许可证 机构编码): a letter, four digits, "
+        "a letter, nine digits, e.g. B0011H144030001",
+        examples=["B0011H144030001"],
+    )
     address: Address | None = Field(default=None, description="Default: a new key pair")
 
 
 class BankOut(BaseModel):
-    name: str
+    name: str = Field(
+        description="the legal name in English (for a bank admitted before legal "
+        "names: the name it was admitted with)"
+    )
+    name_zh: str | None = Field(description="null for a bank admitted before legal names")
+    licence_number: str | None = Field(description="null for a bank admitted before legal names")
     address: str
     active_on_chain: bool
 
@@ -108,6 +125,7 @@ class AdminService:
     async def add_bank(self, body: NewBank) -> CreatedBank:
         """Admit a bank on the chain (BANK role) and give it an API key."""
         context = self._context
+        licence = parse_licence_number(body.licence_number)
         regulator = self._regulator()
         private_key = None
         if body.address is None:
@@ -118,9 +136,20 @@ class AdminService:
         if await context.in_thread(bank_by_address, context.db, address) is not None:
             raise BankExistsError(f"a bank with address {address} exists")
         mined = await context.on_chain(regulator.add_bank, address)
-        bank, api_key = await context.in_thread(create_bank, context.db, body.name, address)
+        bank, api_key = await context.in_thread(
+            partial(
+                create_bank,
+                context.db,
+                body.name,
+                address,
+                name_zh=body.name_zh,
+                licence_number=licence,
+            )
+        )
         return CreatedBank(
             name=bank.name,
+            name_zh=bank.name_zh,
+            licence_number=bank.licence_number,
             address=bank.address,
             active_on_chain=True,
             api_key=api_key,
@@ -135,6 +164,8 @@ class AdminService:
         return [
             BankOut(
                 name=b.name,
+                name_zh=b.name_zh,
+                licence_number=b.licence_number,
                 address=b.address,
                 active_on_chain=await context.on_chain(context.ledger.is_bank_active, b.address),
             )

@@ -33,7 +33,7 @@ from consentledger.categories import DAY, mask_of, parse_category, parse_purpose
 from consentledger.chain import typed_data
 from consentledger.chain.client import ConsentView
 from consentledger.gateway import eip712_json
-from consentledger.gateway.banks import bank_by_address
+from consentledger.gateway.banks import BankName, bank_by_address, name_of
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.errors import (
     DraftForAnotherBankError,
@@ -49,7 +49,12 @@ from consentledger.gateway.receipts import (
 )
 from consentledger.gateway.signed_actions import parse_signatures, refused, snapshot
 from consentledger.ledger.errors import LedgerRevertError
-from consentledger.ledger.types import MAX_CONTROLLERS, ConsentStatus, ConsentTerms
+from consentledger.ledger.types import (
+    MAX_CONSENT_DURATION,
+    MAX_CONTROLLERS,
+    ConsentStatus,
+    ConsentTerms,
+)
 
 _UINT_SCHEMA = {"description": "a JSON number or a decimal string"}
 Uint = Annotated[StrictInt | StrictStr, Field(json_schema_extra=_UINT_SCHEMA)]
@@ -98,7 +103,7 @@ class ConsentDraftRequest(BaseModel):
         description="RFC 3339 with an offset, or Unix seconds; default: now, as the chain sees it",
     )
     expires_at: AwareDatetime | None = None
-    duration_days: int | None = Field(default=None, ge=1, le=365)
+    duration_days: int | None = Field(default=None, ge=1, le=MAX_CONSENT_DURATION // DAY)
     max_reads: int = Field(default=0, ge=0, le=2**32 - 1, description="0: the purpose's cap")
     history_months: int = Field(ge=0, le=2**16 - 1)
     sign_within_seconds: int = Field(
@@ -227,9 +232,14 @@ class ConsentService:
         raw = typed_data.typed_data(self._domain(), primary, message)
         return TypedDataDocument.model_validate(eip712_json.document_as_json(raw))
 
-    def _bank_name(self, address: str) -> str | None:
+    def _bank_name(self, address: str) -> BankName | None:
         bank = bank_by_address(self._context.db, address)
-        return bank.name if bank is not None else None
+        return name_of(bank) if bank is not None else None
+
+    async def _named(self, details: ConsentDetails) -> ConsentDetails:
+        """The consent with its bank's legal names."""
+        name = await self._context.in_thread(self._bank_name, details.bank)
+        return details.model_copy(update={"bank_name": name})
 
     async def _existing(self, consent_id: bytes) -> ConsentView:
         context = self._context
@@ -302,12 +312,11 @@ class ConsentService:
             deadline=datetime.fromtimestamp(terms.deadline, UTC),
         )
 
-    async def grant(self, body: GrantRequest) -> GrantResult:
-        """Relay a signed consent to the chain, once its signatures, signers, threshold, nonce,
-        deadline and terms are judged by the state model on the chain's state."""
-        context = self._context
-        values = eip712_json.from_json("Consent", body.message.model_dump(by_alias=True))
-        terms = ConsentTerms(
+    @staticmethod
+    def terms_of(message: ConsentMessage) -> ConsentTerms:
+        """The terms of a Consent message in its JSON form (bad values: InvalidTypedDataError)."""
+        values = eip712_json.from_json("Consent", message.model_dump(by_alias=True))
+        return ConsentTerms(
             subject=values["subject"],
             bank=values["bank"],
             categories=values["categories"],
@@ -320,6 +329,12 @@ class ConsentService:
             nonce=values["nonce"],
             deadline=values["deadline"],
         )
+
+    async def grant(self, body: GrantRequest) -> GrantResult:
+        """Relay a signed consent to the chain, once its signatures, signers, threshold, nonce,
+        deadline and terms are judged by the state model on the chain's state."""
+        context = self._context
+        terms = self.terms_of(body.message)
         document = typed_data.typed_data(self._domain(), "Consent", terms.message())
         consent_id = typed_data.digest(document)
         signatures, signers = parse_signatures(body.signatures, document)
@@ -350,16 +365,17 @@ class ConsentService:
             status=view.status.name,
             tx_hash="0x" + mined.tx_hash.hex(),
             block_number=mined.block_number,
-            consent=details,
+            consent=await self._named(details),
         )
 
     async def details(self, consent_id: bytes) -> ConsentDetails:
         """A consent as the chain sees it now: status, reads used and left, terms, its events."""
         context = self._context
         view = await self._existing(consent_id)
-        return await context.on_chain(
+        details = await context.on_chain(
             consent_details, context.ledger, view, context.deployment.deploy_block
         )
+        return await self._named(details)
 
     async def act(self, action: Action, consent_id: bytes, body: ActionRequest) -> ActionResult:
         """Relay a signed Revocation, Pause or Resume, once the state model allows it."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, Field
@@ -24,6 +24,7 @@ from consentledger.bureau.documents import (
 from consentledger.bureau.store import BureauStore
 from consentledger.categories import SEEDED_CATEGORIES, Category, mask_of
 from consentledger.gateway.context import GatewayContext
+from consentledger.gateway.eip712_json import parse_address
 from consentledger.gateway.errors import ExportNeedsMoreControllersError
 from consentledger.gateway.ledger_views import (
     AccessRecord,
@@ -35,29 +36,38 @@ from consentledger.gateway.ledger_views import (
     subject_consents,
     subject_exports,
 )
+from consentledger.gateway.pagination import scope_of
 from consentledger.gateway.receipts import category_refs
+from consentledger.gateway.services.banks import BankDirectory
 from consentledger.gateway.services.signin import SignedIn
 
 
 class AccessLog(BaseModel):
-    """Every read of the enterprise's data the ledger recorded, and its own exports."""
+    """The reads of the enterprise's data the ledger recorded (one page, oldest first), and its
+    own exports."""
 
     uscc: str
     subject: str
     to_block: int = Field(description="the events are read up to this block")
-    granted: int
-    denied: int
+    granted: int = Field(description="every granted read, whatever the filters")
+    denied: int = Field(description="every denied read, whatever the filters")
     accesses: list[AccessRecord]
-    exports: list[ExportRecord]
+    exports: list[ExportRecord] = Field(description="every export (not paged)")
+    next_cursor: str | None = Field(description="the next page's cursor; null on the last page")
 
 
 class ConsentList(BaseModel):
-    """Every consent the enterprise granted, with its status now."""
+    """The consents the enterprise granted, with their status now (one page, oldest first)."""
 
     uscc: str
     subject: str
     to_block: int
     consents: list[ConsentDetails]
+    next_cursor: str | None = Field(description="the next page's cursor; null on the last page")
+
+
+Outcome = Literal["granted", "denied"]
+ConsentStatusName = Literal["ACTIVE", "PAUSED", "REVOKED", "EXPIRED"]
 
 
 class ExportResult(BaseModel):
@@ -101,12 +111,23 @@ class EnterpriseViewService:
     def __init__(self, context: GatewayContext) -> None:
         self._context = context
 
-    async def accesses(self, signed_in: SignedIn) -> AccessLog:
-        """Every bank read recorded under one of the enterprise's consents, granted or denied,
-        and its own exports."""
+    async def accesses(
+        self,
+        signed_in: SignedIn,
+        *,
+        outcome: Outcome | None = None,
+        bank: str | None = None,
+        consent_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> AccessLog:
+        """The bank reads recorded under the enterprise's consents, granted or denied, in chain
+        order, filtered and one page at a time, each naming its bank; and its own exports."""
         context = self._context
         ledger = context.ledger
         start = context.deployment.deploy_block
+        bank = parse_address(bank, "bank") if bank is not None else None
+        consent = consent_id.lower() if consent_id is not None else None
 
         def read() -> tuple[int, list[AccessRecord], list[ExportRecord]]:
             end = latest_block(ledger)
@@ -118,33 +139,70 @@ class EnterpriseViewService:
 
         end, records, exports = await context.on_chain(read)
         granted = sum(1 for r in records if r.outcome == "granted")
+        chosen = [
+            r
+            for r in records
+            if (outcome is None or r.outcome == outcome)
+            and (bank is None or r.bank == bank)
+            and (consent is None or r.consent_id == consent)
+        ]
+        scope = scope_of("accesses", signed_in.uscc, outcome=outcome, bank=bank, consent_id=consent)
+        page = context.cursors.page(
+            chosen, lambda r: (r.block_number, r.log_index), scope=scope, cursor=cursor, limit=limit
+        )
+        names = await BankDirectory(context).names({r.bank for r in page.items})
         return AccessLog(
             uscc=signed_in.uscc,
             subject="0x" + signed_in.subject.hex(),
             to_block=end,
             granted=granted,
             denied=len(records) - granted,
-            accesses=records,
+            accesses=[r.model_copy(update={"bank_name": names.get(r.bank)}) for r in page.items],
             exports=exports,
+            next_cursor=page.next_cursor,
         )
 
-    async def consents(self, signed_in: SignedIn) -> ConsentList:
-        """Every consent the enterprise granted, oldest first, with its status, reads and
-        events now."""
+    async def consents(
+        self,
+        signed_in: SignedIn,
+        *,
+        status: ConsentStatusName | None = None,
+        bank: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> ConsentList:
+        """The consents the enterprise granted, oldest first, with their status, reads and
+        events now, each naming its bank; filtered and one page at a time."""
         context = self._context
         ledger = context.ledger
         start = context.deployment.deploy_block
+        bank = parse_address(bank, "bank") if bank is not None else None
 
         def read() -> tuple[int, list[ConsentDetails]]:
             end = latest_block(ledger)
             return end, subject_consents(ledger, signed_in.subject, start, end)
 
         end, found = await context.on_chain(read)
+        chosen = [
+            c
+            for c in found
+            if (status is None or c.status == status) and (bank is None or c.bank == bank)
+        ]
+        scope = scope_of("consents", signed_in.uscc, status=status, bank=bank)
+        page = context.cursors.page(
+            chosen,
+            lambda c: (c.events[0].block_number, c.events[0].log_index),
+            scope=scope,
+            cursor=cursor,
+            limit=limit,
+        )
+        names = await BankDirectory(context).names({c.bank for c in page.items})
         return ConsentList(
             uscc=signed_in.uscc,
             subject="0x" + signed_in.subject.hex(),
             to_block=end,
-            consents=found,
+            consents=[c.model_copy(update={"bank_name": names.get(c.bank)}) for c in page.items],
+            next_cursor=page.next_cursor,
         )
 
     async def export(self, signed_in: SignedIn, approvals: Sequence[SignedIn]) -> ExportResult:

@@ -33,10 +33,13 @@ from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.db import Database, SignInNonce
 from consentledger.gateway.eip712_json import parse_address
 from consentledger.gateway.errors import (
+    SessionNotForThisEnterpriseError,
+    SessionRefusedError,
     SignInNotPermittedError,
     SignInRefusedError,
     TooManySignInChallengesError,
 )
+from consentledger.gateway.sessions import end_session, open_session, session_of
 from consentledger.gateway.siwe import (
     CLOCK_SKEW,
     EXPORT_RESOURCE,
@@ -143,6 +146,16 @@ class SignedIn:
     address: str
 
 
+class Session(BaseModel):
+    """A session of one controller for one enterprise: its token, shown once."""
+
+    token: str = Field(description="send as `Authorization: Bearer <token>`; shown once")
+    uscc: str
+    address: str = Field(description="the controller the session is bound to")
+    expires_at: datetime
+    authorization: str = Field(description="how to send the token")
+
+
 class SignInService:
     """Sign-in of a running gateway: challenges and their verification."""
 
@@ -180,6 +193,62 @@ class SignInService:
             expires_at=message.expiration_time,
             authorization=HEADER_FORMAT,
         )
+
+    async def open_session(self, signed_in: SignedIn) -> Session:
+        """A session for a controller just signed in with EIP-4361."""
+        context = self._context
+        opened = await context.in_thread(
+            open_session,
+            context.db,
+            signed_in.uscc,
+            signed_in.address,
+            context.settings.session_ttl_seconds,
+        )
+        return Session(
+            token=opened.token,
+            uscc=opened.uscc,
+            address=opened.address,
+            expires_at=opened.expires_at,
+            authorization="Authorization: Bearer <token>",
+        )
+
+    async def from_session(self, token: str, uscc: str | None = None) -> SignedIn:
+        """The controller a live session signs in (for ``uscc``, when given: a session is bound
+        to its enterprise), still a controller on the chain now."""
+        context = self._context
+        row = await context.in_thread(session_of, context.db, token, datetime.now(UTC))
+        if uscc is not None and row.uscc != uscc:
+            raise SessionNotForThisEnterpriseError(uscc)
+        subject = context.subject_of(row.uscc)
+        controllers, _ = await context.on_chain(context.ledger.enterprise, subject)
+        if row.address not in controllers:
+            raise SessionRefusedError(
+                "session_not_controller",
+                f"{row.address} no longer controls enterprise {row.uscc}: the session has ended",
+            )
+        return SignedIn(row.uscc, subject, row.address)
+
+    async def sign_out(self, token: str) -> None:
+        """End a session (a session already ended is refused as such)."""
+        context = self._context
+        now = datetime.now(UTC)
+        await context.in_thread(session_of, context.db, token, now)
+        await context.in_thread(end_session, context.db, token, now)
+
+    async def verify_named(self, credentials: str) -> SignedIn:
+        """Check a SIWE credential for the enterprise its message names (for endpoints whose
+        path names no enterprise)."""
+        text, _signature = decode_header(credentials)
+        named = [
+            line[len("- " + RESOURCE_PREFIX) :]
+            for line in text.split("\n")
+            if line.startswith("- " + RESOURCE_PREFIX)
+        ]
+        if len(named) != 1:
+            raise SignInRefusedError(
+                "siwe_malformed", "the message must name exactly one enterprise as a resource"
+            )
+        return await self.verify(credentials, parse_uscc(named[0]).code)
 
     async def verify(self, credentials: str, uscc: str, *, export: bool = False) -> SignedIn:
         """Check a SIWE credential for ``uscc``'s view (a valid code), with ``export`` one that
