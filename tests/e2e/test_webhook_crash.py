@@ -39,13 +39,13 @@ def test_undelivered_events_are_delivered_after_a_sigkill(
 
             def waiting() -> bool:  # all in the outbox, the first tried against a dead receiver
                 page = bank.deliveries(created.id)
-                return len(page.deliveries) == READS and page.deliveries[-1].attempts >= 1
+                return len(page.deliveries) == READS and page.deliveries[0].attempts >= 1
 
             deadline = time.monotonic() + 60
             while not waiting():
                 assert time.monotonic() < deadline, "the deliveries were not tried in time"
                 time.sleep(0.05)
-            expected = [d.event_id for d in reversed(bank.deliveries(created.id).deliveries)]
+            expected = [d.event_id for d in bank.deliveries(created.id).deliveries]
         gateway.kill()
         receiver.start()
         gateway.start()

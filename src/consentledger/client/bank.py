@@ -252,13 +252,14 @@ class Bank(Role[R]):
         subscription_id: str,
         *,
         status: str | None = None,
-        limit: int = 50,
-        before: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
     ) -> Flow[DeliveryPage]:
-        """A subscription's deliveries, newest first, with their attempts."""
+        """A subscription's deliveries, oldest first, with their attempts; one page (pass
+        ``next_cursor`` as ``cursor`` for the next)."""
         return (
             yield from notifications.deliveries(
-                "/v1", self.headers, subscription_id, status=status, limit=limit, before=before
+                "/v1", self.headers, subscription_id, status=status, limit=limit, cursor=cursor
             )
         )
 

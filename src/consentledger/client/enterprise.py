@@ -446,15 +446,16 @@ class Enterprise(Role[R]):
         subscription_id: str,
         *,
         status: str | None = None,
-        limit: int = 50,
-        before: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
         signer: Signer | None = None,
     ) -> Flow[DeliveryPage]:
-        """A subscription's deliveries, newest first, with their attempts."""
+        """A subscription's deliveries, oldest first, with their attempts; one page (pass
+        ``next_cursor`` as ``cursor`` for the next)."""
         headers = yield from self._signed_in(signer)
         return (
             yield from notifications.deliveries(
-                self._prefix, headers, subscription_id, status=status, limit=limit, before=before
+                self._prefix, headers, subscription_id, status=status, limit=limit, cursor=cursor
             )
         )
 
@@ -505,9 +506,16 @@ class Enterprise(Role[R]):
         return parse(response, Dispute, 201)
 
     @operation
-    def disputes(self, signer: Signer | None = None) -> Flow[DisputeList]:
-        """The enterprise's disputes and their states now."""
-        return (yield from self._view("GET", "disputes", DisputeList, signer))
+    def disputes(
+        self,
+        signer: Signer | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Flow[DisputeList]:
+        """A page of the enterprise's disputes, oldest first, with their states now."""
+        params = _params(cursor=cursor, limit=limit)
+        return (yield from self._view("GET", "disputes", DisputeList, signer, params))
 
     @operation
     def dispute(self, dispute_id: str, signer: Signer | None = None) -> Flow[Dispute]:

@@ -502,7 +502,7 @@ class Delivery(Answer):
 class DeliveryPage(Answer):
     subscription_id: str
     deliveries: list[Delivery]
-    next_before: int | None
+    next_cursor: str | None
 
 
 # --------------------------------------------------------------------------- disputes
@@ -530,3 +530,4 @@ class Dispute(Answer):
 class DisputeList(Answer):
     uscc: str
     disputes: list[Dispute]
+    next_cursor: str | None = None

@@ -46,14 +46,14 @@ def deliveries(
     subscription_id: str,
     *,
     status: str | None = None,
-    limit: int = 50,
-    before: int | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> Flow[DeliveryPage]:
-    params = {"limit": str(limit)}
-    if status is not None:
-        params["status"] = status
-    if before is not None:
-        params["before"] = str(before)
+    params = {
+        name: str(value)
+        for name, value in (("status", status), ("limit", limit), ("cursor", cursor))
+        if value is not None
+    }
     path = f"{prefix}/webhooks/{subscription_id}/deliveries"
     response = yield HttpRequest("GET", path, headers=headers, params=params)
     return parse(response, DeliveryPage)

@@ -102,6 +102,15 @@ def test_a_read_dispute_names_a_read_of_the_enterprises_own_data(
     assert [c.code for c in filed.categories] == [1, 2]
     narrowed = enterprise.dispute_read(read.receipt.query_id, "the tax part", [2])
     assert [c.code for c in narrowed.categories] == [2]
+    enterprise.open_session()  # a session sees the disputes as a sign-in does; one per page
+    first = enterprise.disputes(limit=1)
+    second = enterprise.disputes(limit=1, cursor=first.next_cursor)
+    paged = [d.dispute_id for d in first.disputes + second.disputes]
+    assert sorted(paged) == sorted([filed.dispute_id, narrowed.dispute_id])
+    assert second.next_cursor is None
+    with pytest.raises(GatewayProblemError) as foreign:
+        gateway.enterprise_client(other).disputes(cursor=first.next_cursor)
+    assert foreign.value.code == "invalid_cursor"
     assert {d.state for d in gateway.operator.open_disputes()} == {"open"}
     refusals: dict[str, Callable[[], object]] = {
         "outside": lambda: enterprise.dispute_read(read.receipt.query_id, "x", ["tax"]),

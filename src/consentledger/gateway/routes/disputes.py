@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from consentledger.gateway.deps import DisputeServiceDep, SignedInController, UsccPath
+from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.disputes import DisputeList, DisputeOut, NewDispute
 
@@ -44,11 +45,15 @@ async def file_dispute(
     operation_id="list_disputes",
 )
 async def list_disputes(
-    uscc: UsccPath, signed_in: SignedInController, disputes: DisputeServiceDep
+    uscc: UsccPath,
+    signed_in: SignedInController,
+    disputes: DisputeServiceDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> DisputeList:
-    """The enterprise's disputes, oldest first: open, overdue, answered (with the outcome and
-    the written answer) or failed (the chain refused the filing)."""
-    return await disputes.disputes(signed_in)
+    """A page of the enterprise's disputes, oldest first: open, overdue, answered (with the
+    outcome and the written answer) or failed (the chain refused the filing)."""
+    return await disputes.disputes(signed_in, cursor=cursor, limit=limit)
 
 
 @router.get(

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from consentledger.gateway.deps import CurrentBank, SignedInController, UsccPath, WebhookServiceDep
+from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.webhooks import (
-    MAX_PAGE,
     CreatedSubscription,
     DeliveryOut,
     DeliveryPage,
@@ -30,10 +30,6 @@ router = APIRouter(prefix="/v1", tags=["webhooks"])
 SubscriptionPath = Annotated[str, Path(min_length=1, max_length=64)]
 DeliveryPath = Annotated[int, Path(ge=1, le=2**62)]
 StatusQuery = Annotated[DeliveryStatus | None, Query(description="only deliveries in this state")]
-LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-BeforeQuery = Annotated[
-    int | None, Query(ge=1, le=2**62, description="the `next_before` of the previous page")
-]
 
 
 async def enterprise_owner(uscc: UsccPath, signed_in: SignedInController) -> Owner:
@@ -104,18 +100,19 @@ def _family(
         response_model=DeliveryPage,
         responses=responses,
         operation_id=f"list_{who}_webhook_deliveries",
-        description="The subscription's deliveries, newest first, each with its attempts.",
+        description="The subscription's deliveries, oldest first, each with its attempts; one "
+        "page (`next_cursor`).",
     )
     async def deliveries(
         subscription_id: SubscriptionPath,
         subscriber: Annotated[Owner, Depends(owner)],
         webhooks: WebhookServiceDep,
         status: StatusQuery = None,
-        limit: LimitQuery = 50,
-        before: BeforeQuery = None,
+        limit: LimitQuery = DEFAULT_LIMIT,
+        cursor: CursorQuery = None,
     ) -> DeliveryPage:
         return await webhooks.deliveries(
-            subscriber, subscription_id, status=status, limit=limit, before=before
+            subscriber, subscription_id, status=status, limit=limit, cursor=cursor
         )
 
     @router.post(

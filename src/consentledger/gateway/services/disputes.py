@@ -27,6 +27,7 @@ from consentledger.gateway.errors import (
     InvalidDisputeError,
     UnknownDisputeError,
 )
+from consentledger.gateway.pagination import DEFAULT_LIMIT, scope_of
 from consentledger.gateway.receipts import category_refs
 from consentledger.gateway.services.signin import SignedIn
 from consentledger.journal.schema import DisputeRecord, JournalEntry
@@ -114,6 +115,9 @@ class DisputeOut(BaseModel):
 class DisputeList(BaseModel):
     uscc: str
     disputes: list[DisputeOut]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last one"
+    )
 
 
 def _salted(salt: bytes, text: str) -> bytes:
@@ -301,9 +305,13 @@ class DisputeService:
             raise UnknownDisputeError(dispute_id)
         return row
 
-    async def disputes(self, signed_in: SignedIn) -> DisputeList:
-        """The enterprise's disputes, oldest first, each with its state now."""
+    async def disputes(
+        self, signed_in: SignedIn, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> DisputeList:
+        """A page of the enterprise's disputes, oldest first, each with its state now."""
         subject = "0x" + signed_in.subject.hex()
+        scope = scope_of("disputes", signed_in.uscc)
+        self._context.cursors.decode(cursor, scope)  # refused before any work
 
         def read() -> list[DisputeRecord]:
             with self._context.db.session() as session:
@@ -311,13 +319,24 @@ class DisputeService:
                     session.scalars(
                         select(DisputeRecord)
                         .where(DisputeRecord.subject == subject)
-                        .order_by(DisputeRecord.created_at)
+                        .order_by(DisputeRecord.created_at, DisputeRecord.id)
                     )
                 )
 
         rows = await self._context.in_thread(read)
+        page = self._context.cursors.page(
+            rows,
+            lambda r: (r.created_at.isoformat(), r.id),
+            scope=scope,
+            cursor=cursor,
+            limit=limit,
+        )
         now = await self._now()
-        return DisputeList(uscc=signed_in.uscc, disputes=[dispute_out(r, now) for r in rows])
+        return DisputeList(
+            uscc=signed_in.uscc,
+            disputes=[dispute_out(r, now) for r in page.items],
+            next_cursor=page.next_cursor,
+        )
 
     async def dispute(self, signed_in: SignedIn, dispute_id: str) -> DisputeOut:
         row = await self._context.in_thread(self._get, dispute_id, "0x" + signed_in.subject.hex())

@@ -27,6 +27,7 @@ from consentledger.gateway.errors import (
     UnknownSubscriptionError,
 )
 from consentledger.gateway.events import EventType
+from consentledger.gateway.pagination import DEFAULT_LIMIT, scope_of
 from consentledger.gateway.webhook_targets import check_resolved
 from consentledger.journal.schema import (
     DeliveryStatus,
@@ -38,8 +39,6 @@ from consentledger.journal.schema import (
 
 #: Subscriptions an owner may hold at once.
 MAX_SUBSCRIPTIONS = 20
-#: Deliveries listed per page at most.
-MAX_PAGE = 200
 OwnerKind = Literal["enterprise", "bank"]
 
 
@@ -105,8 +104,8 @@ class DeliveryOut(BaseModel):
 class DeliveryPage(BaseModel):
     subscription_id: str
     deliveries: list[DeliveryOut]
-    next_before: int | None = Field(
-        description="pass as `before` for the next (older) page; null on the last one"
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last one"
     )
 
 
@@ -210,10 +209,14 @@ class WebhookService:
         subscription_id: str,
         *,
         status: DeliveryStatus | None = None,
-        limit: int = 50,
-        before: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
     ) -> DeliveryPage:
-        """The subscription's deliveries, newest first, with every attempt."""
+        """The subscription's deliveries, oldest first, with every attempt; one page."""
+        scope = scope_of(
+            "webhook-deliveries", f"{owner.kind}:{owner.id}:{subscription_id}", status=status
+        )
+        after = self._context.cursors.decode(cursor, scope)
 
         def read() -> DeliveryPage:
             with self._context.db.session() as session:
@@ -222,54 +225,21 @@ class WebhookService:
                     select(WebhookDelivery, OutboxEvent.type)
                     .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
                     .where(WebhookDelivery.subscription_id == subscription_id)
-                    .order_by(WebhookDelivery.id.desc())
-                    .limit(min(limit, MAX_PAGE) + 1)
+                    .order_by(WebhookDelivery.id)
+                    .limit(limit + 1)
                 )
                 if status is not None:
                     query = query.where(WebhookDelivery.status == status)
-                if before is not None:
-                    query = query.where(WebhookDelivery.id < before)
+                if after is not None:
+                    query = query.where(WebhookDelivery.id > int(after[0]))
                 rows = [(d, kind) for d, kind in session.execute(query)]
-                more = len(rows) > min(limit, MAX_PAGE)
-                rows = rows[: min(limit, MAX_PAGE)]
-                ids = [d.id for d, _ in rows]
-                attempts: dict[int, list[AttemptOut]] = {i: [] for i in ids}
-                if ids:
-                    for a in session.scalars(
-                        select(WebhookAttempt)
-                        .where(WebhookAttempt.delivery_id.in_(ids))
-                        .order_by(WebhookAttempt.id)
-                    ):
-                        attempts[a.delivery_id].append(
-                            AttemptOut(
-                                attempted_at=_aware(a.attempted_at),
-                                status_code=a.status_code,
-                                error=a.error,
-                                duration_ms=a.duration_ms,
-                            )
-                        )
-                out = [
-                    DeliveryOut(
-                        id=d.id,
-                        event_id=d.event_id,
-                        event_type=EventType(kind),
-                        status=DeliveryStatus(d.status),
-                        attempts=d.attempts,
-                        next_attempt_at=_when(d.next_attempt_at)
-                        if d.status == DeliveryStatus.PENDING
-                        else None,
-                        last_status_code=d.last_status_code,
-                        last_error=d.last_error,
-                        delivered_at=_aware(d.delivered_at) if d.delivered_at else None,
-                        created_at=_aware(d.created_at),
-                        attempt_log=attempts[d.id],
-                    )
-                    for d, kind in rows
-                ]
+                page = self._context.cursors.finish(
+                    rows, lambda row: (row[0].id,), scope=scope, limit=limit
+                )
                 return DeliveryPage(
                     subscription_id=subscription_id,
-                    deliveries=out,
-                    next_before=ids[-1] if more and ids else None,
+                    deliveries=_described(session, page.items),
+                    next_cursor=page.next_cursor,
                 )
 
         return await self._context.in_thread(read)
@@ -299,8 +269,55 @@ class WebhookService:
         await self._context.in_thread(revive)
         if self._context.dispatcher is not None:
             self._context.dispatcher.wake()
-        page = await self.deliveries(owner, subscription_id, before=delivery_id + 1, limit=1)
-        return page.deliveries[0]
+
+        def read() -> DeliveryOut:
+            with self._context.db.session() as session:
+                row = session.execute(
+                    select(WebhookDelivery, OutboxEvent.type)
+                    .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
+                    .where(WebhookDelivery.id == delivery_id)
+                ).one()
+                return _described(session, [(row[0], row[1])])[0]
+
+        return await self._context.in_thread(read)
+
+
+def _described(session: Session, rows: list[tuple[WebhookDelivery, str]]) -> list[DeliveryOut]:
+    """The deliveries as answered, each with its attempts in order."""
+    ids = [d.id for d, _ in rows]
+    attempts: dict[int, list[AttemptOut]] = {i: [] for i in ids}
+    if ids:
+        for a in session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(ids))
+            .order_by(WebhookAttempt.id)
+        ):
+            attempts[a.delivery_id].append(
+                AttemptOut(
+                    attempted_at=_aware(a.attempted_at),
+                    status_code=a.status_code,
+                    error=a.error,
+                    duration_ms=a.duration_ms,
+                )
+            )
+    return [
+        DeliveryOut(
+            id=d.id,
+            event_id=d.event_id,
+            event_type=EventType(kind),
+            status=DeliveryStatus(d.status),
+            attempts=d.attempts,
+            next_attempt_at=_when(d.next_attempt_at)
+            if d.status == DeliveryStatus.PENDING
+            else None,
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            delivered_at=_aware(d.delivered_at) if d.delivered_at else None,
+            created_at=_aware(d.created_at),
+            attempt_log=attempts[d.id],
+        )
+        for d, kind in rows
+    ]
 
 
 def _owned(session: Session, owner: Owner, subscription_id: str) -> WebhookSubscription:
