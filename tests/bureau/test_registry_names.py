@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consentledger.categories import SEEDED_PURPOSES, Category, Purpose
+from consentledger.ledger.types import MAX_CONSENT_DURATION
 
 
 @pytest.mark.parametrize("category", list(Category), ids=lambda c: c.slug)
@@ -42,6 +43,6 @@ def test_credit_practice_purposes(purpose: Purpose, zh: str, en: str) -> None:
 def test_every_purpose_is_seeded_with_bounded_caps() -> None:
     assert {caps.purpose for caps in SEEDED_PURPOSES} == set(Purpose)
     for caps in SEEDED_PURPOSES:
-        assert 0 < caps.max_duration <= 365 * 24 * 60 * 60
+        assert 0 < caps.max_duration <= MAX_CONSENT_DURATION
         assert caps.purpose.name_zh
         assert caps.purpose.name_en

@@ -15,7 +15,17 @@ from consentledger.chain.jsonrpc import EmbeddedJsonRpc
 from consentledger.chain.receipt_check import ReceiptMismatchError, response_hash, verify_receipt
 from consentledger.testing.world import World
 
-DOCUMENT: dict[str, Any] = {"categories": ["business_registration"], "registration": {"a": 1}}
+VERSIONS: dict[str, Any] = {
+    "business_registration": {
+        "source": "market_regulation",
+        "records": [["enterprise/9144030071526726XG", 2]],
+    }
+}
+DOCUMENT: dict[str, Any] = {
+    "categories": ["business_registration"],
+    "registration": {"a": 1},
+    "versions": VERSIONS,
+}
 
 
 def _released(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -39,6 +49,7 @@ def _released(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
         "log_index": logs[0].log_index,
         "response_hash": "0x" + granted.response_hash.hex(),
         "salt": "0x" + salt.hex(),
+        "versions": VERSIONS,
     }
     asked = {
         "bank": world.banks[0].address,
@@ -80,6 +91,11 @@ CASES: list[tuple[str, Tamper, str]] = [
     ("the_denied_log", lambda r, a, d: r.update(log_index=r["log_index"] + 1), "event"),
     ("no_such_log", _set("receipt", "log_index", 99), "log index"),
     ("no_such_transaction", _set("receipt", "tx_hash", "0x" + "44" * 32), "transaction"),
+    (
+        "other_versions",
+        _set("receipt", "versions", {"business_registration": {"records": []}}),
+        "versions",
+    ),
 ]
 
 

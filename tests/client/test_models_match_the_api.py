@@ -63,6 +63,10 @@ ANSWERS: list[tuple[str, str, str, type[BaseModel]]] = [
     ("post", "/v1/consent-requests/{request_id}/approve", "200", models.ApprovalResult),
     ("post", "/v1/consent-requests/{request_id}/decline", "200", models.ConsentRequestInfo),
     ("get", "/v1/enterprises/{uscc}/consent-requests", "200", models.ConsentRequestPage),
+    ("post", "/v1/admin/sources/{source}/credential", "201", models.IssuedFeedCredential),
+    ("get", "/v1/admin/sources/{source}/credential", "200", models.FeedCredential),
+    ("post", "/v1/feeds/{source}/batches", "201", models.BatchReport),
+    ("get", "/v1/admin/enterprises/{uscc}/document", "200", models.KnownDocument),
 ]
 
 

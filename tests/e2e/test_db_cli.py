@@ -12,11 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from consentledger.bureau.schema_history import BUREAU_HISTORY
 from consentledger.gateway.schema_history import JOURNAL_HISTORY
 from tests.harness.legacy_schemas import create_legacy_schema, insert_rows
 
-#: The gateway database's head revision (each feature that adds tables moves it on).
-HEAD = JOURNAL_HISTORY.head
+#: The head revisions (each history grows: the tests name them, not their numbers).
+JOURNAL_HEAD, BUREAU_HEAD = JOURNAL_HISTORY.head, BUREAU_HISTORY.head
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -50,25 +51,26 @@ def test_current_and_upgrade_on_a_data_directory_from_before_schema_versions(
 
     current = _run("current", *data)
     assert current.returncode == 0, current.stderr
+    before = "unversioned (from before schema versions; upgrades to"
     assert current.stdout.splitlines() == [
-        f"journal  {journal}  unversioned (from before schema versions; upgrades to {HEAD})",
-        f"bureau  {bureau}  unversioned (from before schema versions; upgrades to b0004)",
+        f"journal  {journal}  {before} {JOURNAL_HEAD})",
+        f"bureau  {bureau}  {before} {BUREAU_HEAD})",
     ]
     _one_line_error(_run("current", "--check", *data), "schema_behind", 22)
 
     upgraded = _run("upgrade", *data)
     assert upgraded.returncode == 0, upgraded.stderr
     assert upgraded.stdout.splitlines() == [
-        f"journal  {journal}  unversioned, as j0001 -> {HEAD} (head)",
-        f"bureau  {bureau}  unversioned, as b0001 -> b0004 (head)",
+        f"journal  {journal}  unversioned, as j0001 -> {JOURNAL_HEAD} (head)",
+        f"bureau  {bureau}  unversioned, as b0001 -> {BUREAU_HEAD} (head)",
     ]
     again = _run("upgrade", "bureau", *data)
-    assert again.stdout.splitlines() == [f"bureau  {bureau}  b0004 (head): nothing to do"]
+    assert again.stdout.splitlines() == [f"bureau  {bureau}  {BUREAU_HEAD} (head): nothing to do"]
     checked = _run("current", "--check", "--json", *data)
     assert checked.returncode == 0, checked.stderr
     assert [(d["database"], d["state"], d["revision"]) for d in json.loads(checked.stdout)] == [
-        ("journal", "head", HEAD),
-        ("bureau", "head", "b0004"),
+        ("journal", "head", JOURNAL_HEAD),
+        ("bureau", "head", BUREAU_HEAD),
     ]
     engine = create_engine(bureau)
     with engine.connect() as connection:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from consentledger.bureau.showcase import CATERING_CHAIN_USCC, CHIP_DISTRIBUTOR_USCC
-from tests.harness.gateway import Bank, Enterprise, Gateway, running_gateway
+from tests.harness.gateway import Bank, Enterprise, Gateway, running_gateway, serve_live
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +36,10 @@ def bank(gateway: Gateway) -> Bank:
 @pytest.fixture(scope="module")
 def other_bank(gateway: Gateway) -> Bank:
     return gateway.add_bank("Other Bank")
+
+
+@pytest.fixture(scope="module")
+def live_url(gateway: Gateway) -> Iterator[str]:
+    """The module's gateway app served over real HTTP by uvicorn in a thread."""
+    with serve_live(gateway.app) as url:
+        yield url

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from click.testing import CliRunner, Result
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -35,6 +36,7 @@ from consentledger.chain import typed_data
 from consentledger.chain.anvil import free_port
 from consentledger.chain.client import BatchResult, LedgerClient
 from consentledger.chain.read_signer import BankReadSigner
+from consentledger.cli import main
 from consentledger.client import Bank as ClientBank
 from consentledger.client import Enterprise as ClientEnterprise
 from consentledger.client import Gateway as ClientGateway
@@ -537,3 +539,10 @@ def serve_live(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def admin_cli(live_url: str, *args: str) -> Result:
+    """``consentledger admin ARGS`` against the gateway at ``live_url``, with the operator
+    token in the environment."""
+    env = {"CONSENTLEDGER_ADMIN_TOKEN": DEVELOPMENT_ADMIN_TOKEN, "COLUMNS": "200"}
+    return CliRunner().invoke(main, ["admin", "--gateway", live_url, *args], env=env)

@@ -24,6 +24,7 @@ from consentledger.bureau.importing import (
     import_records,
     read_feed,
 )
+from consentledger.bureau.known_at import fetch_known_at, parse_known_at
 from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import SHOWCASE
 from consentledger.bureau.store import (
@@ -166,6 +167,12 @@ def seed(
     help="Read as of this date (default: the dataset's as-of date).",
 )
 @click.option(
+    "--known-at",
+    default=None,
+    help="Build it from the record versions the bureau held at this moment (ISO 8601 date-time; "
+    "a date: the end of that day, UTC), for disputes and audits (default: the current ones).",
+)
+@click.option(
     "--canonical",
     is_flag=True,
     help="Print the RFC 8785 canonical bytes (no trailing newline) instead of indented JSON.",
@@ -176,13 +183,21 @@ def show(
     categories: tuple[str, ...],
     history_months: int,
     as_of: datetime | None,
+    known_at: str | None,
     canonical: bool,
     db_url: str,
 ) -> None:
-    """Print the JSON document the gateway would release for USCC."""
+    """Print the JSON document the gateway would release for USCC (or, with --known-at, would
+    have released at that moment)."""
     wanted = _categories(categories)
+    moment = parse_known_at(known_at) if known_at is not None else None
     with BureauStore.open(db_url, must_exist=True) as store:
-        document = store.fetch(uscc, wanted, history_months, as_of=_date(as_of))
+        if moment is None:
+            document = store.fetch(uscc, wanted, history_months, as_of=_date(as_of))
+        else:
+            document = fetch_known_at(
+                store, uscc, wanted, history_months, known_at=moment, as_of=_date(as_of)
+            )
     if canonical:
         sys.stdout.buffer.write(canonicalize(document).data)
         sys.stdout.flush()

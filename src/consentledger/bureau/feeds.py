@@ -262,6 +262,15 @@ class UnknownRecordKindError(ConsentLedgerError, LookupError):
         super().__init__(f"no record kind {name!r}; the kinds are: {', '.join(RECORD_KINDS)}")
 
 
+def _key_text(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def record_id(kind: RecordKind, uscc: str, values: Mapping[str, object]) -> str:
+    """The record's id: its kind, USCC and key fields, joined by ``/``."""
+    return "/".join([kind.name, uscc, *(_key_text(values[k]) for k in kind.key)])
+
+
 def feed_source(name: str) -> FeedSource:
     """The source called ``name``, else :class:`UnknownSourceError`."""
     try:

@@ -27,15 +27,22 @@ from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from consentledger.bureau.documents import month_start, parse_month_label
+from consentledger.bureau.documents import month_index, month_label, month_start, parse_month_label
 from consentledger.bureau.feeds import (
     RECORD_KINDS,
     RECORD_MODELS,
     FeedRecord,
     FeedSource,
     RecordKind,
+    record_id,
 )
-from consentledger.bureau.models import DatasetMeta, DataSource, Enterprise, FeedRecordVersion
+from consentledger.bureau.models import (
+    DatasetMeta,
+    DataSource,
+    Enterprise,
+    FeedRecordVersion,
+    MonthlyFigures,
+)
 from consentledger.bureau.store import BureauStore
 from consentledger.bureau.uscc import InvalidUSCCError, validate_uscc
 from consentledger.errors import ConsentLedgerError
@@ -115,6 +122,19 @@ class Refusal:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Superseded:
+    """A record version that a newer version of the batch replaced as the one reads use."""
+
+    record_id: str
+    version: int
+    by_version: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The superseded version as a JSON object."""
+        return {"record_id": self.record_id, "version": self.version, "by_version": self.by_version}
+
+
 @dataclass(slots=True)
 class ImportReport:
     """What became of one batch (a file): written, already there, or refused."""
@@ -126,6 +146,7 @@ class ImportReport:
     unchanged: int = 0
     enterprises_added: int = 0
     refusals: list[Refusal] = field(default_factory=list)
+    superseded: list[Superseded] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -142,6 +163,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "enterprises_added": self.enterprises_added,
             "accepted": self.accepted,
+            "superseded": [s.to_json() for s in self.superseded],
             "refusals": [r.to_json() for r in self.refusals],
         }
 
@@ -211,15 +233,6 @@ def _schema_refusal(line: int, error: ValidationError) -> Refusal:
     return Refusal(line, "invalid_record", f"{where}: {first['msg']}{more}")
 
 
-def _key_text(value: object) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def record_id(kind: RecordKind, uscc: str, values: Mapping[str, object]) -> str:
-    """The record's id: its kind, USCC and key fields, joined by ``/``."""
-    return "/".join([kind.name, uscc, *(_key_text(values[k]) for k in kind.key)])
-
-
 # -- checking -----------------------------------------------------------------------------------
 
 
@@ -228,6 +241,7 @@ def _check_records(
     raws: Iterable[RawRecord],
     report: ImportReport,
     advance: Callable[[int], None],
+    kinds: frozenset[str] | None,
 ) -> list[_Checked]:
     """The records that pass the checks needing no database; refusals go into ``report``."""
     checked: list[_Checked] = []
@@ -263,6 +277,17 @@ def _check_records(
                     "category_not_permitted",
                     f"source {source.name} may not write {kind.name} records (category "
                     f"{kind.category.value} {kind.category.slug})",
+                    rid,
+                )
+            )
+            continue
+        if kinds is not None and kind.name not in kinds:
+            allowed = ", ".join(sorted(kinds))
+            report.refusals.append(
+                Refusal(
+                    line,
+                    "kind_not_permitted",
+                    f"this credential of source {source.name} may send {allowed} only",
                     rid,
                 )
             )
@@ -316,10 +341,90 @@ def _enterprise_ids(conn: Connection, usccs: Sequence[str]) -> dict[str, int]:
     return found
 
 
+#: When a record the bureau held before its feed log (seeded data) counts as imported.
+BEFORE_THE_LOG = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _seeded_enterprises(conn: Connection) -> int:
+    """How many enterprises the generator seeded (ids 1 to it; 0 for a bureau never seeded):
+    only their records can be held without a feed log entry."""
+    meta: Table = DatasetMeta.__table__  # type: ignore[assignment]
+    facts = dict(
+        conn.execute(
+            select(meta.c.key, meta.c.value).where(meta.c.key.in_(["generator", "enterprises"]))
+        ).all()
+    )
+    return int(facts["enterprises"]) if "generator" in facts else 0
+
+
+def _rows_before_the_log(
+    conn: Connection, items: Sequence[_Checked], held: Mapping[str, int]
+) -> dict[str, tuple[str, str]]:
+    """The records of ``items`` the bureau holds without a feed log entry (seeded data), as
+    version 1: by record id, the record's payload and its SHA-256."""
+    by_kind: dict[str, list[_Checked]] = {}
+    for item in items:
+        by_kind.setdefault(item.kind.name, []).append(item)
+    found: dict[str, tuple[str, str]] = {}
+    for kind_name, wanted in by_kind.items():
+        kind = RECORD_KINDS[kind_name]
+        table: Table = kind.table.__table__  # type: ignore[assignment]
+        owner = table.c.id if kind.table is Enterprise else table.c.enterprise_id
+        usccs = {ident: uscc for uscc, ident in held.items()}
+        ids = sorted({held[i.uscc] for i in wanted})
+        asked = {i.record_id for i in wanted}
+        for start in range(0, len(ids), _CHUNK):
+            query = select(table).where(owner.in_(ids[start : start + _CHUNK]))
+            for row in conn.execute(query).mappings():
+                if any(row[c] != v for c, v in kind.fixed.items()):
+                    continue
+                if kind.table is MonthlyFigures and all(row[c] is None for c in kind.columns):
+                    continue
+                uscc = usccs[row[owner.name]]
+                values = {c: row[c] for c in kind.fields}
+                if "month" in values:
+                    values["month"] = month_label(month_index(values["month"]))
+                rid = record_id(kind, uscc, values)
+                if rid not in asked:
+                    continue
+                record = RECORD_MODELS[kind.name].model_validate(
+                    {"record": kind.name, "uscc": uscc, "version": 1, **values}
+                )
+                payload = record.model_dump_json()
+                found[rid] = (payload, hashlib.sha256(payload.encode()).hexdigest())
+    return found
+
+
+def _log_rows_before_the_log(
+    conn: Connection, source: FeedSource, rows: Mapping[str, tuple[str, str]]
+) -> None:
+    """Keep the rows a batch replaces that the feed log did not hold, as version 1 imported
+    :data:`BEFORE_THE_LOG`: the bureau's view at an earlier time needs them."""
+    if not rows:
+        return
+    log: Table = FeedRecordVersion.__table__  # type: ignore[assignment]
+    conn.execute(
+        log.insert(),
+        [
+            {
+                "source": source.name,
+                "record_id": rid,
+                "version": 1,
+                "uscc": rid.split("/", 2)[1],
+                "sha256": digest,
+                "dispute": None,
+                "payload": payload,
+                "imported_at": BEFORE_THE_LOG,
+            }
+            for rid, (payload, digest) in rows.items()
+        ],
+    )
+
+
 # -- writing ----------------------------------------------------------------------------------
 
 
-def _upsert(conn: Connection, table: Table, columns: Sequence[str]) -> Insert:
+def upsert(conn: Connection, table: Table, columns: Sequence[str]) -> Insert:
     """An insert that, on the row's primary key, replaces ``columns`` only."""
     dialect = conn.dialect.name
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -333,18 +438,24 @@ def _upsert(conn: Connection, table: Table, columns: Sequence[str]) -> Insert:
     return statement.on_conflict_do_update(index_elements=keys, set_=update)  # type: ignore[no-any-return]
 
 
-def _row(item: _Checked, enterprise_id: int) -> dict[str, Any]:
-    values = item.record.__dict__
-    row: dict[str, Any] = {c: values[c] for c in item.kind.fields}
-    row.update(item.kind.fixed)
+def record_row(
+    kind: RecordKind, values: Mapping[str, Any], uscc: str, enterprise_id: int
+) -> dict[str, Any]:
+    """The table row (the kind's columns) a validated record's ``values`` write."""
+    row: dict[str, Any] = {c: values[c] for c in kind.fields}
+    row.update(kind.fixed)
     if "month" in row:
         row["month"] = month_start(parse_month_label(row["month"]))
-    if item.kind.table is Enterprise:
+    if kind.table is Enterprise:
         row["id"] = enterprise_id
-        row["uscc"] = item.uscc
+        row["uscc"] = uscc
     else:
         row["enterprise_id"] = enterprise_id
     return row
+
+
+def _row(item: _Checked, enterprise_id: int) -> dict[str, Any]:
+    return record_row(item.kind, item.record.__dict__, item.uscc, enterprise_id)
 
 
 def import_records(
@@ -355,20 +466,33 @@ def import_records(
     name: str,
     as_of: date,
     advance: Callable[[int], None] | None = None,
+    kinds: frozenset[str] | None = None,
+    on_accepted: Callable[[Connection, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Check every record of one batch and, if none is refused, write them in one transaction.
 
     ``as_of`` is the date the source's data is current to (its categories' as-of date moves
-    forward to it; the dataset's as-of date is set to it if the bureau has none yet). Returns
-    the report; refused records leave the database untouched.
+    forward to it; the dataset's as-of date is set to it if the bureau has none yet). ``kinds``
+    narrows the record kinds the source may send (a push credential's; None: all of the
+    source's). ``on_accepted`` runs in the batch's transaction once it is written (the push API
+    records the batch there). Returns the report; refused records leave the database untouched.
     """
     report = ImportReport(name=name, source=source.name)
     step = advance or (lambda _n: None)
-    checked = _check_records(source, raws, report, step)
+    checked = _check_records(source, raws, report, step, kinds)
     store.create_schema()
     with store.engine.begin() as conn:
         stored = _stored_versions(conn, source.name, sorted({c.record_id for c in checked}))
+        held = _enterprise_ids(conn, sorted({c.uscc for c in checked}))
+        seeded = _seeded_enterprises(conn)
+        unlogged = [
+            c for c in checked if c.record_id not in stored and 0 < held.get(c.uscc, 0) <= seeded
+        ]
+        before_log = _rows_before_the_log(conn, unlogged, held)
+        for rid, (_, digest) in before_log.items():
+            stored[rid] = {1: digest}
         fresh: list[_Checked] = []
+        current: dict[str, int] = {}  # the version reads use, as the batch goes
         for item in checked:
             versions = stored.get(item.record_id, {})
             version = item.record.__dict__["version"]
@@ -397,8 +521,12 @@ def import_records(
                     )
                 )
                 continue
+            before = current.get(item.record_id, max(versions, default=0))
+            if before:
+                report.superseded.append(Superseded(item.record_id, before, version))
+            current[item.record_id] = version
             fresh.append(item)
-        ids = _enterprise_ids(conn, sorted({c.uscc for c in fresh}))
+        ids = {c.uscc: held[c.uscc] for c in fresh if c.uscc in held}
         registered = [c for c in fresh if c.kind.table is Enterprise and c.uscc not in ids]
         next_id = (conn.execute(select(func.max(Enterprise.id))).scalar() or 0) + 1
         for item in registered:
@@ -420,10 +548,15 @@ def import_records(
         report.refusals.sort(key=lambda r: r.line)
         if report.refusals:
             report.enterprises_added = 0
+            report.superseded.clear()
             conn.rollback()
             return report
+        replaced = {c.record_id for c in fresh} & set(before_log)
+        _log_rows_before_the_log(conn, source, {r: before_log[r] for r in replaced})
         _write(conn, source, fresh, ids, as_of)
         report.written = len(fresh)
+        if on_accepted is not None:
+            on_accepted(conn, report)
     return report
 
 
@@ -447,7 +580,7 @@ def _write(
     for kind_name, rows in by_kind.items():
         kind = RECORD_KINDS[kind_name]
         table: Table = kind.table.__table__  # type: ignore[assignment]
-        conn.execute(_upsert(conn, table, list(rows[0])), rows)
+        conn.execute(upsert(conn, table, list(rows[0])), rows)
     now = datetime.now(UTC)
     log: Table = FeedRecordVersion.__table__  # type: ignore[assignment]
     conn.execute(
@@ -480,7 +613,7 @@ def _advance_as_of(conn: Connection, source: FeedSource, as_of: date) -> None:
         else {"category": c.value, "department": source.department, "as_of": as_of}
         for c in sorted(source.categories)
     ]
-    conn.execute(_upsert(conn, sources, ["department", "as_of"]), rows)
+    conn.execute(upsert(conn, sources, ["department", "as_of"]), rows)
     meta: Table = DatasetMeta.__table__  # type: ignore[assignment]
     has_as_of = conn.execute(select(meta.c.value).where(meta.c.key == "as_of")).first()
     if has_as_of is None:
@@ -507,8 +640,11 @@ __all__ = [
     "FeedRejectedError",
     "ImportReport",
     "Refusal",
+    "Superseded",
     "import_files",
     "import_records",
     "read_feed",
     "record_id",
+    "record_row",
+    "upsert",
 ]

@@ -287,6 +287,46 @@ class FeedRecordVersion(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-#: Every data table, parents first (the order to insert and to hash in); the feed log is not
-#: data a read releases, so it is outside.
-TABLES = tuple(t for t in Base.metadata.sorted_tables if t.name != FeedRecordVersion.__tablename__)
+class FeedCredential(Base):
+    """A source's credential for the push API: ``cfs_<key id>_<secret>``, the secret kept as its
+    SHA-256 only (``key_hash`` empty once revoked). One per source: issuing a new one replaces
+    it. ``kinds`` names the record kinds it may push (comma-separated), its source's or fewer."""
+
+    __tablename__ = "bureau_feed_credential"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    kinds: Mapped[str] = mapped_column(String(1000))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FeedBatch(Base):
+    """A batch a source pushed and the bureau accepted, by its ``Idempotency-Key``.
+
+    ``fingerprint`` is the SHA-256 of what was asked (the as-of date and the body): the same key
+    with the same request answers ``report`` (JSON) again; with another request it is refused.
+    """
+
+    __tablename__ = "bureau_feed_batch"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    report: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+#: Every data table, parents first (the order to insert and to hash in); the feed log, the
+#: sources' credentials and their pushed batches are not data a read releases, so they are
+#: outside.
+TABLES = tuple(
+    t
+    for t in Base.metadata.sorted_tables
+    if t.name
+    not in (
+        FeedRecordVersion.__tablename__,
+        FeedCredential.__tablename__,
+        FeedBatch.__tablename__,
+    )
+)

@@ -5,7 +5,7 @@ one enterprise, the consented categories only, time series cut to the consent's 
 (see :mod:`consentledger.bureau.history`). :func:`consentledger.bureau.documents.canonicalize`
 gives the document's RFC 8785 bytes and SHA-256. Document layout (version ``SCHEMA``)::
 
-    {"schema": "consentledger.bureau.enterprise/1", "uscc": "9144...", "as_of": "2025-06-30",
+    {"schema": "consentledger.bureau.enterprise/2", "uscc": "9144...", "as_of": "2025-06-30",
      "history_months": 12, "last_complete_month": "2025-06", "currency": "CNY",
      "categories": {"social_insurance": {"category": 2, "source": "...", "as_of": "2025-06-30",
                                          "insured_headcount": [{"month": "2025-06",
@@ -56,7 +56,7 @@ from consentledger.bureau.documents import (
     month_label,
     month_start,
 )
-from consentledger.bureau.feeds import RECORD_KINDS
+from consentledger.bureau.feeds import RECORD_KINDS, SOURCE_OF, record_id
 from consentledger.bureau.history import check_history_months, select_window
 from consentledger.bureau.models import (
     TABLES,
@@ -95,7 +95,7 @@ from consentledger.errors import ConsentLedgerError
 CLASSIFICATION_HISTORY_MONTHS = 24
 
 #: Version tag of the document layout.
-SCHEMA = "consentledger.bureau.enterprise/1"
+SCHEMA = "consentledger.bureau.enterprise/2"
 #: Where the bureau lives unless told otherwise (a SQLite file in the working directory).
 DEFAULT_DATABASE_URL = "sqlite:///consentledger-bureau.db"
 #: Environment variable naming the database URL.
@@ -433,6 +433,7 @@ class BureauStore:
             reader = _Reader(session, enterprise, when, months)
             sections: JSONObject = {c.slug: reader.section(c) for c in wanted}
             corrections = self._corrections(session, code, wanted)
+            versions = self._versions(session, code, wanted, reader.used)
         document: JSONObject = {
             "schema": SCHEMA,
             "uscc": code,
@@ -441,29 +442,50 @@ class BureauStore:
             "last_complete_month": month_label(last_complete_month(when)),
             "currency": "CNY",
             "categories": sections,
+            "versions": versions,
         }
         if corrections:
             document["corrections"] = corrections
         return document
+
+    def _versions(
+        self,
+        session: Session,
+        uscc: str,
+        wanted: Sequence[Category],
+        used: Mapping[Category, set[str]],
+    ) -> JSONObject:
+        """Per category, its source and the records the document was built from (none: the
+        section shows no record), each at the version the bureau holds (the feed log's latest;
+        a record the feed log does not know, as all seeded data, is at version 1)."""
+        current: dict[str, int] = {}
+        if any(used.values()):
+            current = dict(session.connection().execute(_VERSIONS, {"uscc": uscc}).all())
+        out: JSONObject = {}
+        for category in wanted:
+            ids = sorted(used.get(category, ()))
+            records: JSONArray = [[rid, current.get(rid, 1)] for rid in ids]
+            out[category.slug] = {"source": SOURCE_OF[category].name, "records": records}
+        return out
 
     def _corrections(self, session: Session, uscc: str, wanted: Sequence[Category]) -> JSONArray:
         """The corrected records (version 2 on) the document releases, each at its current
         version, with the source and the dispute it settles; empty where every record is at
         its first version (as all seeded data is)."""
         latest: dict[str, tuple[str, int, str | None]] = {}
-        for source, record_id, version, dispute in session.connection().execute(
+        for source, rid, version, dispute in session.connection().execute(
             _CORRECTIONS, {"uscc": uscc}
         ):
-            latest[record_id] = (source, version, dispute)
+            latest[rid] = (source, version, dispute)
         categories = set(wanted)
         out: JSONArray = []
-        for record_id, (source, version, dispute) in sorted(latest.items()):
-            kind = RECORD_KINDS.get(record_id.partition("/")[0])
+        for rid, (source, version, dispute) in sorted(latest.items()):
+            kind = RECORD_KINDS.get(rid.partition("/")[0])
             if kind is None or kind.category not in categories:
                 continue
             out.append(
                 {
-                    "record": record_id,
+                    "record": rid,
                     "version": version,
                     "category": kind.category.slug,
                     "source": source,
@@ -518,6 +540,26 @@ _CORRECTIONS = (
     .where(FeedRecordVersion.uscc == bindparam("uscc"), FeedRecordVersion.version > 1)
     .order_by(FeedRecordVersion.version)
 )
+_VERSIONS = (
+    select(FeedRecordVersion.record_id, func.max(FeedRecordVersion.version))
+    .where(FeedRecordVersion.uscc == bindparam("uscc"))
+    .group_by(FeedRecordVersion.record_id)
+)
+#: The arrears record kind of each category with arrears.
+_ARREARS_KIND = {
+    Category.SOCIAL_INSURANCE: "social_insurance_arrears",
+    Category.TAX: "tax_arrears",
+    Category.HOUSING_PROVIDENT_FUND: "housing_fund_arrears",
+}
+#: The monthly record kind of each monthly column.
+_MONTHLY_KIND = {
+    "insured_headcount": "social_insurance_month",
+    "tax_paid_fen": "tax_month",
+    "housing_fund_headcount": "housing_fund_month",
+    "water_fen": "utilities_month",
+    "power_fen": "utilities_month",
+    "gas_fen": "utilities_month",
+}
 
 
 class _Reader:
@@ -535,6 +577,15 @@ class _Reader:
             category: (department, as_of)
             for category, department, as_of in session.connection().execute(_SOURCES)
         }
+        #: The ids of the records each section was built from.
+        self.used: dict[Category, set[str]] = {}
+
+    def use(self, kind: str, *key: object) -> None:
+        """Note that the document shows the record of ``kind`` with ``key`` (its key fields)."""
+        spec = RECORD_KINDS[kind]
+        self.used.setdefault(spec.category, set()).add(
+            record_id(spec, self.enterprise.uscc, dict(zip(spec.key, key, strict=True)))
+        )
 
     def section(self, category: Category) -> JSONObject:
         source = self._sources.get(category.value)
@@ -573,10 +624,17 @@ class _Reader:
     def series(self, column: str, render: Callable[[MonthlyFigures], JSONObject]) -> JSONArray:
         points = [m for m in self.monthly() if getattr(m, column) is not None]
         chosen = select_window(points, lambda m: month_index(m.month), self.as_of, self.months)
-        return [{"month": month_label(month_index(m.month)), **render(m)} for m in chosen]
+        kind = _MONTHLY_KIND[column]
+        labelled = [(month_label(month_index(m.month)), m) for m in chosen]
+        for label, _ in labelled:
+            self.use(kind, label)
+        return [{"month": label, **render(m)} for label, m in labelled]
 
-    def yearly(self, rows: Sequence[R], year: Callable[[R], int]) -> list[R]:
-        return select_window(rows, lambda r: year(r) * 12 + 11, self.as_of, self.months)
+    def yearly(self, rows: Sequence[R], year: Callable[[R], int], kind: str) -> list[R]:
+        chosen = select_window(rows, lambda r: year(r) * 12 + 11, self.as_of, self.months)
+        for row in chosen:
+            self.use(kind, year(row))
+        return chosen
 
     def arrears(self, category: Category) -> JSONObject:
         if self._arrears is None:
@@ -585,14 +643,18 @@ class _Reader:
                 for a in self._rows(Arrears, Arrears.category)
                 if a.since <= self.as_of
             }
+        if category.value in self._arrears:
+            self.use(_ARREARS_KIND[category])
         return _arrears(self._arrears, category)
 
     # -- sections -----------------------------------------------------------------------------
 
     def registration(self) -> JSONObject:
         e = self.enterprise
+        self.use("enterprise")
         shareholders: JSONArray = []
         for s in self._rows(Shareholder, Shareholder.seq):
+            self.use("shareholder", s.seq)
             share: str | None = None
             if e.registered_capital_fen > 0:
                 ratio = Decimal(100 * s.subscribed_capital_fen) / Decimal(e.registered_capital_fen)
@@ -625,7 +687,9 @@ class _Reader:
                     "total_assets": format_fen(r.total_assets_fen),
                     "revenue": format_fen(r.revenue_fen),
                 }
-                for r in self.yearly(self._rows(AnnualReport, AnnualReport.year), lambda r: r.year)
+                for r in self.yearly(
+                    self._rows(AnnualReport, AnnualReport.year), lambda r: r.year, "annual_report"
+                )
             ],
         }
 
@@ -638,6 +702,13 @@ class _Reader:
         }
 
     def high_tech(self) -> JSONObject:
+        shown = [
+            c
+            for c in self._rows(HighTechCertificate, HighTechCertificate.valid_from)
+            if c.valid_from <= self.as_of
+        ]
+        for c in shown:
+            self.use("high_tech_certificate", c.certificate_no)
         certificates: JSONArray = [
             {
                 "certificate_no": c.certificate_no,
@@ -646,13 +717,12 @@ class _Reader:
                 "issuing_body": c.issuing_body,
                 "valid_on_as_of": c.valid_from <= self.as_of <= c.valid_to,
             }
-            for c in self._rows(HighTechCertificate, HighTechCertificate.valid_from)
-            if c.valid_from <= self.as_of
+            for c in shown
         ]
         return {"certificates": certificates}
 
     def tax(self) -> JSONObject:
-        years = self.yearly(self._rows(TaxYear, TaxYear.year), lambda t: t.year)
+        years = self.yearly(self._rows(TaxYear, TaxYear.year), lambda t: t.year, "tax_year")
         annual: JSONArray = [
             {
                 "year": t.year,
@@ -689,6 +759,7 @@ class _Reader:
         for ip in rows:
             if ip.registered_on > self.as_of:
                 continue
+            self.use("intellectual_property", ip.kind, ip.number)
             if ip.kind.endswith("_patent"):
                 patents.append(
                     {
@@ -724,6 +795,7 @@ class _Reader:
         for r in self._rows(CourtRecord, CourtRecord.filed_on, CourtRecord.case_no):
             if r.filed_on > self.as_of:
                 continue
+            self.use("court_record", r.kind, r.case_no)
             if r.kind == "lawsuit":
                 lawsuits.append(
                     {
@@ -779,6 +851,7 @@ class _Reader:
                 ):
                     continue
                 until = penalty_published_until(r.dated_on, minor=r.minor, repaired_on=None)
+                self.use("administrative_record", r.kind, r.reference)
                 penalties.append(
                     {
                         "decision_no": r.reference,
@@ -791,6 +864,7 @@ class _Reader:
                     }
                 )
             else:
+                self.use("administrative_record", r.kind, r.reference)
                 abnormal.append(
                     {
                         "decision_no": r.reference,
@@ -822,12 +896,15 @@ class _Reader:
         registration = self.session.get(CustomsRegistration, self.id)
         reg: JSONValue = None
         if registration is not None and registration.registered_on <= self.as_of:
+            self.use("customs_registration")
             reg = {
                 "customs_code": registration.customs_code,
                 "credit_grade": registration.credit_grade,
                 "registered_on": registration.registered_on.isoformat(),
             }
-        years = self.yearly(self._rows(CustomsYear, CustomsYear.year), lambda y: y.year)
+        years = self.yearly(
+            self._rows(CustomsYear, CustomsYear.year), lambda y: y.year, "customs_year"
+        )
         annual: JSONArray = [
             {
                 "year": y.year,
@@ -849,7 +926,7 @@ class _Reader:
                 "audit_opinion": s.audit_opinion,
                 "auditor": s.auditor,
             }
-            for s in self.yearly(rows, lambda s: s.fiscal_year)
+            for s in self.yearly(rows, lambda s: s.fiscal_year, "financial_statement")
         ]
         return {"statements": statements}
 

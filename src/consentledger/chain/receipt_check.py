@@ -4,8 +4,10 @@ Given what the gateway released (the document and its receipt) and what the bank
 bank recomputes ``keccak256(salt || RFC 8785 bytes of the document)``, fetches the receipt's
 transaction from any JSON-RPC node, takes the log at the receipt's index, and checks that it is the
 ledger's ``DataAccessed`` with the receipt's query id, the bank's address, the categories and
-purpose asked, and the recomputed hash. Any difference raises :class:`ReceiptMismatchError`
-naming the field, what was expected and what the chain (or the document) shows.
+purpose asked, and the recomputed hash; the record versions the receipt lists must be the
+document's (``versions``: which version of each record the read released). Any difference
+raises :class:`ReceiptMismatchError` naming the field, what was expected and what the chain (or
+the document) shows.
 """
 
 from __future__ import annotations
@@ -76,6 +78,9 @@ def verify_receipt(
     claimed = bytes.fromhex(str(receipt["response_hash"]).removeprefix("0x"))
     if recomputed != claimed:
         raise ReceiptMismatchError("response hash", "0x" + recomputed.hex(), "0x" + claimed.hex())
+    listed = receipt.get("versions")
+    if listed is not None and listed != document.get("versions"):
+        raise ReceiptMismatchError("versions", document.get("versions"), listed)
     tx_hash = str(receipt["tx_hash"])
     mined = rpc.request("eth_getTransactionReceipt", [tx_hash])
     if not isinstance(mined, dict):

@@ -1,4 +1,5 @@
-"""A typed Python client of the gateway's HTTP API, for banks, enterprises and the operator.
+"""A typed Python client of the gateway's HTTP API, for banks, enterprises, the operator
+and the data sources.
 
 :class:`Gateway` (synchronous) and :class:`AsyncGateway` (asynchronous) hand out the parties;
 every answer is a typed model (:mod:`consentledger.client.models`) and every problem answer a
@@ -33,6 +34,7 @@ from consentledger.client.http import (
 )
 from consentledger.client.operator import Operator
 from consentledger.client.signing import Signer, sign_typed_data, siwe_authorization
+from consentledger.client.source import Source
 
 __all__ = [
     "AccessDeniedError",
@@ -58,6 +60,7 @@ __all__ = [
     "ReadSigner",
     "RequestNotApprovableError",
     "Signer",
+    "Source",
     "UnauthorizedError",
     "UnavailableError",
     "UnexpectedAnswerError",

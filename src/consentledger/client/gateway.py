@@ -37,6 +37,7 @@ from consentledger.client.models import BankList, ConsentDetails, Eip712Descript
 from consentledger.client.operation import R, Role, operation, parse
 from consentledger.client.operator import Operator
 from consentledger.client.signing import Signer
+from consentledger.client.source import Source
 
 
 class _Gateway(Role[R]):
@@ -55,6 +56,10 @@ class _Gateway(Role[R]):
     def operator(self, token: str) -> Operator[R]:
         """The bureau's operator, by its token."""
         return Operator(self.runner, token)
+
+    def source(self, name: str, credential: str) -> Source[R]:
+        """The data source ``name`` (a department), by its feed credential."""
+        return Source(self.runner, name, credential)
 
     @operation
     def health(self) -> Flow[Health]:

@@ -225,6 +225,8 @@ class Receipt(Answer):
     log_index: int
     response_hash: str
     salt: str
+    #: Per category, its source and the records the data was built from (``[id, version]``).
+    versions: dict[str, Any] | None = None
 
     def matches(self, data: dict[str, Any]) -> bool:
         """Whether ``keccak256(salt || RFC 8785 bytes of data)`` is this receipt's hash."""
@@ -437,6 +439,54 @@ class ApiKey(Answer):
 
 class RotatedApiKey(ApiKey):
     api_key: str  # shown once; the gateway keeps only its hash
+
+
+class FeedCredential(Answer):
+    """A source's push credential, by its id (the ``<key id>`` of ``cfs_<key id>_<secret>``)."""
+
+    source: str
+    key_id: str
+    kinds: list[str]
+    active: bool
+    issued_at: datetime
+
+
+class IssuedFeedCredential(FeedCredential):
+    credential: str  # shown once; the bureau keeps only its hash
+
+
+class RefusedRecord(Answer):
+    line: int
+    record_id: str | None
+    code: str
+    reason: str
+
+
+class SupersededVersion(Answer):
+    record_id: str
+    version: int
+    by_version: int
+
+
+class BatchReport(Answer):
+    """What became of a pushed batch."""
+
+    name: str
+    source: str
+    records: int
+    written: int
+    unchanged: int
+    enterprises_added: int
+    accepted: bool
+    superseded: list[SupersededVersion]
+    refusals: list[RefusedRecord]
+
+
+class KnownDocument(Answer):
+    """An enterprise's document as the bureau would have built it at ``known_at``."""
+
+    known_at: datetime
+    document: dict[str, Any]
 
 
 class RegisteredEnterprise(Answer):

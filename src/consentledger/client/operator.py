@@ -1,4 +1,5 @@
-"""The bureau operator's side: banks and enterprises (``/v1/admin``, the operator token)."""
+"""The bureau operator's side: banks, enterprises and the sources' feed credentials
+(``/v1/admin``, the operator token)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from consentledger.client.models import (
     BankStanding,
     CreatedBank,
     Dispute,
+    FeedCredential,
+    IssuedFeedCredential,
+    KnownDocument,
     RegisteredEnterprise,
     RotatedApiKey,
 )
@@ -101,3 +105,43 @@ class Operator(Role[R]):
         """The bureau's written answer (``corrected`` or ``upheld``), recorded on the chain."""
         body = {"outcome": outcome, "answer": answer}
         return parse((yield self._request("POST", f"/disputes/{dispute_id}/answer", body)), Dispute)
+
+    @operation
+    def issue_feed_credential(
+        self, source: str, kinds: Sequence[str] | None = None
+    ) -> Flow[IssuedFeedCredential]:
+        """Issue a source its push credential (shown once), bound to its record kinds or to
+        ``kinds`` of them; its earlier credential stops working at once."""
+        body = {"kinds": list(kinds)} if kinds is not None else {}
+        response = yield self._request("POST", f"/sources/{source}/credential", body)
+        return parse(response, IssuedFeedCredential, 201)
+
+    @operation
+    def feed_credential(self, source: str) -> Flow[FeedCredential]:
+        """The source's credential id, its record kinds and whether it works."""
+        response = yield self._request("GET", f"/sources/{source}/credential")
+        return parse(response, FeedCredential)
+
+    @operation
+    def revoke_feed_credential(self, source: str, key_id: str) -> Flow[FeedCredential]:
+        """Revoke the source's credential ``key_id`` (it has none until the next issue)."""
+        response = yield self._request("DELETE", f"/sources/{source}/credential/{key_id}")
+        return parse(response, FeedCredential)
+
+    @operation
+    def document_known_at(
+        self,
+        uscc: str,
+        known_at: str,
+        categories: Sequence[str] = (),
+        history_months: int = 12,
+    ) -> Flow[KnownDocument]:
+        """An enterprise's document from the record versions the bureau held at ``known_at``
+        (ISO 8601; for disputes and audits)."""
+        params = {"known_at": known_at, "history_months": str(history_months)}
+        if categories:
+            params["categories"] = ",".join(categories)
+        response = yield HttpRequest(
+            "GET", f"/v1/admin/enterprises/{uscc}/document", headers=self.headers, params=params
+        )
+        return parse(response, KnownDocument)

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from consentledger.client import Gateway, Operator
 from consentledger.client.http import SyncRunner
+from consentledger.client.models import FeedCredential
 from consentledger.errors import ConsentLedgerError
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
@@ -90,7 +91,8 @@ def _emit(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def admin(ctx: click.Context, gateway: str, as_json: bool) -> None:
-    """Operate a gateway: banks and enterprises (token from $CONSENTLEDGER_ADMIN_TOKEN)."""
+    """Operate a gateway: banks, enterprises, feed credentials (token from
+    $CONSENTLEDGER_ADMIN_TOKEN)."""
     ctx.obj = {"gateway": gateway, "json": as_json}
 
 
@@ -212,3 +214,52 @@ def revoke_key(ctx: click.Context, address: str, key_id: str) -> None:
     table.add_row("key id", data.key_id)
     table.add_row("active", "yes" if data.active else "no")
     _emit(ctx, data, table)
+
+
+def _feed_credential_table(title: str, data: FeedCredential) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_row("key id", data.key_id)
+    table.add_row("record kinds", ", ".join(data.kinds))
+    table.add_row("active", "yes" if data.active else "no")
+    table.add_row("issued", data.issued_at.isoformat())
+    return table
+
+
+@admin.command("issue-feed-credential")
+@click.argument("source")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    help="A record kind it may push (repeatable; default: every kind of the source).",
+)
+@json_option
+@click.pass_context
+def issue_feed_credential(ctx: click.Context, source: str, kinds: tuple[str, ...]) -> None:
+    """Issue a source its push credential (shown once); its earlier one stops working."""
+    data = _operator(ctx).issue_feed_credential(source, list(kinds) or None)
+    _emit(ctx, data, _feed_credential_table(f"Source {data.source}: new credential", data))
+    if not ctx.obj["json"]:
+        click.echo(f"feed credential: {data.credential}")
+        click.echo("Keep the credential now: the bureau stores only its hash.")
+
+
+@admin.command("feed-credential")
+@click.argument("source")
+@json_option
+@click.pass_context
+def feed_credential(ctx: click.Context, source: str) -> None:
+    """A source's credential id, its record kinds and whether it works."""
+    data = _operator(ctx).feed_credential(source)
+    _emit(ctx, data, _feed_credential_table(f"Source {data.source}", data))
+
+
+@admin.command("revoke-feed-credential")
+@click.argument("source")
+@click.argument("key_id")
+@json_option
+@click.pass_context
+def revoke_feed_credential(ctx: click.Context, source: str, key_id: str) -> None:
+    """Revoke a source's credential by its id (none works until the next issue)."""
+    data = _operator(ctx).revoke_feed_credential(source, key_id)
+    _emit(ctx, data, _feed_credential_table(f"Source {data.source}", data))

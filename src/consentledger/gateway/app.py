@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from consentledger import __version__
 from consentledger.gateway import api_docs, problems
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.deps import auditor, current_bank, operator
+from consentledger.gateway.deps import auditor, current_bank, current_source, operator
 from consentledger.gateway.limits import AuthThrottle, BodyLimits, RequestLimit
 from consentledger.gateway.metrics import GatewayMetrics, RequestTimer
 from consentledger.gateway.no_store import NoStore
@@ -23,6 +23,7 @@ from consentledger.gateway.routes import (
     consents,
     disputes,
     enterprises,
+    feeds,
     meta,
     queries,
     rpc,
@@ -67,7 +68,11 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
     )
     api_docs.install(app)
     problems.install(app)
-    app.add_middleware(BodyLimits, max_bytes=resolved.max_body_bytes)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=resolved.max_body_bytes,
+        batches={feeds.PREFIX + "/": resolved.feed_max_body_bytes},
+    )
     app.add_middleware(NoStore)
     metrics = GatewayMetrics()
     app.state.metrics = metrics
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         disputes,
         webhooks,
         banks,
+        feeds,
         admin,
         rpc,
     ):
@@ -97,7 +103,7 @@ def _document_problems(router: APIRouter) -> None:
     """Declare on every route the problems answered before it runs: a body that cannot be parsed
     or is nested too deep (400) or too large (413) where a body is taken, and too many failed
     authentications (429) where a bank key, the operator token or the auditor token is checked."""
-    authenticating = {auditor, current_bank, operator}
+    authenticating = {auditor, current_bank, current_source, operator}
     for route in router.routes:
         if not isinstance(route, APIRoute):
             continue

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.http import HTTPBase
 from pydantic import BaseModel, ConfigDict, Field
 
+from consentledger.bureau.feed_credentials import SourceCredential
 from consentledger.bureau.uscc import parse_uscc
 from consentledger.gateway.banks import authenticate
 from consentledger.gateway.context import GatewayContext
@@ -23,9 +24,11 @@ from consentledger.gateway.errors import (
     DraftNeedsAuthenticationError,
     InvalidAdminTokenError,
     InvalidApiKeyError,
+    InvalidFeedCredentialError,
     InvalidRpcTokenError,
     MissingAdminTokenError,
     MissingApiKeyError,
+    MissingFeedCredentialError,
     MissingRpcTokenError,
     RpcDisabledError,
     SignInRefusedError,
@@ -38,6 +41,8 @@ from consentledger.gateway.services.consent_requests import ConsentRequestServic
 from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
 from consentledger.gateway.services.disputes import DisputeService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
+from consentledger.gateway.services.feeds import FeedService
+from consentledger.gateway.services.known_at import KnownAtService
 from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
 from consentledger.gateway.services.status import StatusService
@@ -45,7 +50,10 @@ from consentledger.gateway.services.webhooks import WebhookService
 from consentledger.gateway.sessions import TOKEN_PREFIX
 from consentledger.gateway.siwe import HEADER_FORMAT
 
-_bearer = HTTPBearer(auto_error=False, description="A bank's API key, or the operator token")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A bank's API key, a source's feed credential, or the operator token",
+)
 
 
 async def get_context(request: Request) -> GatewayContext:
@@ -86,6 +94,8 @@ BankDirectoryDep = Annotated[BankDirectory, Depends(_service(BankDirectory))]
 ConsentRequestServiceDep = Annotated[
     ConsentRequestService, Depends(_service(ConsentRequestService))
 ]
+FeedServiceDep = Annotated[FeedService, Depends(_service(FeedService))]
+KnownAtServiceDep = Annotated[KnownAtService, Depends(_service(KnownAtService))]
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -124,6 +134,22 @@ async def operator(request: Request, context: ContextDep, credentials: Credentia
 
 
 CurrentBank = Annotated[Bank, Depends(current_bank)]
+
+
+async def current_source(
+    request: Request, feeds: FeedServiceDep, credentials: Credentials
+) -> SourceCredential:
+    """The source whose feed credential is in ``Authorization: Bearer``."""
+    if credentials is None:
+        raise MissingFeedCredentialError()
+    found = await feeds.authenticate(credentials.credentials)
+    if found is None:
+        limiter, client = throttle(request)
+        raise limiter.refuse(client, InvalidFeedCredentialError())
+    return found
+
+
+CurrentSource = Annotated[SourceCredential, Depends(current_source)]
 
 
 async def anonymous_limit(request: Request) -> None:

@@ -129,6 +129,45 @@ class InvalidAdminTokenError(NotAuthenticatedError):
         super().__init__("the operator token is not valid")
 
 
+class MissingFeedCredentialError(NotAuthenticatedError):
+    code = "missing_feed_credential"
+
+    def __init__(self) -> None:
+        super().__init__("send the source's feed credential as a Bearer token")
+
+
+class InvalidFeedCredentialError(NotAuthenticatedError):
+    code = "invalid_feed_credential"
+
+    def __init__(self) -> None:
+        super().__init__("the feed credential is not valid (unknown, rotated or revoked)")
+
+
+class FeedSourceMismatchError(NotPermittedError):
+    """A credential of one source used to push to another's feed."""
+
+    code = "feed_source_not_permitted"
+
+    def __init__(self, credential_source: str, asked: str) -> None:
+        super().__init__(
+            f"this credential is source {credential_source}'s; it may not push to {asked[:64]!r}",
+            source=credential_source,
+        )
+
+
+class FeedBatchRejectedError(GatewayError):
+    """A pushed batch with refused records: nothing of it was written (the report says why)."""
+
+    code = "feed_rejected"
+
+    def __init__(self, report: dict[str, object]) -> None:
+        refusals = report["refusals"]
+        count = len(refusals) if isinstance(refusals, list) else 0
+        super().__init__(
+            f"{count} record(s) of the batch refused; nothing of it was written", report=report
+        )
+
+
 class MissingRpcTokenError(NotAuthenticatedError):
     code = "missing_rpc_token"
 

@@ -6,6 +6,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,19 +47,30 @@ def json_depth(body: bytes) -> int:
 
 
 class BodyLimits:
-    """ASGI middleware: 413 past ``max_bytes``, 400 past :data:`MAX_JSON_DEPTH` levels."""
+    """ASGI middleware: 413 past ``max_bytes``, 400 past :data:`MAX_JSON_DEPTH` levels.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Paths under a prefix of ``batches`` (the sources' pushed feeds) take up to its own number of
+    bytes, and their depth is left to the batch's parsers (msgspec and pydantic-core, which
+    refuse deep nesting themselves) rather than scanned here byte by byte.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, batches: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.batches = dict(batches or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        path: str = scope.get("path", "")
+        batch_limit = next((n for p, n in self.batches.items() if path.startswith(p)), None)
+        max_bytes = self.max_bytes if batch_limit is None else batch_limit
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, BodyTooLargeError(self.max_bytes))
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, BodyTooLargeError(max_bytes))
             return
         chunks: list[bytes] = []
         size = 0
@@ -69,13 +81,13 @@ class BodyLimits:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send, BodyTooLargeError(self.max_bytes))
+            if size > max_bytes:
+                await self._refuse(send, BodyTooLargeError(max_bytes))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if json_depth(body) > MAX_JSON_DEPTH:
+        if batch_limit is None and json_depth(body) > MAX_JSON_DEPTH:
             await self._refuse(send, BodyTooDeepError(MAX_JSON_DEPTH))
             return
         delivered = False

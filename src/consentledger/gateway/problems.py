@@ -20,6 +20,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from consentledger.bureau.feed_credentials import NoFeedCredentialError, UnknownFeedKeyIdError
+from consentledger.bureau.feeds import UnknownSourceError
+from consentledger.bureau.pushing import UnsupportedBatchTypeError
 from consentledger.bureau.store import (
     BureauDatabaseError,
     BureauNotSeededError,
@@ -72,6 +75,10 @@ _STATUS: dict[type[ConsentLedgerError], int] = {
     NotPermittedError: 403,
     NotFoundError: 404,
     UnknownEnterpriseError: 404,
+    UnknownSourceError: 404,
+    NoFeedCredentialError: 404,
+    UnknownFeedKeyIdError: 404,
+    UnsupportedBatchTypeError: 415,
     ConflictError: 409,
     BodyTooLargeError: 413,
     TooManyFailedAuthenticationsError: 429,

@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     read_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     #: Requests larger than this are refused with 413.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    #: A batch a source pushes (``/v1/feeds``) larger than this is refused with 413.
+    feed_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     #: Failed API-key / operator-token / auditor-token authentications a client address may make
     #: per minute (a token bucket); past them, 429 with Retry-After.
     auth_failures_per_minute: int = Field(default=20, ge=1, le=10_000)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -102,6 +103,10 @@ class JournalEntry(Base):
     document: Mapped[bytes] = mapped_column(LargeBinary)
     salt: Mapped[bytes] = mapped_column(LargeBinary(32))
     response_hash: Mapped[str] = mapped_column(String(66))
+    #: The record versions the document was built from (its ``versions`` member, RFC 8785 JSON):
+    #: kept when the document is deleted after the delivery window. NULL for a document without
+    #: them (a size class, a denied read, rows from before versioned documents).
+    versions: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: The bank's signed EIP-712 ReadRequest: its request id (uint64, decimal: it exceeds a
     #: signed BIGINT), deadline and 65-byte signature. NULL only in rows from before signed reads.
     request_id: Mapped[str | None] = mapped_column(String(20), nullable=True)

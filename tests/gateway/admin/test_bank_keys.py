@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from eth_account import Account
 
-from consentledger.cli import main
 from consentledger.gateway.banks import VerifiedKeys, authenticate, revoke_key
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
-from tests.harness.gateway import ADMIN, Bank, Gateway, serve_live
+from tests.harness.gateway import ADMIN, Bank, Gateway, admin_cli
 
 
 def _keys(gateway: Gateway, bank: Bank, method: str = "POST", key_id: str = "") -> Any:
@@ -121,33 +117,22 @@ def test_key_operations_need_the_operator_token(gateway: Gateway, bank: Bank, me
     assert _answer(gateway, bank) == LET_IN
 
 
-@pytest.fixture(scope="module")
-def live_url(gateway: Gateway) -> Iterator[str]:
-    with serve_live(gateway.app) as url:
-        yield url
-
-
-def _admin(live_url: str, *args: str) -> Result:
-    env = {"CONSENTLEDGER_ADMIN_TOKEN": DEVELOPMENT_ADMIN_TOKEN, "COLUMNS": "200"}
-    return CliRunner().invoke(main, ["admin", "--gateway", live_url, *args], env=env)
-
-
 def test_admin_cli_rotates_and_revokes_keys(gateway: Gateway, live_url: str) -> None:
     bank = gateway.add_bank()
-    rotated = _admin(live_url, "--json", "rotate-key", bank.address)
+    rotated = admin_cli(live_url, "--json", "rotate-key", bank.address)
     assert rotated.exit_code == 0, rotated.output
     new = json.loads(rotated.output)
     assert _answer(gateway, bank) == "invalid_api_key"
     assert _answer(gateway, _with_key(bank, new["api_key"])) == LET_IN
 
-    shown = _admin(live_url, "rotate-key", bank.address)
+    shown = admin_cli(live_url, "rotate-key", bank.address)
     assert shown.exit_code == 0, shown.output
     assert "API key: clk_" in shown.output
 
-    unknown = _admin(live_url, "revoke-key", bank.address, new["key_id"])
+    unknown = admin_cli(live_url, "revoke-key", bank.address, new["key_id"])
     assert unknown.exit_code == 2
     assert "unknown_key_id" in unknown.output
     current = gateway.http.get(f"/v1/admin/banks/{bank.address}/keys", headers=ADMIN).json()
-    revoked = _admin(live_url, "--json", "revoke-key", bank.address, current["key_id"])
+    revoked = admin_cli(live_url, "--json", "revoke-key", bank.address, current["key_id"])
     assert revoked.exit_code == 0, revoked.output
     assert json.loads(revoked.output)["active"] is False

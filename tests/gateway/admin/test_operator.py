@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from eth_account import Account
 
 from consentledger.chain import typed_data
 from consentledger.chain.anvil import free_port
 from consentledger.cli import main
 from consentledger.gateway.problems import snake_case
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
-from tests.harness.gateway import ADMIN, Gateway, serve_live
+from tests.harness.gateway import ADMIN, Gateway, admin_cli
 
 
 def test_health(gateway: Gateway) -> None:
@@ -123,20 +121,8 @@ def test_suspending_a_non_bank_is_the_contracts_error(gateway: Gateway) -> None:
     assert response.json()["code"] == "membership_not_a_bank"
 
 
-@pytest.fixture(scope="module")
-def live_url(gateway: Gateway) -> Iterator[str]:
-    """The module's gateway app served over real HTTP by uvicorn in a thread."""
-    with serve_live(gateway.app) as url:
-        yield url
-
-
-def _admin(live_url: str, *args: str) -> Result:
-    env = {"CONSENTLEDGER_ADMIN_TOKEN": DEVELOPMENT_ADMIN_TOKEN, "COLUMNS": "200"}
-    return CliRunner().invoke(main, ["admin", "--gateway", live_url, *args], env=env)
-
-
 def test_admin_cli_manages_banks_and_enterprises(live_url: str) -> None:
-    added = _admin(
+    added = admin_cli(
         live_url,
         "--json",
         "add-bank",
@@ -150,14 +136,14 @@ def test_admin_cli_manages_banks_and_enterprises(live_url: str) -> None:
 
     bank = json.loads(added.output)
     assert bank["api_key"].startswith("clk_")
-    listed = json.loads(_admin(live_url, "--json", "list-banks").output)
+    listed = json.loads(admin_cli(live_url, "--json", "list-banks").output)
     assert any(b["name"] == "CLI Bank" and b["active_on_chain"] for b in listed)
-    suspended = _admin(live_url, "--json", "suspend-bank", bank["address"])
+    suspended = admin_cli(live_url, "--json", "suspend-bank", bank["address"])
     assert json.loads(suspended.output)["active_on_chain"] is False
-    reinstated = _admin(live_url, "reinstate-bank", bank["address"])
+    reinstated = admin_cli(live_url, "reinstate-bank", bank["address"])
     assert reinstated.exit_code == 0
     assert "yes" in reinstated.output
-    registered = _admin(
+    registered = admin_cli(
         live_url,
         "register-enterprise",
         "91440307MA5G2LJP49",
@@ -173,11 +159,11 @@ def test_admin_cli_manages_banks_and_enterprises(live_url: str) -> None:
 
 
 def test_admin_cli_errors_are_messages(live_url: str) -> None:
-    refused = _admin(live_url, "suspend-bank", Account.create().address)
+    refused = admin_cli(live_url, "suspend-bank", Account.create().address)
     assert refused.exit_code == 2
     assert "membership_not_a_bank" in refused.output
     assert "Traceback" not in refused.output
-    unreachable = _admin(f"http://127.0.0.1:{free_port()}", "list-banks")
+    unreachable = admin_cli(f"http://127.0.0.1:{free_port()}", "list-banks")
     assert unreachable.exit_code == 2
     assert "cannot reach the gateway" in " ".join(unreachable.output.split())
     no_token = CliRunner().invoke(

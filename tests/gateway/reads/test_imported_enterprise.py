@@ -83,3 +83,15 @@ def test_a_consented_read_releases_imported_records_and_names_corrections(
     receipt = body["receipt"]
     salt = bytes.fromhex(receipt["salt"][2:])
     assert "0x" + keccak(salt + rfc8785.dumps(body["data"])).hex() == receipt["response_hash"]
+    assert receipt["versions"] == body["data"]["versions"]
+    registration = receipt["versions"]["business_registration"]
+    assert registration["source"] == "market_regulation"
+    assert [f"annual_report/{REAL_USCC}/2025", 2] in registration["records"]
+    assert [f"annual_report/{REAL_USCC}/2025", 1] in first.json()["receipt"]["versions"][
+        "business_registration"
+    ]["records"]
+
+    # Kept by the journal for the receipt after the document is gone.
+    stored = gateway.context.journal.find(bank.address, second.request.headers["idempotency-key"])
+    assert stored is not None
+    assert json.loads(stored.versions or "null") == body["data"]["versions"]

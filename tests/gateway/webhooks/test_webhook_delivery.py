@@ -111,13 +111,13 @@ def test_a_receiver_that_comes_back_gets_every_event_once_in_order(
     assert len(page.deliveries) == total
     assert all(d.attempt_log[-1].status_code == 204 for d in page.deliveries)
     assert any(d.attempt_log[0].status_code is None for d in page.deliveries)  # refused first
-    first = enterprise.deliveries(created.id, limit=2)
-    rest = enterprise.deliveries(created.id, cursor=first.next_cursor)
+    head = enterprise.deliveries(created.id, limit=2)
+    rest = enterprise.deliveries(created.id, cursor=head.next_cursor)
     every = [d.id for d in page.deliveries]
-    assert [d.id for d in first.deliveries + rest.deliveries] == sorted(every)  # oldest first
+    assert [d.id for d in head.deliveries + rest.deliveries] == sorted(every)  # oldest first
     assert rest.next_cursor is None
     with pytest.raises(GatewayProblemError) as elsewhere:  # another filter's cursor
-        enterprise.deliveries(created.id, status="dead", cursor=first.next_cursor)
+        enterprise.deliveries(created.id, status="dead", cursor=head.next_cursor)
     assert elsewhere.value.code == "invalid_cursor"
 
 

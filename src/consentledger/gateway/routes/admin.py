@@ -1,15 +1,24 @@
-"""``/v1/admin``: the bureau operator's endpoints (operator token): banks and enterprises.
+"""``/v1/admin``: the bureau operator's endpoints (operator token): banks, enterprises, the
+sources' feed credentials and the disputes to answer.
 
-The flows themselves are :mod:`consentledger.gateway.services.admin`.
+The flows themselves are :mod:`consentledger.gateway.services.admin` and
+:mod:`consentledger.gateway.services.feeds`.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
-from consentledger.gateway.deps import AdminServiceDep, DisputeServiceDep, operator
+from consentledger.gateway.deps import (
+    AdminServiceDep,
+    DisputeServiceDep,
+    FeedServiceDep,
+    KnownAtServiceDep,
+    operator,
+)
 from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.admin import (
     ApiKeyOut,
@@ -22,6 +31,12 @@ from consentledger.gateway.services.admin import (
     RotatedApiKey,
 )
 from consentledger.gateway.services.disputes import DisputeAnswer, DisputeOut
+from consentledger.gateway.services.feeds import (
+    FeedCredentialOut,
+    IssuedFeedCredential,
+    NewFeedCredential,
+)
+from consentledger.gateway.services.known_at import KnownDocument
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], dependencies=[Depends(operator)])
 
@@ -106,3 +121,74 @@ async def answer_dispute(
     """The bureau's written answer to a dispute, corrected or upheld: recorded on the chain
     (``DisputeAnswered``, with a salted hash of the text) and shown to the enterprise."""
     return await disputes.answer(dispute_id, body)
+
+
+@router.post(
+    "/sources/{source}/credential",
+    operation_id="issue_feed_credential",
+    response_model=IssuedFeedCredential,
+    status_code=201,
+    responses=ERRORS,
+)
+async def issue_feed_credential(
+    source: str, feeds: FeedServiceDep, body: NewFeedCredential | None = None
+) -> IssuedFeedCredential:
+    """Issue a source (a department) its credential for the push API, bound to its record kinds
+    (or fewer): shown once, only its hash is kept. An earlier credential stops working at once."""
+    return await feeds.issue(source, body or NewFeedCredential())
+
+
+@router.get(
+    "/sources/{source}/credential",
+    operation_id="feed_credential",
+    response_model=FeedCredentialOut,
+    responses=ERRORS,
+)
+async def feed_credential(source: str, feeds: FeedServiceDep) -> FeedCredentialOut:
+    """The source's credential id, its record kinds and whether it works (never the secret)."""
+    return await feeds.credential(source)
+
+
+@router.delete(
+    "/sources/{source}/credential/{key_id}",
+    operation_id="revoke_feed_credential",
+    response_model=FeedCredentialOut,
+    responses=ERRORS,
+)
+async def revoke_feed_credential(
+    source: str, key_id: str, feeds: FeedServiceDep
+) -> FeedCredentialOut:
+    """Revoke the source's credential ``key_id``: it stops working at once; the source has none
+    until the next issue."""
+    return await feeds.revoke(source, key_id)
+
+
+@router.get(
+    "/enterprises/{uscc}/document",
+    operation_id="document_known_at",
+    response_model=KnownDocument,
+    responses=ERRORS,
+)
+async def document_known_at(
+    uscc: str,
+    known_at: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="ISO 8601 date-time (a date: the end of that day, UTC)",
+            examples=["2026-11-30T12:00:00Z"],
+        ),
+    ],
+    view: KnownAtServiceDep,
+    categories: Annotated[
+        list[str], Query(max_length=16, description="Codes or names, repeated or comma-separated")
+    ] = [],  # noqa: B006 - FastAPI copies the default
+    history_months: Annotated[int, Query(ge=0, le=0xFFFF)] = 12,
+    as_of: Annotated[
+        date | None, Query(description="The data's date (default: the dataset's)")
+    ] = None,
+) -> KnownDocument:
+    """An enterprise's document as the bureau would have built it at ``known_at``: every record
+    at the version its feed log held then (for disputes and audits; a bank's read is always of
+    the current versions)."""
+    return await view.document(uscc, known_at, categories, history_months, as_of)

@@ -81,6 +81,11 @@ class Receipt(BaseModel):
     log_index: int
     response_hash: str = Field(description="keccak256(salt || RFC 8785 bytes of `data`)")
     salt: str
+    versions: dict[str, Any] | None = Field(
+        default=None,
+        description="Per category, its source and the records the data was built from, each "
+        "`[record id, version]` (the document's `versions`, kept after the document is deleted)",
+    )
 
 
 class QueryResult(BaseModel):
@@ -325,6 +330,7 @@ def receipt_of(entry: JournalEntry) -> Receipt:
         log_index=entry.log_index or 0,
         response_hash=entry.response_hash,
         salt="0x" + entry.salt.hex(),
+        versions=json.loads(entry.versions) if entry.versions else None,
     )
 
 
@@ -505,6 +511,7 @@ def _new_entry(read: _Read, subject: bytes, history: int, data: JSONObject) -> J
     """The journal entry of a read that releases ``data`` if the chain grants it."""
     document = rfc8785.dumps(data)
     salt = secrets.token_bytes(32)
+    versions = data.get("versions")
     return JournalEntry(
         idempotency_key=read.idempotency_key,
         request_hash=read.request_hash,
@@ -519,6 +526,7 @@ def _new_entry(read: _Read, subject: bytes, history: int, data: JSONObject) -> J
         document=document,
         salt=salt,
         response_hash=hex32(keccak(salt + document)),
+        versions=rfc8785.dumps(versions).decode() if versions is not None else None,
         request_id=str(read.signed.request_id),
         request_deadline=read.signed.deadline,
         request_signature=read.signed.signature,

@@ -1,15 +1,15 @@
 """The webhooks' outbox (events, subscriptions, deliveries and their attempts) and the
 enterprises' disputes: new tables only.
 
-Revision ID: j0005
-Revises: j0004
+Revision ID: j0006
+Revises: j0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "j0005"
-down_revision = "j0004"
+revision = "j0006"
+down_revision = "j0005"
 branch_labels = None
 depends_on = None
 
