@@ -60,9 +60,7 @@ from eth_account.messages import encode_typed_data
 from web3 import HTTPProvider, Web3
 
 from audit_bench import measure, record_ledger
-from consentledger.bureau.seeding import seed_store
 from consentledger.bureau.showcase import CHIP_DISTRIBUTOR_USCC
-from consentledger.bureau.store import BureauStore
 from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.chain.anvil import AnvilChain, AnvilProcess, free_port
@@ -83,6 +81,7 @@ from consentledger.client.models import ReadRequest
 from consentledger.gateway import eip712_json
 from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from consentledger.ledger.types import ConsentTerms
+from consentledger.testing.gateway import seeded_bureau
 from consentledger.testing.process import GatewayProcess, uvicorn_command
 from consentledger.testing.world import build_world
 
@@ -150,14 +149,6 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- the gateway process
-
-
-def seeded_bureau(work: Path, enterprises: int = 5) -> str:
-    """A bureau database in ``work`` seeded with synthetic enterprises (the showcase ones too)."""
-    bureau_url = f"sqlite:///{work / 'bureau.db'}"
-    with BureauStore.open(bureau_url) as store:
-        seed_store(store, enterprises=enterprises, progress=False)
-    return bureau_url
 
 
 def deploy_on_anvil(node: AnvilChain, work: Path, relayers: int = 1) -> Deployment:

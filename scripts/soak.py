@@ -57,7 +57,6 @@ from bench import (
     log,
     percentile,
     read_load,
-    seeded_bureau,
     warm_up,
 )
 from consentledger.audit.journal_check import JournalCheck, JournalDatabase
@@ -78,6 +77,7 @@ from consentledger.client import (
 from consentledger.client.http import AsyncRunner
 from consentledger.gateway.db import Database
 from consentledger.gateway.journal_store import Journal
+from consentledger.testing.gateway import seeded_bureau
 from consentledger.testing.process import GatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,6 @@ revert around every test.
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,17 +54,8 @@ def anvil_base(anvil_url: str) -> World:
 
 
 def _isolated(base: World) -> Iterator[World]:
-    snapshot = base.chain.snapshot()
-    model = copy.deepcopy(base.model)
-    enterprises = dict(base.enterprises)
-    try:
-        yield base
-    finally:
-        base.chain.revert(snapshot)
-        base.model = model
-        base.enterprises = enterprises
-        base.regulator.forget_nonce()
-        base.bureau.forget_nonce()
+    with base.isolated() as world:
+        yield world
 
 
 @pytest.fixture(params=["embedded", "anvil"])

@@ -140,3 +140,11 @@ def test_the_feeds_page_asks_for_every_published_schema() -> None:
     for name in RECORD_KINDS:
         assert f"#### {name}\n" in sections
         assert feed_schema(name)["$id"] in sections
+
+
+def test_the_plugin_page_includes_the_example_test_as_it_is() -> None:
+    """The page shows the file the suite runs (a snippet include), not a copy that can drift."""
+    page = (ROOT / "docs" / "pages" / "testing-plugin.md").read_text()
+    example = "tests/testing/test_plugin_example.py"
+    assert f'--8<-- "{example}"' in page
+    assert (ROOT / example).is_file()

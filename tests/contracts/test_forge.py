@@ -1,7 +1,7 @@
 """Forge fuzz and invariant tests of contracts/ (tests/foundry), run by ``make test``.
 
-forge comes from npm (@foundry-rs/forge-linux-amd64, in node_modules) and compiles through
-``scripts/solc``, the solcjs wrapper, offline; its configuration is
+forge comes from npm (@foundry-rs/forge and its platform's package, in node_modules) and compiles
+through ``scripts/solc``, the solcjs wrapper, offline; its configuration is
 tests/foundry/foundry.toml (a modest campaign for CI). Longer campaigns:
 ``FOUNDRY_PROFILE=deep``, or
 ``FOUNDRY_INVARIANT_RUNS`` / ``FOUNDRY_FUZZ_RUNS`` in the environment of this test or of
@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from consentledger.chain.anvil import foundry_binary
+
 ROOT = Path(__file__).resolve().parents[2]
-FORGE = ROOT / "node_modules" / "@foundry-rs" / "forge-linux-amd64" / "bin" / "forge"
+FORGE = ROOT / foundry_binary("forge")
 FOUNDRY = ROOT / "tests" / "foundry"
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import functools
 import itertools
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,45 +19,46 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from consentledger.bureau.seeding import seed_store
-from consentledger.bureau.store import BureauStore
 from consentledger.categories import mask_of, parse_category, parse_purpose
 from consentledger.chain import typed_data
-from consentledger.chain.anvil import free_port
 from consentledger.chain.client import BatchResult, LedgerClient
-from consentledger.chain.read_signer import BankReadSigner
 from consentledger.cli import main
-from consentledger.client import Bank as ClientBank
-from consentledger.client import Enterprise as ClientEnterprise
-from consentledger.client import Gateway as ClientGateway
-from consentledger.client import GatewayProblemError, Operator, sign_typed_data, siwe_authorization
-from consentledger.client.http import SyncRunner
-from consentledger.client.models import (
-    ActionResult,
-    ConsentAction,
-    ConsentDraft,
-    QueryResult,
-    ReadRequest,
-)
-from consentledger.gateway.app import create_app
+from consentledger.client import GatewayProblemError, sign_typed_data, siwe_authorization
+from consentledger.client.models import ActionResult, ConsentAction, ConsentDraft, ReadRequest
 from consentledger.gateway.banks import create_bank
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN, Settings
+from consentledger.gateway.settings import DEVELOPMENT_ADMIN_TOKEN
 from consentledger.ledger.types import AccessEntry, ConsentTerms, first_query_id
+from consentledger.testing.gateway import (
+    DOMAIN,
+    Bank,
+    Enterprise,
+    TestGateway,
+    licence_number,
+    seeded_bureau,
+    serve_live,
+    started_app,
+)
+
+__all__ = [
+    "DOMAIN",
+    "Bank",
+    "Enterprise",
+    "Gateway",
+    "licence_number",
+    "running_gateway",
+    "seeded_bureau",
+    "serve_live",
+]
 
 #: The operator's headers, for the tests that send raw requests.
 ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_TOKEN}"}
 DAY = 86_400
-#: The domain the gateway signs in at (SIWE messages name it).
-DOMAIN = "gateway.test:8443"
 
 CONSENT_TYPE = [
     {"name": "subject", "type": "bytes32"},
@@ -85,48 +84,6 @@ DOMAIN_TYPE = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
-
-
-def licence_number() -> str:
-    """A fresh financial licence number of the licence's shape (B, 4 digits, H, 9 digits)."""
-    return f"B{secrets.randbelow(10**4):04d}H{secrets.randbelow(10**9):09d}"
-
-
-def seeded_bureau(directory: Path, enterprises: int) -> str:
-    """A bureau database in ``directory``: the showcase and ``enterprises`` synthetic ones."""
-    url = f"sqlite:///{directory / 'bureau.db'}"
-    with BureauStore.open(url) as store:
-        seed_store(store, enterprises=enterprises, progress=False)
-    return url
-
-
-@dataclass
-class Bank:
-    """A bank the operator admitted through the API."""
-
-    name: str
-    address: str
-    api_key: str
-    key: LocalAccount | None = None  # signs the bank's read requests
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """For the tests that send raw requests."""
-        return {"Authorization": f"Bearer {self.api_key}"}
-
-
-@dataclass
-class Enterprise:
-    """A registered enterprise: its USCC, subject id and the keys that sign for it (k of n)."""
-
-    uscc: str
-    subject: bytes
-    controllers: list[LocalAccount]
-    threshold: int = 1
-
-    @property
-    def controller(self) -> LocalAccount:
-        return self.controllers[0]
 
 
 def siwe_header(message: str, signer: LocalAccount) -> dict[str, str]:
@@ -163,24 +120,14 @@ def signed_read(
     return typed_data.signed_read_fields(account, domain, **fields)
 
 
-@dataclass
-class Gateway:
-    """A running gateway, the typed client over it, and handles on its chain."""
+@dataclass(kw_only=True)
+class Gateway(TestGateway):
+    """The shipped test gateway, with handles on its chain for the tests' own moves."""
 
-    app: FastAPI
-    http: TestClient
     relay: LedgerClient  # a separate funded account that relays signed consents
     reader: LedgerClient  # a second bureau relayer, recording test reads with its own query ids
     bank: LocalAccount  # a bank admitted on the chain, for the consent tests
-    usccs: Iterator[str]  # USCCs the bureau holds, for fresh enterprises
-    api: ClientGateway = field(init=False)
-    operator: Operator[SyncRunner] = field(init=False)
     _sequence: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-    _signers: dict[str, BankReadSigner] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.api = ClientGateway.over(self.http)
-        self.operator = self.api.operator(DEVELOPMENT_ADMIN_TOKEN)
 
     @functools.cached_property
     def bank_headers(self) -> dict[str, str]:
@@ -188,15 +135,6 @@ class Gateway:
         asks for drafts with it."""
         _stored, api_key = create_bank(self.context.db, "Test Bank", self.bank.address)
         return {"Authorization": f"Bearer {api_key}"}
-
-    @property
-    def context(self) -> GatewayContext:
-        context: GatewayContext = self.app.state.context
-        return context
-
-    def now(self) -> int:
-        """The next block's time."""
-        return self.context.ledger.block_timestamp() + 1
 
     def domain(self) -> dict[str, Any]:
         return {
@@ -206,67 +144,27 @@ class Gateway:
             "verifyingContract": self.context.deployment.address,
         }
 
-    # ------------------------------------------------------------------ parties
-
-    def add_bank(self, name: str | None = None) -> Bank:
-        """A bank admitted through the operator's API, with its API key."""
-        name = name or f"bank-{secrets.token_hex(4)}"
-        created = self.operator.add_bank(
-            name, name_zh=f"{name}（中文名）", licence_number=licence_number()
-        )
-        key = Account.from_key(created.private_key) if created.private_key else None
-        return Bank(created.name, created.address, created.api_key, key)
-
-    def register(self, uscc: str, controllers: int = 1, threshold: int = 1) -> Enterprise:
-        """Register ``uscc`` through the operator's API with new controller keys."""
-        keys = [Account.create() for _ in range(controllers)]
-        registered = self.operator.register_enterprise(uscc, [k.address for k in keys], threshold)
-        return Enterprise(uscc, bytes.fromhex(registered.subject[2:]), keys, threshold)
-
     def new_enterprise(self, controllers: int = 1, threshold: int = 1) -> Enterprise:
         """Register a fresh enterprise (a USCC the bureau holds) on the chain directly."""
         keys = [Account.create() for _ in range(controllers)]
-        uscc = next(self.usccs)
+        uscc = self.next_uscc()
         subject = self.context.subject_of(uscc)
         self.context.ledger.register_enterprise(subject, [k.address for k in keys], threshold)
         return Enterprise(uscc, subject, keys, threshold)
 
-    def signer_of(self, party: Bank) -> BankReadSigner | None:
-        """The bank's read signer (one per bank: a retry with the same Idempotency-Key sends the
-        same signed request); None for a bank made without a key."""
-        if party.key is None:
-            return None
-        signer = self._signers.get(party.address)
-        if signer is None:
-            signer = self._signers[party.address] = BankReadSigner(party.key, self.context.ledger)
-        return signer
-
-    def client_of(self, party: Bank) -> ClientBank[SyncRunner]:
-        """The typed client of a bank on this gateway, signing its reads with the bank's key."""
-        return self.api.bank(party.api_key, party.address, signer=self.signer_of(party))
-
-    def enterprise_client(self, enterprise: Enterprise) -> ClientEnterprise[SyncRunner]:
-        """The typed client of an enterprise (its first k controllers sign)."""
-        return self.api.enterprise(enterprise.uscc, enterprise.controllers, enterprise.threshold)
-
     # ------------------------------------------------------------------ consents, by the API
 
-    def draft(self, enterprise: Enterprise, **overrides: Any) -> ConsentDraft:
-        """A consent draft for the chain-admitted bank (underwriting, two categories, 30 days)."""
-        terms: dict[str, Any] = {
-            "bank": self.bank.address,
-            "categories": ["business_registration", 2],
-            "purpose": "credit_underwriting",
-            "duration_days": 30,
-            "history_months": 12,
-            **overrides,
-        }
-        return self.enterprise_client(enterprise).draft(**terms)
+    def draft(
+        self, enterprise: Enterprise, bank: Bank | str | None = None, **overrides: Any
+    ) -> ConsentDraft:
+        """A consent draft (default: for the chain-admitted bank)."""
+        return super().draft(enterprise, bank or self.bank.address, **overrides)
 
-    def grant(self, enterprise: Enterprise, **overrides: Any) -> str:
+    def grant(
+        self, enterprise: Enterprise, bank: Bank | str | None = None, **overrides: Any
+    ) -> str:
         """Draft, sign with the first k controllers, grant through the API; the consent id."""
-        draft = self.draft(enterprise, **overrides)
-        return self.enterprise_client(enterprise).grant_draft(draft).consent_id
+        return super().grant(enterprise, bank or self.bank.address, **overrides)
 
     def act(
         self,
@@ -276,11 +174,11 @@ class Gateway:
         edit: Callable[[dict[str, Any]], None] | None = None,
     ) -> ActionResult:
         """Draft an action, sign it (after ``edit`` of its message), send it through the API."""
-        # A consent action names the consent, not the enterprise: no USCC is needed.
+        if edit is None:
+            return super().act(consent_id, action, signers)
         enterprise = self.api.enterprise("", signers)
         document = enterprise.draft_action(consent_id, action).typed_data.document()
-        if edit is not None:
-            edit(document["message"])
+        edit(document["message"])
         message = document["message"]
         signatures = sign_typed_data(document, signers)
         return enterprise.relay_action(
@@ -458,21 +356,6 @@ class Gateway:
             headers=bank.headers,
         )
 
-    def read(
-        self,
-        bank: Bank,
-        enterprise: Enterprise,
-        consent_id: bytes | str,
-        categories: list[int | str],
-        *,
-        purpose: int | str = 1,
-        key: str | None = None,
-    ) -> QueryResult:
-        """A read the chain grants (anything else raises the client's named exception)."""
-        return self.client_of(bank).read(
-            enterprise.uscc, consent_id, categories, purpose, idempotency_key=key
-        )
-
     def refused(
         self,
         bank: Bank,
@@ -495,20 +378,7 @@ def running_gateway(
 ) -> Iterator[Gateway]:
     """A gateway on a fresh embedded chain (``settings`` are :class:`Settings` fields), a bank
     admitted on its chain, a funded relay and a second relayer; stopped when the block exits."""
-    app = create_app(
-        Settings(
-            chain="embedded",
-            database_url=settings.pop("database_url", f"sqlite:///{tmp / 'gateway.db'}"),
-            bureau_database_url=bureau_url,
-            domain=domain,
-            batch_max_wait_ms=settings.pop("batch_max_wait_ms", 2.0),
-            # Every test client is one address.
-            challenges_per_minute=settings.pop("challenges_per_minute", 10_000),
-            settle_heap=settings.pop("settle_heap", False),  # many gateways in one process
-            **settings,
-        )
-    )
-    with TestClient(app, base_url=f"https://{domain}") as http:
+    with started_app(tmp, bureau_url, domain=domain, **settings) as (app, http):
         context: GatewayContext = app.state.context
         assert context.chain is not None
         assert context.regulator is not None
@@ -519,26 +389,7 @@ def running_gateway(
         relay = LedgerClient(context.w3, context.deployment.address, context.chain.new_account())
         reader = context.ledger.with_account(reader_key)
         usccs = iter(context.bureau.usccs())
-        yield Gateway(app, http, relay, reader, bank, usccs)
-
-
-@contextmanager
-def serve_live(app: FastAPI) -> Iterator[str]:
-    """Serve a started gateway's app over real HTTP (uvicorn in a thread); yields its URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start within a minute"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        yield Gateway(app, http, usccs, relay=relay, reader=reader, bank=bank)
 
 
 def admin_cli(live_url: str, *args: str) -> Result:

@@ -126,27 +126,38 @@ def _summary(result: AuditResult) -> str:
     )
 
 
-@click.command("audit")
-@click.option("--rpc", "rpc_url", help="JSON-RPC URL of a node of the ledger's chain.")
-@click.option(
+#: Options the audit and the recording share.
+_rpc_token_option = click.option(
     "--rpc-token-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="File holding the bearer token for the node (sent as Authorization: Bearer). "
     "Default: $CONSENTLEDGER_RPC_TOKEN. Never on the command line, where every user of the "
     "machine could read it (ps).",
 )
+_block_range_option = click.option(
+    "--block-range",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BLOCK_RANGE,
+    show_default=True,
+    help="Most blocks per eth_getLogs request (halved when the node says it is too many).",
+)
+
+
+@click.group("audit", invoke_without_command=True)
+@click.option("--rpc", "rpc_url", help="JSON-RPC URL of a node of the ledger's chain.")
+@_rpc_token_option
 @click.option(
     "--logs",
     "logs_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Audit a recorded ledger (JSON, as scripts/record_golden.py writes) instead of a node.",
+    help="Audit a recorded ledger (JSON, as `consentledger audit record` writes) instead of a "
+    "node; the report names the file's SHA-256.",
 )
 @click.option(
     "--deployment",
     "deployment_file",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The deployment record (consentledger deploy writes it).",
+    help="The deployment record (consentledger deploy writes it). Required.",
 )
 @click.option("--enterprise", help="USCC of an enterprise: also write its portability report.")
 @click.option(
@@ -172,13 +183,7 @@ def _summary(result: AuditResult) -> str:
 @click.option("--subject", help="The enterprise's 32-byte subject id (0x..), instead of a USCC.")
 @click.option("--from-block", type=click.IntRange(min=0), help="First block to report on.")
 @click.option("--to-block", type=click.IntRange(min=0), help="Last block to audit (default: head).")
-@click.option(
-    "--block-range",
-    type=click.IntRange(min=1),
-    default=DEFAULT_BLOCK_RANGE,
-    show_default=True,
-    help="Most blocks per eth_getLogs request (halved when the node says it is too many).",
-)
+@_block_range_option
 @click.option("--follow", "follow_chain", is_flag=True, help="Keep auditing new blocks.")
 @click.option(
     "--poll-interval",
@@ -220,9 +225,8 @@ def _summary(result: AuditResult) -> str:
 @click.option(
     "--out",
     "out_dir",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for report.json, report.html and portability reports.",
+    help="Directory for report.json, report.html and portability reports. Required.",
 )
 @click.pass_context
 def audit(
@@ -230,7 +234,7 @@ def audit(
     rpc_url: str | None,
     rpc_token_file: Path | None,
     logs_file: Path | None,
-    deployment_file: Path,
+    deployment_file: Path | None,
     enterprise: str | None,
     bureau_url: str | None,
     gateway_url: str | None,
@@ -245,12 +249,19 @@ def audit(
     confirmations: int,
     journal_url: str | None,
     journal_open_grace: int,
-    out_dir: Path,
+    out_dir: Path | None,
 ) -> None:
     """Replay a ConsentLedger and prove that every release was consented.
 
     Exit code 0: clean; 1: findings (listed in the reports); 2: could not audit.
+    `consentledger audit record` records a live ledger to a file to audit offline.
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if deployment_file is None or out_dir is None:
+        missing = "--deployment FILE" if deployment_file is None else "--out DIR"
+        raise AuditArgumentError(f"give {missing}")
+    from consentledger.audit.evidence import evidence_of
     from consentledger.audit.journal_check import JournalCheck, JournalDatabase
     from consentledger.audit.output import write_reports
     from consentledger.audit.recorded import RecordedJsonRpc
@@ -277,6 +288,7 @@ def audit(
         if logs_file is not None
         else HttpJsonRpc(str(rpc_url), _rpc_token(rpc_token_file))
     )
+    evidence = evidence_of(logs_file).to_json() if logs_file is not None else None
     console = Console(stderr=True)
     journal_db: JournalDatabase | None = None
     try:
@@ -305,8 +317,12 @@ def audit(
             banks=journal_db.bank_names() if journal_db is not None else {},
             gateway_url=gateway_url,
         )
-        written = write_reports(result, out_dir, subject=subject_bytes, names=names)
+        written = write_reports(
+            result, out_dir, subject=subject_bytes, names=names, evidence=evidence
+        )
         console.print(_summary(result))
+        if evidence is not None:
+            console.print(f"evidence: {logs_file} (SHA-256 {evidence['sha256']})", style="dim")
         if result.events_replayed:
             console.print(
                 f"{result.events_replayed} events replayed in {result.replay_seconds:.2f} s "
@@ -337,3 +353,56 @@ def audit(
     if written.portability_json is not None:
         console.print(f"portability report: {written.portability_json}", style="dim")
     ctx.exit(EXIT_CLEAN if result.clean else EXIT_FINDINGS)
+
+
+@audit.command("record")
+@click.option(
+    "--rpc", "rpc_url", required=True, help="JSON-RPC URL of a node of the ledger's chain."
+)
+@_rpc_token_option
+@click.option(
+    "--deployment",
+    "deployment_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The deployment record (consentledger deploy writes it).",
+)
+@click.option(
+    "--to-block", type=click.IntRange(min=0), help="Last block to record (default: head)."
+)
+@_block_range_option
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write (JSON); `consentledger audit --logs FILE` replays it offline.",
+)
+def record(
+    rpc_url: str,
+    rpc_token_file: Path | None,
+    deployment_file: Path,
+    to_block: int | None,
+    block_range: int,
+    out_file: Path,
+) -> None:
+    """Record a live ledger's logs, from its deployment block to the head, from any node to one
+    file: the evidence an auditor replays offline. Prints the file's SHA-256."""
+    from consentledger.audit.evidence import record_ledger
+    from consentledger.chain.deploy import Deployment
+    from consentledger.chain.jsonrpc import HttpJsonRpc
+
+    deployment = Deployment.load(deployment_file)
+    rpc = HttpJsonRpc(rpc_url, _rpc_token(rpc_token_file))
+    try:
+        result, evidence = record_ledger(
+            rpc, deployment, out_file, to_block=to_block, block_range=block_range
+        )
+    finally:
+        rpc.close()
+    console = Console(stderr=True)
+    console.print(
+        f"recorded blocks {result.window_first}-{result.window_last} "
+        f"({result.events_replayed} events) to {out_file}"
+    )
+    click.echo(f"sha256 {evidence.sha256}  {out_file}")

@@ -84,16 +84,17 @@ def write_reports(
     subject: bytes | None = None,
     generated_at: str | None = None,
     names: ReportNames | None = None,
+    evidence: dict[str, str] | None = None,
 ) -> WrittenReports:
     """Write ``report.json`` and ``report.html`` (and, for ``subject``, its portability report)
-    into ``out_dir``."""
+    into ``out_dir``; ``evidence`` names the recorded ledger audited."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportWriteError(f"cannot create {out_dir}: {exc.strerror or exc}") from exc
     stamp = generated_at or now_iso()
     env = _environment()
-    report = audit_report(result, stamp)
+    report = audit_report(result, stamp, evidence)
     written = WrittenReports(out_dir / "report.json", out_dir / "report.html")
     _write(written.report_json, to_json_text(report))
     html = env.get_template("report.html.j2").render(

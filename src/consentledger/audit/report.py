@@ -76,8 +76,11 @@ def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
     return {key: counter[key] for key in sorted(counter)}
 
 
-def audit_report(result: AuditResult, generated_at: str) -> dict[str, Any]:
-    """The machine-readable audit report."""
+def audit_report(
+    result: AuditResult, generated_at: str, evidence: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The machine-readable audit report (``evidence``: the recorded ledger it was made from,
+    by its SHA-256)."""
     replay = result.replay
     figures = replay.history.figures
     model = replay.model
@@ -148,6 +151,8 @@ def audit_report(result: AuditResult, generated_at: str) -> dict[str, Any]:
     }
     if result.journal is not None:
         report["journal"] = result.journal.to_json()
+    if evidence is not None:
+        report["evidence"] = evidence
     return report
 
 

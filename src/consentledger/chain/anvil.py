@@ -1,6 +1,7 @@
 """anvil, a real node process, for the tests, the benchmarks and local runs.
 
-The binary comes from the npm package ``@foundry-rs/anvil-linux-amd64`` (in ``node_modules``) or
+The binary comes from the npm package ``@foundry-rs/anvil`` (in ``node_modules``: npm installs
+the platform's own package beside it, ``@foundry-rs/anvil-linux-amd64``, ``-darwin-arm64``...) or
 from PATH. :class:`AnvilChain` offers the same development controls as the embedded chain
 (snapshot, revert, time travel, funding), through anvil's own JSON-RPC methods, so a test can run
 unchanged on either.
@@ -8,9 +9,11 @@ unchanged on either.
 
 from __future__ import annotations
 
+import platform
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +27,20 @@ from web3.providers.rpc import HTTPProvider
 from consentledger.chain.clock import BlockClock, next_block_time
 from consentledger.errors import ConsentLedgerError
 
-ANVIL_PACKAGE = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+#: Foundry's npm packages name architectures their own way.
+_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def foundry_binary(tool: str) -> Path:
+    """Where ``node_modules`` holds a foundry tool's binary (``anvil``, ``forge``) on this
+    platform: in the per-platform package that npm installs for ``@foundry-rs/<tool>``."""
+    system = "win32" if sys.platform == "win32" else sys.platform.rstrip("0123456789")
+    machine = _ARCHITECTURES.get(platform.machine().lower(), platform.machine().lower())
+    binary = f"{tool}.exe" if system == "win32" else tool
+    return Path("node_modules") / "@foundry-rs" / f"{tool}-{system}-{machine}" / "bin" / binary
+
+
+ANVIL_PACKAGE = foundry_binary("anvil")
 
 #: anvil's chain id by default.
 ANVIL_CHAIN_ID = 31337
@@ -38,8 +54,7 @@ class AnvilNotFoundError(ConsentLedgerError, FileNotFoundError):
 
     def __init__(self) -> None:
         super().__init__(
-            "anvil not found: run `npm ci` (it installs @foundry-rs/anvil-linux-amd64) "
-            "or put anvil on PATH"
+            "anvil not found: run `npm ci` (it installs @foundry-rs/anvil) or put anvil on PATH"
         )
 
 

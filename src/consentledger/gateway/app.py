@@ -6,16 +6,52 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from consentledger import __version__
-from consentledger.gateway import api_docs, problems
+from consentledger.bureau.uscc import InvalidUSCCError
+from consentledger.gateway import api_docs, api_schema, operations, problems
 from consentledger.gateway.context import GatewayContext
-from consentledger.gateway.deps import auditor, current_bank, current_source, operator
+from consentledger.gateway.deps import (
+    anonymous_limit,
+    auditor,
+    current_bank,
+    current_source,
+    drafting_bank,
+    enterprise_caller,
+    export_approvals,
+    fresh_sign_in,
+    operator,
+    request_party,
+    session_token,
+    signed_in_controller,
+)
+from consentledger.gateway.errors import (
+    BodyTooDeepError,
+    BodyTooLargeError,
+    ConsentRequestNeedsAuthenticationError,
+    DraftNeedsAuthenticationError,
+    InvalidAdminTokenError,
+    InvalidApiKeyError,
+    InvalidFeedCredentialError,
+    InvalidRpcTokenError,
+    MissingAdminTokenError,
+    MissingApiKeyError,
+    MissingFeedCredentialError,
+    MissingRpcTokenError,
+    RpcDisabledError,
+    SessionNotForThisEnterpriseError,
+    SessionRefusedError,
+    SignInNotPermittedError,
+    SignInRefusedError,
+    TooManyFailedAuthenticationsError,
+    TooManyRequestsError,
+)
 from consentledger.gateway.limits import AuthThrottle, BodyLimits, RequestLimit
 from consentledger.gateway.metrics import GatewayMetrics, RequestTimer
 from consentledger.gateway.no_store import NoStore
+from consentledger.gateway.operations import INVALID_REQUEST, MALFORMED_BODY, Declared
 from consentledger.gateway.routes import (
     admin,
     banks,
@@ -67,6 +103,7 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         redoc_url=None,
     )
     api_docs.install(app)
+    api_schema.install(app, resolved.domain)
     problems.install(app)
     app.add_middleware(
         BodyLimits,
@@ -93,26 +130,69 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         admin,
         rpc,
     ):
-        _document_problems(module.router)
+        operations.document(module.router, _answered_before)
         app.include_router(module.router)
     app.include_router(meta.metrics_router)
     return app
 
 
-def _document_problems(router: APIRouter) -> None:
-    """Declare on every route the problems answered before it runs: a body that cannot be parsed
-    or is nested too deep (400) or too large (413) where a body is taken, and too many failed
-    authentications (429) where a bank key, the operator token or the auditor token is checked."""
-    authenticating = {auditor, current_bank, current_source, operator}
-    for route in router.routes:
-        if not isinstance(route, APIRoute):
-            continue
-        extra: list[int] = []
-        if (route.methods or set()) - {"GET", "HEAD", "OPTIONS"}:
-            extra += [400, 413]
-        calls = [d.call for d in route.dependant.dependencies]
-        calls += [d.dependency for d in router.dependencies]
-        if authenticating.intersection(calls):
-            extra.append(429)
-        for status, spec in problems.problem_responses(*extra).items():
-            route.responses.setdefault(status, spec)
+def _answered_before(route: APIRoute) -> list[Declared]:
+    """The problems answered before a route runs, from what it takes: a body that cannot be
+    parsed, is nested too deep or is too large; parameters that do not match their schema; a bank
+    key, a source's feed credential, the operator's or the auditor's token, a sign-in, each with
+    its throttle."""
+    calls: set[object] = set()
+    params, body = False, False
+    todo = [route.dependant]
+    while todo:
+        dependant = todo.pop()
+        calls.add(dependant.call)
+        todo += dependant.dependencies
+        params = params or bool(
+            dependant.path_params + dependant.query_params + dependant.header_params
+        )
+        body = body or bool(dependant.body_params)
+    found: list[Declared] = [INVALID_REQUEST] if params or body else []
+    if (route.methods or set()) - {"GET", "HEAD", "OPTIONS"}:
+        found.append(BodyTooLargeError)  # any body is limited (BodyLimits)
+        if not route.path.startswith(feeds.PREFIX + "/"):  # a batch's parsers limit its depth
+            found.append(BodyTooDeepError)
+    if body:
+        found.append(MALFORMED_BODY)
+    for call, answered in _AUTHENTICATION.items():
+        if call in calls:
+            found += answered
+    return found
+
+
+_THROTTLED = TooManyFailedAuthenticationsError
+_SIGN_IN: tuple[Declared, ...] = (SignInRefusedError, SignInNotPermittedError)
+_SESSION: tuple[Declared, ...] = (SessionRefusedError, SessionNotForThisEnterpriseError)
+_AUTHENTICATION: dict[object, tuple[Declared, ...]] = {
+    current_bank: (MissingApiKeyError, InvalidApiKeyError, _THROTTLED),
+    operator: (MissingAdminTokenError, InvalidAdminTokenError, _THROTTLED),
+    current_source: (MissingFeedCredentialError, InvalidFeedCredentialError, _THROTTLED),
+    auditor: (RpcDisabledError, MissingRpcTokenError, InvalidRpcTokenError, _THROTTLED),
+    signed_in_controller: (InvalidUSCCError, *_SIGN_IN, *_SESSION),
+    fresh_sign_in: (InvalidUSCCError, *_SIGN_IN),
+    enterprise_caller: (InvalidUSCCError, *_SIGN_IN, SessionRefusedError),
+    session_token: (SignInRefusedError, SessionRefusedError),
+    export_approvals: (InvalidUSCCError, *_SIGN_IN),
+    drafting_bank: (
+        DraftNeedsAuthenticationError,
+        InvalidApiKeyError,
+        _THROTTLED,
+        InvalidUSCCError,
+        *_SIGN_IN,
+        *_SESSION,
+    ),
+    request_party: (
+        ConsentRequestNeedsAuthenticationError,
+        InvalidApiKeyError,
+        _THROTTLED,
+        InvalidUSCCError,
+        *_SIGN_IN,
+        SessionRefusedError,
+    ),
+    anonymous_limit: (TooManyRequestsError,),
+}

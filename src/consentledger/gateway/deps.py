@@ -50,9 +50,27 @@ from consentledger.gateway.services.webhooks import WebhookService
 from consentledger.gateway.sessions import TOKEN_PREFIX
 from consentledger.gateway.siwe import HEADER_FORMAT
 
-_bearer = HTTPBearer(
+#: One security scheme per credential, so that the API document says which an operation takes.
+bank_key_scheme = HTTPBearer(
+    scheme_name="bankApiKey",
+    description="A bank's API key (`clk_<key id>_<secret>`), from the operator",
     auto_error=False,
-    description="A bank's API key, a source's feed credential, or the operator token",
+)
+operator_scheme = HTTPBearer(
+    scheme_name="operatorToken",
+    description="The bureau operator's token (`CONSENTLEDGER_ADMIN_TOKEN`)",
+    auto_error=False,
+)
+feed_credential_scheme = HTTPBearer(
+    scheme_name="sourceFeedCredential",
+    description="A source's (a department's) feed credential for the push API, from the operator",
+    auto_error=False,
+)
+auditor_scheme = HTTPBearer(
+    scheme_name="auditorToken",
+    description="The auditor's token for the read-only chain endpoint "
+    "(`CONSENTLEDGER_AUDITOR_TOKEN`)",
+    auto_error=False,
 )
 
 
@@ -98,7 +116,10 @@ FeedServiceDep = Annotated[FeedService, Depends(_service(FeedService))]
 KnownAtServiceDep = Annotated[KnownAtService, Depends(_service(KnownAtService))]
 
 
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bank_key_scheme)]
+OperatorCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(operator_scheme)]
+AuditorCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(auditor_scheme)]
+FeedCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(feed_credential_scheme)]
 
 
 def throttle(request: Request) -> tuple[AuthThrottle, str]:
@@ -123,7 +144,7 @@ async def current_bank(request: Request, context: ContextDep, credentials: Crede
     return bank
 
 
-async def operator(request: Request, context: ContextDep, credentials: Credentials) -> None:
+async def operator(request: Request, context: ContextDep, credentials: OperatorCredentials) -> None:
     """The bureau operator, by the admin token (compared as SHA-256 digests, in constant time)."""
     if credentials is None:
         raise MissingAdminTokenError()
@@ -137,7 +158,7 @@ CurrentBank = Annotated[Bank, Depends(current_bank)]
 
 
 async def current_source(
-    request: Request, feeds: FeedServiceDep, credentials: Credentials
+    request: Request, feeds: FeedServiceDep, credentials: FeedCredentials
 ) -> SourceCredential:
     """The source whose feed credential is in ``Authorization: Bearer``."""
     if credentials is None:
@@ -158,7 +179,7 @@ async def anonymous_limit(request: Request) -> None:
     limit.take(request.client.host if request.client is not None else "unknown")
 
 
-async def auditor(request: Request, context: ContextDep, credentials: Credentials) -> None:
+async def auditor(request: Request, context: ContextDep, credentials: AuditorCredentials) -> None:
     """The auditor, by ``CONSENTLEDGER_AUDITOR_TOKEN`` (unset: /rpc is off), compared as SHA-256
     digests in constant time."""
     token = context.settings.auditor_token
@@ -175,7 +196,7 @@ async def auditor(request: Request, context: ContextDep, credentials: Credential
 
 siwe_scheme = HTTPBase(
     scheme="SIWE",
-    scheme_name="SIWE",
+    scheme_name="enterpriseSignIn",
     description=(
         "Sign-In with Ethereum (EIP-4361), one request per challenge: "
         f"`{HEADER_FORMAT}`. Get the message from `POST /v1/auth/challenge`, sign it with "
@@ -308,6 +329,7 @@ async def drafting_bank(
     body: ConsentDraftRequest,
     sign_in: SignInServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(siwe_scheme)],
+    _bank_key: Credentials,  # documents the alternative: the bank's key (read from the header)
 ) -> str | None:
     """Who asks for a consent draft: the bank by its API key (its address), or a controller of
     the enterprise the draft names, signed in with EIP-4361 (None). Anyone else is refused before

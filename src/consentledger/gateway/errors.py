@@ -30,9 +30,14 @@ class GatewayError(ConsentLedgerError):
 
 
 class CodedGatewayError(GatewayError):
-    """A family of errors that share a meaning and differ by their code (one per check)."""
+    """A family of errors that share a meaning and differ by their code (one per check); the
+    family lists its codes (``codes``), which the API document names."""
+
+    codes: tuple[str, ...] = ()
 
     def __init__(self, code: str, detail: str, **extensions: Any) -> None:
+        if code not in self.codes:
+            raise ValueError(f"{type(self).__name__} has no code {code!r}: add it to its codes")
         self.code = code
         super().__init__(detail, **extensions)
 
@@ -186,12 +191,29 @@ class SignInRefusedError(CodedGatewayError, NotAuthenticatedError):
     """A Sign-In with Ethereum credential failed one check (``siwe_malformed``,
     ``siwe_wrong_domain``, ``siwe_nonce_used``...)."""
 
+    codes = (
+        "siwe_required",
+        "session_required",
+        "siwe_malformed",
+        "siwe_wrong_domain",
+        "siwe_wrong_uri",
+        "siwe_wrong_chain",
+        "siwe_expired",
+        "siwe_not_yet_valid",
+        "siwe_bad_signature",
+        "siwe_unknown_nonce",
+        "siwe_nonce_mismatch",
+        "siwe_nonce_used",
+        "siwe_nonce_expired",
+    )
     headers: Mapping[str, str] = {"WWW-Authenticate": "SIWE"}
 
 
 class SignInNotPermittedError(CodedGatewayError, NotPermittedError):
     """A valid sign-in that does not reach this enterprise (``siwe_wrong_enterprise``,
     ``siwe_not_controller``)."""
+
+    codes = ("siwe_wrong_enterprise", "siwe_not_controller", "siwe_not_an_export_approval")
 
 
 class TooManyRequestsError(GatewayError):
@@ -577,7 +599,9 @@ class InvalidLicenceNumberError(GatewayError):
 
 class SessionRefusedError(CodedGatewayError, NotAuthenticatedError):
     """A session token that does not sign anyone in (``session_unknown``, ``session_expired``,
-    ``session_revoked``)."""
+    ``session_revoked``, ``session_not_controller``)."""
+
+    codes = ("session_unknown", "session_expired", "session_revoked", "session_not_controller")
 
 
 class SessionNotForThisEnterpriseError(NotPermittedError):

@@ -39,6 +39,7 @@ from consentledger.chain.log_reader import (
     signed_entry,
     signed_requests,
 )
+from consentledger.gateway.api_schema import CategoryNameOut, DenialReasonOut, PurposeNameOut
 from consentledger.gateway.banks import BankName
 from consentledger.gateway.receipts import category_refs, purpose_name
 from consentledger.ledger.types import (
@@ -59,14 +60,14 @@ class CategoryRef(BaseModel):
     """A data category, by code and (where this release knows it) by name."""
 
     code: int
-    name: str | None
+    name: CategoryNameOut
 
 
 class PurposeRef(BaseModel):
     """A purpose, by code and (where this release knows it) by name."""
 
     code: int
-    name: str | None
+    name: PurposeNameOut
 
 
 class ChainEvent(BaseModel):
@@ -106,7 +107,7 @@ class AccessRecord(BaseModel):
     """One bank read of the enterprise's data, as the chain judged and recorded it."""
 
     outcome: Literal["granted", "denied"]
-    reason: str | None = Field(description="the denial reason (null when granted)")
+    reason: DenialReasonOut = Field(description="the denial reason (null when granted)")
     bank: str
     bank_name: BankName | None = Field(
         default=None, description="the bank's legal names (null: a bank without them)"

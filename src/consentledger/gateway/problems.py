@@ -116,12 +116,22 @@ def status_of(exc: ConsentLedgerError) -> int:
     if isinstance(exc, ForeseenRefusalError):
         return status_of(exc.revert)
     if isinstance(exc, LedgerRevertError):
-        return _REVERT_STATUS.get(exc.error, 422)
-    for cls in type(exc).__mro__:
+        return revert_status(exc.error)
+    return status_of_class(type(exc))
+
+
+def status_of_class(error: type[ConsentLedgerError]) -> int:
+    """The HTTP status errors of this class answer with (the nearest class in its MRO decides)."""
+    for cls in error.__mro__:
         status = _STATUS.get(cls)
         if status is not None:
             return status
     return 422
+
+
+def revert_status(error: str) -> int:
+    """The HTTP status of the contract's custom error ``error`` (by name)."""
+    return _REVERT_STATUS.get(error, 422)
 
 
 def headers_of(exc: ConsentLedgerError) -> Mapping[str, str]:

@@ -6,8 +6,10 @@ chain will use, so a test can compare the two at any point.
 
 from __future__ import annotations
 
+import copy
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -79,6 +81,23 @@ class World:
     def travel(self, seconds: int) -> None:
         """Mine an empty block ``seconds`` after the next block's time (``now()``)."""
         self.chain.time_travel(self.chain.now() + seconds)
+
+    @contextmanager
+    def isolated(self) -> Iterator[World]:
+        """This world, returned to its state of now when the block exits: the chain reverted to a
+        snapshot, the model, the actors and the query sequence restored, the clients' cached
+        nonces forgotten. Deploy once, then run each test inside one of these."""
+        snapshot = self.chain.snapshot()
+        model = copy.deepcopy(self.model)
+        enterprises, banks, sequence = dict(self.enterprises), list(self.banks), self._next_sequence
+        try:
+            yield self
+        finally:
+            self.chain.revert(snapshot)
+            self.model = model
+            self.enterprises, self.banks, self._next_sequence = enterprises, banks, sequence
+            self.regulator.forget_nonce()
+            self.bureau.forget_nonce()
 
     # --------------------------------------------------------------- helpers
 
@@ -247,6 +266,18 @@ class World:
 
     def enterprise_of(self, subject: bytes) -> Enterprise:
         return next(e for e in self.enterprises.values() if e.subject == subject)
+
+    def new_bank(self) -> LocalAccount:
+        """A fresh funded key admitted as a bank (BANK role) on chain and in the model; it signs
+        its own reads (:meth:`entry`)."""
+        key = self.chain.new_account()
+        regulator = self.regulator.account.address
+        self.both(
+            lambda: self.regulator.add_bank(key.address),
+            lambda _now: self.model.grant_role(regulator, ROLE_BANK, key.address),
+        )
+        self.banks.append(key)
+        return key
 
     def new_enterprise(self, name: str, controllers: int = 1, threshold: int = 1) -> Enterprise:
         """Register a fresh enterprise on chain and in the model."""

@@ -57,12 +57,14 @@ def test_route_documents_its_answer_and_problems(gateway: Gateway, method: str, 
     if "requestBody" in operation:
         assert {"400", "413"} <= set(responses)  # body too deep, too large
     if path in SIGNED_IN or path.endswith("/export"):
-        assert operation["security"] == [{"SIWE": []}]
+        assert operation["security"] == [{"enterpriseSignIn": []}]
         assert {"401", "403"} <= set(responses)
 
 
 def test_the_siwe_scheme_is_described(gateway: Gateway) -> None:
-    scheme = gateway.http.get("/openapi.json").json()["components"]["securitySchemes"]["SIWE"]
+    scheme = gateway.http.get("/openapi.json").json()["components"]["securitySchemes"][
+        "enterpriseSignIn"
+    ]
     assert scheme["type"] == "http"
     assert scheme["scheme"] == "SIWE"
     assert "<base64url(message)>.<0x signature>" in scheme["description"]

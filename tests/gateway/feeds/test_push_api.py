@@ -261,11 +261,15 @@ def test_refusals_are_problems(
 def test_the_push_api_is_in_the_openapi_document(gateway: Gateway) -> None:
     document = gateway.http.get("/openapi.json").json()
     push = document["paths"]["/v1/feeds/{source}/batches"]["post"]
-    assert push["operationId"] == "push_feed_batch"
+    assert push["operationId"] == "pushFeedBatch"
+    assert push["security"] == [{"sourceFeedCredential": []}]
     assert {"application/x-ndjson", "application/json"} <= set(push["requestBody"]["content"])
     assert {"201", "401", "403", "413", "415", "422"} <= set(push["responses"])
+    assert {"feed_rejected", "unsupported_batch_type", "invalid_feed_credential"} <= set(
+        push["x-problem-codes"]
+    )
     admin = document["paths"]["/v1/admin/sources/{source}/credential"]
-    assert admin["post"]["operationId"] == "issue_feed_credential"
+    assert admin["post"]["operationId"] == "issueFeedCredential"
 
 
 def test_admin_cli_issues_shows_and_revokes(gateway: Gateway, live_url: str) -> None:

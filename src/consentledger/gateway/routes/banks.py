@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from consentledger.gateway.db import GatewayDatabaseError
 from consentledger.gateway.deps import BankDirectoryDep, anonymous_limit
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.operations import operation
 from consentledger.gateway.services.banks import BankList
 
 router = APIRouter(prefix="/v1", tags=["banks"])
@@ -14,8 +15,7 @@ router = APIRouter(prefix="/v1", tags=["banks"])
 @router.get(
     "/banks",
     response_model=BankList,
-    operation_id="list_banks",
-    responses=problem_responses(429, 503),
+    **operation("listBankDirectory", (GatewayDatabaseError,)),
     dependencies=[Depends(anonymous_limit)],
 )
 async def banks(directory: BankDirectoryDep) -> BankList:

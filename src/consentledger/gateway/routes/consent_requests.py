@@ -10,7 +10,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from consentledger.gateway.db import Bank
+from consentledger.bureau.store import UnknownEnterpriseError
+from consentledger.bureau.uscc import InvalidUSCCError
+from consentledger.gateway.db import Bank, GatewayDatabaseError
 from consentledger.gateway.deps import (
     ConsentRequestServiceDep,
     CurrentBank,
@@ -19,8 +21,17 @@ from consentledger.gateway.deps import (
     SignedInController,
     UsccPath,
 )
+from consentledger.gateway.errors import (
+    ConsentRequestNotPendingError,
+    ConsentRequestTermsMismatchError,
+    ConsentRequestWindowError,
+    InvalidAddressError,
+    InvalidCursorError,
+    UnknownConsentRequestError,
+)
+from consentledger.gateway.operations import BUREAU_READ, CHAIN_READ, Declared, operation
 from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.routes.consents import GRANT_PROBLEMS, TERMS_PROBLEMS
 from consentledger.gateway.services.consent_requests import (
     ApprovalResult,
     ConsentRequestIn,
@@ -45,13 +56,20 @@ RequestIdPath = Annotated[
 UsccQuery = Annotated[str | None, Query(max_length=64, description="only for this enterprise")]
 StateQuery = Annotated[RequestStateName | None, Query(description="only requests in this state")]
 
+#: A page of requests: the filters and the cursor are checked; the requests are stored.
+PAGE_PROBLEMS: tuple[Declared, ...] = (InvalidCursorError, GatewayDatabaseError)
+
 
 @router.post(
     "/consent-requests",
     status_code=201,
     response_model=ConsentRequestOut,
-    operation_id="create_consent_request",
-    responses=problem_responses(401, 403, 422, 503),
+    **operation(
+        "createConsentRequest",
+        (ConsentRequestWindowError, InvalidUSCCError, GatewayDatabaseError),
+        TERMS_PROBLEMS,
+        CHAIN_READ,
+    ),
 )
 async def create_request(
     body: ConsentRequestIn, bank: CurrentBank, requests: ConsentRequestServiceDep
@@ -70,8 +88,7 @@ async def create_request(
 @router.get(
     "/consent-requests",
     response_model=ConsentRequestPage,
-    operation_id="list_bank_consent_requests",
-    responses=problem_responses(401, 422, 503),
+    **operation("listBankConsentRequests", (InvalidUSCCError,), PAGE_PROBLEMS),
 )
 async def bank_requests(
     bank: CurrentBank,
@@ -89,8 +106,12 @@ async def bank_requests(
 @router.get(
     "/consent-requests/{request_id}",
     response_model=ConsentRequestView,
-    operation_id="get_consent_request",
-    responses=problem_responses(401, 403, 404, 422, 503),
+    **operation(
+        "getConsentRequest",
+        (UnknownConsentRequestError, UnknownEnterpriseError),
+        CHAIN_READ,
+        BUREAU_READ,
+    ),
 )
 async def get_request(
     request_id: RequestIdPath, party: RequestParty, requests: ConsentRequestServiceDep
@@ -109,8 +130,15 @@ async def get_request(
 @router.post(
     "/consent-requests/{request_id}/approve",
     response_model=ApprovalResult,
-    operation_id="approve_consent_request",
-    responses=problem_responses(404, 409, 422, 502, 503, 504),
+    **operation(
+        "approveConsentRequest",
+        (
+            UnknownConsentRequestError,
+            ConsentRequestNotPendingError,
+            ConsentRequestTermsMismatchError,
+        ),
+        GRANT_PROBLEMS,
+    ),
 )
 async def approve_request(
     request_id: RequestIdPath, body: GrantRequest, requests: ConsentRequestServiceDep
@@ -126,8 +154,10 @@ async def approve_request(
 @router.post(
     "/consent-requests/{request_id}/decline",
     response_model=ConsentRequestOut,
-    operation_id="decline_consent_request",
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    **operation(
+        "declineConsentRequest",
+        (UnknownConsentRequestError, ConsentRequestNotPendingError, GatewayDatabaseError),
+    ),
 )
 async def decline_request(
     request_id: RequestIdPath,
@@ -143,8 +173,7 @@ async def decline_request(
 @router.get(
     "/enterprises/{uscc}/consent-requests",
     response_model=ConsentRequestPage,
-    operation_id="list_enterprise_consent_requests",
-    responses=problem_responses(401, 403, 422, 503),
+    **operation("listEnterpriseConsentRequests", (InvalidAddressError,), PAGE_PROBLEMS),
 )
 async def enterprise_requests(
     uscc: UsccPath,

@@ -9,9 +9,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from consentledger.bureau.store import UnknownEnterpriseError
+from consentledger.bureau.uscc import InvalidUSCCError
+from consentledger.categories import UnknownCategoryError, UnknownPurposeError
 from consentledger.gateway.deps import ConsentServiceDep, DraftingBank
+from consentledger.gateway.errors import (
+    DraftForAnotherBankError,
+    InvalidAddressError,
+    InvalidSignatureError,
+    InvalidTimeError,
+    InvalidTypedDataError,
+    MalformedSignatureError,
+    ReceiptHashMismatchError,
+    ReceiptTermsMismatchError,
+    UnknownConsentError,
+)
 from consentledger.gateway.ledger_views import ConsentDetails
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.operations import (
+    BUREAU_READ,
+    CHAIN_READ,
+    CHAIN_WRITE,
+    Declared,
+    Revert,
+    operation,
+)
 from consentledger.gateway.services.consents import (
     ActionDraft,
     ActionDraftRequest,
@@ -35,6 +56,64 @@ ConsentIdPath = Annotated[
 ]
 
 
+#: The terms a consent can be refused for, by the state model before anything is sent or by
+#: the chain.
+TERMS_PROBLEMS: tuple[Declared, ...] = (
+    UnknownCategoryError,
+    UnknownPurposeError,
+    InvalidAddressError,
+    InvalidTimeError,
+    *(
+        Revert(name)
+        for name in (
+            "MembershipUnknownEnterprise",
+            "ConsentsBankNotActive",
+            "ConsentsCategoriesNotAllowed",
+            "ConsentsDurationExceedsCap",
+            "ConsentsExpiryInPast",
+            "ConsentsExpiryTooFar",
+            "ConsentsHistoryExceedsCap",
+            "ConsentsInvalidCategories",
+            "ConsentsInvalidWindow",
+            "ConsentsReadsExceedCap",
+            "ConsentsUnknownPurpose",
+        )
+    ),
+)
+#: The controllers' signatures of an action, checked as OpenZeppelin's ECDSA and the contract
+#: will.
+SIGNATURE_PROBLEMS: tuple[Declared, ...] = (
+    InvalidTypedDataError,
+    MalformedSignatureError,
+    InvalidSignatureError,
+    *(
+        Revert(name)
+        for name in (
+            "MembershipSignerNotController",
+            "MembershipThresholdNotMet",
+            "MembershipDuplicateSigner",
+            "MembershipSignatureExpired",
+            "InvalidAccountNonce",
+        )
+    ),
+)
+#: A consent the controllers signed, granted on the chain.
+GRANT_PROBLEMS: tuple[Declared, ...] = (
+    *TERMS_PROBLEMS,
+    *SIGNATURE_PROBLEMS,
+    ReceiptHashMismatchError,
+    ReceiptTermsMismatchError,
+    *CHAIN_WRITE,
+)
+#: A Revocation, Pause or Resume of a consent.
+ACTION_PROBLEMS: tuple[Declared, ...] = (
+    UnknownConsentError,
+    Revert("ConsentsInvalidTransition"),
+    *SIGNATURE_PROBLEMS,
+    *CHAIN_WRITE,
+)
+
+
 def _consent_id(text: str) -> bytes:
     return bytes.fromhex(text[2:])
 
@@ -42,7 +121,13 @@ def _consent_id(text: str) -> bytes:
 @router.post(
     "/consents/draft",
     response_model=ConsentDraft,
-    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
+    **operation(
+        "draftConsent",
+        (InvalidUSCCError, UnknownEnterpriseError, DraftForAnotherBankError),
+        TERMS_PROBLEMS,
+        CHAIN_READ,
+        BUREAU_READ,
+    ),
 )
 async def draft_consent(
     body: ConsentDraftRequest, consents: ConsentServiceDep, asking_bank: DraftingBank
@@ -64,7 +149,7 @@ async def draft_consent(
     "/consents",
     status_code=201,
     response_model=GrantResult,
-    responses=problem_responses(400, 404, 409, 413, 422, 502, 503, 504),
+    **operation("grantConsent", GRANT_PROBLEMS),
 )
 async def grant_consent(
     body: GrantRequest, consents: ConsentServiceDep, response: Response
@@ -83,7 +168,7 @@ async def grant_consent(
 @router.get(
     "/consents/{consent_id}",
     response_model=ConsentDetails,
-    responses=problem_responses(404, 422, 503),
+    **operation("getConsent", (UnknownConsentError,), CHAIN_READ),
 )
 async def get_consent(consent_id: ConsentIdPath, consents: ConsentServiceDep) -> ConsentDetails:
     """A consent as the chain sees it now: status, reads used and left, terms, and its events.
@@ -93,11 +178,10 @@ async def get_consent(consent_id: ConsentIdPath, consents: ConsentServiceDep) ->
     return await consents.details(_consent_id(consent_id))
 
 
-_ACTION_RESPONSES = problem_responses(400, 404, 409, 413, 422, 502, 503, 504)
-
-
 @router.post(
-    "/consents/{consent_id}/revoke", response_model=ActionResult, responses=_ACTION_RESPONSES
+    "/consents/{consent_id}/revoke",
+    response_model=ActionResult,
+    **operation("revokeConsent", ACTION_PROBLEMS),
 )
 async def revoke_consent(
     consent_id: ConsentIdPath, body: ActionRequest, consents: ConsentServiceDep
@@ -108,7 +192,9 @@ async def revoke_consent(
 
 
 @router.post(
-    "/consents/{consent_id}/pause", response_model=ActionResult, responses=_ACTION_RESPONSES
+    "/consents/{consent_id}/pause",
+    response_model=ActionResult,
+    **operation("pauseConsent", ACTION_PROBLEMS),
 )
 async def pause_consent(
     consent_id: ConsentIdPath, body: ActionRequest, consents: ConsentServiceDep
@@ -118,7 +204,9 @@ async def pause_consent(
 
 
 @router.post(
-    "/consents/{consent_id}/resume", response_model=ActionResult, responses=_ACTION_RESPONSES
+    "/consents/{consent_id}/resume",
+    response_model=ActionResult,
+    **operation("resumeConsent", ACTION_PROBLEMS),
 )
 async def resume_consent(
     consent_id: ConsentIdPath, body: ActionRequest, consents: ConsentServiceDep
@@ -130,7 +218,11 @@ async def resume_consent(
 @router.post(
     "/consents/{consent_id}/actions/draft",
     response_model=ActionDraft,
-    responses=problem_responses(400, 404, 409, 413, 422, 503),
+    **operation(
+        "draftConsentAction",
+        (UnknownConsentError, InvalidTimeError, Revert("ConsentsInvalidTransition")),
+        CHAIN_READ,
+    ),
 )
 async def draft_action(
     consent_id: ConsentIdPath, body: ActionDraftRequest, consents: ConsentServiceDep

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from consentledger.bureau.store import UnknownEnterpriseError
 from consentledger.gateway.deps import (
     EnterpriseViewServiceDep,
     ExportApprovers,
@@ -16,8 +17,19 @@ from consentledger.gateway.deps import (
     SignedInController,
     UsccPath,
 )
+from consentledger.gateway.errors import (
+    ExportNeedsMoreControllersError,
+    InvalidAddressError,
+    InvalidCursorError,
+)
+from consentledger.gateway.operations import (
+    BUREAU_READ,
+    CHAIN_READ,
+    CHAIN_WRITE,
+    Declared,
+    operation,
+)
 from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
-from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.enterprises import (
     AccessLog,
     ConsentList,
@@ -28,8 +40,9 @@ from consentledger.gateway.services.enterprises import (
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprise views"])
 
-_VIEW_RESPONSES = problem_responses(401, 403, 422, 503)
 
+#: A page of a view filtered by bank: the bank's address and the cursor are checked.
+PAGE_PROBLEMS: tuple[Declared, ...] = (InvalidAddressError, InvalidCursorError, *CHAIN_READ)
 
 BankQuery = Annotated[
     str | None, Query(max_length=42, description="only this bank's (its address)")
@@ -39,8 +52,7 @@ BankQuery = Annotated[
 @router.get(
     "/{uscc}/accesses",
     response_model=AccessLog,
-    operation_id="list_accesses",
-    responses=_VIEW_RESPONSES,
+    **operation("listEnterpriseAccesses", PAGE_PROBLEMS),
 )
 async def accesses(
     uscc: UsccPath,
@@ -66,8 +78,7 @@ async def accesses(
 @router.get(
     "/{uscc}/consents",
     response_model=ConsentList,
-    operation_id="list_enterprise_consents",
-    responses=_VIEW_RESPONSES,
+    **operation("listEnterpriseConsents", PAGE_PROBLEMS),
 )
 async def consents(
     uscc: UsccPath,
@@ -87,7 +98,12 @@ async def consents(
 @router.post(
     "/{uscc}/export",
     response_model=ExportResult,
-    responses=problem_responses(401, 403, 404, 422, 502, 503, 504),
+    **operation(
+        "exportEnterpriseData",
+        (ExportNeedsMoreControllersError, UnknownEnterpriseError),
+        CHAIN_WRITE,
+        BUREAU_READ,
+    ),
 )
 async def export(
     uscc: UsccPath,

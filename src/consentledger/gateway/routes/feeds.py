@@ -11,9 +11,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from consentledger.bureau.pushing import JSON_ARRAY_TYPE, JSON_LINES_TYPES
+from consentledger.bureau.feeds import UnknownSourceError
+from consentledger.bureau.pushing import (
+    JSON_ARRAY_TYPE,
+    JSON_LINES_TYPES,
+    BatchKeyReusedError,
+    MalformedBatchError,
+    UnsupportedBatchTypeError,
+)
 from consentledger.gateway.deps import CurrentSource, FeedServiceDep
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.errors import FeedBatchRejectedError, FeedSourceMismatchError
+from consentledger.gateway.operations import BUREAU_READ, operation
 from consentledger.gateway.services.feeds import BatchReport
 
 PREFIX = "/v1/feeds"
@@ -38,11 +46,21 @@ _BODY: dict[str, Any] = {
 
 @router.post(
     "/{source}/batches",
-    operation_id="push_feed_batch",
     response_model=BatchReport,
     status_code=201,
-    responses=problem_responses(401, 403, 404, 413, 415, 422, 503),
-    openapi_extra=_BODY,
+    **operation(
+        "pushFeedBatch",
+        (
+            FeedSourceMismatchError,
+            UnknownSourceError,
+            UnsupportedBatchTypeError,
+            MalformedBatchError,
+            BatchKeyReusedError,
+            FeedBatchRejectedError,
+        ),
+        BUREAU_READ,
+        openapi_extra=_BODY,
+    ),
 )
 async def push_batch(
     source: Annotated[

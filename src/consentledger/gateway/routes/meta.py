@@ -7,19 +7,19 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from consentledger.gateway.deps import StatusServiceDep
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.operations import CHAIN_READ, operation
 from consentledger.gateway.services.status import Eip712Description, Health
 
 router = APIRouter(prefix="/v1", tags=["meta"])
 
 
-@router.get("/health", response_model=Health, responses=problem_responses(503))
+@router.get("/health", response_model=Health, **operation("getHealth", CHAIN_READ))
 async def health(status: StatusServiceDep) -> Health:
     """The chain and the relayer as the gateway sees them now."""
     return await status.health()
 
 
-@router.get("/eip712", response_model=Eip712Description)
+@router.get("/eip712", response_model=Eip712Description, **operation("getEip712Domain"))
 async def eip712(status: StatusServiceDep) -> Eip712Description:
     """The EIP-712 domain and types of every action an enterprise signs."""
     return status.eip712()

@@ -11,8 +11,26 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from consentledger.bureau.store import UnknownEnterpriseError
+from consentledger.bureau.uscc import InvalidUSCCError
+from consentledger.categories import UnknownCategoryError, UnknownPurposeError
+from consentledger.chain.relayer import NotRecordedError, OutcomePendingError
+from consentledger.gateway.api_schema import CategoryInput, PurposeInput
 from consentledger.gateway.deps import CurrentBank, ReadServiceDep
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.errors import (
+    AccessDeniedError,
+    ConsentNotForThisEnterpriseError,
+    DeliveryEndedError,
+    HistoryExceedsConsentError,
+    IdempotencyKeyReusedError,
+    InvalidQueryIdError,
+    ReadRequestDeadlineTooFarError,
+    ReadRequestExpiredError,
+    ReadRequestReplayedError,
+    ReadRequestSignatureInvalidError,
+    UnknownQueryError,
+)
+from consentledger.gateway.operations import BUREAU_READ, CHAIN_READ, Revert, operation
 from consentledger.gateway.services.reads import AskedRead, QueryResult, SignedRequest
 
 router = APIRouter(prefix="/v1", tags=["bank reads"])
@@ -50,8 +68,29 @@ class QueryRequest(SignedRequestFields):
 
     uscc: str = Field(min_length=1, max_length=64, examples=["91440305MA5DKW7Q1B"])
     consent_id: Hex32
-    categories: list[int | str] = Field(min_length=1, max_length=64)
-    purpose: int | str
+    categories: list[CategoryInput] = Field(min_length=1, max_length=64)
+    purpose: PurposeInput
+
+
+#: What a signed read can be refused with before and after the chain judged it.
+READ_PROBLEMS = (
+    InvalidUSCCError,
+    UnknownEnterpriseError,
+    UnknownCategoryError,
+    UnknownPurposeError,
+    ConsentNotForThisEnterpriseError,
+    HistoryExceedsConsentError,
+    ReadRequestExpiredError,
+    ReadRequestDeadlineTooFarError,
+    ReadRequestSignatureInvalidError,
+    ReadRequestReplayedError,
+    Revert("ConsentsUnknownConsent"),
+    AccessDeniedError,
+    NotRecordedError,
+    OutcomePendingError,
+)
+#: What a stored outcome can be answered with instead of its data.
+STORED_PROBLEMS = (AccessDeniedError, DeliveryEndedError, OutcomePendingError)
 
 
 def _render(result: QueryResult) -> Response:
@@ -64,7 +103,14 @@ def _render(result: QueryResult) -> Response:
 @router.post(
     "/queries",
     response_model=QueryResult,
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 503),
+    **operation(
+        "recordRead",
+        READ_PROBLEMS,
+        STORED_PROBLEMS,
+        (IdempotencyKeyReusedError,),
+        CHAIN_READ,
+        BUREAU_READ,
+    ),
 )
 async def query(
     body: QueryRequest,
@@ -81,7 +127,7 @@ async def query(
 @router.get(
     "/queries/{query_id}",
     response_model=QueryResult,
-    responses=problem_responses(401, 403, 404, 422, 503),
+    **operation("getRead", (InvalidQueryIdError, UnknownQueryError), STORED_PROBLEMS, CHAIN_READ),
 )
 async def stored_query(query_id: str, reads: ReadServiceDep, bank: CurrentBank) -> Response:
     """The stored outcome of one of this bank's reads."""
@@ -91,7 +137,7 @@ async def stored_query(query_id: str, reads: ReadServiceDep, bank: CurrentBank) 
 @router.get(
     "/enterprises/{uscc}/size-class",
     response_model=QueryResult,
-    responses=problem_responses(401, 403, 404, 422, 503),
+    **operation("readSizeClass", READ_PROBLEMS, CHAIN_READ, BUREAU_READ),
 )
 async def size_class(
     uscc: str,

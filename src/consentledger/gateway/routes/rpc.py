@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from consentledger.gateway.deps import ChainRpcServiceDep, auditor
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.errors import RpcNotEmbeddedError
+from consentledger.gateway.operations import operation
 from consentledger.gateway.services.chain_rpc import parse_error
 
 router = APIRouter(tags=["chain"])
@@ -19,7 +20,7 @@ router = APIRouter(tags=["chain"])
 
 @router.post(
     "/rpc",
-    responses=problem_responses(400, 401, 404, 413, 422, 429, 503),
+    **operation("callChainRpc", (RpcNotEmbeddedError,)),
     summary="Read-only Ethereum JSON-RPC over the embedded chain (bearer token)",
     dependencies=[Depends(auditor)],
 )

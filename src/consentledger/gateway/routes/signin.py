@@ -8,6 +8,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from consentledger.bureau.uscc import InvalidUSCCError
+from consentledger.gateway.db import GatewayDatabaseError
 from consentledger.gateway.deps import (
     FreshSignIn,
     SessionToken,
@@ -15,7 +17,12 @@ from consentledger.gateway.deps import (
     UsccPath,
     anonymous_limit,
 )
-from consentledger.gateway.problems import problem_responses
+from consentledger.gateway.errors import (
+    InvalidAddressError,
+    SessionRefusedError,
+    TooManySignInChallengesError,
+)
+from consentledger.gateway.operations import CHAIN_READ, operation
 from consentledger.gateway.services.signin import Challenge, Session
 
 router = APIRouter(prefix="/v1", tags=["enterprise sign-in"])
@@ -38,7 +45,11 @@ class ChallengeRequest(BaseModel):
 @router.post(
     "/auth/challenge",
     response_model=Challenge,
-    responses=problem_responses(400, 413, 422, 429, 503),
+    **operation(
+        "createSignInChallenge",
+        (InvalidUSCCError, InvalidAddressError, TooManySignInChallengesError),
+        CHAIN_READ,
+    ),
     dependencies=[Depends(anonymous_limit)],
 )
 async def challenge(
@@ -61,8 +72,7 @@ async def challenge(
     "/enterprises/{uscc}/sessions",
     status_code=201,
     response_model=Session,
-    operation_id="open_session",
-    responses=problem_responses(401, 403, 422, 503),
+    **operation("openSession", CHAIN_READ),
 )
 async def open_session(
     uscc: UsccPath, signed_in: FreshSignIn, sign_in: SignInServiceDep
@@ -83,8 +93,7 @@ async def open_session(
 @router.delete(
     "/auth/session",
     status_code=204,
-    operation_id="sign_out",
-    responses=problem_responses(401, 503),
+    **operation("signOut", (SessionRefusedError, GatewayDatabaseError)),
 )
 async def sign_out(token: SessionToken, sign_in: SignInServiceDep) -> Response:
     """Sign out: the session's token stops working at once."""

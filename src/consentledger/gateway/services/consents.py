@@ -33,6 +33,7 @@ from consentledger.categories import DAY, mask_of, parse_category, parse_purpose
 from consentledger.chain import typed_data
 from consentledger.chain.client import ConsentView
 from consentledger.gateway import eip712_json
+from consentledger.gateway.api_schema import CategoryInput, PurposeInput
 from consentledger.gateway.banks import BankName, bank_by_address, name_of
 from consentledger.gateway.context import GatewayContext
 from consentledger.gateway.errors import (
@@ -94,10 +95,10 @@ class ConsentDraftRequest(BaseModel):
 
     uscc: str = Field(min_length=1, max_length=64, examples=["91440305MA5DKW7Q1B"])
     bank: str = Field(max_length=64, description="the bank's address on the ledger")
-    categories: list[int | str] = Field(
+    categories: list[CategoryInput] = Field(
         min_length=1, max_length=64, examples=[["business_registration", 2, "tax"]]
     )
-    purpose: int | str = Field(examples=["credit_underwriting"])
+    purpose: PurposeInput = Field(examples=["credit_underwriting"])
     not_before: AwareDatetime | None = Field(
         default=None,
         description="RFC 3339 with an offset, or Unix seconds; default: now, as the chain sees it",

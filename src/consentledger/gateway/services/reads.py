@@ -22,7 +22,7 @@ import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import rfc8785
 from eth_utils.crypto import keccak
@@ -91,7 +91,7 @@ class Receipt(BaseModel):
 class QueryResult(BaseModel):
     """A granted read: the data and its receipt."""
 
-    status: str = "granted"
+    status: Literal["granted"] = "granted"
     data: dict[str, Any]
     receipt: Receipt
 
