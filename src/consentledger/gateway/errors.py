@@ -514,6 +514,8 @@ class InvalidWebhookUrlError(CodedGatewayError):
     """A webhook target the gateway will not send to (``webhook_url_invalid``,
     ``webhook_url_not_https``, ``webhook_url_not_public``)."""
 
+    codes = ("webhook_url_invalid", "webhook_url_not_https", "webhook_url_not_public")
+
 
 class UnknownSubscriptionError(NotFoundError):
     code = "unknown_subscription"
@@ -551,6 +553,8 @@ class DeliveryNotDeadError(ConflictError):
 class InvalidDisputeError(CodedGatewayError):
     """A dispute that does not say what it disputes (``dispute_needs_query_id``,
     ``dispute_needs_item``, ``dispute_categories_outside_read``)."""
+
+    codes = ("dispute_needs_query_id", "dispute_needs_item", "dispute_categories_outside_read")
 
 
 class DisputedReadUnknownError(NotFoundError):

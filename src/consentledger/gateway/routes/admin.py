@@ -31,10 +31,12 @@ from consentledger.gateway.deps import (
 )
 from consentledger.gateway.errors import (
     BankExistsError,
+    DisputeNotOpenError,
     InvalidAddressError,
     InvalidLicenceNumberError,
     RegulatorKeyMissingError,
     UnknownBankError,
+    UnknownDisputeError,
     UnknownKeyIdError,
 )
 from consentledger.gateway.operations import BUREAU_READ, CHAIN_READ, CHAIN_WRITE, Revert, operation
@@ -166,8 +168,7 @@ async def register_enterprise(body: NewEnterprise, admin: AdminServiceDep) -> En
 @router.get(
     "/disputes",
     response_model=list[DisputeOut],
-    responses=ERRORS,
-    operation_id="list_open_disputes",
+    **operation("listOpenDisputes", CHAIN_READ),
 )
 async def open_disputes(disputes: DisputeServiceDep) -> list[DisputeOut]:
     """Every dispute not answered yet, oldest first, each with its answer's due time (the
@@ -178,8 +179,7 @@ async def open_disputes(disputes: DisputeServiceDep) -> list[DisputeOut]:
 @router.post(
     "/disputes/{dispute_id}/answer",
     response_model=DisputeOut,
-    responses=ERRORS,
-    operation_id="answer_dispute",
+    **operation("answerDispute", (UnknownDisputeError, DisputeNotOpenError), CHAIN_WRITE),
 )
 async def answer_dispute(
     dispute_id: Annotated[str, Path(min_length=1, max_length=66)],

@@ -10,14 +10,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from consentledger.bureau.uscc import InvalidUSCCError
 from consentledger.gateway.deps import DisputeServiceDep, SignedInController, UsccPath
+from consentledger.gateway.errors import (
+    DisputedReadUnknownError,
+    InvalidCursorError,
+    InvalidDisputeError,
+    UnknownDisputeError,
+)
+from consentledger.gateway.operations import BUREAU_READ, CHAIN_READ, CHAIN_WRITE, operation
 from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
-from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.disputes import DisputeList, DisputeOut, NewDispute
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprise disputes"])
 
-_RESPONSES = problem_responses(401, 403, 404, 409, 422, 502, 503, 504)
 DisputePath = Annotated[str, Path(min_length=1, max_length=66)]
 
 
@@ -25,8 +31,12 @@ DisputePath = Annotated[str, Path(min_length=1, max_length=66)]
     "/{uscc}/disputes",
     response_model=DisputeOut,
     status_code=201,
-    responses=_RESPONSES,
-    operation_id="file_dispute",
+    **operation(
+        "fileDispute",
+        (InvalidDisputeError, DisputedReadUnknownError, InvalidUSCCError),
+        CHAIN_WRITE,
+        BUREAU_READ,
+    ),
 )
 async def file_dispute(
     uscc: UsccPath, body: NewDispute, signed_in: SignedInController, disputes: DisputeServiceDep
@@ -41,8 +51,7 @@ async def file_dispute(
 @router.get(
     "/{uscc}/disputes",
     response_model=DisputeList,
-    responses=_RESPONSES,
-    operation_id="list_disputes",
+    **operation("listDisputes", (InvalidCursorError,), CHAIN_READ),
 )
 async def list_disputes(
     uscc: UsccPath,
@@ -59,8 +68,7 @@ async def list_disputes(
 @router.get(
     "/{uscc}/disputes/{dispute_id}",
     response_model=DisputeOut,
-    responses=_RESPONSES,
-    operation_id="get_dispute",
+    **operation("getDispute", (UnknownDisputeError,), CHAIN_READ),
 )
 async def get_dispute(
     uscc: UsccPath,

@@ -8,13 +8,22 @@ The flows themselves are :mod:`consentledger.gateway.services.webhooks`.
 # No ``from __future__ import annotations``: each family's routes name their owner dependency in
 # their annotations, which FastAPI must see as objects (a string could not reach the closure).
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from consentledger.gateway.db import GatewayDatabaseError
 from consentledger.gateway.deps import CurrentBank, SignedInController, UsccPath, WebhookServiceDep
+from consentledger.gateway.errors import (
+    DeliveryNotDeadError,
+    InvalidCursorError,
+    InvalidWebhookUrlError,
+    TooManySubscriptionsError,
+    UnknownDeliveryError,
+    UnknownSubscriptionError,
+)
+from consentledger.gateway.operations import operation
 from consentledger.gateway.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
-from consentledger.gateway.problems import problem_responses
 from consentledger.gateway.services.webhooks import (
     CreatedSubscription,
     DeliveryOut,
@@ -47,9 +56,9 @@ def _family(
     owner: Callable[..., Awaitable[Owner]],
     who: str,
     events: str,
-    responses: dict[int | str, dict[str, Any]],
 ) -> None:
     """The webhook routes of one kind of owner, under ``/v1{prefix}/webhooks``."""
+    who_ = who.capitalize()
     base = f"{prefix}/webhooks"
     one = f"{base}/{{subscription_id}}"
 
@@ -57,8 +66,10 @@ def _family(
         base,
         response_model=CreatedSubscription,
         status_code=201,
-        responses=responses,
-        operation_id=f"create_{who}_webhook",
+        **operation(
+            f"create{who_}Webhook",
+            (InvalidWebhookUrlError, TooManySubscriptionsError, GatewayDatabaseError),
+        ),
         description=f"Subscribe to the {who}'s events ({events}). The answer carries the "
         "signing secret, once.",
     )
@@ -72,8 +83,7 @@ def _family(
     @router.get(
         base,
         response_model=list[SubscriptionOut],
-        responses=responses,
-        operation_id=f"list_{who}_webhooks",
+        **operation(f"list{who_}Webhooks", (GatewayDatabaseError,)),
         description=f"The {who}'s webhook subscriptions (never their secrets).",
     )
     async def listed(
@@ -84,8 +94,7 @@ def _family(
     @router.delete(
         one,
         response_model=SubscriptionOut,
-        responses=responses,
-        operation_id=f"delete_{who}_webhook",
+        **operation(f"delete{who_}Webhook", (UnknownSubscriptionError, GatewayDatabaseError)),
         description="Stop a subscription: nothing more is sent to it (its log stays).",
     )
     async def delete(
@@ -98,8 +107,10 @@ def _family(
     @router.get(
         f"{one}/deliveries",
         response_model=DeliveryPage,
-        responses=responses,
-        operation_id=f"list_{who}_webhook_deliveries",
+        **operation(
+            f"list{who_}WebhookDeliveries",
+            (UnknownSubscriptionError, InvalidCursorError, GatewayDatabaseError),
+        ),
         description="The subscription's deliveries, oldest first, each with its attempts; one "
         "page (`next_cursor`).",
     )
@@ -118,8 +129,15 @@ def _family(
     @router.post(
         f"{one}/deliveries/{{delivery_id}}/redeliver",
         response_model=DeliveryOut,
-        responses=responses,
-        operation_id=f"redeliver_{who}_webhook",
+        **operation(
+            f"redeliver{who_}Webhook",
+            (
+                UnknownSubscriptionError,
+                UnknownDeliveryError,
+                DeliveryNotDeadError,
+                GatewayDatabaseError,
+            ),
+        ),
         description="Send a dead delivery again (its retries ran out), with a fresh count of "
         "attempts.",
     )
@@ -137,12 +155,10 @@ _family(
     enterprise_owner,
     "enterprise",
     "its consents, the reads of its data, its disputes",
-    problem_responses(401, 403, 404, 409, 422, 503),
 )
 _family(
     "",
     bank_owner,
     "bank",
     "its consents and its reads",
-    problem_responses(401, 404, 409, 422, 429, 503),
 )
