@@ -6,12 +6,13 @@ enterprises, a bank asks for consents and the enterprise approves one and declin
 session, controllers sign consents and actions, the bank reads, the enterprise views and exports
 and signs out, the regulator starts a recovery that the controllers cancel and they hand the
 enterprise to a new controller, a department pushes a batch with the credential the operator
-issued it, the auditor calls /rpc), and keeps the first successful exchange of each operation:
-the request body and the answer. Secrets in the answers (a new bank's API key and private key,
-a feed credential, a session token) are replaced with placeholders of their shape. The gateway
-puts them in its OpenAPI document (``gateway/api_schema.py``);
-``tests/gateway/test_openapi_document.py`` checks that every operation has them and that they
-match the schemas. Rerun after changing an answer's shape:
+issued it, the auditor calls /rpc; the enterprise disputes a read and the operator answers; both
+parties subscribe to webhooks and look at their deliveries), and keeps the first successful
+exchange of each operation: the request body and the answer. Secrets in the answers (a new
+bank's API key and private key, a feed credential, a session token, a webhook signing secret)
+are replaced with placeholders of their shape. The gateway puts them in its OpenAPI document
+(``gateway/api_schema.py``); ``tests/gateway/test_openapi_document.py`` checks that every
+operation has them and that they match the schemas. Rerun after changing an answer's shape:
 
     python scripts/record_api_examples.py [--out src/consentledger/gateway/api_examples.json]
 """
@@ -22,6 +23,7 @@ import argparse
 import contextlib
 import json
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,13 @@ from consentledger.client import AccessDeniedError
 from consentledger.client import Bank as ClientBank
 from consentledger.client import Enterprise as ClientEnterprise
 from consentledger.client.http import SyncRunner
+from consentledger.client.models import CreatedSubscription
 from consentledger.gateway.api_schema import EXAMPLES_FILE
 from consentledger.gateway.operations import api_routes
 from consentledger.testing.gateway import TestGateway, running_gateway, seeded_bureau
 
+#: A webhook receiver on loopback that is not there (port 9, discard): deliveries die at once.
+NOWHERE = "http://127.0.0.1:9/hooks"
 AUDITOR_TOKEN = "example-auditor-token"  # noqa: S105 - a throwaway gateway's, for /rpc
 #: Answer members that hold secrets (a bank's API key and private key, a source's feed
 #: credential, an enterprise's session token), and the placeholders shown instead.
@@ -47,6 +52,7 @@ SECRETS = {
     "private_key": "0x" + "5e" * 32,
     "credential": "cfs_0123456789abcdef_" + "x" * 43,
     "token": "cls_" + "x" * 43,
+    "secret": "whsec_" + "x" * 44,
 }
 
 
@@ -101,6 +107,10 @@ def _drive(gateway: TestGateway) -> None:
     chip = gateway.register(CHIP_DISTRIBUTOR_USCC, controllers=1, threshold=1)
     client = gateway.client_of(bank)
     enterprise = gateway.enterprise_client(chip)
+    hooks = (
+        enterprise.subscribe(NOWHERE, ["consent.granted"], "treasury desk"),
+        client.subscribe(NOWHERE, ["consent.granted"], "credit desk"),
+    )
     _consent_requests(client, enterprise)
     asked = client.ask_consent(
         chip.uscc,
@@ -114,6 +124,8 @@ def _drive(gateway: TestGateway) -> None:
     read = client.read(chip.uscc, consent_id, ["tax"], "credit_underwriting")
     client.stored(read.receipt.query_id)
     client.size_class(chip.uscc, consent_id)
+    _disputes(gateway, enterprise, read.receipt.query_id)
+    _webhooks(client, enterprise, hooks)
     gateway.act(consent_id, "pause", chip.controllers)
     gateway.act(consent_id, "resume", chip.controllers)
     enterprise.accesses()
@@ -134,6 +146,36 @@ def _drive(gateway: TestGateway) -> None:
         json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
         headers={"Authorization": f"Bearer {AUDITOR_TOKEN}"},
     )
+
+
+def _disputes(
+    gateway: TestGateway, enterprise: ClientEnterprise[SyncRunner], query_id: str
+) -> None:
+    """The enterprise disputes a read; the operator answers it."""
+    filed = enterprise.dispute_read(query_id, "this read was never asked for")
+    enterprise.disputes()
+    enterprise.dispute(filed.dispute_id)
+    gateway.operator.open_disputes()
+    gateway.operator.answer_dispute(filed.dispute_id, "upheld", "The read was consented.")
+
+
+def _webhooks(
+    bank: ClientBank[SyncRunner],
+    enterprise: ClientEnterprise[SyncRunner],
+    hooks: tuple[CreatedSubscription, CreatedSubscription],
+) -> None:
+    """Both parties list their subscriptions and deliveries (to a receiver that is not there:
+    dead after one attempt), send a dead one again, and unsubscribe."""
+    for party, hook in ((enterprise, hooks[0]), (bank, hooks[1])):
+        party.webhooks()
+        deadline = time.monotonic() + 60
+        while not (dead := party.deliveries(hook.id, status="dead").deliveries):
+            if time.monotonic() > deadline:
+                raise RuntimeError("no delivery was given up in time")
+            time.sleep(0.05)
+        party.deliveries(hook.id)
+        party.redeliver(hook.id, dead[0].id)
+        party.unsubscribe(hook.id)
 
 
 def _consent_requests(
@@ -205,7 +247,13 @@ def record(out: Path) -> dict[str, dict[str, Any]]:
         directory = Path(work)
         bureau = seeded_bureau(directory, enterprises=3)
         with running_gateway(
-            directory, bureau, environment="development", auditor_token=AUDITOR_TOKEN
+            directory,
+            bureau,
+            environment="development",
+            auditor_token=AUDITOR_TOKEN,
+            webhook_allow_loopback_http=True,
+            webhook_max_attempts=1,
+            webhook_poll_interval_s=0.05,
         ) as gateway:
             recorder = Recorder(gateway.app)
             gateway.http.event_hooks["response"].append(recorder)

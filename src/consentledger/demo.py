@@ -9,8 +9,11 @@ an auditor reading ``/rpc``) and tells the story of domain.md:
  signed in once (a session), approves the request by signing it; 5. a granted read with its
  receipt; 6. the size class; 7. a read
  outside the consent, denied on the chain; 8. the 2-of-2 enterprise grants with both signatures;
- 9. a revocation, then a read denied REVOKED; 10. the auditor replays the chain: clean;
- 11. the enterprise's portability report, naming it and the bank.
+ 9. the chip distributor disputes a data item: the chain records it, the next document marks
+ it, the bureau answers (corrected); 10. a revocation, then a read denied REVOKED; 11. the
+ enterprise's webhooks (the bank's request among them), delivered to a receiver on loopback and
+ checked; 12. the auditor replays the chain: clean; 13. the enterprise's portability report,
+ naming it and the bank.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -56,6 +60,7 @@ from consentledger.client.models import QueryResult, Receipt
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.app import create_app
 from consentledger.gateway.settings import Settings
+from consentledger.webhook_receiver import LocalReceiver, describe
 
 #: Synthetic enterprises seeded next to the showcase ones.
 DEMO_ENTERPRISES = 200
@@ -91,6 +96,10 @@ def _gateway(out_dir: Path, admin_token: str, auditor_token: str) -> Iterator[st
         auditor_token=SecretStr(auditor_token),
         subject_key=SecretStr(secrets.token_hex(32)),
         domain=f"127.0.0.1:{port}",
+        # The demo's webhook receiver listens on loopback over plain http: development only.
+        environment="development",
+        webhook_allow_loopback_http=True,
+        webhook_poll_interval_s=0.1,
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -129,7 +138,11 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         report = seed_store(store, enterprises=DEMO_ENTERPRISES, progress=False)
     console.print(f"   {report.enterprises} enterprises, 11 data categories each")
 
-    with _gateway(out_dir, admin_token, auditor_token) as url, Gateway(url) as api:
+    with (
+        _gateway(out_dir, admin_token, auditor_token) as url,
+        Gateway(url) as api,
+        LocalReceiver() as receiver,
+    ):
         health = api.health()
         console.print(
             f"[bold]2.[/] Ledger deployed on the embedded chain {health.chain_id} at "
@@ -173,6 +186,18 @@ def run_demo(console: Console, out_dir: Path) -> Path:
                 enterprise.name, enterprise.uscc, f"{len(enterprise.controllers)} controller key(s)"
             )
         console.print(table)
+        chip_client = api.enterprise(chip.uscc, chip.controllers)
+        subscription = chip_client.subscribe(
+            receiver.url,
+            ["consent.requested", "consent.granted", "consent.revoked", "read.granted",
+             "read.denied", "dispute.filed", "dispute.answered"],
+            "the chip distributor's treasury desk",
+        )  # fmt: skip
+        receiver.trust(subscription.secret)
+        console.print(
+            f"   the chip distributor subscribes {receiver.url} to its events "
+            f"(secret {subscription.secret[:10]}..., shown once)"
+        )
 
         console.print(
             "[bold]4.[/] The bank asks the chip distributor for a credit-underwriting consent "
@@ -189,7 +214,6 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             respond_within_days=7,
         )
         console.print(f"   request [cyan]{asked.request_id}[/] {asked.state}: {asked.reason}")
-        chip_client = api.enterprise(chip.uscc, chip.controllers)
         session = chip_client.open_session()
         pending = chip_client.consent_requests(state="pending").requests
         if [r.request_id for r in pending] != [asked.request_id]:
@@ -252,14 +276,53 @@ def run_demo(console: Console, out_dir: Path) -> Path:
             console,
         )
 
-        console.print("[bold]9.[/] The chip distributor revokes; the bank reads again")
+        console.print(
+            "[bold]9.[/] The chip distributor disputes its registered capital (异议, "
+            "征信业管理条例 art. 25)"
+        )
+        disputed = chip_client.dispute_item(
+            "business_registration/registered_capital",
+            ["business_registration"],
+            "The capital increase of last year is missing.",
+        )
+        console.print(
+            f"   dispute [cyan]{disputed.dispute_id[:18]}...[/] filed in tx {disputed.filed_tx}; "
+            f"the bureau must answer by {_day(disputed.answer_due)}"
+        )
+        marked = bank.read(
+            chip.uscc,
+            consent_id,
+            ["business_registration"],
+            "credit_underwriting",
+            idempotency_key="demo-read-disputed",
+        )
+        marks = marked.data.get("disputes", [])
+        console.print(f"   the next document released marks it: {marks[0]['reference']}")
+        answered = operator.answer_dispute(
+            disputed.dispute_id, "corrected", "Registered capital updated from the 2025 filing."
+        )
+        console.print(
+            f"   the bureau answers: [bold]{answered.outcome}[/] in tx {answered.answered_tx}"
+        )
+
+        console.print("[bold]10.[/] The chip distributor revokes; the bank reads again")
         revoked = chip_client.revoke(consent_id)
         console.print(f"   revoked in tx {revoked.tx_hash} (block {revoked.block_number})")
         again = _denied(bank.read, chip.uscc, consent_id, ["business_registration"], "demo-read-3")
         console.print(f"   [red]denied[/]: {again.reason}; nothing released")
 
         console.print(
-            "[bold]10.[/] The auditor replays the chain through /rpc, trusting nothing else"
+            "[bold]11.[/] The chip distributor's webhooks, signed (Standard Webhooks) and checked"
+        )
+        # granted, 3 reads (granted, denied, granted), filed, answered, revoked, read denied
+        arrived = receiver.wait_for(9, timeout=30)
+        for received in arrived:
+            console.print(f"   {received.webhook_id[:16]}... {describe(received)}")
+        if len(arrived) < 9:
+            raise DemoError(f"{len(arrived)} of 9 webhooks arrived")
+
+        console.print(
+            "[bold]12.[/] The auditor replays the chain through /rpc, trusting nothing else"
         )
         rpc = HttpJsonRpc(f"{url}/rpc", auditor_token)
         subject = bytes.fromhex(subjects[chip.uscc][2:])
@@ -281,7 +344,7 @@ def run_demo(console: Console, out_dir: Path) -> Path:
         f"   {result.events_replayed} events replayed: {verdict}; "
         f"report: [bold]{written.report_html}[/]"
     )
-    console.print(f"[bold]11.[/] Portability report: [bold]{written.portability_html}[/]")
+    console.print(f"[bold]13.[/] Portability report: [bold]{written.portability_html}[/]")
     console.rule(f"done in {time.perf_counter() - started:.1f} s")
     if not result.clean:
         raise DemoError(
@@ -297,6 +360,13 @@ def _bank_view(url: str, token: str, deployment: Deployment, key: str | None) ->
     headers = {"Authorization": f"Bearer {token}"}
     w3 = Web3(HTTPProvider(f"{url}/rpc", request_kwargs={"headers": headers, "timeout": 60}))
     return LedgerClient(w3, deployment.address, Account.from_key(key))
+
+
+def _day(timestamp: int | None) -> str:
+    """A block time as a UTC date."""
+    if timestamp is None:
+        return "?"
+    return datetime.fromtimestamp(timestamp, UTC).date().isoformat()
 
 
 #: The history window of the demo's consents (the bank's reads ask for all of it).

@@ -18,8 +18,14 @@ from consentledger.categories import Category, Purpose
 from consentledger.chain import typed_data
 from consentledger.chain.client import LedgerClient
 from consentledger.ledger.errors import LedgerRevertError
-from consentledger.ledger.types import MAX_CONSENT_DURATION, RECOVERY_DELAY, ROLE_BANK
+from consentledger.ledger.types import (
+    MAX_CONSENT_DURATION,
+    RECOVERY_DELAY,
+    ROLE_BANK,
+    DisputeOutcome,
+)
 from consentledger.testing.world import DAY, Enterprise, World
+from tests.contracts.test_disputes import answer_dispute, file_dispute, new_dispute
 
 
 def _regulator(world: World, fn: str, *args: object) -> None:
@@ -439,6 +445,41 @@ def batch_running_past_the_relayers_ids(world: World) -> None:
     )
 
 
+def dispute_for_unregistered_enterprise(world: World) -> None:
+    file_dispute(world, new_dispute(world, subject=b"\x01" * 32))
+
+
+def dispute_of_unknown_kind(world: World) -> None:
+    file_dispute(world, new_dispute(world, kind=3))
+
+
+def dispute_without_categories(world: World) -> None:
+    file_dispute(world, new_dispute(world, categories=0))
+
+
+def dispute_filed_twice(world: World) -> None:
+    dispute = new_dispute(world)
+    file_dispute(world, dispute)
+    file_dispute(world, new_dispute(world, dispute_id=dispute.dispute_id))
+
+
+def answer_of_unknown_dispute(world: World) -> None:
+    answer_dispute(world, secrets.token_bytes(32), DisputeOutcome.UPHELD)
+
+
+def answer_with_unknown_outcome(world: World) -> None:
+    dispute = new_dispute(world)
+    file_dispute(world, dispute)
+    answer_dispute(world, dispute.dispute_id, 3)
+
+
+def answer_given_twice(world: World) -> None:
+    dispute = new_dispute(world)
+    file_dispute(world, dispute)
+    answer_dispute(world, dispute.dispute_id, DisputeOutcome.CORRECTED)
+    answer_dispute(world, dispute.dispute_id, DisputeOutcome.UPHELD)
+
+
 Case = Callable[[World], None]
 CASES: list[tuple[Case, str]] = [
     (stranger_suspends_a_bank, "AccessControlUnauthorizedAccount"),
@@ -510,6 +551,13 @@ CASES: list[tuple[Case, str]] = [
     (query_id_recorded_twice, "AccessLedgerStaleQueryId"),
     (batch_overlapping_the_last, "AccessLedgerStaleQueryId"),
     (batch_running_past_the_relayers_ids, "AccessLedgerForeignQueryId"),
+    (dispute_for_unregistered_enterprise, "MembershipUnknownEnterprise"),
+    (dispute_of_unknown_kind, "DisputesInvalidKind"),
+    (dispute_without_categories, "RegistriesInvalidCategoryMask"),
+    (dispute_filed_twice, "DisputesAlreadyFiled"),
+    (answer_of_unknown_dispute, "DisputesUnknownDispute"),
+    (answer_with_unknown_outcome, "DisputesInvalidOutcome"),
+    (answer_given_twice, "DisputesAlreadyAnswered"),
 ]
 
 

@@ -28,9 +28,15 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "denied: REVOKED; nothing released" in text
     report = json.loads((tmp_path / "audit" / "report.json").read_text())
     assert report["clean"] is True
-    assert report["summary"]["reads_granted"] == 2  # the read and the size class
+    # the read, the size class and the read that marks the dispute
+    assert report["summary"]["reads_granted"] == 3
     assert report["summary"]["reads_denied"] == 2
     assert report["summary"]["consents_granted"] == 2
+    assert "the next document released marks it: business_registration/registered_capital" in text
+    assert "the bureau answers: corrected" in text
+    assert text.count('["read.granted"') == 3
+    assert '["dispute.answered"' in text
+    assert '["consent.requested"' in text
     assert "approved: consent" in text  # the bank's request, approved by signing
     portability = list((tmp_path / "audit").glob("portability-*.json"))
     assert len(portability) == 1

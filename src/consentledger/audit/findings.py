@@ -42,6 +42,11 @@ class FindingCode(StrEnum):
     #: Another field of a consent in storage (status, terms) differs from its replayed events.
     CONSENT_STATE_MISMATCH = "consent_state_mismatch"
 
+    #: A dispute the bureau answered after its 20 days (征信业管理条例 art. 25).
+    DISPUTE_ANSWERED_LATE = "dispute_answered_late"
+    #: A dispute not answered within its 20 days, as of the audit's last block.
+    DISPUTE_NOT_ANSWERED = "dispute_not_answered"
+
     # The gateway journal's cross-check (source ``journal``).
     #: A release in the journal (status granted) whose query id the chain never recorded.
     JOURNAL_RELEASE_NOT_ON_CHAIN = "journal_release_not_on_chain"

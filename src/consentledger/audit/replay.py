@@ -103,7 +103,11 @@ class Replayer:
             "RecoveryStarted": self._recovery,
             "RecoveryCancelled": self._recovery,
             "RecoveryCompleted": self._recovery,
+            "DisputeFiled": self._dispute,
+            "DisputeAnswered": self._dispute,
         }
+        #: Where each dispute was filed and answered.
+        self.dispute_locations: dict[bytes, tuple[Location, Location | None]] = {}
 
     @property
     def model(self) -> LedgerModel:
@@ -526,6 +530,69 @@ class Replayer:
                 ExportRecord(args["categories"], args["exportHash"], _location(event))
             )
 
+    # --------------------------------------------------------------- disputes
+
+    def _dispute(self, event: LedgerEvent) -> None:
+        args = event.log.args
+        dispute_id: bytes = args["disputeId"]
+        error = self.state.apply(event).error
+        self._refused(
+            event,
+            error,
+            f"{event.log.event}({hex0x(dispute_id)})",
+            subject=hex0x(args["subject"]),
+        )
+        if error is not None:
+            return
+        if event.log.event == "DisputeFiled":
+            self.dispute_locations[dispute_id] = (_location(event), None)
+        elif dispute_id in self.dispute_locations:
+            filed, _ = self.dispute_locations[dispute_id]
+            self.dispute_locations[dispute_id] = (filed, _location(event))
+
+    def dispute_findings(self, now: int) -> list[Finding]:
+        """The disputes answered after their 20 days, and those not answered within them as of
+        ``now`` (the audit's last block time)."""
+        found: list[Finding] = []
+        for dispute in self.model.disputes.values():
+            where = self.dispute_locations.get(dispute.dispute_id)
+            if where is None:
+                continue
+            filed, answered = where
+            due, name = dispute.answer_due, hex0x(dispute.dispute_id)
+            if dispute.answered_late() and answered is not None:
+                assert dispute.answered_at is not None
+                code, location, event = (
+                    FindingCode.DISPUTE_ANSWERED_LATE,
+                    answered,
+                    "DisputeAnswered",
+                )
+                message = f"dispute {name} was answered {_days(dispute.answered_at - due)} late"
+                observed = f"answered at {dispute.answered_at}"
+            elif dispute.overdue(now):
+                code, location, event = FindingCode.DISPUTE_NOT_ANSWERED, filed, "DisputeFiled"
+                message = f"dispute {name} has no answer {_days(now - due)} after its 20 days"
+                observed = f"no answer as of {now}"
+            else:
+                continue
+            finding = Finding(
+                code=code,
+                message=message,
+                expected=f"an answer by {due} (filed at {dispute.filed_at})",
+                observed=observed,
+                location=location,
+                event=event,
+                subject=hex0x(dispute.subject),
+                rule="征信业管理条例 art. 25",
+            )
+            self._flag_into(found, finding)
+        return found
+
+    def _flag_into(self, found: list[Finding], finding: Finding) -> None:
+        block = finding.location.block_number
+        if block is None or self._in_window(block):
+            found.append(finding)
+
     # ----------------------------------------------------------- not decoded
 
     def _undecoded(self, item: UndecodedLog) -> None:
@@ -550,6 +617,12 @@ class Replayer:
                 event=item.problem.event,
             )
         self._flag(finding)
+
+
+def _days(seconds: int) -> str:
+    """A span as days and hours, for a finding's message."""
+    days, rest = divmod(max(0, seconds), 86_400)
+    return f"{days} d {rest // 3600} h"
 
 
 def _decision(reason: DenialReason) -> str:

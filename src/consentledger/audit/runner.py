@@ -56,8 +56,10 @@ class AuditResult:
     def findings(self) -> list[Finding]:
         """Every finding, in chain order."""
         journal = self.journal.findings if self.journal is not None else ()
+        disputes = self.replay.dispute_findings(self.window_last_timestamp)
         return sorted(
-            [*self.replay.findings, *self.storage_findings, *journal], key=Finding.sort_key
+            [*self.replay.findings, *self.storage_findings, *journal, *disputes],
+            key=Finding.sort_key,
         )
 
     @property

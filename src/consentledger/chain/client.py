@@ -49,6 +49,7 @@ from consentledger.ledger.types import (
     ConsentTerms,
     Decision,
     DenialReason,
+    DisputeState,
     PurposeCaps,
     RecordedAccess,
     nonce_account,
@@ -815,6 +816,22 @@ class LedgerClient:
         return self.transact(
             "recordExport", subject, categories, export_hash, nonce, deadline, list(signatures)
         )
+
+    def file_dispute(self, dispute: DisputeState) -> Mined:
+        """``fileDispute`` with the dispute's id, subject, kind, target, categories and reason
+        hash (its ``filed_at`` is the block's time, not sent)."""
+        return self.transact(
+            "fileDispute",
+            dispute.dispute_id,
+            dispute.subject,
+            int(dispute.kind),
+            dispute.target,
+            dispute.categories,
+            dispute.reason_hash,
+        )
+
+    def answer_dispute(self, dispute_id: bytes, outcome: int, answer_hash: bytes) -> Mined:
+        return self.transact("answerDispute", dispute_id, outcome, answer_hash)
 
     # --------------------------------------------------------------------- views
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -40,6 +41,8 @@ from consentledger.ledger.types import (
     ConsentState,
     ConsentStatus,
     DenialReason,
+    DisputeKind,
+    DisputeState,
     RecordedAccess,
 )
 
@@ -99,6 +102,21 @@ def granted_consent(args: dict[str, Any]) -> ConsentState:
     )
 
 
+def filed_dispute(args: dict[str, Any], now: int) -> DisputeState:
+    """The dispute a ``DisputeFiled`` event at block time ``now`` states (a kind the ledger never
+    uses is kept as its number)."""
+    kind = args["kind"]
+    return DisputeState(
+        dispute_id=args["disputeId"],
+        subject=args["subject"],
+        kind=DisputeKind(kind) if kind in tuple(DisputeKind) else kind,
+        target=args["target"],
+        categories=args["categories"],
+        reason_hash=args["reasonHash"],
+        filed_at=now,
+    )
+
+
 class LedgerState:
     """One deployment's state model, moved by its events in chain order."""
 
@@ -109,14 +127,14 @@ class LedgerState:
         self._deploy_tx = deployment.deploy_tx.lower()
         self._domain = typed_data.Domain(deployment.chain_id, deployment.address)
 
-    def follow(self, item: LedgerItem) -> None:
-        """Apply one log, whatever the rules say of it (a log that is not decoded changes
-        nothing)."""
+    def follow(self, item: LedgerItem) -> Applied | None:
+        """Apply one log, whatever the rules say of it, and say what they say (None: a log that
+        is not decoded, which changes nothing, or the constructor's grant)."""
         if isinstance(item, UndecodedLog):
-            return
+            return None
         if self.begin(item) in (Start.CONSTRUCTOR, Start.OTHER_GRANT):
-            return
-        self.apply(item)
+            return None
+        return self.apply(item)
 
     def begin(self, event: LedgerEvent) -> Start | None:
         """Before the constructor's grant: set the model up as the constructor left it, and say
@@ -185,6 +203,12 @@ class LedgerState:
             error = model.replay_recovery_cancelled(a["subject"])
         elif name == "RecoveryCompleted":
             error = model.replay_recovery_completed(a["subject"], now)
+        elif name == "DisputeFiled":
+            error = model.replay_dispute_filed(filed_dispute(a, now))
+        elif name == "DisputeAnswered":
+            error = model.replay_dispute_answered(
+                a["disputeId"], a["outcome"], a["answerHash"], now
+            )
         else:  # RoleAdminChanged, or an event the ledger never emits: no state to change
             error = None
         return Applied(error)
@@ -226,8 +250,11 @@ class LedgerFollower:
         *,
         max_blocks: int | None = None,
         lock: threading.Lock | None = None,
+        on_applied: Callable[[LedgerState, LedgerEvent, Applied], None] | None = None,
     ) -> None:
         self.deployment = deployment
+        #: Called under ``lock`` after each event is applied, with the state it moved.
+        self.on_applied = on_applied
         #: Blocks applied per step at most (None: up to the head in one step).
         self.max_blocks = max_blocks
         self.lock = lock if lock is not None else threading.Lock()
@@ -263,7 +290,10 @@ class LedgerFollower:
             try:
                 for item in self._reader.read(self._next_block, last, applied_through):
                     with self.lock:
-                        self.state.follow(item)
+                        applied = self.state.follow(item)
+                        if applied is not None and self.on_applied is not None:
+                            assert isinstance(item, LedgerEvent)
+                            self.on_applied(self.state, item, applied)
             except ChainReorganisedError as exc:
                 self.restart(str(exc))
                 return False

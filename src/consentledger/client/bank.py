@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from consentledger.client import notifications
 from consentledger.client.errors import AccessDeniedError
 from consentledger.client.http import Flow, HttpRequest
 from consentledger.client.models import (
@@ -17,11 +18,16 @@ from consentledger.client.models import (
     ConsentRequestPage,
     ConsentRequestTerms,
     ConsentRequestView,
+    CreatedSubscription,
+    Delivery,
+    DeliveryPage,
     PurposeLike,
     QueryResult,
     ReadRequest,
     Receipt,
     RequestState,
+    Subscription,
+    WebhookEventType,
 )
 from consentledger.client.operation import R, Role, failure, operation, parse
 
@@ -219,3 +225,47 @@ class Bank(Role[R]):
         if isinstance(error, AccessDeniedError):
             return Receipt.model_validate(error.receipt)
         raise error
+
+    # ------------------------------------------------------------------ webhooks
+
+    @operation
+    def subscribe(
+        self, url: str, event_types: Sequence[WebhookEventType], description: str = ""
+    ) -> Flow[CreatedSubscription]:
+        """Subscribe ``url`` to the bank's events; the answer carries the secret, once."""
+        return (
+            yield from notifications.subscribe("/v1", self.headers, url, event_types, description)
+        )
+
+    @operation
+    def webhooks(self) -> Flow[list[Subscription]]:
+        """The bank's subscriptions."""
+        return (yield from notifications.subscriptions("/v1", self.headers))
+
+    @operation
+    def unsubscribe(self, subscription_id: str) -> Flow[Subscription]:
+        return (yield from notifications.unsubscribe("/v1", self.headers, subscription_id))
+
+    @operation
+    def deliveries(
+        self,
+        subscription_id: str,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Flow[DeliveryPage]:
+        """A subscription's deliveries, oldest first, with their attempts; one page (pass
+        ``next_cursor`` as ``cursor`` for the next)."""
+        return (
+            yield from notifications.deliveries(
+                "/v1", self.headers, subscription_id, status=status, limit=limit, cursor=cursor
+            )
+        )
+
+    @operation
+    def redeliver(self, subscription_id: str, delivery_id: int) -> Flow[Delivery]:
+        """Send a dead delivery again."""
+        return (
+            yield from notifications.redeliver("/v1", self.headers, subscription_id, delivery_id)
+        )

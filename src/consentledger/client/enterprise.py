@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from consentledger.client import notifications
 from consentledger.client.bank import _params, draft_request, hex_id
 from consentledger.client.errors import RequestNotApprovableError
 from consentledger.client.http import Flow, HttpRequest
@@ -32,12 +33,19 @@ from consentledger.client.models import (
     ConsentRequestPage,
     ConsentRequestView,
     ControllerSet,
+    CreatedSubscription,
+    Delivery,
+    DeliveryPage,
+    Dispute,
+    DisputeList,
     ExportResult,
     GrantResult,
     PurposeLike,
     RequestState,
     Session,
     SignedDraft,
+    Subscription,
+    WebhookEventType,
 )
 from consentledger.client.operation import M, R, Role, failure, operation, parse
 from consentledger.client.signing import Signer, sign_typed_data, siwe_authorization
@@ -437,6 +445,119 @@ class Enterprise(Role[R]):
             "POST", f"/v1/enterprises/{self.uscc}/{path}", json=body, headers=headers
         )
         return parse(answer, ControllerSet)
+
+    # ------------------------------------------------------------------ webhooks
+
+    @property
+    def _prefix(self) -> str:
+        return f"/v1/enterprises/{self.uscc}"
+
+    @operation
+    def subscribe(
+        self,
+        url: str,
+        event_types: Sequence[WebhookEventType],
+        description: str = "",
+        signer: Signer | None = None,
+    ) -> Flow[CreatedSubscription]:
+        """Subscribe ``url`` to the enterprise's events; the answer carries the secret, once."""
+        headers = yield from self._signed_in(signer)
+        return (
+            yield from notifications.subscribe(self._prefix, headers, url, event_types, description)
+        )
+
+    @operation
+    def webhooks(self, signer: Signer | None = None) -> Flow[list[Subscription]]:
+        """The enterprise's subscriptions."""
+        headers = yield from self._signed_in(signer)
+        return (yield from notifications.subscriptions(self._prefix, headers))
+
+    @operation
+    def unsubscribe(self, subscription_id: str, signer: Signer | None = None) -> Flow[Subscription]:
+        headers = yield from self._signed_in(signer)
+        return (yield from notifications.unsubscribe(self._prefix, headers, subscription_id))
+
+    @operation
+    def deliveries(
+        self,
+        subscription_id: str,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        signer: Signer | None = None,
+    ) -> Flow[DeliveryPage]:
+        """A subscription's deliveries, oldest first, with their attempts; one page (pass
+        ``next_cursor`` as ``cursor`` for the next)."""
+        headers = yield from self._signed_in(signer)
+        return (
+            yield from notifications.deliveries(
+                self._prefix, headers, subscription_id, status=status, limit=limit, cursor=cursor
+            )
+        )
+
+    @operation
+    def redeliver(
+        self, subscription_id: str, delivery_id: int, signer: Signer | None = None
+    ) -> Flow[Delivery]:
+        """Send a dead delivery again."""
+        headers = yield from self._signed_in(signer)
+        return (
+            yield from notifications.redeliver(self._prefix, headers, subscription_id, delivery_id)
+        )
+
+    # ------------------------------------------------------------------ disputes
+
+    @operation
+    def dispute_read(
+        self,
+        query_id: str | int,
+        reason: str,
+        categories: Sequence[CategoryLike] = (),
+        signer: Signer | None = None,
+    ) -> Flow[Dispute]:
+        """Dispute a recorded read of the enterprise's data (all of its categories, or some)."""
+        number = query_id if isinstance(query_id, str) else f"0x{query_id:064x}"
+        body = {"kind": "read", "query_id": number, "reason": reason}
+        return (yield from self._file(body, categories, signer))
+
+    @operation
+    def dispute_item(
+        self,
+        item: str,
+        categories: Sequence[CategoryLike],
+        reason: str,
+        signer: Signer | None = None,
+    ) -> Flow[Dispute]:
+        """Dispute a data item (its reference in the bureau's data) in ``categories``."""
+        body = {"kind": "item", "item": item, "reason": reason}
+        return (yield from self._file(body, categories, signer))
+
+    def _file(
+        self, body: dict[str, Any], categories: Sequence[CategoryLike], signer: Signer | None
+    ) -> Flow[Dispute]:
+        headers = yield from self._signed_in(signer)
+        body["categories"] = [c if isinstance(c, int | str) else int(c) for c in categories]
+        path = f"{self._prefix}/disputes"
+        response = yield HttpRequest("POST", path, json=body, headers=headers)
+        return parse(response, Dispute, 201)
+
+    @operation
+    def disputes(
+        self,
+        signer: Signer | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Flow[DisputeList]:
+        """A page of the enterprise's disputes, oldest first, with their states now."""
+        params = _params(cursor=cursor, limit=limit)
+        return (yield from self._view("GET", "disputes", DisputeList, signer, params))
+
+    @operation
+    def dispute(self, dispute_id: str, signer: Signer | None = None) -> Flow[Dispute]:
+        """One dispute and its state now."""
+        return (yield from self._view("GET", f"disputes/{dispute_id}", Dispute, signer))
 
 
 def relay_grant(

@@ -525,3 +525,89 @@ class ControllerSetDraft(Answer):
 
 class StartedRecovery(RegisteredEnterprise):
     effective_at: datetime
+
+
+# --------------------------------------------------------------------------- webhooks
+
+WebhookEventType = Literal[
+    "consent.requested",
+    "consent.request_declined",
+    "consent.request_expired",
+    "consent.granted",
+    "consent.paused",
+    "consent.resumed",
+    "consent.revoked",
+    "consent.expired",
+    "read.granted",
+    "read.denied",
+    "dispute.filed",
+    "dispute.answered",
+    "dispute.overdue",
+]
+
+
+class Subscription(Answer):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str
+    created_at: AwareDatetime
+
+
+class CreatedSubscription(Subscription):
+    secret: str
+
+
+class DeliveryAttempt(Answer):
+    attempted_at: AwareDatetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class Delivery(Answer):
+    id: int
+    event_id: str
+    event_type: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: AwareDatetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: AwareDatetime | None
+    created_at: AwareDatetime
+    attempt_log: list[DeliveryAttempt]
+
+
+class DeliveryPage(Answer):
+    subscription_id: str
+    deliveries: list[Delivery]
+    next_cursor: str | None
+
+
+# --------------------------------------------------------------------------- disputes
+
+
+class Dispute(Answer):
+    dispute_id: str
+    uscc: str
+    kind: Literal["read", "item"]
+    reference: str
+    categories: list[CategoryRef]
+    reason: str
+    state: Literal["filing", "open", "overdue", "answered", "failed"]
+    filed_tx: str | None
+    filed_block: int | None
+    filed_at: int | None
+    answer_due: int | None
+    outcome: Literal["corrected", "upheld"] | None
+    answer: str | None
+    answered_tx: str | None
+    answered_at: int | None
+    answered_late: bool | None
+
+
+class DisputeList(Answer):
+    uscc: str
+    disputes: list[Dispute]
+    next_cursor: str | None = None

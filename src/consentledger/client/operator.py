@@ -13,6 +13,7 @@ from consentledger.client.models import (
     BankStanding,
     ControllerSetDraft,
     CreatedBank,
+    Dispute,
     FeedCredential,
     IssuedFeedCredential,
     KnownDocument,
@@ -148,6 +149,17 @@ class Operator(Role[R]):
         body["signatures"] = sign_typed_data(draft.typed_data, controllers)
         response = yield self._request("POST", f"/enterprises/{uscc}/recovery", body)
         return parse(response, StartedRecovery, 201)
+
+    @operation
+    def open_disputes(self) -> Flow[list[Dispute]]:
+        """Every dispute not answered yet, oldest first."""
+        return parse_list((yield self._request("GET", "/disputes")), Dispute)
+
+    @operation
+    def answer_dispute(self, dispute_id: str, outcome: str, answer: str) -> Flow[Dispute]:
+        """The bureau's written answer (``corrected`` or ``upheld``), recorded on the chain."""
+        body = {"outcome": outcome, "answer": answer}
+        return parse((yield self._request("POST", f"/disputes/{dispute_id}/answer", body)), Dispute)
 
     @operation
     def issue_feed_credential(

@@ -56,12 +56,14 @@ from consentledger.gateway.routes import (
     banks,
     consent_requests,
     consents,
+    disputes,
     enterprises,
     feeds,
     meta,
     queries,
     rpc,
     signin,
+    webhooks,
 )
 from consentledger.gateway.settings import Settings, load_settings
 from consentledger.gcpause import settle_heap
@@ -120,6 +122,8 @@ def create_app(settings: Settings | None = None, context: GatewayContext | None 
         consent_requests,
         signin,
         enterprises,
+        disputes,
+        webhooks,
         banks,
         feeds,
         admin,

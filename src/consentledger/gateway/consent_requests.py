@@ -10,6 +10,8 @@ UPDATE (``WHERE state IN (the states it may come from)``), so two answers racing
 cannot both win: the loser gets :class:`ConsentRequestNotPendingError` naming the state it found.
 An ``approving`` claim older than :data:`STALE_APPROVAL` (a gateway stopped mid-grant) may be
 claimed again; the service first looks on the chain for the consent that claim was granting.
+A request stored, declined or expired publishes its webhook event (:data:`PUBLISHED`) in the
+transaction of that change; an approval is announced by the chain's ``consent.granted``.
 All functions here block: run them off the event loop.
 """
 
@@ -29,9 +31,10 @@ from consentledger.gateway.errors import (
     ConsentRequestNotPendingError,
     UnknownConsentRequestError,
 )
-from consentledger.gateway.events import DomainEvent, EventHub, EventKind
+from consentledger.gateway.events import DomainEvent, EventType, derived_event_id, publish
 from consentledger.gateway.periodic import Periodic
 from consentledger.journal.schema import ConsentRequestRecord, RequestState
+from consentledger.subject import subject_id
 
 #: Seconds between two sweeps for expired requests.
 SWEEP_INTERVAL = 60.0
@@ -43,6 +46,11 @@ TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     RequestState.PENDING: frozenset({RequestState.APPROVING}),  # a grant that failed
     RequestState.DECLINED: frozenset({RequestState.PENDING}),
     RequestState.EXPIRED: frozenset({RequestState.PENDING}),
+}
+#: The webhook event each change publishes (an approval: the chain's ``consent.granted``).
+PUBLISHED: dict[RequestState, EventType] = {
+    RequestState.DECLINED: EventType.CONSENT_REQUEST_DECLINED,
+    RequestState.EXPIRED: EventType.CONSENT_REQUEST_EXPIRED,
 }
 #: An approval claimed longer ago than this was abandoned (its gateway stopped mid-grant).
 STALE_APPROVAL = timedelta(minutes=10)
@@ -87,8 +95,10 @@ class NewRequest:
     respond_by: datetime
 
 
-def store_request(db: Database, new: NewRequest, now: datetime) -> ConsentRequestRecord:
-    """Store a pending request; returns it."""
+def store_request(
+    db: Database, new: NewRequest, now: datetime, subject_key: bytes
+) -> ConsentRequestRecord:
+    """Store a pending request and publish ``consent.requested``; returns it."""
     record = ConsentRequestRecord(
         request_id=new_request_id(),
         bank_address=new.bank_address,
@@ -107,10 +117,17 @@ def store_request(db: Database, new: NewRequest, now: datetime) -> ConsentReques
     )
     with db.session() as session, session.begin():
         session.add(record)
+        session.flush()
+        event = event_of(EventType.CONSENT_REQUESTED, record, subject_key, now)
+        publish(session, [event], _ms(now))
     return record
 
 
-def expire_due(db: Database, now: datetime) -> list[ConsentRequestRecord]:
+def _ms(now: datetime) -> int:
+    return int(now.timestamp() * 1000)
+
+
+def expire_due(db: Database, now: datetime, subject_key: bytes) -> list[ConsentRequestRecord]:
     """Mark every pending request past its ``respond_by`` expired; returns those this call
     expired (each once, whoever else sweeps at the same time)."""
     with db.session() as session:
@@ -125,48 +142,60 @@ def expire_due(db: Database, now: datetime) -> list[ConsentRequestRecord]:
     expired: list[ConsentRequestRecord] = []
     for record in due:
         try:
-            expired.append(transition(db, record.request_id, RequestState.EXPIRED, now))
+            expired.append(
+                transition(db, record.request_id, RequestState.EXPIRED, now, subject_key)
+            )
         except ConsentRequestNotPendingError:  # answered or expired by another meanwhile
             continue
     return expired
 
 
-def event_of(kind: EventKind, record: ConsentRequestRecord) -> DomainEvent:
-    """The domain event of a request's change (its ids, state, and what the change decided)."""
-    data: dict[str, object] = {"request_id": record.request_id, "state": record.state}
-    if record.consent_id is not None:
-        data["consent_id"] = record.consent_id
-    if record.tx_hash is not None:
-        data.update(tx_hash=record.tx_hash, block_number=record.block_number)
+def event_of(
+    type_: EventType, record: ConsentRequestRecord, subject_key: bytes, now: datetime
+) -> DomainEvent:
+    """The webhook event of a request's change (its ids, state, and what the change decided),
+    for the enterprise and the bank."""
+    data: dict[str, object] = {
+        "request_id": record.request_id,
+        "state": str(record.state),
+        "uscc": record.uscc,
+        "bank": record.bank_address,
+    }
     if record.decline_reason is not None:
         data["decline_reason"] = record.decline_reason
-    return DomainEvent(kind, record.uscc, record.bank_address, data)
-
-
-def expire_and_publish(db: Database, events: EventHub, now: datetime) -> int:
-    """Expire the requests past their answer-by time and publish each; how many."""
-    expired = expire_due(db, now)
-    for record in expired:
-        events.publish(event_of(EventKind.CONSENT_REQUEST_EXPIRED, record))
-    return len(expired)
+    return DomainEvent(
+        id=derived_event_id("consent_request", record.request_id, str(type_)),
+        type=type_,
+        occurred_at=int(now.timestamp()),
+        ordering_key=record.request_id,
+        subject=subject_id(record.uscc, subject_key),
+        bank=record.bank_address,
+        data=data,
+    )
 
 
 class RequestExpirySweeper(Periodic):
     """Expires unanswered requests every :data:`SWEEP_INTERVAL` seconds, so their events go out
     even when nobody looks at them (looking expires them too)."""
 
-    def __init__(self, db: Database, events: EventHub) -> None:
+    def __init__(self, db: Database, subject_key: bytes) -> None:
         async def expire_now() -> None:
-            await asyncio.to_thread(expire_and_publish, db, events, datetime.now(UTC))
+            await asyncio.to_thread(expire_due, db, datetime.now(UTC), subject_key)
 
         super().__init__("consent-request-expiry", SWEEP_INTERVAL, expire_now)
 
 
 def transition(
-    db: Database, request_id: str, to: RequestState, now: datetime, **values: Any
+    db: Database,
+    request_id: str,
+    to: RequestState,
+    now: datetime,
+    subject_key: bytes,
+    **values: Any,
 ) -> ConsentRequestRecord:
-    """Move a request to ``to`` (setting ``values`` too) if its state allows it now; returns the
-    request as stored after. Raises ConsentRequestNotPendingError naming the state found, or
+    """Move a request to ``to`` (setting ``values`` too) if its state allows it now, publishing
+    the change's event (:data:`PUBLISHED`) in the same transaction; returns the request as
+    stored after. Raises ConsentRequestNotPendingError naming the state found, or
     UnknownConsentRequestError."""
     allowed = TRANSITIONS[to]
     condition: ColumnElement[bool] = ConsentRequestRecord.state.in_([s.value for s in allowed])
@@ -191,6 +220,9 @@ def transition(
         record = session.scalars(
             select(ConsentRequestRecord).where(ConsentRequestRecord.request_id == request_id)
         ).first()
+        published = PUBLISHED.get(to)
+        if record is not None and changed.rowcount and published is not None:  # type: ignore[attr-defined]
+            publish(session, [event_of(published, record, subject_key, now)], _ms(now))
     if record is None:
         raise UnknownConsentRequestError(request_id)
     if not changed.rowcount:  # type: ignore[attr-defined]

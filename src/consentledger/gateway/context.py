@@ -37,10 +37,10 @@ from consentledger.chain.jsonrpc import (
 from consentledger.chain.relayer import SEQUENCE_MASK, BatchRelayer, ChainRunner
 from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.banks import VerifiedKeys
+from consentledger.gateway.chain_events import ChainEvents
 from consentledger.gateway.consent_requests import RequestExpirySweeper
 from consentledger.gateway.db import Database
 from consentledger.gateway.delivery_window import DocumentSweeper
-from consentledger.gateway.events import EventHub
 from consentledger.gateway.journal_store import Journal, reconcile
 from consentledger.gateway.journal_writer import JournalWriter
 from consentledger.gateway.live_ledger import LiveLedger, open_live_ledger
@@ -48,6 +48,7 @@ from consentledger.gateway.metrics import GatewayMetrics
 from consentledger.gateway.pagination import Cursors
 from consentledger.gateway.relayer_keys import RelayerKeyClaim, relayer_account
 from consentledger.gateway.settings import RelayerKeyMissingError, Settings, SettingsError
+from consentledger.gateway.webhook_dispatcher import WebhookDispatcher
 from consentledger.keys import load_key, parse_key
 from consentledger.ledger.types import ROLE_BUREAU
 from consentledger.subject import parse_subject_key, receipt_salt, subject_id
@@ -149,10 +150,15 @@ class GatewayContext:
     verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
     #: Deletes released documents past the delivery window (None: not started).
     sweeper: DocumentSweeper | None = None
-    #: The domain events of this process and their subscribers.
-    events: EventHub = field(default_factory=EventHub)
+    #: Sends the outbox's webhooks (None: webhooks off, or not started).
+    dispatcher: WebhookDispatcher | None = None
     #: Expires unanswered consent requests (None: not started).
     request_sweeper: RequestExpirySweeper | None = None
+
+    @property
+    def precheck(self) -> LiveLedger | None:
+        """The live model when reads are pre-checked on it (None: they ask the chain's views)."""
+        return self.live if self.settings.live_precheck else None
 
     @functools.cached_property
     def cursors(self) -> Cursors:
@@ -265,7 +271,9 @@ class GatewayContext:
             admin_token_hash=hashlib.sha256(
                 settings.admin_token.get_secret_value().encode()
             ).digest(),
-            live=open_live_ledger(settings, chain, deployment),
+            live=open_live_ledger(
+                settings, chain, deployment, ChainEvents(db) if settings.webhooks else None
+            ),
             key_claim=key_claim,
         )
 
@@ -291,11 +299,16 @@ class GatewayContext:
         for batch in report.open_batches:  # not mined yet, nonce free: watched until settled
             self.relayer.adopt(batch.candidates, batch.journal_ids)
         self.journal_writer.start()
+        if self.settings.webhooks:
+            self.dispatcher = WebhookDispatcher(self.db, self.settings)
+            self.dispatcher.start()
         if self.live is not None:
+            if self.dispatcher is not None:
+                self.live.on_published = self.dispatcher.wake
             self.live.start(self.chain_read)
         self.sweeper = DocumentSweeper(self.db, self.settings.delivery_window_s)
         self.sweeper.start()
-        self.request_sweeper = RequestExpirySweeper(self.db, self.events)
+        self.request_sweeper = RequestExpirySweeper(self.db, self.subject_key)
         self.request_sweeper.start()
 
     async def stop(self) -> None:
@@ -305,6 +318,8 @@ class GatewayContext:
             await self.sweeper.stop()
         if self.live is not None:
             await self.live.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
         await self.journal_writer.stop()
         await self.relayer.stop()
         self.runner.close()

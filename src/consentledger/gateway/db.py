@@ -9,6 +9,8 @@ and never leaves a release without its on-chain record.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import datetime
 
 from sqlalchemy import (
@@ -25,6 +27,12 @@ from consentledger.errors import ConsentLedgerError
 from consentledger.gateway.schema_history import JOURNAL_HISTORY
 from consentledger.journal.schema import Bank as Bank
 from consentledger.journal.schema import Base
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+"""How long one SQLite statement waits for another connection's lock."""
+
+SQLITE_OPEN_WAIT_S = 120.0
+"""How long a new connection waits, in all, for the lock it needs to turn the database to WAL."""
 
 
 class GatewayDatabaseError(ConsentLedgerError, RuntimeError):
@@ -74,8 +82,25 @@ def journal_engine(url: str) -> Engine:
 
 
 def _sqlite_durable(dbapi_connection: object, _record: object) -> None:
+    """Write-ahead log, synchronous=FULL and a busy timeout on each new SQLite connection.
+
+    Turning a new database to WAL needs its exclusive lock, which another process creating the
+    same database (a worker starting beside others) or upgrading it may hold for longer than a busy
+    timeout, and SQLite answers some of these waits SQLITE_BUSY without calling the busy handler:
+    the pragma is tried again until the lock is free or :data:`SQLITE_OPEN_WAIT_S` has passed."""
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        deadline = time.monotonic() + SQLITE_OPEN_WAIT_S
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+        cursor.execute("PRAGMA synchronous=FULL")
+    finally:
+        cursor.close()

@@ -38,12 +38,14 @@ from consentledger.gateway.services.banks import BankDirectory
 from consentledger.gateway.services.chain_rpc import ChainRpcService
 from consentledger.gateway.services.consent_requests import ConsentRequestService
 from consentledger.gateway.services.consents import ConsentDraftRequest, ConsentService
+from consentledger.gateway.services.disputes import DisputeService
 from consentledger.gateway.services.enterprises import EnterpriseViewService
 from consentledger.gateway.services.feeds import FeedService
 from consentledger.gateway.services.known_at import KnownAtService
 from consentledger.gateway.services.reads import ReadService
 from consentledger.gateway.services.signin import SignedIn, SignInService
 from consentledger.gateway.services.status import StatusService
+from consentledger.gateway.services.webhooks import WebhookService
 from consentledger.gateway.sessions import TOKEN_PREFIX
 from consentledger.gateway.siwe import HEADER_FORMAT
 
@@ -103,6 +105,8 @@ SignInServiceDep = Annotated[SignInService, Depends(_service(SignInService))]
 AdminServiceDep = Annotated[AdminService, Depends(_service(AdminService))]
 StatusServiceDep = Annotated[StatusService, Depends(_service(StatusService))]
 ChainRpcServiceDep = Annotated[ChainRpcService, Depends(_service(ChainRpcService))]
+WebhookServiceDep = Annotated[WebhookService, Depends(_service(WebhookService))]
+DisputeServiceDep = Annotated[DisputeService, Depends(_service(DisputeService))]
 BankDirectoryDep = Annotated[BankDirectory, Depends(_service(BankDirectory))]
 ConsentRequestServiceDep = Annotated[
     ConsentRequestService, Depends(_service(ConsentRequestService))

@@ -492,6 +492,81 @@ class HistoryExceedsConsentError(NotPermittedError):
         )
 
 
+# ------------------------------------------------------------------ webhooks
+
+
+class InvalidWebhookUrlError(CodedGatewayError):
+    """A webhook target the gateway will not send to (``webhook_url_invalid``,
+    ``webhook_url_not_https``, ``webhook_url_not_public``)."""
+
+    codes = ("webhook_url_invalid", "webhook_url_not_https", "webhook_url_not_public")
+
+
+class UnknownSubscriptionError(NotFoundError):
+    code = "unknown_subscription"
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"no webhook subscription {subscription_id[:64]!r} of yours")
+
+
+class TooManySubscriptionsError(ConflictError):
+    code = "too_many_subscriptions"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} webhook subscriptions each: delete one first")
+
+
+class UnknownDeliveryError(NotFoundError):
+    code = "unknown_delivery"
+
+    def __init__(self, delivery_id: int) -> None:
+        super().__init__(f"no delivery {delivery_id} of this subscription")
+
+
+class DeliveryNotDeadError(ConflictError):
+    """Only a delivery whose retries ran out is sent again on request."""
+
+    code = "delivery_not_dead"
+
+    def __init__(self, delivery_id: int, status: str) -> None:
+        super().__init__(f"delivery {delivery_id} is {status}, not dead", delivery_status=status)
+
+
+# ------------------------------------------------------------------ disputes
+
+
+class InvalidDisputeError(CodedGatewayError):
+    """A dispute that does not say what it disputes (``dispute_needs_query_id``,
+    ``dispute_needs_item``, ``dispute_categories_outside_read``)."""
+
+    codes = ("dispute_needs_query_id", "dispute_needs_item", "dispute_categories_outside_read")
+
+
+class DisputedReadUnknownError(NotFoundError):
+    code = "disputed_read_unknown"
+
+    def __init__(self, query_id: str) -> None:
+        super().__init__(f"no recorded read {query_id[:80]} of this enterprise's data")
+
+
+class UnknownDisputeError(NotFoundError):
+    code = "unknown_dispute"
+
+    def __init__(self, dispute_id: str) -> None:
+        super().__init__(f"no dispute {dispute_id[:80]}")
+
+
+class DisputeNotOpenError(ConflictError):
+    """A dispute that cannot be answered: answered already, or its filing never recorded."""
+
+    code = "dispute_not_open"
+
+    def __init__(self, dispute_id: str, status: str) -> None:
+        super().__init__(
+            f"dispute {dispute_id} is {status}: nothing to answer", dispute_status=status
+        )
+
+
 # ------------------------------------------------------------------ banks' legal names
 
 

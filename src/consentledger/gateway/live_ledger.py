@@ -29,6 +29,7 @@ from consentledger.chain.embedded import EmbeddedChain
 from consentledger.chain.follower import LedgerFollower
 from consentledger.chain.jsonrpc import EmbeddedJsonRpc, JsonRpc, http_json_rpc
 from consentledger.errors import ConsentLedgerError
+from consentledger.gateway.chain_events import ChainEvents
 from consentledger.gateway.settings import Settings
 from consentledger.ledger.types import AccessEntry, ConsentState, DenialReason
 
@@ -75,6 +76,8 @@ class LiveLedger:
         max_lag: float,
         max_blocks: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        events: ChainEvents | None = None,
+        on_published: Callable[[], None] | None = None,
     ) -> None:
         self.rpc = rpc
         self.deployment = deployment
@@ -84,7 +87,17 @@ class LiveLedger:
         self._clock = clock
         self._lock = threading.Lock()  # the model, between the follower and the reads
         #: ``max_blocks``: blocks applied per step at most (None: up to the head in one step).
-        self._follower = LedgerFollower(rpc, deployment, max_blocks=max_blocks, lock=self._lock)
+        #: Gathers the domain events of the applied logs for the webhooks (None: none sent).
+        self.events = events
+        #: Called after new events were written to the outbox.
+        self.on_published = on_published
+        self._follower = LedgerFollower(
+            rpc,
+            deployment,
+            max_blocks=max_blocks,
+            lock=self._lock,
+            on_applied=events.on_applied if events is not None else None,
+        )
         self._reached_head_at: float | None = None
         self._failing = False
         self._behind = False
@@ -110,10 +123,13 @@ class LiveLedger:
         what was applied; a reorganisation starts it again from the deployment block."""
         reached = self._follower.step()
         with self._lock:
-            if self._follower.head is None:
+            head = self._follower.head
+            if head is None:
                 self._reached_head_at = None
             elif reached:
                 self._reached_head_at = self._clock()
+            if head is not None and self.events is not None:
+                self.events.passed(self._follower.state.model, head.timestamp)
         return reached
 
     def start(self, run: StepRunner) -> None:
@@ -132,6 +148,7 @@ class LiveLedger:
         while True:
             try:
                 await run(self._step_and_note)
+                await self._publish()
             except Exception as exc:  # a node down or a bug: reads use the views meanwhile
                 if not self._failing:
                     expected = isinstance(exc, ConsentLedgerError | OSError)
@@ -147,6 +164,13 @@ class LiveLedger:
                 self._failing = False
             # Behind (a catch-up in slices): the next slice at once, after whatever waits.
             await asyncio.sleep(0 if self._behind else self.poll_interval)
+
+    async def _publish(self) -> None:
+        """Write the gathered domain events to the outbox (kept gathered if that fails)."""
+        if self.events is None or not self.events.gathered:
+            return
+        if await asyncio.to_thread(self.events.write) and self.on_published is not None:
+            self.on_published()
 
     def _step_and_note(self) -> None:
         self._behind = not self.step()
@@ -196,10 +220,14 @@ class LiveLedger:
 
 
 def open_live_ledger(
-    settings: Settings, chain: EmbeddedChain | None, deployment: Deployment
+    settings: Settings,
+    chain: EmbeddedChain | None,
+    deployment: Deployment,
+    events: ChainEvents | None = None,
 ) -> LiveLedger | None:
-    """The gateway's live ledger on its chain (None when the settings turn it off)."""
-    if not settings.live_precheck:
+    """The gateway's live ledger on its chain (None when the settings turn off both the read
+    pre-check and the webhooks)."""
+    if not settings.live_precheck and not settings.webhooks:
         return None
     rpc: JsonRpc
     max_blocks = None
@@ -215,4 +243,5 @@ def open_live_ledger(
         poll_interval=settings.live_poll_interval_s,
         max_lag=settings.live_max_lag_s,
         max_blocks=max_blocks,
+        events=events,
     )

@@ -100,6 +100,9 @@ _REVERT_STATUS = {
     "ConsentsUnknownConsent": 404,
     "ConsentsInvalidTransition": 409,
     "RecoveryNotPending": 409,
+    "DisputesUnknownDispute": 404,
+    "DisputesAlreadyAnswered": 409,
+    "DisputesAlreadyFiled": 409,
     "AccessControlUnauthorizedAccount": 503,  # the gateway's own key lacks a role: misconfigured
 }
 

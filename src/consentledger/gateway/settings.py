@@ -182,6 +182,22 @@ class Settings(BaseSettings):
     #: A live model that has not reached the chain's head for this long is behind: reads are
     #: pre-checked on the chain's views until it catches up.
     live_max_lag_s: float = Field(default=3.0, gt=0, le=3600)
+    #: Send webhooks (the live model gathers the chain's events whether or not reads are
+    #: pre-checked on it).
+    webhooks: bool = True
+    #: Allow ``http://`` webhook targets on this machine's loopback (development only: refused in
+    #: production, where every target is https to a public address).
+    webhook_allow_loopback_http: bool = False
+    #: How often the dispatcher looks for deliveries that are due.
+    webhook_poll_interval_s: float = Field(default=0.5, gt=0, le=60)
+    #: The whole exchange with a receiver (connect, send, answer) must fit in this time.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    #: Attempts of a delivery before it is dead (kept, for a redelivery on request).
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    #: The first retry's delay; each further one doubles, up to ``webhook_backoff_max_s``, and
+    #: is cut by a random part of up to half (jitter).
+    webhook_backoff_base_s: float = Field(default=5.0, gt=0, le=3600)
+    webhook_backoff_max_s: float = Field(default=3600.0, gt=0, le=86_400)
     #: Once started, freeze the heap for the garbage collector and collect the young generation
     #: less often (:func:`consentledger.gcpause.settle_heap`): for a server process. Off where
     #: gateways start and stop inside one process (the tests), whose frozen objects would stay.
@@ -213,6 +229,11 @@ class Settings(BaseSettings):
         parse_subject_key(self.subject_key.get_secret_value(), "CONSENTLEDGER_SUBJECT_KEY")
         if len(self.admin_token.get_secret_value()) < 16:
             raise ValueError("CONSENTLEDGER_ADMIN_TOKEN must be at least 16 characters")
+        if self.webhook_allow_loopback_http and self.environment != "development":
+            raise ValueError(
+                "CONSENTLEDGER_WEBHOOK_ALLOW_LOOPBACK_HTTP is for development only: production "
+                "webhooks go over https"
+            )
         if self.chain != "embedded" and not all(
             url.startswith(("http://", "https://")) for url in chain_urls(self.chain) or [""]
         ):

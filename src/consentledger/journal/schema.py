@@ -128,6 +128,136 @@ class JournalEntry(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class OutboxEvent(Base):
+    """A domain event the gateway reports to webhook subscribers (see ``gateway/events.py``).
+
+    Written in the transaction of the state change it reports, or, for an event of the chain,
+    when the gateway's live model applies it; its id is unique (for a chain event derived from
+    the transaction hash and log index), so a replay of the chain after a restart, or a second
+    worker following the same chain, writes nothing twice. ``seq`` orders the events."""
+
+    __tablename__ = "outbox_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(80), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    #: The enterprise's subject id (0x-hex) and the bank (checksummed address) the event is
+    #: about, either may be NULL: who may subscribe to it.
+    subject: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    bank: Mapped[str | None] = mapped_column(String(42), nullable=True, index=True)
+    #: Deliveries with the same key (a consent id, a dispute id) go out in ``seq`` order.
+    ordering_key: Mapped[str] = mapped_column(String(80))
+    #: The Standard Webhooks body: ``{"type", "timestamp", "data"}`` as JSON text.
+    body: Mapped[str] = mapped_column(String)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookSubscription(Base):
+    """Where an enterprise or a bank wants its events delivered, and which ones."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (Index("ix_webhook_subscriptions_owner", "owner_kind", "owner"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_kind: Mapped[str] = mapped_column(String(16))  # enterprise | bank
+    #: The enterprise's subject id (0x-hex) or the bank's checksummed address.
+    owner: Mapped[str] = mapped_column(String(66))
+    url: Mapped[str] = mapped_column(String(2048))
+    #: The signing secret (``whsec_<base64>``): shown once when the subscription is made, kept
+    #: to sign every delivery.
+    secret: Mapped[str] = mapped_column(String(80))
+    #: The event types delivered, space-separated.
+    event_types: Mapped[str] = mapped_column(String(1000))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # to be sent (again) at next_attempt_at
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    DEAD = "dead"  # every attempt failed: kept for a redelivery on request
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription, until the receiver took it or the retries ran out."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_order", "subscription_id", "ordering_key", "event_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox_events.seq"))
+    event_id: Mapped[str] = mapped_column(String(80))
+    ordering_key: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: When it is due (Unix time in milliseconds: compared in SQL, on every database alike).
+    next_attempt_at: Mapped[int] = mapped_column(BigInteger)
+    #: A worker sending it holds it until then (Unix ms; another worker leaves it alone meanwhile).
+    leased_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery: when, what the receiver answered (or why there was no answer)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DisputeRecord(Base):
+    """An enterprise's dispute as the gateway filed it: the texts the chain holds hashes of
+    (``DisputeFiled``'s reason, ``DisputeAnswered``'s answer), and where each was recorded.
+
+    Written before the filing is sent (status ``filing``), so a filing whose transaction fails is
+    kept as ``failed``, not lost."""
+
+    __tablename__ = "disputes"
+
+    #: The dispute id on the chain (0x-hex, 32 bytes).
+    id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18))
+    subject: Mapped[str] = mapped_column(String(66), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # read | item
+    #: What is disputed: a read's query id (0x-hex), or the item's reference as given.
+    reference: Mapped[str] = mapped_column(String(200))
+    #: The chain's ``target``: the query id, or keccak256 of the item's reference.
+    target: Mapped[str] = mapped_column(String(66))
+    categories: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(4000))
+    reason_salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    filed_by: Mapped[str] = mapped_column(String(42))
+    status: Mapped[str] = mapped_column(
+        String(16), default="filing"
+    )  # filing|filed|answered|failed
+    filed_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    filed_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: Block times (Unix seconds).
+    filed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    answer: Mapped[str | None] = mapped_column(String(8000), nullable=True)
+    answer_salt: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    answered_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    answered_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    answered_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Bank(Base):
     """A bank the bureau serves: its on-chain address, legal names and API key (hashed).
 

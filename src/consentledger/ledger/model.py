@@ -47,6 +47,9 @@ from consentledger.ledger.types import (
     ConsentTerms,
     Decision,
     DenialReason,
+    DisputeKind,
+    DisputeOutcome,
+    DisputeState,
     EnterpriseState,
     PendingRecovery,
     PurposeCaps,
@@ -71,6 +74,7 @@ class LedgerModel:
     nonces: dict[tuple[str, int], int] = field(default_factory=dict)
     last_query_id: dict[str, int] = field(default_factory=dict)
     recoveries: dict[bytes, PendingRecovery] = field(default_factory=dict)
+    disputes: dict[bytes, DisputeState] = field(default_factory=dict)
 
     @classmethod
     def deployed(cls, regulator: str) -> LedgerModel:
@@ -589,6 +593,54 @@ class LedgerModel:
             raise LedgerRevertError("RecoveryNotYetEffective", subject, pending.effective_at)
         return pending
 
+    # --------------------------------------------------------------- disputes
+
+    def file_dispute(self, caller: str, dispute: DisputeState) -> None:
+        """``fileDispute``: the bureau records an enterprise's dispute (``dispute.filed_at`` is
+        the block time; outcome, answer and its time unset)."""
+        self._only(ROLE_BUREAU, caller)
+        self._check_filing(dispute)
+        self.disputes[dispute.dispute_id] = replace(dispute)
+
+    def _check_filing(self, dispute: DisputeState) -> None:
+        if dispute.dispute_id in self.disputes:
+            raise LedgerRevertError("DisputesAlreadyFiled", dispute.dispute_id)
+        self._enterprise(dispute.subject)
+        if dispute.kind not in tuple(DisputeKind):
+            raise LedgerRevertError("DisputesInvalidKind", int(dispute.kind))
+        self._check_export(dispute.subject, dispute.categories)
+
+    def answer_dispute(
+        self, caller: str, dispute_id: bytes, outcome: int, answer_hash: bytes, now: int
+    ) -> DisputeState:
+        """``answerDispute``: the bureau's written answer, once, with its outcome and the hash
+        of the answer's text. Returns the dispute as answered."""
+        self._only(ROLE_BUREAU, caller)
+        dispute = self._open_dispute(dispute_id, outcome)
+        dispute.outcome = DisputeOutcome(outcome)
+        dispute.answer_hash = answer_hash
+        dispute.answered_at = now
+        return dispute
+
+    def _open_dispute(self, dispute_id: bytes, outcome: int) -> DisputeState:
+        dispute = self.disputes.get(dispute_id)
+        if dispute is None:
+            raise LedgerRevertError("DisputesUnknownDispute", dispute_id)
+        if dispute.outcome is not None:
+            raise LedgerRevertError("DisputesAlreadyAnswered", dispute_id)
+        if outcome not in tuple(DisputeOutcome):
+            raise LedgerRevertError("DisputesInvalidOutcome", outcome)
+        return dispute
+
+    def open_disputes(self, subject: bytes) -> list[DisputeState]:
+        """The enterprise's disputes not answered yet, oldest first."""
+        found = [d for d in self.disputes.values() if d.subject == subject and d.open()]
+        return sorted(found, key=lambda d: d.filed_at)
+
+    def overdue_disputes(self, now: int) -> list[DisputeState]:
+        """The disputes not answered within :data:`DISPUTE_ANSWER_PERIOD` as of ``now``."""
+        return [d for d in self.disputes.values() if d.overdue(now)]
+
     # ----------------------------------------------------------------- replay
     #
     # One method per event. Each runs the checks the contract made before emitting the event, as
@@ -760,6 +812,26 @@ class LedgerModel:
         passed (the ``ControllersChanged`` that follows carries the new set)."""
         error = _refusal(lambda: self._check_completion(subject, now))
         self.recoveries.pop(subject, None)
+        return error
+
+    def replay_dispute_filed(self, dispute: DisputeState) -> LedgerRevertError | None:
+        """``DisputeFiled`` (the bureau's call): a first filing of a registered enterprise's
+        dispute with a known kind and registered categories. A repeated id changes nothing."""
+        error = _refusal(lambda: self._check_filing(dispute))
+        if dispute.dispute_id not in self.disputes:
+            self.disputes[dispute.dispute_id] = replace(dispute)
+        return error
+
+    def replay_dispute_answered(
+        self, dispute_id: bytes, outcome: int, answer_hash: bytes, now: int
+    ) -> LedgerRevertError | None:
+        """``DisputeAnswered``: the answer of a dispute filed and not answered yet."""
+        error = _refusal(lambda: self._open_dispute(dispute_id, outcome))
+        dispute = self.disputes.get(dispute_id)
+        if dispute is not None and dispute.outcome is None and outcome in tuple(DisputeOutcome):
+            dispute.outcome = DisputeOutcome(outcome)
+            dispute.answer_hash = answer_hash
+            dispute.answered_at = now
         return error
 
 

@@ -377,3 +377,53 @@ def _relayer(prefix: int) -> str:
 def checksummed(address: str) -> str:
     """The checksummed address (cached: a replay checks the same few addresses many times)."""
     return str(to_checksum_address(address))
+
+
+#: The bureau answers a dispute in writing within 20 days of receiving it (征信业管理条例 art. 25),
+#: counted here from the block that recorded the filing.
+DISPUTE_ANSWER_PERIOD = 20 * 24 * 60 * 60
+
+
+class DisputeKind(IntEnum):
+    """What a dispute objects to (``fileDispute``'s ``kind``)."""
+
+    READ = 1  # a recorded read: the target is its query id
+    ITEM = 2  # a data item in a category: the target is the item's reference, hashed
+
+
+class DisputeOutcome(IntEnum):
+    """The bureau's written answer (``answerDispute``'s ``outcome``)."""
+
+    CORRECTED = 1  # the record was wrong and is corrected
+    UPHELD = 2  # the record stands
+
+
+@dataclass(slots=True)
+class DisputeState:
+    """A dispute as the chain recorded it: filed, then answered once."""
+
+    dispute_id: bytes
+    subject: bytes
+    kind: DisputeKind
+    target: bytes
+    categories: int
+    reason_hash: bytes
+    filed_at: int
+    outcome: DisputeOutcome | None = None
+    answer_hash: bytes | None = None
+    answered_at: int | None = None
+
+    @property
+    def answer_due(self) -> int:
+        """The last moment an answer is in time."""
+        return self.filed_at + DISPUTE_ANSWER_PERIOD
+
+    def open(self) -> bool:
+        return self.outcome is None
+
+    def overdue(self, now: int) -> bool:
+        """Not answered, and past its answer's due time at ``now``."""
+        return self.outcome is None and now > self.answer_due
+
+    def answered_late(self) -> bool:
+        return self.answered_at is not None and self.answered_at > self.answer_due

@@ -23,8 +23,25 @@ ENTERPRISE_ROUTES = [
     ("post", "/v1/enterprises/{uscc}/controllers"),
     ("post", "/v1/enterprises/{uscc}/recovery/cancel/draft"),
     ("post", "/v1/enterprises/{uscc}/recovery/cancel"),
+    ("post", "/v1/enterprises/{uscc}/disputes"),
+    ("get", "/v1/enterprises/{uscc}/disputes"),
+    ("get", "/v1/enterprises/{uscc}/disputes/{dispute_id}"),
+    ("post", "/v1/enterprises/{uscc}/webhooks"),
+    ("get", "/v1/enterprises/{uscc}/webhooks/{subscription_id}/deliveries"),
+    (
+        "post",
+        "/v1/enterprises/{uscc}/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver",
+    ),
 ]
-SIGNED_IN = {"/v1/enterprises/{uscc}/accesses", "/v1/enterprises/{uscc}/consents"}
+SIGNED_IN = {
+    "/v1/enterprises/{uscc}/accesses",
+    "/v1/enterprises/{uscc}/consents",
+    "/v1/enterprises/{uscc}/disputes",
+    "/v1/enterprises/{uscc}/disputes/{dispute_id}",
+    "/v1/enterprises/{uscc}/webhooks",
+    "/v1/enterprises/{uscc}/webhooks/{subscription_id}/deliveries",
+    "/v1/enterprises/{uscc}/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver",
+}
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from eth_account import Account
@@ -17,7 +19,7 @@ from sqlalchemy import inspect
 from consentledger.chain.client import SignedCall
 from consentledger.chain.clock import BlockClock
 from consentledger.chain.embedded import EmbeddedChain
-from consentledger.gateway.db import Database
+from consentledger.gateway.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from consentledger.gateway.journal_store import Journal, hex32, query_hex, reconcile
 from consentledger.journal.schema import Batch, JournalEntry, ReadStatus
 from consentledger.ledger.types import first_query_id, query_id_relayer
@@ -161,3 +163,29 @@ def test_workers_opening_a_new_database_at_once_all_get_it(tmp_path: Path) -> No
         for process in opening:
             _out, err = process.communicate(timeout=60)
             assert process.returncode == 0, err.decode()[-2000:]
+
+
+def test_a_new_database_locked_longer_than_the_busy_timeout_still_opens(tmp_path: Path) -> None:
+    """Another process creating the database may hold its lock longer than one busy timeout
+    (a loaded machine): turning the database to WAL waits for the lock instead of failing."""
+    path = tmp_path / "gateway.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE creating (x INTEGER)")
+    released = threading.Event()
+
+    def release() -> None:
+        time.sleep(SQLITE_BUSY_TIMEOUT_MS / 1000 + 1.5)
+        holder.execute("COMMIT")
+        released.set()
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    try:
+        Database(f"sqlite:///{path}").close()
+        assert released.is_set()
+    finally:
+        releaser.join()
+        holder.close()
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)

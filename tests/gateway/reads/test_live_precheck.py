@@ -192,14 +192,19 @@ def test_a_follower_behind_its_bound_sends_reads_to_the_views(
         assert _counts(gateway) == (1, 1)
 
 
-def test_the_live_precheck_can_be_turned_off(tmp_path: Path, bureau_url: str) -> None:
-    with running_gateway(tmp_path, bureau_url, live_precheck=False) as gateway:
+@pytest.mark.parametrize("webhooks", [False, True], ids=["no-follower", "follower-for-webhooks"])
+def test_the_live_precheck_can_be_turned_off(
+    tmp_path: Path, bureau_url: str, webhooks: bool
+) -> None:
+    """Off, reads are pre-checked on the chain's views; the model still follows the chain where
+    webhooks need its events."""
+    with running_gateway(tmp_path, bureau_url, live_precheck=False, webhooks=webhooks) as gateway:
         chip = gateway.register(CHIP_DISTRIBUTOR_USCC)
         bank = gateway.add_bank()
         consent = gateway.grant_on_chain(chip, bank, REGISTRATION)
         assert gateway.read(bank, chip, consent, [1]).status == "granted"
         health = gateway.api.health()
-        assert health.live_ledger_block is None
+        assert (health.live_ledger_block is not None) is webhooks
         assert (health.reads_prechecked_live, health.reads_prechecked_on_views) == (0, 0)
 
 

@@ -3,16 +3,16 @@ declines; requests expire; both sides see every state; no USCC oracle; events pu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from consentledger.client import ConflictError, GatewayProblemError, sign_typed_data
-from consentledger.gateway.events import DomainEvent, EventKind
-from consentledger.journal.schema import ConsentRequestRecord
+from consentledger.journal.schema import ConsentRequestRecord, OutboxEvent
+from consentledger.subject import subject_id
 from tests.harness.gateway import Bank, Enterprise, Gateway
 
 #: A valid USCC (Huawei's, public) that nobody registers on this module's chain.
@@ -27,12 +27,11 @@ REQUEST: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def events(gateway: Gateway) -> Iterator[list[DomainEvent]]:
-    seen: list[DomainEvent] = []
-    unsubscribe = gateway.context.events.subscribe(seen.append)
-    yield seen
-    unsubscribe()
+def _published(gateway: Gateway, request_id: str) -> list[OutboxEvent]:
+    """The outbox's events of one request, in order."""
+    with gateway.context.db.session() as session:
+        rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq)).all()
+    return [r for r in rows if json.loads(r.body)["data"].get("request_id") == request_id]
 
 
 def _ask(gateway: Gateway, bank: Bank, uscc: str, **overrides: Any) -> Any:
@@ -49,7 +48,7 @@ def _request_id(gateway: Gateway, bank: Bank, enterprise: Enterprise, **override
 
 
 def test_a_request_approved_by_signing_is_granted_on_the_chain(
-    gateway: Gateway, bank: Bank, events: list[DomainEvent]
+    gateway: Gateway, bank: Bank
 ) -> None:
     enterprise = gateway.new_enterprise()
     banker = gateway.client_of(bank)
@@ -83,11 +82,13 @@ def test_a_request_approved_by_signing_is_granted_on_the_chain(
 
     result = gateway.read(bank, enterprise, approved.grant.consent_id, ["business_registration"])
     assert result.status == "granted"
-    kinds = [e.kind for e in events if e.data.get("request_id") == asked.request_id]
-    assert kinds == [EventKind.CONSENT_REQUESTED, EventKind.CONSENT_REQUEST_APPROVED]
-    assert events[-1].data["consent_id"] == approved.grant.consent_id
-    assert events[-1].uscc == enterprise.uscc
-    assert events[-1].bank == bank.address
+    published = _published(gateway, asked.request_id)
+    assert [e.type for e in published] == ["consent.requested"]  # approval: consent.granted
+    assert (
+        published[0].subject
+        == "0x" + subject_id(enterprise.uscc, gateway.context.subject_key).hex()
+    )
+    assert published[0].bank == bank.address
 
     again = gateway.http.post(
         f"/v1/consent-requests/{asked.request_id}/approve",
@@ -101,9 +102,7 @@ def test_a_request_approved_by_signing_is_granted_on_the_chain(
     assert again.json()["state"] == "approved"
 
 
-def test_a_declined_request_is_kept_with_its_reason(
-    gateway: Gateway, bank: Bank, events: list[DomainEvent]
-) -> None:
+def test_a_declined_request_is_kept_with_its_reason(gateway: Gateway, bank: Bank) -> None:
     enterprise = gateway.new_enterprise()
     request_id = _request_id(gateway, bank, enterprise)
     client = gateway.enterprise_client(enterprise)
@@ -115,7 +114,9 @@ def test_a_declined_request_is_kept_with_its_reason(
     assert gateway.client_of(bank).consent_requests(state="declined").requests[-1].request_id == (
         request_id
     )
-    assert events[-1].kind is EventKind.CONSENT_REQUEST_DECLINED
+    published = _published(gateway, request_id)
+    assert [e.type for e in published] == ["consent.requested", "consent.request_declined"]
+    assert json.loads(published[-1].body)["data"]["decline_reason"] == "we bank elsewhere"
     with pytest.raises(ConflictError) as twice:
         client.decline_request(request_id, "again")
     assert twice.value.code == "consent_request_not_pending"
@@ -144,9 +145,7 @@ def test_signed_terms_other_than_the_requests_are_refused(gateway: Gateway, bank
     assert gateway.client_of(bank).consent_request(request_id).state == "pending"
 
 
-def test_an_unanswered_request_expires_once(
-    gateway: Gateway, bank: Bank, events: list[DomainEvent]
-) -> None:
+def test_an_unanswered_request_expires_once(gateway: Gateway, bank: Bank) -> None:
     enterprise = gateway.new_enterprise()
     request_id = _request_id(gateway, bank, enterprise, respond_within_days=1)
     with gateway.context.db.session() as session, session.begin():
@@ -158,8 +157,8 @@ def test_an_unanswered_request_expires_once(
     seen = gateway.client_of(bank).consent_request(request_id)
     assert seen.state == "expired"
     assert gateway.client_of(bank).consent_request(request_id).state == "expired"
-    expired = [e for e in events if e.kind is EventKind.CONSENT_REQUEST_EXPIRED]
-    assert [e.data["request_id"] for e in expired] == [request_id]
+    published = [e.type for e in _published(gateway, request_id)]
+    assert published == ["consent.requested", "consent.request_expired"]  # once
     client = gateway.enterprise_client(enterprise)
     assert client.consent_requests(state="expired").requests[0].request_id == request_id
     with pytest.raises(ConflictError):

@@ -1,5 +1,5 @@
-"""``/v1/admin``: the bureau operator's endpoints (operator token): banks, enterprises and the
-sources' feed credentials.
+"""``/v1/admin``: the bureau operator's endpoints (operator token): banks, enterprises, the
+sources' feed credentials and the disputes to answer.
 
 The flows themselves are :mod:`consentledger.gateway.services.admin` and
 :mod:`consentledger.gateway.services.feeds`.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from consentledger.bureau.feed_credentials import (
     KindNotOfSourceError,
@@ -24,12 +24,14 @@ from consentledger.bureau.uscc import InvalidUSCCError
 from consentledger.categories import UnknownCategoryError
 from consentledger.gateway.deps import (
     AdminServiceDep,
+    DisputeServiceDep,
     FeedServiceDep,
     KnownAtServiceDep,
     operator,
 )
 from consentledger.gateway.errors import (
     BankExistsError,
+    DisputeNotOpenError,
     InvalidAddressError,
     InvalidLicenceNumberError,
     InvalidSignatureError,
@@ -37,6 +39,7 @@ from consentledger.gateway.errors import (
     MalformedSignatureError,
     RegulatorKeyMissingError,
     UnknownBankError,
+    UnknownDisputeError,
     UnknownKeyIdError,
 )
 from consentledger.gateway.operations import (
@@ -63,6 +66,7 @@ from consentledger.gateway.services.admin import (
     RotatedApiKey,
     SignedEnterprise,
 )
+from consentledger.gateway.services.disputes import DisputeAnswer, DisputeOut
 from consentledger.gateway.services.feeds import (
     FeedCredentialOut,
     IssuedFeedCredential,
@@ -201,6 +205,32 @@ async def register_enterprise(body: SignedEnterprise, admin: AdminServiceDep) ->
     each controller's signature of the drafted ``Registration``, in the controllers' order (the
     contract checks every one)."""
     return await admin.register_enterprise(body)
+
+
+@router.get(
+    "/disputes",
+    response_model=list[DisputeOut],
+    **operation("listOpenDisputes", CHAIN_READ),
+)
+async def open_disputes(disputes: DisputeServiceDep) -> list[DisputeOut]:
+    """Every dispute not answered yet, oldest first, each with its answer's due time (the
+    filing's block time + 20 days, 征信业管理条例 art. 25)."""
+    return await disputes.all_open()
+
+
+@router.post(
+    "/disputes/{dispute_id}/answer",
+    response_model=DisputeOut,
+    **operation("answerDispute", (UnknownDisputeError, DisputeNotOpenError), CHAIN_WRITE),
+)
+async def answer_dispute(
+    dispute_id: Annotated[str, Path(min_length=1, max_length=66)],
+    body: DisputeAnswer,
+    disputes: DisputeServiceDep,
+) -> DisputeOut:
+    """The bureau's written answer to a dispute, corrected or upheld: recorded on the chain
+    (``DisputeAnswered``, with a salted hash of the text) and shown to the enterprise."""
+    return await disputes.answer(dispute_id, body)
 
 
 @router.post(

@@ -13,8 +13,8 @@ or declines, and both sides see every request in every state.
 * A request nobody answered by its ``respond_by`` is expired when it is next looked at (or by the
   gateway's periodic sweep).
 
-State changes happen in :mod:`consentledger.gateway.consent_requests` only; each is published
-as a :class:`~consentledger.gateway.events.DomainEvent` once stored.
+State changes happen in :mod:`consentledger.gateway.consent_requests` only; each publishes its
+webhook event in the transaction that stores it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ from consentledger.gateway.consent_requests import (
     NewRequest,
     awaits_approval,
     aware,
-    event_of,
-    expire_and_publish,
+    expire_due,
     request_by_id,
     requests_after,
     store_request,
@@ -54,7 +53,6 @@ from consentledger.gateway.errors import (
     UnknownConsentError,
     UnknownConsentRequestError,
 )
-from consentledger.gateway.events import EventKind
 from consentledger.gateway.ledger_views import CategoryRef, PurposeRef
 from consentledger.gateway.pagination import scope_of
 from consentledger.gateway.problems import problem_for
@@ -264,9 +262,10 @@ class ConsentRequestService:
     async def expire_due(self) -> int:
         """Expire every pending request past its answer-by time; publish each; how many."""
         context = self._context
-        return await context.in_thread(
-            expire_and_publish, context.db, context.events, datetime.now(UTC)
+        expired = await context.in_thread(
+            expire_due, context.db, datetime.now(UTC), context.subject_key
         )
+        return len(expired)
 
     async def _render(self, records: Sequence[ConsentRequestRecord]) -> list[ConsentRequestOut]:
         names = await self._banks.names({r.bank_address for r in records})
@@ -370,8 +369,7 @@ class ConsentRequestService:
             reason=body.reason,
             respond_by=now + timedelta(days=body.respond_within_days),
         )
-        record = await context.in_thread(store_request, context.db, new, now)
-        context.events.publish(event_of(EventKind.CONSENT_REQUESTED, record))
+        record = await context.in_thread(store_request, context.db, new, now, context.subject_key)
         return (await self._render([record]))[0]
 
     async def for_bank(self, bank: Bank, request_id: str) -> ConsentRequestView:
@@ -483,6 +481,7 @@ class ConsentRequestService:
                 request_id,
                 RequestState.APPROVING,
                 now,
+                context.subject_key,
                 consent_id=consent_id,
             )
         )
@@ -496,6 +495,7 @@ class ConsentRequestService:
                     request_id,
                     RequestState.PENDING,
                     datetime.now(UTC),
+                    context.subject_key,
                     consent_id=None,
                 )
             )
@@ -507,19 +507,18 @@ class ConsentRequestService:
         self, request_id: str, tx_hash: str, block_number: int
     ) -> ConsentRequestRecord:
         context = self._context
-        record = await context.in_thread(
+        return await context.in_thread(
             partial(
                 transition,
                 context.db,
                 request_id,
                 RequestState.APPROVED,
                 datetime.now(UTC),
+                context.subject_key,
                 tx_hash=tx_hash,
                 block_number=block_number,
             )
         )
-        context.events.publish(event_of(EventKind.CONSENT_REQUEST_APPROVED, record))
-        return record
 
     async def _finish_abandoned(self, record: ConsentRequestRecord) -> ApprovalResult | None:
         """An approval claimed by a gateway that stopped before recording the outcome: if the
@@ -560,8 +559,8 @@ class ConsentRequestService:
                 request_id,
                 RequestState.DECLINED,
                 datetime.now(UTC),
+                context.subject_key,
                 decline_reason=body.reason,
             )
         )
-        context.events.publish(event_of(EventKind.CONSENT_REQUEST_DECLINED, record))
         return (await self._render([record]))[0]

@@ -65,6 +65,7 @@ from consentledger.gateway.errors import (
 from consentledger.gateway.journal_store import apply_outcome, hex32, query_hex, reason_of
 from consentledger.gateway.live_ledger import LiveLedger
 from consentledger.gateway.precheck import predicted_reason
+from consentledger.gateway.services.disputes import dispute_marks, open_disputes
 from consentledger.journal.schema import JournalEntry, ReadStatus, utcnow
 from consentledger.ledger.model import request_denial
 from consentledger.ledger.types import AccessEntry, ConsentStatus, DenialReason
@@ -170,7 +171,11 @@ class ReadService:
         chosen = list(asked.categories)
 
         def fetch(code: str, history: int) -> JSONObject:
-            return context.bureau.fetch(code, chosen, history)
+            document = context.bureau.fetch(code, chosen, history)
+            marks = dispute_marks(open_disputes(context, context.subject_of(code)), categories)
+            if marks:  # the enterprise disputes some of it: the document says so
+                document["disputes"] = marks
+            return document
 
         return await self._read(read, fetch)
 
@@ -219,7 +224,7 @@ class ReadService:
         code = parse_uscc(uscc).code
         # A consent's categories and purpose never change: the live model's copy serves when it
         # has the consent.
-        known = context.live.consent(consent_id) if context.live is not None else None
+        known = context.precheck.consent(consent_id) if context.precheck is not None else None
         if known is not None:
             consented, purpose = known.categories, known.purpose
         else:
@@ -259,12 +264,12 @@ class ReadService:
         the embedded chain)."""
         context = self._context
         prepared: JournalEntry | _Existing | None = None
-        if context.live is not None:
+        if context.precheck is not None:
             prepared = await context.in_thread(
-                _prepare_live, context, context.live, read, document_of
+                _prepare_live, context, context.precheck, read, document_of
             )
             if not isinstance(prepared, _Existing):
-                context.live.counted(live=prepared is not None)
+                context.precheck.counted(live=prepared is not None)
         if prepared is None:
             prepared = await context.chain_read(_prepare, context, read, document_of)
         if isinstance(prepared, _Existing):

@@ -1,15 +1,15 @@
 """The signed revocations the gateway received, journaled before it relays them: the auditor
 reports one the chain did not show revoked within its bound.
 
-Revision ID: j0006
-Revises: j0005
+Revision ID: j0007
+Revises: j0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "j0006"
-down_revision = "j0005"
+revision = "j0007"
+down_revision = "j0006"
 branch_labels = None
 depends_on = None
 
